@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, bool, hostPorts, int, oneOf, parseEnv, str, url } from './index';
+
+const schema = {
+  KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  BATCH: int(500, 1, 10_000),
+  DEBUG: bool(false),
+  MODE: oneOf('live', ['live', 'replay'] as const),
+  NAME: str(),
+};
+
+describe('parseEnv', () => {
+  it('applies defaults and converts values', () => {
+    expect(parseEnv({ NAME: 'x', BATCH: '20', DEBUG: 'yes', KAFKA_BROKERS: 'a:1, b:2' }, schema)).toEqual({
+      KAFKA_BROKERS: ['a:1', 'b:2'], REDIS_URL: 'redis://127.0.0.1:6379', BATCH: 20, DEBUG: true, MODE: 'live', NAME: 'x',
+    });
+  });
+
+  it('reports every bad variable at once, by name', () => {
+    try {
+      parseEnv({ KAFKA_BROKERS: 'nope', REDIS_URL: 'http://x', BATCH: '0', DEBUG: 'maybe', MODE: 'fast' }, schema);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const names = (err as ConfigError).problems.map((p) => p.split(' ')[0]);
+      expect(names).toEqual(['KAFKA_BROKERS', 'REDIS_URL', 'BATCH', 'DEBUG', 'MODE', 'NAME']);
+    }
+  });
+});

@@ -1,0 +1,4 @@
+export * from './totals';
+export * from './keys';
+export { RedisCounterStore, type ApplyBatchInput, type ApplyOutcome, type CounterStoreObserver } from './redis-store';
+export { subscribeToChanges, type ChangeSubscription } from './changes';

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './limits';
+export { validateEvent, type ValidateOptions } from './validate';
+export { encodeEvent, decodeEvent, describeErrors } from './codec';
+export { scopesOf, parseScope, formatScope, SCOPE_KINDS, type Scope, type ScopeKind } from './scopes';

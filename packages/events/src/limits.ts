@@ -1,0 +1,17 @@
+/** Bounds that make a value "absurd"; documented in the README's event reference. */
+export const LIMITS = {
+  /** Largest encoded event accepted, in bytes. */
+  maxEventBytes: 16 * 1024,
+  /** 2000-01-01T00:00:00Z: anything earlier is a broken clock, not history. */
+  minTs: 946_684_800_000,
+  /** How far ahead of the receiver's clock an event may claim to be. */
+  maxFutureSkewMs: 5 * 60 * 1000,
+  /** One order of 100 million yuan is a typo, not a sale. */
+  maxAmountFen: 10_000_000_000,
+  maxQuantity: 100_000,
+  maxIdLength: 128,
+  maxDimensionLength: 64,
+  maxTitleLength: 200,
+} as const;
+
+export type Limits = typeof LIMITS;

@@ -1,0 +1,46 @@
+import type { EventBase } from './types';
+
+/** Scope kinds that every event contributes to; campaigns are added by campaign matching. */
+export const SCOPE_KINDS = ['all', 'city', 'district', 'category', 'platform', 'host', 'stream'] as const;
+export type ScopeKind = (typeof SCOPE_KINDS)[number] | 'campaign';
+
+export interface Scope {
+  kind: ScopeKind;
+  /** Empty for `all`. */
+  value: string;
+}
+
+const KIND_SET: ReadonlySet<string> = new Set<string>([...SCOPE_KINDS, 'campaign']);
+// Same alphabet the validator lets into dimension values and ids.
+const SCOPE_VALUE = /^[\p{L}\p{N}][\p{L}\p{N} '._-]{0,127}$/u;
+
+export function formatScope(scope: Scope): string {
+  return scope.kind === 'all' ? 'all' : `${scope.kind}:${scope.value}`;
+}
+
+/** The scope strings an event counts towards, `all` first. */
+export function scopesOf(event: EventBase): string[] {
+  return [
+    'all',
+    `city:${event.city}`,
+    `district:${event.district}`,
+    `category:${event.category}`,
+    `platform:${event.platform}`,
+    `host:${event.hostId}`,
+    `stream:${event.streamId}`,
+  ];
+}
+
+/** Parses "all" or "<kind>:<value>"; returns an error message instead of throwing. */
+export function parseScope(text: string): { ok: true; scope: Scope } | { ok: false; message: string } {
+  if (text === 'all') return { ok: true, scope: { kind: 'all', value: '' } };
+  const colon = text.indexOf(':');
+  if (colon <= 0) return { ok: false, message: `scope must be "all" or "<kind>:<value>", got ${JSON.stringify(text)}` };
+  const kind = text.slice(0, colon);
+  const value = text.slice(colon + 1);
+  if (!KIND_SET.has(kind) || kind === 'all') {
+    return { ok: false, message: `unknown scope kind ${JSON.stringify(kind)}; expected one of ${[...KIND_SET].filter((k) => k !== 'all').join(', ')}` };
+  }
+  if (!SCOPE_VALUE.test(value)) return { ok: false, message: `scope value ${JSON.stringify(value)} is empty, too long or has characters that are not allowed` };
+  return { ok: true, scope: { kind: kind as ScopeKind, value } };
+}

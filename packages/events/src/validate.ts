@@ -1,0 +1,146 @@
+import { LIMITS, type Limits } from './limits';
+import { EVENT_TYPES, EVENT_VERSION, type EventType, type FieldError, type LiveEvent, type RejectReason } from './types';
+
+// Identifiers end up inside Redis keys and ClickHouse rows: a small charset keeps
+// key injection (":", "{", "*") and look-alike values out.
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+// Dimensions are human names ("Bao'an", "珠宝首饰"): letters of any script, digits,
+// space and a little punctuation; nothing that reads as SQL or a key separator.
+const DIMENSION_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} '._-]*$/u;
+// C0, DEL, C1 controls and the Unicode line/paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+export interface ValidateOptions {
+  /** Receiver's clock, ms; injected so validation stays pure. */
+  now: number;
+  limits?: Limits;
+}
+
+type Obj = Record<string, unknown>;
+
+class Collector {
+  readonly errors: FieldError[] = [];
+  add(field: string, reason: RejectReason, message: string): void {
+    this.errors.push({ field, reason, message });
+  }
+}
+
+function checkString(o: Obj, field: string, c: Collector, maxLen: number, pattern: RegExp | null, optional = false): string | undefined {
+  const value = o[field];
+  if (value === undefined || value === null) {
+    if (!optional) c.add(field, 'missing_field', `${field} is required`);
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    c.add(field, 'wrong_type', `${field} must be a string, got ${describe(value)}`);
+    return undefined;
+  }
+  if (value.length === 0) {
+    c.add(field, optional ? 'out_of_range' : 'missing_field', `${field} must not be empty`);
+    return undefined;
+  }
+  if (value.length > maxLen) {
+    c.add(field, 'too_long', `${field} is ${value.length} characters, at most ${maxLen} allowed`);
+    return undefined;
+  }
+  if (CONTROL_CHARS.test(value)) {
+    c.add(field, 'control_characters', `${field} contains control characters`);
+    return undefined;
+  }
+  if (pattern && !pattern.test(value)) {
+    c.add(field, 'invalid_characters', `${field} contains characters outside ${pattern.source}`);
+    return undefined;
+  }
+  return value;
+}
+
+function checkInteger(o: Obj, field: string, c: Collector, min: number, max: number): number | undefined {
+  const value = o[field];
+  if (value === undefined || value === null) {
+    c.add(field, 'missing_field', `${field} is required`);
+    return undefined;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    c.add(field, 'wrong_type', `${field} must be a number, got ${describe(value)}`);
+    return undefined;
+  }
+  if (!Number.isInteger(value)) {
+    c.add(field, 'not_integer', `${field} must be an integer, got ${value}`);
+    return undefined;
+  }
+  if (value < min || value > max) {
+    c.add(field, 'out_of_range', `${field} must be between ${min} and ${max}, got ${value}`);
+    return undefined;
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** Validates a parsed JSON value as a LiveTally event and returns a clean copy (unknown fields dropped). */
+export function validateEvent(input: unknown, options: ValidateOptions): { ok: true; event: LiveEvent } | { ok: false; errors: FieldError[] } {
+  const limits = options.limits ?? LIMITS;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ field: '$', reason: 'not_object', message: `event must be a JSON object, got ${describe(input)}` }] };
+  }
+  const o = input as Obj;
+  if (o.v === undefined) return { ok: false, errors: [{ field: 'v', reason: 'missing_field', message: 'v is required' }] };
+  if (o.v !== EVENT_VERSION) {
+    return { ok: false, errors: [{ field: 'v', reason: 'unsupported_version', message: `v must be ${EVENT_VERSION}, got ${JSON.stringify(o.v)}` }] };
+  }
+  if (typeof o.type !== 'string' || !TYPE_SET.has(o.type)) {
+    const reason: RejectReason = o.type === undefined ? 'missing_field' : 'unknown_type';
+    return { ok: false, errors: [{ field: 'type', reason, message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(o.type) ?? 'nothing'}` }] };
+  }
+  const type = o.type as EventType;
+  const c = new Collector();
+  const base = {
+    v: EVENT_VERSION,
+    type,
+    eventId: checkString(o, 'eventId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
+    platform: checkString(o, 'platform', c, limits.maxDimensionLength, ID_PATTERN),
+    streamId: checkString(o, 'streamId', c, limits.maxIdLength, ID_PATTERN),
+    hostId: checkString(o, 'hostId', c, limits.maxIdLength, ID_PATTERN),
+    ts: checkInteger(o, 'ts', c, limits.minTs, options.now + limits.maxFutureSkewMs),
+    city: checkString(o, 'city', c, limits.maxDimensionLength, DIMENSION_PATTERN),
+    district: checkString(o, 'district', c, limits.maxDimensionLength, DIMENSION_PATTERN),
+    category: checkString(o, 'category', c, limits.maxDimensionLength, DIMENSION_PATTERN),
+  };
+  let extra: Obj = {};
+  switch (type) {
+    case 'stream_started': {
+      const title = checkString(o, 'title', c, limits.maxTitleLength, null, true);
+      extra = title === undefined ? {} : { title };
+      break;
+    }
+    case 'stream_ended':
+      break;
+    case 'view':
+      extra = { viewerId: checkString(o, 'viewerId', c, limits.maxIdLength, OPAQUE_ID_PATTERN) };
+      break;
+    case 'sale':
+      extra = {
+        orderId: checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
+        sku: checkString(o, 'sku', c, limits.maxIdLength, ID_PATTERN),
+        quantity: checkInteger(o, 'quantity', c, 1, limits.maxQuantity),
+        amountFen: checkInteger(o, 'amountFen', c, 0, limits.maxAmountFen),
+      };
+      break;
+    case 'refund':
+      extra = {
+        orderId: checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
+        amountFen: checkInteger(o, 'amountFen', c, 1, limits.maxAmountFen),
+      };
+      break;
+  }
+  if (c.errors.length > 0) return { ok: false, errors: c.errors };
+  return { ok: true, event: { ...base, ...extra } as LiveEvent };
+}

@@ -1,0 +1,82 @@
+import { decodeEvent, type LiveEvent } from '@livetally/events';
+import { aggregate, type ApplyBatchInput, type ApplyOutcome } from '@livetally/counters';
+import { toEventRow, type EventRow } from '@livetally/history';
+import type { Logger } from '@livetally/logging';
+import type { BatchOutcome, DeadLetter } from './outcomes';
+
+export interface RawMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: RawMessage[];
+}
+
+/** The I/O a batch needs; wired once in main.ts, replaced by real services in tests. */
+export interface BatchDeps {
+  counters: {
+    appliedOffset(topic: string, partition: number): Promise<string>;
+    claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }>;
+    applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome>;
+  };
+  history: { insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> };
+  deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
+  now(): number;
+  logger: Logger;
+}
+
+/**
+ * Processes one partition's batch effectively once:
+ * 1. skip what Redis says is already applied (replay after a crash or rebalance);
+ * 2. fix the offset range first, so a retry inserts exactly the same rows under the
+ *    same ClickHouse deduplication token;
+ * 3. dead-letter invalid messages, insert valid ones into ClickHouse;
+ * 4. apply counter deltas and the new offset in Redis atomically.
+ * The caller resolves/commits the returned offset only after this returns.
+ */
+export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBatch): Promise<BatchOutcome> {
+  const { topic, partition } = batch;
+  const applied = await deps.counters.appliedOffset(topic, partition);
+  const appliedN = BigInt(applied);
+  let fresh = batch.messages.filter((m) => BigInt(m.offset) > appliedN);
+  const batchLast = batch.messages[batch.messages.length - 1]?.offset;
+  if (fresh.length === 0) {
+    return batchLast === undefined ? { kind: 'deferred', reason: 'short-replay' } : { kind: 'skipped', lastOffset: batchLast, reason: 'already-applied' };
+  }
+
+  const first = fresh[0]!.offset;
+  // An earlier attempt (this worker before a crash, or another one) may have fixed a
+  // longer range starting here; it must be replayed exactly, never re-cut.
+  const plan = await deps.counters.claimRange(topic, partition, first, fresh[fresh.length - 1]!.offset);
+  const last = plan.last;
+  if (BigInt(fresh[fresh.length - 1]!.offset) < BigInt(last)) return { kind: 'deferred', reason: 'short-replay' };
+  fresh = fresh.filter((m) => BigInt(m.offset) <= BigInt(last));
+
+  const now = deps.now();
+  const events: LiveEvent[] = [];
+  const rows: EventRow[] = [];
+  const letters: DeadLetter[] = [];
+  for (const m of fresh) {
+    const r = decodeEvent(m.value, now);
+    if (r.ok) {
+      events.push(r.event);
+      rows.push(toEventRow(r.event, { topic, partition, offset: m.offset }));
+    } else {
+      const step = r.errors[0]?.field === '$' ? 'decode' : 'validate';
+      letters.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, step, errors: r.errors });
+    }
+  }
+
+  if (letters.length > 0) await deps.deadLetters.publish(letters);
+  await deps.history.insertEvents(rows, `${topic}:${partition}:${first}-${last}`);
+  const outcome = await deps.counters.applyBatch({ topic, partition, expectedOffset: applied, newOffset: last, deltas: aggregate(events) });
+  if (!outcome.applied) {
+    deps.logger.warn({ partition, expected: applied, current: outcome.currentOffset }, 'another worker applied this range first');
+    return { kind: 'deferred', reason: 'lost-ownership' };
+  }
+  return { kind: 'processed', lastOffset: last, counted: events.length, deadLettered: letters.length };
+}

@@ -1,0 +1,34 @@
+import { hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+
+export function parseIngestConfig(env: Env) {
+  const c = parseEnv(env, {
+    KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+    KAFKA_TOPIC: str('livetally.events'),
+    KAFKA_DLQ_TOPIC: str('livetally.events.dlq'),
+    KAFKA_GROUP_ID: str('ingest'),
+    KAFKA_CLIENT_ID: str('livetally-ingest'),
+    REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    REDIS_KEY_PREFIX: str('lt'),
+    CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+    CLICKHOUSE_USER: str('default'),
+    CLICKHOUSE_PASSWORD: str(''),
+    CLICKHOUSE_DATABASE: str('default'),
+    INGEST_HTTP_PORT: int(9464, 0, 65535),
+    INGEST_HTTP_HOST: str('127.0.0.1'),
+    INGEST_MAX_BYTES_PER_PARTITION: int(1_048_576, 1024, 64 * 1_048_576),
+    INGEST_RETRY_MAX_MS: int(10_000, 100, 300_000),
+    INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
+    LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  });
+  return {
+    kafka: { brokers: c.KAFKA_BROKERS, topic: c.KAFKA_TOPIC, dlqTopic: c.KAFKA_DLQ_TOPIC, groupId: c.KAFKA_GROUP_ID, clientId: c.KAFKA_CLIENT_ID, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION },
+    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    clickhouse: { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD, database: c.CLICKHOUSE_DATABASE },
+    http: { host: c.INGEST_HTTP_HOST, port: c.INGEST_HTTP_PORT },
+    retryMaxMs: c.INGEST_RETRY_MAX_MS,
+    shutdownTimeoutMs: c.INGEST_SHUTDOWN_TIMEOUT_MS,
+    logLevel: c.LOG_LEVEL,
+  };
+}
+
+export type IngestConfig = ReturnType<typeof parseIngestConfig>;
