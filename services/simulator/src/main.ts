@@ -1,0 +1,85 @@
+import { ConfigError } from '@livetally/config';
+import { encodeEvent } from '@livetally/events';
+import { createKafka } from '@livetally/kafka';
+import { createLogger } from '@livetally/logging';
+import type { Producer } from 'kafkajs';
+import { parseSimulatorConfig, type SimulatorConfig } from './config';
+import { buildDataset, expectedTotals } from './dataset';
+import { EventGenerator } from './generator';
+
+let config: SimulatorConfig;
+try {
+  config = parseSimulatorConfig(process.env, process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+  process.exit(2);
+}
+const logger = createLogger({ service: 'simulator', level: config.logLevel });
+const kafka = createKafka({ clientId: 'livetally-simulator', brokers: config.brokers, logger });
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+
+let running = true;
+const stop = () => {
+  running = false;
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+function progress(sent: number, total: number | null, startedAt: number) {
+  const secs = (Date.now() - startedAt) / 1000;
+  const of = total === null ? '' : ` / ${total} (${((100 * sent) / total).toFixed(1)}%)`;
+  process.stderr.write(`[simulator] sent ${sent}${of} in ${secs.toFixed(1)} s, ${(sent / Math.max(secs, 0.001)).toFixed(0)} events/s\n`);
+}
+
+async function runLive(p: Producer) {
+  const generator = new EventGenerator({ seed: config.seed, hosts: config.hosts, clock: Date.now });
+  const startedAt = Date.now();
+  const tickMs = 100;
+  let sent = 0;
+  let lastReport = startedAt;
+  while (running && (config.durationSeconds === 0 || Date.now() - startedAt < config.durationSeconds * 1000)) {
+    const due = Math.floor(((Date.now() - startedAt) / 1000) * config.ratePerSecond) - sent;
+    if (due > 0) {
+      const events = Array.from({ length: Math.min(due, 5_000) }, () => generator.next());
+      await p.send({ topic: config.topic, acks: -1, messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })) });
+      sent += events.length;
+    }
+    if (Date.now() - lastReport >= 5_000) {
+      progress(sent, null, startedAt);
+      lastReport = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+  progress(sent, null, startedAt);
+}
+
+async function runSeeded(p: Producer) {
+  const now = Date.now();
+  const data = buildDataset({ seed: config.seed, count: config.count, malformedEvery: config.malformedEvery, startTs: now - 3_600_000, spanMs: 3_600_000, hosts: config.hosts });
+  const startedAt = Date.now();
+  let lastReport = startedAt;
+  for (let i = 0; i < data.length && running; i += 1_000) {
+    const chunk = data.slice(i, i + 1_000);
+    await p.send({ topic: config.topic, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: m.value })) });
+    if (Date.now() - lastReport >= 2_000 || i + chunk.length >= data.length) {
+      progress(i + chunk.length, data.length, startedAt);
+      lastReport = Date.now();
+    }
+  }
+  const totals = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
+  const summary = {
+    seed: config.seed,
+    messages: data.length,
+    valid: data.filter((m) => m.event).length,
+    malformed: data.filter((m) => !m.event).length,
+    expected: Object.fromEntries([...totals].filter(([s]) => s === 'all' || s.startsWith('district:') || s.startsWith('category:') || s.startsWith('platform:'))),
+  };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+}
+
+await producer.connect();
+try {
+  await (config.mode === 'live' ? runLive(producer) : runSeeded(producer));
+} finally {
+  await producer.disconnect();
+}

@@ -1,0 +1,120 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
+import { allOffsets, createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
+import { startService, type ServiceProcess } from './support/processes';
+import { STACK, uniqueName, waitFor } from './support/stack';
+
+/**
+ * The whole path on the real local stack: seeded events (some malformed) produced
+ * with kafkajs → two real ingest worker processes → Redis totals, ClickHouse rows,
+ * dead-letter topic, and a live WebSocket subscriber on the real gateway.
+ */
+const run = uniqueName('e2e');
+const topic = `lt.${run}`;
+const dlqTopic = `${topic}.dlq`;
+const database = run;
+const prefix = run;
+const COUNT = 20_000;
+const MALFORMED_EVERY = 97;
+
+describe('pipeline end to end', () => {
+  let kafka: Kafka;
+  let redis: Redis;
+  let ch: ClickHouseClient;
+  let store: RedisCounterStore;
+  let data: DatasetMessage[];
+  let expected: Map<string, Totals>;
+  const workers: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 2 }]);
+    redis = new Redis(STACK.redisUrl);
+    store = new RedisCounterStore(redis, { prefix });
+    ch = createClient({ url: STACK.clickhouseUrl, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    const now = Date.now();
+    data = buildDataset({ seed: 2024, count: COUNT, malformedEvery: MALFORMED_EVERY, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300 });
+    expected = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
+    const env = {
+      KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+      KAFKA_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: dlqTopic,
+      KAFKA_GROUP_ID: run,
+      REDIS_URL: STACK.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      CLICKHOUSE_URL: STACK.clickhouseUrl,
+      CLICKHOUSE_DATABASE: database,
+      INGEST_HTTP_PORT: '0',
+    };
+    workers.push(startService('ingest', env), startService('ingest', env));
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await redis?.quit();
+    await ch?.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+    await ch?.close();
+    await deleteTopics(kafka, [topic, dlqTopic]);
+  });
+
+  it('counts every valid event exactly once in Redis and ClickHouse and dead-letters the rest', async () => {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (let i = 0; i < data.length; i += 2_000) {
+      await producer.send({ topic, acks: -1, messages: data.slice(i, i + 2_000).map((m) => ({ key: m.key, value: m.value })) });
+    }
+    await producer.disconnect();
+
+    const want = expected.get('all')!;
+    await waitFor('Redis totals for scope all', async () => {
+      const got = (await store.readTotals(['all'])).get('all');
+      return got && got.views === want.views && got.salesFen === want.salesFen && got.orders === want.orders && got.sessions === want.sessions;
+    }, 120_000, 500).catch((err) => {
+      throw new Error(`${(err as Error).message}\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+    });
+
+    // Every scope the data set touches, exactly.
+    const scopes = [...expected.keys()];
+    const live = await store.readTotals(scopes);
+    for (const scope of scopes) expect(live.get(scope), scope).toEqual(expected.get(scope));
+
+    // ClickHouse: one row per valid event, same sums per dimension.
+    const validCount = data.filter((m) => m.event).length;
+    const rows = await query<{ n: string; sales: string; refunds: string }>(`SELECT count() AS n, sumIf(amount_fen, type = 'sale') AS sales, sumIf(amount_fen, type = 'refund') AS refunds FROM ${database}.lt_events`);
+    expect(rows[0]).toEqual({ n: String(validCount), sales: String(want.salesFen), refunds: String(want.refundsFen) });
+    const byDistrict = await query<{ district: string; views: string; sales: string }>(
+      `SELECT district, countIf(type = 'view') AS views, sumIf(amount_fen, type = 'sale') AS sales FROM ${database}.lt_events GROUP BY district ORDER BY district`,
+    );
+    for (const r of byDistrict) {
+      const e = expected.get(`district:${r.district}`)!;
+      expect({ district: r.district, views: Number(r.views), sales: Number(r.sales) }).toEqual({ district: r.district, views: e.views, sales: e.salesFen });
+    }
+
+    // Dead letters: each malformed message, once, with its reason and origin.
+    const malformed = data.filter((m) => !m.event);
+    const letters = await readTopic(kafka, dlqTopic, malformed.length, 30_000);
+    expect(letters).toHaveLength(malformed.length);
+    const byValue = new Map(malformed.map((m) => [m.value.toString('base64'), m.expectedReason]));
+    for (const l of letters) {
+      expect(l.headers['lt-topic']).toBe(topic);
+      const errors = JSON.parse(l.headers['lt-errors']!) as { reason: string }[];
+      expect(errors.map((e) => e.reason)).toContain(byValue.get(l.value!.toString('base64')));
+    }
+
+    // Ledger: every offset on the topic is either a ClickHouse row or a dead letter, never both, never twice.
+    const stored = await query<{ p: number; o: string }>(`SELECT kafka_partition AS p, toString(kafka_offset) AS o FROM ${database}.lt_events`);
+    const seen = [...stored.map((r) => `${r.p}@${r.o}`), ...letters.map((l) => `${l.headers['lt-partition']}@${l.headers['lt-offset']}`)];
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(new Set(seen)).toEqual(await allOffsets(kafka, topic));
+  });
+
+  async function query<T>(sql: string): Promise<T[]> {
+    const rs = await ch.query({ query: sql, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+});

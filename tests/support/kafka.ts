@@ -1,0 +1,77 @@
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { STACK } from './stack';
+
+export function testKafka(clientId = 'livetally-tests'): Kafka {
+  return new Kafka({ clientId, brokers: STACK.kafkaBrokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics });
+  } catch {
+    // best effort: a leftover topic costs only disk
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every offset that exists on the topic, as "partition@offset". */
+export async function allOffsets(kafka: Kafka, topic: string): Promise<Set<string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const out = new Set<string>();
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      for (let o = Number(p.low); o < Number(p.high); o++) out.add(`${p.partition}@${o}`);
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface ConsumedMessage {
+  partition: number;
+  offset: string;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** Reads a topic from the beginning until `count` messages arrived (bounded by a timeout). */
+export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  const out: ConsumedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      out.push({ partition, offset: message.offset, value: message.value, headers: headersToStrings(message.headers) });
+      if (out.length >= count) done();
+    },
+  });
+  const timer = setTimeout(done, timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return out;
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) out[k] = Array.isArray(v) ? String(v[0]) : String(v ?? '');
+  return out;
+}
