@@ -1,0 +1,67 @@
+import type { Logger } from '@livetally/logging';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { loadDashboard } from './dashboard';
+import { handleError, handleNotFound } from './errors';
+import type { LiveHub } from './live/hub';
+import { registerLiveSocket, type LiveSocketOptions } from './live/socket-route';
+import type { TotalsReader } from './live/types';
+import { GatewayMetrics } from './metrics';
+import { registerHttpRoutes } from './routes';
+
+export interface GatewayDeps {
+  /** Reads current totals for GET /v1/totals (the hub has its own reader, usually the same store). */
+  totals: TotalsReader;
+  /** Channel registry and tick loop behind /v1/live; its owner starts and stops the tick. */
+  hub: LiveHub;
+  /** True once Redis answers and the change subscription is live, false again during shutdown. */
+  isReady(): boolean;
+  logger: Logger;
+  /** Metrics hooks and registry; a private one is made when absent. */
+  metrics?: GatewayMetrics;
+  live?: Partial<LiveSocketOptions>;
+  /** Wall clock for asOf; injectable for tests. */
+  now?(): number;
+}
+
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export const DEFAULT_LIVE_OPTIONS: LiveSocketOptions = { maxMessageBytes: 4096, heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, closeGraceMs: 1000 };
+
+/** Builds the gateway's fastify app without listening, so tests can inject() into it. */
+export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const metrics = deps.metrics ?? new GatewayMetrics({ defaultMetrics: false });
+  const page = loadDashboard();
+  const app = Fastify({
+    // Typed as fastify's base logger so helpers can take a plain FastifyInstance (pino's own
+    // Logger type is stricter than fastify's generic parameter allows).
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Scope values may be 128 characters; fastify's default of 100 would turn long scopes into 404s.
+    routerOptions: { maxParamLength: 512 },
+    // Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
+    logController: new LogController({ disableRequestLogging: (request) => QUIET_PATHS.has(request.url) }),
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.headers(page.securityHeaders);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.onHttpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
+  });
+
+  deps.hub.setObserver({
+    onFramesSent: (type, count) => metrics.onFramesSent(type, count),
+    onFanOut: (ms) => metrics.onFanOut(ms),
+    onSubscriptions: (total) => metrics.onSubscriptions(total),
+    onReadError: (err) => {
+      metrics.onReadError();
+      deps.logger.warn({ err }, 'reading live totals failed; retrying on the next tick');
+    },
+  });
+
+  await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics);
+  registerHttpRoutes(app, { totals: deps.totals, isReady: deps.isReady, metrics, dashboardHtml: page.html, now: deps.now ?? Date.now });
+  return app;
+}

@@ -1,0 +1,48 @@
+import { int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+
+/** Every setting the gateway reads from the environment, declared once. */
+const schema = {
+  GATEWAY_HOST: str('127.0.0.1'),
+  // 0 asks the OS for a free port (tests use it).
+  GATEWAY_PORT: int(8080, 0, 65_535),
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: str('lt'),
+  LIVE_TICK_MS: int(1000, 50, 60_000),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
+  WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
+  WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
+};
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  liveTickMs: number;
+  logLevel: string;
+  wsMaxSubscriptions: number;
+  wsMaxMessageBytes: number;
+  wsHeartbeatMs: number;
+}
+
+/** Parses the given environment; throws ConfigError naming every bad variable. */
+export function parseGatewayConfig(env: Env): GatewayConfig {
+  const e = parseEnv(env, schema);
+  return {
+    host: e.GATEWAY_HOST,
+    port: e.GATEWAY_PORT,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    liveTickMs: e.LIVE_TICK_MS,
+    logLevel: e.LOG_LEVEL,
+    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+    wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
+    wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+  };
+}
+
+/** The one place the gateway reads process.env; bad values stop start-up with exit code 2. */
+export function loadGatewayConfig(): GatewayConfig {
+  return loadConfigOrExit(() => parseGatewayConfig(process.env));
+}

@@ -1,0 +1,60 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * The gateway's one error vocabulary. HTTP answers and WebSocket error frames use
+ * the same codes so a dashboard needs only one table; `status` is the HTTP status
+ * (for WebSocket-only codes it is the closest HTTP equivalent, for documentation).
+ */
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_SCOPE: { status: 400, message: 'The scope is not valid.' },
+  NOT_FOUND: { status: 404, message: 'No such resource.' },
+  NOT_READY: { status: 503, message: 'The gateway is not ready: the totals store or its change feed is unavailable.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+  // WebSocket protocol errors, answered as {"type":"error"} frames.
+  INVALID_JSON: { status: 400, message: 'The frame is not valid JSON.' },
+  BAD_FRAME: { status: 400, message: 'A frame must be a JSON text object with a string "type".' },
+  UNKNOWN_TYPE: { status: 400, message: 'Unknown message type; expected subscribe, unsubscribe or ping.' },
+  INVALID_CHANNEL: { status: 400, message: 'The channel is not valid; expected "totals:<scope>".' },
+  TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'This connection has too many subscriptions.' },
+  FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** An error the gateway raises on purpose; `detail` replaces the generic message. */
+export class GatewayError extends Error {
+  readonly status: number;
+  constructor(readonly code: ErrorCode, detail?: string) {
+    super(detail ?? ERROR_CATALOGUE[code].message);
+    this.name = 'GatewayError';
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message): ErrorBody {
+  return { error: { code, message } };
+}
+
+/**
+ * Fastify error handler: known errors keep their code and message; fastify's own 4xx
+ * errors (bad content type, malformed URL…) become BAD_REQUEST with their status;
+ * anything else is logged and answered as INTERNAL without leaking its details.
+ */
+export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof GatewayError) return reply.code(err.status).send(errorBody(err.code, err.message));
+  const status = (err as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return reply.code(status).send(errorBody(status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', err.message));
+  }
+  request.log.error({ err }, 'request failed');
+  return reply.code(500).send(errorBody('INTERNAL'));
+}
+
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send(errorBody('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`));
+}

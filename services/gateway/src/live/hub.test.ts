@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, MemoryTotals, RecordingSubscriber } from '../testing/fakes';
+import { LiveHub } from './hub';
+import type { HubObserver } from './types';
+
+function setup(options: { max?: number; observer?: HubObserver } = {}) {
+  const totals = new MemoryTotals().add('all', { views: 1, salesFen: 100 }).add("district:Bao'an", { orders: 2 });
+  const clock = new ManualClock();
+  const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: options.max ?? 10, clock, observer: options.observer });
+  return { totals, clock, hub };
+}
+
+async function subscribed(hub: LiveHub, channel: string, sub = new RecordingSubscriber()) {
+  expect(hub.subscribe(sub, channel)).toMatchObject({ ok: true });
+  await hub.idle();
+  return sub;
+}
+
+describe('LiveHub', () => {
+  it('sends a snapshot with the exact totals right after subscribe', async () => {
+    const { hub, clock } = setup();
+    const sub = await subscribed(hub, "totals:district:Bao'an");
+    expect(sub.frames).toEqual([
+      { type: 'snapshot', channel: "totals:district:Bao'an", data: expect.objectContaining({ orders: 2, views: 0 }), seq: 1, ts: clock.t },
+    ]);
+  });
+
+  it('coalesces many changes within a tick into one read and one update per channel', async () => {
+    const { hub, totals } = setup();
+    const a = await subscribed(hub, 'totals:all');
+    const b = await subscribed(hub, 'totals:all');
+    const c = await subscribed(hub, "totals:district:Bao'an");
+    totals.reads.length = 0;
+    for (let i = 0; i < 50; i++) {
+      totals.add('all', { views: 1, salesFen: 3 }).add("district:Bao'an", { orders: 1 });
+      hub.markChanged(['all', "district:Bao'an", 'city:Shenzhen']);
+    }
+    await hub.tick();
+    expect(totals.reads).toEqual([['all', "district:Bao'an"]]); // one read; unwatched city:Shenzhen skipped
+    for (const sub of [a, b]) expect(sub.ofType('update')).toEqual([{ type: 'update', channel: 'totals:all', data: expect.objectContaining({ views: 51, salesFen: 250 }), seq: 2, ts: expect.any(Number) }]);
+    expect(c.ofType('update')).toHaveLength(1);
+    expect(c.ofType('update')[0]!.data).toMatchObject({ orders: 52 });
+  });
+
+  it('sends nothing when the totals did not change or nothing was marked', async () => {
+    const { hub, totals } = setup();
+    const sub = await subscribed(hub, 'totals:all');
+    hub.markChanged(['all']);
+    await hub.tick();
+    totals.add('all', { views: 1 }); // changed but never announced: no read, no update
+    await hub.tick();
+    expect(sub.ofType('update')).toEqual([]);
+    expect(totals.reads).toHaveLength(2); // the snapshot and the one marked tick
+  });
+
+  it('stops updates after unsubscribe and forgets unwatched channels', async () => {
+    const { hub, totals } = setup();
+    const sub = await subscribed(hub, 'totals:all');
+    expect(hub.unsubscribe(sub, 'totals:all')).toBe(true);
+    expect(hub.unsubscribe(sub, 'totals:all')).toBe(false);
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    await hub.tick();
+    expect(sub.ofType('update')).toEqual([]);
+    expect(hub.stats()).toEqual({ clients: 0, subscriptions: 0, channels: 0 });
+  });
+
+  it('removes every subscription of a disconnected subscriber', async () => {
+    const { hub } = setup();
+    const sub = await subscribed(hub, 'totals:all');
+    await subscribed(hub, 'totals:category:food', sub);
+    const other = await subscribed(hub, 'totals:all');
+    hub.removeSubscriber(sub);
+    expect(hub.stats()).toEqual({ clients: 1, subscriptions: 1, channels: 1 });
+    hub.removeSubscriber(other);
+    expect(hub.stats()).toEqual({ clients: 0, subscriptions: 0, channels: 0 });
+  });
+
+  it('limits subscriptions per client; re-subscribing the same channel only re-sends the snapshot', async () => {
+    const { hub } = setup({ max: 2 });
+    const sub = await subscribed(hub, 'totals:all');
+    await subscribed(hub, 'totals:city:Shenzhen', sub);
+    expect(hub.subscribe(sub, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS' });
+    await subscribed(hub, 'totals:all', sub);
+    expect(sub.ofType('snapshot')).toHaveLength(3);
+    expect(hub.stats().subscriptions).toBe(2);
+  });
+
+  it('rejects malformed channels with a clear message', () => {
+    const { hub } = setup();
+    const sub = new RecordingSubscriber();
+    expect(hub.subscribe(sub, 'all')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('totals:<scope>') });
+    expect(hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('unknown scope kind') });
+    expect(hub.stats().subscriptions).toBe(0);
+  });
+
+  it('skips a congested subscriber and gives it the latest value on a later tick', async () => {
+    const { hub, totals } = setup();
+    const slow = await subscribed(hub, 'totals:all');
+    const fast = await subscribed(hub, 'totals:all');
+    slow.congested = true;
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    await hub.tick();
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    await hub.tick();
+    expect(fast.ofType('update').map((f) => f.seq)).toEqual([2, 3]);
+    expect(slow.ofType('update')).toEqual([]);
+    slow.congested = false;
+    await hub.tick(); // still dirty because of the skipped subscriber
+    expect(slow.ofType('update')).toEqual([expect.objectContaining({ seq: 3, data: expect.objectContaining({ views: 3 }) })]);
+    expect(fast.ofType('update')).toHaveLength(2);
+  });
+
+  it('retries a failed tick read and answers a failed snapshot read with an error frame', async () => {
+    const errors: unknown[] = [];
+    const { hub, totals } = setup({ observer: { onReadError: (e) => errors.push(e) } });
+    const sub = await subscribed(hub, 'totals:all');
+    totals.add('all', { orders: 1 });
+    hub.markChanged(['all']);
+    totals.failReads = 1;
+    await hub.tick();
+    expect(sub.ofType('update')).toEqual([]);
+    await hub.tick();
+    expect(sub.ofType('update')).toEqual([expect.objectContaining({ data: expect.objectContaining({ orders: 1 }) })]);
+    totals.failReads = 1;
+    const late = await subscribed(hub, 'totals:category:food');
+    expect(late.frames).toEqual([{ type: 'error', code: 'NOT_READY', message: expect.any(String), channel: 'totals:category:food' }]);
+    expect(hub.stats().subscriptions).toBe(1);
+    expect(errors).toHaveLength(2);
+  });
+
+  it('catches existing subscribers up when a newer snapshot moved the channel on', async () => {
+    const { hub, totals } = setup();
+    const first = await subscribed(hub, 'totals:all');
+    totals.add('all', { views: 5 }); // notification still in flight when the second client subscribes
+    const second = await subscribed(hub, 'totals:all');
+    expect(second.ofType('snapshot')[0]).toMatchObject({ seq: 2, data: { views: 6 } });
+    await hub.tick();
+    expect(first.ofType('update')).toEqual([expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 6 }) })]);
+    expect(second.ofType('update')).toEqual([]);
+  });
+
+  it('ticks on its timer until stopped and reports fan-out latency', async () => {
+    const latencies: number[] = [];
+    const { hub, clock, totals } = setup({ observer: { onFanOut: (ms) => latencies.push(ms) } });
+    hub.start();
+    hub.start(); // idempotent
+    expect(clock.timers).toHaveLength(1);
+    expect(clock.timers[0]!.ms).toBe(1000);
+    const sub = await subscribed(hub, 'totals:all');
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    clock.t += 420;
+    clock.timers[0]!.fn();
+    await hub.idle();
+    expect(sub.ofType('update')).toHaveLength(1);
+    expect(latencies).toEqual([420]);
+    hub.stop();
+    expect(clock.timers[0]!.cancelled).toBe(true);
+  });
+
+  it('does not pile up ticks behind a slow read', async () => {
+    const { hub, totals } = setup();
+    await subscribed(hub, 'totals:all');
+    totals.reads.length = 0;
+    hub.markChanged(['all']);
+    const ticks = [hub.tick(), hub.tick(), hub.tick()];
+    await Promise.all(ticks);
+    expect(totals.reads).toHaveLength(1);
+  });
+});

@@ -1,0 +1,221 @@
+import type { Totals } from '@livetally/counters';
+import { LiveChannel } from './channel';
+import { errorFrame, parseChannel, snapshotFrame, TOTALS_CHANNEL_PREFIX, type Failure } from './protocol';
+import { systemClock, type HubClock, type HubObserver, type Subscriber, type TotalsReader } from './types';
+
+export type { HubClock, HubObserver, Subscriber, TotalsReader } from './types';
+
+export interface LiveHubOptions {
+  reader: TotalsReader;
+  tickMs: number;
+  maxSubscriptionsPerClient: number;
+  clock?: HubClock;
+  observer?: HubObserver;
+}
+
+/**
+ * Channel registry, dirty set and tick loop, free of sockets and Redis.
+ * Change notifications only mark channels dirty; each tick reads every dirty channel
+ * that has subscribers in ONE readTotals call and sends an update only where the value
+ * changed: a burst of batches costs one read and at most one update per channel per
+ * tick. Reads (ticks and snapshots) run one after another, so an older read can never
+ * overwrite a newer value.
+ */
+export class LiveHub {
+  private readonly channels = new Map<string, LiveChannel>();
+  private readonly bySubscriber = new Map<Subscriber, Set<string>>();
+  private readonly dirty = new Set<string>();
+  private pendingSnapshots: { sub: Subscriber; name: string }[] = [];
+  private reads: Promise<void> = Promise.resolve();
+  private tickQueued = false;
+  private snapshotsQueued = false;
+  private subscriptions = 0;
+  private cancelTimer: (() => void) | undefined;
+  private readonly clock: HubClock;
+  private observer: HubObserver;
+
+  constructor(private readonly options: LiveHubOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.observer = options.observer ?? {};
+  }
+
+  /** buildApp attaches its metrics here. */
+  setObserver(observer: HubObserver): void {
+    this.observer = observer;
+  }
+
+  start(): void {
+    this.cancelTimer ??= this.clock.every(this.options.tickMs, () => void this.tick());
+  }
+
+  stop(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  /** Subscribes (or re-snapshots an existing subscription); the snapshot follows asynchronously. */
+  subscribe(sub: Subscriber, channelText: string): { ok: true; channel: string } | Failure {
+    const parsed = parseChannel(channelText);
+    if (!parsed.ok) return parsed;
+    const { name } = parsed.channel;
+    const mine = this.bySubscriber.get(sub) ?? new Set<string>();
+    if (!mine.has(name)) {
+      const max = this.options.maxSubscriptionsPerClient;
+      if (mine.size >= max) return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection; unsubscribe first` };
+      this.bySubscriber.set(sub, mine.add(name));
+      this.setSubscriptions(this.subscriptions + 1);
+    }
+    let channel = this.channels.get(name);
+    if (!channel) this.channels.set(name, (channel = new LiveChannel(parsed.channel)));
+    channel.add(sub);
+    this.pendingSnapshots.push({ sub, name });
+    this.scheduleSnapshots();
+    return { ok: true, channel: name };
+  }
+
+  /** Returns false when the channel is invalid or was not subscribed. */
+  unsubscribe(sub: Subscriber, channelText: string): boolean {
+    const parsed = parseChannel(channelText);
+    const mine = this.bySubscriber.get(sub);
+    if (!parsed.ok || !mine?.delete(parsed.channel.name)) return false;
+    if (mine.size === 0) this.bySubscriber.delete(sub);
+    const channel = this.channels.get(parsed.channel.name);
+    channel?.subscribers.delete(sub);
+    // An unwatched channel is forgotten; its next subscriber starts from a fresh snapshot.
+    if (channel?.subscribers.size === 0) this.channels.delete(channel.name);
+    this.setSubscriptions(this.subscriptions - 1);
+    return true;
+  }
+
+  removeSubscriber(sub: Subscriber): void {
+    for (const name of [...(this.bySubscriber.get(sub) ?? [])]) this.unsubscribe(sub, name);
+  }
+
+  /** Called with the scopes of each applied batch; cheap, reads nothing. */
+  markChanged(scopes: readonly string[]): void {
+    for (const scope of scopes) this.markDirty(TOTALS_CHANNEL_PREFIX + scope);
+  }
+
+  /** After the change feed was interrupted notifications may be lost: re-check every channel. */
+  markAllChanged(): void {
+    for (const name of this.channels.keys()) this.markDirty(name);
+  }
+
+  /** One tick; the timer calls it, tests call it directly. Ticks never pile up behind a slow read. */
+  tick(): Promise<void> {
+    if (this.tickQueued) return this.reads;
+    this.tickQueued = true;
+    return this.enqueue(async () => {
+      this.tickQueued = false;
+      await this.flushDirty();
+    });
+  }
+
+  /** Resolves once every queued read and fan-out has finished. */
+  async idle(): Promise<void> {
+    let seen: Promise<void>;
+    do await (seen = this.reads);
+    while (seen !== this.reads);
+  }
+
+  stats(): { clients: number; subscriptions: number; channels: number } {
+    return { clients: this.bySubscriber.size, subscriptions: this.subscriptions, channels: this.channels.size };
+  }
+
+  private markDirty(name: string): void {
+    const channel = this.channels.get(name);
+    if (!channel) return; // nobody watches it: nothing to send
+    this.dirty.add(name);
+    channel.dirtySince ??= this.clock.now();
+  }
+
+  private setSubscriptions(total: number): void {
+    this.subscriptions = total;
+    this.observer.onSubscriptions?.(total);
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    this.reads = this.reads.then(job).catch((err: unknown) => this.observer.onReadError?.(err));
+    return this.reads;
+  }
+
+  private scheduleSnapshots(): void {
+    if (this.snapshotsQueued) return;
+    this.snapshotsQueued = true;
+    void this.enqueue(async () => {
+      this.snapshotsQueued = false;
+      await this.sendSnapshots();
+    });
+  }
+
+  /** Reads the given channels; on failure reports it and returns null. */
+  private async read(channels: LiveChannel[]): Promise<Map<string, Totals> | null> {
+    try {
+      return await this.options.reader.readTotals(channels.map((c) => c.scope));
+    } catch (err) {
+      this.observer.onReadError?.(err);
+      return null;
+    }
+  }
+
+  private async flushDirty(): Promise<void> {
+    const channels = [...this.dirty].map((name) => this.channels.get(name)).filter((c) => c !== undefined);
+    this.dirty.clear();
+    if (channels.length === 0) return;
+    const values = await this.read(channels);
+    if (!values) {
+      for (const c of channels) this.dirty.add(c.name); // retried on the next tick
+      return;
+    }
+    const ts = this.clock.now();
+    for (const channel of channels) {
+      if (this.channels.get(channel.name) !== channel) continue; // dropped while reading
+      const value = values.get(channel.scope);
+      if (value) channel.accept(value);
+      const { sent, congested } = channel.fanOut(ts, safeSend);
+      if (sent > 0) {
+        this.observer.onFramesSent?.('update', sent);
+        if (channel.dirtySince !== undefined) this.observer.onFanOut?.(ts - channel.dirtySince, sent);
+      }
+      if (congested) this.dirty.add(channel.name);
+      else channel.dirtySince = undefined;
+    }
+  }
+
+  private async sendSnapshots(): Promise<void> {
+    const batch = this.pendingSnapshots.splice(0).filter((p) => this.channels.get(p.name)?.subscribers.has(p.sub));
+    const channels = [...new Set(batch.map((p) => this.channels.get(p.name)!))];
+    if (channels.length === 0) return;
+    const values = (await this.read(channels)) ?? new Map<string, Totals>();
+    const ts = this.clock.now();
+    for (const channel of channels) {
+      const value = values.get(channel.scope);
+      // A fresher value leaves the channel's other subscribers behind: the next tick catches them up.
+      if (value && channel.accept(value) && channel.subscribers.size > 1) this.markDirty(channel.name);
+    }
+    let sent = 0;
+    for (const { sub, name } of batch) {
+      const channel = this.channels.get(name);
+      if (!channel?.subscribers.has(sub)) continue; // unsubscribed while reading
+      if (!values.has(channel.scope) || !channel.value) {
+        this.unsubscribe(sub, name);
+        safeSend(sub, errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name));
+        this.observer.onFramesSent?.('error', 1);
+        continue;
+      }
+      safeSend(sub, snapshotFrame(name, channel.value, channel.seq, ts));
+      channel.markSnapshotSent(sub);
+      sent++;
+    }
+    if (sent > 0) this.observer.onFramesSent?.('snapshot', sent);
+  }
+}
+
+// A failing socket must not stop the fan-out to the others; its close handler cleans it up.
+function safeSend(sub: Subscriber, frame: string): void {
+  try {
+    sub.send(frame);
+  } catch {
+    /* ignored on purpose */
+  }
+}

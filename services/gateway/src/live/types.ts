@@ -1,0 +1,38 @@
+import type { Totals } from '@livetally/counters';
+
+/** Where current totals come from (RedisCounterStore in production, a Map in unit tests). */
+export interface TotalsReader {
+  readTotals(scopes: readonly string[]): Promise<Map<string, Totals>>;
+}
+
+/** One connected client as the hub sees it; the WebSocket wiring adapts sockets to this. */
+export interface Subscriber {
+  send(frame: string): void;
+  /** True while the client's socket is too backed up to take another update. */
+  isCongested(): boolean;
+}
+
+/** Time and timers, injected so the hub is tested without waiting. */
+export interface HubClock {
+  now(): number;
+  /** Calls fn every ms milliseconds; returns a cancel function. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: HubClock = {
+  now: () => Date.now(),
+  every(ms, fn) {
+    const handle = setInterval(fn, ms);
+    handle.unref(); // the HTTP server, not the tick, decides whether the process stays up
+    return () => clearInterval(handle);
+  },
+};
+
+/** Hooks the metrics module implements; all optional. */
+export interface HubObserver {
+  onFramesSent?(type: 'snapshot' | 'update' | 'error', count: number): void;
+  /** Time from the first change notification to the update going out. */
+  onFanOut?(latencyMs: number, recipients: number): void;
+  onSubscriptions?(total: number): void;
+  onReadError?(err: unknown): void;
+}

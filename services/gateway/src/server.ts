@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net';
+import { RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
+import { safeUrl, type Logger } from '@livetally/logging';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from './app';
+import type { GatewayConfig } from './config';
+import { LiveHub } from './live/hub';
+import { GatewayMetrics } from './metrics';
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  hub: LiveHub;
+  /** Base URL of the listening server, e.g. http://127.0.0.1:8080 (the dashboard is at /). */
+  url: string;
+  isReady(): boolean;
+  /** Idempotent: readiness off, tick stopped, fastify (and every socket) closed, Redis quit. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Redis key prefix; tests use a unique one so runs never share keys or the change channel. */
+  keyPrefix?: string;
+}
+
+/**
+ * Connects the pieces for real: two Redis connections (a subscribed connection cannot
+ * run commands), the counter store, the change feed into the hub, and the HTTP server.
+ * It listens before Redis is reachable; /readyz says when the gateway can serve.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger, options: StartOptions = {}): Promise<RunningGateway> {
+  const log = logger.child({ component: 'gateway' });
+  // Commands fail fast while Redis is down (requests answer 503) instead of queueing.
+  const commands = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-gateway' });
+  commands.on('error', throttledWarn(log, 'redis command connection error'));
+  // The subscriber waits through outages; ioredis resubscribes after reconnecting.
+  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'lt-gateway-sub' });
+  subscriber.on('error', throttledWarn(log, 'redis subscriber connection error'));
+
+  const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
+  const metrics = new GatewayMetrics();
+  const hub = new LiveHub({ reader: store, tickMs: config.liveTickMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
+
+  let subscription: ChangeSubscription | undefined;
+  let subscribed = false;
+  let stopping = false;
+  const channel = store.keys.changesChannel;
+  const onChangeError = (err: Error) => log.warn({ err }, 'unreadable change notification');
+  subscribeToChanges(subscriber, channel, (scopes) => hub.markChanged(scopes), onChangeError).then(
+    (s) => {
+      subscription = s;
+      subscribed = true;
+      log.info({ channel }, 'change subscription live');
+    },
+    (err: unknown) => log.error({ err }, 'could not subscribe to changes'),
+  );
+  // Notifications published while the connection was down are lost: once resubscribed,
+  // every watched channel is re-read on the next tick.
+  subscriber.on('close', () => (subscribed = false));
+  subscriber.on('ready', () => {
+    if (!subscription || stopping) return;
+    subscriber.subscribe(channel).then(
+      () => {
+        subscribed = true;
+        hub.markAllChanged();
+        log.info({ channel }, 'change subscription restored');
+      },
+      (err: unknown) => log.warn({ err }, 'resubscribing failed'),
+    );
+  });
+
+  const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
+  const app = await buildApp({
+    totals: store,
+    hub,
+    isReady,
+    logger,
+    metrics,
+    live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs },
+  });
+  await app.listen({ host: config.host, port: config.port });
+  hub.start();
+  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs }, 'gateway listening');
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true; // readiness off first, so load balancers drain us
+      hub.stop();
+      await app.close(); // its preClose hook closes every WebSocket
+      await subscription?.close();
+      await Promise.all([closeRedis(commands), closeRedis(subscriber)]);
+      log.info('gateway stopped');
+    })());
+
+  return { app, hub, url: baseUrl(app.server.address() as AddressInfo), isReady, stop };
+}
+
+async function closeRedis(client: Redis): Promise<void> {
+  // QUIT needs a live connection; otherwise (or if it hangs) just drop the socket.
+  if (client.status === 'ready') await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  client.disconnect();
+}
+
+function baseUrl(address: AddressInfo): string {
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** ioredis reports every failed reconnect; one line per 30 s is enough while Redis is down. */
+function throttledWarn(log: Logger, msg: string): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 30_000) return;
+    last = now;
+    log.warn({ err }, msg);
+  };
+}
