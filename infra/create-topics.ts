@@ -1,0 +1,174 @@
+/**
+ * Idempotently ensures the LiveTally Kafka topics exist:
+ *
+ *   livetally.events      12 partitions
+ *   livetally.events.dlq   3 partitions
+ *
+ * Usage:  node --import tsx infra/create-topics.ts
+ *
+ * Env:
+ *   KAFKA_BROKERS              comma-separated brokers (default 127.0.0.1:9092)
+ *   KAFKA_REPLICATION_FACTOR   replication factor for new topics (default: the broker's default.replication.factor)
+ *   CREATE_TOPICS_TIMEOUT_MS   how long to wait for the broker to answer (default 60000)
+ *
+ * Retries until the broker answers metadata requests (it doubles as the
+ * "Kafka is ready" check of infra/stack.sh), creates what is missing, grows a
+ * topic that has fewer partitions than wanted, and fails (exit 1) with a clear
+ * message when the broker never answers or a topic has more partitions than
+ * wanted (partitions cannot be removed: `bash infra/stack.sh reset`).
+ */
+import kafkajs from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+}
+
+const TOPICS: readonly TopicSpec[] = [
+  { topic: 'livetally.events', numPartitions: 12 },
+  { topic: 'livetally.events.dlq', numPartitions: 3 },
+];
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+  .split(',')
+  .map((b) => b.trim())
+  .filter((b) => b.length > 0);
+const timeoutMs = Number(process.env.CREATE_TOPICS_TIMEOUT_MS ?? 60_000);
+const replicationFactor = process.env.KAFKA_REPLICATION_FACTOR
+  ? Number(process.env.KAFKA_REPLICATION_FACTOR)
+  : -1; // -1: broker default
+
+const started = Date.now();
+const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+const log = (msg: string): void => {
+  process.stdout.write(`[create-topics +${elapsed()}] ${msg}\n`);
+};
+const fail = (msg: string): never => {
+  process.stderr.write(`[create-topics +${elapsed()}] ERROR: ${msg}\n`);
+  process.exit(1);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const errText = (e: unknown): string => {
+  if (e instanceof Error) {
+    const cause = (e as Error & { cause?: unknown }).cause;
+    return cause instanceof Error && cause.message !== e.message ? `${e.message} (${cause.message})` : e.message;
+  }
+  return String(e);
+};
+
+if (brokers.length === 0) fail('KAFKA_BROKERS is empty');
+if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`bad CREATE_TOPICS_TIMEOUT_MS: ${process.env.CREATE_TOPICS_TIMEOUT_MS}`);
+
+const kafka = new Kafka({
+  clientId: 'livetally-create-topics',
+  brokers,
+  logLevel: logLevel.NOTHING, // we print our own progress
+  connectionTimeout: 3_000,
+  requestTimeout: 15_000,
+  retry: { retries: 0 },
+});
+
+type Admin = ReturnType<InstanceType<typeof Kafka>['admin']>;
+
+/** Connects and lists topics; retries until the broker answers or the deadline passes. */
+async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }> {
+  const deadline = started + timeoutMs;
+  let attempt = 0;
+  let lastErr = '';
+  for (;;) {
+    attempt += 1;
+    const admin = kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      log(`broker ${brokers.join(',')} answered (attempt ${attempt})`);
+      return { admin, existing };
+    } catch (e) {
+      lastErr = errText(e);
+      await admin.disconnect().catch(() => undefined);
+    }
+    if (Date.now() >= deadline) {
+      fail(`Kafka at ${brokers.join(',')} did not answer within ${timeoutMs / 1000}s (${attempt} attempts); last error: ${lastErr}`);
+    }
+    if (attempt === 1 || attempt % 5 === 0) {
+      log(`waiting for Kafka at ${brokers.join(',')} (attempt ${attempt}): ${lastErr}`);
+    }
+    await sleep(1_000);
+  }
+}
+
+async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, { count: number; leaderless: number }>> {
+  const out = new Map<string, { count: number; leaderless: number }>();
+  if (topics.length === 0) return out;
+  const md = await admin.fetchTopicMetadata({ topics });
+  for (const t of md.topics) {
+    out.set(t.name, {
+      count: t.partitions.length,
+      leaderless: t.partitions.filter((p) => p.leader < 0).length,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { admin, existing } = await waitForBroker();
+  try {
+    const present = TOPICS.filter((t) => existing.has(t.topic));
+    const missing = TOPICS.filter((t) => !existing.has(t.topic));
+
+    // existing topics: check / grow partition counts
+    const counts = await partitionCounts(admin, present.map((t) => t.topic));
+    for (const spec of present) {
+      const have = counts.get(spec.topic)?.count ?? 0;
+      if (have === spec.numPartitions) {
+        log(`topic ${spec.topic} exists (${have} partitions)`);
+      } else if (have < spec.numPartitions) {
+        log(`topic ${spec.topic} has ${have} partitions, growing to ${spec.numPartitions}`);
+        await admin.createPartitions({ topicPartitions: [{ topic: spec.topic, count: spec.numPartitions }] });
+      } else {
+        fail(
+          `topic ${spec.topic} has ${have} partitions but ${spec.numPartitions} are wanted; ` +
+            'Kafka cannot remove partitions (local stack: `bash infra/stack.sh reset`)',
+        );
+      }
+    }
+
+    if (missing.length > 0) {
+      log(`creating ${missing.map((t) => `${t.topic} (${t.numPartitions} partitions)`).join(', ')}`);
+      await admin.createTopics({
+        waitForLeaders: true,
+        timeout: 30_000,
+        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor })),
+      });
+    }
+
+    // verify: right partition counts and every partition has a leader
+    const names = TOPICS.map((t) => t.topic);
+    const verifyDeadline = Date.now() + 30_000;
+    for (;;) {
+      let problem = '';
+      try {
+        const after = await partitionCounts(admin, names);
+        for (const spec of TOPICS) {
+          const got = after.get(spec.topic);
+          if (!got) problem = `${spec.topic} not in metadata yet`;
+          else if (got.count !== spec.numPartitions) problem = `${spec.topic} has ${got.count}/${spec.numPartitions} partitions`;
+          else if (got.leaderless > 0) problem = `${spec.topic} has ${got.leaderless} partitions without a leader`;
+          if (problem) break;
+        }
+      } catch (e) {
+        problem = errText(e);
+      }
+      if (!problem) break;
+      if (Date.now() >= verifyDeadline) fail(`topics not ready: ${problem}`);
+      await sleep(500);
+    }
+    log(`ready: ${TOPICS.map((t) => `${t.topic}=${t.numPartitions}`).join(' ')}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+main().catch((e: unknown) => fail(errText(e)));

@@ -1,0 +1,487 @@
+#!/usr/bin/env bash
+# infra/stack.sh — the LiveTally backing services on this machine, without Docker.
+#
+#   bash infra/stack.sh up       start Kafka (KRaft, from Maven Central jars), Redis and the
+#                                ClickHouse stand-in (chDB server); idempotent
+#   bash infra/stack.sh down     stop them (chdb server, Kafka, Redis), data kept
+#   bash infra/stack.sh status   up/down of each service (exit 1 if any is down)
+#   bash infra/stack.sh reset    down + delete all data (.data/)
+#
+# Everything lives under .data/ at the repo root (git-ignored):
+#   .data/kafka .data/redis .data/clickhouse .data/logs/*.log .data/pids/*.pid .data/stack.env
+# Only loopback addresses are used.
+#
+# Environment:
+#   KAFKA_BROKERS / REDIS_URL / CLICKHOUSE_URL   if set, that service is NOT started, only checked
+#                                                (Kafka: topics are still ensured on it)
+#   LT_KAFKA_PORT (9092)  LT_KAFKA_CONTROLLER_PORT (LT_KAFKA_PORT+1)
+#   LT_REDIS_PORT (6379)  LT_CLICKHOUSE_PORT (8123)  LT_KAFKA_HEAP (768m)
+#   LT_CHDB_ENTRY (packages/chdb-server/src/main.ts)
+# .data/stack.env sets LT_STACK_MANAGED=1 next to the three URLs; with it in the
+# environment (i.e. after `source .data/stack.env`) a URL equal to our own local
+# endpoint is taken as ours (started here), not as an external service.
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="$ROOT/.data"
+LOGS="$DATA/logs"
+PIDS="$DATA/pids"
+ENV_FILE="$DATA/stack.env"
+
+KAFKA_VERSION=3.9.1
+KAFKA_DIR="$ROOT/infra/kafka"
+KAFKA_LIBS="$KAFKA_DIR/libs"
+KAFKA_JAR="kafka_2.13-$KAFKA_VERSION.jar"
+KAFKA_DATA="$DATA/kafka"
+KAFKA_PROPS="$KAFKA_DATA/server.properties"
+
+KAFKA_PORT="${LT_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${LT_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+REDIS_PORT="${LT_REDIS_PORT:-6379}"
+CH_PORT="${LT_CLICKHOUSE_PORT:-8123}"
+KAFKA_HEAP="${LT_KAFKA_HEAP:-768m}"
+CHDB_ENTRY="${LT_CHDB_ENTRY:-packages/chdb-server/src/main.ts}"
+[[ "$CHDB_ENTRY" == /* ]] || CHDB_ENTRY="$ROOT/$CHDB_ENTRY"
+
+LOCAL_KAFKA="127.0.0.1:$KAFKA_PORT"
+LOCAL_REDIS="redis://127.0.0.1:$REDIS_PORT"
+LOCAL_CH="http://127.0.0.1:$CH_PORT"
+
+# External services: a URL in the environment means "use it, don't start ours",
+# unless it came from our own stack.env.
+EXT_KAFKA="${KAFKA_BROKERS:-}" EXT_REDIS="${REDIS_URL:-}" EXT_CH="${CLICKHOUSE_URL:-}"
+if [[ "${LT_STACK_MANAGED:-}" == 1 ]]; then
+  [[ "$EXT_KAFKA" == "$LOCAL_KAFKA" ]] && EXT_KAFKA=""
+  [[ "$EXT_REDIS" == "$LOCAL_REDIS" ]] && EXT_REDIS=""
+  [[ "$EXT_CH" == "$LOCAL_CH" ]] && EXT_CH=""
+fi
+
+# process patterns (checked against /proc/PID/cmdline so a recycled pid is never taken for ours)
+declare -A PATTERN=([redis]=redis-server [kafka]=kafka.Kafka [clickhouse]=node)
+
+# ---------------------------------------------------------------------------- output / timing
+T0=$(date +%s%N)
+STEP=0
+STEPS=7
+since() { # t0_ns -> seconds since, one decimal
+  local ds=$((($(date +%s%N) - $1) / 100000000))
+  printf '%d.%ds' $((ds / 10)) $((ds % 10))
+}
+elapsed() { since "$T0"; }
+step() { STEP=$((STEP + 1)); printf '[%d/%d +%s] %s\n' "$STEP" "$STEPS" "$(elapsed)" "$*"; }
+info() { printf '        %s\n' "$*"; }
+warn() { printf 'stack.sh: WARNING: %s\n' "$*" >&2; }
+die() { printf 'stack.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck disable=SC2154  # rc is assigned inside the trap
+trap 'rc=$?; printf "stack.sh: failed (exit %s) at line %s: %s\n" "$rc" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+log_tail() { # name logfile [lines]
+  local f="$2" n="${3:-40}"
+  if [[ -s "$f" ]]; then
+    printf -- '----- %s (this start, last %s lines at most) -----\n' "${f#"$ROOT"/}" "$n" >&2
+    # only what was logged since our latest "===== stack.sh: starting" marker
+    awk '/^===== stack.sh: starting/ { n = 0; delete l; next } { l[++n] = $0 } END { for (i = 1; i <= n; i++) print l[i] }' "$f" |
+      tail -n "$n" >&2
+    printf -- '-----\n' >&2
+  else
+    printf 'stack.sh: (%s: no log output in %s)\n' "$1" "${f#"$ROOT"/}" >&2
+  fi
+}
+fail_service() { # name logfile message
+  log_tail "$1" "$2"
+  die "$1: $3"
+}
+
+# ---------------------------------------------------------------------------- helpers
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+pid_of() { [[ -s "$PIDS/$1.pid" ]] && tr -dc '0-9' <"$PIDS/$1.pid" || true; }
+
+alive() { # pid — exists and is not a zombie (our daemons are reparented to pid 1, which may reap late)
+  local st
+  [[ -n "$1" && -r "/proc/$1/stat" ]] || return 1
+  st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ -n "$st" && "$st" != Z ]]
+}
+
+is_ours() { # name pid
+  local pid="$2"
+  alive "$pid" &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "${PATTERN[$1]}"
+}
+
+running() { is_ours "$1" "$(pid_of "$1")"; }
+
+APT_UPDATED=0
+apt_install() { # package...
+  if [[ $EUID -ne 0 ]]; then
+    die "missing: $*. Install it first, e.g.: sudo apt-get update && sudo apt-get install -y $*"
+  fi
+  command -v apt-get >/dev/null || die "missing: $* (and no apt-get to install it with)"
+  mkdir -p "$LOGS"
+  info "installing $* with apt-get (log: .data/logs/apt.log)…"
+  if [[ $APT_UPDATED == 0 ]]; then
+    apt-get update >>"$LOGS/apt.log" 2>&1 || { log_tail apt "$LOGS/apt.log" 20; die "apt-get update failed"; }
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$LOGS/apt.log" 2>&1 ||
+    { log_tail apt "$LOGS/apt.log" 20; die "apt-get install $* failed"; }
+}
+
+redis_ping() { # url-or-empty -> prints the reply
+  local url="${1:-$LOCAL_REDIS}"
+  if command -v redis-cli >/dev/null; then
+    timeout 3 redis-cli -u "$url" ping 2>/dev/null || true
+  else # raw RESP ping over /dev/tcp (no auth/TLS)
+    local hp="${url#*://}"; hp="${hp##*@}"; hp="${hp%%/*}"
+    timeout 3 bash -c "exec 3<>/dev/tcp/${hp%%:*}/${hp##*:}; printf 'PING\r\n' >&3; head -c 5 <&3" 2>/dev/null | tr -d '+\r\n' || true
+  fi
+}
+
+ch_ping() { # url
+  curl -fsS --max-time 3 "${1%/}/ping" 2>/dev/null || true
+}
+
+stop_service() { # name
+  local name="$1" pid
+  pid="$(pid_of "$name")"
+  if ! is_ours "$name" "$pid"; then
+    rm -f "$PIDS/$name.pid"
+    printf '  %-11s not running\n' "$name"
+    return 0
+  fi
+  local t target="$pid"
+  t=$(date +%s%N)
+  # our processes run in their own session/process group: signal the whole group
+  [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] && target="-$pid"
+  kill -TERM -- "$target" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 150; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    kill -KILL -- "$target" 2>/dev/null || true
+    sleep 0.2
+    printf '  %-11s killed (pid %s did not stop within 15s of SIGTERM)\n' "$name" "$pid"
+  else
+    printf '  %-11s stopped (pid %s, %s)\n' "$name" "$pid" "$(since "$t")"
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+lock() { # serialise up/down/reset (fd 9; every service we start gets 9>&- so it does not inherit the lock)
+  mkdir -p "$DATA"
+  exec 9>"$DATA/.lock"
+  if ! flock -n 9; then
+    echo "stack.sh: another stack.sh is running, waiting for it…"
+    flock -w 600 9 || die "could not get the lock $DATA/.lock within 600s"
+  fi
+}
+
+need_node_modules() {
+  [[ -f "$ROOT/node_modules/kafkajs/package.json" && -f "$ROOT/node_modules/tsx/package.json" ]] ||
+    die "node_modules is missing kafkajs/tsx: run 'npm ci' at the repo root first"
+}
+
+# ---------------------------------------------------------------------------- Kafka
+kafka_jars() {
+  if [[ -f "$KAFKA_LIBS/$KAFKA_JAR" ]]; then
+    step "Kafka $KAFKA_VERSION jars: cached in infra/kafka/libs ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
+    return 0
+  fi
+  step "fetching Kafka $KAFKA_VERSION jars from Maven Central… (~20-30 s on a cold Maven cache)"
+  command -v mvn >/dev/null || apt_install maven
+  local tmp="$KAFKA_DIR/libs.tmp.$$"
+  rm -rf "$tmp"
+  if ! mvn -q -B -Dstyle.color=never -f "$KAFKA_DIR/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$LOGS/maven.log" 2>&1; then
+    rm -rf "$tmp"
+    fail_service maven "$LOGS/maven.log" "fetching the Kafka jars failed"
+  fi
+  [[ -f "$tmp/$KAFKA_JAR" ]] || { rm -rf "$tmp"; die "maven did not produce $KAFKA_JAR"; }
+  # complete set only: libs/ appears atomically, so "$KAFKA_JAR present" means "all jars present"
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp" "$KAFKA_LIBS"
+  info "$(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in infra/kafka/libs ($(du -sh "$KAFKA_LIBS" | cut -f1))"
+}
+
+kafka_render_props() {
+  mkdir -p "$KAFKA_DATA/data"
+  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+    -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|@LOG_DIRS@|$KAFKA_DATA/data|g" \
+    "$KAFKA_DIR/server.properties.template" >"$KAFKA_PROPS.tmp"
+  mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
+}
+
+kafka_java() { # args...
+  java -Xmx256m -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_format() {
+  kafka_render_props
+  if [[ -f "$KAFKA_DATA/data/meta.properties" ]]; then
+    if [[ ! -s "$KAFKA_DATA/cluster.id" ]]; then
+      sed -n 's/^cluster\.id=//p' "$KAFKA_DATA/data/meta.properties" >"$KAFKA_DATA/cluster.id"
+    fi
+    step "Kafka storage already formatted (cluster id $(cat "$KAFKA_DATA/cluster.id"))"
+    return 0
+  fi
+  step "formatting Kafka storage (KRaft, once)…"
+  if [[ ! -s "$KAFKA_DATA/cluster.id" ]]; then
+    local uuid
+    uuid="$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka-format.log" | tr -d '\r\n')" || true
+    [[ "$uuid" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail_service kafka "$LOGS/kafka-format.log" "StorageTool random-uuid failed (got '$uuid')"
+    printf '%s\n' "$uuid" >"$KAFKA_DATA/cluster.id"
+  fi
+  kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA_DATA/cluster.id")" -c "$KAFKA_PROPS" \
+    >>"$LOGS/kafka-format.log" 2>&1 || fail_service kafka "$LOGS/kafka-format.log" "formatting the storage failed"
+  info "cluster id $(cat "$KAFKA_DATA/cluster.id") → .data/kafka/cluster.id"
+}
+
+kafka_start() {
+  if running kafka; then
+    step "Kafka already running (pid $(pid_of kafka))"
+    return 0
+  fi
+  rm -f "$PIDS/kafka.pid"
+  if port_open 127.0.0.1 "$KAFKA_PORT" || port_open 127.0.0.1 "$KAFKA_CONTROLLER_PORT"; then
+    die "kafka: port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT on 127.0.0.1 is taken by a process that is not ours; stop it, or set LT_KAFKA_PORT, or point KAFKA_BROKERS at it"
+  fi
+  step "starting Kafka $KAFKA_VERSION on $LOCAL_KAFKA (controller :$KAFKA_CONTROLLER_PORT, heap $KAFKA_HEAP)…"
+  kafka_render_props
+  printf '\n===== stack.sh: starting Kafka %s at %s =====\n' "$KAFKA_VERSION" "$(date -Is)" >>"$LOGS/kafka.log"
+  setsid java -Xms256m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" >>"$LOGS/kafka.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$PIDS/kafka.pid"
+  info "pid $(pid_of kafka), log .data/logs/kafka.log"
+}
+
+kafka_wait_port() {
+  local i
+  for ((i = 0; i < 900; i++)); do # 90 s
+    port_open 127.0.0.1 "$KAFKA_PORT" && return 0
+    running kafka || fail_service kafka "$LOGS/kafka.log" "the broker process exited during start-up"
+    sleep 0.1
+  done
+  fail_service kafka "$LOGS/kafka.log" "port $KAFKA_PORT did not open within 90s"
+}
+
+kafka_topics() { # brokers
+  if ! (cd "$ROOT" && KAFKA_BROKERS="$1" node --import tsx infra/create-topics.ts 2>&1 | sed 's/^/        /'); then
+    [[ -z "$EXT_KAFKA" ]] && log_tail kafka "$LOGS/kafka.log"
+    die "kafka: the broker at $1 did not answer metadata requests / topics could not be ensured"
+  fi
+}
+
+# ---------------------------------------------------------------------------- Redis
+redis_up() {
+  if [[ -n "$EXT_REDIS" ]]; then
+    step "Redis: external REDIS_URL=$EXT_REDIS, checking…"
+    [[ "$(redis_ping "$EXT_REDIS")" == PONG ]] || die "redis: $EXT_REDIS does not answer PING"
+    info "PONG"
+    return 0
+  fi
+  if running redis; then
+    [[ "$(redis_ping)" == PONG ]] || die "redis: our redis-server (pid $(pid_of redis)) does not answer PING on :$REDIS_PORT"
+    step "Redis already running (pid $(pid_of redis)), PONG"
+    return 0
+  fi
+  step "starting Redis on $LOCAL_REDIS…"
+  local just_installed=0
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server
+    just_installed=1
+  fi
+  rm -f "$PIDS/redis.pid"
+  if port_open 127.0.0.1 "$REDIS_PORT"; then
+    if [[ $just_installed == 1 ]]; then # the package may have started the system service
+      info "stopping the system redis-server service that the package started (we run our own)…"
+      { invoke-rc.d redis-server stop || service redis-server stop; } >>"$LOGS/apt.log" 2>&1 || true
+      sleep 1
+    fi
+    port_open 127.0.0.1 "$REDIS_PORT" &&
+      die "redis: port $REDIS_PORT on 127.0.0.1 is taken by a process that is not ours (system redis? 'service redis-server stop'); or set LT_REDIS_PORT, or point REDIS_URL at it"
+  fi
+  mkdir -p "$DATA/redis"
+  printf '\n===== stack.sh: starting Redis at %s =====\n' "$(date -Is)" >>"$LOGS/redis.log"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
+    --dir "$DATA/redis" --appendonly yes --save "" \
+    --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log" </dev/null >>"$LOGS/redis.log" 2>&1 9>&- ||
+    fail_service redis "$LOGS/redis.log" "redis-server did not start"
+  local i
+  for ((i = 0; i < 300; i++)); do # 30 s
+    if [[ "$(redis_ping)" == PONG ]] && running redis; then
+      info "pid $(pid_of redis), PONG, data .data/redis (appendonly), log .data/logs/redis.log"
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail_service redis "$LOGS/redis.log" "no PONG on :$REDIS_PORT within 30s"
+}
+
+# ---------------------------------------------------------------------------- ClickHouse (chDB stand-in)
+clickhouse_up() {
+  if [[ -n "$EXT_CH" ]]; then
+    step "ClickHouse: external CLICKHOUSE_URL=$EXT_CH, checking /ping…"
+    [[ -n "$(ch_ping "$EXT_CH")" ]] || die "clickhouse: $EXT_CH/ping does not answer"
+    info "$(ch_ping "$EXT_CH" | tr -d '\r\n')"
+    return 0
+  fi
+  if running clickhouse; then
+    [[ -n "$(ch_ping "$LOCAL_CH")" ]] || clickhouse_wait
+    step "ClickHouse stand-in (chDB server) already running (pid $(pid_of clickhouse))"
+    return 0
+  fi
+  rm -f "$PIDS/clickhouse.pid"
+  [[ -f "$CHDB_ENTRY" ]] ||
+    die "clickhouse: ${CHDB_ENTRY#"$ROOT"/} (the chDB stand-in server) does not exist; set CLICKHOUSE_URL to use a real ClickHouse"
+  port_open 127.0.0.1 "$CH_PORT" &&
+    die "clickhouse: port $CH_PORT on 127.0.0.1 is taken by a process that is not ours; stop it, set LT_CLICKHOUSE_PORT, or point CLICKHOUSE_URL at it"
+  step "starting the ClickHouse stand-in (chDB server) on $LOCAL_CH…"
+  mkdir -p "$DATA/clickhouse"
+  printf '\n===== stack.sh: starting chdb-server at %s =====\n' "$(date -Is)" >>"$LOGS/clickhouse.log"
+  (cd "$ROOT" && CHDB_DATA_DIR="$DATA/clickhouse" CHDB_HTTP_PORT="$CH_PORT" CHDB_HTTP_HOST=127.0.0.1 \
+    exec setsid node --import tsx "$CHDB_ENTRY" >>"$LOGS/clickhouse.log" 2>&1 </dev/null 9>&-) &
+  echo $! >"$PIDS/clickhouse.pid"
+  info "pid $(pid_of clickhouse), data .data/clickhouse, log .data/logs/clickhouse.log"
+}
+
+clickhouse_wait() {
+  local i
+  for ((i = 0; i < 600; i++)); do # 60 s
+    [[ -n "$(ch_ping "$LOCAL_CH")" ]] && return 0
+    running clickhouse || fail_service clickhouse "$LOGS/clickhouse.log" "the chdb server exited during start-up"
+    sleep 0.1
+  done
+  fail_service clickhouse "$LOGS/clickhouse.log" "$LOCAL_CH/ping did not answer within 60s"
+}
+
+# ---------------------------------------------------------------------------- commands
+cmd_up() {
+  mkdir -p "$DATA" "$LOGS" "$PIDS"
+  lock
+  echo "LiveTally stack: up (data in .data/)"
+
+  step "preflight: tools and node_modules"
+  need_node_modules
+  command -v curl >/dev/null || apt_install curl
+  if [[ -z "$EXT_KAFKA" ]] && ! command -v java >/dev/null; then apt_install openjdk-17-jre-headless; fi
+
+  local kafka_brokers="$LOCAL_KAFKA"
+  if [[ -n "$EXT_KAFKA" ]]; then
+    kafka_brokers="$EXT_KAFKA"
+    STEP=$((STEP + 3))
+    info "Kafka: external KAFKA_BROKERS=$EXT_KAFKA (not started here)"
+  else
+    kafka_jars
+    kafka_format
+    kafka_start # does not wait: Redis and the chdb server start meanwhile
+  fi
+
+  redis_up
+  clickhouse_up
+
+  if [[ -n "$EXT_KAFKA" ]]; then
+    step "Kafka: checking $EXT_KAFKA and ensuring topics…"
+  else
+    step "waiting for Kafka ($LOCAL_KAFKA) and ensuring topics…"
+    kafka_wait_port
+    info "port $KAFKA_PORT open (+$(elapsed))"
+  fi
+  kafka_topics "$kafka_brokers"
+  if [[ -z "$EXT_CH" ]]; then
+    clickhouse_wait
+  fi
+
+  local redis_url="${EXT_REDIS:-$LOCAL_REDIS}" ch_url="${EXT_CH:-$LOCAL_CH}"
+  cat >"$ENV_FILE.tmp" <<EOF
+# written by infra/stack.sh up at $(date -Is) — use: source .data/stack.env
+export KAFKA_BROKERS=$kafka_brokers
+export REDIS_URL=$redis_url
+export CLICKHOUSE_URL=$ch_url
+export LT_STACK_MANAGED=1
+EOF
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+
+  echo
+  echo "LiveTally stack ready in $(elapsed)"
+  printf '  %-11s %-28s %s\n' Kafka "$kafka_brokers" \
+    "$([[ -n "$EXT_KAFKA" ]] && echo external || echo "pid $(pid_of kafka), log .data/logs/kafka.log")"
+  printf '  %-11s %-28s %s\n' Redis "$redis_url" \
+    "$([[ -n "$EXT_REDIS" ]] && echo external || echo "pid $(pid_of redis), log .data/logs/redis.log")"
+  printf '  %-11s %-28s %s\n' ClickHouse "$ch_url" \
+    "$([[ -n "$EXT_CH" ]] && echo external || echo "chDB stand-in, pid $(pid_of clickhouse), log .data/logs/clickhouse.log")"
+  echo "  topics      livetally.events (12 partitions), livetally.events.dlq (3 partitions)"
+  echo "  env         source .data/stack.env"
+}
+
+cmd_down() {
+  [[ -d "$DATA" ]] || { echo "LiveTally stack: nothing to stop (no .data/)"; return 0; }
+  lock
+  echo "LiveTally stack: down"
+  stop_service clickhouse
+  stop_service kafka
+  stop_service redis
+  rm -f "$ENV_FILE"
+  if [[ "${1:-}" != --for-reset ]]; then echo "stopped in $(elapsed) (data kept in .data/; 'reset' deletes it)"; fi
+}
+
+cmd_status() {
+  local all=0 pid
+  status_line() { printf '  %-11s %-5s %-28s %s\n' "$@"; }
+  echo "LiveTally stack: status"
+  # Kafka
+  if [[ -n "$EXT_KAFKA" ]]; then
+    local hp="${EXT_KAFKA%%,*}"
+    if port_open "${hp%:*}" "${hp##*:}"; then status_line kafka up "$EXT_KAFKA" external; else status_line kafka down "$EXT_KAFKA" external; all=1; fi
+  elif running kafka && port_open 127.0.0.1 "$KAFKA_PORT"; then
+    status_line kafka up "$LOCAL_KAFKA" "pid $(pid_of kafka), cluster id $(cat "$KAFKA_DATA/cluster.id" 2>/dev/null || echo '?')"
+  elif running kafka; then
+    status_line kafka down "$LOCAL_KAFKA" "pid $(pid_of kafka) running but port closed (starting?)"; all=1
+  else
+    status_line kafka down "$LOCAL_KAFKA" ""; all=1
+  fi
+  # Redis
+  if [[ -n "$EXT_REDIS" ]]; then
+    if [[ "$(redis_ping "$EXT_REDIS")" == PONG ]]; then status_line redis up "$EXT_REDIS" external; else status_line redis down "$EXT_REDIS" external; all=1; fi
+  elif running redis && [[ "$(redis_ping)" == PONG ]]; then
+    status_line redis up "$LOCAL_REDIS" "pid $(pid_of redis)"
+  else
+    status_line redis down "$LOCAL_REDIS" ""; all=1
+  fi
+  # ClickHouse
+  if [[ -n "$EXT_CH" ]]; then
+    if [[ -n "$(ch_ping "$EXT_CH")" ]]; then status_line clickhouse up "$EXT_CH" external; else status_line clickhouse down "$EXT_CH" external; all=1; fi
+  elif running clickhouse && [[ -n "$(ch_ping "$LOCAL_CH")" ]]; then
+    status_line clickhouse up "$LOCAL_CH" "chDB stand-in, pid $(pid_of clickhouse)"
+  else
+    status_line clickhouse down "$LOCAL_CH" ""; all=1
+  fi
+  return $all
+}
+
+cmd_reset() {
+  cmd_down --for-reset
+  echo "LiveTally stack: deleting .data/"
+  # keep the lock file's directory until we are done with it
+  find "$DATA" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} +
+  rm -f "$DATA/.lock"
+  rmdir "$DATA" 2>/dev/null || true
+  echo "reset done in $(elapsed)"
+}
+
+usage() {
+  sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p'
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status && exit 0 || exit 1 ;;
+  reset) cmd_reset ;;
+  -h | --help | help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
