@@ -2,11 +2,12 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { RedisCounterStore, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { allOffsets, createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, freePort, uniqueName, waitFor } from './support/stack';
 
 /**
  * The whole path on the real local stack: seeded events (some malformed) produced
@@ -29,6 +30,8 @@ describe('pipeline end to end', () => {
   let data: DatasetMessage[];
   let expected: Map<string, Totals>;
   const workers: ServiceProcess[] = [];
+  let gateway: ServiceProcess;
+  let gatewayUrl: string;
 
   beforeAll(async () => {
     kafka = testKafka();
@@ -52,10 +55,16 @@ describe('pipeline end to end', () => {
       INGEST_HTTP_PORT: '0',
     };
     workers.push(startService('ingest', env), startService('ingest', env));
+    const port = await freePort();
+    gatewayUrl = `http://127.0.0.1:${port}`;
+    gateway = startService('gateway', { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port) });
+    await waitFor('gateway ready', async () => (await fetch(`${gatewayUrl}/readyz`)).ok, 60_000).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${gateway.output()}`);
+    });
   });
 
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
+    await Promise.all([...workers, gateway].filter(Boolean).map((w) => w.stop()));
     await redis?.quit();
     await ch?.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
     await ch?.close();
@@ -63,6 +72,13 @@ describe('pipeline end to end', () => {
   });
 
   it('counts every valid event exactly once in Redis and ClickHouse and dead-letters the rest', async () => {
+    const frames: { type: string; channel: string; data: Totals }[] = [];
+    const ws = new WebSocket(`${gatewayUrl.replace('http', 'ws')}/v1/live`);
+    ws.on('message', (raw) => frames.push(JSON.parse(String(raw))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'subscribe', channel: 'totals:all' }));
+    await waitFor('snapshot', async () => frames.find((f) => f.type === 'snapshot'), 10_000);
+
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (let i = 0; i < data.length; i += 2_000) {
@@ -77,6 +93,16 @@ describe('pipeline end to end', () => {
     }, 120_000, 500).catch((err) => {
       throw new Error(`${(err as Error).message}\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
     });
+
+    // The live subscriber ends on the final totals, and REST agrees.
+    await waitFor('final totals over /v1/live', async () => {
+      const last = frames.filter((f) => f.channel === 'totals:all').at(-1);
+      return last && sameTotals(last.data, want);
+    }, 15_000);
+    expect(frames.filter((f) => f.type === 'update').length).toBeGreaterThan(0);
+    ws.close();
+    const rest = (await (await fetch(`${gatewayUrl}/v1/totals/all`)).json()) as { totals: Totals };
+    expect(rest.totals).toEqual(want);
 
     // Every scope the data set touches, exactly.
     const scopes = [...expected.keys()];
@@ -112,6 +138,10 @@ describe('pipeline end to end', () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(new Set(seen)).toEqual(await allOffsets(kafka, topic));
   });
+
+  function sameTotals(a: Totals, b: Totals): boolean {
+    return (Object.keys(b) as (keyof Totals)[]).every((k) => a[k] === b[k]);
+  }
 
   async function query<T>(sql: string): Promise<T[]> {
     const rs = await ch.query({ query: sql, format: 'JSONEachRow' });
