@@ -110,7 +110,7 @@ describe('pipeline end to end', () => {
     for (const scope of scopes) expect(live.get(scope), scope).toEqual(expected.get(scope));
 
     // ClickHouse: one row per valid event, same sums per dimension.
-    const validCount = data.filter((m) => m.event).length;
+    const validCount = data.filter((m) => m.kind === 'valid').length;
     const rows = await query<{ n: string; sales: string; refunds: string }>(`SELECT count() AS n, sumIf(amount_fen, type = 'sale') AS sales, sumIf(amount_fen, type = 'refund') AS refunds FROM ${database}.lt_events`);
     expect(rows[0]).toEqual({ n: String(validCount), sales: String(want.salesFen), refunds: String(want.refundsFen) });
     const byDistrict = await query<{ district: string; views: string; sales: string }>(
@@ -122,7 +122,7 @@ describe('pipeline end to end', () => {
     }
 
     // Dead letters: each malformed message, once, with its reason and origin.
-    const malformed = data.filter((m) => !m.event);
+    const malformed = data.filter((m) => m.kind === 'malformed');
     const letters = await readTopic(kafka, dlqTopic, malformed.length, 30_000);
     expect(letters).toHaveLength(malformed.length);
     const byValue = new Map(malformed.map((m) => [m.value.toString('base64'), m.expectedReason]));

@@ -1,5 +1,5 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
-import { aggregate, type ApplyBatchInput, type ApplyOutcome } from '@livetally/counters';
+import { aggregate, type ApplyBatchInput, type ApplyOutcome, type ClaimInput } from '@livetally/counters';
 import { toEventRow, type EventRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
 import type { BatchOutcome, DeadLetter } from './outcomes';
@@ -23,6 +23,7 @@ export interface BatchDeps {
     claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }>;
     applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome>;
   };
+  duplicates: { claim(inputs: readonly ClaimInput[]): Promise<boolean[]> };
   history: { insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
   now(): number;
@@ -34,7 +35,8 @@ export interface BatchDeps {
  * 1. skip what Redis says is already applied (replay after a crash or rebalance);
  * 2. fix the offset range first, so a retry inserts exactly the same rows under the
  *    same ClickHouse deduplication token;
- * 3. dead-letter invalid messages, insert valid ones into ClickHouse;
+ * 3. dead-letter invalid messages, drop platform resends of an event already
+ *    counted, insert the rest into ClickHouse;
  * 4. apply counter deltas and the new offset in Redis atomically.
  * The caller resolves/commits the returned offset only after this returns.
  */
@@ -57,19 +59,22 @@ export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBat
   fresh = fresh.filter((m) => BigInt(m.offset) <= BigInt(last));
 
   const now = deps.now();
-  const events: LiveEvent[] = [];
-  const rows: EventRow[] = [];
+  const valid: { event: LiveEvent; offset: string }[] = [];
   const letters: DeadLetter[] = [];
   for (const m of fresh) {
     const r = decodeEvent(m.value, now);
     if (r.ok) {
-      events.push(r.event);
-      rows.push(toEventRow(r.event, { topic, partition, offset: m.offset }));
+      valid.push({ event: r.event, offset: m.offset });
     } else {
       const step = r.errors[0]?.field === '$' ? 'decode' : 'validate';
       letters.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, step, errors: r.errors });
     }
   }
+
+  const firsts = await deps.duplicates.claim(valid.map(({ event, offset }) => ({ platform: event.platform, eventId: event.eventId, ts: event.ts, partition, offset })));
+  const counted = valid.filter((_, i) => firsts[i]);
+  const events = counted.map((v) => v.event);
+  const rows: EventRow[] = counted.map((v) => toEventRow(v.event, { topic, partition, offset: v.offset }));
 
   if (letters.length > 0) await deps.deadLetters.publish(letters);
   await deps.history.insertEvents(rows, `${topic}:${partition}:${first}-${last}`);
@@ -78,5 +83,5 @@ export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBat
     deps.logger.warn({ partition, expected: applied, current: outcome.currentOffset }, 'another worker applied this range first');
     return { kind: 'deferred', reason: 'lost-ownership' };
   }
-  return { kind: 'processed', lastOffset: last, counted: events.length, deadLettered: letters.length };
+  return { kind: 'processed', lastOffset: last, counted: events.length, duplicates: valid.length - counted.length, deadLettered: letters.length };
 }

@@ -15,6 +15,6 @@ export interface DeadLetter {
 }
 
 export type BatchOutcome =
-  | { kind: 'processed'; lastOffset: string; counted: number; deadLettered: number }
+  | { kind: 'processed'; lastOffset: string; counted: number; duplicates: number; deadLettered: number }
   | { kind: 'skipped'; lastOffset: string; reason: 'already-applied' }
   | { kind: 'deferred'; reason: 'short-replay' | 'lost-ownership' };

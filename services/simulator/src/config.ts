@@ -16,6 +16,8 @@ export function parseSimulatorConfig(env: Env, argv: string[]) {
       seed: { type: 'string', default: '42' },
       count: { type: 'string', default: '10000' },
       'malformed-every': { type: 'string', default: '0' },
+      'duplicate-every': { type: 'string', default: '0' },
+      'late-every': { type: 'string', default: '0' },
       hosts: { type: 'string', default: '2000' },
     },
   });
@@ -35,6 +37,8 @@ export function parseSimulatorConfig(env: Env, argv: string[]) {
     seed: num('seed', values.seed, 0, 2 ** 31 - 1),
     count: num('count', values.count, 1, 100_000_000),
     malformedEvery: num('malformed-every', values['malformed-every'], 0, 1_000_000),
+    duplicateEvery: num('duplicate-every', values['duplicate-every'], 0, 1_000_000),
+    lateEvery: num('late-every', values['late-every'], 0, 1_000_000),
     hosts: num('hosts', values.hosts, 1, 1_000_000),
   };
   if (config.mode !== 'live' && config.mode !== 'seeded') problems.push(`--mode must be live or seeded, got ${JSON.stringify(values.mode)}`);

@@ -29,6 +29,15 @@ describe('buildDataset', () => {
     expect(data.filter((m) => !m.event)).toHaveLength(100);
   });
 
+  it('adds platform resends and late events when asked', () => {
+    const d = buildDataset({ seed: 3, count: 2_000, duplicateEvery: 40, lateEvery: 25, lateByMs: 7_200_000, startTs: START, spanMs: 60_000 });
+    const dupes = d.filter((m) => m.kind === 'duplicate');
+    expect(dupes).toHaveLength(50);
+    const validValues = new Set(d.filter((m) => m.kind === 'valid').map((m) => m.value.toString('base64')));
+    for (const m of dupes) expect(validValues.has(m.value.toString('base64'))).toBe(true);
+    expect(d.filter((m) => m.event && m.event.ts < START).length).toBeGreaterThan(40);
+  });
+
   it('only ends, views and sells on started streams and refunds real orders', () => {
     const started = new Set<string>();
     const sold = new Map<string, number>();

@@ -63,7 +63,7 @@ export class EventGenerator {
     const stream = this.rng.weighted(this.live.map((s) => ({ value: s, weight: s.host.popularity })));
     const action = this.rng.next();
     if (action < 0.82) return this.view(stream);
-    if (action < 0.985) return this.sale(stream);
+    if (action < 0.993) return this.sale(stream);
     return this.refund(stream) ?? this.view(stream);
   }
 

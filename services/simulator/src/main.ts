@@ -55,7 +55,7 @@ async function runLive(p: Producer) {
 
 async function runSeeded(p: Producer) {
   const now = Date.now();
-  const data = buildDataset({ seed: config.seed, count: config.count, malformedEvery: config.malformedEvery, startTs: now - 3_600_000, spanMs: 3_600_000, hosts: config.hosts });
+  const data = buildDataset({ seed: config.seed, count: config.count, malformedEvery: config.malformedEvery, duplicateEvery: config.duplicateEvery, lateEvery: config.lateEvery, startTs: now - 3_600_000, spanMs: 3_600_000, hosts: config.hosts });
   const startedAt = Date.now();
   let lastReport = startedAt;
   for (let i = 0; i < data.length && running; i += 1_000) {
@@ -70,8 +70,9 @@ async function runSeeded(p: Producer) {
   const summary = {
     seed: config.seed,
     messages: data.length,
-    valid: data.filter((m) => m.event).length,
-    malformed: data.filter((m) => !m.event).length,
+    valid: data.filter((m) => m.kind === 'valid').length,
+    malformed: data.filter((m) => m.kind === 'malformed').length,
+    duplicates: data.filter((m) => m.kind === 'duplicate').length,
     expected: Object.fromEntries([...totals].filter(([s]) => s === 'all' || s.startsWith('district:') || s.startsWith('category:') || s.startsWith('platform:'))),
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
