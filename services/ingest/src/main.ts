@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
-import { RedisCounterStore } from '@livetally/counters';
+import { EventDeduplicator, RedisCounterStore } from '@livetally/counters';
 import { EventHistory, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
 import { createLogger, safeUrl } from '@livetally/logging';
@@ -19,7 +19,7 @@ redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 const clickhouse = createHistoryClient(config.clickhouse);
 const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger });
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-const consumer = kafka.consumer({ groupId: config.kafka.groupId, maxBytesPerPartition: config.kafka.maxBytesPerPartition, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+const consumer = kafka.consumer({ groupId: config.kafka.groupId, maxBytesPerPartition: config.kafka.maxBytesPerPartition, sessionTimeout: config.kafka.sessionTimeoutMs, heartbeatInterval: config.kafka.heartbeatMs });
 
 const counters = new RedisCounterStore(redis, {
   prefix: config.redis.keyPrefix,
@@ -27,6 +27,7 @@ const counters = new RedisCounterStore(redis, {
   observer: { onApply: (ms) => metrics.redisApplySeconds.observe(ms / 1000) },
 });
 const history = new EventHistory(clickhouse, { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) });
+const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
 const deadLetters = new DeadLetterPublisher(producer, config.kafka.dlqTopic);
 
 const worker = new IngestWorker({
@@ -36,6 +37,7 @@ const worker = new IngestWorker({
   retryMaxMs: config.retryMaxMs,
   deps: {
     counters,
+    duplicates,
     history,
     deadLetters: {
       async publish(letters) {
@@ -53,6 +55,7 @@ const worker = new IngestWorker({
       if (outcome.kind === 'processed') {
         metrics.events.inc({ outcome: 'counted' }, outcome.counted);
         metrics.events.inc({ outcome: 'dead_letter' }, outcome.deadLettered);
+        metrics.events.inc({ outcome: 'duplicate' }, outcome.duplicates);
       }
     },
     onRetry: () => metrics.retries.inc(),
