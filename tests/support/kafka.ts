@@ -49,18 +49,29 @@ export interface ConsumedMessage {
   headers: Record<string, string>;
 }
 
-/** Reads a topic from the beginning until `count` messages arrived (bounded by a timeout). */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+/**
+ * Reads a topic from the beginning up to its current end (every partition's high
+ * watermark), and at least `atLeast` messages; bounded by a timeout.
+ */
+export async function readTopic(kafka: Kafka, topic: string, atLeast: number, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const reached = (p: number, offset: number) => offset + 1 >= (ends.get(p) ?? 0);
+  const pending = new Set([...ends].filter(([, high]) => high > 0).map(([p]) => p));
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}` });
   const out: ConsumedMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
+  if (pending.size === 0 && atLeast === 0) done();
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       out.push({ partition, offset: message.offset, value: message.value, headers: headersToStrings(message.headers) });
-      if (out.length >= count) done();
+      if (reached(partition, Number(message.offset))) pending.delete(partition);
+      if (pending.size === 0 && out.length >= atLeast) done();
     },
   });
   const timer = setTimeout(done, timeoutMs);
