@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { parseScope } from '@livetally/events';
 import type { EventRow } from './rows';
-import { scopeColumn } from './rows';
+import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
 
 export interface HistoryObserver {
   onInsert?(durationMs: number, rows: number): void;
@@ -19,8 +19,7 @@ export interface HistoryTotals {
   refunds: number;
 }
 
-const TOTALS_SELECT = `
-  SELECT
+const MEASURES = `
     countIf(type = 'view') AS views,
     countIf(type = 'stream_started') AS sessions,
     countIf(type = 'stream_ended') AS sessionsEnded,
@@ -28,8 +27,37 @@ const TOTALS_SELECT = `
     sumIf(amount_fen, type = 'refund') AS refundsFen,
     countIf(type = 'sale') AS orders,
     sumIf(quantity, type = 'sale') AS items,
-    countIf(type = 'refund') AS refunds
+    countIf(type = 'refund') AS refunds`;
+
+const TOTALS_SELECT = `
+  SELECT${MEASURES}
   FROM lt_events`;
+
+/** Scope kinds history can total: `all` and every kind with a column (not campaign). */
+export const HISTORY_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KINDS];
+
+// One pass over the rows: each row is counted once per scope it belongs to. Kinds
+// and column names are constants of this module, never input.
+const SCOPE_ARRAY = `['all', ${SCOPE_COLUMN_KINDS.map((k) => `concat('${k}:', ${scopeColumn(k)!})`).join(', ')}]`;
+
+// Rows of one topic at or below a per-partition offset (partitions absent from the map: none).
+const UP_TO = `topic = {topic:String}
+    AND mapContains({upTo:Map(UInt16, UInt64)}, kafka_partition)
+    AND kafka_offset <= {upTo:Map(UInt16, UInt64)}[kafka_partition]`;
+
+/** Totals per scope as exact integer text, keyed like the live totals. */
+export type ScopeTotalsText = Record<keyof HistoryTotals, string>;
+
+/** What a platform-resend fingerprint is made of, for rows restored into Redis. */
+export interface StoredEventKey {
+  platform: string;
+  eventId: string;
+  ts: number;
+  partition: number;
+  offset: string;
+}
+
+const asBigIntMap = (m: ReadonlyMap<number, string>) => new Map([...m].map(([p, o]) => [p, BigInt(o)]));
 
 export class EventHistory {
   constructor(
@@ -48,7 +76,7 @@ export class EventHistory {
       table: 'lt_events',
       values: rows as EventRow[],
       format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1 },
+      clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1 },
     });
     this.observer.onInsert?.(performance.now() - started, rows.length);
   }
@@ -65,6 +93,83 @@ export class EventHistory {
     const out = {} as HistoryTotals;
     for (const [k, v] of Object.entries(row ?? {})) out[k as keyof HistoryTotals] = Number(v);
     return out;
+  }
+
+  /** Highest stored offset per partition of a topic. */
+  async maxOffsets(topic: string): Promise<Map<number, string>> {
+    const rs = await this.client.query({
+      query: 'SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM lt_events WHERE topic = {topic:String} GROUP BY kafka_partition',
+      query_params: { topic },
+      format: 'JSONEachRow',
+    });
+    return new Map((await rs.json<{ p: number | string; o: string }>()).map((r) => [Number(r.p), r.o]));
+  }
+
+  /**
+   * Totals of every scope of every kind in HISTORY_SCOPE_KINDS, over the topic's rows
+   * at or below `upTo` (partition → last included offset), in one GROUP BY.
+   */
+  async totalsByScope(topic: string, upTo: ReadonlyMap<number, string>): Promise<Map<string, ScopeTotalsText>> {
+    const out = new Map<string, ScopeTotalsText>();
+    if (upTo.size === 0) return out;
+    const rs = await this.client.query({
+      query: `SELECT scope,${MEASURES}
+        FROM lt_events ARRAY JOIN ${SCOPE_ARRAY} AS scope
+        WHERE ${UP_TO}
+        GROUP BY scope`,
+      query_params: { topic, upTo: asBigIntMap(upTo) },
+      format: 'JSONEachRow',
+    });
+    for (const row of await rs.json<ScopeTotalsText & { scope: string }>()) {
+      const { scope, ...totals } = row;
+      out.set(scope, Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, String(v)])) as ScopeTotalsText);
+    }
+    return out;
+  }
+
+  /** Whether any row of the topic is stored. */
+  async hasRows(topic: string): Promise<boolean> {
+    const rs = await this.client.query({ query: 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} LIMIT 1)', query_params: { topic }, format: 'JSONEachRow' });
+    const [row] = await rs.json<{ n: string }>();
+    return Number(row?.n ?? 0) > 0;
+  }
+
+  /**
+   * Streams the resend fingerprints of rows at or below `upTo` that were stored in
+   * the last `sinceSeconds`, in chunks of `chunkSize`; returns how many rows it saw.
+   */
+  async forEachRecentEventKey(
+    topic: string,
+    upTo: ReadonlyMap<number, string>,
+    sinceSeconds: number,
+    chunkSize: number,
+    onChunk: (keys: StoredEventKey[]) => Promise<void>,
+  ): Promise<number> {
+    if (upTo.size === 0) return 0;
+    const rs = await this.client.query({
+      query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition, toString(kafka_offset) AS kafka_offset
+        FROM lt_events WHERE ${UP_TO} AND ingested_at >= now64(3) - toIntervalSecond({since:UInt32})`,
+      query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
+      format: 'JSONEachRow',
+    });
+    let total = 0;
+    let chunk: StoredEventKey[] = [];
+    for await (const rows of rs.stream<{ platform: string; event_id: string; ts_ms: string; kafka_partition: number | string; kafka_offset: string }>()) {
+      for (const row of rows) {
+        const r = row.json();
+        chunk.push({ platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.kafka_partition), offset: r.kafka_offset });
+        if (chunk.length >= chunkSize) {
+          total += chunk.length;
+          await onChunk(chunk);
+          chunk = [];
+        }
+      }
+    }
+    if (chunk.length > 0) {
+      total += chunk.length;
+      await onChunk(chunk);
+    }
+    return total;
   }
 
   async rowCount(): Promise<number> {

@@ -1,4 +1,5 @@
 export { createHistoryClient, type HistoryClientOptions } from './client';
 export { migrate, MIGRATIONS, type Migration } from './migrations';
-export { toEventRow, scopeColumn, type EventRow, type KafkaPosition } from './rows';
-export { EventHistory, type HistoryObserver, type HistoryTotals } from './event-history';
+export { toEventRow, scopeColumn, SCOPE_COLUMN_KINDS, type EventRow, type KafkaPosition } from './rows';
+export { EventHistory, HISTORY_SCOPE_KINDS, type HistoryObserver, type HistoryTotals, type ScopeTotalsText, type StoredEventKey } from './event-history';
+export { HistoryQueries, RANK_DIMENSIONS, RANK_MEASURES, type Granularity, type HistoryMeasures, type HistorySubject, type RankDimension, type RankMeasure } from './history-queries';

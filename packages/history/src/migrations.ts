@@ -43,6 +43,59 @@ export const MIGRATIONS: Migration[] = [
       SETTINGS non_replicated_deduplication_window = 10000`,
     ],
   },
+  {
+    version: 2,
+    name: 'per-minute rollups and campaigns',
+    statements: [
+      // One row per minute and dimension combination; sums are exact, uniques are
+      // HyperLogLog-style estimates. Stream ids stay out: their cardinality would make
+      // the rollup as large as the raw table (per-stream history reads lt_events).
+      `CREATE TABLE IF NOT EXISTS lt_rollup_minute (
+        minute DateTime('Asia/Shanghai'),
+        platform LowCardinality(String),
+        city LowCardinality(String),
+        district LowCardinality(String),
+        category LowCardinality(String),
+        host_id String,
+        views SimpleAggregateFunction(sum, UInt64),
+        sessions SimpleAggregateFunction(sum, UInt64),
+        sessions_ended SimpleAggregateFunction(sum, UInt64),
+        sales_fen SimpleAggregateFunction(sum, Int64),
+        refunds_fen SimpleAggregateFunction(sum, Int64),
+        orders SimpleAggregateFunction(sum, UInt64),
+        items SimpleAggregateFunction(sum, UInt64),
+        refunds SimpleAggregateFunction(sum, UInt64),
+        viewers AggregateFunction(uniq, String)
+      )
+      ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(minute)
+      ORDER BY (minute, platform, city, district, category, host_id)
+      SETTINGS non_replicated_deduplication_window = 10000`,
+      // A retried insert that lt_events drops as a duplicate is not pushed to this view either.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS lt_rollup_minute_mv TO lt_rollup_minute AS
+      SELECT
+        toStartOfMinute(ts) AS minute, platform, city, district, category, host_id,
+        toUInt64(countIf(type = 'view')) AS views,
+        toUInt64(countIf(type = 'stream_started')) AS sessions,
+        toUInt64(countIf(type = 'stream_ended')) AS sessions_ended,
+        toInt64(sumIf(amount_fen, type = 'sale')) AS sales_fen,
+        toInt64(sumIf(amount_fen, type = 'refund')) AS refunds_fen,
+        toUInt64(countIf(type = 'sale')) AS orders,
+        toUInt64(sumIf(quantity, type = 'sale')) AS items,
+        toUInt64(countIf(type = 'refund')) AS refunds,
+        uniqStateIf(viewer_id, type = 'view') AS viewers
+      FROM lt_events
+      GROUP BY minute, platform, city, district, category, host_id`,
+      `CREATE TABLE IF NOT EXISTS lt_campaigns (
+        id String,
+        version UInt64,
+        body String,
+        updated_at DateTime64(3, 'UTC')
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY id`,
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS lt_schema_migrations (

@@ -60,6 +60,9 @@ const SCOPE_COLUMNS: Record<string, string> = {
   stream: 'stream_id',
 };
 
+/** Scope kinds with a column of their own, in scopesOf order. */
+export const SCOPE_COLUMN_KINDS: readonly string[] = Object.keys(SCOPE_COLUMNS);
+
 /** The column a scope kind filters on; undefined for kinds without one (all, campaign). */
 export function scopeColumn(kind: string): string | undefined {
   return SCOPE_COLUMNS[kind];
