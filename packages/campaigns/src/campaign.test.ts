@@ -41,7 +41,7 @@ describe('validateCampaignInput', () => {
   });
 
   it('reports every problem', () => {
-    const r = validateCampaignInput({ id: 'Bad Id', name: '', startsAt: '2024-08-23T00:00:00', endsAt: 5, timeZone: 'Mars/Olympus', filters: { planets: ['x'], districts: ["a'; DROP"] }, targets: { gmvFen: -1 } });
+    const r = validateCampaignInput({ id: 'Bad Id', name: '', startsAt: '2024-08-23T00:00:00', endsAt: 60_000, timeZone: 'Mars/Olympus', filters: { planets: ['x'], districts: ["a'; DROP"] }, targets: { gmvFen: -1 } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.field)).toEqual(['id', 'name', 'startsAt', 'endsAt', 'timeZone', 'filters.planets', 'filters.districts', 'targets.gmvFen']);
   });

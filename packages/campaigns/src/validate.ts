@@ -49,6 +49,9 @@ export function validateCampaignInput(input: unknown): CampaignValidation {
   if (startsAt === undefined || !hasOffset(o.startsAt)) errors.push({ field: 'startsAt', message: 'startsAt must be ms since epoch or ISO-8601 with a zone offset' });
   if (endsAt === undefined || !hasOffset(o.endsAt)) errors.push({ field: 'endsAt', message: 'endsAt must be ms since epoch or ISO-8601 with a zone offset' });
   if (startsAt !== undefined && endsAt !== undefined && endsAt <= startsAt) errors.push({ field: 'endsAt', message: 'endsAt must be after startsAt' });
+  // History answers from per-minute rollups, so windows are whole minutes.
+  if (startsAt !== undefined && startsAt % 60_000 !== 0) errors.push({ field: 'startsAt', message: 'startsAt must be on a whole minute' });
+  if (endsAt !== undefined && endsAt % 60_000 !== 0) errors.push({ field: 'endsAt', message: 'endsAt must be on a whole minute' });
   const timeZone = o.timeZone ?? 'Asia/Shanghai';
   if (typeof timeZone !== 'string' || !validTimeZone(timeZone)) errors.push({ field: 'timeZone', message: 'timeZone must be an IANA time zone such as Asia/Shanghai' });
   const filters: CampaignFilters = {};

@@ -1,0 +1,104 @@
+import type { Campaign } from './campaign';
+import type { CampaignStore } from './store';
+import { validateCampaignInput } from './validate';
+
+export class CampaignError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'CONFLICT' | 'INVALID_CAMPAIGN',
+    message: string,
+    readonly details: { field: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'CampaignError';
+  }
+}
+
+/** Recomputes a campaign's live state from history; wired by the service that owns it. */
+export type Backfill = (campaign: Campaign) => Promise<void>;
+
+export interface CampaignServiceDeps {
+  store: Pick<CampaignStore, 'list' | 'get' | 'save'>;
+  backfill: Backfill;
+  now(): number;
+  /** Reports a background backfill failure (it is retried by the next change or `POST …/backfill`). */
+  onBackfillError(campaign: Campaign, err: Error): void;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Create, replace and end campaigns. Any change that can alter which past events a
+ * campaign covers starts a backfill; the backfill itself makes the live state exact.
+ */
+export class CampaignService {
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: CampaignServiceDeps) {}
+
+  list(): Promise<Campaign[]> {
+    return this.deps.store.list();
+  }
+
+  async get(id: string): Promise<Campaign> {
+    const c = await this.deps.store.get(id);
+    if (!c) throw new CampaignError('NOT_FOUND', `campaign ${id} does not exist`);
+    return c;
+  }
+
+  async create(input: unknown): Promise<Campaign> {
+    const v = validateCampaignInput(input);
+    if (!v.ok) throw new CampaignError('INVALID_CAMPAIGN', 'campaign is invalid', v.errors);
+    if (await this.deps.store.get(v.value.id)) throw new CampaignError('CONFLICT', `campaign ${v.value.id} already exists`);
+    const now = this.deps.now();
+    const campaign: Campaign = { ...v.value, status: 'active', createdAt: now, updatedAt: now, version: 1 };
+    await this.deps.store.save(campaign);
+    this.startBackfill(campaign);
+    return campaign;
+  }
+
+  async replace(id: string, input: unknown): Promise<Campaign> {
+    const current = await this.get(id);
+    const v = validateCampaignInput({ ...(input as object), id });
+    if (!v.ok) throw new CampaignError('INVALID_CAMPAIGN', 'campaign is invalid', v.errors);
+    const campaign: Campaign = { ...current, ...v.value, updatedAt: this.deps.now(), version: current.version + 1 };
+    await this.deps.store.save(campaign);
+    this.startBackfill(campaign);
+    return campaign;
+  }
+
+  /** Ends a campaign now: its window closes at the next whole minute. */
+  async end(id: string): Promise<Campaign> {
+    const current = await this.get(id);
+    const now = this.deps.now();
+    const endsAt = Math.max(current.startsAt + MINUTE, Math.min(current.endsAt, Math.ceil(now / MINUTE) * MINUTE));
+    const campaign: Campaign = { ...current, status: 'ended', endsAt, updatedAt: now, version: current.version + 1 };
+    await this.deps.store.save(campaign);
+    if (endsAt !== current.endsAt) this.startBackfill(campaign);
+    return campaign;
+  }
+
+  /** Starts (or restarts) the backfill of a campaign and returns when it finished. */
+  backfill(campaign: Campaign): Promise<void> {
+    const previous = this.running.get(campaign.id) ?? Promise.resolve();
+    // Backfills of one campaign run one after another; the newest definition runs last.
+    const next = previous.catch(() => undefined).then(() => this.deps.backfill(campaign));
+    this.running.set(campaign.id, next);
+    next.then(
+      () => this.running.get(campaign.id) === next && this.running.delete(campaign.id),
+      (err: Error) => {
+        if (this.running.get(campaign.id) === next) this.running.delete(campaign.id);
+        this.deps.onBackfillError(campaign, err);
+      },
+    );
+    return next;
+  }
+
+  /** Resolves when no backfill is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private startBackfill(campaign: Campaign): void {
+    void this.backfill(campaign).catch(() => undefined);
+  }
+}
