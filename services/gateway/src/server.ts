@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
+import { LiveStateReader, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
 import { safeUrl, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';
 import { LiveHub } from './live/hub';
+import { redisChannelReader } from './live/redis-channel-reader';
 import { GatewayMetrics } from './metrics';
 
 export interface RunningGateway {
@@ -39,7 +40,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
 
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
-  const hub = new LiveHub({ reader: store, tickMs: config.liveTickMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
+  const liveState = new LiveStateReader(commands, options.keyPrefix);
+  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
 
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;

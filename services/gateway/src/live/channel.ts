@@ -1,4 +1,3 @@
-import { TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { updateFrame, type Channel } from './protocol';
 import type { Subscriber } from './types';
 
@@ -12,7 +11,8 @@ interface SubscriptionState {
 /** One watched channel: its subscribers, the last value read and its version. */
 export class LiveChannel {
   readonly subscribers = new Map<Subscriber, SubscriptionState>();
-  value: Totals | undefined;
+  value: unknown;
+  private serialized: string | undefined;
   /** Increments whenever the value changes; snapshots and updates carry it. */
   seq = 0;
   /** When the first change notification since the last fan-out arrived. */
@@ -34,9 +34,10 @@ export class LiveChannel {
   }
 
   /** Stores a read value; true if it differs from the previous one. */
-  accept(value: Totals): boolean {
-    const prev = this.value;
-    if (prev && TOTAL_FIELDS.every((f) => prev[f] === value[f])) return false;
+  accept(value: unknown): boolean {
+    const serialized = JSON.stringify(value);
+    if (serialized === this.serialized) return false;
+    this.serialized = serialized;
     this.value = value;
     this.seq++;
     return true;

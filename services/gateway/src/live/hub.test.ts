@@ -89,7 +89,7 @@ describe('LiveHub', () => {
   it('rejects malformed channels with a clear message', () => {
     const { hub } = setup();
     const sub = new RecordingSubscriber();
-    expect(hub.subscribe(sub, 'all')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('totals:<scope>') });
+    expect(hub.subscribe(sub, 'all')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('totals:') });
     expect(hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('unknown scope kind') });
     expect(hub.stats().subscriptions).toBe(0);
   });
@@ -169,5 +169,39 @@ describe('LiveHub', () => {
     const ticks = [hub.tick(), hub.tick(), hub.tick()];
     await Promise.all(ticks);
     expect(totals.reads).toHaveLength(1);
+  });
+});
+
+describe('LiveHub with a channel reader', () => {
+  function setupChannels() {
+    const clock = new ManualClock();
+    const reads: string[][] = [];
+    let minuteViews = 1;
+    let gmv = 100;
+    const channelReader = {
+      async read(channels: readonly { name: string; kind?: string }[]) {
+        reads.push(channels.map((c) => c.name));
+        return new Map<string, unknown>(channels.map((c) => [c.name, c.kind === 'rankings' ? { top: [{ name: 'h-1', value: gmv }], members: 1 } : { m1: { views: minuteViews } }]));
+      },
+    };
+    const hub = new LiveHub({ reader: new MemoryTotals(), channelReader, tickMs: 1000, maxSubscriptionsPerClient: 10, clock });
+    return { hub, reads, set: (v: number, g: number) => ((minuteViews = v), (gmv = g)) };
+  }
+
+  it('re-reads time-based channels every tick, and rankings when their parent scope changes', async () => {
+    const { hub, reads, set } = setupChannels();
+    const windows = await subscribed(hub, 'windows:all');
+    const ranks = await subscribed(hub, 'rankings:campaign:ecm:host:gmv');
+    reads.length = 0;
+    set(2, 100);
+    await hub.tick();
+    expect(reads).toEqual([['windows:all']]);
+    expect(windows.ofType('update')).toHaveLength(1);
+    set(2, 250);
+    hub.markChanged(['campaign:ecm']);
+    await hub.tick();
+    expect([...reads.at(-1)!].sort()).toEqual(['rankings:campaign:ecm:host:gmv', 'windows:all']);
+    expect(ranks.ofType('update')[0]!.data).toEqual({ top: [{ name: 'h-1', value: 250 }], members: 1 });
+    expect(windows.ofType('update')).toHaveLength(1); // unchanged value: nothing sent
   });
 });

@@ -1,12 +1,13 @@
-import type { Totals } from '@livetally/counters';
 import { LiveChannel } from './channel';
-import { errorFrame, parseChannel, snapshotFrame, TOTALS_CHANNEL_PREFIX, type Failure } from './protocol';
-import { systemClock, type HubClock, type HubObserver, type Subscriber, type TotalsReader } from './types';
+import { errorFrame, isTimeBased, parseChannel, snapshotFrame, type Failure } from './protocol';
+import { systemClock, type ChannelReader, type HubClock, type HubObserver, type Subscriber, type TotalsReader } from './types';
 
-export type { HubClock, HubObserver, Subscriber, TotalsReader } from './types';
+export type { ChannelReader, HubClock, HubObserver, Subscriber, TotalsReader } from './types';
 
 export interface LiveHubOptions {
   reader: TotalsReader;
+  /** Reads every channel kind; without one only totals channels carry data. */
+  channelReader?: ChannelReader;
   tickMs: number;
   maxSubscriptionsPerClient: number;
   clock?: HubClock;
@@ -23,6 +24,8 @@ export interface LiveHubOptions {
  */
 export class LiveHub {
   private readonly channels = new Map<string, LiveChannel>();
+  /** scope → names of the channels a change of that scope makes dirty. */
+  private readonly byScope = new Map<string, Set<string>>();
   private readonly bySubscriber = new Map<Subscriber, Set<string>>();
   private readonly dirty = new Set<string>();
   private pendingSnapshots: { sub: Subscriber; name: string }[] = [];
@@ -66,7 +69,11 @@ export class LiveHub {
       this.setSubscriptions(this.subscriptions + 1);
     }
     let channel = this.channels.get(name);
-    if (!channel) this.channels.set(name, (channel = new LiveChannel(parsed.channel)));
+    if (!channel) {
+      this.channels.set(name, (channel = new LiveChannel(parsed.channel)));
+      const names = this.byScope.get(channel.scope) ?? new Set<string>();
+      this.byScope.set(channel.scope, names.add(name));
+    }
     channel.add(sub);
     this.pendingSnapshots.push({ sub, name });
     this.scheduleSnapshots();
@@ -82,7 +89,12 @@ export class LiveHub {
     const channel = this.channels.get(parsed.channel.name);
     channel?.subscribers.delete(sub);
     // An unwatched channel is forgotten; its next subscriber starts from a fresh snapshot.
-    if (channel?.subscribers.size === 0) this.channels.delete(channel.name);
+    if (channel?.subscribers.size === 0) {
+      this.channels.delete(channel.name);
+      const names = this.byScope.get(channel.scope);
+      names?.delete(channel.name);
+      if (names?.size === 0) this.byScope.delete(channel.scope);
+    }
     this.setSubscriptions(this.subscriptions - 1);
     return true;
   }
@@ -93,7 +105,7 @@ export class LiveHub {
 
   /** Called with the scopes of each applied batch; cheap, reads nothing. */
   markChanged(scopes: readonly string[]): void {
-    for (const scope of scopes) this.markDirty(TOTALS_CHANNEL_PREFIX + scope);
+    for (const scope of scopes) for (const name of this.byScope.get(scope) ?? []) this.markDirty(name);
   }
 
   /** After the change feed was interrupted notifications may be lost: re-check every channel. */
@@ -107,6 +119,7 @@ export class LiveHub {
     this.tickQueued = true;
     return this.enqueue(async () => {
       this.tickQueued = false;
+      for (const channel of this.channels.values()) if (isTimeBased(channel.channel)) this.dirty.add(channel.name);
       await this.flushDirty();
     });
   }
@@ -149,9 +162,12 @@ export class LiveHub {
   }
 
   /** Reads the given channels; on failure reports it and returns null. */
-  private async read(channels: LiveChannel[]): Promise<Map<string, Totals> | null> {
+  /** Reads the given channels, keyed by channel name; on failure reports it and returns null. */
+  private async read(channels: LiveChannel[]): Promise<Map<string, unknown> | null> {
     try {
-      return await this.options.reader.readTotals(channels.map((c) => c.scope));
+      if (this.options.channelReader) return await this.options.channelReader.read(channels.map((c) => c.channel), this.clock.now());
+      const totals = await this.options.reader.readTotals(channels.map((c) => c.scope));
+      return new Map(channels.flatMap((c) => (!c.channel.kind || c.channel.kind === 'totals') && totals.has(c.scope) ? [[c.name, totals.get(c.scope)]] : []));
     } catch (err) {
       this.observer.onReadError?.(err);
       return null;
@@ -170,8 +186,8 @@ export class LiveHub {
     const ts = this.clock.now();
     for (const channel of channels) {
       if (this.channels.get(channel.name) !== channel) continue; // dropped while reading
-      const value = values.get(channel.scope);
-      if (value) channel.accept(value);
+      const value = values.get(channel.name);
+      if (value !== undefined) channel.accept(value);
       const { sent, congested } = channel.fanOut(ts, safeSend);
       if (sent > 0) {
         this.observer.onFramesSent?.('update', sent);
@@ -186,18 +202,18 @@ export class LiveHub {
     const batch = this.pendingSnapshots.splice(0).filter((p) => this.channels.get(p.name)?.subscribers.has(p.sub));
     const channels = [...new Set(batch.map((p) => this.channels.get(p.name)!))];
     if (channels.length === 0) return;
-    const values = (await this.read(channels)) ?? new Map<string, Totals>();
+    const values = (await this.read(channels)) ?? new Map<string, unknown>();
     const ts = this.clock.now();
     for (const channel of channels) {
-      const value = values.get(channel.scope);
+      const value = values.get(channel.name);
       // A fresher value leaves the channel's other subscribers behind: the next tick catches them up.
-      if (value && channel.accept(value) && channel.subscribers.size > 1) this.markDirty(channel.name);
+      if (value !== undefined && channel.accept(value) && channel.subscribers.size > 1) this.markDirty(channel.name);
     }
     let sent = 0;
     for (const { sub, name } of batch) {
       const channel = this.channels.get(name);
       if (!channel?.subscribers.has(sub)) continue; // unsubscribed while reading
-      if (!values.has(channel.scope) || !channel.value) {
+      if (!values.has(channel.name) || channel.value === undefined) {
         this.unsubscribe(sub, name);
         safeSend(sub, errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name));
         this.observer.onFramesSent?.('error', 1);

@@ -3,14 +3,27 @@ import { errorFrame, parseChannel, parseClientMessage } from './protocol';
 
 describe('parseChannel', () => {
   it('accepts totals:<scope> and returns the canonical channel and scope', () => {
-    expect(parseChannel('totals:all')).toEqual({ ok: true, channel: { name: 'totals:all', scope: 'all' } });
-    expect(parseChannel("totals:district:Bao'an")).toEqual({ ok: true, channel: { name: "totals:district:Bao'an", scope: "district:Bao'an" } });
+    expect(parseChannel('totals:all')).toEqual({ ok: true, channel: { name: 'totals:all', scope: 'all', kind: 'totals' } });
+    expect(parseChannel("totals:district:Bao'an")).toEqual({ ok: true, channel: { name: "totals:district:Bao'an", scope: "district:Bao'an", kind: 'totals' } });
     expect(parseChannel('totals:district:福田')).toMatchObject({ ok: true, channel: { scope: 'district:福田' } });
   });
 
+  it('accepts windows, series and rankings channels', () => {
+    expect(parseChannel('windows:campaign:ecm-2024')).toEqual({ ok: true, channel: { name: 'windows:campaign:ecm-2024', scope: 'campaign:ecm-2024', kind: 'windows' } });
+    expect(parseChannel('series:all')).toMatchObject({ ok: true, channel: { kind: 'series', scope: 'all' } });
+    expect(parseChannel('rankings:campaign:ecm-2024:district:gmv')).toEqual({
+      ok: true,
+      channel: { name: 'rankings:campaign:ecm-2024:district:gmv', scope: 'campaign:ecm-2024', kind: 'rankings', dimension: 'district', measure: 'gmv' },
+    });
+    expect(parseChannel('rankings:all:city:views')).toMatchObject({ ok: true, channel: { scope: 'all', dimension: 'city', measure: 'views' } });
+  });
+
   it.each([
-    ['all', 'totals:<scope>'],
-    ['views:all', 'totals:<scope>'],
+    ['all', 'must start with totals:'],
+    ['views:all', 'must start with totals:'],
+    ['rankings:all:planet:gmv', 'rankings channel must look like'],
+    ['rankings:district:Luohu:host:gmv', 'rankings channel must look like'],
+    ['rankings:all:host:likes', 'rankings channel must look like'],
     ['totals:', 'scope must be'],
     ['totals:planet:Mars', 'unknown scope kind'],
     ['totals:district:', 'not allowed'],

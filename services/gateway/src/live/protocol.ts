@@ -1,10 +1,11 @@
-import type { Totals } from '@livetally/counters';
+import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, type LiveRankDimension, type LiveRankMeasure } from '@livetally/counters';
 import { formatScope, parseScope } from '@livetally/events';
 import type { ErrorCode } from '../errors';
 
 /**
  * The /v1/live wire protocol: JSON text frames.
- *   client → {"type":"subscribe","channel":"totals:<scope>"} | {"type":"unsubscribe","channel":…} | {"type":"ping"}
+ *   client → {"type":"subscribe","channel":"<channel>"} | {"type":"unsubscribe","channel":…} | {"type":"ping"}
+ *   channels: totals:<scope>, windows:<scope>, series:<scope>, rankings:<all|campaign:id>:<dimension>:<measure>
  *   server → snapshot | update | pong | error (see the frame builders below)
  */
 export const TOTALS_CHANNEL_PREFIX = 'totals:';
@@ -13,22 +14,45 @@ export type ClientMessage = { type: 'subscribe'; channel: string } | { type: 'un
 
 export type Failure = { ok: false; code: ErrorCode; message: string };
 
+export type ChannelKind = 'totals' | 'windows' | 'series' | 'rankings';
+
 export interface Channel {
   /** Canonical channel name, as echoed in server frames. */
   name: string;
-  /** Canonical scope the channel's totals are read for. */
+  /** Canonical scope whose changes make the channel dirty (for rankings: the parent scope). */
   scope: string;
+  /** Defaults to totals. */
+  kind?: ChannelKind;
+  dimension?: LiveRankDimension;
+  measure?: LiveRankMeasure;
 }
 
-/** Parses "totals:<scope>" into its canonical channel and scope. */
+/** Rolling windows and series move with the clock, not only with new events. */
+export const isTimeBased = (c: Channel): boolean => c.kind === 'windows' || c.kind === 'series';
+
+/** Parses a channel name into its canonical form; see the protocol comment at the top. */
 export function parseChannel(text: string): { ok: true; channel: Channel } | Failure {
-  if (!text.startsWith(TOTALS_CHANNEL_PREFIX)) {
-    return { ok: false, code: 'INVALID_CHANNEL', message: `channel must look like "totals:<scope>", got ${JSON.stringify(text.slice(0, 80))}` };
+  const colon = text.indexOf(':');
+  const kind = text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  if (kind === 'totals' || kind === 'windows' || kind === 'series') {
+    const parsed = parseScope(rest);
+    if (!parsed.ok) return { ok: false, code: 'INVALID_CHANNEL', message: parsed.message };
+    const scope = formatScope(parsed.scope);
+    return { ok: true, channel: { name: `${kind}:${scope}`, scope, kind } };
   }
-  const parsed = parseScope(text.slice(TOTALS_CHANNEL_PREFIX.length));
-  if (!parsed.ok) return { ok: false, code: 'INVALID_CHANNEL', message: parsed.message };
-  const scope = formatScope(parsed.scope);
-  return { ok: true, channel: { name: TOTALS_CHANNEL_PREFIX + scope, scope } };
+  if (kind === 'rankings') {
+    const parts = rest.split(':');
+    const measure = parts.pop() as LiveRankMeasure;
+    const dimension = parts.pop() as LiveRankDimension;
+    const parent = parseScope(parts.join(':'));
+    if (!parent.ok || (parent.scope.kind !== 'all' && parent.scope.kind !== 'campaign') || !LIVE_RANK_DIMENSIONS.includes(dimension) || !LIVE_RANK_MEASURES.includes(measure)) {
+      return { ok: false, code: 'INVALID_CHANNEL', message: `rankings channel must look like "rankings:<all|campaign:<id>>:<${LIVE_RANK_DIMENSIONS.join('|')}>:<${LIVE_RANK_MEASURES.join('|')}>", got ${JSON.stringify(text.slice(0, 80))}` };
+    }
+    const scope = formatScope(parent.scope);
+    return { ok: true, channel: { name: `rankings:${scope}:${dimension}:${measure}`, scope, kind, dimension, measure } };
+  }
+  return { ok: false, code: 'INVALID_CHANNEL', message: `channel must start with totals:, windows:, series: or rankings:, got ${JSON.stringify(text.slice(0, 80))}` };
 }
 
 /** Parses one text frame; never throws, so a bad frame can only ever earn an error frame. */
@@ -55,9 +79,9 @@ export function parseClientMessage(text: string): { ok: true; message: ClientMes
   }
 }
 
-export const snapshotFrame = (channel: string, data: Totals, seq: number, ts: number): string => JSON.stringify({ type: 'snapshot', channel, data, seq, ts });
+export const snapshotFrame = (channel: string, data: unknown, seq: number, ts: number): string => JSON.stringify({ type: 'snapshot', channel, data, seq, ts });
 
-export const updateFrame = (channel: string, data: Totals, seq: number, ts: number): string => JSON.stringify({ type: 'update', channel, data, seq, ts });
+export const updateFrame = (channel: string, data: unknown, seq: number, ts: number): string => JSON.stringify({ type: 'update', channel, data, seq, ts });
 
 export const pongFrame = (ts: number): string => JSON.stringify({ type: 'pong', ts });
 

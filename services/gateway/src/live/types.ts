@@ -1,8 +1,14 @@
+import type { Channel } from './protocol';
 import type { Totals } from '@livetally/counters';
 
 /** Where current totals come from (RedisCounterStore in production, a Map in unit tests). */
 export interface TotalsReader {
   readTotals(scopes: readonly string[]): Promise<Map<string, Totals>>;
+}
+
+/** Reads any kind of channel; keyed by channel name. The gateway wires one over Redis. */
+export interface ChannelReader {
+  read(channels: readonly Channel[], now: number): Promise<Map<string, unknown>>;
 }
 
 /** One connected client as the hub sees it; the WebSocket wiring adapts sockets to this. */

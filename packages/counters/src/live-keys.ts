@@ -1,0 +1,28 @@
+/**
+ * Keys of the live measures beyond cumulative totals. Each key carries its scope in a
+ * hash tag, like the totals key, so one scope's keys share a Redis Cluster slot.
+ */
+export const RANK_DIMENSIONS = ['host', 'district', 'category', 'platform', 'city'] as const;
+export type LiveRankDimension = (typeof RANK_DIMENSIONS)[number];
+export const RANK_MEASURES = ['gmv', 'views', 'sessions'] as const;
+export type LiveRankMeasure = (typeof RANK_MEASURES)[number];
+
+/** Minute buckets live this long: the 2-hour series plus slack for late events. */
+export const MINUTE_BUCKET_TTL_SECONDS = 3 * 3600;
+export const MINUTE_MS = 60_000;
+
+export interface LiveKeys {
+  minute(scope: string, minuteStartMs: number): string;
+  viewers(scope: string): string;
+  hosts(scope: string): string;
+  ranking(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure): string;
+}
+
+export function liveKeys(prefix = 'lt'): LiveKeys {
+  return {
+    minute: (scope, m) => `${prefix}:m:{${scope}}:${Math.floor(m / MINUTE_MS)}`,
+    viewers: (scope) => `${prefix}:u:{${scope}}`,
+    hosts: (scope) => `${prefix}:h:{${scope}}`,
+    ranking: (parent, d, m) => `${prefix}:r:{${parent}}:${d}:${m}`,
+  };
+}
