@@ -127,7 +127,7 @@ describe('gateway against real Redis', () => {
     const snapAll = await client.take((f) => f.type === 'snapshot' && f.channel === 'totals:all', 'snapshot of all');
     const snapBaoan = await client.take((f) => f.type === 'snapshot' && f.channel === `totals:${BAOAN}`, 'snapshot of Bao\'an');
     expect(snapAll.data).toMatchObject(await totalsOf('all'));
-    expect(snapAll.data).toMatchObject({ netSalesFen: snapAll.data.salesFen - snapAll.data.refundsFen, liveSessions: snapAll.data.sessions - snapAll.data.sessionsEnded });
+    expect(snapAll.data).toMatchObject({ netSalesFen: snapAll.data!.salesFen - snapAll.data!.refundsFen, liveSessions: snapAll.data!.sessions - snapAll.data!.sessionsEnded });
     expect(snapAll.data).toMatchObject({ salesFen: 123_456_789_012, views: 10 });
     expect(snapBaoan.data).toMatchObject(await totalsOf(BAOAN));
 

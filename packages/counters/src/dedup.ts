@@ -30,6 +30,18 @@ for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], window) end
 return out
 `;
 
+// Rebuild: the stored rows are the truth about which message of an event counted, so
+// their claims overwrite whatever a resend may have claimed while Redis had no state.
+const RESTORE_CLAIMS = `
+local window = tonumber(ARGV[1])
+local n = (#ARGV - 1) / 3
+for i = 0, n - 1 do
+  redis.call('HSET', KEYS[tonumber(ARGV[2 + i * 3])], ARGV[3 + i * 3], ARGV[4 + i * 3])
+end
+for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], window) end
+return n
+`;
+
 export interface ClaimInput {
   platform: string;
   eventId: string;
@@ -69,11 +81,21 @@ export class EventDeduplicator {
   ) {
     this.prefix = options.prefix ?? 'lt';
     redis.defineCommand('ltClaimEvents', { lua: CLAIM_EVENTS });
+    redis.defineCommand('ltRestoreClaims', { lua: RESTORE_CLAIMS });
   }
 
-  /** Returns, per input, true for the first occurrence (or its own replay), false for a duplicate. */
-  async claim(inputs: readonly ClaimInput[]): Promise<boolean[]> {
-    if (inputs.length === 0) return [];
+  /**
+   * Rebuild only: records the claims of stored (counted) events, overwriting any
+   * other owner, so resends arriving after a rebuild are still recognised.
+   */
+  async restore(inputs: readonly ClaimInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const { keys, args } = this.claimArgs(inputs);
+    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).ltRestoreClaims!;
+    await command.call(this.redis, keys.length, ...keys, ...args);
+  }
+
+  private claimArgs(inputs: readonly ClaimInput[]): { keys: string[]; args: (string | Buffer | number)[] } {
     const keyIndex = new Map<string, number>();
     const args: (string | Buffer | number)[] = [this.options.windowSeconds];
     for (const e of inputs) {
@@ -83,7 +105,13 @@ export class EventDeduplicator {
       if (index === undefined) keyIndex.set(key, (index = keyIndex.size + 1));
       args.push(index, fp.field, ownerOf(e.partition, e.offset));
     }
-    const keys = [...keyIndex.keys()];
+    return { keys: [...keyIndex.keys()], args };
+  }
+
+  /** Returns, per input, true for the first occurrence (or its own replay), false for a duplicate. */
+  async claim(inputs: readonly ClaimInput[]): Promise<boolean[]> {
+    if (inputs.length === 0) return [];
+    const { keys, args } = this.claimArgs(inputs);
     const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).ltClaimEvents!;
     const result = await command.call(this.redis, keys.length, ...keys, ...args);
     return result.map((r) => r === 1);

@@ -6,6 +6,12 @@ export interface KeySpace {
   totals(scope: string): string;
   appliedOffsets(topic: string): string;
   changesChannel: string;
+  /** 'ready' while Redis holds live state; missing after data loss until a rebuild. */
+  liveState: string;
+  /** Present (with a TTL) while a rebuild replaces the live state. */
+  rebuildLock: string;
+  /** SCAN pattern matching every totals key. */
+  totalsPattern: string;
 }
 
 export function keySpace(prefix = 'lt', group = 'ingest'): KeySpace {
@@ -13,6 +19,9 @@ export function keySpace(prefix = 'lt', group = 'ingest'): KeySpace {
     totals: (scope) => `${prefix}:t:{${scope}}`,
     appliedOffsets: (topic) => `${prefix}:off:${group}:${topic}`,
     changesChannel: `${prefix}:changed`,
+    liveState: `${prefix}:state`,
+    rebuildLock: `${prefix}:rebuild`,
+    totalsPattern: `${globEscape(prefix)}:t:{*}`,
   };
 }
 
@@ -20,4 +29,9 @@ export function keySpace(prefix = 'lt', group = 'ingest'): KeySpace {
 export function scopeOfTotalsKey(prefix: string, key: string): string | null {
   const head = `${prefix}:t:{`;
   return key.startsWith(head) && key.endsWith('}') ? key.slice(head.length, -1) : null;
+}
+
+/** Escapes Redis glob characters so a prefix matches only itself in SCAN MATCH. */
+export function globEscape(text: string): string {
+  return text.replace(/[\\*?[\]]/g, (c) => `\\${c}`);
 }

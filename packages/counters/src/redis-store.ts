@@ -1,16 +1,19 @@
 import type { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from './keys';
 import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
+import { LIVE_STATE_GATE, liveStateError } from './live-state';
 
 // Counter deltas and the partition's applied offset change in one atomic step, and
 // only if the offset is still the one the caller read: a replayed or concurrently
-// processed batch (rebalance overlap) can never be counted twice.
-const APPLY_BATCH = `
+// processed batch (rebalance overlap) can never be counted twice. Both scripts refuse
+// while Redis holds no live state (KEYS[2] marker missing, after data loss) or a
+// rebuild runs (KEYS[3] lock present): see live-state.ts.
+const APPLY_BATCH = `${LIVE_STATE_GATE}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then cur = '-1' end
 if cur ~= ARGV[2] then return {0, cur} end
 local a = 6
-for i = 2, #KEYS do
+for i = 4, #KEYS do
   local n = tonumber(ARGV[a]); a = a + 1
   for j = 1, n do
     redis.call('HINCRBY', KEYS[i], ARGV[a], ARGV[a + 1]); a = a + 2
@@ -23,7 +26,7 @@ return {1, ARGV[3]}
 `;
 
 // The first claim of a range starting at an offset wins; later claims get it back.
-const CLAIM_RANGE = `
+const CLAIM_RANGE = `${LIVE_STATE_GATE}
 local field = 'plan:' .. ARGV[1]
 local cur = redis.call('HGET', KEYS[1], field)
 if cur then
@@ -61,7 +64,7 @@ export class RedisCounterStore {
     this.keys = keySpace(options.prefix, options.group);
     this.observer = options.observer ?? {};
     redis.defineCommand('ltApplyBatch', { lua: APPLY_BATCH });
-    redis.defineCommand('ltClaimRange', { lua: CLAIM_RANGE, numberOfKeys: 1 });
+    redis.defineCommand('ltClaimRange', { lua: CLAIM_RANGE, numberOfKeys: 3 });
   }
 
   private readonly observer: CounterStoreObserver;
@@ -80,18 +83,20 @@ export class RedisCounterStore {
    * a range starting at `first` was already fixed, in which case that one is returned.
    */
   async claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }> {
-    const plan = await this.call<string>('ltClaimRange', this.keys.appliedOffsets(topic), String(partition), first, last);
+    const plan = await this.call<string>('ltClaimRange', this.keys.appliedOffsets(topic), this.keys.liveState, this.keys.rebuildLock, String(partition), first, last);
     const [f, l] = plan.split('-') as [string, string];
     return { first: f, last: l };
   }
 
   private call<T>(command: string, ...args: (string | number)[]): Promise<T> {
-    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args);
+    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch((err: unknown) => {
+      throw liveStateError(err) ?? err;
+    });
   }
 
   async applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome> {
     const started = performance.now();
-    const keys = [this.keys.appliedOffsets(input.topic)];
+    const keys = [this.keys.appliedOffsets(input.topic), this.keys.liveState, this.keys.rebuildLock];
     const args: (string | number)[] = [String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, ''];
     const scopes: string[] = [];
     for (const [scope, delta] of input.deltas) {

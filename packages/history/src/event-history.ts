@@ -41,7 +41,7 @@ export const HISTORY_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KI
 const SCOPE_ARRAY = `['all', ${SCOPE_COLUMN_KINDS.map((k) => `concat('${k}:', ${scopeColumn(k)!})`).join(', ')}]`;
 
 // Rows of one topic at or below a per-partition offset (partitions absent from the map: none).
-const UP_TO = `topic = {topic:String}
+export const UP_TO = `topic = {topic:String}
     AND mapContains({upTo:Map(UInt16, UInt64)}, kafka_partition)
     AND kafka_offset <= {upTo:Map(UInt16, UInt64)}[kafka_partition]`;
 
@@ -57,7 +57,7 @@ export interface StoredEventKey {
   offset: string;
 }
 
-const asBigIntMap = (m: ReadonlyMap<number, string>) => new Map([...m].map(([p, o]) => [p, BigInt(o)]));
+export const asBigIntMap = (m: ReadonlyMap<number, string>) => new Map([...m].map(([p, o]) => [p, BigInt(o)]));
 
 export class EventHistory {
   constructor(
@@ -107,17 +107,18 @@ export class EventHistory {
 
   /**
    * Totals of every scope of every kind in HISTORY_SCOPE_KINDS, over the topic's rows
-   * at or below `upTo` (partition → last included offset), in one GROUP BY.
+   * at or below `upTo` (partition → last included offset), in one GROUP BY;
+   * `onlyScopes` restricts the answer to those scopes.
    */
-  async totalsByScope(topic: string, upTo: ReadonlyMap<number, string>): Promise<Map<string, ScopeTotalsText>> {
+  async totalsByScope(topic: string, upTo: ReadonlyMap<number, string>, onlyScopes?: readonly string[]): Promise<Map<string, ScopeTotalsText>> {
     const out = new Map<string, ScopeTotalsText>();
-    if (upTo.size === 0) return out;
+    if (upTo.size === 0 || onlyScopes?.length === 0) return out;
     const rs = await this.client.query({
       query: `SELECT scope,${MEASURES}
         FROM lt_events ARRAY JOIN ${SCOPE_ARRAY} AS scope
-        WHERE ${UP_TO}
+        WHERE ${UP_TO}${onlyScopes ? ' AND has({only:Array(String)}, scope)' : ''}
         GROUP BY scope`,
-      query_params: { topic, upTo: asBigIntMap(upTo) },
+      query_params: { topic, upTo: asBigIntMap(upTo), ...(onlyScopes ? { only: [...onlyScopes] } : {}) },
       format: 'JSONEachRow',
     });
     for (const row of await rs.json<ScopeTotalsText & { scope: string }>()) {
@@ -147,17 +148,17 @@ export class EventHistory {
   ): Promise<number> {
     if (upTo.size === 0) return 0;
     const rs = await this.client.query({
-      query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition, toString(kafka_offset) AS kafka_offset
+      query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
         FROM lt_events WHERE ${UP_TO} AND ingested_at >= now64(3) - toIntervalSecond({since:UInt32})`,
       query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
       format: 'JSONEachRow',
     });
     let total = 0;
     let chunk: StoredEventKey[] = [];
-    for await (const rows of rs.stream<{ platform: string; event_id: string; ts_ms: string; kafka_partition: number | string; kafka_offset: string }>()) {
+    for await (const rows of rs.stream<{ platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }>()) {
       for (const row of rows) {
         const r = row.json();
-        chunk.push({ platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.kafka_partition), offset: r.kafka_offset });
+        chunk.push({ platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.partition_n), offset: r.offset_text });
         if (chunk.length >= chunkSize) {
           total += chunk.length;
           await onChunk(chunk);

@@ -26,6 +26,8 @@ export interface BatchDeps {
   duplicates: { claim(inputs: readonly ClaimInput[]): Promise<boolean[]> };
   history: { insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
+  /** Throws LiveStateNotReadyError (retryable) while Redis holds no live state or a rebuild runs. */
+  liveState?: { ensureReady(topic: string): Promise<void> };
   now(): number;
   logger: Logger;
 }
@@ -42,6 +44,7 @@ export interface BatchDeps {
  */
 export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBatch): Promise<BatchOutcome> {
   const { topic, partition } = batch;
+  await deps.liveState?.ensureReady(topic);
   const applied = await deps.counters.appliedOffset(topic, partition);
   const appliedN = BigInt(applied);
   let fresh = batch.messages.filter((m) => BigInt(m.offset) > appliedN);

@@ -1,4 +1,4 @@
-import { hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
 
 export function parseIngestConfig(env: Env) {
   const c = parseEnv(env, {
@@ -22,6 +22,10 @@ export function parseIngestConfig(env: Env) {
     INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
     INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
     INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+    // Redis empty but ClickHouse not (Redis lost its data): rebuild from this worker
+    // instead of waiting for `npm run rebuild`. The grace must outlast any insert.
+    INGEST_AUTO_REBUILD: bool(false),
+    INGEST_REBUILD_GRACE_MS: int(35_000, 0, 600_000),
     LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   });
   return {
@@ -30,6 +34,7 @@ export function parseIngestConfig(env: Env) {
     clickhouse: { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD, database: c.CLICKHOUSE_DATABASE },
     http: { host: c.INGEST_HTTP_HOST, port: c.INGEST_HTTP_PORT },
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
+    autoRebuild: { enabled: c.INGEST_AUTO_REBUILD, graceMs: c.INGEST_REBUILD_GRACE_MS },
     retryMaxMs: c.INGEST_RETRY_MAX_MS,
     shutdownTimeoutMs: c.INGEST_SHUTDOWN_TIMEOUT_MS,
     logLevel: c.LOG_LEVEL,

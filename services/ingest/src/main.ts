@@ -1,6 +1,7 @@
+import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
-import { EventDeduplicator, RedisCounterStore } from '@livetally/counters';
+import { EventDeduplicator, LiveStateStore, RedisCounterStore } from '@livetally/counters';
 import { EventHistory, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
 import { createLogger, safeUrl } from '@livetally/logging';
@@ -8,15 +9,28 @@ import { parseIngestConfig } from './config';
 import { DeadLetterPublisher } from './dead-letters';
 import { startOpsServer } from './http';
 import { createIngestMetrics } from './metrics';
-import { IngestWorker } from './worker';
+import { IngestWorker, backoffMs } from './worker';
+import { LiveStateGate } from './live-state-gate';
+import { RebuildBusyError, rebuildLiveState } from './recovery/rebuild';
 
 const config = loadConfigOrExit(() => parseIngestConfig(process.env));
 const logger = createLogger({ service: 'ingest', level: config.logLevel });
 const metrics = createIngestMetrics();
 
-const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
+// While Redis is unreachable every command fails at once (no offline queue; in-flight
+// commands are rejected on disconnect, not resent) and the batch retry owns retrying;
+// the connection itself is re-established forever in the background.
+const redis = new Redis(config.redis.url, {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: 5_000,
+  connectTimeout: 3_000,
+  retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+});
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-const clickhouse = createHistoryClient(config.clickhouse);
+const clickhouse = createHistoryClient({ ...config.clickhouse, requestTimeoutMs: 15_000 });
 const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger });
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 const consumer = kafka.consumer({ groupId: config.kafka.groupId, maxBytesPerPartition: config.kafka.maxBytesPerPartition, sessionTimeout: config.kafka.sessionTimeoutMs, heartbeatInterval: config.kafka.heartbeatMs });
@@ -29,16 +43,50 @@ const counters = new RedisCounterStore(redis, {
 const history = new EventHistory(clickhouse, { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) });
 const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
 const deadLetters = new DeadLetterPublisher(producer, config.kafka.dlqTopic);
+// Batches wait while Redis holds no live state (lost data) or a rebuild runs; a fresh
+// deployment is set up by the first batch. See live-state-gate.ts and recovery/rebuild.ts.
+const liveState = new LiveStateStore(redis, { prefix: config.redis.keyPrefix, group: config.kafka.groupId });
+const gate = new LiveStateGate({
+  live: liveState,
+  history,
+  logger,
+  autoRebuild: config.autoRebuild.enabled
+    ? async () => {
+        const rebuildClient = createHistoryClient({ ...config.clickhouse, requestTimeoutMs: 60_000 });
+        try {
+          const result = await rebuildLiveState({
+            live: liveState,
+            history: new EventHistory(rebuildClient),
+            dedup: { restore: (keys) => duplicates.restore(keys), windowSeconds: config.dedup.windowSeconds },
+            topic: config.kafka.topic,
+            graceMs: config.autoRebuild.graceMs,
+            lockTtlMs: 60_000,
+            onlyIfMissing: true,
+            progress: (message) => logger.info({ step: 'rebuild' }, message),
+          });
+          logger.info({ scopes: result.scopes, partitions: result.partitions, fingerprints: result.fingerprints, outcome: result.outcome }, 'automatic rebuild finished');
+        } catch (err) {
+          if (!(err instanceof RebuildBusyError)) throw err;
+          logger.info('another process is rebuilding the live state; waiting for it');
+        } finally {
+          await rebuildClient.close().catch(() => undefined);
+        }
+      }
+    : undefined,
+});
 
 const worker = new IngestWorker({
   consumer,
   topic: config.kafka.topic,
   logger,
   retryMaxMs: config.retryMaxMs,
+  probeStores,
+  onFatal: (err) => void stop(`kafka consumer could not recover: ${err.message}`).then(() => process.exit(1)),
   deps: {
     counters,
     duplicates,
-    history,
+    history: gate.guard(history),
+    liveState: gate,
     deadLetters: {
       async publish(letters) {
         await deadLetters.publish(letters);
@@ -65,6 +113,7 @@ const worker = new IngestWorker({
 });
 
 let stopping: Promise<void> | null = null;
+let ops: Server | undefined;
 function stop(reason: string): Promise<void> {
   stopping ??= (async () => {
     logger.info({ reason }, 'stopping');
@@ -74,7 +123,7 @@ function stop(reason: string): Promise<void> {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     // Disconnecting the consumer waits for the running batch and commits resolved offsets.
-    await consumer.disconnect().catch((err) => logger.warn({ err }, 'consumer disconnect failed'));
+    await worker.stop().catch((err) => logger.warn({ err }, 'consumer disconnect failed'));
     await producer.disconnect().catch(() => undefined);
     await clickhouse.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
@@ -84,14 +133,43 @@ function stop(reason: string): Promise<void> {
   return stopping;
 }
 
+/** Both stores answer within 3 s: Redis PING, ClickHouse /ping. */
+async function probeStores(): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('store probe timed out after 3 s')), 3_000)));
+  const ping = async () => {
+    await redis.ping();
+    const ch = await clickhouse.ping();
+    if (!ch.success) throw ch.error;
+  };
+  try {
+    await Promise.race([ping(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
 
 logger.info({ brokers: config.kafka.brokers, redis: safeUrl(config.redis.url), clickhouse: safeUrl(config.clickhouse.url), group: config.kafka.groupId }, 'starting ingest');
-const ops = await startOpsServer({ ...config.http, registry: metrics.registry, isReady: () => worker.isReady() && stopping === null });
-await redis.connect();
-const applied = await migrate(clickhouse);
-if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
-await producer.connect();
-await worker.start();
-logger.info({ metrics: `http://${config.http.host}:${ops.address() && (ops.address() as { port: number }).port}/metrics` }, 'ingest running');
+ops = await startOpsServer({ ...config.http, registry: metrics.registry, isReady: () => worker.isReady() && stopping === null });
+redis.connect().catch(() => undefined); // ioredis keeps reconnecting (retryStrategy)
+// Start-up waits (not ready) for the stores rather than failing while they are down.
+for (let attempt = 1; stopping === null; attempt++) {
+  try {
+    await probeStores();
+    const applied = await migrate(clickhouse);
+    if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
+    break;
+  } catch (err) {
+    const wait = backoffMs(attempt, config.retryMaxMs);
+    logger.warn({ err: (err as Error).message, retryInMs: wait }, 'waiting for Redis and ClickHouse');
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+if (stopping === null) {
+  await producer.connect();
+  await worker.start();
+  logger.info({ metrics: `http://${config.http.host}:${(ops.address() as { port: number }).port}/metrics` }, 'ingest running');
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { globEscape, keySpace } from './keys';
+import { LiveStateNotReadyError, liveStateError } from './live-state';
+import { compareTotals, exactTotals, formatComparison, scopeKind } from './reconcile';
+
+const computable = (kind: string) => kind !== 'campaign';
+
+describe('compareTotals', () => {
+  it('agrees when every field is equal, whatever the text form and missing zero fields', () => {
+    const live = new Map([['all', { views: '10', salesFen: '0012' }]]);
+    const history = new Map([['all', { views: '10', sessions: '0', salesFen: '12', refundsFen: '0' }]]);
+    const c = compareTotals(live, history, computable);
+    expect(c).toEqual({ compared: 1, agreeing: 1, differences: [], skipped: [] });
+  });
+
+  it('names each differing scope with both values and the signed difference', () => {
+    const live = new Map([
+      ['all', { views: '11', orders: '3' }],
+      ['district:Luohu', { views: '5' }],
+    ]);
+    const history = new Map([
+      ['all', { views: '10', orders: '3' }],
+      ['district:Luohu', { views: '7' }],
+    ]);
+    const c = compareTotals(live, history, computable);
+    expect(c.compared).toBe(2);
+    expect(c.differences.map((d) => d.scope)).toEqual(['all', 'district:Luohu']);
+    expect(c.differences[0]!.fields).toEqual([{ field: 'views', live: '11', history: '10', delta: '+1' }]);
+    expect(c.differences[1]!.fields).toEqual([{ field: 'views', live: '5', history: '7', delta: '-2' }]);
+    expect(c.differences[1]!.presence).toBe('both');
+  });
+
+  it('treats a scope missing on one side as zeros and says which side has it', () => {
+    const c = compareTotals(new Map([['host:h-1', { views: '2' }]]), new Map([['stream:s-9', { orders: '1', salesFen: '500' }]]), computable);
+    expect(c.differences.map((d) => [d.scope, d.presence])).toEqual([
+      ['host:h-1', 'live-only'],
+      ['stream:s-9', 'history-only'],
+    ]);
+    expect(c.differences[1]!.fields.map((f) => f.field)).toEqual(['salesFen', 'orders']);
+  });
+
+  it('compares beyond 2^53 exactly', () => {
+    const big = '9007199254740993'; // 2^53 + 1: equal to 2^53 as a double
+    const c = compareTotals(new Map([['all', { salesFen: big }]]), new Map([['all', { salesFen: '9007199254740992' }]]), computable);
+    expect(c.differences[0]!.fields[0]!.delta).toBe('+1');
+  });
+
+  it('skips kinds history cannot compute and reports them per kind', () => {
+    const live = new Map([
+      ['campaign:c1', { views: '1' }],
+      ['campaign:c2', { views: '1' }],
+      ['all', { views: '1' }],
+    ]);
+    const c = compareTotals(live, new Map([['all', { views: '1' }]]), computable);
+    expect(c).toMatchObject({ compared: 1, agreeing: 1, skipped: [{ kind: 'campaign', scopes: 2 }] });
+  });
+
+  it('flags a value that is not an integer', () => {
+    const c = compareTotals(new Map([['all', { views: 'garbage' }]]), new Map([['all', { views: '0' }]]), computable);
+    expect(c.differences[0]!.fields[0]).toEqual({ field: 'views', live: 'garbage', history: '0', delta: '?' });
+  });
+});
+
+describe('formatComparison', () => {
+  it('prints a table of differences and a summary naming the scopes', () => {
+    const c = compareTotals(new Map([['district:Luohu', { views: '5', orders: '1' }]]), new Map([['district:Luohu', { views: '7', orders: '1' }]]), computable);
+    const text = formatComparison(c);
+    expect(text).toContain('district:Luohu  views');
+    expect(text).toMatch(/district:Luohu\s+views\s+5\s+7\s+-2/);
+    expect(text.split('\n').at(-1)).toBe('DIFFER: 1 of 1 scopes differ: district:Luohu');
+  });
+
+  it('says OK and mentions skipped kinds', () => {
+    const c = compareTotals(new Map([['campaign:x', { views: '1' }], ['all', {}]]), new Map(), computable);
+    expect(formatComparison(c)).toBe('skipped 1 campaign scope(s): ClickHouse cannot compute campaign totals yet\nOK: 1 scopes compared, all agree');
+  });
+
+  it('limits the table and points at --json', () => {
+    const live = new Map(Array.from({ length: 5 }, (_, i) => [`host:h-${i}`, { views: '1' }] as const));
+    expect(formatComparison(compareTotals(live, new Map(), computable), { limit: 2 })).toContain('… and 3 more differing scopes (use --json for all)');
+  });
+});
+
+describe('helpers', () => {
+  it('knows a scope kind', () => {
+    expect(scopeKind('all')).toBe('all');
+    expect(scopeKind('stream:a:b')).toBe('stream');
+  });
+
+  it('normalises totals to exact text', () => {
+    expect(exactTotals({ views: ' 7 ' })).toMatchObject({ views: '7', orders: '0' });
+  });
+
+  it('maps script refusals to the typed retryable error', () => {
+    const err = liveStateError(new Error('LTNOTREADY rebuilding'));
+    expect(err).toBeInstanceOf(LiveStateNotReadyError);
+    expect(err).toMatchObject({ reason: 'rebuilding', retryable: true, code: 'LIVE_STATE_NOT_READY' });
+    expect(liveStateError(new Error('ERR something else'))).toBeUndefined();
+  });
+
+  it('escapes glob characters of a prefix for SCAN', () => {
+    expect(globEscape('a*b?[c]\\')).toBe('a\\*b\\?\\[c\\]\\\\');
+    expect(keySpace('lt', 'g')).toMatchObject({ liveState: 'lt:state', rebuildLock: 'lt:rebuild', totalsPattern: 'lt:t:{*}' });
+  });
+});

@@ -1,0 +1,35 @@
+import { ConfigError } from '@livetally/config';
+import { describe, expect, it } from 'vitest';
+import { UsageError, parseFlags, parseRebuildConfig, parseReconcileConfig } from './config';
+
+describe('operator command configuration', () => {
+  it('uses the ingest workers’ names and defaults', () => {
+    const c = parseReconcileConfig({ KAFKA_TOPIC: 'x', REDIS_KEY_PREFIX: 'p', CLICKHOUSE_DATABASE: 'db' });
+    expect(c).toMatchObject({ topic: 'x', groupId: 'ingest', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' }, clickhouse: { database: 'db', username: 'default' } });
+  });
+
+  it('gives rebuild a grace period longer than an insert may take, and the dedup layout of the workers', () => {
+    const c = parseRebuildConfig({});
+    expect(c.graceMs).toBe(35_000);
+    expect(c.lockTtlMs).toBe(60_000);
+    expect(c.verify).toBe(true);
+    expect(c.dedup).toEqual({ windowSeconds: 86_400, bucketsPerHour: 4_096 });
+  });
+
+  it('names every bad variable', () => {
+    const err = (() => {
+      try {
+        parseRebuildConfig({ REDIS_URL: 'http://x', REBUILD_GRACE_MS: 'soon' });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems.join('\n')).toMatch(/REDIS_URL[\s\S]*REBUILD_GRACE_MS/);
+  });
+
+  it('accepts known flags only', () => {
+    expect([...parseFlags(['--json'], ['--json', '--help'])]).toEqual(['--json']);
+    expect(() => parseFlags(['--jsno'], ['--json'])).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,71 @@
+import { bool, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+
+/**
+ * Configuration of the operator commands. Same variable names (and defaults) as the
+ * ingest workers, so `npm run rebuild` / `npm run reconcile` run with the workers'
+ * environment act on exactly their Redis keys, topic and ClickHouse database.
+ */
+const COMMON = {
+  KAFKA_TOPIC: str('livetally.events'),
+  KAFKA_GROUP_ID: str('ingest'),
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: str('lt'),
+  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+  CLICKHOUSE_USER: str('default'),
+  CLICKHOUSE_PASSWORD: str(''),
+  CLICKHOUSE_DATABASE: str('default'),
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+};
+
+function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
+  return {
+    topic: c.KAFKA_TOPIC,
+    groupId: c.KAFKA_GROUP_ID,
+    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    clickhouse: { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD, database: c.CLICKHOUSE_DATABASE, requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS },
+    logLevel: c.LOG_LEVEL,
+  };
+}
+
+export function parseReconcileConfig(env: Env) {
+  return common(parseEnv(env, COMMON));
+}
+
+export function parseRebuildConfig(env: Env) {
+  const c = parseEnv(env, {
+    ...COMMON,
+    // Longer than the longest ClickHouse insert a worker may have started before the
+    // lock (the client's request timeout is 30 s).
+    REBUILD_GRACE_MS: int(35_000, 0, 600_000),
+    REBUILD_LOCK_TTL_MS: int(60_000, 3_000, 3_600_000),
+    // Verify the result with a reconcile right after the write.
+    REBUILD_VERIFY: bool(true),
+    INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
+    INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+  });
+  return {
+    ...common(c),
+    graceMs: c.REBUILD_GRACE_MS,
+    lockTtlMs: c.REBUILD_LOCK_TTL_MS,
+    verify: c.REBUILD_VERIFY,
+    dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
+  };
+}
+
+export type ReconcileConfig = ReturnType<typeof parseReconcileConfig>;
+export type RebuildConfig = ReturnType<typeof parseRebuildConfig>;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parses `--flag` arguments; anything not in `flags` is a usage error. */
+export function parseFlags<F extends string>(argv: readonly string[], flags: readonly F[]): Set<F> {
+  const out = new Set<F>();
+  for (const arg of argv) {
+    if (!(flags as readonly string[]).includes(arg)) throw new UsageError(`unknown argument ${JSON.stringify(arg)}; expected ${flags.join(', ')}`);
+    out.add(arg as F);
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+import { LiveStateStore, formatComparison } from '@livetally/counters';
+import { EventHistory } from '@livetally/history';
+import { safeUrl } from '@livetally/logging';
+import { agrees, reconcile } from '../recovery/reconcile';
+import { EXIT, connect, progressPrinter, runCommand } from './common';
+import { parseFlags, parseReconcileConfig } from './config';
+
+const USAGE = `usage: npm run reconcile [-- --json]
+
+Compares every scope's totals in Redis with ClickHouse at the same applied offsets
+(exact while ingest runs). Configured like the ingest workers: KAFKA_TOPIC,
+KAFKA_GROUP_ID, REDIS_URL, REDIS_KEY_PREFIX, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, …
+  --json   print the full result as JSON on stdout (progress stays on stderr)
+Exit codes: 0 all agree, 1 scopes differ (or Redis holds no live state), 2 bad usage
+or configuration, 3 could not run (a store unreachable).
+`;
+
+runCommand('reconcile', USAGE, async () => {
+  const flags = parseFlags(process.argv.slice(2), ['--json', '--help', '-h']);
+  if (flags.has('--help') || flags.has('-h')) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const config = parseReconcileConfig(process.env);
+  const progress = progressPrinter('reconcile');
+  progress(`Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}, group ${config.groupId}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`);
+  const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
+  try {
+    const result = await reconcile({
+      live: new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix, group: config.groupId }),
+      history: new EventHistory(conn.clickhouse),
+      topic: config.topic,
+      progress,
+    });
+    const ok = agrees(result);
+    if (flags.has('--json')) {
+      process.stdout.write(`${JSON.stringify({ agree: ok, ...result }, null, 2)}\n`);
+    } else if (result.comparison === null) {
+      process.stdout.write(result.status === 'rebuilding' ? 'NOT READY: a rebuild is running; run reconcile again when it finished\n' : 'NOT READY: Redis holds no live state (marker missing); run `npm run rebuild`\n');
+    } else {
+      process.stdout.write(`${formatComparison(result.comparison)}\n`);
+    }
+    return ok ? EXIT.ok : EXIT.differ;
+  } finally {
+    await conn.close();
+  }
+});

@@ -1,0 +1,32 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface CliResult {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout. */
+export function runCli(name: 'reconcile' | 'rebuild', args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((res) =>
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      res({ code: code ?? signal ?? -1, stdout, stderr, ms: Math.round(performance.now() - started) });
+    }),
+  );
+}
