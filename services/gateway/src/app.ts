@@ -2,6 +2,11 @@ import type { Logger } from '@livetally/logging';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';
+import type { RoleCheck } from './http/access';
+import { registerApiRoutes, registerOpenApiRoute } from './http/api';
+import { collectRoutes } from './http/openapi';
+import type { CampaignApi, HistoryReader, SqlRunner } from './http/types';
+import { formatValidationErrors } from './http/validation';
 import type { LiveHub } from './live/hub';
 import { registerLiveSocket, type LiveSocketOptions } from './live/socket-route';
 import type { TotalsReader } from './live/types';
@@ -21,6 +26,14 @@ export interface GatewayDeps {
   live?: Partial<LiveSocketOptions>;
   /** Wall clock for asOf; injectable for tests. */
   now?(): number;
+  /** History from the ClickHouse rollups (/v1/history, campaign figures); those routes answer 503 UNAVAILABLE without it. */
+  history?: HistoryReader;
+  /** Campaign definitions (/v1/campaigns); 503 UNAVAILABLE without it. */
+  campaigns?: CampaignApi;
+  /** Runs engineers' read-only SQL (POST /v1/sql); 503 UNAVAILABLE without it. */
+  sql?: SqlRunner;
+  /** Access control seam for role-guarded routes (POST /v1/sql needs 'engineer'); absent = everyone allowed. */
+  authorize?: RoleCheck;
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -43,6 +56,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  app.setSchemaErrorFormatter(formatValidationErrors);
+  // Must be in place before any route is added: GET /openapi.json documents every route.
+  const routes = collectRoutes(app);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(page.securityHeaders);
     return payload;
@@ -63,5 +79,14 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics);
   registerHttpRoutes(app, { totals: deps.totals, isReady: deps.isReady, metrics, dashboardHtml: page.html, now: deps.now ?? Date.now });
+  registerApiRoutes(app, {
+    history: deps.history,
+    campaigns: deps.campaigns,
+    sql: deps.sql,
+    authorize: deps.authorize,
+    now: deps.now ?? Date.now,
+    onSqlQuery: (outcome, ms) => metrics.onSqlQuery(outcome, ms),
+  });
+  registerOpenApiRoute(app, routes);
   return app;
 }

@@ -12,6 +12,14 @@ const schema = {
   WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
+  // History, campaigns and the engineers' SQL endpoint (src/http/).
+  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+  CLICKHOUSE_USER: str('default'),
+  CLICKHOUSE_PASSWORD: str(''),
+  CLICKHOUSE_DATABASE: str('default'),
+  SQL_MAX_SECONDS: int(10, 1, 3_600),
+  SQL_MAX_ROWS: int(10_000, 1, 100_000_000),
+  SQL_MAX_MEMORY_BYTES: int(1_073_741_824, 1_048_576, Number.MAX_SAFE_INTEGER),
 };
 
 export interface GatewayConfig {
@@ -24,6 +32,9 @@ export interface GatewayConfig {
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
   wsHeartbeatMs: number;
+  clickhouse: { url: string; username: string; password: string; database: string };
+  /** Limits every POST /v1/sql query runs under (ClickHouse max_execution_time, max_result_rows, max_memory_usage). */
+  sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number };
 }
 
 /** Parses the given environment; throws ConfigError naming every bad variable. */
@@ -39,6 +50,8 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    clickhouse: { url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
+    sql: { maxSeconds: e.SQL_MAX_SECONDS, maxRows: e.SQL_MAX_ROWS, maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES },
   };
 }
 

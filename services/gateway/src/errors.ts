@@ -11,6 +11,16 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   NOT_READY: { status: 503, message: 'The gateway is not ready: the totals store or its change feed is unavailable.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
+  // History, campaigns and SQL (src/http/).
+  INVALID_RANGE: { status: 400, message: 'The time range is not valid.' },
+  INVALID_CAMPAIGN: { status: 400, message: 'The campaign is invalid; details lists every bad field.' },
+  CONFLICT: { status: 409, message: 'The resource already exists.' },
+  FORBIDDEN: { status: 403, message: 'This endpoint needs a role the caller does not have.' },
+  READ_ONLY: { status: 400, message: 'Only a single read statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS) is accepted.' },
+  SQL_ERROR: { status: 400, message: 'ClickHouse refused the query.' },
+  SQL_TIMEOUT: { status: 408, message: 'The query ran longer than SQL_MAX_SECONDS allows.' },
+  SQL_LIMIT: { status: 400, message: 'The query exceeded a limit (SQL_MAX_ROWS or SQL_MAX_MEMORY_BYTES).' },
+  UNAVAILABLE: { status: 503, message: 'A backing store (ClickHouse or Redis) did not answer; try again shortly.' },
   // WebSocket protocol errors, answered as {"type":"error"} frames.
   INVALID_JSON: { status: 400, message: 'The frame is not valid JSON.' },
   BAD_FRAME: { status: 400, message: 'A frame must be a JSON text object with a string "type".' },
@@ -23,21 +33,22 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
+  /** `details` is present only where a code documents it (INVALID_CAMPAIGN: the bad fields; SQL_*: ClickHouse's code). */
+  error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 /** An error the gateway raises on purpose; `detail` replaces the generic message. */
 export class GatewayError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, detail?: string) {
+  constructor(readonly code: ErrorCode, detail?: string, readonly details?: unknown) {
     super(detail ?? ERROR_CATALOGUE[code].message);
     this.name = 'GatewayError';
     this.status = ERROR_CATALOGUE[code].status;
   }
 }
 
-export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message): ErrorBody {
-  return { error: { code, message } };
+export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message, details?: unknown): ErrorBody {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
 
 /**
@@ -46,7 +57,7 @@ export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[cod
  * anything else is logged and answered as INTERNAL without leaking its details.
  */
 export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (err instanceof GatewayError) return reply.code(err.status).send(errorBody(err.code, err.message));
+  if (err instanceof GatewayError) return reply.code(err.status).send(errorBody(err.code, err.message, err.details));
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return reply.code(status).send(errorBody(status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', err.message));

@@ -7,3 +7,7 @@ export { parseChannel, parseClientMessage, TOTALS_CHANNEL_PREFIX, type ClientMes
 export type { LiveSocketOptions } from './live/socket-route';
 export { GatewayMetrics } from './metrics';
 export { startGateway, type RunningGateway, type StartOptions } from './server';
+export { requireRole, allowAll, type Role, type RoleCheck } from './http/access';
+export { checkReadOnly, READ_KEYWORDS } from './http/sql-guard';
+export { ClickHouseSqlRunner, createSqlClient, type SqlLimits } from './http/sql-runner';
+export { SQL_FORMATS, type CampaignApi, type HistoryReader, type SqlFormat, type SqlRunner } from './http/types';

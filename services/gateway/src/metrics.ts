@@ -27,6 +27,14 @@ export class GatewayMetrics implements HubObserver, LiveSocketHooks {
     registers: [this.registry],
   });
 
+  private readonly sqlQueries = new Counter({ name: 'gateway_sql_queries_total', help: 'POST /v1/sql queries by outcome (ok, refused, timeout, limit, error, unavailable)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  private readonly sqlDuration = new Histogram({
+    name: 'gateway_sql_query_duration_seconds',
+    help: 'POST /v1/sql query duration, refused ones included',
+    buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -59,6 +67,11 @@ export class GatewayMetrics implements HubObserver, LiveSocketHooks {
   onHttpRequest(method: string, route: string, status: number, durationMs: number): void {
     this.httpRequests.inc({ method, route, status: String(status) });
     this.httpDuration.observe({ method, route }, durationMs / 1000);
+  }
+
+  onSqlQuery(outcome: string, durationMs: number): void {
+    this.sqlQueries.inc({ outcome });
+    this.sqlDuration.observe(durationMs / 1000);
   }
 
   get contentType(): string {

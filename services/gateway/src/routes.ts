@@ -2,6 +2,7 @@ import { TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { formatScope, parseScope } from '@livetally/events';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError, errorBody } from './errors';
+import { CORE_SCHEMAS } from './http/core-schemas';
 import type { GatewayMetrics } from './metrics';
 import type { TotalsReader } from './live/types';
 
@@ -15,7 +16,7 @@ export interface HttpRouteDeps {
 
 /** The plain HTTP endpoints: totals, health, readiness, metrics and the dashboard page. */
 export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): void {
-  app.get<{ Params: { scope: string } }>('/v1/totals/:scope', async (request, reply) => {
+  app.get<{ Params: { scope: string } }>('/v1/totals/:scope', { schema: CORE_SCHEMAS.totals }, async (request, reply) => {
     // fastify has already URL-decoded the parameter, so district:Bao%27an arrives as district:Bao'an.
     const parsed = parseScope(request.params.scope);
     if (!parsed.ok) throw new GatewayError('INVALID_SCOPE', parsed.message);
@@ -33,19 +34,19 @@ export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): v
     return { scope, totals: pickTotals(totals), asOf: new Date(deps.now()).toISOString() };
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: CORE_SCHEMAS.healthz }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: CORE_SCHEMAS.readyz }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return deps.isReady() ? { status: 'ready' } : reply.code(503).send(errorBody('NOT_READY'));
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: CORE_SCHEMAS.metrics }, async (_request, reply) => {
     reply.header('cache-control', 'no-store').type(deps.metrics.contentType);
     return deps.metrics.render();
   });
 
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(deps.dashboardHtml));
+  app.get('/', { schema: CORE_SCHEMAS.dashboard }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(deps.dashboardHtml));
 }
 
 /** Copies exactly the documented fields, in a stable order, whatever else the reader returned. */

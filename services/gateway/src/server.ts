@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Backfill, CampaignService } from '@livetally/campaigns';
 import { LiveStateReader, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
 import { safeUrl, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,7 @@ import type { GatewayConfig } from './config';
 import { LiveHub } from './live/hub';
 import { redisChannelReader } from './live/redis-channel-reader';
 import { GatewayMetrics } from './metrics';
+import { connectHistory, noCampaignBackfill } from './http/wiring';
 
 export interface RunningGateway {
   app: FastifyInstance;
@@ -15,6 +17,8 @@ export interface RunningGateway {
   /** Base URL of the listening server, e.g. http://127.0.0.1:8080 (the dashboard is at /). */
   url: string;
   isReady(): boolean;
+  /** Campaign create/replace/end and their backfills (`idle()` waits for running ones). */
+  campaigns: CampaignService;
   /** Idempotent: readiness off, tick stopped, fastify (and every socket) closed, Redis quit. */
   stop(): Promise<void>;
 }
@@ -22,6 +26,12 @@ export interface RunningGateway {
 export interface StartOptions {
   /** Redis key prefix; tests use a unique one so runs never share keys or the change channel. */
   keyPrefix?: string;
+  /**
+   * Recomputes a campaign's live state from history after it is created, replaced or
+   * ended (CampaignService runs it in the background, one at a time per campaign).
+   * The owner of campaign live state supplies it; without one, nothing is recomputed.
+   */
+  campaignBackfill?: Backfill;
 }
 
 /**
@@ -71,6 +81,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     );
   });
 
+  const historySide = await connectHistory(config, commands, options.keyPrefix, options.campaignBackfill ?? noCampaignBackfill, log);
   const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
   const app = await buildApp({
     totals: store,
@@ -79,6 +90,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     logger,
     metrics,
     live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs },
+    history: historySide.history,
+    campaigns: historySide.campaigns,
+    sql: historySide.sql,
   });
   await app.listen({ host: config.host, port: config.port });
   hub.start();
@@ -91,11 +105,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
       hub.stop();
       await app.close(); // its preClose hook closes every WebSocket
       await subscription?.close();
+      await historySide.close(); // lets running backfills finish (briefly) while Redis is still open
       await Promise.all([closeRedis(commands), closeRedis(subscriber)]);
       log.info('gateway stopped');
     })());
 
-  return { app, hub, url: baseUrl(app.server.address() as AddressInfo), isReady, stop };
+  return { app, hub, url: baseUrl(app.server.address() as AddressInfo), isReady, campaigns: historySide.campaigns, stop };
 }
 
 async function closeRedis(client: Redis): Promise<void> {

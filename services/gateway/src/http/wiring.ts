@@ -1,0 +1,65 @@
+import { CampaignService, CampaignStore, type Backfill } from '@livetally/campaigns';
+import { HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
+import { safeUrl, type Logger } from '@livetally/logging';
+import type { Redis } from 'ioredis';
+import type { GatewayConfig } from '../config';
+import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';
+
+const MIGRATE_RETRY_MS = 5_000;
+const MIGRATE_WAIT_MS = 5_000;
+const IDLE_WAIT_MS = 5_000;
+
+export interface HistoryWiring {
+  history: HistoryQueries;
+  campaigns: CampaignService;
+  sql: ClickHouseSqlRunner;
+  /** Stops migration retries, waits briefly for running backfills, closes both ClickHouse clients. */
+  close(): Promise<void>;
+}
+
+/** A backfill that does nothing: the default until the owner of campaign live state supplies one. */
+export const noCampaignBackfill: Backfill = async () => undefined;
+
+/**
+ * The gateway's ClickHouse side: the schema (migrate() is idempotent; if ClickHouse is
+ * down at start the gateway still starts and keeps retrying, since live totals need only
+ * Redis), the rollup queries, the campaign store and service, and the SQL runner.
+ */
+export async function connectHistory(config: GatewayConfig, redis: Redis, keyPrefix: string | undefined, backfill: Backfill, log: Logger): Promise<HistoryWiring> {
+  const client = createHistoryClient(config.clickhouse);
+  const sqlClient = createSqlClient(config.clickhouse, config.sql);
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const attempt = async (): Promise<void> => {
+    try {
+      const applied = await migrate(client);
+      log.info({ clickhouse: safeUrl(config.clickhouse.url), database: config.clickhouse.database, applied }, 'history schema ready');
+    } catch (err) {
+      if (closed) return;
+      log.warn({ err, retryMs: MIGRATE_RETRY_MS }, 'could not migrate the history schema; history, campaigns and SQL answer 503 until it succeeds');
+      retry = setTimeout(() => void attempt(), MIGRATE_RETRY_MS);
+      retry.unref();
+    }
+  };
+  // Normally done before the gateway listens; a hanging ClickHouse delays start-up by at most this.
+  await Promise.race([attempt(), new Promise((r) => setTimeout(r, MIGRATE_WAIT_MS).unref())]);
+
+  const store = new CampaignStore(redis, client, keyPrefix);
+  const campaigns = new CampaignService({
+    store,
+    backfill,
+    now: Date.now,
+    onBackfillError: (campaign, err) => log.error({ err, campaign: campaign.id, version: campaign.version }, 'campaign backfill failed'),
+  });
+  return {
+    history: new HistoryQueries(client),
+    campaigns,
+    sql: new ClickHouseSqlRunner(sqlClient, config.sql),
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await Promise.race([campaigns.idle(), new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
+      await Promise.all([client.close(), sqlClient.close()].map((p: Promise<void>) => p.catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Campaign } from '@livetally/campaigns';
+import { CampaignService } from '@livetally/campaigns';
+import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
+import { createLogger } from '@livetally/logging';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type GatewayDeps } from '../app';
+import type { HistoryReader, SqlFormat, SqlRunner } from '../http/types';
+import { LiveHub } from '../live/hub';
+import { MemoryTotals } from './fakes';
+
+export const measures = (over: Partial<HistoryMeasures> = {}): HistoryMeasures => ({
+  views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, netSalesFen: 0, orders: 0, items: 0, refunds: 0, uniqueViewers: 0, activeHosts: 0, ...over,
+});
+
+/** HistoryReader that records each call and answers from fixed values (or fails). */
+export class FakeHistory implements HistoryReader {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  fail: Error | undefined;
+  totalsValue = measures({ views: 10, salesFen: 500, netSalesFen: 500, orders: 2 });
+  topValue = [{ name: 'h-1', value: 900 }, { name: 'h-2', value: 400 }];
+  rankValue: { rank: number; of: number; value: number } | null = { rank: 2, of: 7, value: 400 };
+
+  private record(method: string, args: unknown[]): void {
+    this.calls.push({ method, args });
+    if (this.fail) throw this.fail;
+  }
+
+  async totals(subject: HistorySubject, from: number, to: number): Promise<HistoryMeasures> {
+    this.record('totals', [subject, from, to]);
+    return this.totalsValue;
+  }
+
+  async series(subject: HistorySubject, from: number, to: number, granularity: Granularity, tz?: string): Promise<(HistoryMeasures & { bucket: string })[]> {
+    this.record('series', [subject, from, to, granularity, tz]);
+    return [{ bucket: '2024-08-23T00:00:00', ...this.totalsValue }];
+  }
+
+  async top(dimension: RankDimension, measure: RankMeasure, from: number, to: number, limit: number, subject?: HistorySubject): Promise<{ name: string; value: number }[]> {
+    this.record('top', [dimension, measure, from, to, limit, subject]);
+    return this.topValue;
+  }
+
+  async rankOf(dimension: RankDimension, name: string, measure: RankMeasure, from: number, to: number): Promise<{ rank: number; of: number; value: number } | null> {
+    this.record('rankOf', [dimension, name, measure, from, to]);
+    return this.rankValue;
+  }
+}
+
+/** SqlRunner whose answer a test sets; records what reached it. */
+export class FakeSql implements SqlRunner {
+  readonly queries: { query: string; format: SqlFormat }[] = [];
+  answer: (query: string, format: SqlFormat) => Promise<string> = async () => '{"meta":[],"data":[],"rows":0}';
+
+  run(query: string, format: SqlFormat): Promise<string> {
+    this.queries.push({ query, format });
+    return this.answer(query, format);
+  }
+}
+
+/** A ClickHouse exception as @clickhouse/client throws it. */
+export function clickhouseError(code: number, type: string, message: string): Error {
+  return Object.assign(new Error(message), { code: String(code), type });
+}
+
+/** CampaignService over an in-memory store, with a settable clock and a record of backfills. */
+export function memoryCampaigns(now: () => number) {
+  const saved = new Map<string, Campaign>();
+  const backfilled: string[] = [];
+  const service = new CampaignService({
+    store: { list: async () => [...saved.values()], get: async (id) => saved.get(id) ?? null, save: async (c) => (saved.set(c.id, c), saved.size) },
+    backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
+    now,
+    onBackfillError: () => undefined,
+  });
+  return { service, saved, backfilled };
+}
+
+/** The gateway app with fakes behind every dependency; extra deps override. */
+export async function makeApiApp(deps: Partial<GatewayDeps> = {}): Promise<FastifyInstance> {
+  const totals = new MemoryTotals();
+  const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 5 });
+  return buildApp({ totals, hub, isReady: () => true, logger: createLogger({ service: 'gateway', level: 'silent' }), ...deps });
+}
