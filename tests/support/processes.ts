@@ -12,7 +12,7 @@ export interface ServiceProcess {
 }
 
 /** Starts a service's real entry point, as the start command does. */
-export function startService(name: 'ingest' | 'gateway', env: Record<string, string>): ServiceProcess {
+export function startService(name: 'ingest' | 'gateway' | 'collector', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },

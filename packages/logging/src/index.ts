@@ -24,6 +24,9 @@ const REDACT_PATHS = [
   'headers.authorization',
   'req.headers.authorization',
   'req.headers["x-api-key"]',
+  'headers["x-api-key"]',
+  'apiKeys',
+  '*.apiKeys',
   'config.redisUrl',
   'config.clickhouse.password',
 ];

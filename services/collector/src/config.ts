@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, type Env } from '@livetally/config';
+import { TOPICS } from '@livetally/kafka';
+import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
+
+/** Every setting the collector reads from the environment, declared once. */
+const schema = {
+  COLLECTOR_HOST: str('127.0.0.1'),
+  // 0 asks the OS for a free port (tests use it).
+  COLLECTOR_PORT: int(8090, 0, 65_535),
+  KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+  KAFKA_TOPIC: str(TOPICS.events),
+  KAFKA_CLIENT_ID: str('livetally-collector'),
+  // Exactly one of the two; the empty default means "not given".
+  COLLECTOR_API_KEYS: str(''),
+  COLLECTOR_API_KEYS_FILE: str(''),
+  COLLECTOR_MAX_BATCH_EVENTS: int(1000, 1, 10_000),
+  COLLECTOR_MAX_BODY_BYTES: int(1_048_576, 1024, 16 * 1_048_576),
+  COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: int(10_000, 1, 10_000_000),
+  COLLECTOR_RATE_LIMIT_BURST: int(20_000, 1, 100_000_000),
+  COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
+  COLLECTOR_MAX_PENDING_EVENTS: int(100_000, 1, 10_000_000),
+  COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
+  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+};
+
+export interface CollectorConfig {
+  host: string;
+  port: number;
+  kafka: { brokers: string[]; topic: string; clientId: string };
+  /** Never log this field: it holds the secrets (the logger redacts `apiKeys` too). */
+  apiKeys: ApiKeyEntry[];
+  maxBatchEvents: number;
+  maxBodyBytes: number;
+  rateLimit: { eventsPerSecond: number; burst: number };
+  produceTimeoutMs: number;
+  maxPendingEvents: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+}
+
+/**
+ * Parses the given environment; throws ConfigError naming every bad variable.
+ * `readFile` is injectable so tests need no files.
+ */
+export function parseCollectorConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): CollectorConfig {
+  const problems: string[] = [];
+  let e: ReturnType<typeof parseEnv<typeof schema>> | undefined;
+  try {
+    e = parseEnv(env, schema);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const apiKeys = loadApiKeys(env, readFile, problems);
+  if (e && e.COLLECTOR_RATE_LIMIT_BURST < e.COLLECTOR_MAX_BATCH_EVENTS) {
+    // A burst smaller than a full batch would answer 429 to every full batch forever.
+    problems.push(`COLLECTOR_RATE_LIMIT_BURST must be at least COLLECTOR_MAX_BATCH_EVENTS (${e.COLLECTOR_MAX_BATCH_EVENTS}), got ${e.COLLECTOR_RATE_LIMIT_BURST}`);
+  }
+  if (problems.length > 0 || !e) throw new ConfigError(problems);
+  return {
+    host: e.COLLECTOR_HOST,
+    port: e.COLLECTOR_PORT,
+    kafka: { brokers: e.KAFKA_BROKERS, topic: e.KAFKA_TOPIC, clientId: e.KAFKA_CLIENT_ID },
+    apiKeys,
+    maxBatchEvents: e.COLLECTOR_MAX_BATCH_EVENTS,
+    maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
+    rateLimit: { eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC, burst: e.COLLECTOR_RATE_LIMIT_BURST },
+    produceTimeoutMs: e.COLLECTOR_PRODUCE_TIMEOUT_MS,
+    maxPendingEvents: e.COLLECTOR_MAX_PENDING_EVENTS,
+    shutdownTimeoutMs: e.COLLECTOR_SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function loadApiKeys(env: Env, readFile: (path: string) => string, problems: string[]): ApiKeyEntry[] {
+  const list = env.COLLECTOR_API_KEYS?.trim() || undefined;
+  const file = env.COLLECTOR_API_KEYS_FILE?.trim() || undefined;
+  if (list && file) {
+    problems.push('COLLECTOR_API_KEYS and COLLECTOR_API_KEYS_FILE are both set; set exactly one');
+    return [];
+  }
+  if (!list && !file) {
+    problems.push('COLLECTOR_API_KEYS (platform:key,…) or COLLECTOR_API_KEYS_FILE (a JSON file) is required');
+    return [];
+  }
+  const [name, parsed] = list ? ['COLLECTOR_API_KEYS', parseApiKeyList(list)] : ['COLLECTOR_API_KEYS_FILE', readKeyFile(file!, readFile)];
+  if (typeof parsed === 'string') {
+    problems.push(`${name} ${parsed}`);
+    return [];
+  }
+  problems.push(...checkApiKeys(parsed, name));
+  return parsed;
+}
+
+function readKeyFile(path: string, readFile: (path: string) => string): ApiKeyEntry[] | string {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return `cannot be read (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  const parsed = parseApiKeyFile(text);
+  return typeof parsed === 'string' ? `(${path}) ${parsed}` : parsed;
+}
+
+/** The one place the collector reads process.env; bad values stop start-up with exit code 2. */
+export function loadCollectorConfig(): CollectorConfig {
+  return loadConfigOrExit(() => parseCollectorConfig(process.env));
+}

@@ -1,0 +1,86 @@
+import type { AddressInfo } from 'node:net';
+import { createKafka } from '@livetally/kafka';
+import type { Logger } from '@livetally/logging';
+import type { FastifyInstance } from 'fastify';
+import { Partitioners } from 'kafkajs';
+import { ApiKeyring } from './api-keys';
+import { buildCollectorApp } from './app';
+import type { CollectorConfig } from './config';
+import { KafkaEventSink } from './kafka-sink';
+import { CollectorMetrics } from './metrics';
+import { RateLimiter } from './token-bucket';
+
+export interface RunningCollector {
+  app: FastifyInstance;
+  /** Base URL of the listening server, e.g. http://127.0.0.1:8090. */
+  url: string;
+  isReady(): boolean;
+  /**
+   * Idempotent: readiness off, fastify closed (in-flight requests finish, each bounded
+   * by the produce timeout), producer disconnected once its sends settled. Rejects if
+   * that took longer than the shutdown deadline (connections and producer are then
+   * dropped).
+   */
+  stop(): Promise<void>;
+}
+
+/** Connects the pieces for real and listens; Kafka is connected in the background (503 until then). */
+export async function startCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
+  const log = logger.child({ component: 'collector' });
+  const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger });
+  // Idempotent with acks=all: a kafkajs-internal retry never writes a message twice. kafkajs
+  // wants unbounded retries for that (createKafka's cluster-wide bound would leak in); each
+  // request is bounded by the sink's timeout instead. The partitioner is kafkajs' (Java-
+  // compatible) default, named so it does not warn.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: Number.MAX_SAFE_INTEGER },
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const metrics = new CollectorMetrics();
+  const sink = new KafkaEventSink({ producer, topic: config.kafka.topic, timeoutMs: config.produceTimeoutMs, maxPendingEvents: config.maxPendingEvents, logger: log, observer: metrics });
+  let stopping = false;
+  const isReady = () => !stopping && sink.isReady();
+
+  const app = await buildCollectorApp({
+    sink,
+    keys: new ApiKeyring(config.apiKeys),
+    limiter: new RateLimiter(config.rateLimit),
+    limits: { maxBatchEvents: config.maxBatchEvents, maxBodyBytes: config.maxBodyBytes },
+    isReady,
+    logger,
+    metrics,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  sink.start();
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true; // readiness off first, so load balancers drain us
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), config.shutdownTimeoutMs)));
+      const graceful = (async () => {
+        await app.close();
+        await sink.stop(Math.max(0, deadline - Date.now()));
+      })();
+      const outcome = await Promise.race([graceful.then(() => 'done' as const), expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired') {
+        app.server.closeAllConnections();
+        void producer.disconnect().catch(() => undefined);
+        throw new Error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; connections dropped`);
+      }
+      log.info('collector stopped');
+    })());
+
+  return { app, url: baseUrl(app.server.address() as AddressInfo), isReady, stop };
+}
+
+function baseUrl(address: AddressInfo): string {
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
