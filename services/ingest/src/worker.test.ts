@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import type { BatchDeps } from './batch-processor';
+import { IngestWorker, backoffMs, type WorkerOptions } from './worker';
+
+const logger = pino({ level: 'silent' });
+const NOW = Date.UTC(2024, 8, 1);
+const sale = { v: 1, type: 'sale', eventId: 'e1', platform: 'douyin', streamId: 's1', hostId: 'h1', ts: NOW, city: 'Shenzhen', district: 'Luohu', category: 'jewellery', orderId: 'o1', sku: 'k1', quantity: 1, amountFen: 100 };
+
+/** The part of a kafkajs consumer the worker uses; eachBatch is captured for the test to drive. */
+function fakeConsumer() {
+  const bus = new EventEmitter();
+  const consumer = {
+    events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+    on: (event: string, listener: (e: unknown) => void) => bus.on(event, listener),
+    connect: vi.fn(async () => undefined),
+    subscribe: vi.fn(async () => undefined),
+    disconnect: vi.fn(async () => undefined),
+    run: vi.fn(async (opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
+      consumer.eachBatch = opts.eachBatch;
+      bus.emit('join', { payload: {} });
+    }),
+    eachBatch: undefined as undefined | ((p: EachBatchPayload) => Promise<void>),
+    emit: (event: string, payload: unknown) => bus.emit(event, { payload }),
+  };
+  return consumer;
+}
+
+function fakePayload(running = { value: true }) {
+  const resolved: string[] = [];
+  const payload = {
+    batch: {
+      topic: 't',
+      partition: 0,
+      messages: [{ offset: '5', key: null, value: Buffer.from(JSON.stringify(sale)) }],
+      firstOffset: () => '5',
+      offsetLag: () => '0',
+    },
+    resolveOffset: (o: string) => void resolved.push(o),
+    heartbeat: vi.fn(async () => undefined),
+    commitOffsetsIfNecessary: vi.fn(async () => undefined),
+    isRunning: () => running.value,
+    isStale: () => false,
+  };
+  return { payload: payload as unknown as EachBatchPayload, resolved, heartbeat: payload.heartbeat };
+}
+
+/** Store fakes; `failures` makes the first n Redis reads throw as if Redis were down. */
+function fakeDeps(failures = 0) {
+  const calls = { appliedOffset: 0, inserted: 0, applied: 0 };
+  const deps: BatchDeps = {
+    counters: {
+      async appliedOffset() {
+        if (calls.appliedOffset++ < failures) throw new Error('Connection is closed.');
+        return '-1';
+      },
+      claimRange: async (_t, _p, first, last) => ({ first, last }),
+      async applyBatch() {
+        calls.applied++;
+        return { applied: true };
+      },
+    },
+    duplicates: { claim: async (inputs) => inputs.map(() => true) },
+    history: {
+      async insertEvents() {
+        calls.inserted++;
+      },
+    },
+    deadLetters: { publish: async () => undefined },
+    now: () => NOW,
+    logger,
+  };
+  return { deps, calls };
+}
+
+function makeWorker(consumer: ReturnType<typeof fakeConsumer>, deps: BatchDeps, extra: Partial<WorkerOptions> = {}) {
+  const readiness: boolean[] = [];
+  const worker = new IngestWorker({
+    consumer: consumer as unknown as Consumer,
+    topic: 't',
+    deps,
+    logger,
+    retryMaxMs: 100,
+    hooks: { onReadyChange: (r) => readiness.push(r) },
+    ...extra,
+  });
+  return { worker, readiness };
+}
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('IngestWorker', () => {
+  it('retries a failing batch without resolving it, heartbeating, and resolves once it is stored', async () => {
+    const consumer = fakeConsumer();
+    const { deps, calls } = fakeDeps(3);
+    const { worker, readiness } = makeWorker(consumer, deps);
+    await worker.start();
+    expect(worker.isReady()).toBe(true);
+
+    const { payload, resolved, heartbeat } = fakePayload();
+    const seen: boolean[] = [];
+    const watch = setInterval(() => seen.push(worker.isReady()), 5);
+    await consumer.eachBatch!(payload);
+    clearInterval(watch);
+
+    expect(calls.appliedOffset).toBe(4);
+    expect(calls.applied).toBe(1);
+    expect(resolved).toEqual(['5']);
+    expect(heartbeat.mock.calls.length).toBeGreaterThan(3);
+    expect(seen).toContain(false);
+    expect(readiness).toEqual([true, false, true]);
+  });
+
+  it('leaves the batch unresolved when the consumer stops during the retries', async () => {
+    const consumer = fakeConsumer();
+    const { deps, calls } = fakeDeps(Infinity);
+    const { worker } = makeWorker(consumer, deps);
+    await worker.start();
+    const running = { value: true };
+    const { payload, resolved } = fakePayload(running);
+    const handled = consumer.eachBatch!(payload);
+    await tick(150);
+    running.value = false;
+    await handled;
+    expect(calls.appliedOffset).toBeGreaterThan(0);
+    expect(resolved).toEqual([]);
+    expect(worker.isReady()).toBe(true);
+  });
+
+  it('rethrows a heartbeat error (rebalance) without resolving, so kafkajs rejoins', async () => {
+    const consumer = fakeConsumer();
+    const { deps } = fakeDeps(Infinity);
+    const { worker } = makeWorker(consumer, deps);
+    await worker.start();
+    const { payload, resolved, heartbeat } = fakePayload();
+    heartbeat.mockRejectedValue(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }));
+    await expect(consumer.eachBatch!(payload)).rejects.toThrow('rebalancing');
+    expect(resolved).toEqual([]);
+    expect(worker.isReady()).toBe(true);
+  });
+
+  it('holds batches while the store probe fails and reports not ready, then resumes', async () => {
+    const consumer = fakeConsumer();
+    const { deps, calls } = fakeDeps();
+    let storesUp = false;
+    const { worker } = makeWorker(consumer, deps, {
+      probeIntervalMs: 10,
+      probeStores: async () => {
+        if (!storesUp) throw new Error('ECONNREFUSED');
+      },
+    });
+    await worker.start();
+    await tick(30);
+    expect(worker.isReady()).toBe(false);
+
+    const { payload, resolved } = fakePayload();
+    const handled = consumer.eachBatch!(payload);
+    await tick(100);
+    expect(calls.appliedOffset).toBe(0);
+    storesUp = true;
+    await handled;
+    expect(resolved).toEqual(['5']);
+    expect(worker.isReady()).toBe(true);
+    await worker.stop();
+    expect(worker.isReady()).toBe(false);
+  });
+
+  it('runs the consumer again after a crash kafkajs does not restart, and gives up when it stays down', async () => {
+    const consumer = fakeConsumer();
+    const { deps } = fakeDeps();
+    const onFatal = vi.fn();
+    const { worker } = makeWorker(consumer, deps, { maxCrashedMs: 100, onFatal });
+    await worker.start();
+    expect(consumer.run).toHaveBeenCalledTimes(1);
+
+    consumer.emit('crash', { error: new Error('boom'), restart: false });
+    expect(worker.isReady()).toBe(false);
+    await vi.waitFor(() => expect(consumer.run).toHaveBeenCalledTimes(2), { timeout: 2000 });
+    expect(worker.isReady()).toBe(true); // rejoined: the crash clock starts again
+
+    // kafkajs restarts retriable crashes itself; the worker only watches the clock.
+    consumer.emit('crash', { error: new Error('boom'), restart: true });
+    await tick(60);
+    consumer.emit('crash', { error: new Error('boom'), restart: true });
+    expect(onFatal).not.toHaveBeenCalled();
+    await tick(60);
+    consumer.emit('crash', { error: new Error('boom'), restart: true });
+    expect(onFatal).toHaveBeenCalledTimes(1);
+    expect(consumer.run).toHaveBeenCalledTimes(2);
+    expect(worker.isReady()).toBe(false);
+  });
+});
+
+describe('backoffMs', () => {
+  it('grows exponentially with jitter and stays under the cap', () => {
+    expect(backoffMs(1, 10_000, () => 0)).toBe(100);
+    expect(backoffMs(3, 10_000, () => 1)).toBe(800);
+    expect(backoffMs(30, 10_000, () => 1)).toBe(10_000);
+  });
+});

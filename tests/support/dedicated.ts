@@ -1,0 +1,216 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePort, waitFor } from './stack';
+
+/**
+ * Service instances owned by one test: their own process, port and temporary data
+ * directory, so a test can stop and restart them without touching the shared stack.
+ * Each can be stopped (SIGTERM by default) and started again on the same port and
+ * directory, as a real restart would. `remove()` kills it and deletes the directory.
+ */
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const KAFKA_DIR = join(ROOT, 'infra', 'kafka');
+
+export interface DedicatedService {
+  name: string;
+  /** Where clients connect: redis://…, http://… or host:port. */
+  url: string;
+  port: number;
+  dir: string;
+  running(): boolean;
+  start(): Promise<void>;
+  /** Sends the signal and waits for the exit (SIGKILL after timeoutMs). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+  /** The service's output so far (all starts), for failure messages. */
+  log(): string;
+  /** Stops it (SIGKILL) and deletes its directory; safe to call twice or after a failed start. */
+  remove(): Promise<void>;
+}
+
+// Safety net: a test that dies without its afterAll still kills its children.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+function daemon(options: {
+  name: string;
+  url: string;
+  port: number;
+  dir: string;
+  command: () => { cmd: string; args: string[]; env?: Record<string, string> };
+  ready: () => Promise<boolean>;
+  startTimeoutMs: number;
+}): DedicatedService {
+  const logFile = join(options.dir, `${options.name}.out`);
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+
+  const service: DedicatedService = {
+    name: options.name,
+    url: options.url,
+    port: options.port,
+    dir: options.dir,
+    running,
+    async start() {
+      if (running()) throw new Error(`${options.name} is already running`);
+      const { cmd, args, env } = options.command();
+      const out = openSync(logFile, 'a');
+      const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+      closeSync(out);
+      child = proc;
+      live.add(proc);
+      exited = new Promise((res) => proc.once('exit', () => res()));
+      void exited.then(() => live.delete(proc));
+      await waitFor(`${options.name} on port ${options.port}`, async () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${options.name} exited (${proc.exitCode ?? proc.signalCode}):\n${service.log().slice(-3000)}`);
+        return options.ready();
+      }, options.startTimeoutMs, 100).catch(async (err: Error) => {
+        await service.stop('SIGKILL');
+        throw new Error(`${err.message}\n${service.log().slice(-3000)}`);
+      });
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+      if (!running()) return;
+      child!.kill(signal);
+      const timer = setTimeout(() => child?.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    async remove() {
+      await service.stop('SIGKILL');
+      rmSync(options.dir, { recursive: true, force: true });
+    },
+  };
+  return service;
+}
+
+const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `lt-${name}-`));
+
+/** Sends a RESP PING; true on +PONG (false while Redis still loads its AOF). */
+function redisPong(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      res(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (b) => done(b.toString().startsWith('+PONG')));
+  });
+}
+
+/**
+ * A redis-server on a free port. `persistent` turns on the append-only file, so a
+ * stop (SIGTERM) and start keeps the data as a real Redis restart does.
+ */
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<DedicatedService> {
+  const port = await freePort();
+  const dir = tempDir('redis');
+  const redis = daemon({
+    name: 'redis',
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    command: () => ({
+      cmd: 'redis-server',
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.persistent ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no'],
+    }),
+    ready: () => redisPong(port),
+    startTimeoutMs: 20_000,
+  });
+  await start(redis);
+  return redis;
+}
+
+/** The chDB server (ClickHouse's HTTP interface) as a child process on its own data directory. */
+export async function startChdb(): Promise<DedicatedService> {
+  const port = await freePort();
+  const dir = tempDir('chdb');
+  const url = `http://127.0.0.1:${port}`;
+  const chdb = daemon({
+    name: 'chdb',
+    url,
+    port,
+    dir,
+    command: () => ({
+      cmd: process.execPath,
+      args: ['--import', 'tsx', 'packages/chdb-server/src/main.ts'],
+      env: { CHDB_DATA_DIR: join(dir, 'data'), CHDB_HTTP_PORT: String(port), CHDB_HTTP_HOST: '127.0.0.1', CHDB_LOG_LEVEL: 'warn' },
+    }),
+    ready: async () => (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok ?? false,
+    startTimeoutMs: 60_000,
+  });
+  await start(chdb);
+  return chdb;
+}
+
+/**
+ * A single-node KRaft Kafka broker (the jars and config template infra/stack.sh uses)
+ * on free ports and a freshly formatted log directory. Run `bash infra/stack.sh up`
+ * once if infra/kafka/libs is missing.
+ */
+export async function startKafka(): Promise<DedicatedService> {
+  if (!existsSync(join(KAFKA_DIR, 'libs', 'kafka_2.13-3.9.1.jar'))) throw new Error('infra/kafka/libs has no Kafka jars: run `bash infra/stack.sh up` once');
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const dir = tempDir('kafka');
+  const props = join(dir, 'server.properties');
+  writeFileSync(
+    props,
+    readFileSync(join(KAFKA_DIR, 'server.properties.template'), 'utf8')
+      .replaceAll('@KAFKA_PORT@', String(port))
+      .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
+      .replaceAll('@LOG_DIRS@', join(dir, 'data')),
+  );
+  const java = ['-Dlog4j.configuration=file:' + join(KAFKA_DIR, 'log4j.properties'), '-cp', `${join(KAFKA_DIR, 'libs')}/*`];
+  const clusterId = randomBytes(16).toString('base64url');
+  const format = spawnSync('java', ['-Xmx256m', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  if (format.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`formatting the Kafka log directory failed:\n${format.stdout}\n${format.stderr}`);
+  }
+  const brokers = [`127.0.0.1:${port}`];
+  const kafka = daemon({
+    name: 'kafka',
+    url: brokers[0]!,
+    port,
+    dir,
+    command: () => ({ cmd: 'java', args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props] }),
+    ready: () => brokerAnswers(brokers),
+    startTimeoutMs: 60_000,
+  });
+  await start(kafka);
+  return kafka;
+}
+
+/** The broker answers a metadata request (its listener is up and it has registered). */
+async function brokerAnswers(brokers: string[]): Promise<boolean> {
+  const admin = new Kafka({ clientId: 'lt-dedicated-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1_000 }).admin();
+  try {
+    await admin.connect();
+    const { brokers: live } = await admin.describeCluster();
+    return live.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function start(service: DedicatedService): Promise<void> {
+  try {
+    await service.start();
+  } catch (err) {
+    await service.remove();
+    throw err;
+  }
+}
