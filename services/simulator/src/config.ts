@@ -1,7 +1,17 @@
 import { parseArgs } from 'node:util';
 import { hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
+import { CAMPAIGN_CITIES, SHENZHEN_FACTS } from './campaign-profile';
+import { parseShanghaiTime } from './shanghai-time';
 
-export function parseSimulatorConfig(env: Env, argv: string[]) {
+export const MODES = ['live', 'seeded', 'campaign'] as const;
+/** The validator accepts event times at most this far ahead of the receiver's clock. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+/** About 2.2 million events for the whole campaign month (see README, Simulator). */
+export const DEFAULT_CAMPAIGN_SCALE = 0.00005;
+export const DEFAULT_CAMPAIGN_MINUTES = 5;
+
+export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now()) {
   const e = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
     KAFKA_TOPIC: str('livetally.events'),
@@ -19,6 +29,13 @@ export function parseSimulatorConfig(env: Env, argv: string[]) {
       'duplicate-every': { type: 'string', default: '0' },
       'late-every': { type: 'string', default: '0' },
       hosts: { type: 'string', default: '2000' },
+      scale: { type: 'string' },
+      from: { type: 'string', default: SHENZHEN_FACTS.campaignFrom },
+      to: { type: 'string', default: SHENZHEN_FACTS.campaignTo },
+      speed: { type: 'string' },
+      minutes: { type: 'string' },
+      curve: { type: 'string' },
+      cities: { type: 'string' },
     },
   });
   const problems: string[] = [];
@@ -27,11 +44,25 @@ export function parseSimulatorConfig(env: Env, argv: string[]) {
     if (!Number.isInteger(n) || n < min || n > max) problems.push(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
     return n;
   };
+  const real = (name: string, raw: string | undefined, max: number): number | null => {
+    if (raw === undefined) return null;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) problems.push(`--${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const time = (name: string, raw: string) => {
+    const ts = parseShanghaiTime(raw);
+    if (Number.isNaN(ts)) problems.push(`--${name} must be a date (2024-08-23, midnight Asia/Shanghai) or an ISO time with a zone, got ${JSON.stringify(raw)}`);
+    return ts;
+  };
+  const mode = values.mode as (typeof MODES)[number];
+  const cities = values.cities === undefined ? undefined : values.cities.split(',').map((c) => c.trim());
+  for (const c of cities ?? []) if (!CAMPAIGN_CITIES.some((k) => k.name === c)) problems.push(`--cities: unknown city ${JSON.stringify(c)}; known: ${CAMPAIGN_CITIES.map((k) => k.name).join(', ')}`);
   const config = {
     brokers: e.KAFKA_BROKERS,
     topic: e.KAFKA_TOPIC,
     logLevel: e.LOG_LEVEL,
-    mode: values.mode as 'live' | 'seeded',
+    mode,
     ratePerSecond: num('rate', values.rate, 1, 1_000_000),
     durationSeconds: num('duration', values.duration, 0, 31 * 86_400),
     seed: num('seed', values.seed, 0, 2 ** 31 - 1),
@@ -40,8 +71,23 @@ export function parseSimulatorConfig(env: Env, argv: string[]) {
     duplicateEvery: num('duplicate-every', values['duplicate-every'], 0, 1_000_000),
     lateEvery: num('late-every', values['late-every'], 0, 1_000_000),
     hosts: num('hosts', values.hosts, 1, 1_000_000),
+    /** Fraction of the real market (campaign and live); live derives it from --rate when absent. */
+    scale: real('scale', values.scale, 1) ?? (mode === 'campaign' ? DEFAULT_CAMPAIGN_SCALE : null),
+    from: time('from', values.from!),
+    to: time('to', values.to!),
+    /** Event-time milliseconds played per wall-clock millisecond (campaign). */
+    speed: real('speed', values.speed, 1e9),
+    minutes: real('minutes', values.minutes, 1e6),
+    curve: (values.curve ?? (mode === 'live' ? 'flat' : 'shanghai')) as 'flat' | 'shanghai',
+    cities,
   };
-  if (config.mode !== 'live' && config.mode !== 'seeded') problems.push(`--mode must be live or seeded, got ${JSON.stringify(values.mode)}`);
+  if (!MODES.includes(mode)) problems.push(`--mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(values.mode)}`);
+  if (config.curve !== 'flat' && config.curve !== 'shanghai') problems.push(`--curve must be flat or shanghai, got ${JSON.stringify(values.curve)}`);
+  if (mode === 'campaign') {
+    if (config.speed !== null && config.minutes !== null) problems.push('give --speed or --minutes, not both');
+    if (!(config.from < config.to)) problems.push(`--from must lie before --to`);
+    if (config.to > now + FUTURE_SKEW_MS) problems.push(`--to lies in the future: campaign mode plays past windows (ingest rejects event times more than 5 minutes ahead)`);
+  }
   if (problems.length > 0) throw new Error(`invalid arguments:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

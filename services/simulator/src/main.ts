@@ -5,7 +5,7 @@ import { createLogger } from '@livetally/logging';
 import type { Producer } from 'kafkajs';
 import { parseSimulatorConfig, type SimulatorConfig } from './config';
 import { buildDataset, expectedTotals } from './dataset';
-import { EventGenerator } from './generator';
+import { runCampaign, runLive } from './play';
 
 let config: SimulatorConfig;
 try {
@@ -19,38 +19,19 @@ const kafka = createKafka({ clientId: 'livetally-simulator', brokers: config.bro
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 
 let running = true;
-const stop = () => {
+const stop = (signal: NodeJS.Signals) => {
+  // The first signal finishes the batch in flight and disconnects; a second one exits at once.
+  if (!running) process.exit(signal === 'SIGINT' ? 130 : 143);
   running = false;
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+const isRunning = () => running;
 
 function progress(sent: number, total: number | null, startedAt: number) {
   const secs = (Date.now() - startedAt) / 1000;
   const of = total === null ? '' : ` / ${total} (${((100 * sent) / total).toFixed(1)}%)`;
   process.stderr.write(`[simulator] sent ${sent}${of} in ${secs.toFixed(1)} s, ${(sent / Math.max(secs, 0.001)).toFixed(0)} events/s\n`);
-}
-
-async function runLive(p: Producer) {
-  const generator = new EventGenerator({ seed: config.seed, hosts: config.hosts, clock: Date.now });
-  const startedAt = Date.now();
-  const tickMs = 100;
-  let sent = 0;
-  let lastReport = startedAt;
-  while (running && (config.durationSeconds === 0 || Date.now() - startedAt < config.durationSeconds * 1000)) {
-    const due = Math.floor(((Date.now() - startedAt) / 1000) * config.ratePerSecond) - sent;
-    if (due > 0) {
-      const events = Array.from({ length: Math.min(due, 5_000) }, () => generator.next());
-      await p.send({ topic: config.topic, acks: -1, messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })) });
-      sent += events.length;
-    }
-    if (Date.now() - lastReport >= 5_000) {
-      progress(sent, null, startedAt);
-      lastReport = Date.now();
-    }
-    await new Promise((r) => setTimeout(r, tickMs));
-  }
-  progress(sent, null, startedAt);
 }
 
 async function runSeeded(p: Producer) {
@@ -80,7 +61,9 @@ async function runSeeded(p: Producer) {
 
 await producer.connect();
 try {
-  await (config.mode === 'live' ? runLive(producer) : runSeeded(producer));
+  if (config.mode === 'campaign') await runCampaign(producer, config, isRunning);
+  else if (config.mode === 'live') await runLive(producer, config, isRunning);
+  else await runSeeded(producer);
 } finally {
   await producer.disconnect();
 }
