@@ -91,7 +91,7 @@ describe('pipeline end to end', () => {
     await waitFor('Redis totals for scope all', async () => {
       const got = (await store.readTotals(['all'])).get('all');
       return got && got.views === want.views && got.salesFen === want.salesFen && got.orders === want.orders && got.sessions === want.sessions;
-    }, 120_000, 500).catch((err) => {
+    }, 90_000, 500).catch((err) => {
       throw new Error(`${(err as Error).message}\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
     });
 

@@ -1,0 +1,135 @@
+/** Command line of `npm run bench`, and the sizes of a full and a quick run. */
+
+export const SCENARIO_NAMES = ['ceiling', 'ingest', 'naive', 'latency', 'fanout', 'history', 'collector'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface Sizes {
+  /** Events in the pre-produced topic the throughput scenarios read. */
+  fixtureEvents: number;
+  fixturePartitions: number;
+  /** Worker process counts the ingest scenario measures. */
+  ingestWorkers: number[];
+  /** Bound on one throughput run (the fixture must be consumed within it). */
+  throughputTimeoutS: number;
+  naiveMaxEvents: number;
+  naiveMaxSeconds: number;
+  /** Fractions of the measured max ingest rate the latency scenario produces at. */
+  latencyLevels: number[];
+  latencyLevelSeconds: number;
+  latencyTicks: number[];
+  fanoutClients: number[];
+  fanoutChannels: number;
+  fanoutMeasureSeconds: number;
+  fanoutApplyEveryMs: number;
+  fanoutTickMs: number;
+  fanoutClientProcesses: number;
+  historyRows: number;
+  historyRuns: number;
+  /** Time budget per history query: stop early (after at least 3 timed runs) once spent. */
+  historyQueryBudgetS: number;
+}
+
+const FULL: Sizes = {
+  fixtureEvents: 300_000,
+  fixturePartitions: 12,
+  ingestWorkers: [1, 2],
+  throughputTimeoutS: 180,
+  naiveMaxEvents: 3_000,
+  naiveMaxSeconds: 60,
+  latencyLevels: [0.25, 0.5, 0.75],
+  latencyLevelSeconds: 20,
+  latencyTicks: [1000, 100],
+  fanoutClients: [1_000, 5_000, 10_000],
+  fanoutChannels: 5,
+  fanoutMeasureSeconds: 15,
+  fanoutApplyEveryMs: 200,
+  fanoutTickMs: 100,
+  fanoutClientProcesses: 2,
+  historyRows: 10_000_000,
+  historyRuns: 30,
+  historyQueryBudgetS: 12,
+};
+
+const QUICK: Sizes = {
+  ...FULL,
+  fixtureEvents: 60_000,
+  throughputTimeoutS: 90,
+  naiveMaxEvents: 400,
+  naiveMaxSeconds: 10,
+  latencyLevels: [0.5],
+  latencyLevelSeconds: 5,
+  fanoutClients: [250, 500, 1_000],
+  fanoutMeasureSeconds: 4,
+  historyRows: 500_000,
+  historyRuns: 10,
+  historyQueryBudgetS: 4,
+};
+
+export interface BenchOptions {
+  quick: boolean;
+  only: ScenarioName[] | null;
+  sizes: Sizes;
+  /** Max ingest rate (events/s) the latency scenario assumes when the ingest scenario did not run. */
+  maxRate: number | null;
+  /** Record a CPU profile of the 1-worker ingest run and summarise its top self-time functions. */
+  profile: boolean;
+  outDir: string;
+  chartsDir: string;
+  /**
+   * Also write the charts to docs/bench/ (committed). Default: only for a full run of every
+   * scenario, so a quick or partial run never replaces the committed charts; the charts
+   * always go to bench-results/ as well.
+   */
+  docCharts: boolean;
+  /** --charts / --no-charts as given (null: neither). */
+  chartsFlag: boolean | null;
+  /** Run nothing: re-render the table, results.md and charts from this results JSON. */
+  from: string | null;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--profile] [--charts|--no-charts] [--from <results.json>]
+  scenarios: ${SCENARIO_NAMES.join(', ')}
+  --quick       smaller counts: a smoke run of a few minutes
+  --only        run only these scenarios (repeatable or comma separated)
+  --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
+  --profile     node --cpu-prof on the 1-worker ingest run; prints its top self-time functions
+  --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
+  --no-charts   never write docs/bench/*.svg (bench-results/*.svg is always written)
+  --from <file> run nothing; re-render table, results.md and charts from a results JSON`;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let quick = false;
+  let profile = false;
+  let charts: boolean | null = null;
+  let maxRate: number | null = null;
+  let from: string | null = null;
+  const only: ScenarioName[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (arg === '--quick') quick = true;
+    else if (arg === '--profile') profile = true;
+    else if (arg === '--no-charts') charts = false;
+    else if (arg === '--charts') charts = true;
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      for (const name of value().split(',').map((s) => s.trim()).filter(Boolean)) {
+        if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}\n${USAGE}`);
+        only.push(name as ScenarioName);
+      }
+    } else if (arg === '--max-rate' || arg.startsWith('--max-rate=')) {
+      maxRate = Number(value());
+      if (!Number.isFinite(maxRate) || maxRate <= 0) throw new Error(`--max-rate must be a positive number\n${USAGE}`);
+    } else if (arg === '--from' || arg.startsWith('--from=')) {
+      from = value();
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+  }
+  const full = !quick && only.length === 0;
+  return { quick, only: only.length > 0 ? only : null, sizes: quick ? QUICK : FULL, maxRate, profile, outDir: 'bench-results', chartsDir: 'docs/bench', docCharts: charts ?? full, chartsFlag: charts, from };
+}

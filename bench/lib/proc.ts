@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './stack';
+
+/** Resident set size of a process in bytes (VmRSS in /proc/<pid>/status), or NaN. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds a process has used so far, or NaN. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S; // utime, stime (fields 14 and 15)
+  } catch {
+    return NaN;
+  }
+}
+
+/** PIDs of the local stack's services, from .data/pids (absent entries when not ours). */
+export function stackPids(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['kafka', 'redis', 'clickhouse']) {
+    try {
+      const pid = Number(readFileSync(join(ROOT, '.data', 'pids', `${name}.pid`), 'utf8').trim());
+      if (pid > 0) out[name] = pid;
+    } catch {
+      /* not started by infra/stack.sh */
+    }
+  }
+  return out;
+}
+
+export interface CpuUse {
+  /** Percent of one core, per named process. */
+  perProcess: Record<string, number>;
+  /** Percent of all cores busy (every process on the machine, the bench's own included). */
+  machinePercent: number;
+  windowS: number;
+}
+
+/**
+ * CPU use of named processes over a window, in percent of one core: call start() and
+ * stop(). Shows which process limits a throughput figure on this machine.
+ */
+export class CpuWindow {
+  private readonly start = new Map<string, number>();
+  private readonly t0: number;
+  private readonly machine = new MachineCpu();
+
+  constructor(private readonly pids: Record<string, number>) {
+    this.t0 = performance.now();
+    for (const [name, pid] of Object.entries(pids)) this.start.set(name, cpuSeconds(pid));
+  }
+
+  /** Percent of one core each process used since construction, and the machine's busy percent (all cores). */
+  stop(): CpuUse {
+    const windowS = (performance.now() - this.t0) / 1000;
+    const perProcess: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const used = cpuSeconds(pid) - (this.start.get(name) ?? NaN);
+      perProcess[name] = Math.round((1000 * used) / windowS) / 10;
+    }
+    return { perProcess, machinePercent: this.machine.percent(), windowS: Math.round(windowS * 10) / 10 };
+  }
+}
+
+/** Whole-machine CPU busy fraction over a window, from /proc/stat. */
+export class MachineCpu {
+  private readonly first = MachineCpu.read();
+
+  static read(): { busy: number; total: number } {
+    try {
+      const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+      const v = line.trim().split(/\s+/).slice(1).map(Number);
+      const idle = (v[3] ?? 0) + (v[4] ?? 0);
+      const total = v.reduce((a, b) => a + b, 0);
+      return { busy: total - idle, total };
+    } catch {
+      return { busy: NaN, total: NaN };
+    }
+  }
+
+  /** Percent of all cores busy since construction. */
+  percent(): number {
+    const now = MachineCpu.read();
+    const total = now.total - this.first.total;
+    return total > 0 ? Math.round((1000 * (now.busy - this.first.busy)) / total) / 10 : NaN;
+  }
+}

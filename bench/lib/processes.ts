@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ROOT } from './stack';
+
+/**
+ * Child processes of the bench: real service entry points (as npm start runs them) and
+ * the bench's own worker scripts. Every child is killed when the bench exits, however
+ * it exits.
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface Child {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  exited: Promise<number | string>;
+  running(): boolean;
+  /** Signal, then SIGKILL after graceMs; resolves with the exit code or signal. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
+}
+
+function track(child: ChildProcess, keepLines = 400): Child {
+  live.add(child);
+  const chunks: string[] = [];
+  const keep = (b: Buffer) => {
+    chunks.push(b.toString());
+    if (chunks.length > keepLines) chunks.splice(0, chunks.length - keepLines);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((res) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      res(code ?? signal ?? -1);
+    }),
+  );
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    pid: child.pid!,
+    output: () => chunks.join(''),
+    exited,
+    running,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 30_000) {
+      if (running()) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** Starts a service's real entry point (services/<name>/src/main.ts) with LOG_LEVEL=warn. */
+export function startService(name: 'ingest' | 'gateway', env: Record<string, string>, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track(child);
+}
+
+export interface WorkerChild<M> extends Child {
+  /** Messages the worker sent with process.send, in order. */
+  messages: M[];
+  send(message: unknown): void;
+  /** Next message (after those already taken) that matches; bounded by timeoutMs. */
+  next<T extends M>(match: (m: M) => m is T, timeoutMs: number, what: string): Promise<T>;
+}
+
+/** Starts a bench worker script (bench/workers/*.ts) with an IPC channel. */
+export function startWorker<M extends { type: string }>(script: string, env: Record<string, string> = {}): WorkerChild<M> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const base = track(child);
+  const messages: M[] = [];
+  const waiters = new Set<() => void>();
+  child.on('message', (m) => {
+    messages.push(m as M);
+    for (const w of waiters) w();
+  });
+  let taken = 0;
+  return {
+    ...base,
+    messages,
+    send: (message) => child.send(message as never),
+    async next<T extends M>(match: (m: M) => m is T, timeoutMs: number, what: string): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const check = () => {
+          for (let i = taken; i < messages.length; i++) {
+            const m = messages[i]!;
+            if (match(m)) {
+              taken = i + 1;
+              done();
+              resolve(m);
+              return true;
+            }
+          }
+          return false;
+        };
+        const onExit = () => {
+          if (!check()) {
+            done();
+            reject(new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${base.output().slice(-3000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} from ${script}:\n${base.output().slice(-3000)}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        if (check()) return;
+        waiters.add(check);
+        child.once('exit', onExit);
+      });
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import type { CeilingResult } from '../scenarios/ceiling';
+import type { CollectorResult } from '../scenarios/collector';
+import type { FanoutResult } from '../scenarios/fanout';
+import type { HistoryResult } from '../scenarios/history';
+import type { IngestResult } from '../scenarios/ingest';
+import type { LatencyResult } from '../scenarios/latency';
+import type { NaiveResult } from '../scenarios/naive';
+import type { Machine, Versions } from './environment';
+import { fmtInt, fmtNum } from './log';
+import { compact, logBarChart, panelsChart, type Panel } from './svg';
+
+export interface Failed {
+  error: string;
+}
+
+export interface BenchResults {
+  schema: 1;
+  date: string;
+  quick: boolean;
+  only: string[] | null;
+  durationS: number;
+  machine: Machine;
+  versions: Versions;
+  event: { meanEncodedBytes: number; fixtureEvents: number; partitions: number } | null;
+  scenarios: {
+    ceiling?: CeilingResult | Failed;
+    ingest?: IngestResult | Failed;
+    naive?: NaiveResult | Failed;
+    latency?: LatencyResult | Failed;
+    fanout?: FanoutResult | Failed;
+    history?: HistoryResult | Failed;
+    collector?: CollectorResult | Failed;
+  };
+  table: Row[];
+}
+
+export interface Row {
+  scenario: string;
+  measure: string;
+  value: string;
+  target: string;
+  /** met / not met / '' (no target) / n/a (target needs a figure that was not measured). */
+  status: string;
+}
+
+const ok = <T>(r: T | Failed | undefined): T | undefined => (r && !(r as Failed).error ? (r as T) : undefined);
+const status = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'not met');
+const ms = (v: number) => (Number.isFinite(v) ? `${fmtInt(v)} ms` : '–');
+
+/** The targets of the issue, side by side with the figures. */
+export const TARGETS = {
+  ingestVsCeiling: 0.7,
+  ingestVsNaive: 50,
+  e2eP99AtHalfMs: 1000,
+  fanoutClients: 10_000,
+  fanoutP99Ms: 250,
+  historyP95Ms: 100,
+};
+
+export function buildTable(r: BenchResults): Row[] {
+  const rows: Row[] = [];
+  const s = r.scenarios;
+  const add = (scenario: string, measure: string, value: string, target = '', st = '') => rows.push({ scenario, measure, value, target, status: st });
+  for (const [name, v] of Object.entries(s)) if (v && (v as Failed).error) add(name, 'FAILED', (v as Failed).error.split('\n')[0]!.slice(0, 120));
+
+  const ceiling = ok(s.ceiling);
+  const ingest = ok(s.ingest);
+  const naive = ok(s.naive);
+  if (ceiling) add('ceiling', 'bare kafkajs consumer, 1 process', `${fmtInt(ceiling.eventsPerSec)} events/s`);
+  const one = ingest?.runs.find((x) => x.workers === 1);
+  for (const run of ingest?.runs ?? []) {
+    const vsCeiling = ceiling && run.workers === 1 ? run.eventsPerSec / ceiling.eventsPerSec : null;
+    add(
+      'ingest',
+      `${run.workers} worker process${run.workers > 1 ? 'es' : ''}: total (per process)`,
+      `${fmtInt(run.eventsPerSec)} events/s (${fmtInt(run.perWorkerEventsPerSec)})${run.exact ? '' : ' NOT EXACT'}${run.complete ? '' : ' INCOMPLETE'}`,
+      run.workers === 1 ? `≥ 70% of ceiling${ceiling ? ` (≥ ${fmtInt(TARGETS.ingestVsCeiling * ceiling.eventsPerSec)})` : ''}` : '',
+      run.workers === 1 ? status(vsCeiling === null ? null : vsCeiling >= TARGETS.ingestVsCeiling) + (vsCeiling !== null ? ` (${Math.round(vsCeiling * 100)}%)` : '') : '',
+    );
+    if (run.steadyEventsPerSec && run.workers > 1) add('ingest', `${run.workers} workers once the group was stable`, `${fmtInt(run.steadyEventsPerSec)} events/s`);
+  }
+  if (naive) {
+    add('naive', 'eachMessage + per-event MULTI + insert', `${fmtNum(naive.eventsPerSec)} events/s`);
+    if (one) {
+      const ratio = one.eventsPerSec / naive.eventsPerSec;
+      add('ingest', '1 worker vs naive', `${fmtNum(ratio, 0)}×`, `≥ ${TARGETS.ingestVsNaive}×`, status(ratio >= TARGETS.ingestVsNaive));
+    }
+  } else if (one) add('ingest', '1 worker vs naive', '–', `≥ ${TARGETS.ingestVsNaive}×`, 'n/a');
+
+  const latency = ok(s.latency);
+  for (const l of latency?.levels ?? []) {
+    const isTarget = l.fraction === 0.5 && l.tickMs === 1000;
+    add(
+      'latency',
+      `tick ${l.tickMs} ms, ${Math.round(l.fraction * 100)}% (${fmtInt(l.producedRate)}/s): p50 / p95 / p99`,
+      `${ms(l.latencyMs.p50)} / ${ms(l.latencyMs.p95)} / ${ms(l.latencyMs.p99)}${l.unseen > 0 ? ` (${l.unseen} unseen)` : ''}`,
+      isTarget ? 'p99 < 1 s at 50%' : '',
+      isTarget ? status(l.unseen === 0 && l.latencyMs.p99 < TARGETS.e2eP99AtHalfMs) : '',
+    );
+  }
+
+  const fan = ok(s.fanout);
+  const largest = fan?.levels[fan.levels.length - 1];
+  for (const l of fan?.levels ?? []) {
+    const isTarget = l === largest;
+    const full = l.clients >= TARGETS.fanoutClients;
+    add(
+      'fanout',
+      `${fmtInt(l.clients)} clients: delivery lag p50 / p99 (fan-out p99)`,
+      `${ms(l.deliveryLagMs.p50)} / ${ms(l.deliveryLagMs.p99)} (${ms(l.fanoutLagMs.p99)})`,
+      isTarget ? `10k clients, p99 < ${TARGETS.fanoutP99Ms} ms` : '',
+      isTarget ? (full ? status(l.deliveryLagMs.p99 < TARGETS.fanoutP99Ms) : `n/a (largest level ${fmtInt(l.clients)})`) : '',
+    );
+    add('fanout', `${fmtInt(l.clients)} clients: gateway RSS, per connection`, `${fmtNum(l.rssAfterMiB, 0)} MiB, ${fmtNum(l.rssPerConnectionKiB)} KiB`);
+  }
+
+  const hist = ok(s.history);
+  for (const q of hist?.queries ?? []) {
+    add(
+      'history',
+      `${q.table === 'lt_events' ? 'raw' : 'rollup'}: ${q.name}: p50 / p95`,
+      q.ms ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist!.runsPerQuery ? ` (${q.runs} runs)` : ''}` : `ERROR ${q.error ?? ''}`.slice(0, 100),
+      `p95 < ${TARGETS.historyP95Ms} ms`,
+      q.ms && !q.error ? status(q.ms.p95 < TARGETS.historyP95Ms) : 'n/a',
+    );
+  }
+
+  const coll = ok(s.collector);
+  if (coll) {
+    if (!coll.available) add('collector', 'HTTP collector load', `not run: ${coll.note ?? ''}`);
+    else {
+      const res = coll.result ?? {};
+      const rate = Number(res.eventsPerSec ?? res.requestsPerSec);
+      const p99 = Number(res.p99Ms);
+      const p50 = Number(res.p50Ms);
+      add(
+        'collector',
+        'HTTP collector: accepted events/s; request p50 / p99',
+        `${Number.isFinite(rate) ? `${fmtInt(rate)} events/s` : '–'}; ${Number.isFinite(p50) ? `${fmtNum(p50)} ms` : '–'} / ${Number.isFinite(p99) ? `${fmtNum(p99)} ms` : '–'}${coll.note ? ` (${coll.note})` : ''}`,
+      );
+    }
+  }
+  return rows;
+}
+
+export function formatTable(rows: Row[]): string {
+  const head: Row = { scenario: 'scenario', measure: 'measure', value: 'value', target: 'target', status: 'status' };
+  const cols = ['scenario', 'measure', 'value', 'target', 'status'] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
+  const line = (r: Row) => cols.map((c) => r[c].padEnd(width[c])).join('  ').trimEnd();
+  return [line(head), cols.map((c) => '-'.repeat(width[c])).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function markdownTable(rows: Row[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return ['| scenario | measure | value | target | status |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${cell(r.scenario)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(r.status)} |`)].join('\n');
+}
+
+export function describeSetup(r: BenchResults): string[] {
+  const m = r.machine;
+  const v = r.versions;
+  return [
+    `${r.date.slice(0, 10)}${r.quick ? ' (quick run)' : ''} · ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} · load avg at start ${m.loadAverageAtStart}`,
+    `Node ${v.node}, kafkajs ${v.kafkajs}, Kafka ${v.kafka}, Redis ${v.redis}, ClickHouse ${v.clickhouse} (chDB ${v.chdb})${r.event ? ` · mean event ${Math.round(r.event.meanEncodedBytes)} B` : ''}`,
+  ];
+}
+
+export function throughputSvg(r: BenchResults): string {
+  const ceiling = ok(r.scenarios.ceiling);
+  const ingest = ok(r.scenarios.ingest);
+  const naive = ok(r.scenarios.naive);
+  const bars = [
+    { label: 'Ceiling: bare kafkajs consumer', value: ceiling?.eventsPerSec ?? NaN, color: '#6b7280' },
+    ...(ingest?.runs ?? []).map((x, i) => ({ label: `LiveTally ingest, ${x.workers} worker${x.workers > 1 ? 's' : ''}`, value: x.eventsPerSec, note: x.workers > 1 ? `(${compact(x.perWorkerEventsPerSec)}/worker)` : '', color: ['#2563eb', '#1d4ed8', '#1e40af'][i] ?? '#2563eb' })),
+    { label: 'Naive: per-event writes', value: naive?.eventsPerSec ?? NaN, color: '#dc2626' },
+  ];
+  return logBarChart({
+    title: 'Ingest throughput (events/s, higher is better)',
+    subtitle: [...describeSetup(r), `${r.event ? fmtInt(r.event.fixtureEvents) : '?'} pre-produced events, 12 partitions; ingest = decode, validate, dedup, ClickHouse insert + Redis apply per batch`],
+    unit: 'events/s',
+    bars,
+    ...(ceiling ? { reference: { value: TARGETS.ingestVsCeiling * ceiling.eventsPerSec, label: 'target: 70% of ceiling' } } : {}),
+  });
+}
+
+export function latencySvg(r: BenchResults): string {
+  const latency = ok(r.scenarios.latency);
+  const fan = ok(r.scenarios.fanout);
+  const panels: Panel[] = [];
+  panels.push({
+    title: 'End to end: produce → WebSocket frame',
+    unit: 'ms',
+    series: ['p50', 'p95', 'p99'],
+    groups: (latency?.levels ?? []).map((l) => ({ label: `${l.tickMs} ms tick\n${Math.round(l.fraction * 100)}% · ${compact(l.producedRate)}/s`, values: [l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99] })),
+    reference: { value: TARGETS.e2eP99AtHalfMs, label: 'target p99 < 1 s at 50% (1000 ms tick)' },
+    width: Math.max(420, 110 * (latency?.levels.length ?? 0) + 60),
+  });
+  panels.push({
+    title: `Gateway fan-out: apply → frame (tick ${fan?.tickMs ?? '?'} ms)`,
+    unit: 'ms',
+    series: ['p50', 'p99', 'fan-out p99'],
+    groups: (fan?.levels ?? []).map((l) => ({ label: `${compact(l.clients)} clients\n${Math.round(l.rssPerConnectionKiB)} KiB/conn`, values: [l.deliveryLagMs.p50, l.deliveryLagMs.p99, l.fanoutLagMs.p99] })),
+    reference: { value: TARGETS.fanoutP99Ms, label: 'target p99 < 250 ms at 10k' },
+    width: Math.max(380, 130 * (fan?.levels.length ?? 0) + 60),
+  });
+  return panelsChart({ title: 'Latency (ms, lower is better)', subtitle: describeSetup(r), panels });
+}

@@ -1,0 +1,43 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { keySpace } from '@livetally/counters';
+import { Redis } from 'ioredis';
+import { STACK } from './stack';
+
+export function benchRedis(): Redis {
+  return new Redis(STACK.redisUrl, { maxRetriesPerRequest: 2, connectionName: 'lt-bench' });
+}
+
+export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000): ClickHouseClient {
+  return createClient({
+    url: STACK.clickhouseUrl,
+    database,
+    request_timeout: requestTimeoutMs,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1, date_time_output_format: 'simple' },
+  });
+}
+
+/**
+ * Marks the prefix's live state as present, as the first worker of a fresh deployment
+ * does (nothing in Redis, nothing in ClickHouse): counter-writing scripts refuse
+ * without the marker (packages/counters/src/live-state.ts).
+ */
+export async function markFreshDeployment(redis: Redis, prefix: string, group?: string): Promise<void> {
+  await redis.set(keySpace(prefix, group).liveState, 'ready');
+}
+
+/** Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  const pattern = `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}:*`;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+export async function dropDatabase(ch: ClickHouseClient, database: string): Promise<void> {
+  await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+}

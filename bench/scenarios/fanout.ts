@@ -1,0 +1,162 @@
+import { RedisCounterStore, type Totals } from '@livetally/counters';
+import type { Scenario } from '../lib/context';
+import { fmtInt } from '../lib/log';
+import { CpuWindow, rssBytes, stackPids, type CpuUse } from '../lib/proc';
+import { startService, startWorker, type WorkerChild } from '../lib/processes';
+import { Histogram, type Summary } from '../lib/stats';
+import { deletePrefix, markFreshDeployment } from '../lib/stores';
+import { freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+
+/**
+ * 5. Gateway fan-out: one gateway process, N WebSocket clients in separate processes,
+ * each subscribed to one of a handful of channels. A driver applies a batch to Redis
+ * every ~200 ms through RedisCounterStore.applyBatch (as an ingest worker does, so the
+ * change notification is the real one); the batch makes salesFen of every channel equal
+ * to the wall-clock ms of the apply, so each client reads the apply time off the frame.
+ */
+
+export interface FanoutLevel {
+  clients: number;
+  connectSeconds: number;
+  failedConnections: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  rssPerConnectionKiB: number;
+  /** Arrival − apply time: change notification + tick wait + Redis read + fan-out + client. */
+  deliveryLagMs: Summary;
+  /** Arrival − the frame's ts (when the tick sent it): the cost of pushing to N sockets. */
+  fanoutLagMs: Summary;
+  applies: number;
+  framesReceived: number;
+  /** Frames a client should get: one per apply per client (the tick is shorter than the apply interval). */
+  framesExpected: number;
+  cpu: CpuUse;
+}
+
+export interface FanoutResult {
+  tickMs: number;
+  applyEveryMs: number;
+  channels: string[];
+  clientProcesses: number;
+  levels: FanoutLevel[];
+}
+
+type Msg =
+  | { type: 'started' }
+  | { type: 'connected'; open: number; failed: number; errors: number; seconds: number }
+  | { type: 'measured'; lag: [number, number][]; fan: [number, number][]; frames: number; closed: number; open: number }
+  | { type: 'closed' };
+
+const CHANNEL_SCOPES = ['all', 'city:Shenzhen', 'district:Futian', 'district:Nanshan', 'platform:douyin', "district:Bao'an", 'category:jewellery', 'platform:taobao'];
+
+const is =
+  <T extends Msg['type']>(type: T) =>
+  (m: Msg): m is Extract<Msg, { type: T }> =>
+    m.type === type;
+
+export const fanout: Scenario<FanoutResult> = {
+  name: 'fanout',
+  title: 'Gateway fan-out: one gateway, N WebSocket clients in separate processes',
+  async run(ctx, log) {
+    const { fanoutClients, fanoutChannels, fanoutMeasureSeconds, fanoutApplyEveryMs, fanoutTickMs, fanoutClientProcesses } = ctx.opts.sizes;
+    const run = uniqueName('bench_fanout');
+    const scopes = CHANNEL_SCOPES.slice(0, fanoutChannels);
+    const channels = scopes.map((s) => `totals:${s}`);
+    const cleanup = ctx.onCleanup(() => deletePrefix(ctx.redis, run));
+    await markFreshDeployment(ctx.redis, run, run);
+    const store = new RedisCounterStore(ctx.redis, { prefix: run, group: run });
+    const port = await freePort();
+    const gateway = startService('gateway', { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs) });
+    const clients: WorkerChild<Msg>[] = [];
+    let applied = 0;
+    let lastApplyAt = 0;
+    const apply = async () => {
+      const now = Date.now();
+      // salesFen total = the apply's wall-clock ms (first delta sets it, later ones move it on).
+      const delta: Partial<Totals> = { views: 1, salesFen: now - lastApplyAt };
+      await store.applyBatch({ topic: 'fanout', partition: 0, expectedOffset: String(applied - 1), newOffset: String(applied), deltas: new Map(scopes.map((s) => [s, delta])) });
+      lastApplyAt = now;
+      applied++;
+    };
+    try {
+      await waitFor('gateway ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false), 60_000, 200);
+      await apply(); // every channel exists before the first client subscribes
+      for (let i = 0; i < fanoutClientProcesses; i++) clients.push(startWorker<Msg>('bench/workers/ws-clients.ts'));
+      await Promise.all(clients.map((c) => c.next(is('started'), 60_000, 'client process start')));
+      await sleep(1_000);
+      const rssBefore = rssBytes(gateway.pid);
+      log(`gateway pid ${gateway.pid}, tick ${fanoutTickMs} ms, RSS before clients ${(rssBefore / 2 ** 20).toFixed(1)} MiB; channels ${channels.join(', ')}`);
+      const levels: FanoutLevel[] = [];
+      for (const total of fanoutClients) {
+        const connectStarted = performance.now();
+        const share = (i: number) => Math.floor(total / clients.length) + (i < total % clients.length ? 1 : 0);
+        clients.forEach((c, i) => c.send({ cmd: 'connect', url: `ws://127.0.0.1:${port}/v1/live`, total: share(i), channels, offset: i }));
+        const connected = await Promise.all(clients.map((c) => c.next(is('connected'), 300_000, `${total} connections`)));
+        const connectSeconds = (performance.now() - connectStarted) / 1000;
+        const open = connected.reduce((n, c) => n + c.open, 0);
+        const failed = connected.reduce((n, c) => n + c.failed, 0);
+        log(`${fmtInt(open)} clients connected and subscribed in ${connectSeconds.toFixed(1)} s${failed ? ` (${failed} failed)` : ''}`);
+        await sleep(2_000);
+        const rssAfter = rssBytes(gateway.pid);
+
+        // Drive: one apply every applyEveryMs for the window (plus a second of warm-up).
+        let driving = true;
+        const appliesBefore = applied;
+        const driver = (async () => {
+          let next = performance.now();
+          while (driving) {
+            await apply();
+            next += fanoutApplyEveryMs;
+            await sleep(Math.max(0, next - performance.now()));
+          }
+        })();
+        await sleep(1_000);
+        const cpu = new CpuWindow({ gateway: gateway.pid, ...Object.fromEntries(clients.map((c, i) => [`clients${i + 1}`, c.pid])), redis: stackPids().redis ?? 0 });
+        const appliesAtStart = applied;
+        clients.forEach((c) => c.send({ cmd: 'measure', ms: fanoutMeasureSeconds * 1000 }));
+        const measured = await Promise.all(clients.map((c) => c.next(is('measured'), fanoutMeasureSeconds * 1000 + 60_000, 'measurement')));
+        const appliesInWindow = applied - appliesAtStart;
+        const usage = cpu.stop();
+        driving = false;
+        await driver;
+        const lag = new Histogram(60_000);
+        const fan = new Histogram(60_000);
+        for (const m of measured) {
+          lag.addSparse(m.lag);
+          fan.addSparse(m.fan);
+        }
+        const level: FanoutLevel = {
+          clients: open,
+          connectSeconds,
+          failedConnections: failed,
+          rssBeforeMiB: rssBefore / 2 ** 20,
+          rssAfterMiB: rssAfter / 2 ** 20,
+          rssPerConnectionKiB: (rssAfter - rssBefore) / open / 1024,
+          deliveryLagMs: lag.summary(),
+          fanoutLagMs: fan.summary(),
+          applies: applied - appliesBefore,
+          framesReceived: measured.reduce((n, m) => n + m.frames, 0),
+          framesExpected: appliesInWindow * open,
+          cpu: usage,
+        };
+        levels.push(level);
+        log(
+          `${fmtInt(open)} clients: delivery lag p50 ${level.deliveryLagMs.p50} ms, p99 ${level.deliveryLagMs.p99} ms; fan-out p99 ${level.fanoutLagMs.p99} ms; ` +
+            `${fmtInt(level.framesReceived)}/${fmtInt(level.framesExpected)} frames; RSS ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${level.rssPerConnectionKiB.toFixed(1)} KiB/connection; gateway CPU ${usage.perProcess.gateway}%`,
+        );
+        if (!gateway.running()) throw new Error(`gateway exited:\n${gateway.output().slice(-3000)}`);
+      }
+      return { tickMs: fanoutTickMs, applyEveryMs: fanoutApplyEveryMs, channels, clientProcesses: clients.length, levels };
+    } finally {
+      await Promise.all(clients.map(async (c) => {
+        if (c.running()) {
+          c.send({ cmd: 'close' });
+          await c.next(is('closed'), 10_000, 'close').catch(() => undefined);
+        }
+        await c.stop('SIGTERM', 5_000);
+      }));
+      await gateway.stop('SIGTERM', 15_000);
+      await cleanup();
+    }
+  },
+};
