@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from './keys';
+import { liveKeys, type LiveKeys } from './live-keys';
 import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
 import { LIVE_STATE_GATE, liveStateError } from './live-state';
 
@@ -8,15 +9,47 @@ import { LIVE_STATE_GATE, liveStateError } from './live-state';
 // processed batch (rebalance overlap) can never be counted twice. Both scripts refuse
 // while Redis holds no live state (KEYS[2] marker missing, after data loss) or a
 // rebuild runs (KEYS[3] lock present): see live-state.ts.
+//
+// KEYS: offsets hash, live-state marker, rebuild lock, campaign catalogue version,
+// then ARGV[7] totals keys, then the keys of the live ops (minute buckets,
+// HyperLogLogs, leaderboards). A batch planned against an older campaign catalogue
+// is refused ({2, version}) so a campaign backfill's cut never misses live events.
 const APPLY_BATCH = `${LIVE_STATE_GATE}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then cur = '-1' end
 if cur ~= ARGV[2] then return {0, cur} end
-local a = 6
-for i = 4, #KEYS do
+if ARGV[6] ~= '' then
+  local v = redis.call('GET', KEYS[4])
+  if not v then v = '0' end
+  if v ~= ARGV[6] then return {2, v} end
+end
+local t = tonumber(ARGV[7])
+local a = 8
+for i = 5, 4 + t do
   local n = tonumber(ARGV[a]); a = a + 1
   for j = 1, n do
     redis.call('HINCRBY', KEYS[i], ARGV[a], ARGV[a + 1]); a = a + 2
+  end
+end
+local base = 4 + t
+while a <= #ARGV do
+  local op = ARGV[a]
+  local key = KEYS[base + tonumber(ARGV[a + 1])]
+  if op == 'H' then
+    redis.call('HINCRBY', key, ARGV[a + 2], ARGV[a + 3]); a = a + 4
+  elseif op == 'Z' then
+    redis.call('ZINCRBY', key, ARGV[a + 3], ARGV[a + 2]); a = a + 4
+  elseif op == 'E' then
+    redis.call('EXPIRE', key, ARGV[a + 2]); a = a + 3
+  elseif op == 'P' then
+    local n = tonumber(ARGV[a + 2]); local first = a + 3
+    -- unpack in slices: Lua's C stack takes a few thousand values at most
+    for s = first, first + n - 1, 1000 do
+      redis.call('PFADD', key, unpack(ARGV, s, math.min(s + 999, first + n - 1)))
+    end
+    a = first + n
+  else
+    return redis.error_reply('LTBADOP ' .. tostring(op))
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -46,9 +79,17 @@ export interface ApplyBatchInput {
   /** Last offset this batch covers. */
   newOffset: string;
   deltas: Deltas;
+  /** Minute buckets, HyperLogLogs and leaderboards, applied in the same atomic step. */
+  live?: { keys: string[]; args: (string | number)[] };
+  /** The campaign catalogue the batch was matched against; refused if it moved on. */
+  catalogue?: { key: string; version: number };
 }
 
-export type ApplyOutcome = { applied: true } | { applied: false; currentOffset: string };
+export type ApplyOutcome =
+  | { applied: true }
+  | { applied: false; currentOffset: string }
+  /** The campaign catalogue changed: re-match the batch against the new one and apply again. */
+  | { applied: false; staleCatalogue: true; catalogueVersion: number };
 
 export interface CounterStoreObserver {
   onApply?(durationMs: number, scopes: number, applied: boolean): void;
@@ -56,12 +97,14 @@ export interface CounterStoreObserver {
 
 export class RedisCounterStore {
   readonly keys: KeySpace;
+  readonly liveKeys: LiveKeys;
 
   constructor(
     private readonly redis: Redis,
     options: { prefix?: string; group?: string; observer?: CounterStoreObserver } = {},
   ) {
     this.keys = keySpace(options.prefix, options.group);
+    this.liveKeys = liveKeys(options.prefix);
     this.observer = options.observer ?? {};
     redis.defineCommand('ltApplyBatch', { lua: APPLY_BATCH });
     redis.defineCommand('ltClaimRange', { lua: CLAIM_RANGE, numberOfKeys: 3 });
@@ -96,8 +139,8 @@ export class RedisCounterStore {
 
   async applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome> {
     const started = performance.now();
-    const keys = [this.keys.appliedOffsets(input.topic), this.keys.liveState, this.keys.rebuildLock];
-    const args: (string | number)[] = [String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, ''];
+    const keys = [this.keys.appliedOffsets(input.topic), this.keys.liveState, this.keys.rebuildLock, input.catalogue?.key ?? this.keys.liveState];
+    const args: (string | number)[] = [String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, '', input.catalogue ? String(input.catalogue.version) : '', 0];
     const scopes: string[] = [];
     for (const [scope, delta] of input.deltas) {
       const fields = TOTAL_FIELDS.filter((f) => (delta[f] ?? 0) !== 0);
@@ -108,8 +151,14 @@ export class RedisCounterStore {
       for (const f of fields) args.push(f, delta[f]!);
     }
     args[4] = scopes.length > 0 ? JSON.stringify(scopes) : '';
+    args[6] = scopes.length;
+    if (input.live) {
+      keys.push(...input.live.keys);
+      args.push(...input.live.args);
+    }
     const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length, ...keys, ...args);
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
+    if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
     return ok === 1 ? { applied: true } : { applied: false, currentOffset: current };
   }
 

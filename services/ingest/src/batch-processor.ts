@@ -1,5 +1,7 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
-import { aggregate, type ApplyBatchInput, type ApplyOutcome, type ClaimInput } from '@livetally/counters';
+import { aggregate, encodeLivePlan, liveKeys, planLiveWrites, type ApplyBatchInput, type ApplyOutcome, type ClaimInput, type LiveKeys } from '@livetally/counters';
+import { scopesOf } from '@livetally/events';
+import type { CampaignMatcher } from '@livetally/campaigns';
 import { toEventRow, type EventRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
 import type { BatchOutcome, DeadLetter } from './outcomes';
@@ -22,6 +24,14 @@ export interface BatchDeps {
     appliedOffset(topic: string, partition: number): Promise<string>;
     claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }>;
     applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome>;
+    /** Key layout of the live measures (the store's prefix); tests may leave it out. */
+    readonly liveKeys?: LiveKeys;
+  };
+  /** Campaigns to match events against; absent: no campaign scopes. */
+  campaigns?: {
+    get(): Promise<{ version: number; matcher: CampaignMatcher }>;
+    invalidate(): void;
+    versionKey: string;
   };
   duplicates: { claim(inputs: readonly ClaimInput[]): Promise<boolean[]> };
   history: { insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> };
@@ -81,10 +91,34 @@ export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBat
 
   if (letters.length > 0) await deps.deadLetters.publish(letters);
   await deps.history.insertEvents(rows, `${topic}:${partition}:${first}-${last}`);
-  const outcome = await deps.counters.applyBatch({ topic, partition, expectedOffset: applied, newOffset: last, deltas: aggregate(events) });
+  const outcome = await applyCounters(deps, { topic, partition, expectedOffset: applied, newOffset: last }, events, now);
   if (!outcome.applied) {
-    deps.logger.warn({ partition, expected: applied, current: outcome.currentOffset }, 'another worker applied this range first');
+    deps.logger.warn({ partition, expected: applied, current: 'currentOffset' in outcome ? outcome.currentOffset : undefined }, 'another worker applied this range first');
     return { kind: 'deferred', reason: 'lost-ownership' };
   }
   return { kind: 'processed', lastOffset: last, counted: events.length, duplicates: valid.length - counted.length, deadLettered: letters.length };
+}
+
+const MAX_CATALOGUE_RETRIES = 5;
+
+/**
+ * Plans every Redis write of the batch (totals, minute buckets, uniques, leaderboards,
+ * campaign scopes) and applies it atomically. A campaign change between planning and
+ * applying makes the script refuse; the batch is then matched again.
+ */
+async function applyCounters(deps: BatchDeps, at: Omit<ApplyBatchInput, 'deltas'>, events: LiveEvent[], now: number): Promise<ApplyOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    const catalogue = deps.campaigns ? await deps.campaigns.get() : undefined;
+    const campaignScopes = (e: LiveEvent) => catalogue?.matcher.scopesFor(e) ?? [];
+    const live = planLiveWrites(events, (e) => [...scopesOf(e), ...campaignScopes(e)], (e) => ['all', ...campaignScopes(e)], now, deps.counters.liveKeys ?? liveKeys());
+    const outcome = await deps.counters.applyBatch({
+      ...at,
+      deltas: aggregate(events, campaignScopes),
+      live: encodeLivePlan(live),
+      catalogue: catalogue && deps.campaigns ? { key: deps.campaigns.versionKey, version: catalogue.version } : undefined,
+    });
+    if (outcome.applied || !('staleCatalogue' in outcome)) return outcome;
+    deps.campaigns!.invalidate();
+    if (attempt >= MAX_CATALOGUE_RETRIES) throw new Error(`campaign catalogue kept changing (now version ${outcome.catalogueVersion}); retrying the batch`);
+  }
 }

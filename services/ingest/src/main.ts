@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
 import { EventDeduplicator, LiveStateStore, RedisCounterStore } from '@livetally/counters';
+import { CampaignStore } from '@livetally/campaigns';
 import { EventHistory, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
 import { createLogger, safeUrl } from '@livetally/logging';
@@ -10,6 +11,7 @@ import { DeadLetterPublisher } from './dead-letters';
 import { startOpsServer } from './http';
 import { createIngestMetrics } from './metrics';
 import { IngestWorker, backoffMs } from './worker';
+import { CampaignCatalogue } from './campaign-catalogue';
 import { LiveStateGate } from './live-state-gate';
 import { RebuildBusyError, rebuildLiveState } from './recovery/rebuild';
 
@@ -43,6 +45,10 @@ const counters = new RedisCounterStore(redis, {
 const history = new EventHistory(clickhouse, { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) });
 const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
 const deadLetters = new DeadLetterPublisher(producer, config.kafka.dlqTopic);
+// No polling: a batch planned with an outdated catalogue is refused by the apply
+// script, and the worker reloads the catalogue then.
+const campaignStore = new CampaignStore(redis, clickhouse, config.redis.keyPrefix);
+const catalogue = new CampaignCatalogue(campaignStore);
 // Batches wait while Redis holds no live state (lost data) or a rebuild runs; a fresh
 // deployment is set up by the first batch. See live-state-gate.ts and recovery/rebuild.ts.
 const liveState = new LiveStateStore(redis, { prefix: config.redis.keyPrefix, group: config.kafka.groupId });
@@ -84,6 +90,7 @@ const worker = new IngestWorker({
   onFatal: (err) => void stop(`kafka consumer could not recover: ${err.message}`).then(() => process.exit(1)),
   deps: {
     counters,
+    campaigns: { get: () => catalogue.get(), invalidate: () => catalogue.invalidate(), versionKey: campaignStore.keys.version },
     duplicates,
     history: gate.guard(history),
     liveState: gate,
