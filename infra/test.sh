@@ -9,6 +9,21 @@ if [ ! -d node_modules/kafkajs ]; then
   npm ci --no-audit --no-fund
 fi
 
+# tests/dashboard.browser.test.ts drives Debian's Chromium (it skips without it); a CJK
+# font makes the page's Chinese labels render. Installed only when missing, as root.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then return 0; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "[test] Chromium or its CJK font is missing and this shell cannot apt-get install as root; the dashboard browser test may skip. Install: apt-get install chromium fonts-liberation fonts-wqy-microhei" >&2
+    return 0
+  fi
+  echo "[test] installing Debian's chromium and fonts for the dashboard browser test…"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation fonts-wqy-microhei >/dev/null; }; then
+    echo "[test] installing chromium failed; the dashboard browser test will skip" >&2
+  fi
+}
+ensure_chromium
+
 started_stack=0
 if ! bash infra/stack.sh status >/dev/null 2>&1; then
   started_stack=1

@@ -52,6 +52,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512 },
     // Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
     logController: new LogController({ disableRequestLogging: (request) => QUIET_PATHS.has(request.url) }),
+    // Browsers keep spare connections open without ever sending a request; without this
+    // close() waits for them until the shutdown deadline.
+    forceCloseConnections: true,
   });
 
   app.setErrorHandler(handleError);
