@@ -2,3 +2,4 @@ export { CampaignMatcher, matchesCampaign, type Campaign, type CampaignFilters, 
 export { validateCampaignInput, type CampaignInput, type CampaignValidation } from './validate';
 export { CampaignStore, campaignKeys, type CampaignKeys } from './store';
 export { CampaignService, CampaignError, type Backfill, type CampaignServiceDeps } from './service';
+export { createCampaignBackfill, type CampaignBackfillDeps } from './backfill';

@@ -13,6 +13,9 @@ const schema = {
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
   // History, campaigns and the engineers' SQL endpoint (src/http/).
+  // Where ingest records applied offsets; campaign backfills cut at them.
+  KAFKA_TOPIC: str('livetally.events'),
+  KAFKA_GROUP_ID: str('ingest'),
   CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
   CLICKHOUSE_USER: str('default'),
   CLICKHOUSE_PASSWORD: str(''),
@@ -32,6 +35,8 @@ export interface GatewayConfig {
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
   wsHeartbeatMs: number;
+  /** The ingest topic and consumer group whose applied offsets campaign backfills cut at. */
+  ingest: { topic: string; groupId: string };
   clickhouse: { url: string; username: string; password: string; database: string };
   /** Limits every POST /v1/sql query runs under (ClickHouse max_execution_time, max_result_rows, max_memory_usage). */
   sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number };
@@ -50,6 +55,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    ingest: { topic: e.KAFKA_TOPIC, groupId: e.KAFKA_GROUP_ID },
     clickhouse: { url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
     sql: { maxSeconds: e.SQL_MAX_SECONDS, maxRows: e.SQL_MAX_ROWS, maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES },
   };

@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config';
 import { LiveHub } from './live/hub';
 import { redisChannelReader } from './live/redis-channel-reader';
 import { GatewayMetrics } from './metrics';
-import { connectHistory, noCampaignBackfill } from './http/wiring';
+import { connectHistory } from './http/wiring';
 
 export interface RunningGateway {
   app: FastifyInstance;
@@ -81,7 +81,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     );
   });
 
-  const historySide = await connectHistory(config, commands, options.keyPrefix, options.campaignBackfill ?? noCampaignBackfill, log);
+  const historySide = await connectHistory(config, commands, options.keyPrefix, options.campaignBackfill, log);
   const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
   const app = await buildApp({
     totals: store,

@@ -1,5 +1,5 @@
-import { CampaignService, CampaignStore, type Backfill } from '@livetally/campaigns';
-import { HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
+import { CampaignService, CampaignStore, createCampaignBackfill, type Backfill } from '@livetally/campaigns';
+import { CampaignBackfillQueries, HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
 import { safeUrl, type Logger } from '@livetally/logging';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
@@ -25,7 +25,7 @@ export const noCampaignBackfill: Backfill = async () => undefined;
  * down at start the gateway still starts and keeps retrying, since live totals need only
  * Redis), the rollup queries, the campaign store and service, and the SQL runner.
  */
-export async function connectHistory(config: GatewayConfig, redis: Redis, keyPrefix: string | undefined, backfill: Backfill, log: Logger): Promise<HistoryWiring> {
+export async function connectHistory(config: GatewayConfig, redis: Redis, keyPrefix: string | undefined, backfillOverride: Backfill | undefined, log: Logger): Promise<HistoryWiring> {
   const client = createHistoryClient(config.clickhouse);
   const sqlClient = createSqlClient(config.clickhouse, config.sql);
   let retry: NodeJS.Timeout | undefined;
@@ -45,6 +45,17 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
   await Promise.race([attempt(), new Promise((r) => setTimeout(r, MIGRATE_WAIT_MS).unref())]);
 
   const store = new CampaignStore(redis, client, keyPrefix);
+  const backfill =
+    backfillOverride ??
+    createCampaignBackfill({
+      redis,
+      queries: new CampaignBackfillQueries(client),
+      prefix: keyPrefix,
+      group: config.ingest.groupId,
+      topic: config.ingest.topic,
+      now: Date.now,
+      progress: (campaign, message) => log.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),
+    });
   const campaigns = new CampaignService({
     store,
     backfill,
