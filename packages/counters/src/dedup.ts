@@ -92,7 +92,7 @@ export class EventDeduplicator {
     if (inputs.length === 0) return;
     const { keys, args } = this.claimArgs(inputs);
     const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).ltRestoreClaims!;
-    await command.call(this.redis, keys.length, ...keys, ...args);
+    await command.call(this.redis, keys.length, keys, args);
   }
 
   private claimArgs(inputs: readonly ClaimInput[]): { keys: string[]; args: (string | Buffer | number)[] } {
@@ -113,7 +113,7 @@ export class EventDeduplicator {
     if (inputs.length === 0) return [];
     const { keys, args } = this.claimArgs(inputs);
     const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).ltClaimEvents!;
-    const result = await command.call(this.redis, keys.length, ...keys, ...args);
+    const result = await command.call(this.redis, keys.length, keys, args);
     return result.map((r) => r === 1);
   }
 }

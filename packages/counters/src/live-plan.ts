@@ -95,7 +95,8 @@ export function encodeLivePlan(plan: LivePlan): { keys: string[]; args: (string 
   }
   for (const [key, members] of plan.hyperLogLogs) {
     const i = keyIndex(key);
-    args.push('P', i, members.size, ...members);
+    args.push('P', i, members.size);
+    for (const m of members) args.push(m);
   }
   for (const [key, members] of plan.sortedSets) {
     const i = keyIndex(key);

@@ -131,7 +131,12 @@ export class RedisCounterStore {
     return { first: f, last: l };
   }
 
-  private call<T>(command: string, ...args: (string | number)[]): Promise<T> {
+  /**
+   * Runs a script command. Arguments may be arrays: ioredis flattens them iteratively,
+   * whereas spreading a batch's hundreds of thousands of values into a call overflows
+   * the JavaScript stack.
+   */
+  private call<T>(command: string, ...args: (string | number | (string | number)[])[]): Promise<T> {
     return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch((err: unknown) => {
       throw liveStateError(err) ?? err;
     });
@@ -153,10 +158,10 @@ export class RedisCounterStore {
     args[4] = scopes.length > 0 ? JSON.stringify(scopes) : '';
     args[6] = scopes.length;
     if (input.live) {
-      keys.push(...input.live.keys);
-      args.push(...input.live.args);
+      for (const k of input.live.keys) keys.push(k);
+      for (const a of input.live.args) args.push(a);
     }
-    const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length, ...keys, ...args);
+    const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length, keys, args);
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
     if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
     return ok === 1 ? { applied: true } : { applied: false, currentOffset: current };
