@@ -8,7 +8,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
  * A campaign created after its start and then widened: the backfill from ClickHouse
@@ -45,10 +45,7 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: fx.prefix, group: run });
     live = new LiveStateReader(redis, fx.prefix);
-    worker = startService('ingest', {
-      KAFKA_BROKERS: STACK.kafkaBrokers.join(','), KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: `${topic}.dlq`, KAFKA_GROUP_ID: run,
-      REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: fx.prefix, CLICKHOUSE_URL: STACK.clickhouseUrl, CLICKHOUSE_DATABASE: fx.database, INGEST_HTTP_PORT: '0',
-    });
+    worker = startService('ingest', ingestEnv({ topic, group: run, prefix: fx.prefix, database: fx.database }));
   });
 
   afterAll(async () => {

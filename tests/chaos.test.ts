@@ -8,7 +8,7 @@ import { Rng } from '../services/simulator/src/rng';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { checkLedger, clickhouseTotals } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
  * Chaos on the real stack: a 210k-message data set with platform resends, late and
@@ -31,21 +31,12 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
   let expected: Map<string, Totals>;
   const workers: ServiceProcess[] = [];
   const all: ServiceProcess[] = [];
-  const env = {
-    KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-    KAFKA_TOPIC: topic,
-    KAFKA_DLQ_TOPIC: dlqTopic,
-    KAFKA_GROUP_ID: run,
-    REDIS_URL: STACK.redisUrl,
-    REDIS_KEY_PREFIX: run,
-    CLICKHOUSE_URL: STACK.clickhouseUrl,
-    CLICKHOUSE_DATABASE: run,
-    INGEST_HTTP_PORT: '0',
+  const env = ingestEnv({ topic, group: run, prefix: run, database: run }, {
     // A killed member's partitions move after the session timeout; keep it short.
     INGEST_SESSION_TIMEOUT_MS: '6000',
     INGEST_HEARTBEAT_MS: '500',
     INGEST_MAX_BYTES_PER_PARTITION: '262144',
-  };
+  });
   const startWorker = () => {
     const w = startService('ingest', env);
     workers.push(w);

@@ -8,7 +8,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { checkLedger } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, freePort, uniqueName, waitFor } from './support/stack';
+import { STACK, freePort, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
  * The whole path on the real local stack: seeded events (some malformed) produced
@@ -44,17 +44,7 @@ describe('pipeline end to end', () => {
     const now = Date.now();
     data = buildDataset({ seed: 2024, count: COUNT, malformedEvery: MALFORMED_EVERY, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300 });
     expected = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
-    const env = {
-      KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-      KAFKA_TOPIC: topic,
-      KAFKA_DLQ_TOPIC: dlqTopic,
-      KAFKA_GROUP_ID: run,
-      REDIS_URL: STACK.redisUrl,
-      REDIS_KEY_PREFIX: prefix,
-      CLICKHOUSE_URL: STACK.clickhouseUrl,
-      CLICKHOUSE_DATABASE: database,
-      INGEST_HTTP_PORT: '0',
-    };
+    const env = ingestEnv({ topic, group: run, prefix, database });
     workers.push(startService('ingest', env), startService('ingest', env));
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;

@@ -42,3 +42,19 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** The environment of an ingest worker for one test run: its topic, group, key prefix and database. */
+export function ingestEnv(run: { topic: string; group: string; prefix: string; database: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+    KAFKA_TOPIC: run.topic,
+    KAFKA_DLQ_TOPIC: `${run.topic}.dlq`,
+    KAFKA_GROUP_ID: run.group,
+    REDIS_URL: STACK.redisUrl,
+    REDIS_KEY_PREFIX: run.prefix,
+    CLICKHOUSE_URL: STACK.clickhouseUrl,
+    CLICKHOUSE_DATABASE: run.database,
+    INGEST_HTTP_PORT: '0',
+    ...extra,
+  };
+}
