@@ -10,6 +10,9 @@ describe('createLogger', () => {
     log.child({ partition: 3 }).info({ password: 'hunter2', headers: { authorization: 'Bearer x' } }, 'hello');
     const line = JSON.parse(lines[0]!);
     expect(line).toMatchObject({ service: 'ingest', partition: 3, msg: 'hello', password: '[redacted]', headers: { authorization: '[redacted]' } });
+    log.info({ config: { auth: { mode: 'on', keys: [{ kid: 'k1', secret: 's3cret' }] }, sqlCredentials: { username: 'u', password: 'pw' } } }, 'config');
+    const config = JSON.parse(lines[1]!).config;
+    expect(config).toEqual({ auth: { mode: 'on', keys: '[redacted]' }, sqlCredentials: { username: 'u', password: '[redacted]' } });
   });
 
   it('hides passwords in URLs', () => {

@@ -29,6 +29,9 @@ const REDACT_PATHS = [
   '*.apiKeys',
   'config.redisUrl',
   'config.clickhouse.password',
+  // The gateway's token secrets and SQL user (it logs a sanitised config; these catch a raw one).
+  'config.auth.keys',
+  'config.sqlCredentials.password',
 ];
 
 export function createLogger(options: CreateLoggerOptions): Logger {

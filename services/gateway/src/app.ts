@@ -1,5 +1,6 @@
 import type { Logger } from '@livetally/logging';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { accessFor, redactUrl, registerAuth, type AuthSettings } from './auth/guard';
 import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';
 import type { RoleCheck } from './http/access';
@@ -10,6 +11,7 @@ import { formatValidationErrors } from './http/validation';
 import type { LiveHub } from './live/hub';
 import { registerLiveSocket, type LiveSocketOptions } from './live/socket-route';
 import type { TotalsReader } from './live/types';
+import { ConnectionCounter, registerConnectionCaps, registerOriginCheck } from './live/upgrade-guard';
 import { GatewayMetrics } from './metrics';
 import { registerHttpRoutes } from './routes';
 
@@ -32,22 +34,60 @@ export interface GatewayDeps {
   campaigns?: CampaignApi;
   /** Runs engineers' read-only SQL (POST /v1/sql); 503 UNAVAILABLE without it. */
   sql?: SqlRunner;
-  /** Access control seam for role-guarded routes (POST /v1/sql needs 'engineer'); absent = everyone allowed. */
+  /** Overrides the role check of role-guarded routes (POST /v1/sql needs 'engineer'); by default it comes from `auth`. */
   authorize?: RoleCheck;
+  /** Token verification and the access policy (GATEWAY_AUTH=on); absent = everything open. */
+  auth?: AuthSettings;
+  limits?: Partial<AppLimits>;
 }
+
+/** Request-level hardening (see config.ts for the variables). */
+export interface AppLimits {
+  bodyLimit: number;
+  connectionTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  trustProxy: boolean | string[];
+  /** WebSocket upgrades: origins besides the gateway's own, and connection caps. */
+  allowedOrigins: string[];
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+}
+
+export const DEFAULT_APP_LIMITS: AppLimits = {
+  bodyLimit: 64 * 1024,
+  connectionTimeout: 120_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 72_000,
+  trustProxy: false,
+  allowedOrigins: [],
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 100,
+};
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-export const DEFAULT_LIVE_OPTIONS: LiveSocketOptions = { maxMessageBytes: 4096, heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, closeGraceMs: 1000 };
+export const DEFAULT_LIVE_OPTIONS: LiveSocketOptions = { maxMessageBytes: 4096, heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, closeGraceMs: 1000, frameRate: { perSecond: 20, burst: 40 } };
+
+// fastify's request serializer, minus the token a dashboard or WebSocket URL may carry.
+const requestLog = (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort });
 
 /** Builds the gateway's fastify app without listening, so tests can inject() into it. */
 export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new GatewayMetrics({ defaultMetrics: false });
   const page = loadDashboard();
+  const limits = { ...DEFAULT_APP_LIMITS, ...deps.limits };
+  const access = accessFor(deps.auth);
   const app = Fastify({
     // Typed as fastify's base logger so helpers can take a plain FastifyInstance (pino's own
     // Logger type is stricter than fastify's generic parameter allows).
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestLog } }) as FastifyBaseLogger,
+    bodyLimit: limits.bodyLimit,
+    // Idle sockets, slow senders (the whole request must arrive in time) and keep-alive.
+    connectionTimeout: limits.connectionTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    trustProxy: limits.trustProxy,
     // Scope values may be 128 characters; fastify's default of 100 would turn long scopes into 404s.
     routerOptions: { maxParamLength: 512 },
     // Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
@@ -80,16 +120,22 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     },
   });
 
-  await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics);
+  await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics, access);
+  // onRequest order: WebSocket origin, then the token and the policy, then connection caps.
+  const refused = (reason: string) => metrics.onRefused(reason);
+  registerOriginCheck(app, limits.allowedOrigins, refused);
+  registerAuth(app, deps.auth, refused, deps.now ?? Date.now);
+  registerConnectionCaps(app, new ConnectionCounter(limits), refused);
   registerHttpRoutes(app, { totals: deps.totals, isReady: deps.isReady, metrics, dashboardHtml: page.html, now: deps.now ?? Date.now });
   registerApiRoutes(app, {
     history: deps.history,
     campaigns: deps.campaigns,
     sql: deps.sql,
-    authorize: deps.authorize,
+    authorize: deps.authorize ?? access.authorize,
+    canSee: access.canSee,
     now: deps.now ?? Date.now,
     onSqlQuery: (outcome, ms) => metrics.onSqlQuery(outcome, ms),
   });
-  registerOpenApiRoute(app, routes);
+  registerOpenApiRoute(app, routes, { metricsPublic: deps.auth?.metricsPublic ?? false });
   return app;
 }

@@ -1,4 +1,7 @@
-import { int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { safeUrl } from '@livetally/logging';
+import { ConfigError, bool, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { parseTokenSecrets } from './auth/keys';
+import type { TokenKey } from './auth/token';
 
 /** Every setting the gateway reads from the environment, declared once. */
 const schema = {
@@ -23,7 +26,49 @@ const schema = {
   SQL_MAX_SECONDS: int(10, 1, 3_600),
   SQL_MAX_ROWS: int(10_000, 1, 100_000_000),
   SQL_MAX_MEMORY_BYTES: int(1_073_741_824, 1_048_576, Number.MAX_SAFE_INTEGER),
+  // The ClickHouse user POST /v1/sql runs as (a readonly=1 profile on a real server); default: CLICKHOUSE_USER/PASSWORD.
+  CLICKHOUSE_SQL_USER: str(''),
+  CLICKHOUSE_SQL_PASSWORD: str(''),
+  // Access control (src/auth/). GATEWAY_TOKEN_SECRETS is parsed on its own: its messages never quote it.
+  GATEWAY_AUTH: oneOf('off', ['off', 'on'] as const),
+  GATEWAY_TOKEN_SECRETS: str(''),
+  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: int(30, 0, 600),
+  GATEWAY_METRICS_PUBLIC: bool(false),
+  // Hardening: WebSocket origins and caps, HTTP body size and timeouts, proxies.
+  GATEWAY_ALLOWED_ORIGINS: str(''),
+  GATEWAY_TRUST_PROXY: str(''),
+  GATEWAY_BODY_LIMIT_BYTES: int(65_536, 1024, 16 * 1_048_576),
+  GATEWAY_CONNECTION_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
+  GATEWAY_REQUEST_TIMEOUT_MS: int(30_000, 1_000, 600_000),
+  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 1_000, 600_000),
+  WS_MAX_CONNECTIONS: int(10_000, 1, 1_000_000),
+  WS_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
+  WS_FRAME_RATE: int(20, 1, 10_000),
+  WS_FRAME_BURST: int(40, 1, 100_000),
 };
+
+export interface AuthConfig {
+  /** off: everything open (local demo); on: tokens required (production). */
+  mode: 'off' | 'on';
+  /** Never log: the secrets. The first key signs, all verify. Empty when not configured. */
+  keys: TokenKey[];
+  clockSkewSeconds: number;
+  metricsPublic: boolean;
+}
+
+export interface HttpLimits {
+  bodyLimit: number;
+  /** Socket idle timeout; raised to SQL_MAX_SECONDS + 15 s so a slow query's answer is not cut. */
+  connectionTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  trustProxy: boolean | string[];
+  allowedOrigins: string[];
+  wsMaxConnections: number;
+  wsMaxConnectionsPerIp: number;
+  wsFrameRate: number;
+  wsFrameBurst: number;
+}
 
 export interface GatewayConfig {
   host: string;
@@ -40,11 +85,30 @@ export interface GatewayConfig {
   clickhouse: { url: string; username: string; password: string; database: string };
   /** Limits every POST /v1/sql query runs under (ClickHouse max_execution_time, max_result_rows, max_memory_usage). */
   sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number };
+  /** Never log the password. */
+  sqlCredentials: { username: string; password: string };
+  auth: AuthConfig;
+  limits: HttpLimits;
 }
 
 /** Parses the given environment; throws ConfigError naming every bad variable. */
 export function parseGatewayConfig(env: Env): GatewayConfig {
-  const e = parseEnv(env, schema);
+  const problems: string[] = [];
+  let parsed: ReturnType<typeof parseEnv<typeof schema>> | undefined;
+  try {
+    parsed = parseEnv(env, schema);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  // Validated whenever set (npm run token uses it with GATEWAY_AUTH=off too); required when on.
+  const secretsRaw = env.GATEWAY_TOKEN_SECRETS?.trim();
+  const secrets = secretsRaw || env.GATEWAY_AUTH === 'on' ? parseTokenSecrets(secretsRaw) : undefined;
+  if (secrets && !secrets.ok) problems.push(...secrets.problems);
+  const origins = parseOrigins(env.GATEWAY_ALLOWED_ORIGINS ?? '');
+  if (typeof origins === 'string') problems.push(origins);
+  if (problems.length > 0 || !parsed || typeof origins === 'string') throw new ConfigError(problems);
+  const e = parsed;
   return {
     host: e.GATEWAY_HOST,
     port: e.GATEWAY_PORT,
@@ -58,7 +122,73 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     ingest: { topic: e.KAFKA_TOPIC, groupId: e.KAFKA_GROUP_ID },
     clickhouse: { url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
     sql: { maxSeconds: e.SQL_MAX_SECONDS, maxRows: e.SQL_MAX_ROWS, maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES },
+    sqlCredentials: e.CLICKHOUSE_SQL_USER ? { username: e.CLICKHOUSE_SQL_USER, password: e.CLICKHOUSE_SQL_PASSWORD } : { username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD },
+    auth: { mode: e.GATEWAY_AUTH, keys: secrets?.ok ? secrets.keys : [], clockSkewSeconds: e.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS, metricsPublic: e.GATEWAY_METRICS_PUBLIC },
+    limits: {
+      bodyLimit: e.GATEWAY_BODY_LIMIT_BYTES,
+      connectionTimeout: Math.max(e.GATEWAY_CONNECTION_TIMEOUT_MS, (e.SQL_MAX_SECONDS + 15) * 1000),
+      requestTimeout: e.GATEWAY_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: e.GATEWAY_KEEP_ALIVE_TIMEOUT_MS,
+      trustProxy: parseTrustProxy(e.GATEWAY_TRUST_PROXY),
+      allowedOrigins: origins,
+      wsMaxConnections: e.WS_MAX_CONNECTIONS,
+      wsMaxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
+      wsFrameRate: e.WS_FRAME_RATE,
+      wsFrameBurst: e.WS_FRAME_BURST,
+    },
   };
+}
+
+/** "https://screens.example.com,http://10.0.0.5:8080" or "*"; each must be a bare origin. */
+function parseOrigins(raw: string): string[] | string {
+  const out: string[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (entry === '*') {
+      out.push(entry);
+      continue;
+    }
+    let u: URL | undefined;
+    try {
+      u = new URL(entry);
+    } catch {
+      /* reported below */
+    }
+    const bare = u && /^https?:$/.test(u.protocol) && u.pathname === '/' && !u.search && !u.hash && !u.username;
+    const origin = bare ? u!.origin : 'null';
+    if (origin === 'null') {
+      return `GATEWAY_ALLOWED_ORIGINS entries must be * or origins such as https://screens.example.com (scheme://host[:port], no path), got ${JSON.stringify(entry.slice(0, 100))}`;
+    }
+    out.push(origin);
+  }
+  return out;
+}
+
+/** fastify's trustProxy: empty/false = off, true (any hop: only behind a proxy that overwrites X-Forwarded-For), or the proxies' addresses/CIDRs. */
+function parseTrustProxy(raw: string): boolean | string[] {
+  const v = raw.trim();
+  if (v === '' || /^(false|off|no)$/i.test(v)) return false;
+  if (/^(true|on|yes)$/i.test(v)) return true;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The configuration as it may be logged: no secrets, no passwords. */
+export function describeConfig(config: GatewayConfig): Record<string, unknown> {
+  return {
+    ...config,
+    redisUrl: safeUrl(config.redisUrl),
+    clickhouse: { ...config.clickhouse, password: config.clickhouse.password ? '[redacted]' : '' },
+    sqlCredentials: { username: config.sqlCredentials.username, password: config.sqlCredentials.password ? '[redacted]' : '' },
+    auth: { mode: config.auth.mode, kids: config.auth.keys.map((k) => k.kid ?? '(unnamed)'), clockSkewSeconds: config.auth.clockSkewSeconds, metricsPublic: config.auth.metricsPublic },
+  };
+}
+
+/** The signing keys for `npm run token`: GATEWAY_TOKEN_SECRETS, required whatever GATEWAY_AUTH says. */
+export function loadTokenKeys(): TokenKey[] {
+  return loadConfigOrExit(() => {
+    const parsed = parseTokenSecrets(process.env.GATEWAY_TOKEN_SECRETS);
+    if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => p.replace('when GATEWAY_AUTH=on ', 'to mint tokens ')));
+    return parsed.keys;
+  });
 }
 
 /** The one place the gateway reads process.env; bad values stop start-up with exit code 2. */

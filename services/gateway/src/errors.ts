@@ -15,7 +15,13 @@ export const ERROR_CATALOGUE = {
   INVALID_RANGE: { status: 400, message: 'The time range is not valid.' },
   INVALID_CAMPAIGN: { status: 400, message: 'The campaign is invalid; details lists every bad field.' },
   CONFLICT: { status: 409, message: 'The resource already exists.' },
-  FORBIDDEN: { status: 403, message: 'This endpoint needs a role the caller does not have.' },
+  // Access control (src/auth/; GATEWAY_AUTH=on) and request limits.
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required: missing, malformed, forged, expired or signed with an unknown key.' },
+  FORBIDDEN: { status: 403, message: "The caller's token does not allow this: it lacks the role or does not cover the scope." },
+  FORBIDDEN_ORIGIN: { status: 403, message: 'WebSocket upgrades are accepted from the same origin or from GATEWAY_ALLOWED_ORIGINS only.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than GATEWAY_BODY_LIMIT_BYTES allows.' },
+  TOO_MANY_CONNECTIONS: { status: 429, message: 'This client address has WS_MAX_CONNECTIONS_PER_IP live connections already.' },
+  GATEWAY_FULL: { status: 503, message: 'This gateway has WS_MAX_CONNECTIONS live connections already; try again later or another gateway.' },
   READ_ONLY: { status: 400, message: 'Only a single read statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS) is accepted.' },
   SQL_ERROR: { status: 400, message: 'ClickHouse refused the query.' },
   SQL_TIMEOUT: { status: 408, message: 'The query ran longer than SQL_MAX_SECONDS allows.' },
@@ -28,6 +34,7 @@ export const ERROR_CATALOGUE = {
   INVALID_CHANNEL: { status: 400, message: 'The channel is not valid; expected "totals:<scope>".' },
   TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'This connection has too many subscriptions.' },
   FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
+  RATE_LIMITED: { status: 429, message: 'Too many frames on this connection (WS_FRAME_RATE per second, bursts of WS_FRAME_BURST); the frame was dropped. Persistent floods are closed with 1008.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -60,7 +67,8 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   if (err instanceof GatewayError) return reply.code(err.status).send(errorBody(err.code, err.message, err.details));
   const status = (err as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return reply.code(status).send(errorBody(status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', err.message));
+    const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+    return reply.code(status).send(errorBody(code, err.message));
   }
   request.log.error({ err }, 'request failed');
   return reply.code(500).send(errorBody('INTERNAL'));

@@ -11,3 +11,7 @@ export { requireRole, allowAll, type Role, type RoleCheck } from './http/access'
 export { checkReadOnly, READ_KEYWORDS } from './http/sql-guard';
 export { ClickHouseSqlRunner, createSqlClient, type SqlLimits } from './http/sql-runner';
 export { SQL_FORMATS, type CampaignApi, type HistoryReader, type SqlFormat, type SqlRunner } from './http/types';
+export { mintToken, signToken, verifyToken, ROLES, type TokenClaims, type TokenKey, type VerifyResult } from './auth/token';
+export { parseTokenSecrets } from './auth/keys';
+export { scopeAllowed, checkScopePattern } from './auth/scopes';
+export type { AuthSettings } from './auth/guard';

@@ -1,5 +1,5 @@
-import { createLogger, safeUrl } from '@livetally/logging';
-import { loadGatewayConfig } from './config';
+import { createLogger } from '@livetally/logging';
+import { describeConfig, loadGatewayConfig } from './config';
 import { startGateway } from './server';
 
 // After this long a stuck shutdown gives up and exits non-zero, so an orchestrator is never left waiting.
@@ -7,7 +7,8 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 
 const config = loadGatewayConfig();
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
-logger.info({ config: { ...config, redisUrl: safeUrl(config.redisUrl) } }, 'starting gateway');
+logger.info({ config: describeConfig(config) }, 'starting gateway');
+if (config.auth.mode === 'off') logger.warn('GATEWAY_AUTH=off: every route and live channel is open to anyone who can reach the gateway (local demo only)');
 
 const gateway = await startGateway(config, logger, { keyPrefix: config.redisKeyPrefix }).catch((err: unknown) => {
   logger.fatal({ err }, 'gateway failed to start');

@@ -35,6 +35,13 @@ export class GatewayMetrics implements HubObserver, LiveSocketHooks {
     registers: [this.registry],
   });
 
+  private readonly refused = new Counter({
+    name: 'gateway_access_refused_total',
+    help: 'Requests, upgrades and frames refused by access control or limits, by reason (missing, expired, bad_signature, forbidden, origin, connections, rate, abusive…)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -72,6 +79,10 @@ export class GatewayMetrics implements HubObserver, LiveSocketHooks {
   onSqlQuery(outcome: string, durationMs: number): void {
     this.sqlQueries.inc({ outcome });
     this.sqlDuration.observe(durationMs / 1000);
+  }
+
+  onRefused(reason: string): void {
+    this.refused.inc({ reason });
   }
 
   get contentType(): string {

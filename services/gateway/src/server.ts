@@ -89,14 +89,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     isReady,
     logger,
     metrics,
-    live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs },
+    live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs, frameRate: { perSecond: config.limits.wsFrameRate, burst: config.limits.wsFrameBurst } },
+    auth: config.auth.mode === 'on' ? { keys: config.auth.keys, clockSkewSeconds: config.auth.clockSkewSeconds, metricsPublic: config.auth.metricsPublic } : undefined,
+    limits: { ...config.limits, maxConnections: config.limits.wsMaxConnections, maxConnectionsPerIp: config.limits.wsMaxConnectionsPerIp },
     history: historySide.history,
     campaigns: historySide.campaigns,
     sql: historySide.sql,
   });
   await app.listen({ host: config.host, port: config.port });
   hub.start();
-  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs }, 'gateway listening');
+  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs, auth: config.auth.mode, keys: config.auth.keys.map((k) => k.kid ?? '(unnamed)') }, 'gateway listening');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>

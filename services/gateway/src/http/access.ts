@@ -1,14 +1,14 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Role } from '../auth/token';
 import { GatewayError } from '../errors';
 
-/** Roles an endpoint can require. */
-export type Role = 'engineer';
+/** Roles an endpoint can require (the role of the caller's token). */
+export type { Role } from '../auth/token';
 
 /**
- * Decides whether a request may act in a role. This is the seam for access control,
- * which is a separate issue: a real check (an API key or a token from a proxy header,
- * mapped to roles) is passed to buildApp as `authorize`. Until then `allowAll` is used
- * and every caller counts as an engineer — run the gateway on a trusted network.
+ * Decides whether a request may act in a role. With GATEWAY_AUTH=on the gateway's
+ * access control (auth/guard.ts) supplies it from the request's verified token; with
+ * GATEWAY_AUTH=off `allowAll` is used and every caller counts as an engineer.
  */
 export type RoleCheck = (request: FastifyRequest, role: Role) => boolean | Promise<boolean>;
 

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ruleFor, rolesFor } from '../auth/policy';
 import type { RoleCheck } from './access';
 import { registerCampaignRoutes } from './campaign-routes';
 import { registerHistoryRoutes } from './history-routes';
 import { buildOpenApi, type CollectedRoute } from './openapi';
+import { errorResponses } from './schemas';
 import { registerSqlRoutes } from './sql-routes';
 import type { CampaignApi, HistoryReader, SqlRunner } from './types';
 
@@ -11,6 +13,8 @@ export interface ApiDeps {
   campaigns?: CampaignApi;
   sql?: SqlRunner;
   authorize?: RoleCheck;
+  /** May the request see this scope (campaign listings)? Absent = yes. */
+  canSee?(request: FastifyRequest, scope: string): boolean;
   now(): number;
   onSqlQuery?(outcome: string, durationMs: number): void;
 }
@@ -18,7 +22,7 @@ export interface ApiDeps {
 /** History, campaign and SQL routes; each answers 503 UNAVAILABLE while its dependency is absent. */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   registerHistoryRoutes(app, deps.history);
-  registerCampaignRoutes(app, { campaigns: deps.campaigns, history: deps.history, now: deps.now });
+  registerCampaignRoutes(app, { campaigns: deps.campaigns, history: deps.history, now: deps.now, canSee: deps.canSee });
   registerSqlRoutes(app, { sql: deps.sql, authorize: deps.authorize, onQuery: deps.onSqlQuery });
 }
 
@@ -31,13 +35,16 @@ const LIVE_DOC = {
     'Client → server: {"type":"subscribe","channel":"totals:<scope>"}, {"type":"unsubscribe","channel":"totals:<scope>"}, {"type":"ping"}.',
     'Server → client: {"type":"snapshot","channel","data":{…totals},"seq","ts"} after every subscribe; {"type":"update",…} at most once per channel per LIVE_TICK_MS while the totals change',
     '(drop an update whose seq is not above the last seen); {"type":"pong","ts"}; {"type":"error","code","message","channel"?} with INVALID_JSON, BAD_FRAME, UNKNOWN_TYPE,',
-    'INVALID_CHANNEL, TOO_MANY_SUBSCRIPTIONS, FRAME_TOO_LARGE or NOT_READY — the connection stays open. The server pings every WS_HEARTBEAT_MS and closes with 1001 on shutdown.',
+    'INVALID_CHANNEL, TOO_MANY_SUBSCRIPTIONS, FRAME_TOO_LARGE, RATE_LIMITED, FORBIDDEN (a channel outside the token\'s scopes; rankings:<parent>:… is checked against the parent) or NOT_READY — the connection stays open.',
+    'The server pings every WS_HEARTBEAT_MS, closes with 1001 on shutdown, with 1008 when the token expires or the client keeps flooding over WS_FRAME_RATE.',
+    'With GATEWAY_AUTH=on the upgrade needs a token: Authorization: Bearer, a "bearer.<token>" entry in Sec-WebSocket-Protocol (offer "livetally" too; it is the one echoed) or ?token=.',
+    'Refused upgrades are plain HTTP answers: 401 UNAUTHORIZED, 403 FORBIDDEN_ORIGIN (Origin neither the gateway\'s own nor in GATEWAY_ALLOWED_ORIGINS), 429 TOO_MANY_CONNECTIONS, 503 GATEWAY_FULL.',
     'Scopes as in GET /v1/totals/{scope}.',
   ].join(' '),
 };
 
 /** GET /openapi.json, generated once from every route registered by the time it is first asked for. */
-export function registerOpenApiRoute(app: FastifyInstance, routes: readonly CollectedRoute[]): void {
+export function registerOpenApiRoute(app: FastifyInstance, routes: readonly CollectedRoute[], policy: { metricsPublic: boolean }): void {
   let document: string | undefined;
   app.get('/openapi.json', {
     schema: { summary: 'This API as an OpenAPI 3.0 document', tags: ['meta'], response: { 200: { type: 'object', description: 'OpenAPI 3.0.3 document', additionalProperties: true } } },
@@ -48,6 +55,13 @@ export function registerOpenApiRoute(app: FastifyInstance, routes: readonly Coll
         version: '0.1.0',
         description: 'Live and historical livestream e-commerce figures. Money is integer fen. Errors are { "error": { "code", "message", "details"? } }.',
         extra: { 'GET /v1/live': LIVE_DOC },
+        security: {
+          schemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'LiveTally token: base64url(JSON payload).base64url(HMAC-SHA256); mint with npm run token' } },
+          description: 'Required when the gateway runs with GATEWAY_AUTH=on; routes marked security: [] are always open.',
+          isOpen: (method, url) => ruleFor(method.toUpperCase(), url, policy)?.open === true,
+          roles: (method, url) => rolesFor(method, url),
+          refusals: errorResponses('UNAUTHORIZED', 'FORBIDDEN'),
+        },
       }),
     );
     return reply.type('application/json; charset=utf-8').send(document);

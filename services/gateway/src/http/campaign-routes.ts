@@ -12,6 +12,8 @@ export interface CampaignRouteDeps {
   campaigns?: CampaignApi;
   history?: HistoryReader;
   now(): number;
+  /** Lists only campaigns whose scope (campaign:<id>) the request may see; absent = all. */
+  canSee?(request: FastifyRequest, scope: string): boolean;
 }
 
 type IdParams = { Params: { id: string } };
@@ -39,7 +41,10 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
 
   app.get('/v1/campaigns', {
     schema: { summary: 'List campaigns', tags, response: { 200: { type: 'object', properties: { campaigns: { type: 'array', items: campaignSchema } } }, ...errorResponses('UNAVAILABLE') } },
-  }, async (request) => ({ campaigns: await call(request, () => service().list()) }));
+  }, async (request) => {
+    const campaigns = await call(request, () => service().list());
+    return { campaigns: deps.canSee ? campaigns.filter((c) => deps.canSee!(request, `campaign:${c.id}`)) : campaigns };
+  });
 
   app.post('/v1/campaigns', {
     validatorCompiler: pass,

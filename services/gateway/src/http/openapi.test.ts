@@ -44,7 +44,7 @@ describe('GET /openapi.json', () => {
     const sql = doc.paths['/v1/sql']!.post!;
     expect(sql['x-required-role']).toBe('engineer');
     expect(sql.requestBody).toMatchObject({ required: true, content: { 'application/json': { schema: { required: ['query'] } } } });
-    expect(Object.keys(sql.responses).sort()).toEqual(['200', '400', '403', '408', '503']);
+    expect(Object.keys(sql.responses).sort()).toEqual(['200', '400', '401', '403', '408', '503']);
     expect(doc.paths['/v1/campaigns']!.post!.responses['409']).toBeDefined();
     expect(doc.paths['/v1/campaigns/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toMatchObject({ properties: { pace: { type: 'object' } } });
 

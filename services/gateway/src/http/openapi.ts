@@ -23,7 +23,10 @@ export interface CollectedRoute {
 
 type Json = Record<string, unknown>;
 
-const STATUS_TEXT: Record<string, string> = { 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<string, string> = {
+  101: 'Switching Protocols', 200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
+  409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable',
+};
 
 /** Starts collecting; call before any route is registered. The returned list fills as routes are added. */
 export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
@@ -43,6 +46,18 @@ export interface OpenApiInfo {
   description?: string;
   /** Documentation for routes that carry no schema of their own, by "METHOD url". */
   extra?: Record<string, Json>;
+  security?: SecurityDoc;
+}
+
+/** How routes are protected: one scheme for all, some routes open, roles per route. */
+export interface SecurityDoc {
+  schemes: Record<string, Json>;
+  description: string;
+  isOpen(method: string, url: string): boolean;
+  /** Roles a route accepts; undefined means any valid token. */
+  roles(method: string, url: string): readonly string[] | undefined;
+  /** Error responses every protected route may answer (401, 403), added where a route does not list its own. */
+  refusals: Record<number, object>;
 }
 
 /** An OpenAPI 3.0 document from the collected routes' fastify schemas. */
@@ -61,6 +76,7 @@ export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInf
     if (parameters.length > 0) op.parameters = parameters;
     if (schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(schema.body) } } };
     op.responses = toResponses(schema.response as Json | undefined, route.websocket);
+    if (info.security) secure(op, route, info.security);
     (paths[path] ??= {})[route.method] = op;
   }
   const sorted = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]!]));
@@ -69,7 +85,20 @@ export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInf
     info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
     tags: [...tags].sort().map((name) => ({ name })),
     paths: sorted,
+    ...(info.security ? { components: { securitySchemes: info.security.schemes }, 'x-security-note': info.security.description } : {}),
   };
+}
+
+function secure(op: Json, route: CollectedRoute, security: SecurityDoc): void {
+  if (security.isOpen(route.method, route.url)) {
+    op.security = [];
+    return;
+  }
+  op.security = Object.keys(security.schemes).map((name) => ({ [name]: [] }));
+  const roles = security.roles(route.method, route.url);
+  if (op['x-required-role'] === undefined && roles) op['x-required-role'] = roles.join(' or ');
+  const responses = op.responses as Json;
+  for (const [status, schema] of Object.entries(toResponses(security.refusals, false))) responses[status] ??= schema;
 }
 
 function toParameters(schema: Json | undefined, where: 'path' | 'query'): Json[] {

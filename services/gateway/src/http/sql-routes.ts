@@ -22,12 +22,17 @@ const BY_CLICKHOUSE_CODE: Record<string, { code: ErrorCode; limit?: string }> = 
   '164': { code: 'READ_ONLY' }, // READONLY: a write or a settings change reached ClickHouse, which refused it
 };
 
+export const SQL_BODY_LIMIT_BYTES = 512 * 1024;
+
 const OUTCOME: Partial<Record<ErrorCode, string>> = { SQL_TIMEOUT: 'timeout', SQL_LIMIT: 'limit', READ_ONLY: 'refused', SQL_ERROR: 'error' };
 
 /** POST /v1/sql: read-only SQL for engineers, under fixed limits. */
 export function registerSqlRoutes(app: FastifyInstance, deps: SqlRouteDeps): void {
   app.post<{ Body: { query: string; format: SqlFormat } }>('/v1/sql', {
     preHandler: requireRole('engineer', deps.authorize),
+    // Room for a 100 000-character statement (up to 4 bytes each, JSON-escaped), above
+    // GATEWAY_BODY_LIMIT_BYTES; with GATEWAY_AUTH=on only engineers get as far as the body.
+    bodyLimit: SQL_BODY_LIMIT_BYTES,
     schema: {
       summary: 'Run one read-only SQL statement against ClickHouse',
       description:

@@ -27,7 +27,8 @@ export const noCampaignBackfill: Backfill = async () => undefined;
  */
 export async function connectHistory(config: GatewayConfig, redis: Redis, keyPrefix: string | undefined, backfillOverride: Backfill | undefined, log: Logger): Promise<HistoryWiring> {
   const client = createHistoryClient(config.clickhouse);
-  const sqlClient = createSqlClient(config.clickhouse, config.sql);
+  // Engineers' queries run as their own ClickHouse user (CLICKHOUSE_SQL_USER; a readonly profile on a real server).
+  const sqlClient = createSqlClient({ ...config.clickhouse, ...config.sqlCredentials }, config.sql);
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
   const attempt = async (): Promise<void> => {

@@ -1,9 +1,11 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import { BEARER_PROTOCOL_PREFIX, OPEN_ACCESS, type Access } from '../auth/guard';
 import type { ErrorCode } from '../errors';
+import { FrameRateLimiter, type FrameRateOptions } from './frame-rate';
 import type { LiveHub } from './hub';
-import { errorFrame, parseClientMessage, pongFrame } from './protocol';
+import { errorFrame, parseChannel, parseClientMessage, pongFrame } from './protocol';
 import type { Subscriber } from './types';
 
 export interface LiveSocketOptions {
@@ -14,12 +16,16 @@ export interface LiveSocketOptions {
   maxBufferedBytes: number;
   /** How long shutdown waits for clients to answer the close handshake. */
   closeGraceMs: number;
+  /** Per-connection frame rate limit (every client frame counts). */
+  frameRate: FrameRateOptions;
 }
 
 export interface LiveSocketHooks {
   onClientConnected?(): void;
   onClientDisconnected?(): void;
   onFramesSent?(type: 'pong' | 'error', count: number): void;
+  /** A frame or a connection refused: 'rate', 'abusive', 'forbidden', 'expired'. */
+  onRefused?(reason: string): void;
 }
 
 // Frames this much over the limit are dropped by ws itself (close 1009) so that a
@@ -28,11 +34,17 @@ export interface LiveSocketHooks {
 const HARD_CAP_FACTOR = 16;
 
 /** Registers @fastify/websocket, the /v1/live route, the heartbeat and socket shutdown. */
-export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, options: LiveSocketOptions, hooks: LiveSocketHooks = {}): Promise<void> {
+export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, options: LiveSocketOptions, hooks: LiveSocketHooks = {}, access: Pick<Access, 'canSee' | 'expiresAt'> = OPEN_ACCESS): Promise<void> {
   const alive = new WeakSet<WebSocket>();
+  const expiries = new WeakMap<WebSocket, number>();
 
   await app.register(websocket, {
-    options: { maxPayload: Math.max(options.maxMessageBytes * HARD_CAP_FACTOR, 64 * 1024) },
+    options: {
+      maxPayload: Math.max(options.maxMessageBytes * HARD_CAP_FACTOR, 64 * 1024),
+      // A browser that sent ["livetally", "bearer.<token>"] must get a protocol back or it
+      // drops the connection; never echo the token one.
+      handleProtocols: (protocols) => [...protocols].find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? false,
+    },
     errorHandler(error, socket, request) {
       request.log.debug({ err: error }, 'websocket error; terminating');
       socket.terminate();
@@ -52,8 +64,15 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
 
   // One timer for all sockets: a socket that did not answer the previous ping is dead
   // (half-open TCP, sleeping laptop) and is terminated to free its subscriptions.
+  // The same timer closes connections whose token has expired (policy violation, 1008).
   const heartbeat = setInterval(() => {
+    const now = Date.now();
     for (const ws of app.websocketServer.clients) {
+      if ((expiries.get(ws) ?? Infinity) <= now && ws.readyState === ws.OPEN) {
+        hooks.onRefused?.('expired');
+        ws.close(1008, 'token expired');
+        continue;
+      }
       if (!alive.has(ws)) {
         ws.terminate();
         continue;
@@ -72,6 +91,9 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
     socket.on('error', (err) => log.debug({ err }, 'websocket error'));
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
+    const expiresAt = access.expiresAt(request);
+    if (expiresAt !== undefined) expiries.set(socket, expiresAt);
+    const limiter = new FrameRateLimiter(options.frameRate, Date.now());
 
     const subscriber: Subscriber = {
       send: (frame) => {
@@ -85,6 +107,17 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
     };
 
     const onFrame = (data: RawData, isBinary: boolean): void => {
+      if (socket.readyState !== socket.OPEN) return; // closing: nothing more is answered
+      const verdict = limiter.take(Date.now());
+      if (verdict === 'abusive') {
+        hooks.onRefused?.('abusive');
+        log.info('closing a connection that keeps sending over the frame rate limit');
+        return socket.close(1008, 'frame rate limit exceeded');
+      }
+      if (verdict === 'limited') {
+        hooks.onRefused?.('rate');
+        return reject('RATE_LIMITED', `over ${options.frameRate.perSecond} frames per second; this frame was dropped`);
+      }
       const bytes = byteLength(data);
       if (bytes > options.maxMessageBytes) return reject('FRAME_TOO_LARGE', `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`);
       if (isBinary) return reject('BAD_FRAME', 'binary frames are not supported; send JSON text');
@@ -95,6 +128,11 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
         subscriber.send(pongFrame(Date.now()));
         hooks.onFramesSent?.('pong', 1);
       } else if (msg.type === 'subscribe') {
+        const channel = parseChannel(msg.channel);
+        if (channel.ok && !access.canSee(request, channel.channel.scope)) {
+          hooks.onRefused?.('forbidden');
+          return reject('FORBIDDEN', `the token does not cover ${channel.channel.scope}`, channel.channel.name);
+        }
         const result = hub.subscribe(subscriber, msg.channel);
         if (!result.ok) reject(result.code, result.message, msg.channel.slice(0, 200));
       } else {

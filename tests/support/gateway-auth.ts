@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mintToken, type Role, type TokenKey } from '@livetally/gateway';
+import WebSocket from 'ws';
+
+/**
+ * Helpers for the access-control tests: a key pair configured the way an operator
+ * would (GATEWAY_TOKEN_SECRETS with two kids), tokens minted from it, and a ws client
+ * whose every wait is bounded.
+ */
+export const KEYS: TokenKey[] = [
+  { kid: 'k2', secret: randomBytes(36).toString('base64') },
+  { kid: 'k1', secret: randomBytes(36).toString('base64') },
+];
+
+export const AUTH_ENV = {
+  GATEWAY_AUTH: 'on',
+  GATEWAY_TOKEN_SECRETS: KEYS.map((k) => `${k.kid}:${k.secret}`).join(','),
+  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '5',
+};
+
+export function token(role: Role, scopes: string[], options: { ttlSeconds?: number; now?: number; key?: TokenKey } = {}): string {
+  return mintToken({ sub: `test-${role}`, role, scopes, ttlSeconds: options.ttlSeconds ?? 600, now: options.now ?? Date.now() }, options.key ?? KEYS[0]!);
+}
+
+export type Frame = { type: string; code?: string; channel?: string; message?: string };
+
+export interface LiveConnection {
+  ws: WebSocket;
+  frames: Frame[];
+  /** Resolves with the close code. */
+  closed: Promise<number>;
+  /** The next frame (from the start, in order) matching, within ms. */
+  waitFor(match: (f: Frame) => boolean, what: string, ms?: number): Promise<Frame>;
+}
+
+/** Opens /v1/live; rejects with "status <n>" when the upgrade is refused, or after 5 s. */
+export function openLive(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<LiveConnection> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, handshakeTimeout: 5_000 });
+    const frames: Frame[] = [];
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    const timer = setTimeout(() => (ws.terminate(), reject(new Error('timed out opening /v1/live'))), 5_000);
+    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as Frame));
+    ws.once('open', () => {
+      clearTimeout(timer);
+      resolve({
+        ws,
+        frames,
+        closed,
+        async waitFor(match, what, ms = 5_000) {
+          const deadline = Date.now() + ms;
+          for (;;) {
+            const found = frames.find(match);
+            if (found) return found;
+            if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(frames).slice(0, 500)}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        },
+      });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      let body = '';
+      res.on('data', (c: Buffer) => (body += String(c)));
+      res.on('end', () => reject(Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode, body })));
+      res.on('error', () => reject(new Error(`status ${res.statusCode}`)));
+    });
+    ws.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Settles within ms or reports what it was waiting for. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const liveUrl = (httpUrl: string, query = '') => `${httpUrl.replace(/^http/, 'ws')}/v1/live${query}`;
