@@ -91,6 +91,23 @@ describe('chdb-server through @clickhouse/client', () => {
     expect(await count(client, "events WHERE name = 'retry'")).toBe(2);
   });
 
+  it('runs requests concurrently, one per session, and still counts concurrent retries once', async () => {
+    // Two sessions (the default): two one-second sleeps overlap instead of queueing.
+    const started = performance.now();
+    await Promise.all([1, 2].map(() => client.query({ query: 'SELECT sleep(1) AS s', format: 'JSONEachRow' }).then((rs) => rs.json())));
+    expect(performance.now() - started).toBeLessThan(1_800);
+
+    const insert = () =>
+      client.insert({
+        table: 'events',
+        format: 'JSONEachRow',
+        values: [{ id: 101, name: 'concurrent-retry', tags: [], ts: '2024-02-01 00:00:00.000' }],
+        clickhouse_settings: { insert_deduplication_token: 'batch-concurrent' },
+      });
+    await Promise.all([insert(), insert(), insert()]);
+    expect(await count(client, "events WHERE name = 'concurrent-retry'")).toBe(1);
+  });
+
   it('treats an INSERT with an empty body as a successful no-op', async () => {
     const before = await count(client, 'events');
     const result = await client.exec({ query: 'INSERT INTO events FORMAT JSONEachRow', values: Readable.from([]) });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_MAX_BODY_BYTES, parseConfig } from './config';
+import { ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS, parseConfig } from './config';
 
 describe('parseConfig', () => {
   it('applies defaults around the required data directory', () => {
@@ -9,6 +9,7 @@ describe('parseConfig', () => {
       host: '127.0.0.1',
       port: 8123,
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      sessions: DEFAULT_SESSIONS,
       logLevel: 'info',
     });
   });
@@ -21,9 +22,10 @@ describe('parseConfig', () => {
       CHDB_USER: 'app',
       CHDB_PASSWORD: ' spaced secret ',
       CHDB_MAX_BODY_BYTES: '1024',
+      CHDB_SESSIONS: '4',
       CHDB_LOG_LEVEL: 'debug',
     });
-    expect(config).toMatchObject({ host: '0.0.0.0', port: 0, user: 'app', password: ' spaced secret ', maxBodyBytes: 1024, logLevel: 'debug' });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 0, user: 'app', password: ' spaced secret ', maxBodyBytes: 1024, sessions: 4, logLevel: 'debug' });
   });
 
   it('a password alone protects the default user', () => {

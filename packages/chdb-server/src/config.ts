@@ -9,10 +9,13 @@ export interface ChdbServerConfig {
   user?: string;
   password?: string;
   maxBodyBytes: number;
+  /** chdb sessions, i.e. statements run at once (CHDB_SESSIONS, default 2). */
+  sessions: number;
   logLevel: LogLevel;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_SESSIONS = 2;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -54,6 +57,11 @@ export function parseConfig(env: Env): ChdbServerConfig {
     problems.push(`CHDB_MAX_BODY_BYTES must be a positive integer, got ${JSON.stringify(env.CHDB_MAX_BODY_BYTES)}`);
   }
 
+  const sessions = integer(value('CHDB_SESSIONS'), DEFAULT_SESSIONS);
+  if (sessions === undefined || sessions < 1 || sessions > 64) {
+    problems.push(`CHDB_SESSIONS must be an integer from 1 to 64, got ${JSON.stringify(env.CHDB_SESSIONS)}`);
+  }
+
   const logLevel = (value('CHDB_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`CHDB_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.CHDB_LOG_LEVEL)}`);
@@ -66,6 +74,7 @@ export function parseConfig(env: Env): ChdbServerConfig {
     port: port!,
     ...(password !== undefined ? { user: user ?? 'default', password } : {}),
     maxBodyBytes: maxBodyBytes!,
+    sessions: sessions!,
     logLevel,
   };
 }

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { Session } from 'chdb';
 import { fromEngineError } from './errors';
 import type { EngineStatement } from './http-protocol';
-import { SerialQueue } from './serial-queue';
 
 interface RawResult {
   bytes: Uint8Array;
@@ -70,29 +69,45 @@ export interface EngineHooks {
   onSessionProblem?: (err: unknown, message: string) => void;
 }
 
+export interface EngineOptions extends EngineHooks {
+  /**
+   * Statements run at once, each on a chdb session of its own (default 2). Sessions
+   * over one data directory share its data and run concurrently; settings and the
+   * current database are per session, as they are per request in ClickHouse.
+   */
+  sessions?: number;
+}
+
+interface Waiting {
+  job: EngineJob;
+  resolve: (result: EngineResult) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * One chdb session over the data directory, used by one job at a time.
- * Settings a request brings are SET on the shared session before its
- * statement and reset afterwards, so the next request starts clean. When
- * that cannot be guaranteed the session is swapped for a fresh one: chdb
- * connections to the same directory share data but not settings.
+ * A small pool of chdb sessions over the data directory; each runs one job at a
+ * time and a job waits for the next free session (preferably one already in the
+ * job's database and settings). chdb runs statements of different sessions
+ * concurrently, as a ClickHouse server runs its requests.
  */
 export class ChdbEngine {
-  private readonly queue = new SerialQueue();
+  private readonly idle: EngineSession[];
+  private readonly waiting: Waiting[] = [];
+  private running = 0;
   private closed = false;
+  private drained: (() => void) | undefined;
 
   private constructor(
-    private session: Session,
-    private readonly dataDir: string,
-    /** Settings a fresh session starts with (name → value); a reset returns to these. */
-    private readonly baseline: Map<string, string>,
+    private readonly sessions: EngineSession[],
     readonly info: EngineInfo,
-    private readonly hooks: EngineHooks,
-  ) {}
+  ) {
+    this.idle = [...sessions];
+  }
 
-  static async open(dataDir: string, hooks: EngineHooks = {}): Promise<ChdbEngine> {
+  static async open(dataDir: string, options: EngineOptions = {}): Promise<ChdbEngine> {
     mkdirSync(dataDir, { recursive: true });
     const session = openSession(dataDir);
+    const opened: Session[] = [session];
     try {
       const changed = await native.QueryAsyncConnection(
         session.connection,
@@ -108,46 +123,95 @@ export class ChdbEngine {
       );
       const [first] = jsonLines<{ v: string; tz: string }>(about.bytes);
       const info = { version: first?.v ?? 'unknown', timezone: first?.tz ?? 'UTC' };
-      return new ChdbEngine(session, dataDir, baseline, info, hooks);
+      const count = Math.max(1, Math.floor(options.sessions ?? 2));
+      while (opened.length < count) opened.push(openSession(dataDir));
+      return new ChdbEngine(opened.map((s) => new EngineSession(s, dataDir, baseline, options)), info);
     } catch (err) {
-      session.close();
+      for (const s of opened) s.close();
       throw err;
     }
   }
 
   /** Jobs waiting or running. */
   get pending(): number {
-    return this.queue.size;
+    return this.waiting.length + this.running;
   }
 
   run(job: EngineJob): Promise<EngineResult> {
     if (this.closed) return Promise.reject(new Error('chdb engine is closed'));
-    return this.queue.run(() => this.execute(job));
+    return new Promise<EngineResult>((resolve, reject) => {
+      this.waiting.push({ job, resolve, reject });
+      this.dispatch();
+    });
   }
 
   /** Lets queued jobs finish, then releases the data directory. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue.drain();
+    if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    for (const s of this.sessions) s.close();
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.waiting.length > 0) {
+      const { job, resolve, reject } = this.waiting.shift()!;
+      const at = this.idle.findIndex((s) => s.suits(job));
+      const [session] = this.idle.splice(at < 0 ? 0 : at, 1);
+      this.running++;
+      session!.execute(job).then(resolve, reject).finally(() => {
+        this.running--;
+        this.idle.push(session!);
+        if (this.pending === 0) this.drained?.();
+        this.dispatch();
+      });
+    }
+  }
+}
+
+/**
+ * One chdb session, used by one job at a time. Each statement runs with exactly
+ * the baseline settings plus the ones its request brings, in the request's
+ * database: before a statement the session is brought there (settings the
+ * previous request left are reset, changed ones SET, unchanged ones left alone),
+ * so consecutive requests with the same settings cost no extra statements.
+ * readonly is reset right after its statement. When a clean state cannot be
+ * guaranteed the session is swapped for a fresh one: chdb connections to the
+ * same directory share data but not settings.
+ */
+class EngineSession {
+  /** Settings the session holds besides its baseline (name → value as SET), and its database. */
+  private readonly applied = new Map<string, string>();
+  private database = 'default';
+
+  constructor(
+    private session: Session,
+    private readonly dataDir: string,
+    /** Settings a fresh session starts with (name → value); a reset returns to these. */
+    private readonly baseline: Map<string, string>,
+    private readonly hooks: EngineHooks,
+  ) {}
+
+  /** True when the job needs no SET or USE here. */
+  suits(job: EngineJob): boolean {
+    if ((job.database ?? 'default') !== this.database || job.settings.length !== this.applied.size) return false;
+    return job.settings.every(([name, value]) => this.applied.get(name) === value);
+  }
+
+  close(): void {
     this.session.close();
   }
 
-  private async execute(job: EngineJob): Promise<EngineResult> {
+  async execute(job: EngineJob): Promise<EngineResult> {
     const started = process.hrtime.bigint();
-    const switchDb = job.database !== undefined && job.database !== 'default';
-    // What it takes afterwards to hand the next job a clean session.
+    const readonly = job.settings.some(([name]) => name === 'readonly');
+    // What it takes afterwards to hand the next job a clean session. Without readonly
+    // nothing: settings and database are reconciled lazily before the next statement.
     let cleanUp: 'none' | 'reset' | 'recycle' = 'none';
     try {
-      if (job.settings.length > 0) {
-        cleanUp = 'recycle'; // until the SET is known to have landed
-        await this.exec(`SET ${job.settings.map(([k, v]) => `${k} = ${quote(v)}`).join(', ')}`);
-        cleanUp = 'reset';
-      }
-      if (switchDb) {
-        if (cleanUp === 'none') cleanUp = 'reset';
-        await this.exec(`USE ${quoteIdentifier(job.database!)}`);
-      }
+      cleanUp = 'recycle'; // until the session is known to hold exactly what the job asked for
+      await this.prepare(job);
+      cleanUp = readonly ? 'reset' : 'none';
       // What a SET or USE statement touches is not known here.
       if (job.sticky) cleanUp = 'recycle';
       const result = await this.statement(job);
@@ -155,9 +219,46 @@ export class ChdbEngine {
     } catch (err) {
       throw fromEngineError(err);
     } finally {
-      if (cleanUp === 'reset') await this.reset(job, switchDb);
+      if (cleanUp === 'reset') await this.reset();
       else if (cleanUp === 'recycle') this.recycle();
     }
+  }
+
+  /**
+   * Brings the session to the job's settings and database in at most one SET and one
+   * USE, and none when the previous job left them as this one needs them (an ingest
+   * worker's inserts all carry the same client settings and database). Settings the
+   * job does not name go back to the session's baseline first. Leftovers that make
+   * the SET itself fail are dropped by starting over on a fresh session.
+   */
+  private async prepare(job: EngineJob): Promise<void> {
+    const clauses = this.settingClauses(job);
+    if (clauses.length > 0) {
+      try {
+        await this.exec(`SET ${clauses.join(', ')}`);
+      } catch (err) {
+        if (this.applied.size === 0 && this.database === 'default') throw err;
+        this.recycle();
+        const fresh = this.settingClauses(job);
+        if (fresh.length > 0) await this.exec(`SET ${fresh.join(', ')}`);
+      }
+      this.applied.clear();
+      for (const [name, value] of job.settings) this.applied.set(name, value);
+    }
+    const database = job.database ?? 'default';
+    if (database !== this.database) {
+      await this.exec(`USE ${quoteIdentifier(database)}`);
+      this.database = database;
+    }
+  }
+
+  /** SET clauses from the session's current settings to exactly the job's; readonly, if any, last. */
+  private settingClauses(job: EngineJob): string[] {
+    const wanted = new Map(job.settings);
+    const clauses: string[] = [];
+    for (const name of this.applied.keys()) if (!wanted.has(name)) clauses.push(this.resetClause(name));
+    for (const [name, value] of job.settings) if (this.applied.get(name) !== value) clauses.push(`${name} = ${quote(value)}`);
+    return clauses;
   }
 
   private async statement(job: EngineJob): Promise<Omit<EngineResult, 'elapsedNs'>> {
@@ -175,14 +276,19 @@ export class ChdbEngine {
     return { ...EMPTY, bytes: r.bytes, resultRows: r.rowsRead, resultBytes: r.bytesRead };
   }
 
-  private async reset(job: EngineJob, switchedDb: boolean): Promise<void> {
+  /** After a readonly job: back to the baseline at once (a later SET may not be allowed while readonly is on). */
+  private async reset(): Promise<void> {
     try {
-      if (job.settings.length > 0) {
+      if (this.applied.size > 0) {
         // Reverse order puts readonly first: while it is on, nothing else could be reset.
-        const names = job.settings.map(([name]) => name).reverse();
+        const names = [...this.applied.keys()].reverse();
         await this.exec(`SET ${names.map((name) => this.resetClause(name)).join(', ')}`);
+        this.applied.clear();
       }
-      if (switchedDb) await this.exec('USE default');
+      if (this.database !== 'default') {
+        await this.exec('USE default');
+        this.database = 'default';
+      }
     } catch (err) {
       this.hooks.onSessionProblem?.(err, 'could not reset the session after a query; replacing it');
       this.recycle();
@@ -200,6 +306,8 @@ export class ChdbEngine {
     }
     const old = this.session;
     this.session = fresh;
+    this.applied.clear();
+    this.database = 'default';
     old.close();
   }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { credentialsFrom, credentialsMatch, type Credentials } from './auth';
 import { compress, readBody } from './body';
-import { DEFAULT_MAX_BODY_BYTES } from './config';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS } from './config';
 import { ChdbEngine, type EngineResult } from './engine';
 import { ClickHouseHttpError, ErrorCode, exceptionBody, fromEngineError, httpStatusFor } from './errors';
 import { parseQueryRequest, type QueryRequest } from './http-protocol';
@@ -20,6 +20,8 @@ export interface ChdbServerOptions {
   password?: string;
   /** Largest request body accepted, after decompression. Default 256 MiB. */
   maxBodyBytes?: number;
+  /** Statements run at once, each on a chdb session of its own. Default 2. */
+  sessions?: number;
   /** How long close() lets open connections finish before cutting them. Default 10 s. */
   shutdownGraceMs?: number;
   logger?: Logger;
@@ -44,6 +46,7 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
     options.password !== undefined ? { user: options.user ?? 'default', password: options.password } : undefined;
 
   const engine = await ChdbEngine.open(options.dataDir, {
+    sessions: options.sessions ?? DEFAULT_SESSIONS,
     onSessionProblem: (err, message) => log.error({ err }, message),
   });
   let closing = false;
@@ -69,7 +72,7 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
 
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ url, dataDir: options.dataDir, version: engine.info.version, auth: expected !== undefined }, 'chdb-server listening');
+  log.info({ url, dataDir: options.dataDir, version: engine.info.version, sessions: options.sessions ?? DEFAULT_SESSIONS, auth: expected !== undefined }, 'chdb-server listening');
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -58,6 +58,16 @@ export interface LiveSnapshot {
   offsets: Map<number, string>;
   /** Totals hash of every requested scope; an empty object when the key does not exist. */
   totals: Map<string, RawTotals>;
+  /** The campaign catalogue at the same instant, when asked for: its version and raw definitions. */
+  catalogue?: { version: string; bodies: string[] };
+}
+
+/** Where the campaign catalogue lives (campaigns' key layout). */
+export interface CatalogueKeys {
+  /** Hash id → campaign definition (JSON). */
+  catalogue: string;
+  /** The catalogue version workers match batches against. */
+  version: string;
 }
 
 export interface RebuiltState {
@@ -70,7 +80,15 @@ export interface RebuiltState {
   remove: readonly string[];
   /** Applied offsets that replace the topic's offsets hash (plans included). */
   offsets: Map<number, string>;
+  /**
+   * The campaign catalogue version the campaign totals were computed for: the write
+   * happens only if it is still current (a campaign changed meanwhile: recompute).
+   */
+  catalogue?: { versionKey: string; version: string };
 }
+
+/** 'written'; 'lock-lost' (nothing written); 'catalogue-changed' (nothing written, lock still held). */
+export type RebuiltWriteOutcome = 'written' | 'lock-lost' | 'catalogue-changed';
 
 // KEYS: offsets, marker, lock. ARGV[1] = '1' when the caller checked ClickHouse holds
 // nothing for the topic, so an empty Redis is a fresh deployment.
@@ -97,30 +115,46 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
+// KEYS[1] catalogue version. ARGV[1] a floor (ms since epoch). Sets a version no worker
+// can hold a cached copy of: above both the current one and the floor.
+const RENEW_CATALOGUE_VERSION = `
+local v = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local n = tonumber(ARGV[1])
+if n <= v then n = v + 1 end
+redis.call('SET', KEYS[1], string.format('%d', n))
+return string.format('%d', n)
+`;
+
 const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `;
 
-// KEYS: offsets, marker, lock, then W totals keys to replace, then keys to delete.
-// ARGV: token, W, P, P × (partition, offset), then per replaced key: n, n × (field, value).
+// KEYS: offsets, marker, lock, catalogue version, then W totals keys to replace, then
+// keys to delete. ARGV: token, W, P, expected catalogue version ('' = no check),
+// P × (partition, offset), then per replaced key: n, n × (field, value).
 const WRITE_REBUILT = `
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+if ARGV[4] ~= '' then
+  local v = redis.call('GET', KEYS[4])
+  if not v then v = '0' end
+  if v ~= ARGV[4] then return 2 end
+end
 redis.call('DEL', KEYS[1])
 local w = tonumber(ARGV[2])
 local p = tonumber(ARGV[3])
-local a = 4
+local a = 5
 for i = 1, p do
   redis.call('HSET', KEYS[1], ARGV[a], ARGV[a + 1]); a = a + 2
 end
-for i = 4, 3 + w do
+for i = 5, 4 + w do
   redis.call('DEL', KEYS[i])
   local n = tonumber(ARGV[a]); a = a + 1
   if n > 0 then redis.call('HSET', KEYS[i], unpack(ARGV, a, a + 2 * n - 1)) end
   a = a + 2 * n
 end
-for i = 4 + w, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 5 + w, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('SET', KEYS[2], 'ready')
 redis.call('DEL', KEYS[3])
 return 1
@@ -140,6 +174,7 @@ export class LiveStateStore {
     redis.defineCommand('ltRefreshLock', { lua: REFRESH_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltReleaseLock', { lua: RELEASE_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltWriteRebuilt', { lua: WRITE_REBUILT });
+    redis.defineCommand('ltRenewCatalogueVersion', { lua: RENEW_CATALOGUE_VERSION, numberOfKeys: 1 });
   }
 
   private call<T>(command: string, ...args: (string | number)[]): Promise<T> {
@@ -181,12 +216,16 @@ export class LiveStateStore {
     return [...scopes].sort();
   }
 
-  /** The marker, every applied offset of the topic and the totals of `scopes`, all read in one MULTI/EXEC. */
-  async snapshot(topic: string, scopes: readonly string[]): Promise<LiveSnapshot> {
+  /**
+   * The marker, every applied offset of the topic and the totals of `scopes` (and,
+   * with `catalogue`, the campaign catalogue), all read in one MULTI/EXEC.
+   */
+  async snapshot(topic: string, scopes: readonly string[], catalogue?: CatalogueKeys): Promise<LiveSnapshot> {
     const multi = this.redis.multi();
     multi.mget(this.keys.liveState, this.keys.rebuildLock);
     multi.hgetall(this.keys.appliedOffsets(topic));
     for (const s of scopes) multi.hgetall(this.keys.totals(s));
+    if (catalogue) multi.get(catalogue.version).hvals(catalogue.catalogue);
     const replies = await multi.exec();
     if (!replies) throw new Error('snapshot transaction was aborted');
     const value = (i: number): unknown => {
@@ -201,7 +240,9 @@ export class LiveStateStore {
     }
     const totals = new Map<string, RawTotals>();
     scopes.forEach((s, i) => totals.set(s, value(i + 2) as RawTotals));
-    return { status: statusOf(marker ?? null, lock ?? null), offsets, totals };
+    const snap: LiveSnapshot = { status: statusOf(marker ?? null, lock ?? null), offsets, totals };
+    if (catalogue) snap.catalogue = { version: (value(scopes.length + 2) as string | null) ?? '0', bodies: value(scopes.length + 3) as string[] };
+    return snap;
   }
 
   async acquireRebuildLock(token: string, ttlMs: number): Promise<boolean> {
@@ -223,13 +264,23 @@ export class LiveStateStore {
   }
 
   /**
-   * Replaces the live state in one atomic step, only while `token` holds the rebuild
-   * lock: the topic's offsets hash (stale plans go with it), every given scope's
-   * totals, the deletion of stale scopes, the marker, and the lock's release.
+   * Sets the campaign catalogue version to one no worker can have cached (above the
+   * current one and `floor`), so every worker re-reads the catalogue before its next
+   * apply. Returns the new version.
    */
-  async writeRebuiltState(state: RebuiltState): Promise<boolean> {
-    const keys = [this.keys.appliedOffsets(state.topic), this.keys.liveState, this.keys.rebuildLock];
-    const args: (string | number)[] = [state.token, state.totals.size, state.offsets.size];
+  async renewCatalogueVersion(versionKey: string, floor: number): Promise<string> {
+    return this.call<string>('ltRenewCatalogueVersion', versionKey, String(Math.floor(floor)));
+  }
+
+  /**
+   * Replaces the live state in one atomic step, only while `token` holds the rebuild
+   * lock (and, with `catalogue`, the campaign catalogue is still at that version): the
+   * topic's offsets hash (stale plans go with it), every given scope's totals, the
+   * deletion of stale scopes, the marker, and the lock's release.
+   */
+  async writeRebuiltState(state: RebuiltState): Promise<RebuiltWriteOutcome> {
+    const keys = [this.keys.appliedOffsets(state.topic), this.keys.liveState, this.keys.rebuildLock, state.catalogue?.versionKey ?? this.keys.liveState];
+    const args: (string | number)[] = [state.token, state.totals.size, state.offsets.size, state.catalogue?.version ?? ''];
     for (const [partition, offset] of state.offsets) args.push(String(partition), offset);
     for (const [scope, totals] of state.totals) {
       keys.push(this.keys.totals(scope));
@@ -238,7 +289,9 @@ export class LiveStateStore {
       for (const f of fields) args.push(f, totals[f]!);
     }
     for (const scope of state.remove) keys.push(this.keys.totals(scope));
-    return (await this.call<number>('ltWriteRebuilt', keys.length, ...keys, ...args)) === 1;
+    // One array argument: spreading hundreds of thousands of values into a call overflows the stack.
+    const code = await (this.redis as unknown as Record<string, (all: (string | number)[]) => Promise<number>>).ltWriteRebuilt!([keys.length, ...keys, ...args]);
+    return code === 1 ? 'written' : code === 2 ? 'catalogue-changed' : 'lock-lost';
   }
 
   /** Tells gateways which scopes changed, in chunks so no message grows unbounded. */

@@ -148,20 +148,23 @@ export class RedisCounterStore {
     const args: (string | number)[] = [String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, '', input.catalogue ? String(input.catalogue.version) : '', 0];
     const scopes: string[] = [];
     for (const [scope, delta] of input.deltas) {
-      const fields = TOTAL_FIELDS.filter((f) => (delta[f] ?? 0) !== 0);
-      if (fields.length === 0) continue;
+      let fields = 0;
+      for (const f of TOTAL_FIELDS) if ((delta[f] ?? 0) !== 0) fields++;
+      if (fields === 0) continue;
       scopes.push(scope);
       keys.push(this.keys.totals(scope));
-      args.push(fields.length);
-      for (const f of fields) args.push(f, delta[f]!);
+      args.push(fields);
+      for (const f of TOTAL_FIELDS) {
+        const d = delta[f] ?? 0;
+        if (d !== 0) args.push(f, d);
+      }
     }
     args[4] = scopes.length > 0 ? JSON.stringify(scopes) : '';
     args[6] = scopes.length;
-    if (input.live) {
-      for (const k of input.live.keys) keys.push(k);
-      for (const a of input.live.args) args.push(a);
-    }
-    const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length, keys, args);
+    // Arrays, not spread arguments: a large plan has tens of thousands of values (ioredis flattens them).
+    const liveKeys = input.live?.keys ?? [];
+    const liveArgs = input.live?.args ?? [];
+    const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length + liveKeys.length, keys, liveKeys, args, liveArgs);
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
     if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
     return ok === 1 ? { applied: true } : { applied: false, currentOffset: current };

@@ -41,16 +41,18 @@ export type Deltas = Map<string, Partial<Totals>>;
 
 export function aggregate(events: Iterable<LiveEvent>, extraScopes: (e: LiveEvent) => readonly string[] = () => []): Deltas {
   const deltas: Deltas = new Map();
+  const add = (scope: string, contribution: Partial<Totals>) => {
+    let d = deltas.get(scope);
+    if (!d) deltas.set(scope, (d = {}));
+    for (const k in contribution) {
+      const field = k as TotalField;
+      d[field] = (d[field] ?? 0) + contribution[field]!;
+    }
+  };
   for (const event of events) {
     const contribution = contributionOf(event);
-    for (const scope of [...scopesOf(event), ...extraScopes(event)]) {
-      let d = deltas.get(scope);
-      if (!d) deltas.set(scope, (d = {}));
-      for (const k in contribution) {
-        const field = k as TotalField;
-        d[field] = (d[field] ?? 0) + contribution[field]!;
-      }
-    }
+    for (const scope of scopesOf(event)) add(scope, contribution);
+    for (const scope of extraScopes(event)) add(scope, contribution);
   }
   return deltas;
 }

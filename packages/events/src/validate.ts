@@ -29,6 +29,64 @@ class Collector {
   }
 }
 
+// Character classes as charCode scans (the regexes above stay the definition, the
+// error text, and the judge of non-ASCII dimension values).
+const CLEAN = 0;
+const CONTROL = 1;
+const INVALID = 2;
+
+/** C0, DEL, C1 controls and U+2028/U+2029: what CONTROL_CHARS matches. */
+function isControl(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029;
+}
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** Control characters anywhere win over a pattern mismatch, as in checkString's order. */
+function scanControl(value: string): number {
+  for (let i = 0; i < value.length; i++) if (isControl(value.charCodeAt(i))) return CONTROL;
+  return CLEAN;
+}
+
+/** ID_PATTERN (opaque = false) or OPAQUE_ID_PATTERN (opaque = true). */
+function scanId(value: string, opaque: boolean): number {
+  let result = isAsciiAlnum(value.charCodeAt(0)) ? CLEAN : INVALID;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isAsciiAlnum(c) || c === 0x2e /* . */ || c === 0x5f /* _ */ || c === 0x2d /* - */ || (opaque && c === 0x3a) /* : */) continue;
+    if (isControl(c)) return CONTROL;
+    result = INVALID;
+  }
+  return result;
+}
+
+/** DIMENSION_PATTERN; values with non-ASCII characters are judged by the regex itself. */
+function scanDimension(value: string): number {
+  let result = CLEAN;
+  let ascii = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isAsciiAlnum(c)) continue;
+    if (isControl(c)) return CONTROL;
+    if (c >= 0x80) ascii = false;
+    else if (i === 0 || (c !== 0x20 && c !== 0x27 /* ' */ && c !== 0x2e && c !== 0x5f && c !== 0x2d)) result = INVALID;
+  }
+  if (ascii || result === INVALID) return result;
+  return DIMENSION_PATTERN.test(value) ? CLEAN : INVALID;
+}
+
+type Scan = (value: string) => number;
+const scanIdentifier: Scan = (v) => scanId(v, false);
+const scanOpaque: Scan = (v) => scanId(v, true);
+const SCANS = new Map<RegExp | null, Scan>([
+  [ID_PATTERN, scanIdentifier],
+  [OPAQUE_ID_PATTERN, scanOpaque],
+  [DIMENSION_PATTERN, scanDimension],
+  [null, scanControl],
+]);
+
 function checkString(o: Obj, field: string, c: Collector, maxLen: number, pattern: RegExp | null, optional = false): string | undefined {
   const value = o[field];
   if (value === undefined || value === null) {
@@ -47,12 +105,14 @@ function checkString(o: Obj, field: string, c: Collector, maxLen: number, patter
     c.add(field, 'too_long', `${field} is ${value.length} characters, at most ${maxLen} allowed`);
     return undefined;
   }
-  if (CONTROL_CHARS.test(value)) {
+  const scan = SCANS.get(pattern);
+  const verdict = scan ? scan(value) : CONTROL_CHARS.test(value) ? CONTROL : pattern && !pattern.test(value) ? INVALID : CLEAN;
+  if (verdict === CONTROL) {
     c.add(field, 'control_characters', `${field} contains control characters`);
     return undefined;
   }
-  if (pattern && !pattern.test(value)) {
-    c.add(field, 'invalid_characters', `${field} contains characters outside ${pattern.source}`);
+  if (verdict === INVALID) {
+    c.add(field, 'invalid_characters', `${field} contains characters outside ${pattern!.source}`);
     return undefined;
   }
   return value;
@@ -102,45 +162,46 @@ export function validateEvent(input: unknown, options: ValidateOptions): { ok: t
   }
   const type = o.type as EventType;
   const c = new Collector();
-  const base = {
-    v: EVENT_VERSION,
-    type,
-    eventId: checkString(o, 'eventId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
-    platform: checkString(o, 'platform', c, limits.maxDimensionLength, ID_PATTERN),
-    streamId: checkString(o, 'streamId', c, limits.maxIdLength, ID_PATTERN),
-    hostId: checkString(o, 'hostId', c, limits.maxIdLength, ID_PATTERN),
-    ts: checkInteger(o, 'ts', c, limits.minTs, options.now + limits.maxFutureSkewMs),
-    city: checkString(o, 'city', c, limits.maxDimensionLength, DIMENSION_PATTERN),
-    district: checkString(o, 'district', c, limits.maxDimensionLength, DIMENSION_PATTERN),
-    category: checkString(o, 'category', c, limits.maxDimensionLength, DIMENSION_PATTERN),
-  };
-  let extra: Obj = {};
+  const eventId = checkString(o, 'eventId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
+  const platform = checkString(o, 'platform', c, limits.maxDimensionLength, ID_PATTERN);
+  const streamId = checkString(o, 'streamId', c, limits.maxIdLength, ID_PATTERN);
+  const hostId = checkString(o, 'hostId', c, limits.maxIdLength, ID_PATTERN);
+  const ts = checkInteger(o, 'ts', c, limits.minTs, options.now + limits.maxFutureSkewMs);
+  const city = checkString(o, 'city', c, limits.maxDimensionLength, DIMENSION_PATTERN);
+  const district = checkString(o, 'district', c, limits.maxDimensionLength, DIMENSION_PATTERN);
+  const category = checkString(o, 'category', c, limits.maxDimensionLength, DIMENSION_PATTERN);
+  // One object literal per type, fields in the envelope's order (unknown fields dropped).
+  let event: Obj;
   switch (type) {
     case 'stream_started': {
       const title = checkString(o, 'title', c, limits.maxTitleLength, null, true);
-      extra = title === undefined ? {} : { title };
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category };
+      if (title !== undefined) event.title = title;
       break;
     }
     case 'stream_ended':
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category };
       break;
-    case 'view':
-      extra = { viewerId: checkString(o, 'viewerId', c, limits.maxIdLength, OPAQUE_ID_PATTERN) };
+    case 'view': {
+      const viewerId = checkString(o, 'viewerId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, viewerId };
       break;
-    case 'sale':
-      extra = {
-        orderId: checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
-        sku: checkString(o, 'sku', c, limits.maxIdLength, ID_PATTERN),
-        quantity: checkInteger(o, 'quantity', c, 1, limits.maxQuantity),
-        amountFen: checkInteger(o, 'amountFen', c, 0, limits.maxAmountFen),
-      };
+    }
+    case 'sale': {
+      const orderId = checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
+      const sku = checkString(o, 'sku', c, limits.maxIdLength, ID_PATTERN);
+      const quantity = checkInteger(o, 'quantity', c, 1, limits.maxQuantity);
+      const amountFen = checkInteger(o, 'amountFen', c, 0, limits.maxAmountFen);
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, orderId, sku, quantity, amountFen };
       break;
-    case 'refund':
-      extra = {
-        orderId: checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN),
-        amountFen: checkInteger(o, 'amountFen', c, 1, limits.maxAmountFen),
-      };
+    }
+    case 'refund': {
+      const orderId = checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
+      const amountFen = checkInteger(o, 'amountFen', c, 1, limits.maxAmountFen);
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, orderId, amountFen };
       break;
+    }
   }
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return { ok: true, event: { ...base, ...extra } as LiveEvent };
+  return { ok: true, event: event as unknown as LiveEvent };
 }

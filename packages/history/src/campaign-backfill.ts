@@ -29,22 +29,30 @@ function numbers(row: Record<string, string | number>): Record<string, number> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 }
 
+/**
+ * The WHERE clause selecting a campaign's rows up to a cut (its window and filters),
+ * with its values added to `params` as query parameters, never spliced into the SQL.
+ */
+export function campaignSliceWhere(slice: BackfillSlice, params: Record<string, unknown>): string {
+  Object.assign(params, { topic: slice.topic, upTo: asBigIntMap(slice.upTo), from: slice.startsAt, to: slice.endsAt });
+  const parts = [UP_TO, 'toUnixTimestamp64Milli(ts) >= {from:Int64}', 'toUnixTimestamp64Milli(ts) < {to:Int64}'];
+  const lists: [keyof BackfillSlice['filters'], string][] = [['cities', 'city'], ['districts', 'district'], ['categories', 'category'], ['platforms', 'platform']];
+  for (const [key, column] of lists) {
+    const values = slice.filters[key];
+    if (values && values.length > 0) {
+      params[`f_${column}`] = values;
+      parts.push(`${column} IN {f_${column}:Array(String)}`);
+    }
+  }
+  return parts.join(' AND ');
+}
+
 /** Reads what a campaign covered up to its cut, from raw events (the rollups carry no offsets). */
 export class CampaignBackfillQueries {
   constructor(private readonly client: ClickHouseClient) {}
 
   private where(slice: BackfillSlice, params: Record<string, unknown>): string {
-    Object.assign(params, { topic: slice.topic, upTo: asBigIntMap(slice.upTo), from: slice.startsAt, to: slice.endsAt });
-    const parts = [UP_TO, 'toUnixTimestamp64Milli(ts) >= {from:Int64}', 'toUnixTimestamp64Milli(ts) < {to:Int64}'];
-    const lists: [keyof BackfillSlice['filters'], string][] = [['cities', 'city'], ['districts', 'district'], ['categories', 'category'], ['platforms', 'platform']];
-    for (const [key, column] of lists) {
-      const values = slice.filters[key];
-      if (values && values.length > 0) {
-        params[`f_${column}`] = values;
-        parts.push(`${column} IN {f_${column}:Array(String)}`);
-      }
-    }
-    return parts.join(' AND ');
+    return campaignSliceWhere(slice, params);
   }
 
   private async rows(query: string, params: Record<string, unknown>): Promise<Record<string, string | number>[]> {

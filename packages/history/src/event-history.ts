@@ -1,7 +1,8 @@
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { parseScope } from '@livetally/events';
 import type { EventRow } from './rows';
-import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
+import { EVENT_ROW_COLUMNS, SCOPE_COLUMN_KINDS, encodeRowsTsv, scopeColumn } from './rows';
 
 export interface HistoryObserver {
   onInsert?(durationMs: number, rows: number): void;
@@ -72,12 +73,14 @@ export class EventHistory {
   async insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> {
     if (rows.length === 0) return;
     const started = performance.now();
-    await this.client.insert({
-      table: 'lt_events',
-      values: rows as EventRow[],
-      format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1 },
-    });
+    const clickhouse_settings = { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1 } as const;
+    const tsv = encodeRowsTsv(rows);
+    if (tsv !== null) {
+      // One chunk: the request body is exactly these bytes (no per-row JSON objects).
+      await this.client.insert({ table: 'lt_events', columns: [...EVENT_ROW_COLUMNS], values: Readable.from([Buffer.from(tsv)], { objectMode: false }), format: 'TabSeparated', clickhouse_settings });
+    } else {
+      await this.client.insert({ table: 'lt_events', values: rows as EventRow[], format: 'JSONEachRow', clickhouse_settings });
+    }
     this.observer.onInsert?.(performance.now() - started, rows.length);
   }
 

@@ -1,6 +1,6 @@
 import type { LiveEvent } from '@livetally/events';
 
-/** One row of lt_events, as inserted with JSONEachRow. */
+/** One row of lt_events, as inserted (TabSeparated, see encodeRowsTsv; JSONEachRow as a fallback). */
 export interface EventRow {
   event_id: string;
   platform: string;
@@ -49,6 +49,58 @@ export function toEventRow(event: LiveEvent, at: KafkaPosition): EventRow {
     kafka_partition: at.partition,
     kafka_offset: at.offset,
   };
+}
+
+/** The inserted columns, in EventRow order (ingested_at takes its default). */
+export const EVENT_ROW_COLUMNS = [
+  'event_id', 'platform', 'type', 'stream_id', 'host_id', 'ts', 'city', 'district', 'category', 'viewer_id',
+  'order_id', 'sku', 'quantity', 'amount_fen', 'title', 'topic', 'kafka_partition', 'kafka_offset',
+] as const satisfies readonly (keyof EventRow)[];
+
+// Characters TabSeparated must escape, and their escapes (ClickHouse's TSV rules).
+const TSV_SPECIAL = /[\\\t\n\r\0\b\f]/;
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
+const TSV_SPECIAL_ALL = new RegExp(TSV_SPECIAL.source, 'g');
+
+function tsvText(s: string): string {
+  return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIAL_ALL, (c) => TSV_ESCAPES[c]!) : s;
+}
+
+const DIGITS = /^(0|[1-9][0-9]{0,19})$/;
+
+/**
+ * ms since the epoch as "seconds.mmm", which a DateTime64(3) column parses exactly
+ * (as JSONEachRow's integer milliseconds); null for values outside plain positive ms.
+ */
+function tsText(ms: number): string | null {
+  if (!Number.isSafeInteger(ms) || ms < 1_000_000 || ms >= 10_000_000_000_000) return null;
+  const seconds = Math.floor(ms / 1000);
+  const frac = ms - seconds * 1000;
+  return `${seconds}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+
+const intText = (n: number): string | null => (Number.isSafeInteger(n) ? String(n) : null);
+
+/**
+ * The rows as a TabSeparated body in EVENT_ROW_COLUMNS order: a third of JSONEachRow's
+ * size and cheaper to produce and to parse. Every value keeps its exact meaning
+ * (integers as integer text, event time as seconds.mmm, strings escaped); null when
+ * some value has no exact TabSeparated form here (the caller then uses JSONEachRow).
+ */
+export function encodeRowsTsv(rows: readonly EventRow[]): string | null {
+  let out = '';
+  for (const r of rows) {
+    const ts = tsText(r.ts);
+    const quantity = intText(r.quantity);
+    const amount = intText(r.amount_fen);
+    const partition = intText(r.kafka_partition);
+    if (ts === null || quantity === null || amount === null || partition === null || !DIGITS.test(r.kafka_offset)) return null;
+    out +=
+      `${tsvText(r.event_id)}\t${tsvText(r.platform)}\t${tsvText(r.type)}\t${tsvText(r.stream_id)}\t${tsvText(r.host_id)}\t${ts}\t` +
+      `${tsvText(r.city)}\t${tsvText(r.district)}\t${tsvText(r.category)}\t${tsvText(r.viewer_id)}\t${tsvText(r.order_id)}\t` +
+      `${tsvText(r.sku)}\t${quantity}\t${amount}\t${tsvText(r.title)}\t${tsvText(r.topic)}\t${partition}\t${r.kafka_offset}\n`;
+  }
+  return out;
 }
 
 const SCOPE_COLUMNS: Record<string, string> = {

@@ -14,6 +14,7 @@ import { IngestWorker, backoffMs } from './worker';
 import { CampaignCatalogue } from './campaign-catalogue';
 import { LiveStateGate } from './live-state-gate';
 import { RebuildBusyError, rebuildLiveState } from './recovery/rebuild';
+import { rebuildMeasures } from './recovery/wiring';
 
 const config = loadConfigOrExit(() => parseIngestConfig(process.env));
 const logger = createLogger({ service: 'ingest', level: config.logLevel });
@@ -35,7 +36,15 @@ redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
 const clickhouse = createHistoryClient({ ...config.clickhouse, requestTimeoutMs: 15_000 });
 const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger });
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-const consumer = kafka.consumer({ groupId: config.kafka.groupId, maxBytesPerPartition: config.kafka.maxBytesPerPartition, sessionTimeout: config.kafka.sessionTimeoutMs, heartbeatInterval: config.kafka.heartbeatMs });
+const consumer = kafka.consumer({
+  groupId: config.kafka.groupId,
+  maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+  maxBytes: config.kafka.maxBytes,
+  minBytes: config.kafka.minBytes,
+  maxWaitTimeInMs: config.kafka.maxWaitTimeInMs,
+  sessionTimeout: config.kafka.sessionTimeoutMs,
+  heartbeatInterval: config.kafka.heartbeatMs,
+});
 
 const counters = new RedisCounterStore(redis, {
   prefix: config.redis.keyPrefix,
@@ -64,6 +73,7 @@ const gate = new LiveStateGate({
             live: liveState,
             history: new EventHistory(rebuildClient),
             dedup: { restore: (keys) => duplicates.restore(keys), windowSeconds: config.dedup.windowSeconds },
+            measures: rebuildMeasures(redis, rebuildClient, { prefix: config.redis.keyPrefix }),
             topic: config.kafka.topic,
             graceMs: config.autoRebuild.graceMs,
             lockTtlMs: 60_000,
@@ -86,6 +96,7 @@ const worker = new IngestWorker({
   topic: config.kafka.topic,
   logger,
   retryMaxMs: config.retryMaxMs,
+  partitionsConcurrently: config.kafka.partitionsConcurrently,
   probeStores,
   onFatal: (err) => void stop(`kafka consumer could not recover: ${err.message}`).then(() => process.exit(1)),
   deps: {

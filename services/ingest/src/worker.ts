@@ -16,6 +16,8 @@ export interface WorkerOptions {
   deps: BatchDeps;
   logger: Logger;
   retryMaxMs: number;
+  /** Partition batches processed at once (kafkajs partitionsConsumedConcurrently); default 12. */
+  partitionsConcurrently?: number;
   /** Cheap check that both stores answer (Redis PING, ClickHouse /ping); rejects while one does not. */
   probeStores?: () => Promise<void>;
   /** How often probeStores runs; default 1000 ms. */
@@ -96,7 +98,7 @@ export class IngestWorker {
       eachBatchAutoResolve: false,
       autoCommit: true,
       autoCommitInterval: 1000,
-      partitionsConsumedConcurrently: 4,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 12,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }

@@ -14,6 +14,13 @@ describe('operator command configuration', () => {
     expect(c.lockTtlMs).toBe(60_000);
     expect(c.verify).toBe(true);
     expect(c.dedup).toEqual({ windowSeconds: 86_400, bucketsPerHour: 4_096 });
+    expect(c.viewerKinds).toEqual(['all', 'city', 'district', 'category', 'platform']);
+  });
+
+  it('takes the unique-viewer kinds to restore as a list of dimension kinds, or none', () => {
+    expect(parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all, host,stream,host' }).viewerKinds).toEqual(['all', 'host', 'stream']);
+    expect(parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'none' }).viewerKinds).toEqual([]);
+    expect(() => parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all,campaign' })).toThrow(/REBUILD_UNIQUE_VIEWER_KINDS must be none or a comma-separated list/);
   });
 
   it('names every bad variable', () => {

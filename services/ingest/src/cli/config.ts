@@ -1,4 +1,6 @@
-import { bool, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { bool, int, oneOf, parseEnv, str, url, type Env, type Field } from '@livetally/config';
+import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
+import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
 
 /**
  * Configuration of the operator commands. Same variable names (and defaults) as the
@@ -32,6 +34,19 @@ export function parseReconcileConfig(env: Env) {
   return common(parseEnv(env, COMMON));
 }
 
+/** Comma-separated dimension scope kinds, or `none`. */
+const scopeKinds = (fallback: readonly string[]): Field<string[]> => ({
+  parse(raw, name) {
+    if (raw === undefined) return { ok: true, value: [...fallback] };
+    if (raw.trim() === 'none') return { ok: true, value: [] };
+    const kinds = [...new Set(raw.split(',').map((k) => k.trim()).filter(Boolean))];
+    const bad = kinds.filter((k) => !DIMENSION_SCOPE_KINDS.includes(k));
+    return kinds.length > 0 && bad.length === 0
+      ? { ok: true, value: kinds }
+      : { ok: false, message: `${name} must be none or a comma-separated list of ${DIMENSION_SCOPE_KINDS.join(', ')}, got ${JSON.stringify(raw)}` };
+  },
+});
+
 export function parseRebuildConfig(env: Env) {
   const c = parseEnv(env, {
     ...COMMON,
@@ -43,6 +58,8 @@ export function parseRebuildConfig(env: Env) {
     REBUILD_VERIFY: bool(true),
     INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
     INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+    // Dimension kinds whose unique-viewer HyperLogLogs are restored (campaign scopes always are).
+    REBUILD_UNIQUE_VIEWER_KINDS: scopeKinds(DEFAULT_VIEWER_KINDS),
   });
   return {
     ...common(c),
@@ -50,6 +67,7 @@ export function parseRebuildConfig(env: Env) {
     lockTtlMs: c.REBUILD_LOCK_TTL_MS,
     verify: c.REBUILD_VERIFY,
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
+    viewerKinds: c.REBUILD_UNIQUE_VIEWER_KINDS,
   };
 }
 

@@ -3,17 +3,23 @@ import { EventHistory, migrate } from '@livetally/history';
 import { safeUrl } from '@livetally/logging';
 import { agrees, reconcile } from '../recovery/reconcile';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState } from '../recovery/rebuild';
+import { rebuildMeasures, reconcileCampaigns } from '../recovery/wiring';
 import { EXIT, connect, progressPrinter, runCommand } from './common';
 import { parseFlags, parseRebuildConfig } from './config';
 
 const USAGE = `usage: npm run rebuild [-- --json]
 
-Restores all live state in Redis (scope totals, applied offsets, resend fingerprints)
-from ClickHouse, e.g. after Redis lost its data, while ingest workers keep running;
-they pause during the rebuild and continue from the restored offsets. Configured like
-the ingest workers (KAFKA_TOPIC, KAFKA_GROUP_ID, REDIS_URL, REDIS_KEY_PREFIX,
-CLICKHOUSE_URL, CLICKHOUSE_DATABASE, INGEST_DEDUP_*), plus REBUILD_GRACE_MS (35000),
-REBUILD_LOCK_TTL_MS (60000), REBUILD_VERIFY (true: reconcile right after).
+Restores all live state in Redis from ClickHouse, e.g. after Redis lost its data,
+while ingest workers keep running: the campaign catalogue, every scope's totals
+(campaign scopes included), applied offsets, resend fingerprints, minute buckets of
+the last 3 h, unique-viewer and active-host HyperLogLogs, and the leaderboards of
+\`all\` and every campaign. Workers pause during the rebuild and continue from the
+restored offsets. Configured like the ingest workers (KAFKA_TOPIC, KAFKA_GROUP_ID,
+REDIS_URL, REDIS_KEY_PREFIX, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, INGEST_DEDUP_*),
+plus REBUILD_GRACE_MS (35000), REBUILD_LOCK_TTL_MS (60000), REBUILD_VERIFY (true:
+reconcile right after), REBUILD_UNIQUE_VIEWER_KINDS (all,city,district,category,
+platform: dimension kinds whose unique-viewer HyperLogLogs are restored; add host,
+stream at the cost of one id per view and scope, or none).
   --json   print the result as JSON on stdout (progress stays on stderr)
 Exit codes: 0 rebuilt (and verified), 1 not done (another rebuild runs, lock lost,
 verification differs), 2 bad usage or configuration, 3 could not run.
@@ -48,6 +54,7 @@ runCommand('rebuild', USAGE, async () => {
         live,
         history,
         dedup: { restore: (keys) => dedup.restore(keys), windowSeconds: config.dedup.windowSeconds },
+        measures: rebuildMeasures(conn.redis, conn.clickhouse, { prefix: config.redis.keyPrefix, viewerKinds: config.viewerKinds }),
         topic: config.topic,
         graceMs: config.graceMs,
         lockTtlMs: config.lockTtlMs,
@@ -67,7 +74,7 @@ runCommand('rebuild', USAGE, async () => {
     let verification = null;
     if (config.verify) {
       progress('verifying: reconcile against ClickHouse (workers are running again)');
-      verification = await reconcile({ live, history, topic: config.topic, progress: (m) => progress(`  ${m}`) });
+      verification = await reconcile({ live, history, campaigns: reconcileCampaigns(conn.clickhouse, { prefix: config.redis.keyPrefix }), topic: config.topic, progress: (m) => progress(`  ${m}`) });
       verified = agrees(verification);
       if (!verified && verification.comparison) process.stderr.write(`${formatComparison(verification.comparison)}\n`);
     }
@@ -78,7 +85,11 @@ runCommand('rebuild', USAGE, async () => {
       process.stdout.write(
         `REBUILT: ${result.scopes} scope(s), ${result.partitions} partition offset(s), ${result.fingerprints} resend fingerprint(s), ${result.removedScopes} stale scope(s) deleted in ${seconds.toFixed(1)} s` +
           (verified === null ? '' : verified ? '; reconcile agrees' : '; RECONCILE DIFFERS') +
-          '\n',
+          '\n' +
+          (result.measures
+            ? `  with ${result.campaigns} campaign(s) from the catalogue, ${result.measures.minuteBuckets} minute bucket(s), HyperLogLogs from ${result.measures.viewerIds} viewer and ${result.measures.hostIds} host id(s) ` +
+              `(unique viewers of ${[...result.measures.viewerKinds, 'campaign'].join(', ')} scopes), ${result.measures.rankEntries} leaderboard entries\n`
+            : ''),
       );
     }
     return verified === false ? EXIT.differ : EXIT.ok;

@@ -2,13 +2,15 @@ import { LiveStateStore, formatComparison } from '@livetally/counters';
 import { EventHistory } from '@livetally/history';
 import { safeUrl } from '@livetally/logging';
 import { agrees, reconcile } from '../recovery/reconcile';
+import { reconcileCampaigns } from '../recovery/wiring';
 import { EXIT, connect, progressPrinter, runCommand } from './common';
 import { parseFlags, parseReconcileConfig } from './config';
 
 const USAGE = `usage: npm run reconcile [-- --json]
 
 Compares every scope's totals in Redis with ClickHouse at the same applied offsets
-(exact while ingest runs). Configured like the ingest workers: KAFKA_TOPIC,
+(exact while ingest runs): all, city, district, category, platform, host, stream and
+campaign scopes (each campaign as its catalogue defines it). Configured like the ingest workers: KAFKA_TOPIC,
 KAFKA_GROUP_ID, REDIS_URL, REDIS_KEY_PREFIX, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, …
   --json   print the full result as JSON on stdout (progress stays on stderr)
 Exit codes: 0 all agree, 1 scopes differ (or Redis holds no live state), 2 bad usage
@@ -29,6 +31,7 @@ runCommand('reconcile', USAGE, async () => {
     const result = await reconcile({
       live: new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix, group: config.groupId }),
       history: new EventHistory(conn.clickhouse),
+      campaigns: reconcileCampaigns(conn.clickhouse, { prefix: config.redis.keyPrefix }),
       topic: config.topic,
       progress,
     });
@@ -38,7 +41,7 @@ runCommand('reconcile', USAGE, async () => {
     } else if (result.comparison === null) {
       process.stdout.write(result.status === 'rebuilding' ? 'NOT READY: a rebuild is running; run reconcile again when it finished\n' : 'NOT READY: Redis holds no live state (marker missing); run `npm run rebuild`\n');
     } else {
-      process.stdout.write(`${formatComparison(result.comparison)}\n`);
+      process.stdout.write(`compared kinds: ${result.kinds.join(', ')}${result.campaigns === null ? '' : ` (${result.campaigns} campaign(s) in the catalogue)`}\n${formatComparison(result.comparison)}\n`);
     }
     return ok ? EXIT.ok : EXIT.differ;
   } finally {

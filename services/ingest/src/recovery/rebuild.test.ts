@@ -1,9 +1,10 @@
-import type { ClaimInput, RebuiltState } from '@livetally/counters';
-import type { StoredEventKey } from '@livetally/history';
+import type { Campaign } from '@livetally/campaigns';
+import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/counters';
+import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
 import { describe, expect, it, vi } from 'vitest';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
-function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?: boolean } = {}) {
+function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?: boolean; writeOutcomes?: RebuiltWriteOutcome[] } = {}) {
   const calls: string[] = [];
   const written: RebuiltState[] = [];
   const live: RebuildDeps['live'] = {
@@ -13,8 +14,14 @@ function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?:
     rebuildLockTtl: vi.fn(async () => 42_000),
     hasMarker: vi.fn(async () => options.marker ?? false),
     scanScopes: vi.fn(async () => (calls.push('scan'), ['all', 'host:gone', 'campaign:c1'])),
-    writeRebuiltState: vi.fn(async (s: RebuiltState) => (calls.push('write'), written.push(s), options.holdLock?.() ?? true)),
+    writeRebuiltState: vi.fn(async (s: RebuiltState) => {
+      calls.push('write');
+      written.push(s);
+      if (!(options.holdLock?.() ?? true)) return 'lock-lost' as const;
+      return options.writeOutcomes?.shift() ?? ('written' as const);
+    }),
     publishChanged: vi.fn(async () => undefined),
+    renewCatalogueVersion: vi.fn(async () => (calls.push('renew'), '1700000000000')),
   };
   const history: RebuildDeps['history'] = {
     maxOffsets: vi.fn(async () => (calls.push('maxOffsets'), new Map([[0, '41'], [3, '7']]))),
@@ -79,5 +86,93 @@ describe('rebuildLiveState', () => {
     const r = await rebuildLiveState({ ...f, topic: 't', graceMs: 10, lockTtlMs: 30_000, onlyIfMissing: true });
     expect(r.outcome).toBe('not-needed');
     expect(f.calls).toEqual(['lock', 'release']);
+  });
+});
+
+const TOTALS = { views: '2', sessions: '0', sessionsEnded: '0', salesFen: '500', refundsFen: '0', orders: '1', items: '1', refunds: '0' };
+const NOW = Date.UTC(2026, 9, 1, 12, 0, 0);
+const campaign = (id: string, version = 1): Campaign => ({
+  id, name: id, startsAt: NOW - 86_400_000, endsAt: NOW + 86_400_000, timeZone: 'Asia/Shanghai', filters: { districts: ['Futian'] }, targets: {}, status: 'active', createdAt: 0, updatedAt: 0, version,
+});
+
+function measureFakes(calls: string[], catalogues: { version: number; campaigns: Campaign[] }[]) {
+  const written: { what: string; rows: unknown[] }[] = [];
+  const label = (sel: LiveSelection) => (sel.scopes === 'campaign' ? sel.scope : `dimensions${sel.kinds ? `[${sel.kinds.join(',')}]` : ''}`);
+  const measures: NonNullable<RebuildDeps['measures']> = {
+    catalogue: {
+      restore: vi.fn(async () => (calls.push('catalogue restore'), 1)),
+      snapshot: vi.fn(async () => {
+        const c = catalogues.length > 1 ? catalogues.shift()! : catalogues[0]!;
+        calls.push(`catalogue ${c.version}`);
+        return c;
+      }),
+      versionKey: 'p:campaigns:version',
+    },
+    history: {
+      totals: vi.fn(async (sel: LiveSelection) => (calls.push(`totals ${label(sel)}`), new Map(sel.scopes === 'campaign' && sel.scope !== 'campaign:empty' ? [[sel.scope, TOTALS]] : []))),
+      forEachMinuteBucket: vi.fn(async (sel: LiveSelection, since: number, _c: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>) => {
+        calls.push(`minutes ${label(sel)} since ${(NOW - since) / 60_000} min`);
+        await onChunk([{ scope: sel.scopes === 'campaign' ? sel.scope : 'all', t: NOW - 60_000, totals: TOTALS }]);
+        return 1;
+      }),
+      forEachDistinct: vi.fn(async (sel: LiveSelection, what: 'viewers' | 'hosts', _c: number, onChunk: (pairs: [string, string][]) => Promise<void>) => {
+        calls.push(`${what} ${label(sel)}`);
+        await onChunk([['all', 'x']]);
+        return 1;
+      }),
+      rankings: vi.fn(async (sel: LiveSelection) => (calls.push(`rankings ${label(sel)}`), [{ dimension: 'district', member: 'Futian', gmv: '500', views: '2', sessions: '0' }])),
+    },
+    writer: {
+      clear: vi.fn(async (prefix?: string) => (calls.push(`clear ${prefix ?? '*'}`), 3)),
+      addMinuteBuckets: vi.fn(async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length)),
+      addToHyperLogLogs: vi.fn(async (what: string, pairs: readonly (readonly [string, string])[]) => void written.push({ what, rows: [...pairs] })),
+      addRankings: vi.fn(async (parent: string, rows: readonly unknown[]) => (written.push({ what: `rank ${parent}`, rows: [...rows] }), rows.length * 2)),
+    },
+    viewerKinds: ['all', 'city'],
+    now: () => NOW,
+  };
+  return { measures, written };
+}
+
+describe('rebuildLiveState with live measures and campaigns', () => {
+  it('restores the catalogue first, clears and rewrites every measure at the same cut, and writes campaign totals with the catalogue version', async () => {
+    const f = fakes();
+    const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month'), campaign('empty')] }]);
+    const result = await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
+    const order = f.calls.filter((c) => !c.startsWith('sleep'));
+    expect(order).toEqual([
+      'lock', 'catalogue restore', 'renew', 'maxOffsets', 'totals [[0,"41"],[3,"7"]]', 'scan', 'fingerprints', 'clear *',
+      'minutes dimensions since 180 min', 'hosts dimensions', 'viewers dimensions[all]', 'viewers dimensions[city]', 'rankings dimensions',
+      'catalogue 7',
+      'totals campaign:month', 'minutes campaign:month since 180 min', 'hosts campaign:month', 'viewers campaign:month', 'rankings campaign:month',
+      'totals campaign:empty', 'minutes campaign:empty since 180 min', 'hosts campaign:empty', 'viewers campaign:empty', 'rankings campaign:empty',
+      'write',
+    ]);
+    const w = f.written[0]!;
+    expect(w.catalogue).toEqual({ versionKey: 'p:campaigns:version', version: '7' });
+    expect([...w.totals.keys()]).toEqual(['all', 'campaign:month']);
+    // campaign:c1 has no definition any more and host:gone no rows: both go.
+    expect(w.remove).toEqual(['host:gone', 'campaign:c1']);
+    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => x.what)).toEqual(['rank all', 'rank campaign:month', 'rank campaign:empty']);
+    expect(result).toMatchObject({ campaigns: 2, keptScopes: [], scopes: 2, removedScopes: 2, measures: { minuteBuckets: 3, clearedKeys: 3, viewerKinds: ['all', 'city'], rankEntries: 6 } });
+    expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
+  });
+
+  it('redoes the campaign scopes when a campaign changed before the final write', async () => {
+    const f = fakes({ writeOutcomes: ['catalogue-changed', 'written'] });
+    const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month')] }, { version: 8, campaigns: [campaign('month', 2)] }]);
+    const progress: string[] = [];
+    await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000, progress: (msg) => void progress.push(msg) });
+    expect(f.written.map((w) => w.catalogue?.version)).toEqual(['7', '8']);
+    expect(f.calls.filter((c) => c.startsWith('clear'))).toEqual(['clear *', 'clear campaign:']);
+    expect(f.calls.filter((c) => c === 'totals campaign:month')).toHaveLength(2);
+    expect(progress.join('\n')).toContain('a campaign changed during the rebuild');
+  });
+
+  it('gives up, writing nothing, when the catalogue keeps changing', async () => {
+    const f = fakes({ writeOutcomes: ['catalogue-changed', 'catalogue-changed', 'catalogue-changed'] });
+    const m = measureFakes(f.calls, [{ version: 7, campaigns: [] }]);
+    await expect(rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toThrow(/kept changing/);
+    expect(f.calls).toContain('release');
   });
 });

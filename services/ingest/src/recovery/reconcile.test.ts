@@ -58,4 +58,77 @@ describe('reconcile', () => {
     const r = await reconcile(deps);
     expect(r.comparison!.differences).toMatchObject([{ scope: 'host:h', presence: 'history-only' }]);
   });
+
+  describe('campaign scopes', () => {
+    const def = (id: string) => JSON.stringify({ id, startsAt: 1000, endsAt: 5000, filters: { districts: ['Futian'] } });
+    const keys = { catalogue: 'p:campaigns', version: 'p:campaigns:version' };
+
+    function deps(redisViews: () => Record<string, number>, historyViews: Record<string, number>, bodies = [def('month'), def('quiet')]) {
+      const snapshots: string[][] = [];
+      const live: ReconcileDeps['live'] = {
+        scanScopes: async () => ['all', 'campaign:month', 'campaign:orphan'],
+        snapshot: vi.fn(async (_t: string, scopes: readonly string[], catalogue?: { catalogue: string; version: string }): Promise<LiveSnapshot> => {
+          snapshots.push([...scopes]);
+          const views = redisViews();
+          return {
+            status: 'ready',
+            offsets: new Map([[0, String(10 + snapshots.length)]]),
+            totals: new Map(scopes.map((s) => [s, s === 'all' ? { views: '5' } : views[s] === undefined ? {} : { views: String(views[s]) }])),
+            ...(catalogue ? { catalogue: { version: '3', bodies } } : {}),
+          };
+        }),
+      };
+      const campaignTotals = vi.fn(async (sel: { scopes: string; scope?: string; slice?: { upTo: ReadonlyMap<number, string>; startsAt: number; filters: object } }) =>
+        historyViews[sel.scope!] === undefined ? new Map() : new Map([[sel.scope!, totals(historyViews[sel.scope!]!)]]),
+      );
+      const d: ReconcileDeps = {
+        live,
+        history: { totalsByScope: async () => new Map([['all', totals(5)]]) },
+        campaigns: { keys, history: { totals: campaignTotals as never }, recheckMs: 5 },
+        topic: 't',
+        sleep: async () => undefined,
+      };
+      return { d, snapshots, campaignTotals };
+    }
+
+    it('compares every campaign of the catalogue at a cut of its own, with its definition', async () => {
+      const { d, snapshots, campaignTotals } = deps(() => ({ 'campaign:month': 7, 'campaign:orphan': 1 }), { 'campaign:month': 7 });
+      const r = await reconcile(d);
+      expect(agrees(r)).toBe(false); // campaign:orphan has a key but no campaign
+      expect(r.comparison!.differences.map((x) => [x.scope, x.presence])).toEqual([['campaign:orphan', 'live-only']]);
+      // Dimension cut without campaign scopes; campaign cut with the scanned ones, then the catalogue's others.
+      expect(snapshots.slice(0, 3)).toEqual([['all'], ['campaign:month', 'campaign:orphan'], ['campaign:quiet']]);
+      expect(campaignTotals.mock.calls[0]![0]).toMatchObject({ scopes: 'campaign', scope: 'campaign:month', slice: { topic: 't', upTo: new Map([[0, '12']]), startsAt: 1000, endsAt: 5000, filters: { districts: ['Futian'] } } });
+      expect(r).toMatchObject({ kinds: ['all', 'city', 'district', 'category', 'platform', 'host', 'stream', 'campaign'], campaigns: 2 });
+      expect(r.comparison!.skipped).toEqual([]);
+      expect(r.comparison!.compared).toBe(4); // all, month, orphan, quiet (no rows, no key: agrees)
+    });
+
+    it('names a tampered campaign counter once it still differs at a fresh cut', async () => {
+      const { d } = deps(() => ({ 'campaign:month': 8 }), { 'campaign:month': 7 }, [def('month')]);
+      d.live.scanScopes = async () => ['all', 'campaign:month'];
+      const r = await reconcile(d);
+      expect(r.campaignRechecks).toBe(1);
+      expect(r.comparison!.differences).toMatchObject([{ scope: 'campaign:month', fields: [{ field: 'views', live: '8', history: '7', delta: '+1' }] }]);
+      expect(r.comparison).toMatchObject({ compared: 2, agreeing: 1 });
+    });
+
+    it('does not report a campaign scope that was only in flux (a backfill finishing)', async () => {
+      let reads = 0;
+      const { d } = deps(() => ({ 'campaign:month': reads++ < 2 ? 2 : 7 }), { 'campaign:month': 7 }, [def('month')]);
+      d.live.scanScopes = async () => ['all', 'campaign:month'];
+      const r = await reconcile(d);
+      expect(agrees(r)).toBe(true);
+      expect(r).toMatchObject({ campaignRechecks: 1, comparison: { compared: 2, agreeing: 2 } });
+    });
+
+    it('skips campaign scopes without the catalogue, as before', async () => {
+      const { d } = deps(() => ({ 'campaign:month': 1, 'campaign:orphan': 1 }), {});
+      delete d.campaigns;
+      const r = await reconcile(d);
+      expect(agrees(r)).toBe(true);
+      expect(r.comparison!.skipped).toEqual([{ kind: 'campaign', scopes: 2 }]);
+      expect(r.campaigns).toBeNull();
+    });
+  });
 });

@@ -1,5 +1,6 @@
-import { compareTotals, type Comparison, type LiveSnapshot, type LiveStateStore, type LiveStatus, type RawTotals } from '@livetally/counters';
-import { HISTORY_SCOPE_KINDS, type EventHistory } from '@livetally/history';
+import type { Campaign } from '@livetally/campaigns';
+import { compareTotals, scopeKind, type CatalogueKeys, type Comparison, type LiveSnapshot, type LiveStateStore, type LiveStatus, type RawTotals } from '@livetally/counters';
+import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livetally/history';
 
 /**
  * Compares Redis with ClickHouse exactly, even while ingest keeps running.
@@ -16,13 +17,25 @@ import { HISTORY_SCOPE_KINDS, type EventHistory } from '@livetally/history';
  * of their own instead: a second atomic read of just them (with the offsets), and
  * ClickHouse's totals of just them at those offsets. Every scope is thus compared at
  * a consistent cut; a difference is never an artefact of timing.
+ *
+ * Campaign scopes (with `campaigns`) get a cut of their own too: one atomic read of
+ * the applied offsets, every campaign scope's totals and the campaign catalogue; for
+ * each campaign ClickHouse totals the rows at or below those offsets that its
+ * definition in that catalogue matches (window and filters, as query parameters).
+ * Workers refuse to apply a batch matched against an older catalogue, so at that cut
+ * Redis holds exactly those sums — except while a campaign's backfill (after a change)
+ * is still adding history; a differing campaign scope is therefore compared once more
+ * at a fresh cut after `recheckMs`, and reported only if it differs there too.
  */
 
 export interface ReconcileDeps {
   live: Pick<LiveStateStore, 'scanScopes' | 'snapshot'>;
   history: Pick<EventHistory, 'totalsByScope'>;
+  /** Compares campaign scopes against the catalogue's definitions; left out, they are skipped. */
+  campaigns?: { keys: CatalogueKeys; history: Pick<LiveHistory, 'totals'>; recheckMs?: number };
   topic: string;
   progress?: (message: string) => void;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ReconcileResult {
@@ -34,6 +47,12 @@ export interface ReconcileResult {
   lateScopes: number;
   redisScopes: number;
   clickhouseScopes: number;
+  /** Scope kinds compared (the others, if any, are listed as skipped in the comparison). */
+  kinds: string[];
+  /** Campaigns in the catalogue at the campaign cut (null: campaign scopes not compared). */
+  campaigns: number | null;
+  /** Campaign scopes that differed at first and were compared again at a fresh cut. */
+  campaignRechecks: number;
   /** Null when Redis holds no live state (nothing to compare). */
   comparison: Comparison | null;
   timingsMs: Record<string, number>;
@@ -41,11 +60,13 @@ export interface ReconcileResult {
 
 export const HISTORY_KINDS: ReadonlySet<string> = new Set(HISTORY_SCOPE_KINDS);
 const computable = (kind: string) => HISTORY_KINDS.has(kind);
+const CAMPAIGN_ROUNDS = 3;
 
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const { live, history, topic } = deps;
   const progress = deps.progress ?? (() => undefined);
-  const timingsMs = { scan: 0, snapshot: 0, clickhouse: 0, compare: 0 };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const timingsMs = { scan: 0, snapshot: 0, clickhouse: 0, compare: 0, campaigns: 0 };
   const timed = async <T>(name: keyof typeof timingsMs, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     try {
@@ -54,13 +75,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
       timingsMs[name] += Math.round(performance.now() - t);
     }
   };
+  const kinds = deps.campaigns ? [...HISTORY_SCOPE_KINDS, 'campaign'] : [...HISTORY_SCOPE_KINDS];
   const notReady = (snap: LiveSnapshot): ReconcileResult => {
     progress(snap.status === 'rebuilding' ? 'Redis: a rebuild is running; nothing to compare yet' : 'Redis: no live state (marker missing): run `npm run rebuild`');
-    return { status: snap.status, topic, offsets: offsetsOf(snap), lateScopes: 0, redisScopes: 0, clickhouseScopes: 0, comparison: null, timingsMs };
+    return { status: snap.status, topic, offsets: offsetsOf(snap), lateScopes: 0, redisScopes: 0, clickhouseScopes: 0, kinds, campaigns: null, campaignRechecks: 0, comparison: null, timingsMs };
   };
+  // With campaigns compared, campaign scopes leave the dimension cut for a cut of their own.
+  const dimensional = (scope: string) => !deps.campaigns || scopeKind(scope) !== 'campaign';
 
-  const scopes = await timed('scan', () => live.scanScopes());
-  progress(`Redis: ${scopes.length} scope key(s) found (SCAN)`);
+  const scanned = await timed('scan', () => live.scanScopes());
+  const scopes = scanned.filter(dimensional);
+  progress(`Redis: ${scanned.length} scope key(s) found (SCAN); comparing kinds ${kinds.join(', ')}`);
   const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
   if (snap.status !== 'ready') return notReady(snap);
   progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
@@ -84,8 +109,77 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     timingsMs.compare += Math.round(performance.now() - t2);
     redisScopes += present(snap2.totals).size;
   }
-  progress(`compared ${comparison.compared} scope(s): ${comparison.agreeing} agree, ${comparison.differences.length} differ`);
-  return { status: 'ready', topic, offsets: offsetsOf(snap), lateScopes: late.length, redisScopes, clickhouseScopes: hist.size, comparison, timingsMs };
+
+  let campaigns: number | null = null;
+  let campaignRechecks = 0;
+  const cc = deps.campaigns;
+  if (cc) {
+    const outcome = await timed('campaigns', async () => {
+      const pending = scanned.filter((s) => !dimensional(s));
+      const first = await compareCampaigns(cc, live, topic, pending);
+      if (first.status !== 'ready') return first;
+      const differing = first.comparison.differences.map((d) => d.scope);
+      if (differing.length === 0) return first;
+      // A campaign backfill (after a change) may be adding history right now: compare again.
+      const recheckMs = cc.recheckMs ?? 2_000;
+      progress(`  ${differing.length} campaign scope(s) differ; comparing them again at a fresh cut in ${(recheckMs / 1000).toFixed(1)} s (a backfill may be running)`);
+      await sleep(recheckMs);
+      const again = await compareCampaigns(cc, live, topic, differing, { only: true });
+      if (again.status !== 'ready') return again;
+      return { ...first, rechecks: differing.length, comparison: { ...first.comparison, agreeing: first.comparison.agreeing + again.comparison.agreeing, differences: again.comparison.differences } };
+    });
+    if (outcome.status !== 'ready') return notReady({ status: outcome.status, offsets: snap.offsets, totals: new Map() });
+    campaigns = outcome.campaigns;
+    campaignRechecks = outcome.rechecks;
+    redisScopes += outcome.redisScopes;
+    comparison = merge(comparison, outcome.comparison);
+    progress(`campaign scopes: ${outcome.comparison.compared} compared against ${outcome.campaigns} campaign definition(s) at their own cut, ${outcome.comparison.differences.length} differ`);
+  }
+  progress(`compared ${comparison.compared} scope(s) of kinds ${kinds.join(', ')}: ${comparison.agreeing} agree, ${comparison.differences.length} differ`);
+  return { status: 'ready', topic, offsets: offsetsOf(snap), lateScopes: late.length, redisScopes, clickhouseScopes: hist.size, kinds, campaigns, campaignRechecks, comparison, timingsMs };
+}
+
+type CampaignOutcome = { status: Exclude<LiveStatus, 'ready'> } | { status: 'ready'; comparison: Comparison; campaigns: number; redisScopes: number; rechecks: number };
+
+/**
+ * Compares campaign scopes at one atomic cut (offsets, totals, catalogue). Starts with
+ * `scopes` plus, unless `only`, every campaign of the catalogue; campaigns that
+ * appear in the catalogue read at a cut but were not asked for are compared at a
+ * further cut of their own (bounded).
+ */
+async function compareCampaigns(cc: NonNullable<ReconcileDeps['campaigns']>, live: ReconcileDeps['live'], topic: string, scopes: readonly string[], options: { only?: boolean } = {}): Promise<CampaignOutcome> {
+  let comparison: Comparison = { compared: 0, agreeing: 0, differences: [], skipped: [] };
+  const done = new Set<string>();
+  let pending = [...new Set(scopes)];
+  let campaigns = 0;
+  let redisScopes = 0;
+  for (let round = 0; round < CAMPAIGN_ROUNDS && (pending.length > 0 || (round === 0 && !options.only)); round++) {
+    const snap = await live.snapshot(topic, pending, cc.keys);
+    if (snap.status !== 'ready') return { status: snap.status };
+    const defs = new Map<string, Campaign>();
+    for (const body of snap.catalogue?.bodies ?? []) {
+      const c = JSON.parse(body) as Campaign;
+      defs.set(`campaign:${c.id}`, c);
+    }
+    campaigns = defs.size;
+    const hist = new Map<string, RawTotals>();
+    for (const scope of pending) {
+      const c = defs.get(scope);
+      if (!c) continue; // a campaign scope without a definition must be empty
+      const totals = await cc.history.totals({ scopes: 'campaign', scope, slice: { topic, upTo: snap.offsets, startsAt: c.startsAt, endsAt: c.endsAt, filters: c.filters } });
+      const t = totals.get(scope);
+      if (t) hist.set(scope, t);
+    }
+    const redis = present(snap.totals);
+    redisScopes += redis.size;
+    comparison = merge(comparison, compareTotals(redis, hist, () => true));
+    // Only the asked-for scopes were read: count them even when neither side has them.
+    const absent = pending.filter((s) => !redis.has(s) && !hist.has(s)).length;
+    comparison = { ...comparison, compared: comparison.compared + absent, agreeing: comparison.agreeing + absent };
+    for (const s of pending) done.add(s);
+    pending = options.only ? [] : [...defs.keys()].filter((s) => !done.has(s));
+  }
+  return { status: 'ready', comparison, campaigns, redisScopes, rechecks: 0 };
 }
 
 /** The verdict: agree only with live state and a comparison without differences. */

@@ -1,0 +1,185 @@
+import type { Redis } from 'ioredis';
+import { globEscape } from './keys';
+import { MINUTE_BUCKET_TTL_SECONDS, MINUTE_MS, RANK_DIMENSIONS, RANK_MEASURES, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
+import { TOTAL_FIELDS } from './totals';
+
+/**
+ * Writes the live measures beyond cumulative totals — minute buckets, HyperLogLogs,
+ * leaderboards — as a rebuild restores them from history. Used only while the rebuild
+ * lock is held (the counter scripts refuse meanwhile), so the writes need not be one
+ * atomic step: nothing else writes these keys until the rebuild's final atomic step
+ * sets the marker. Every method sends one pipeline of small scripts (one call per
+ * 2,000 keys); callers pass chunks of bounded size.
+ */
+export interface MinuteBucket {
+  scope: string;
+  /** Start of the event minute, ms since epoch. */
+  t: number;
+  /** Total field → integer text; zero fields are left out, as the live apply does. */
+  totals: Partial<Record<string, string>>;
+}
+
+export interface RankEntry {
+  dimension: string;
+  member: string;
+  gmv: string;
+  views: string;
+  sessions: string;
+}
+
+const PFADD_SLICE = 1_000;
+/** Keys per script call: bounds how long one call holds Redis (a few ms). */
+const KEYS_PER_CALL = 2_000;
+
+// One call per chunk instead of one command per field: a pipeline of single commands
+// costs the client tens of microseconds each, a script's arguments almost nothing.
+// KEYS: bucket keys. ARGV per key: ttl seconds, n, n × (field, value).
+const ADD_BUCKETS = `
+local a = 1
+for i = 1, #KEYS do
+  local ttl = ARGV[a]; local n = tonumber(ARGV[a + 1]); a = a + 2
+  for j = 1, n do redis.call('HINCRBY', KEYS[i], ARGV[a], ARGV[a + 1]); a = a + 2 end
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+return #KEYS`;
+
+// KEYS: HyperLogLog keys. ARGV per key: n, n ids (PFADDed in slices: Lua's C stack is small).
+const ADD_HLLS = `
+local a = 1
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[a]); local first = a + 1
+  for s = first, first + n - 1, ${PFADD_SLICE} do
+    redis.call('PFADD', KEYS[i], unpack(ARGV, s, math.min(s + ${PFADD_SLICE - 1}, first + n - 1)))
+  end
+  a = first + n
+end
+return #KEYS`;
+
+// KEYS: leaderboard keys. ARGV per key: n, n × (member, increment).
+const ADD_RANKS = `
+local a = 1
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[a]); a = a + 1
+  for j = 1, n do redis.call('ZINCRBY', KEYS[i], ARGV[a + 1], ARGV[a]); a = a + 2 end
+end
+return #KEYS`;
+
+export class LiveMeasureWriter {
+  readonly keys: LiveKeys;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix = 'lt',
+  ) {
+    this.prefix = prefix;
+    this.keys = liveKeys(prefix);
+    redis.defineCommand('ltRestoreBuckets', { lua: ADD_BUCKETS });
+    redis.defineCommand('ltRestoreHyperLogLogs', { lua: ADD_HLLS });
+    redis.defineCommand('ltRestoreRanks', { lua: ADD_RANKS });
+  }
+
+  /** Runs `command` once per chunk of at most KEYS_PER_CALL keys, in one pipeline. */
+  private async perKey(command: string, entries: readonly [key: string, args: (string | number)[]][]): Promise<void> {
+    if (entries.length === 0) return;
+    const p = this.redis.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & ReturnType<Redis['pipeline']>;
+    for (let i = 0; i < entries.length; i += KEYS_PER_CALL) {
+      const chunk = entries.slice(i, i + KEYS_PER_CALL);
+      const args: (string | number)[] = [];
+      for (const [, a] of chunk) for (const v of a) args.push(v);
+      p[command]!([chunk.length, ...chunk.map(([k]) => k), ...args]);
+    }
+    await exec(p);
+  }
+
+  /**
+   * Deletes every minute bucket, HyperLogLog and leaderboard of the prefix (SCAN, so
+   * Redis is never blocked; UNLINK frees memory in the background); with `scopePrefix`
+   * only those of scopes starting with it (e.g. `campaign:`). Returns how many keys.
+   */
+  async clear(scopePrefix = ''): Promise<number> {
+    // One pass over the keyspace (SCAN walks all of it whatever the pattern); the
+    // four key kinds are told apart here.
+    const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{${escapeRegExp(scopePrefix)}`);
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globEscape(this.prefix)}:?:{${globEscape(scopePrefix)}*`, 'COUNT', 5_000);
+      cursor = next;
+      const mine = keys.filter((k) => head.test(k));
+      if (mine.length > 0) removed += await this.redis.unlink(...mine);
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  /**
+   * Writes minute buckets (adding to what a bucket holds) with the TTL the live apply
+   * gives them: a bucket expires MINUTE_BUCKET_TTL_SECONDS after its minute. Buckets
+   * already older than that are skipped, as the live apply skips them. Returns how
+   * many buckets were written.
+   */
+  async addMinuteBuckets(buckets: readonly MinuteBucket[], now: number): Promise<number> {
+    const oldest = now - MINUTE_BUCKET_TTL_SECONDS * 1000;
+    const entries: [string, (string | number)[]][] = [];
+    for (const b of buckets) {
+      const minute = Math.floor(b.t / MINUTE_MS) * MINUTE_MS;
+      if (minute < oldest) continue;
+      const fields: string[] = [];
+      for (const f of TOTAL_FIELDS) {
+        const v = b.totals[f];
+        if (v !== undefined && v !== '0') fields.push(f, v);
+      }
+      if (fields.length === 0) continue;
+      const ttl = Math.max(1, Math.ceil((minute + MINUTE_BUCKET_TTL_SECONDS * 1000 - now) / 1000));
+      entries.push([this.keys.minute(b.scope, minute), [ttl, fields.length / 2, ...fields]]);
+    }
+    await this.perKey('ltRestoreBuckets', entries);
+    return entries.length;
+  }
+
+  /** PFADDs ids to the unique-viewer (`viewers`) or active-host (`hosts`) HyperLogLog of each scope. */
+  async addToHyperLogLogs(what: 'viewers' | 'hosts', pairs: readonly (readonly [scope: string, id: string])[]): Promise<void> {
+    const byKey = new Map<string, string[]>();
+    for (const [scope, id] of pairs) {
+      const key = what === 'viewers' ? this.keys.viewers(scope) : this.keys.hosts(scope);
+      let ids = byKey.get(key);
+      if (!ids) byKey.set(key, (ids = []));
+      ids.push(id);
+    }
+    await this.perKey('ltRestoreHyperLogLogs', [...byKey].map(([key, ids]) => [key, [ids.length, ...ids]]));
+  }
+
+  /**
+   * Adds the leaderboard entries of one parent (`all` or `campaign:<id>`): for every
+   * dimension and measure, each member's value. Zero values are left out, as the
+   * live apply never adds them. Returns how many entries were written.
+   */
+  async addRankings(parent: string, entries: readonly RankEntry[]): Promise<number> {
+    const dimensions = new Set<string>(RANK_DIMENSIONS);
+    const byKey = new Map<string, (string | number)[]>();
+    let written = 0;
+    for (const e of entries) {
+      if (!dimensions.has(e.dimension)) continue;
+      for (const m of RANK_MEASURES) {
+        const v = e[m];
+        if (v === '0' || v === '') continue;
+        const key = this.keys.ranking(parent, e.dimension as LiveRankDimension, m as LiveRankMeasure);
+        let args = byKey.get(key);
+        if (!args) byKey.set(key, (args = []));
+        args.push(e.member, v);
+        written++;
+      }
+    }
+    await this.perKey('ltRestoreRanks', [...byKey].map(([key, args]) => [key, [args.length / 2, ...args]]));
+    return written;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function exec(p: ReturnType<Redis['pipeline']>): Promise<void> {
+  if (p.length === 0) return;
+  for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+}

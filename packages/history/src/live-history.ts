@@ -1,0 +1,187 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { campaignSliceWhere, type BackfillSlice } from './campaign-backfill';
+import { UP_TO, asBigIntMap, type ScopeTotalsText } from './event-history';
+import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
+
+/**
+ * What a rebuild of the live state reads from ClickHouse beyond cumulative totals —
+ * minute buckets, the ids behind the HyperLogLogs, leaderboards — for a set of rows
+ * fixed by a cut (per-partition offsets), either every dimension scope at once or
+ * one campaign (its window and filters, the same WHERE as the campaign backfill).
+ * Every value reaches ClickHouse as a query parameter; kinds and columns are
+ * constants of this package.
+ */
+export type LiveSelection =
+  /** Dimension scopes (`all`, `city:…`, …): each row counted once per scope of these kinds. */
+  | { scopes: 'dimensions'; topic: string; upTo: ReadonlyMap<number, string>; kinds?: readonly string[] }
+  /** One campaign scope (`campaign:<id>`), rows matched by its window and filters. */
+  | { scopes: 'campaign'; scope: string; slice: BackfillSlice };
+
+export interface MinuteBucketRow {
+  scope: string;
+  /** Start of the event minute, ms since epoch. */
+  t: number;
+  /** Total field → exact integer text (zero fields included). */
+  totals: ScopeTotalsText;
+}
+
+export interface RankingRow {
+  dimension: string;
+  member: string;
+  gmv: string;
+  views: string;
+  sessions: string;
+}
+
+/** Measures of the live totals, per row group (same definitions as EventHistory). */
+const MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
+  sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
+  sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
+const MEASURE_NAMES = ['views', 'sessions', 'sessionsEnded', 'salesFen', 'refundsFen', 'orders', 'items', 'refunds'] as const;
+
+/** Leaderboard dimensions and the column each ranks by (live-keys RANK_DIMENSIONS). */
+const RANK_COLUMNS: [string, string][] = [['host', 'host_id'], ['district', 'district'], ['category', 'category'], ['platform', 'platform'], ['city', 'city']];
+
+/** Every dimension scope kind, `all` first. */
+export const DIMENSION_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KINDS];
+
+function scopeArray(kinds: readonly string[]): string {
+  const parts = kinds.map((k) => {
+    if (k === 'all') return `'all'`;
+    const column = scopeColumn(k);
+    if (!column) throw new Error(`no dimension scope kind ${JSON.stringify(k)}; expected ${DIMENSION_SCOPE_KINDS.join(', ')}`);
+    return `concat('${k}:', ${column})`;
+  });
+  if (parts.length === 0) throw new Error('no scope kinds selected');
+  return `[${parts.join(', ')}]`;
+}
+
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r', '0': '\0', b: '\b', f: '\f', "'": "'" };
+
+/** Undoes ClickHouse's TabSeparated escaping of one field. */
+export function unescapeTsv(field: string): string {
+  return field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => TSV_ESCAPES[c] ?? c) : field;
+}
+
+function textTotals(row: Record<string, unknown>): ScopeTotalsText {
+  const out = {} as ScopeTotalsText;
+  for (const f of MEASURE_NAMES) out[f] = String(row[f] ?? '0');
+  return out;
+}
+
+export class LiveHistory {
+  constructor(private readonly client: ClickHouseClient) {}
+
+  /** FROM … WHERE … and the scope expression of a selection; values go to `params`. */
+  private source(sel: LiveSelection, params: Record<string, unknown>, options: { perScope: boolean }): { scope: string; from: string; where: string } {
+    if (sel.scopes === 'campaign') {
+      params.scope = sel.scope;
+      return { scope: '{scope:String}', from: 'lt_events', where: campaignSliceWhere(sel.slice, params) };
+    }
+    Object.assign(params, { topic: sel.topic, upTo: asBigIntMap(sel.upTo) });
+    if (!options.perScope) return { scope: `'all'`, from: 'lt_events', where: UP_TO };
+    return { scope: 'scope', from: `lt_events ARRAY JOIN ${scopeArray(sel.kinds ?? DIMENSION_SCOPE_KINDS)} AS scope`, where: UP_TO };
+  }
+
+  private empty(sel: LiveSelection): boolean {
+    return (sel.scopes === 'campaign' ? sel.slice.upTo : sel.upTo).size === 0;
+  }
+
+  /** Streams a query's rows in chunks; returns how many rows there were. */
+  private async stream<T>(query: string, params: Record<string, unknown>, chunkSize: number, map: (row: Record<string, unknown>) => T, onChunk: (rows: T[]) => Promise<void>): Promise<number> {
+    const rs = await this.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    let chunk: T[] = [];
+    let total = 0;
+    for await (const rows of rs.stream<Record<string, unknown>>()) {
+      for (const row of rows) {
+        chunk.push(map(row.json()));
+        if (chunk.length >= chunkSize) {
+          total += chunk.length;
+          await onChunk(chunk);
+          chunk = [];
+        }
+      }
+    }
+    if (chunk.length > 0) {
+      total += chunk.length;
+      await onChunk(chunk);
+    }
+    return total;
+  }
+
+  /** Cumulative totals of every scope of the selection (exact integer text). */
+  async totals(sel: LiveSelection): Promise<Map<string, ScopeTotalsText>> {
+    const out = new Map<string, ScopeTotalsText>();
+    if (this.empty(sel)) return out;
+    const params: Record<string, unknown> = {};
+    const src = this.source(sel, params, { perScope: true });
+    const rs = await this.client.query({ query: `SELECT ${src.scope} AS scope, ${MEASURES} FROM ${src.from} WHERE ${src.where} GROUP BY scope`, query_params: params, format: 'JSONEachRow' });
+    for (const row of await rs.json<Record<string, unknown>>()) out.set(String(row.scope), textTotals(row));
+    return out;
+  }
+
+  /** Per-scope, per-event-minute totals of rows whose event time is at or after `sinceMs`. */
+  async forEachMinuteBucket(sel: LiveSelection, sinceMs: number, chunkSize: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>): Promise<number> {
+    if (this.empty(sel)) return 0;
+    const params: Record<string, unknown> = { since: sinceMs };
+    const src = this.source(sel, params, { perScope: true });
+    return this.stream(
+      `SELECT ${src.scope} AS scope, toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURES}
+        FROM ${src.from} WHERE ${src.where} AND toUnixTimestamp64Milli(ts) >= {since:Int64} GROUP BY scope, t`,
+      params,
+      chunkSize,
+      (row) => ({ scope: String(row.scope), t: Number(row.t), totals: textTotals(row) }),
+      onChunk,
+    );
+  }
+
+  /**
+   * Streams the distinct (scope, id) pairs of the selection: viewer ids of views
+   * (unique viewers) or host ids of any event (active hosts). TabSeparated rather than
+   * JSON: these answers are the largest a rebuild reads, and parsing JSON per row
+   * costs the client more than ClickHouse spends producing them.
+   */
+  async forEachDistinct(sel: LiveSelection, what: 'viewers' | 'hosts', chunkSize: number, onChunk: (pairs: [scope: string, id: string][]) => Promise<void>): Promise<number> {
+    if (this.empty(sel)) return 0;
+    const params: Record<string, unknown> = {};
+    const src = this.source(sel, params, { perScope: true });
+    const [column, only] = what === 'viewers' ? ['viewer_id', ` AND type = 'view'`] : ['host_id', ''];
+    const rs = await this.client.query({ query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`, query_params: params, format: 'TabSeparated' });
+    let chunk: [string, string][] = [];
+    let total = 0;
+    for await (const rows of rs.stream()) {
+      for (const row of rows) {
+        const tab = row.text.indexOf('\t');
+        chunk.push([unescapeTsv(row.text.slice(0, tab)), unescapeTsv(row.text.slice(tab + 1))]);
+        if (chunk.length >= chunkSize) {
+          total += chunk.length;
+          await onChunk(chunk);
+          chunk = [];
+        }
+      }
+    }
+    if (chunk.length > 0) {
+      total += chunk.length;
+      await onChunk(chunk);
+    }
+    return total;
+  }
+
+  /**
+   * The leaderboards of the selection's parent (`all` for dimensions, the campaign
+   * otherwise): per dimension and member, sales (gmv), views and sessions started.
+   */
+  async rankings(sel: LiveSelection): Promise<RankingRow[]> {
+    if (this.empty(sel)) return [];
+    const params: Record<string, unknown> = {};
+    const src = this.source(sel, params, { perScope: false });
+    const rs = await this.client.query({
+      query: `SELECT d.1 AS dimension, d.2 AS member, sumIf(amount_fen, type = 'sale') AS gmv, countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions
+        FROM ${src.from} ARRAY JOIN [${RANK_COLUMNS.map(([d, c]) => `('${d}', CAST(${c} AS String))`).join(', ')}] AS d
+        WHERE ${src.where} GROUP BY dimension, member`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    return (await rs.json<Record<string, unknown>>()).map((r) => ({ dimension: String(r.dimension), member: String(r.member), gmv: String(r.gmv), views: String(r.views), sessions: String(r.sessions) }));
+  }
+}
