@@ -10,7 +10,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
  * `npm run rebuild` restores every live measure, not only totals: with a campaign
@@ -29,18 +29,7 @@ const dlqTopic = `${topic}.dlq`;
 const COUNT = 15_000;
 const FIRST = 5_000;
 
-const env = {
-  KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-  KAFKA_TOPIC: topic,
-  KAFKA_DLQ_TOPIC: dlqTopic,
-  KAFKA_GROUP_ID: run,
-  REDIS_URL: STACK.redisUrl,
-  REDIS_KEY_PREFIX: run,
-  CLICKHOUSE_URL: STACK.clickhouseUrl,
-  CLICKHOUSE_DATABASE: run,
-  INGEST_HTTP_PORT: '0',
-  INGEST_RETRY_MAX_MS: '1000',
-};
+const env = ingestEnv({ topic, group: run, prefix: run, database: run }, { INGEST_RETRY_MAX_MS: '1000' });
 
 const WIPE = `
 local keys = redis.call('KEYS', ARGV[1])

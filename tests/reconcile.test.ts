@@ -9,7 +9,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
  * `npm run reconcile` on the real stack: two real ingest workers fill Redis and
@@ -23,18 +23,7 @@ const dlqTopic = `${topic}.dlq`;
 const COUNT = 12_000;
 const FIRST = 7_000;
 
-const env = {
-  KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-  KAFKA_TOPIC: topic,
-  KAFKA_DLQ_TOPIC: dlqTopic,
-  KAFKA_GROUP_ID: run,
-  REDIS_URL: STACK.redisUrl,
-  REDIS_KEY_PREFIX: run,
-  CLICKHOUSE_URL: STACK.clickhouseUrl,
-  CLICKHOUSE_DATABASE: run,
-  INGEST_HTTP_PORT: '0',
-  INGEST_RETRY_MAX_MS: '1000',
-};
+const env = ingestEnv({ topic, group: run, prefix: run, database: run }, { INGEST_RETRY_MAX_MS: '1000' });
 
 const expectedOf = (messages: DatasetMessage[]) => expectedTotals(messages.flatMap((m) => (m.event ? [m.event] : [])));
 
