@@ -10,20 +10,14 @@ import type { Redis } from 'ioredis';
  * event hour and by hash, about 24 bytes per event (see README for the figures).
  */
 // Arguments come packed, so a batch is four arguments rather than three per event:
-// ARGV[2] the 12-byte fingerprints back to back, ARGV[3] the owners and ARGV[4] the
-// 1-based KEYS indexes, each value followed by ','.
+// ARGV[2] the 12-byte fingerprints back to back, ARGV[3] a JSON array of owner
+// (a string: Lua would print a large number inexactly), KEYS index pairs.
 const UNPACK = `
 local window = tonumber(ARGV[1])
-local fields, owners, slots = ARGV[2], ARGV[3], ARGV[4]
+local fields, entries = ARGV[2], cjson.decode(ARGV[3])
 local n = #fields / 12
-local op, sp = 1, 1
 local function entry(i)
-  local oe = string.find(owners, ',', op, true)
-  local se = string.find(slots, ',', sp, true)
-  local owner = string.sub(owners, op, oe - 1)
-  local key = KEYS[tonumber(string.sub(slots, sp, se - 1))]
-  op, sp = oe + 1, se + 1
-  return key, string.sub(fields, i * 12 + 1, i * 12 + 12), owner
+  return KEYS[entries[i * 2 + 2]], string.sub(fields, i * 12 + 1, i * 12 + 12), entries[i * 2 + 1]
 end
 `;
 
@@ -230,8 +224,7 @@ export class EventDeduplicator {
   private claimArgs(inputs: readonly ClaimInput[]): { keys: string[]; args: (string | Buffer | number)[] } {
     const keyIndex = new Map<string, number>();
     const fields = Buffer.allocUnsafe(inputs.length * FIELD_BYTES);
-    let owners = '';
-    let slots = '';
+    const entries: (string | number)[] = new Array(inputs.length * 2);
     const { bucketsPerHour } = this.options;
     const head = `${this.prefix}:dd:`;
     for (let i = 0; i < inputs.length; i++) {
@@ -240,10 +233,10 @@ export class EventDeduplicator {
       const key = `${head}${Math.floor(e.ts / HOUR_MS)}:${bucket}`;
       let index = keyIndex.get(key);
       if (index === undefined) keyIndex.set(key, (index = keyIndex.size + 1));
-      owners += `${ownerOf(e.partition, e.offset)},`;
-      slots += `${index},`;
+      entries[i * 2] = ownerOf(e.partition, e.offset);
+      entries[i * 2 + 1] = index;
     }
-    return { keys: [...keyIndex.keys()], args: [this.options.windowSeconds, fields, owners, slots] };
+    return { keys: [...keyIndex.keys()], args: [this.options.windowSeconds, fields, JSON.stringify(entries)] };
   }
 
   /** Returns, per input, true for the first occurrence (or its own replay), false for a duplicate. */
