@@ -1,11 +1,14 @@
 import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Scenario } from '../lib/context';
+import { summarizeProcessProfile, type ProfileSummary } from '../lib/cpuprofile';
 import { fmtInt } from '../lib/log';
 import { CpuWindow, rssBytes, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, type WorkerChild } from '../lib/processes';
 import { Histogram, type Summary } from '../lib/stats';
 import { deletePrefix, markFreshDeployment } from '../lib/stores';
-import { freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+import { freePort, ROOT, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
 
 /**
  * 5. Gateway fan-out: one gateway process, N WebSocket clients in separate processes,
@@ -31,6 +34,14 @@ export interface FanoutLevel {
   /** Frames a client should get: one per apply per client (the tick is shorter than the apply interval). */
   framesExpected: number;
   cpu: CpuUse;
+  /** Event-loop delay of each client process while measuring: how late the clients themselves read. */
+  clientLoopDelayMs: LoopDelay[];
+}
+
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface FanoutResult {
@@ -39,12 +50,14 @@ export interface FanoutResult {
   channels: string[];
   clientProcesses: number;
   levels: FanoutLevel[];
+  /** --profile: the gateway's CPU profile over all levels (connects included). */
+  profile?: ProfileSummary | null;
 }
 
 type Msg =
   | { type: 'started' }
   | { type: 'connected'; open: number; failed: number; errors: number; seconds: number }
-  | { type: 'measured'; lag: [number, number][]; fan: [number, number][]; frames: number; closed: number; open: number }
+  | { type: 'measured'; lag: [number, number][]; fan: [number, number][]; frames: number; closed: number; open: number; loopDelayMs: LoopDelay }
   | { type: 'closed' };
 
 const CHANNEL_SCOPES = ['all', 'city:Shenzhen', 'district:Futian', 'district:Nanshan', 'platform:douyin', "district:Bao'an", 'category:jewellery', 'platform:taobao'];
@@ -66,7 +79,16 @@ export const fanout: Scenario<FanoutResult> = {
     await markFreshDeployment(ctx.redis, run, run);
     const store = new RedisCounterStore(ctx.redis, { prefix: run, group: run });
     const port = await freePort();
-    const gateway = startService('gateway', { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs) });
+    // Every client connects from 127.0.0.1: lift the gateway's connection caps (per address
+    // 100 by default) above the largest level, or all but the first 100 are refused.
+    const cap = String(Math.max(...fanoutClients) + 100);
+    const profileDir = join(ROOT, ctx.opts.outDir, 'profiles');
+    if (ctx.opts.profile) mkdirSync(profileDir, { recursive: true });
+    const gateway = startService(
+      'gateway',
+      { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs), WS_MAX_CONNECTIONS: cap, WS_MAX_CONNECTIONS_PER_IP: cap },
+      ctx.opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    );
     const clients: WorkerChild<Msg>[] = [];
     let applied = 0;
     let lastApplyAt = 0;
@@ -96,6 +118,8 @@ export const fanout: Scenario<FanoutResult> = {
         const open = connected.reduce((n, c) => n + c.open, 0);
         const failed = connected.reduce((n, c) => n + c.failed, 0);
         log(`${fmtInt(open)} clients connected and subscribed in ${connectSeconds.toFixed(1)} s${failed ? ` (${failed} failed)` : ''}`);
+        // A level that did not get its clients would report the figure of a smaller one.
+        if (open < total) throw new Error(`only ${open} of ${total} clients connected (${failed} failed)`);
         await sleep(2_000);
         const rssAfter = rssBytes(gateway.pid);
 
@@ -138,15 +162,25 @@ export const fanout: Scenario<FanoutResult> = {
           framesReceived: measured.reduce((n, m) => n + m.frames, 0),
           framesExpected: appliesInWindow * open,
           cpu: usage,
+          clientLoopDelayMs: measured.map((m) => m.loopDelayMs),
         };
         levels.push(level);
         log(
           `${fmtInt(open)} clients: delivery lag p50 ${level.deliveryLagMs.p50} ms, p99 ${level.deliveryLagMs.p99} ms; fan-out p99 ${level.fanoutLagMs.p99} ms; ` +
-            `${fmtInt(level.framesReceived)}/${fmtInt(level.framesExpected)} frames; RSS ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${level.rssPerConnectionKiB.toFixed(1)} KiB/connection; gateway CPU ${usage.perProcess.gateway}%`,
+            `${fmtInt(level.framesReceived)}/${fmtInt(level.framesExpected)} frames; RSS ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${level.rssPerConnectionKiB.toFixed(1)} KiB/connection; ` +
+            `CPU % ${Object.entries(usage.perProcess).map(([k, v]) => `${k} ${v}`).join(', ')}, machine ${usage.machinePercent}%; ` +
+            `client loop delay p99 ${level.clientLoopDelayMs.map((d) => d.p99.toFixed(0)).join('/')} ms`,
         );
         if (!gateway.running()) throw new Error(`gateway exited:\n${gateway.output().slice(-3000)}`);
       }
-      return { tickMs: fanoutTickMs, applyEveryMs: fanoutApplyEveryMs, channels, clientProcesses: clients.length, levels };
+      let profile: ProfileSummary | null | undefined;
+      if (ctx.opts.profile) {
+        await gateway.stop('SIGTERM', 15_000); // the profile is written when the process exits
+        profile = summarizeProcessProfile(profileDir, gateway.pid);
+        for (const a of profile?.byArea ?? []) log(`gateway profile: ${a.area} ${a.selfPercent}%`);
+        for (const f of profile?.top.slice(0, 10) ?? []) log(`gateway profile: ${f.selfPercent}% ${f.function} ${f.where}`);
+      }
+      return { tickMs: fanoutTickMs, applyEveryMs: fanoutApplyEveryMs, channels, clientProcesses: clients.length, levels, ...(profile !== undefined ? { profile } : {}) };
     } finally {
       await Promise.all(clients.map(async (c) => {
         if (c.running()) {

@@ -12,6 +12,7 @@
  * wall-clock ms at which it applied the batch, so delivery lag = arrival − salesFen and
  * fan-out lag = arrival − the frame's ts (when the gateway's tick sent it).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Histogram } from '../lib/stats';
 
@@ -99,9 +100,15 @@ process.on('message', async (c: Command) => {
     frames = 0;
     closed = 0;
     measuring = true;
+    // How late this process's own event loop runs: a frame waiting behind a busy loop
+    // arrives late by that much without the gateway being slow.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     setTimeout(() => {
       measuring = false;
-      send({ type: 'measured', lag: lag.toSparse(), fan: fan.toSparse(), frames, closed, open: sockets.length });
+      loop.disable();
+      const loopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+      send({ type: 'measured', lag: lag.toSparse(), fan: fan.toSparse(), frames, closed, open: sockets.length, loopDelayMs });
     }, c.ms);
   } else if (c.cmd === 'close') {
     for (const ws of sockets) ws.terminate();
