@@ -57,7 +57,7 @@ function publish(results: BenchResults, opts: BenchOptions, fresh: boolean): voi
       '',
       `LiveTally benchmark — ${results.date}${results.quick ? ' (QUICK run: small counts, figures are indicative only)' : ''}, ${results.durationS} s`,
       `machine:  ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os} (${m.kernel}); load average at start ${m.loadAverageAtStart}`,
-      `versions: node ${v.node}, kafkajs ${v.kafkajs}, Kafka ${v.kafka}, Redis ${v.redis}, ClickHouse ${v.clickhouse} via chDB ${v.chdb}, ioredis ${v.ioredis}, ws ${v.ws}`,
+      `versions: node ${v.node}, kafkajs ${v.kafkajs}, Kafka ${v.kafka}, Redis ${v.redis}, ClickHouse ${v.clickhouse} via chDB ${v.chdb}, ioredis ${v.ioredis}, ws ${v.ws}${v.confluentKafkaJavascript && v.confluentKafkaJavascript !== 'not installed' ? `, @confluentinc/kafka-javascript ${v.confluentKafkaJavascript}` : ''}`,
       `events:   ${results.event ? `mean ${results.event.meanEncodedBytes} encoded bytes (JSON), ${results.event.fixtureEvents} pre-produced over ${results.event.partitions} partitions` : 'no pre-produced topic in this run'}`,
       '',
       formatTable(results.table),

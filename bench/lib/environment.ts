@@ -26,6 +26,8 @@ export interface Versions {
   redis: string;
   chdb: string;
   clickhouse: string;
+  /** The optional second Kafka client the ceiling scenario compares with kafkajs ('not installed' when absent). */
+  confluentKafkaJavascript?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -96,5 +98,6 @@ export async function versions(redis: Redis, ch: ClickHouseClient): Promise<Vers
     redis: redisVersion,
     chdb: packageVersion('chdb'),
     clickhouse,
+    confluentKafkaJavascript: packageVersion('@confluentinc/kafka-javascript').replace(/^unknown$/, 'not installed'),
   };
 }

@@ -11,6 +11,8 @@ export interface Sizes {
   ingestWorkers: number[];
   /** Bound on one throughput run (the fixture must be consumed within it). */
   throughputTimeoutS: number;
+  /** Rounds of the ceiling scenario: each client reads the whole topic once per round, interleaved. */
+  ceilingRounds: number;
   naiveMaxEvents: number;
   naiveMaxSeconds: number;
   /** Fractions of the measured max ingest rate the latency scenario produces at. */
@@ -34,6 +36,7 @@ const FULL: Sizes = {
   fixturePartitions: 12,
   ingestWorkers: [1, 2],
   throughputTimeoutS: 180,
+  ceilingRounds: 3,
   naiveMaxEvents: 3_000,
   naiveMaxSeconds: 60,
   latencyLevels: [0.25, 0.5, 0.75],

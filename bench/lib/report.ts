@@ -66,7 +66,16 @@ export function buildTable(r: BenchResults): Row[] {
   const ceiling = ok(s.ceiling);
   const ingest = ok(s.ingest);
   const naive = ok(s.naive);
-  if (ceiling) add('ceiling', 'bare kafkajs consumer, 1 process', `${fmtInt(ceiling.eventsPerSec)} events/s`);
+  if (ceiling) {
+    const rounds = (xs: { eventsPerSec: number }[]) => (xs.length > 1 ? ` (rounds: ${xs.map((x) => fmtInt(x.eventsPerSec)).join(', ')})` : '');
+    const kafkajs = ceiling.clients?.find((c) => c.id === 'kafkajs');
+    add('ceiling', `bare kafkajs consumer, 1 process${kafkajs && kafkajs.samples.length > 1 ? ', median' : ''}`, `${fmtInt(ceiling.eventsPerSec)} events/s${rounds(kafkajs?.samples ?? [])}`);
+    for (const c of ceiling.clients ?? []) {
+      if (c.id === 'kafkajs') continue;
+      add('ceiling', `${c.label}, 1 process${c.samples.length > 1 ? ', median' : ''}`, `${fmtInt(c.eventsPerSec)} events/s, ${fmtNum(c.eventsPerSec / ceiling.eventsPerSec, 2)}× kafkajs${rounds(c.samples)}`);
+    }
+    for (const c of ceiling.skipped ?? []) add('ceiling', c.label, `not run: ${c.reason}`);
+  }
   const one = ingest?.runs.find((x) => x.workers === 1);
   for (const run of ingest?.runs ?? []) {
     const vsCeiling = ceiling && run.workers === 1 ? run.eventsPerSec / ceiling.eventsPerSec : null;
@@ -171,6 +180,7 @@ export function throughputSvg(r: BenchResults): string {
   const naive = ok(r.scenarios.naive);
   const bars = [
     { label: 'Ceiling: bare kafkajs consumer', value: ceiling?.eventsPerSec ?? NaN, color: '#6b7280' },
+    ...(ceiling?.clients ?? []).filter((c) => c.id !== 'kafkajs').map((c) => ({ label: c.id === 'confluent' ? 'Bare confluent-kafka-javascript' : 'Same, unbounded batches', value: c.eventsPerSec, color: '#9ca3af' })),
     ...(ingest?.runs ?? []).map((x, i) => ({ label: `LiveTally ingest, ${x.workers} worker${x.workers > 1 ? 's' : ''}`, value: x.eventsPerSec, note: x.workers > 1 ? `(${compact(x.perWorkerEventsPerSec)}/worker)` : '', color: ['#2563eb', '#1d4ed8', '#1e40af'][i] ?? '#2563eb' })),
     { label: 'Naive: per-event writes', value: naive?.eventsPerSec ?? NaN, color: '#dc2626' },
   ];
