@@ -2,6 +2,7 @@ import type { CeilingResult } from '../scenarios/ceiling';
 import type { CollectorResult } from '../scenarios/collector';
 import type { FanoutResult } from '../scenarios/fanout';
 import type { HistoryResult } from '../scenarios/history';
+import type { CpuUse } from './proc';
 import type { IngestResult } from '../scenarios/ingest';
 import type { LatencyResult } from '../scenarios/latency';
 import type { NaiveResult } from '../scenarios/naive';
@@ -57,6 +58,19 @@ export const TARGETS = {
   historyP95Ms: 100,
 };
 
+/**
+ * Where the CPU went, per event: each process's share of a core over the measured
+ * window, divided by the events that window processed. On two shared cores this shows
+ * what limits a figure (the stores' work, not only the worker's).
+ */
+function cpuPerEvent(cpu: CpuUse | undefined, eventsPerSec: number): string | null {
+  if (!cpu || !(eventsPerSec > 0) || Object.keys(cpu.perProcess).length === 0) return null;
+  const parts = Object.entries(cpu.perProcess)
+    .filter(([, percent]) => Number.isFinite(percent))
+    .map(([name, percent]) => `${name} ${fmtNum((percent / 100) * (1e6 / eventsPerSec), 1)}`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
 export function buildTable(r: BenchResults): Row[] {
   const rows: Row[] = [];
   const s = r.scenarios;
@@ -87,6 +101,12 @@ export function buildTable(r: BenchResults): Row[] {
       run.workers === 1 ? status(vsCeiling === null ? null : vsCeiling >= TARGETS.ingestVsCeiling) + (vsCeiling !== null ? ` (${Math.round(vsCeiling * 100)}%)` : '') : '',
     );
     if (run.steadyEventsPerSec && run.workers > 1) add('ingest', `${run.workers} workers once the group was stable`, `${fmtInt(run.steadyEventsPerSec)} events/s`);
+    const perEvent = cpuPerEvent(run.cpu, run.eventsPerSec);
+    if (perEvent) add('ingest', `${run.workers} worker${run.workers > 1 ? 's' : ''}: CPU µs per event by process`, perEvent);
+  }
+  if (ceiling) {
+    const perEvent = cpuPerEvent(ceiling.cpu, ceiling.eventsPerSec);
+    if (perEvent) add('ceiling', 'bare kafkajs consumer: CPU µs per event by process', perEvent);
   }
   if (naive) {
     add('naive', 'eachMessage + per-event MULTI + insert', `${fmtNum(naive.eventsPerSec)} events/s`);
