@@ -1,5 +1,6 @@
 import { updateFrame, type Channel } from './protocol';
 import type { Subscriber } from './types';
+import { OutFrame } from './wire';
 
 interface SubscriptionState {
   /** Last seq this subscriber was sent; below the channel's seq means it is behind. */
@@ -54,8 +55,8 @@ export class LiveChannel {
    * seen it. A congested subscriber is skipped rather than queued behind: it gets the
    * latest value on a later tick. Returns how many were sent and whether any was skipped.
    */
-  fanOut(ts: number, send: (sub: Subscriber, frame: string) => void): { sent: number; congested: boolean } {
-    let frame: string | undefined;
+  fanOut(ts: number, send: (sub: Subscriber, frame: OutFrame) => void): { sent: number; congested: boolean } {
+    let frame: OutFrame | undefined;
     let sent = 0;
     let congested = false;
     for (const [sub, s] of this.subscribers) {
@@ -64,7 +65,7 @@ export class LiveChannel {
         congested = true;
         continue;
       }
-      send(sub, (frame ??= updateFrame(this.name, this.value, this.seq, ts)));
+      send(sub, (frame ??= new OutFrame(updateFrame(this.name, this.value, this.seq, ts))));
       s.seenSeq = this.seq;
       sent++;
     }

@@ -1,6 +1,7 @@
 import { LiveChannel } from './channel';
 import { errorFrame, isTimeBased, parseChannel, snapshotFrame, type Failure } from './protocol';
 import { systemClock, type ChannelReader, type HubClock, type HubObserver, type Subscriber, type TotalsReader } from './types';
+import { OutFrame } from './wire';
 
 export type { ChannelReader, HubClock, HubObserver, Subscriber, TotalsReader } from './types';
 
@@ -161,7 +162,6 @@ export class LiveHub {
     });
   }
 
-  /** Reads the given channels; on failure reports it and returns null. */
   /** Reads the given channels, keyed by channel name; on failure reports it and returns null. */
   private async read(channels: LiveChannel[]): Promise<Map<string, unknown> | null> {
     try {
@@ -210,16 +210,20 @@ export class LiveHub {
       if (value !== undefined && channel.accept(value) && channel.subscribers.size > 1) this.markDirty(channel.name);
     }
     let sent = 0;
+    // Clients connecting together (a screen wall, a reconnect storm) share one snapshot per channel.
+    const snapshots = new Map<LiveChannel, OutFrame>();
     for (const { sub, name } of batch) {
       const channel = this.channels.get(name);
       if (!channel?.subscribers.has(sub)) continue; // unsubscribed while reading
       if (!values.has(channel.name) || channel.value === undefined) {
         this.unsubscribe(sub, name);
-        safeSend(sub, errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name));
+        safeSend(sub, new OutFrame(errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name)));
         this.observer.onFramesSent?.('error', 1);
         continue;
       }
-      safeSend(sub, snapshotFrame(name, channel.value, channel.seq, ts));
+      let snapshot = snapshots.get(channel);
+      if (!snapshot) snapshots.set(channel, (snapshot = new OutFrame(snapshotFrame(name, channel.value, channel.seq, ts))));
+      safeSend(sub, snapshot);
       channel.markSnapshotSent(sub);
       sent++;
     }
@@ -228,7 +232,7 @@ export class LiveHub {
 }
 
 // A failing socket must not stop the fan-out to the others; its close handler cleans it up.
-function safeSend(sub: Subscriber, frame: string): void {
+function safeSend(sub: Subscriber, frame: OutFrame): void {
   try {
     sub.send(frame);
   } catch {

@@ -1,12 +1,9 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
-import type { RawData, WebSocket } from 'ws';
 import { BEARER_PROTOCOL_PREFIX, OPEN_ACCESS, type Access } from '../auth/guard';
-import type { ErrorCode } from '../errors';
-import { FrameRateLimiter, type FrameRateOptions } from './frame-rate';
+import { LiveConnection, type RouteContext } from './connection';
+import type { FrameRateOptions } from './frame-rate';
 import type { LiveHub } from './hub';
-import { errorFrame, parseChannel, parseClientMessage, pongFrame } from './protocol';
-import type { Subscriber } from './types';
 
 export interface LiveSocketOptions {
   /** Largest client frame answered normally; bigger ones get FRAME_TOO_LARGE. */
@@ -33,14 +30,23 @@ export interface LiveSocketHooks {
 // cap the client gets an error frame and keeps its connection.
 const HARD_CAP_FACTOR = 16;
 
+// The heartbeat pings one slice of the sockets at a time, HEARTBEAT_SLICES times per
+// heartbeatMs: pinging 10k sockets at once stalls the event loop, and every update
+// waiting behind it, for as long as 10k writes take, and brings 10k pongs back at once.
+const HEARTBEAT_SLICES = 10;
+
 /** Registers @fastify/websocket, the /v1/live route, the heartbeat and socket shutdown. */
 export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, options: LiveSocketOptions, hooks: LiveSocketHooks = {}, access: Pick<Access, 'canSee' | 'expiresAt'> = OPEN_ACCESS): Promise<void> {
-  const alive = new WeakSet<WebSocket>();
-  const expiries = new WeakMap<WebSocket, number>();
+  const ctx: RouteContext = { hub, options, hooks, access };
+  const connections = new Set<LiveConnection>();
+  let opened = 0;
 
   await app.register(websocket, {
     options: {
       maxPayload: Math.max(options.maxMessageBytes * HARD_CAP_FACTOR, 64 * 1024),
+      // Frames of a few hundred bytes gain little from compression, and LiveConnection.send
+      // writes finished frames past ws, which is only correct without it.
+      perMessageDeflate: false,
       // A browser that sent ["livetally", "bearer.<token>"] must get a protocol back or it
       // drops the connection; never echo the token one.
       handleProtocols: (protocols) => [...protocols].find((p) => !p.startsWith(BEARER_PROTOCOL_PREFIX)) ?? false,
@@ -62,109 +68,47 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
     },
   });
 
-  // One timer for all sockets: a socket that did not answer the previous ping is dead
+  // One timer for all sockets: a socket that did not answer its previous ping is dead
   // (half-open TCP, sleeping laptop) and is terminated to free its subscriptions.
   // The same timer closes connections whose token has expired (policy violation, 1008).
+  let beat = 0;
   const heartbeat = setInterval(() => {
+    const slice = beat++ % HEARTBEAT_SLICES;
     const now = Date.now();
-    for (const ws of app.websocketServer.clients) {
-      if ((expiries.get(ws) ?? Infinity) <= now && ws.readyState === ws.OPEN) {
+    for (const c of connections) {
+      const { ws } = c;
+      if ((c.expiresAt ?? Infinity) <= now && ws.readyState === ws.OPEN) {
         hooks.onRefused?.('expired');
         ws.close(1008, 'token expired');
         continue;
       }
-      if (!alive.has(ws)) {
+      if (c.slot !== slice) continue;
+      if (!c.alive) {
         ws.terminate();
         continue;
       }
-      alive.delete(ws);
+      c.alive = false;
       ws.ping();
     }
-  }, options.heartbeatMs);
+  }, options.heartbeatMs / HEARTBEAT_SLICES);
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
 
   app.get('/v1/live', { websocket: true }, (socket, request) => {
     // Everything here is synchronous, so the listeners exist before any await could
     // let an error or a message slip by unobserved.
-    const log = request.log.child({ ws: request.id });
-    socket.on('error', (err) => log.debug({ err }, 'websocket error'));
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
-    const expiresAt = access.expiresAt(request);
-    if (expiresAt !== undefined) expiries.set(socket, expiresAt);
-    const limiter = new FrameRateLimiter(options.frameRate, Date.now());
-
-    const subscriber: Subscriber = {
-      send: (frame) => {
-        if (socket.readyState === socket.OPEN) socket.send(frame);
-      },
-      isCongested: () => socket.bufferedAmount > options.maxBufferedBytes,
-    };
-    const reject = (code: ErrorCode, message: string, channel?: string) => {
-      subscriber.send(errorFrame(code, message, channel));
-      hooks.onFramesSent?.('error', 1);
-    };
-
-    const onFrame = (data: RawData, isBinary: boolean): void => {
-      if (socket.readyState !== socket.OPEN) return; // closing: nothing more is answered
-      const verdict = limiter.take(Date.now());
-      if (verdict === 'abusive') {
-        hooks.onRefused?.('abusive');
-        log.info('closing a connection that keeps sending over the frame rate limit');
-        return socket.close(1008, 'frame rate limit exceeded');
-      }
-      if (verdict === 'limited') {
-        hooks.onRefused?.('rate');
-        return reject('RATE_LIMITED', `over ${options.frameRate.perSecond} frames per second; this frame was dropped`);
-      }
-      const bytes = byteLength(data);
-      if (bytes > options.maxMessageBytes) return reject('FRAME_TOO_LARGE', `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`);
-      if (isBinary) return reject('BAD_FRAME', 'binary frames are not supported; send JSON text');
-      const parsed = parseClientMessage(rawToString(data));
-      if (!parsed.ok) return reject(parsed.code, parsed.message);
-      const msg = parsed.message;
-      if (msg.type === 'ping') {
-        subscriber.send(pongFrame(Date.now()));
-        hooks.onFramesSent?.('pong', 1);
-      } else if (msg.type === 'subscribe') {
-        const channel = parseChannel(msg.channel);
-        if (channel.ok && !access.canSee(request, channel.channel.scope)) {
-          hooks.onRefused?.('forbidden');
-          return reject('FORBIDDEN', `the token does not cover ${channel.channel.scope}`, channel.channel.name);
-        }
-        const result = hub.subscribe(subscriber, msg.channel);
-        if (!result.ok) reject(result.code, result.message, msg.channel.slice(0, 200));
-      } else {
-        hub.unsubscribe(subscriber, msg.channel); // unsubscribing twice is harmless: no answer needed
-      }
-    };
-
-    socket.on('message', (data, isBinary) => {
-      try {
-        onFrame(data, isBinary);
-      } catch (err) {
-        // Never let one client's frame take the process down.
-        log.error({ err }, 'failed to handle websocket frame');
-        reject('INTERNAL', 'internal error while handling the frame');
-      }
-    });
+    const connection = new LiveConnection(ctx, socket, request, request.raw.socket ?? undefined, opened++ % HEARTBEAT_SLICES);
+    connections.add(connection);
+    socket.on('error', (err) => connection.log().debug({ err }, 'websocket error'));
+    socket.on('pong', () => (connection.alive = true));
+    socket.on('message', (data, isBinary) => connection.onMessage(data, isBinary));
     socket.on('close', () => {
-      hub.removeSubscriber(subscriber);
+      connections.delete(connection);
+      hub.removeSubscriber(connection);
       hooks.onClientDisconnected?.();
     });
     hooks.onClientConnected?.();
   });
-}
-
-function byteLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-function rawToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Channel } from './protocol';
+import type { OutFrame } from './wire';
 import type { Totals } from '@livetally/counters';
 
 /** Where current totals come from (RedisCounterStore in production, a Map in unit tests). */
@@ -13,7 +14,8 @@ export interface ChannelReader {
 
 /** One connected client as the hub sees it; the WebSocket wiring adapts sockets to this. */
 export interface Subscriber {
-  send(frame: string): void;
+  /** One frame object may go to many subscribers: send it as it is. */
+  send(frame: OutFrame): void;
   /** True while the client's socket is too backed up to take another update. */
   isCongested(): boolean;
 }

@@ -1,5 +1,6 @@
 import { emptyTotals, type Totals } from '@livetally/counters';
 import type { HubClock, Subscriber, TotalsReader } from '../live/types';
+import type { OutFrame } from '../live/wire';
 
 /** In-memory TotalsReader for unit tests: records every read and can be told to fail. */
 export class MemoryTotals implements TotalsReader {
@@ -29,8 +30,8 @@ export class RecordingSubscriber implements Subscriber {
   readonly frames: Record<string, unknown>[] = [];
   congested = false;
 
-  send(frame: string): void {
-    this.frames.push(JSON.parse(frame) as Record<string, unknown>);
+  send(frame: OutFrame): void {
+    this.frames.push(JSON.parse(frame.text) as Record<string, unknown>);
   }
 
   isCongested(): boolean {
