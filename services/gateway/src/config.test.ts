@@ -5,7 +5,7 @@ import { describeConfig, parseGatewayConfig } from './config';
 describe('gateway config', () => {
   it('has working defaults', () => {
     expect(parseGatewayConfig({})).toEqual({
-      host: '127.0.0.1', port: 8080, redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: 'lt', liveTickMs: 1000, logLevel: 'info',
+      host: '127.0.0.1', port: 8080, redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: 'lt', liveTickMs: 1000, livePushIntervalMs: 100, logLevel: 'info',
       wsMaxSubscriptions: 50, wsMaxMessageBytes: 4096, wsHeartbeatMs: 15_000,
       ingest: { topic: 'livetally.events', groupId: 'ingest' },
       clickhouse: { url: 'http://127.0.0.1:8123', username: 'default', password: '', database: 'default' },

@@ -11,6 +11,8 @@ const schema = {
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: str('lt'),
   LIVE_TICK_MS: int(1000, 50, 60_000),
+  // Changed totals go out this soon after the previous push, not on the next tick.
+  LIVE_PUSH_INTERVAL_MS: int(100, 10, 60_000),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
@@ -76,6 +78,7 @@ export interface GatewayConfig {
   redisUrl: string;
   redisKeyPrefix: string;
   liveTickMs: number;
+  livePushIntervalMs: number;
   logLevel: string;
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
@@ -115,6 +118,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     liveTickMs: e.LIVE_TICK_MS,
+    livePushIntervalMs: e.LIVE_PUSH_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,

@@ -51,7 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
-  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
+  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
 
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;
@@ -98,7 +98,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   });
   await app.listen({ host: config.host, port: config.port });
   hub.start();
-  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs, auth: config.auth.mode, keys: config.auth.keys.map((k) => k.kid ?? '(unnamed)') }, 'gateway listening');
+  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, auth: config.auth.mode, keys: config.auth.keys.map((k) => k.kid ?? '(unnamed)') }, 'gateway listening');
 
   let stopped: Promise<void> | undefined;
   const stop = () =>

@@ -33,7 +33,7 @@ const LIVE_DOC = {
   description: [
     'Upgrade with a WebSocket handshake (101 Switching Protocols); JSON text frames follow.',
     'Client → server: {"type":"subscribe","channel":"totals:<scope>"}, {"type":"unsubscribe","channel":"totals:<scope>"}, {"type":"ping"}.',
-    'Server → client: {"type":"snapshot","channel","data":{…totals},"seq","ts"} after every subscribe; {"type":"update",…} at most once per channel per LIVE_TICK_MS while the totals change',
+    'Server → client: {"type":"snapshot","channel","data":{…totals},"seq","ts"} after every subscribe; {"type":"update",…} at most once per channel per LIVE_PUSH_INTERVAL_MS while the totals change (time-based channels also every LIVE_TICK_MS)',
     '(drop an update whose seq is not above the last seen); {"type":"pong","ts"}; {"type":"error","code","message","channel"?} with INVALID_JSON, BAD_FRAME, UNKNOWN_TYPE,',
     'INVALID_CHANNEL, TOO_MANY_SUBSCRIPTIONS, FRAME_TOO_LARGE, RATE_LIMITED, FORBIDDEN (a channel outside the token\'s scopes; rankings:<parent>:… is checked against the parent) or NOT_READY — the connection stays open.',
     'The server pings every WS_HEARTBEAT_MS, closes with 1001 on shutdown, with 1008 when the token expires or the client keeps flooding over WS_FRAME_RATE.',

@@ -3,10 +3,10 @@ import { ManualClock, MemoryTotals, RecordingSubscriber } from '../testing/fakes
 import { LiveHub } from './hub';
 import type { HubObserver } from './types';
 
-function setup(options: { max?: number; observer?: HubObserver } = {}) {
+function setup(options: { max?: number; observer?: HubObserver; pushIntervalMs?: number } = {}) {
   const totals = new MemoryTotals().add('all', { views: 1, salesFen: 100 }).add("district:Bao'an", { orders: 2 });
   const clock = new ManualClock();
-  const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: options.max ?? 10, clock, observer: options.observer });
+  const hub = new LiveHub({ reader: totals, tickMs: 1000, pushIntervalMs: options.pushIntervalMs, maxSubscriptionsPerClient: options.max ?? 10, clock, observer: options.observer });
   return { totals, clock, hub };
 }
 
@@ -159,6 +159,37 @@ describe('LiveHub', () => {
     expect(latencies).toEqual([420]);
     hub.stop();
     expect(clock.timers[0]!.cancelled).toBe(true);
+  });
+
+  it('pushes a change without waiting for the tick, at most once per push interval', async () => {
+    const { hub, clock, totals } = setup({ pushIntervalMs: 100 });
+    const sub = await subscribed(hub, 'totals:all');
+    hub.markChanged(['all']);
+    expect(clock.timeouts).toHaveLength(0); // not started: nothing is scheduled
+    hub.start();
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    hub.markChanged(['all']); // coalesced with the first
+    expect(clock.timeouts.map((t) => t.ms)).toEqual([0]);
+    clock.timeouts[0]!.fn();
+    await hub.idle();
+    expect(sub.ofType('update')).toEqual([expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 2 }) })]);
+
+    clock.t += 30;
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    expect(clock.timeouts.map((t) => t.ms)).toEqual([0, 70]); // 100 ms after the previous push
+    clock.t += 70;
+    clock.timeouts[1]!.fn();
+    await hub.idle();
+    expect(sub.ofType('update').map((f) => (f.data as { views: number }).views)).toEqual([2, 3]);
+
+    hub.markChanged(['district:Shenzhen']); // nobody watches it: nothing to schedule
+    expect(clock.timeouts).toHaveLength(2);
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    hub.stop();
+    expect(clock.timeouts[2]!.cancelled).toBe(true);
   });
 
   it('does not pile up ticks behind a slow read', async () => {

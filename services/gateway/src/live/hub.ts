@@ -10,6 +10,12 @@ export interface LiveHubOptions {
   /** Reads every channel kind; without one only totals channels carry data. */
   channelReader?: ChannelReader;
   tickMs: number;
+  /**
+   * When set, a change notification pushes the changed channels this soon after the
+   * previous push (at once if that was longer ago) instead of on the next tick: the
+   * tick then only moves time-based channels (windows, series) and catches up.
+   */
+  pushIntervalMs?: number;
   maxSubscriptionsPerClient: number;
   clock?: HubClock;
   observer?: HubObserver;
@@ -17,10 +23,10 @@ export interface LiveHubOptions {
 
 /**
  * Channel registry, dirty set and tick loop, free of sockets and Redis.
- * Change notifications only mark channels dirty; each tick reads every dirty channel
- * that has subscribers in ONE readTotals call and sends an update only where the value
- * changed: a burst of batches costs one read and at most one update per channel per
- * tick. Reads (ticks and snapshots) run one after another, so an older read can never
+ * Change notifications mark channels dirty; a push (pushIntervalMs after the previous
+ * one at most, or the next tick) reads every dirty channel that has subscribers in ONE
+ * read and sends an update only where the value changed: a burst of batches costs one
+ * read and at most one update per channel per push interval. Reads (ticks and snapshots) run one after another, so an older read can never
  * overwrite a newer value.
  */
 export class LiveHub {
@@ -35,6 +41,8 @@ export class LiveHub {
   private snapshotsQueued = false;
   private subscriptions = 0;
   private cancelTimer: (() => void) | undefined;
+  private cancelPush: (() => void) | undefined;
+  private lastFlushAt = -Infinity;
   private readonly clock: HubClock;
   private observer: HubObserver;
 
@@ -55,6 +63,8 @@ export class LiveHub {
   stop(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    this.cancelPush?.();
+    this.cancelPush = undefined;
   }
 
   /** Subscribes (or re-snapshots an existing subscription); the snapshot follows asynchronously. */
@@ -107,6 +117,7 @@ export class LiveHub {
   /** Called with the scopes of each applied batch; cheap, reads nothing. */
   markChanged(scopes: readonly string[]): void {
     for (const scope of scopes) for (const name of this.byScope.get(scope) ?? []) this.markDirty(name);
+    if (this.dirty.size > 0) this.schedulePush();
   }
 
   /** After the change feed was interrupted notifications may be lost: re-check every channel. */
@@ -134,6 +145,17 @@ export class LiveHub {
 
   stats(): { clients: number; subscriptions: number; channels: number } {
     return { clients: this.bySubscriber.size, subscriptions: this.subscriptions, channels: this.channels.size };
+  }
+
+  /** Coalesces change notifications into at most one push per pushIntervalMs (only while started). */
+  private schedulePush(): void {
+    const interval = this.options.pushIntervalMs;
+    if (interval === undefined || this.cancelPush || !this.cancelTimer) return;
+    const wait = Math.max(0, this.lastFlushAt + interval - this.clock.now());
+    this.cancelPush = this.clock.after(wait, () => {
+      this.cancelPush = undefined;
+      void this.enqueue(() => this.flushDirty());
+    });
   }
 
   private markDirty(name: string): void {
@@ -175,6 +197,7 @@ export class LiveHub {
   }
 
   private async flushDirty(): Promise<void> {
+    this.lastFlushAt = this.clock.now();
     const channels = [...this.dirty].map((name) => this.channels.get(name)).filter((c) => c !== undefined);
     this.dirty.clear();
     if (channels.length === 0) return;

@@ -25,6 +25,8 @@ export interface HubClock {
   now(): number;
   /** Calls fn every ms milliseconds; returns a cancel function. */
   every(ms: number, fn: () => void): () => void;
+  /** Calls fn once, after ms milliseconds; returns a cancel function. */
+  after(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: HubClock = {
@@ -33,6 +35,11 @@ export const systemClock: HubClock = {
     const handle = setInterval(fn, ms);
     handle.unref(); // the HTTP server, not the tick, decides whether the process stays up
     return () => clearInterval(handle);
+  },
+  after(ms, fn) {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return () => clearTimeout(handle);
   },
 };
 

@@ -47,6 +47,8 @@ export class RecordingSubscriber implements Subscriber {
 export class ManualClock implements HubClock {
   t = 1_700_000_000_000;
   readonly timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
+  /** One-shot timers (after), in the order they were set. */
+  readonly timeouts: { ms: number; fn: () => void; cancelled: boolean }[] = [];
 
   now(): number {
     return this.t;
@@ -55,6 +57,12 @@ export class ManualClock implements HubClock {
   every(ms: number, fn: () => void): () => void {
     const timer = { ms, fn, cancelled: false };
     this.timers.push(timer);
+    return () => (timer.cancelled = true);
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    const timer = { ms, fn, cancelled: false };
+    this.timeouts.push(timer);
     return () => (timer.cancelled = true);
   }
 }
