@@ -192,6 +192,20 @@ describe('LiveHub', () => {
     expect(clock.timeouts[2]!.cancelled).toBe(true);
   });
 
+  it('pushes a change at once after a tick that had nothing to send', async () => {
+    const { hub, clock, totals } = setup({ pushIntervalMs: 100 });
+    const sub = await subscribed(hub, 'totals:all');
+    hub.start();
+    await hub.tick(); // nothing changed, nothing read
+    clock.t += 10;
+    totals.add('all', { views: 1 });
+    hub.markChanged(['all']);
+    expect(clock.timeouts.map((t) => t.ms)).toEqual([0]);
+    clock.timeouts[0]!.fn();
+    await hub.idle();
+    expect(sub.ofType('update')).toHaveLength(1);
+  });
+
   it('does not pile up ticks behind a slow read', async () => {
     const { hub, totals } = setup();
     await subscribed(hub, 'totals:all');

@@ -197,10 +197,11 @@ export class LiveHub {
   }
 
   private async flushDirty(): Promise<void> {
-    this.lastFlushAt = this.clock.now();
     const channels = [...this.dirty].map((name) => this.channels.get(name)).filter((c) => c !== undefined);
     this.dirty.clear();
+    // Only a flush that reads counts as a push: an empty tick must not hold back the next change.
     if (channels.length === 0) return;
+    this.lastFlushAt = this.clock.now();
     const values = await this.read(channels);
     if (!values) {
       for (const c of channels) this.dirty.add(c.name); // retried on the next tick
