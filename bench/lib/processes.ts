@@ -74,8 +74,8 @@ export interface WorkerChild<M> extends Child {
 }
 
 /** Starts a bench worker script (bench/workers/*.ts) with an IPC channel. */
-export function startWorker<M extends { type: string }>(script: string, env: Record<string, string> = {}): WorkerChild<M> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+export function startWorker<M extends { type: string }>(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): WorkerChild<M> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

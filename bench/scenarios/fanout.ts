@@ -16,6 +16,16 @@ import { freePort, ROOT, sleep, STACK, uniqueName, waitFor } from '../lib/stack'
  * every ~200 ms through RedisCounterStore.applyBatch (as an ingest worker does, so the
  * change notification is the real one); the batch makes salesFen of every channel equal
  * to the wall-clock ms of the apply, so each client reads the apply time off the frame.
+ *
+ * Delivery lag = the moment a client process reads the frame off its socket − the moment
+ * the driver started the apply, both Date.now() on this machine: it includes the change
+ * notification, the wait for the gateway's next push (LIVE_PUSH_INTERVAL_MS, default
+ * 100 ms after the previous one; LIVE_TICK_MS is 100 here), the Redis read and the fan-out. On this
+ * 2-core machine the clients share the cores with the gateway, so they are kept cheap
+ * (bench/workers/ws-clients.ts parses frames itself rather than through ws) and each level
+ * reports every process's CPU and the clients' own event-loop delay, which is part of the
+ * lag a client measures. --profile writes CPU profiles of the gateway (summarised in the
+ * log and the JSON) and of the client processes to bench-results/profiles/.
  */
 
 export interface FanoutLevel {
@@ -84,10 +94,11 @@ export const fanout: Scenario<FanoutResult> = {
     const cap = String(Math.max(...fanoutClients) + 100);
     const profileDir = join(ROOT, ctx.opts.outDir, 'profiles');
     if (ctx.opts.profile) mkdirSync(profileDir, { recursive: true });
+    const profileArgs = ctx.opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     const gateway = startService(
       'gateway',
       { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs), WS_MAX_CONNECTIONS: cap, WS_MAX_CONNECTIONS_PER_IP: cap },
-      ctx.opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+      profileArgs,
     );
     const clients: WorkerChild<Msg>[] = [];
     let applied = 0;
@@ -103,7 +114,7 @@ export const fanout: Scenario<FanoutResult> = {
     try {
       await waitFor('gateway ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false), 60_000, 200);
       await apply(); // every channel exists before the first client subscribes
-      for (let i = 0; i < fanoutClientProcesses; i++) clients.push(startWorker<Msg>('bench/workers/ws-clients.ts'));
+      for (let i = 0; i < fanoutClientProcesses; i++) clients.push(startWorker<Msg>('bench/workers/ws-clients.ts', {}, profileArgs));
       await Promise.all(clients.map((c) => c.next(is('started'), 60_000, 'client process start')));
       await sleep(1_000);
       const rssBefore = rssBytes(gateway.pid);
@@ -179,6 +190,7 @@ export const fanout: Scenario<FanoutResult> = {
         profile = summarizeProcessProfile(profileDir, gateway.pid);
         for (const a of profile?.byArea ?? []) log(`gateway profile: ${a.area} ${a.selfPercent}%`);
         for (const f of profile?.top.slice(0, 10) ?? []) log(`gateway profile: ${f.selfPercent}% ${f.function} ${f.where}`);
+        // The client processes' profiles stay in the directory (written when they exit): what the harness itself costs.
       }
       return { tickMs: fanoutTickMs, applyEveryMs: fanoutApplyEveryMs, channels, clientProcesses: clients.length, levels, ...(profile !== undefined ? { profile } : {}) };
     } finally {

@@ -10,15 +10,23 @@
  *
  * Update frames carry the totals of the channel; the driver makes salesFen equal to the
  * wall-clock ms at which it applied the batch, so delivery lag = arrival − salesFen and
- * fan-out lag = arrival − the frame's ts (when the gateway's tick sent it).
+ * fan-out lag = arrival − the frame's ts (when the gateway's tick sent it). Arrival is
+ * the moment this process reads the frame off its socket.
+ *
+ * The clients speak RFC 6455 themselves (handshake, frame parsing, masked pongs) instead
+ * of using ws: at 10k sockets ws's per-message work (a stream per socket, events, UTF-8
+ * validation, a string per frame) took the two client processes as much CPU as the
+ * gateway itself, on the same two cores. The lag is measured the same way; the clients
+ * just steal less CPU from the process under test.
  */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import WebSocket from 'ws';
 import { Histogram } from '../lib/stats';
 
 type Command = { cmd: 'connect'; url: string; total: number; channels: string[]; offset: number } | { cmd: 'measure'; ms: number } | { cmd: 'close' };
 
-const sockets: WebSocket[] = [];
+const sockets: Socket[] = [];
 let measuring = false;
 let lag = new Histogram(60_000);
 let fan = new Histogram(60_000);
@@ -27,22 +35,75 @@ let closed = 0;
 let errors = 0;
 const send = (m: unknown) => process.send?.(m);
 
-function numberAfter(text: string, key: string): number {
-  const i = text.indexOf(key);
-  if (i < 0) return NaN;
-  let j = i + key.length;
+const UPDATE = Buffer.from('{"type":"update"');
+const SNAPSHOT = Buffer.from('{"type":"snapshot"');
+const SALES = Buffer.from('"salesFen":');
+const TS = Buffer.from('"ts":');
+
+/** The integer after `key` in a frame's JSON payload, or NaN. */
+function numberAfter(buf: Buffer, start: number, end: number, key: Buffer): number {
+  const i = buf.indexOf(key, start);
+  if (i < 0 || i >= end) return NaN;
   let n = 0;
-  for (; j < text.length; j++) {
-    const c = text.charCodeAt(j) - 48;
+  for (let j = i + key.length; j < end; j++) {
+    const c = buf[j]! - 48;
     if (c < 0 || c > 9) break;
     n = n * 10 + c;
   }
   return n;
 }
 
+/** A client frame: FIN, the given opcode, masked as RFC 6455 requires (payload < 126 bytes). */
+function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const out = Buffer.allocUnsafe(6 + payload.length);
+  out[0] = 0x80 | opcode;
+  out[1] = 0x80 | payload.length;
+  mask.copy(out, 2);
+  for (let i = 0; i < payload.length; i++) out[6 + i] = payload[i]! ^ mask[i & 3]!;
+  return out;
+}
+
+/**
+ * Reads the server's frames off one socket: text frames go to onText, pings are answered,
+ * a close ends the socket. Returns the data listener (frames may span reads).
+ */
+function frameReader(socket: Socket, onText: (buf: Buffer, start: number, end: number, now: number) => void): (chunk: Buffer) => void {
+  let pending: Buffer | undefined;
+  return (chunk) => {
+    const now = Date.now();
+    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = undefined;
+    let at = 0;
+    while (buf.length - at >= 2) {
+      const opcode = buf[at]! & 0x0f;
+      let length = buf[at + 1]! & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        if (buf.length - at < 4) break;
+        length = buf.readUInt16BE(at + 2);
+        header = 4;
+      } else if (length === 127) {
+        if (buf.length - at < 10) break;
+        length = Number(buf.readBigUInt64BE(at + 2));
+        header = 10;
+      }
+      if (buf.length - at < header + length) break;
+      const start = at + header;
+      const end = start + length;
+      if (opcode === 1) onText(buf, start, end, now);
+      else if (opcode === 9) socket.write(clientFrame(0xa, buf.subarray(start, end)));
+      else if (opcode === 8) socket.end();
+      at = end;
+    }
+    if (at < buf.length) pending = buf.subarray(at);
+  };
+}
+
 function open(url: string, channel: string): Promise<boolean> {
+  const { hostname, port, pathname } = new URL(url);
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const socket = connect(Number(port), hostname);
     let settled = false;
     const done = (ok: boolean) => {
       if (settled) return;
@@ -51,32 +112,50 @@ function open(url: string, channel: string): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => {
-      ws.terminate();
+      socket.destroy();
       done(false);
     }, 30_000);
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', channel })));
-    ws.on('message', (raw) => {
-      const text = String(raw);
+    socket.setNoDelay(true);
+    socket.on('connect', () =>
+      socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+    );
+    const onText = (buf: Buffer, start: number, end: number, now: number) => {
       if (!settled) {
-        if (text.startsWith('{"type":"snapshot"')) {
-          sockets.push(ws);
+        if (buf.indexOf(SNAPSHOT, start) === start) {
+          sockets.push(socket);
           done(true);
         }
         return;
       }
-      if (!measuring || !text.startsWith('{"type":"update"')) return;
-      const now = Date.now();
+      if (!measuring || buf.indexOf(UPDATE, start) !== start) return;
       frames++;
-      const applied = numberAfter(text, '"salesFen":');
-      const ts = numberAfter(text, '"ts":');
+      const applied = numberAfter(buf, start, end, SALES);
+      const ts = numberAfter(buf, start, end, TS);
       if (applied > 0) lag.add(now - applied);
       if (ts > 0) fan.add(now - ts);
-    });
-    ws.on('error', () => {
+    };
+    // The 101 answer first, then frames on the same socket.
+    let head = Buffer.alloc(0);
+    const onHandshake = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      if (!head.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101')) {
+        socket.destroy();
+        return done(false);
+      }
+      socket.off('data', onHandshake);
+      const reader = frameReader(socket, onText);
+      socket.on('data', reader);
+      socket.write(clientFrame(1, Buffer.from(JSON.stringify({ type: 'subscribe', channel }))));
+      if (end + 4 < head.length) reader(head.subarray(end + 4));
+    };
+    socket.on('data', onHandshake);
+    socket.on('error', () => {
       errors++;
       done(false);
     });
-    ws.on('close', () => {
+    socket.on('close', () => {
       if (settled) closed++;
       done(false);
     });
@@ -111,10 +190,11 @@ process.on('message', async (c: Command) => {
       send({ type: 'measured', lag: lag.toSparse(), fan: fan.toSparse(), frames, closed, open: sockets.length, loopDelayMs });
     }, c.ms);
   } else if (c.cmd === 'close') {
-    for (const ws of sockets) ws.terminate();
+    for (const s of sockets) s.destroy();
     send({ type: 'closed' });
     setTimeout(() => process.exit(0), 100);
   }
 });
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0)); // exit normally, so that --cpu-prof writes its profile
 send({ type: 'started' });
