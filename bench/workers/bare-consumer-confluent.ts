@@ -13,6 +13,8 @@
  *      `js.consumer.max.batch.size` (messages per eachBatch call; library default 32,
  *      -1 = everything fetched for the partition).
  */
+import { bareSettings, env, measureBare } from './bare-measure';
+
 interface ConfluentBatch {
   batch: { messages: { value: Buffer | null }[] };
 }
@@ -26,13 +28,6 @@ interface ConfluentKafkaJS {
   Kafka: new (c: { kafkaJS: Record<string, unknown> }) => { consumer(c: Record<string, unknown>): ConfluentConsumer };
   logLevel: { NOTHING: number };
 }
-
-const env = (name: string, fallback?: string): string => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined) throw new Error(`${name} is required`);
-  return v;
-};
-const send = (m: unknown) => process.send?.(m);
 
 const PACKAGE = '@confluentinc/kafka-javascript';
 let KafkaJS: ConfluentKafkaJS;
@@ -50,68 +45,26 @@ try {
   process.exit(0);
 }
 
-const topic = env('BENCH_TOPIC');
-const expected = Number(env('BENCH_EXPECTED'));
-const timeoutMs = Number(env('BENCH_TIMEOUT_MS', '180000'));
+const settings = bareSettings();
 const maxBatch = Number(env('BENCH_CONFLUENT_MAX_BATCH', '32'));
 
 const kafka = new KafkaJS.Kafka({
-  kafkaJS: { clientId: 'livetally-bench-ceiling-confluent', brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), logLevel: KafkaJS.logLevel.NOTHING },
+  kafkaJS: { clientId: 'livetally-bench-ceiling-confluent', brokers: settings.brokers, logLevel: KafkaJS.logLevel.NOTHING },
 });
 const consumer = kafka.consumer({
-  kafkaJS: { groupId: env('BENCH_GROUP'), fromBeginning: true, maxBytesPerPartition: Number(env('BENCH_MAX_BYTES_PER_PARTITION', '1048576')) },
+  kafkaJS: { groupId: settings.group, fromBeginning: true, maxBytesPerPartition: settings.maxBytesPerPartition },
   'js.consumer.max.batch.size': maxBatch,
 });
 
-let consumed = 0;
-let firstAt = 0;
-let firstCount = 0;
-let lastAt = 0;
-let batches = 0;
-let parseErrors = 0;
-let finish!: (reason: string) => void;
-const finished = new Promise<string>((r) => (finish = r));
-
 await consumer.connect();
-await consumer.subscribe({ topics: [topic] });
-const startedAt = performance.now();
-await consumer.run({
-  partitionsConsumedConcurrently: Number(env('BENCH_CONCURRENCY', '4')),
-  eachBatch: async ({ batch }) => {
-    for (const m of batch.messages) {
-      try {
-        JSON.parse(m.value!.toString('utf8'));
-      } catch {
-        parseErrors++;
-      }
-    }
-    consumed += batch.messages.length;
-    batches++;
-    const now = performance.now();
-    if (firstAt === 0) {
-      firstAt = now;
-      firstCount = consumed;
-    }
-    lastAt = now;
-    if (consumed >= expected) finish('complete');
-  },
-});
-const progress = setInterval(() => send({ type: 'progress', consumed }), 1000);
-const timer = setTimeout(() => finish('timeout'), timeoutMs);
-const reason = await finished;
-clearInterval(progress);
-clearTimeout(timer);
-const seconds = (lastAt - firstAt) / 1000;
-send({
-  type: 'result',
-  reason,
-  consumed,
-  batches,
-  parseErrors,
-  firstBatchAfterS: (firstAt - startedAt) / 1000,
-  seconds,
-  eventsPerSec: seconds > 0 ? (consumed - firstCount) / seconds : NaN,
-  client: { package: PACKAGE, version: packageVersion, librdkafka: librdkafkaVersion, maxBatch },
-});
+await consumer.subscribe({ topics: [settings.topic] });
+await measureBare(
+  (eachBatch) =>
+    consumer.run({
+      partitionsConsumedConcurrently: settings.concurrency,
+      eachBatch: async ({ batch }) => eachBatch(batch.messages),
+    }),
+  { package: PACKAGE, version: packageVersion, librdkafka: librdkafkaVersion, maxBatch },
+);
 await consumer.disconnect().catch(() => undefined);
 process.exit(0);
