@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # npm run bench [-- --quick] [-- --only <name>[,<name>]] — see bench/run.ts and README "Benchmarks".
-# Raises the open-file limit (the fan-out scenario holds up to 10k sockets per side),
+# Installs dependencies when missing (a fresh clone), raises the open-file limit (the fan-out scenario holds up to 10k sockets per side),
 # brings the local stack up if it is down (and stops it again afterwards, like npm test),
 # then runs the TypeScript orchestrator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if [ ! -d node_modules/kafkajs ]; then
+  echo "[bench] installing dependencies (npm ci)…"
+  npm ci --no-audit --no-fund
+fi
 
 # --from only re-renders an earlier result: no stack needed.
 for arg in "$@"; do

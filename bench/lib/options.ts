@@ -74,7 +74,7 @@ export interface BenchOptions {
   sizes: Sizes;
   /** Max ingest rate (events/s) the latency scenario assumes when the ingest scenario did not run. */
   maxRate: number | null;
-  /** Record a CPU profile of the 1-worker ingest run and summarise its top self-time functions. */
+  /** Record CPU profiles (the 1-worker ingest run; the fan-out gateway and clients) and summarise their top self-time functions. */
   profile: boolean;
   outDir: string;
   chartsDir: string;
@@ -95,7 +95,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>â€
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
   --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
-  --profile     node --cpu-prof on the 1-worker ingest run; prints its top self-time functions
+  --profile     node --cpu-prof on the 1-worker ingest run and on the fan-out gateway and clients; top self-time functions in the JSON
   --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
   --no-charts   never write docs/bench/*.svg (bench-results/*.svg is always written)
   --from <file> run nothing; re-render table, results.md and charts from a results JSON`;
