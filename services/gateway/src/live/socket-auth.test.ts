@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TestSockets, until } from '../testing/live-sockets';
 import { mintToken, type TokenKey } from '../auth/token';
 import { makeApiApp } from '../testing/api-fakes';
 import type { GatewayDeps } from '../app';
@@ -10,9 +11,10 @@ const READER = mintToken({ sub: 'screen', role: 'reader', scopes: ['campaign:ecm
 type Frame = { type: string; code?: string; channel?: string };
 
 let app: FastifyInstance | undefined;
-const sockets: WebSocket[] = [];
+const sockets = new TestSockets<Frame>();
+const open = sockets.open.bind(sockets);
 afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
+  sockets.closeAll();
   await app?.close();
   app = undefined;
 });
@@ -22,31 +24,6 @@ async function listen(deps: Partial<GatewayDeps> = {}): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   return `ws://127.0.0.1:${port}/v1/live`;
-}
-
-/** Opens a socket; resolves with it and its frames, or rejects with the refused status. */
-function open(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
-    sockets.push(ws);
-    const frames: Frame[] = [];
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Frame));
-    ws.once('open', () => resolve({ ws, frames, closed }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-    ws.once('error', reject);
-    setTimeout(() => reject(new Error('timed out opening')), 3000).unref();
-  });
-}
-
-async function until<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('/v1/live access control', () => {

@@ -3,6 +3,7 @@ import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TestSockets, until } from '../testing/live-sockets';
 import { buildApp, type GatewayDeps } from '../app';
 import { MemoryTotals } from '../testing/fakes';
 import { LiveHub } from './hub';
@@ -10,9 +11,10 @@ import { LiveHub } from './hub';
 type Frame = { type: string; channel?: string; seq?: number; data?: Record<string, number> };
 
 let app: FastifyInstance | undefined;
-const sockets: WebSocket[] = [];
+const sockets = new TestSockets<Frame>();
+const open = sockets.open.bind(sockets);
 afterEach(async () => {
-  for (const ws of sockets.splice(0)) ws.terminate();
+  sockets.closeAll();
   await app?.close();
   app = undefined;
 });
@@ -24,28 +26,6 @@ async function listen(live: GatewayDeps['live'] = {}) {
   app = await buildApp({ totals, hub, isReady: () => true, logger: createLogger({ service: 'gateway', level: 'silent' }), live });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { url: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/live`, totals, hub };
-}
-
-function open(url: string, options: WebSocket.ClientOptions = {}): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    sockets.push(ws);
-    const frames: Frame[] = [];
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Frame));
-    ws.once('open', () => resolve({ ws, frames, closed }));
-    ws.once('error', reject);
-  });
-}
-
-async function until<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('/v1/live over TCP', () => {
