@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryInChunks } from './client';
 import { UP_TO, asBigIntMap } from './event-history';
 
 /** The slice of stored events a campaign backfill recomputes. */
@@ -88,23 +89,12 @@ export class CampaignBackfillQueries {
     if (slice.upTo.size === 0) return 0;
     const params: Record<string, unknown> = {};
     const where = this.where(slice, params);
-    const rs = await this.client.query({ query: `SELECT DISTINCT viewer_id AS v FROM lt_events WHERE ${where} AND type = 'view'`, query_params: params, format: 'JSONEachRow' });
-    let chunk: string[] = [];
-    let total = 0;
-    for await (const rows of rs.stream<{ v: string }>()) {
-      for (const row of rows) {
-        chunk.push(row.json().v);
-        if (chunk.length >= chunkSize) {
-          total += chunk.length;
-          await onChunk(chunk);
-          chunk = [];
-        }
-      }
-    }
-    if (chunk.length > 0) {
-      total += chunk.length;
-      await onChunk(chunk);
-    }
-    return total;
+    return queryInChunks(
+      this.client,
+      { query: `SELECT DISTINCT viewer_id AS v FROM lt_events WHERE ${where} AND type = 'view'`, query_params: params },
+      chunkSize,
+      (row: { v: string }) => row.v,
+      onChunk,
+    );
   }
 }

@@ -25,3 +25,34 @@ export function createHistoryClient(options: HistoryClientOptions): ClickHouseCl
     },
   });
 }
+
+/**
+ * Runs a query and hands its rows to `onChunk` in chunks of `chunkSize` as they stream
+ * in, so restores and backfills never hold a whole result; returns how many rows there were.
+ */
+export async function queryInChunks<R, T>(
+  client: ClickHouseClient,
+  query: { query: string; query_params: Record<string, unknown> },
+  chunkSize: number,
+  map: (row: R) => T,
+  onChunk: (rows: T[]) => Promise<void>,
+): Promise<number> {
+  const rs = await client.query({ ...query, format: 'JSONEachRow' });
+  let chunk: T[] = [];
+  let total = 0;
+  for await (const rows of rs.stream<R>()) {
+    for (const row of rows) {
+      chunk.push(map(row.json()));
+      if (chunk.length >= chunkSize) {
+        total += chunk.length;
+        await onChunk(chunk);
+        chunk = [];
+      }
+    }
+  }
+  if (chunk.length > 0) {
+    total += chunk.length;
+    await onChunk(chunk);
+  }
+  return total;
+}

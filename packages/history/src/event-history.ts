@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryInChunks } from './client';
 import { parseScope } from '@livetally/events';
 import type { EventRow } from './rows';
 import { EVENT_ROW_COLUMNS, SCOPE_COLUMN_KINDS, encodeRowsTsv, scopeColumn } from './rows';
@@ -150,30 +151,23 @@ export class EventHistory {
     onChunk: (keys: StoredEventKey[]) => Promise<void>,
   ): Promise<number> {
     if (upTo.size === 0) return 0;
-    const rs = await this.client.query({
-      query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
+    return queryInChunks(
+      this.client,
+      {
+        query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
         FROM lt_events WHERE ${UP_TO} AND ingested_at >= now64(3) - toIntervalSecond({since:UInt32})`,
-      query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
-      format: 'JSONEachRow',
-    });
-    let total = 0;
-    let chunk: StoredEventKey[] = [];
-    for await (const rows of rs.stream<{ platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }>()) {
-      for (const row of rows) {
-        const r = row.json();
-        chunk.push({ platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.partition_n), offset: r.offset_text });
-        if (chunk.length >= chunkSize) {
-          total += chunk.length;
-          await onChunk(chunk);
-          chunk = [];
-        }
-      }
-    }
-    if (chunk.length > 0) {
-      total += chunk.length;
-      await onChunk(chunk);
-    }
-    return total;
+        query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
+      },
+      chunkSize,
+      (r: { platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }): StoredEventKey => ({
+        platform: r.platform,
+        eventId: r.event_id,
+        ts: Number(r.ts_ms),
+        partition: Number(r.partition_n),
+        offset: r.offset_text,
+      }),
+      onChunk,
+    );
   }
 
   async rowCount(): Promise<number> {

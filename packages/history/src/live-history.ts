@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryInChunks } from './client';
 import { campaignSliceWhere, type BackfillSlice } from './campaign-backfill';
 import { UP_TO, asBigIntMap, type ScopeTotalsText } from './event-history';
 import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
@@ -88,25 +89,8 @@ export class LiveHistory {
   }
 
   /** Streams a query's rows in chunks; returns how many rows there were. */
-  private async stream<T>(query: string, params: Record<string, unknown>, chunkSize: number, map: (row: Record<string, unknown>) => T, onChunk: (rows: T[]) => Promise<void>): Promise<number> {
-    const rs = await this.client.query({ query, query_params: params, format: 'JSONEachRow' });
-    let chunk: T[] = [];
-    let total = 0;
-    for await (const rows of rs.stream<Record<string, unknown>>()) {
-      for (const row of rows) {
-        chunk.push(map(row.json()));
-        if (chunk.length >= chunkSize) {
-          total += chunk.length;
-          await onChunk(chunk);
-          chunk = [];
-        }
-      }
-    }
-    if (chunk.length > 0) {
-      total += chunk.length;
-      await onChunk(chunk);
-    }
-    return total;
+  private stream<T>(query: string, params: Record<string, unknown>, chunkSize: number, map: (row: Record<string, unknown>) => T, onChunk: (rows: T[]) => Promise<void>): Promise<number> {
+    return queryInChunks(this.client, { query, query_params: params }, chunkSize, map, onChunk);
   }
 
   /** Cumulative totals of every scope of the selection (exact integer text). */
