@@ -93,7 +93,7 @@ export class CampaignBackfillQueries {
       this.client,
       { query: `SELECT DISTINCT viewer_id AS v FROM lt_events WHERE ${where} AND type = 'view'`, query_params: params },
       chunkSize,
-      (row: { v: string }) => row.v,
+      (row) => row.json<{ v: string }>().v,
       onChunk,
     );
   }

@@ -26,23 +26,29 @@ export function createHistoryClient(options: HistoryClientOptions): ClickHouseCl
   });
 }
 
+/** One streamed result row: its text, or (JSONEachRow) the object it encodes. */
+export interface StreamedRow {
+  readonly text: string;
+  json<T>(): T;
+}
+
 /**
  * Runs a query and hands its rows to `onChunk` in chunks of `chunkSize` as they stream
  * in, so restores and backfills never hold a whole result; returns how many rows there were.
  */
-export async function queryInChunks<R, T>(
+export async function queryInChunks<T>(
   client: ClickHouseClient,
-  query: { query: string; query_params: Record<string, unknown> },
+  query: { query: string; query_params: Record<string, unknown>; format?: 'JSONEachRow' | 'TabSeparated' },
   chunkSize: number,
-  map: (row: R) => T,
+  map: (row: StreamedRow) => T,
   onChunk: (rows: T[]) => Promise<void>,
 ): Promise<number> {
-  const rs = await client.query({ ...query, format: 'JSONEachRow' });
+  const rs = await client.query({ ...query, format: query.format ?? 'JSONEachRow' });
   let chunk: T[] = [];
   let total = 0;
-  for await (const rows of rs.stream<R>()) {
-    for (const row of rows) {
-      chunk.push(map(row.json()));
+  for await (const rows of rs.stream()) {
+    for (const row of rows as StreamedRow[]) {
+      chunk.push(map(row));
       if (chunk.length >= chunkSize) {
         total += chunk.length;
         await onChunk(chunk);

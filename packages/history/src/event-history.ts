@@ -159,13 +159,10 @@ export class EventHistory {
         query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
       },
       chunkSize,
-      (r: { platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }): StoredEventKey => ({
-        platform: r.platform,
-        eventId: r.event_id,
-        ts: Number(r.ts_ms),
-        partition: Number(r.partition_n),
-        offset: r.offset_text,
-      }),
+      (row): StoredEventKey => {
+        const r = row.json<{ platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }>();
+        return { platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.partition_n), offset: r.offset_text };
+      },
       onChunk,
     );
   }

@@ -90,7 +90,7 @@ export class LiveHistory {
 
   /** Streams a query's rows in chunks; returns how many rows there were. */
   private stream<T>(query: string, params: Record<string, unknown>, chunkSize: number, map: (row: Record<string, unknown>) => T, onChunk: (rows: T[]) => Promise<void>): Promise<number> {
-    return queryInChunks(this.client, { query, query_params: params }, chunkSize, map, onChunk);
+    return queryInChunks(this.client, { query, query_params: params }, chunkSize, (row) => map(row.json()), onChunk);
   }
 
   /** Cumulative totals of every scope of the selection (exact integer text). */
@@ -130,25 +130,16 @@ export class LiveHistory {
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: true });
     const [column, only] = what === 'viewers' ? ['viewer_id', ` AND type = 'view'`] : ['host_id', ''];
-    const rs = await this.client.query({ query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`, query_params: params, format: 'TabSeparated' });
-    let chunk: [string, string][] = [];
-    let total = 0;
-    for await (const rows of rs.stream()) {
-      for (const row of rows) {
+    return queryInChunks(
+      this.client,
+      { query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`, query_params: params, format: 'TabSeparated' },
+      chunkSize,
+      (row): [string, string] => {
         const tab = row.text.indexOf('\t');
-        chunk.push([unescapeTsv(row.text.slice(0, tab)), unescapeTsv(row.text.slice(tab + 1))]);
-        if (chunk.length >= chunkSize) {
-          total += chunk.length;
-          await onChunk(chunk);
-          chunk = [];
-        }
-      }
-    }
-    if (chunk.length > 0) {
-      total += chunk.length;
-      await onChunk(chunk);
-    }
-    return total;
+        return [unescapeTsv(row.text.slice(0, tab)), unescapeTsv(row.text.slice(tab + 1))];
+      },
+      onChunk,
+    );
   }
 
   /**
