@@ -1,18 +1,29 @@
 import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
 
+/**
+ * Where a worker's state lives: its topic and group, Redis keys and ClickHouse database.
+ * The operator commands (cli/config.ts) read the same variables with the same defaults,
+ * so run with the workers' environment they act on exactly the workers' state.
+ */
+export const WORKER_STATE_FIELDS = {
+  KAFKA_TOPIC: str('livetally.events'),
+  KAFKA_GROUP_ID: str('ingest'),
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: str('lt'),
+  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+  CLICKHOUSE_USER: str('default'),
+  CLICKHOUSE_PASSWORD: str(''),
+  CLICKHOUSE_DATABASE: str('default'),
+};
+
+export const LOG_LEVEL_FIELD = oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
+
 export function parseIngestConfig(env: Env) {
   const c = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    KAFKA_TOPIC: str('livetally.events'),
+    ...WORKER_STATE_FIELDS,
     KAFKA_DLQ_TOPIC: str('livetally.events.dlq'),
-    KAFKA_GROUP_ID: str('ingest'),
     KAFKA_CLIENT_ID: str('livetally-ingest'),
-    REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    REDIS_KEY_PREFIX: str('lt'),
-    CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
-    CLICKHOUSE_USER: str('default'),
-    CLICKHOUSE_PASSWORD: str(''),
-    CLICKHOUSE_DATABASE: str('default'),
     INGEST_HTTP_PORT: int(9464, 0, 65535),
     INGEST_HTTP_HOST: str('127.0.0.1'),
     // Fetch sizes: larger batches spread each batch's fixed costs (one ClickHouse insert,
@@ -35,7 +46,7 @@ export function parseIngestConfig(env: Env) {
     // instead of waiting for `npm run rebuild`. The grace must outlast any insert.
     INGEST_AUTO_REBUILD: bool(false),
     INGEST_REBUILD_GRACE_MS: int(35_000, 0, 600_000),
-    LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    LOG_LEVEL: LOG_LEVEL_FIELD,
   });
   return {
     kafka: { brokers: c.KAFKA_BROKERS, topic: c.KAFKA_TOPIC, dlqTopic: c.KAFKA_DLQ_TOPIC, groupId: c.KAFKA_GROUP_ID, clientId: c.KAFKA_CLIENT_ID, maxBytesPerPartition: c.INGEST_MAX_BYTES_PER_PARTITION, maxBytes: c.INGEST_MAX_BYTES, minBytes: c.INGEST_FETCH_MIN_BYTES, maxWaitTimeInMs: c.INGEST_FETCH_MAX_WAIT_MS, partitionsConcurrently: c.INGEST_PARTITIONS_CONCURRENTLY, sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS, heartbeatMs: c.INGEST_HEARTBEAT_MS },

@@ -1,6 +1,7 @@
-import { bool, int, oneOf, parseEnv, str, url, type Env, type Field } from '@livetally/config';
+import { bool, int, parseEnv, type Env, type Field } from '@livetally/config';
 import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
 import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
+import { LOG_LEVEL_FIELD, WORKER_STATE_FIELDS } from '../config';
 
 /**
  * Configuration of the operator commands. Same variable names (and defaults) as the
@@ -8,16 +9,9 @@ import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
  * environment act on exactly their Redis keys, topic and ClickHouse database.
  */
 const COMMON = {
-  KAFKA_TOPIC: str('livetally.events'),
-  KAFKA_GROUP_ID: str('ingest'),
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  REDIS_KEY_PREFIX: str('lt'),
-  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
-  CLICKHOUSE_USER: str('default'),
-  CLICKHOUSE_PASSWORD: str(''),
-  CLICKHOUSE_DATABASE: str('default'),
+  ...WORKER_STATE_FIELDS,
   CLICKHOUSE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
-  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  LOG_LEVEL: LOG_LEVEL_FIELD,
 };
 
 function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
