@@ -4,6 +4,7 @@ import { createLogger } from '@livetally/logging';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { within } from './support/gateway-auth';
 
 // Runs the real gateway (real Redis, real change subscription, real HTTP and WebSocket
 // server on a free port) against a unique key prefix, and writes totals the way the
@@ -60,15 +61,6 @@ class LiveClient {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 let writerRedis: Redis;
 let writer: RedisCounterStore;
