@@ -8,7 +8,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
-import { createTopics, deleteTopics, testKafka } from './support/kafka';
+import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
@@ -125,18 +125,8 @@ describe('rebuild restores every live measure', () => {
 
   const output = () => workers.map((w) => w.output().slice(-3000)).join('\n---\n');
 
-  async function caughtUp(): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, String(Number(p.high) - 1)]));
-    await admin.disconnect();
-    await waitFor('every partition applied to its end', async () => {
-      const applied = await store.appliedOffsets(topic);
-      return [...ends].every(([p, last]) => applied.get(p) === last);
-    }, 90_000, 250).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${output()}`);
-    });
-  }
+  /** Waits until every partition is applied up to its last message. */
+  const caughtUp = () => waitUntilApplied(kafka, topic, () => store.appliedOffsets(topic), output);
 
   it('after Redis lost its data and a rebuild while ingest runs, totals, campaign, leaderboards, minute series and HyperLogLogs are right', async () => {
     workers.push(startService('ingest', env), startService('ingest', env));

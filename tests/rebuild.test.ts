@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
-import { createTopics, deleteTopics, testKafka } from './support/kafka';
+import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
@@ -73,18 +73,7 @@ describe('rebuild', () => {
   const output = () => workers.map((w) => w.output().slice(-3000)).join('\n---\n');
 
   /** Waits until every partition is applied up to its last message. */
-  async function caughtUp(): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, String(Number(p.high) - 1)]));
-    await admin.disconnect();
-    await waitFor('every partition applied to its end', async () => {
-      const applied = await store.appliedOffsets(topic);
-      return [...ends].every(([p, last]) => applied.get(p) === last);
-    }, 90_000, 250).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${output()}`);
-    });
-  }
+  const caughtUp = () => waitUntilApplied(kafka, topic, () => store.appliedOffsets(topic), output);
 
   /** Every scope of the data set exactly, and no other scope. */
   async function expectExact(messages: DatasetMessage[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
-import { STACK } from './stack';
+import { STACK, waitFor } from './stack';
 
 export function testKafka(clientId = 'livetally-tests'): Kafka {
   return new Kafka({ clientId, brokers: STACK.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -85,4 +85,22 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) out[k] = Array.isArray(v) ? String(v[0]) : String(v ?? '');
   return out;
+}
+
+/**
+ * Waits until the ingest workers have applied every partition of `topic` up to its
+ * last message (`appliedOffsets`: RedisCounterStore's view); on timeout the error
+ * carries `diagnostics()` (the workers' output).
+ */
+export async function waitUntilApplied(kafka: Kafka, topic: string, appliedOffsets: () => Promise<Map<number, string>>, diagnostics: () => string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, String(Number(p.high) - 1)]));
+  await admin.disconnect();
+  await waitFor('every partition applied to its end', async () => {
+    const applied = await appliedOffsets();
+    return [...ends].every(([p, last]) => applied.get(p) === last);
+  }, 90_000, 250).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${diagnostics()}`);
+  });
 }
