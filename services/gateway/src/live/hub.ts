@@ -26,8 +26,8 @@ export interface LiveHubOptions {
  * Change notifications mark channels dirty; a push (pushIntervalMs after the previous
  * one at most, or the next tick) reads every dirty channel that has subscribers in ONE
  * read and sends an update only where the value changed: a burst of batches costs one
- * read and at most one update per channel per push interval. Reads (ticks and snapshots) run one after another, so an older read can never
- * overwrite a newer value.
+ * read and at most one update per channel per push interval. Reads (ticks and
+ * snapshots) run one after another, so an older read can never overwrite a newer value.
  */
 export class LiveHub {
   private readonly channels = new Map<string, LiveChannel>();
