@@ -223,7 +223,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`campaign big screen in headless Chromium${HAVE_
 
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;
-    gatewayEnv = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port), CLICKHOUSE_URL: STACK.clickhouseUrl, CLICKHOUSE_DATABASE: database, LIVE_TICK_MS: '500' };
+    gatewayEnv = { GATEWAY_AUTH: 'off', REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port), CLICKHOUSE_URL: STACK.clickhouseUrl, CLICKHOUSE_DATABASE: database, LIVE_TICK_MS: '500' };
     await startGatewayProcess();
 
     // The campaign covers the seeded 90 minutes and runs for a day; four of seven categories.

@@ -86,7 +86,7 @@ beforeAll(async () => {
   await writerRedis.set(writer.keys.liveState, 'ready'); // as a fresh deployment's first worker does
   await applyBatch({ all: { views: 10, sessions: 2, salesFen: 123_456_789_012, orders: 3, items: 5 }, [BAOAN]: { views: 4, salesFen: 19_999, orders: 1, items: 1 } });
 
-  const config = parseGatewayConfig({ GATEWAY_PORT: '0', REDIS_URL, LIVE_TICK_MS: String(TICK_MS), WS_HEARTBEAT_MS: '1000', LOG_LEVEL: 'silent' });
+  const config = parseGatewayConfig({ GATEWAY_AUTH: 'off', GATEWAY_PORT: '0', REDIS_URL, LIVE_TICK_MS: String(TICK_MS), WS_HEARTBEAT_MS: '1000', LOG_LEVEL: 'silent' });
   gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), { keyPrefix: PREFIX });
   wsUrl = `${gateway.url.replace('http', 'ws')}/v1/live`;
   const deadline = Date.now() + WAIT_MS;

@@ -48,7 +48,7 @@ describe('pipeline end to end', () => {
     workers.push(startService('ingest', env), startService('ingest', env));
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;
-    gateway = startService('gateway', { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port) });
+    gateway = startService('gateway', { GATEWAY_AUTH: 'off', REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port) });
     await waitFor('gateway ready', async () => (await fetch(`${gatewayUrl}/readyz`)).ok, 60_000).catch((err) => {
       throw new Error(`${(err as Error).message}\n${gateway.output()}`);
     });

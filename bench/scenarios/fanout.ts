@@ -97,7 +97,7 @@ export const fanout: Scenario<FanoutResult> = {
     const profileArgs = ctx.opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     const gateway = startService(
       'gateway',
-      { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs), WS_MAX_CONNECTIONS: cap, WS_MAX_CONNECTIONS_PER_IP: cap },
+      { GATEWAY_AUTH: 'off', GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs), WS_MAX_CONNECTIONS: cap, WS_MAX_CONNECTIONS_PER_IP: cap },
       profileArgs,
     );
     const clients: WorkerChild<Msg>[] = [];

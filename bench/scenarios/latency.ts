@@ -232,7 +232,7 @@ export const latency: Scenario<LatencyResult> = {
       let levelIndex = 0;
       for (const tickMs of latencyTicks) {
         const port = await freePort();
-        const gateway = startService('gateway', { GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(tickMs) });
+        const gateway = startService('gateway', { GATEWAY_AUTH: 'off', GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(tickMs) });
         procs.push(gateway);
         await waitFor('gateway ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false), 60_000, 200);
         const ws = await watchMarkers(`ws://127.0.0.1:${port}/v1/live`, book, log);

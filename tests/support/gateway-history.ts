@@ -46,6 +46,8 @@ export async function startHistoryGateway(tag: string, events: readonly LiveEven
   const db = await createHistoryDatabase(tag, events);
   const prefix = uniqueName(`lt-test-${tag}`);
   const config = parseGatewayConfig({
+    // These tests are about history, campaigns and SQL; the access-control tests pass AUTH_ENV.
+    GATEWAY_AUTH: 'off',
     GATEWAY_PORT: '0',
     REDIS_URL: STACK.redisUrl,
     CLICKHOUSE_URL: STACK.clickhouseUrl,

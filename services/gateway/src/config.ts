@@ -1,6 +1,6 @@
 import { safeUrl } from '@livetally/logging';
 import { ConfigError, bool, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
-import { parseTokenSecrets } from './auth/keys';
+import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
 import type { TokenKey } from './auth/token';
 
 /** Every setting the gateway reads from the environment, declared once. */
@@ -32,7 +32,7 @@ const schema = {
   CLICKHOUSE_SQL_USER: str(''),
   CLICKHOUSE_SQL_PASSWORD: str(''),
   // Access control (src/auth/). GATEWAY_TOKEN_SECRETS is parsed on its own: its messages never quote it.
-  GATEWAY_AUTH: oneOf('off', ['off', 'on'] as const),
+  GATEWAY_AUTH: oneOf('on', ['off', 'on'] as const),
   GATEWAY_TOKEN_SECRETS: str(''),
   GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: int(30, 0, 600),
   GATEWAY_METRICS_PUBLIC: bool(false),
@@ -50,7 +50,7 @@ const schema = {
 };
 
 export interface AuthConfig {
-  /** off: everything open (local demo); on: tokens required (production). */
+  /** on (the default): tokens required; off: everything open (local demo, set explicitly). */
   mode: 'off' | 'on';
   /** Never log: the secrets. The first key signs, all verify. Empty when not configured. */
   keys: TokenKey[];
@@ -104,10 +104,11 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  // Validated whenever set (npm run token uses it with GATEWAY_AUTH=off too); required when on.
+  // Validated whenever set (npm run token uses it with GATEWAY_AUTH=off too); required unless auth is off.
   const secretsRaw = env.GATEWAY_TOKEN_SECRETS?.trim();
-  const secrets = secretsRaw || env.GATEWAY_AUTH === 'on' ? parseTokenSecrets(secretsRaw) : undefined;
-  if (secrets && !secrets.ok) problems.push(...secrets.problems);
+  const authOn = !env.GATEWAY_AUTH || env.GATEWAY_AUTH === 'on';
+  const secrets = secretsRaw || authOn ? parseTokenSecrets(secretsRaw) : undefined;
+  if (secrets && !secrets.ok) problems.push(...secrets.problems.map((p) => (secretsRaw ? p : `${p}; or GATEWAY_AUTH=off to run open (local demo only)`)));
   const origins = parseOrigins(env.GATEWAY_ALLOWED_ORIGINS ?? '');
   if (typeof origins === 'string') problems.push(origins);
   if (problems.length > 0 || !parsed || typeof origins === 'string') throw new ConfigError(problems);
@@ -190,7 +191,7 @@ export function describeConfig(config: GatewayConfig): Record<string, unknown> {
 export function loadTokenKeys(): TokenKey[] {
   return loadConfigOrExit(() => {
     const parsed = parseTokenSecrets(process.env.GATEWAY_TOKEN_SECRETS);
-    if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => p.replace('when GATEWAY_AUTH=on ', 'to mint tokens ')));
+    if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => p.replace(REQUIRED_WHEN, 'to mint tokens')));
     return parsed.keys;
   });
 }

@@ -1,6 +1,7 @@
 import { KID, MIN_SECRET_BYTES, type TokenKey } from './token';
 
 const NAME = 'GATEWAY_TOKEN_SECRETS';
+export const REQUIRED_WHEN = 'when GATEWAY_AUTH=on (the default)';
 
 /**
  * Parses GATEWAY_TOKEN_SECRETS: "kid:secret[,kid:secret…]". The first key signs new
@@ -10,7 +11,7 @@ const NAME = 'GATEWAY_TOKEN_SECRETS';
  */
 export function parseTokenSecrets(raw: string | undefined): { ok: true; keys: TokenKey[] } | { ok: false; problems: string[] } {
   const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) return { ok: false, problems: [`${NAME} is required when GATEWAY_AUTH=on (kid:secret, each secret at least ${MIN_SECRET_BYTES} bytes)`] };
+  if (parts.length === 0) return { ok: false, problems: [`${NAME} is required ${REQUIRED_WHEN} (kid:secret, each secret at least ${MIN_SECRET_BYTES} bytes); create one with ${NAME}="k1:$(openssl rand -base64 48)" (npm start keeps one in .data/gateway-token-secrets)`] };
   const problems: string[] = [];
   const keys: TokenKey[] = [];
   const kids = new Set<string | undefined>();
