@@ -5,6 +5,7 @@ import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';
 import type { RoleCheck } from './http/access';
 import { registerApiRoutes, registerOpenApiRoute } from './http/api';
+import { registerCors } from './http/cors';
 import { collectRoutes } from './http/openapi';
 import type { CampaignApi, HistoryReader, SqlRunner } from './http/types';
 import { formatValidationErrors } from './http/validation';
@@ -121,8 +122,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
 
   await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics, access);
-  // onRequest order: WebSocket origin, then the token and the policy, then connection caps.
+  // onRequest order: CORS (answers preflights), WebSocket origin, then the token and the policy, then connection caps.
   const refused = (reason: string) => metrics.onRefused(reason);
+  await registerCors(app, limits.allowedOrigins);
   registerOriginCheck(app, limits.allowedOrigins, refused);
   registerAuth(app, deps.auth, refused, deps.now ?? Date.now);
   registerConnectionCaps(app, new ConnectionCounter(limits), refused);

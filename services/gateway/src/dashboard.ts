@@ -23,7 +23,8 @@ export function loadDashboard(file: URL = DASHBOARD_FILE): DashboardPage {
     "default-src 'self'",
     `script-src 'self' ${scripts.join(' ')}`.trim(),
     `style-src 'self' ${styles.join(' ')}`.trim(),
-    "connect-src 'self' ws: wss:",
+    // 'self' covers the page's own ws:/wss: origin (CSP Level 3); no other host may be reached.
+    "connect-src 'self'",
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
