@@ -64,10 +64,11 @@ try {
   await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
   child = spawn(process.execPath, ['--import', 'tsx', 'services/collector/src/main.ts'], {
     cwd: ROOT,
     env: {
-      ...process.env, LOG_LEVEL: 'warn', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, COLLECTOR_PORT: String(port),
+      ...process.env, LOG_LEVEL: 'warn', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort),
       COLLECTOR_API_KEYS: `douyin:${apiKey}`, COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: '10000000', COLLECTOR_RATE_LIMIT_BURST: '100000000',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -76,7 +77,7 @@ try {
   say(`collector ready; ${clients} clients × batches of ${batch}${gzip ? ' (gzip)' : ''} for ${WARMUP_S} s warm-up + ${durationS} s`);
 
   const result = await load(url);
-  const kafkaWait = await produceWait(url);
+  const kafkaWait = await produceWait(`http://127.0.0.1:${metricsPort}/metrics`);
   const offsets = await admin.fetchTopicOffsets(topic);
   const inKafka = offsets.reduce((sum, p) => sum + Number(p.high), 0);
   const summary = {
@@ -182,8 +183,8 @@ function buildTemplates(): LiveEvent[][] {
 }
 
 /** Mean of the collector's livetally_collector_kafka_produce_duration_seconds{outcome="ok"}, in ms. */
-async function produceWait(url: string): Promise<number | null> {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+async function produceWait(metricsUrl: string): Promise<number | null> {
+  const text = await fetch(metricsUrl).then((r) => r.text(), () => '');
   const read = (suffix: string) => Number(new RegExp(`^livetally_collector_kafka_produce_duration_seconds_${suffix}\\{outcome="ok"\\} (\\S+)$`, 'm').exec(text)?.[1]);
   const [sum, count] = [read('sum'), read('count')];
   return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;

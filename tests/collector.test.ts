@@ -125,7 +125,9 @@ describe('collector on the real stack', () => {
     expect(messages.length).toBe(stored.size);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(new Set(seen.keys())).toEqual(new Set(stored.keys()));
-    const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+    // Metrics live on their own loopback listener, not on the platforms' port.
+    expect((await fetch(`${collector.url}/metrics`, { headers: auth('kuaishou') })).status).toBe(404);
+    const metrics = await (await fetch(collector.metricsUrl)).text();
     expect(metrics).toContain('livetally_collector_events_total{platform="kuaishou",result="accepted"} 1000');
     expect(metrics).toMatch(/livetally_collector_kafka_produce_duration_seconds_count\{outcome="ok"\} [1-9]/);
   });

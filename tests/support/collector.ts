@@ -9,6 +9,8 @@ export const newApiKey = (platform: string) => `${platform}-${randomBytes(18).to
 
 export interface CollectorProcess {
   url: string;
+  /** GET /metrics, on the collector's own loopback metrics listener. */
+  metricsUrl: string;
   process: ServiceProcess;
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any }>;
   stop(): Promise<number | string>;
@@ -20,9 +22,9 @@ export interface CollectorProcess {
  * is meant to be unreachable).
  */
 export async function startCollectorProcess(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<CollectorProcess> {
-  const port = await freePort();
+  const [port, metricsPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
-  const child = startService('collector', { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), COLLECTOR_PORT: String(port), ...env });
+  const child = startService('collector', { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort), ...env });
   const probe = options.waitReady === false ? '/healthz' : '/readyz';
   await waitFor(`collector ${probe}`, async () => {
     if (child.child.exitCode !== null) throw new Error(`collector exited with ${child.child.exitCode}`);
@@ -33,6 +35,7 @@ export async function startCollectorProcess(env: Record<string, string>, options
   });
   return {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     process: child,
     async post(body, headers = {}) {
       const res = await fetch(`${url}/v1/events`, {

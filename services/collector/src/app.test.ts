@@ -7,6 +7,7 @@ import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
 import { SinkUnavailableError } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
+import { buildMetricsApp } from './metrics-server';
 import { DOUYIN_KEY, MemorySink, NOW, TAOBAO_KEY, saleEvent } from './testing/fakes';
 import { RateLimiter } from './token-bucket';
 
@@ -239,11 +240,17 @@ describe('operational endpoints', () => {
     expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready' });
   });
 
-  it('/metrics counts events by platform and result, refusals and request durations', async () => {
-    const { app } = await makeApp();
+  it('/metrics, on its own listener, counts events by platform and result, refusals and request durations', async () => {
+    const { app, metrics } = await makeApp();
     await app.inject(post({ events: [saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'b', quantity: 0 })] }));
     await app.inject(post({ events: [saleEvent({ platform: 'taobao' })] }));
-    const text = (await app.inject('/metrics')).body;
+    // Not on the platforms' port: one platform's key must not read every platform's counts.
+    for (const headers of [{}, { authorization: `Bearer ${DOUYIN_KEY}` }]) expect((await app.inject({ url: '/metrics', headers })).statusCode).toBe(404);
+    const metricsApp = buildMetricsApp(metrics);
+    const scrape = await metricsApp.inject('/metrics');
+    await metricsApp.close();
+    expect(scrape.headers['content-type']).toContain('text/plain');
+    const text = scrape.body;
     expect(text).toContain('livetally_collector_events_total{platform="douyin",result="accepted"} 1');
     expect(text).toContain('livetally_collector_events_total{platform="douyin",result="duplicate_in_batch"} 1');
     expect(text).toContain('livetally_collector_events_total{platform="douyin",result="rejected"} 1');

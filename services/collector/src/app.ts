@@ -30,7 +30,7 @@ export interface CollectorDeps {
   now?(): number;
 }
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
 /** Builds the collector's fastify app without listening, so tests can inject() into it. */
 export async function buildCollectorApp(deps: CollectorDeps): Promise<FastifyInstance> {

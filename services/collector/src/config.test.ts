@@ -17,7 +17,7 @@ function problems(env: Record<string, string>, readFile?: (p: string) => string)
 describe('collector config', () => {
   it('has working defaults once keys are given', () => {
     expect(parseCollectorConfig({ COLLECTOR_API_KEYS: `douyin:${KEY}` })).toEqual({
-      host: '127.0.0.1', port: 8090,
+      host: '127.0.0.1', port: 8090, metricsListen: { host: '127.0.0.1', port: 9466 },
       kafka: { brokers: ['127.0.0.1:9092'], topic: 'livetally.events', clientId: 'livetally-collector' },
       apiKeys: [{ platform: 'douyin', key: KEY }],
       maxBatchEvents: 1000, maxBodyBytes: 1_048_576,

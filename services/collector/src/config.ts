@@ -8,6 +8,9 @@ const schema = {
   COLLECTOR_HOST: str('127.0.0.1'),
   // 0 asks the OS for a free port (tests use it).
   COLLECTOR_PORT: int(8090, 0, 65_535),
+  // GET /metrics has its own listener, loopback by default (metrics-server.ts); 0 = the OS picks.
+  COLLECTOR_METRICS_HOST: str('127.0.0.1'),
+  COLLECTOR_METRICS_PORT: int(9466, 0, 65_535),
   KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
   KAFKA_TOPIC: str(TOPICS.events),
   KAFKA_CLIENT_ID: str('livetally-collector'),
@@ -27,6 +30,8 @@ const schema = {
 export interface CollectorConfig {
   host: string;
   port: number;
+  /** Where GET /metrics listens; never on the platforms' port. */
+  metricsListen: { host: string; port: number };
   kafka: { brokers: string[]; topic: string; clientId: string };
   /** Never log this field: it holds the secrets (the logger redacts `apiKeys` too). */
   apiKeys: ApiKeyEntry[];
@@ -61,6 +66,7 @@ export function parseCollectorConfig(env: Env, readFile: (path: string) => strin
   return {
     host: e.COLLECTOR_HOST,
     port: e.COLLECTOR_PORT,
+    metricsListen: { host: e.COLLECTOR_METRICS_HOST, port: e.COLLECTOR_METRICS_PORT },
     kafka: { brokers: e.KAFKA_BROKERS, topic: e.KAFKA_TOPIC, clientId: e.KAFKA_CLIENT_ID },
     apiKeys,
     maxBatchEvents: e.COLLECTOR_MAX_BATCH_EVENTS,

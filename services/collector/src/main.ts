@@ -12,7 +12,7 @@ const collector = await startCollector(config, logger).catch((err: unknown) => {
   logger.fatal({ err }, 'collector failed to start');
   process.exit(1);
 });
-logger.info({ url: `${collector.url}/v1/events` }, `collector listening on ${collector.url}`);
+logger.info({ url: `${collector.url}/v1/events`, metrics: collector.metricsUrl }, `collector listening on ${collector.url}`);
 
 let exiting = false;
 function shutdown(signal: NodeJS.Signals): void {

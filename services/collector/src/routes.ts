@@ -81,11 +81,6 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => (deps.isReady() ? { status: 'ready' } : reply.code(503).header('retry-after', '1').send(errorBody('NOT_READY'))));
-
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(deps.metrics.contentType);
-    return deps.metrics.render();
-  });
 }
 
 /** `Authorization: Bearer <key>` (preferred) or `X-API-Key: <key>`. */

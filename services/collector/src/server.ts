@@ -8,12 +8,15 @@ import { buildCollectorApp } from './app';
 import type { CollectorConfig } from './config';
 import { KafkaEventSink } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
+import { startMetricsServer } from './metrics-server';
 import { RateLimiter } from './token-bucket';
 
 export interface RunningCollector {
   app: FastifyInstance;
   /** Base URL of the listening server, e.g. http://127.0.0.1:8090. */
   url: string;
+  /** GET /metrics on its own listener, e.g. http://127.0.0.1:9466/metrics. */
+  metricsUrl: string;
   isReady(): boolean;
   /**
    * Idempotent: readiness off, fastify closed (in-flight requests finish, each bounded
@@ -53,6 +56,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     metrics,
   });
   await app.listen({ host: config.host, port: config.port });
+  const metricsServer = await startMetricsServer(metrics, config.metricsListen).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
   sink.start();
 
   let stopped: Promise<void> | undefined;
@@ -65,18 +72,20 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       const graceful = (async () => {
         await app.close();
         await sink.stop(Math.max(0, deadline - Date.now()));
+        await metricsServer.app.close();
       })();
       const outcome = await Promise.race([graceful.then(() => 'done' as const), expired]);
       clearTimeout(timer);
       if (outcome === 'expired') {
         app.server.closeAllConnections();
         void producer.disconnect().catch(() => undefined);
+        void metricsServer.app.close().catch(() => undefined);
         throw new Error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; connections dropped`);
       }
       log.info('collector stopped');
     })());
 
-  return { app, url: baseUrl(app.server.address() as AddressInfo), isReady, stop };
+  return { app, url: baseUrl(app.server.address() as AddressInfo), metricsUrl: metricsServer.url, isReady, stop };
 }
 
 function baseUrl(address: AddressInfo): string {
