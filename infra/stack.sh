@@ -308,7 +308,7 @@ redis_up() {
   mkdir -p "$DATA/redis"
   printf '\n===== stack.sh: starting Redis at %s =====\n' "$(date -Is)" >>"$LOGS/redis.log"
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --dir "$DATA/redis" --appendonly yes --save "" \
+    --dir "$DATA/redis" --appendonly yes --save "" --maxmemory-policy noeviction \
     --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log" </dev/null >>"$LOGS/redis.log" 2>&1 9>&- ||
     fail_service redis "$LOGS/redis.log" "redis-server did not start"
   local i

@@ -111,9 +111,10 @@ function redisPong(port: number): Promise<boolean> {
 
 /**
  * A redis-server on a free port. `persistent` turns on the append-only file, so a
- * stop (SIGTERM) and start keeps the data as a real Redis restart does.
+ * stop (SIGTERM) and start keeps the data as a real Redis restart does. `args` are
+ * further redis-server settings (e.g. --maxmemory-policy allkeys-lru).
  */
-export async function startRedis(options: { persistent?: boolean } = {}): Promise<DedicatedService> {
+export async function startRedis(options: { persistent?: boolean; args?: string[] } = {}): Promise<DedicatedService> {
   const port = await freePort();
   const dir = tempDir('redis');
   const redis = daemon({
@@ -123,7 +124,7 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     dir,
     command: () => ({
       cmd: 'redis-server',
-      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.persistent ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no'],
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.persistent ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no', ...(options.args ?? [])],
     }),
     ready: () => redisPong(port),
     startTimeoutMs: 20_000,

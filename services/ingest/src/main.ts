@@ -14,6 +14,7 @@ import { IngestWorker, backoffMs } from './worker';
 import { CampaignCatalogue } from './campaign-catalogue';
 import { LiveStateGate } from './live-state-gate';
 import { RebuildBusyError, rebuildLiveState } from './recovery/rebuild';
+import { checkEvictionPolicy } from './redis-eviction';
 import { rebuildMeasures } from './recovery/wiring';
 
 const config = loadConfigOrExit(() => parseIngestConfig(process.env));
@@ -177,6 +178,12 @@ redis.connect().catch(() => undefined); // ioredis keeps reconnecting (retryStra
 for (let attempt = 1; stopping === null; attempt++) {
   try {
     await probeStores();
+    const evictionProblem = await checkEvictionPolicy(redis);
+    if (evictionProblem) {
+      logger.fatal({ setting: 'maxmemory-policy' }, evictionProblem);
+      await stop('unsafe Redis eviction policy');
+      process.exit(1);
+    }
     const applied = await migrate(clickhouse);
     if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
     break;
