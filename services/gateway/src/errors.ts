@@ -21,7 +21,7 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN_ORIGIN: { status: 403, message: 'WebSocket upgrades are accepted from the same origin or from GATEWAY_ALLOWED_ORIGINS only.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than GATEWAY_BODY_LIMIT_BYTES allows.' },
   TOO_MANY_CONNECTIONS: { status: 429, message: 'This client address has WS_MAX_CONNECTIONS_PER_IP live connections already.' },
-  GATEWAY_FULL: { status: 503, message: 'This gateway has WS_MAX_CONNECTIONS live connections already; try again later or another gateway.' },
+  GATEWAY_FULL: { status: 503, message: 'This gateway has WS_MAX_CONNECTIONS live connections, or WS_MAX_SUBSCRIPTIONS_TOTAL live subscriptions, already; try again later or another gateway.' },
   READ_ONLY: { status: 400, message: 'Only a single read statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS) is accepted.' },
   SQL_ERROR: { status: 400, message: 'ClickHouse refused the query.' },
   SQL_TIMEOUT: { status: 408, message: 'The query ran longer than SQL_MAX_SECONDS allows.' },
@@ -31,10 +31,15 @@ export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, message: 'The frame is not valid JSON.' },
   BAD_FRAME: { status: 400, message: 'A frame must be a JSON text object with a string "type".' },
   UNKNOWN_TYPE: { status: 400, message: 'Unknown message type; expected subscribe, unsubscribe or ping.' },
-  INVALID_CHANNEL: { status: 400, message: 'The channel is not valid; expected "totals:<scope>".' },
-  TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'This connection has too many subscriptions.' },
+  INVALID_CHANNEL: { status: 400, message: 'The channel is not valid; expected totals:, windows: or series:<scope>, or rankings:<all|campaign:<id>>:<dimension>:<measure>, whose scope value has only the characters and length its kind allows.' },
+  TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections; unsubscribe first.' },
   FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
-  RATE_LIMITED: { status: 429, message: 'Too many frames on this connection (WS_FRAME_RATE per second, bursts of WS_FRAME_BURST); the frame was dropped. Persistent floods are closed with 1008.' },
+  RATE_LIMITED: {
+    status: 429,
+    message:
+      'Too many requests: over GATEWAY_RATE_LIMIT_PER_MINUTE (GATEWAY_SQL_RATE_LIMIT_PER_MINUTE for POST /v1/sql) per token subject, or per client address without a valid token; retry after Retry-After seconds. ' +
+      'On /v1/live: over WS_FRAME_RATE frames per second (bursts of WS_FRAME_BURST); the frame was dropped, and persistent floods are closed with 1008.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
