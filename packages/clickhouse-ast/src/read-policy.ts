@@ -6,6 +6,9 @@ export interface EngineCatalogue {
   /** system.functions: exact names, and the lower-cased names of case-insensitive ones. */
   functions: ReadonlySet<string>;
   caseInsensitiveFunctions: ReadonlySet<string>;
+  /** Aggregate functions (exact names) and system.aggregate_function_combinators (`If`, `Merge`, `State`, …). */
+  aggregateFunctions: ReadonlySet<string>;
+  combinators: readonly string[];
   /** system.databases (names as stored). */
   databases: ReadonlySet<string>;
 }
@@ -96,9 +99,24 @@ function checkFunction(node: AstNode, parent: AstNode | undefined, policy: ReadP
   if (isExternalFunction(name) || OUT_OF_POLICY_FUNCTION.test(name)) {
     return { ok: false, code: 'FUNCTION', reason: `${name}() reads outside the tables this endpoint may read and is not accepted` };
   }
-  const known = catalogue.functions.has(name) || catalogue.caseInsensitiveFunctions.has(name.toLowerCase()) || PARSER_FUNCTIONS.has(name);
-  if (!known) return { ok: false, code: 'FUNCTION', reason: `unknown function ${JSON.stringify(name)}` };
+  if (!isKnownFunction(name, catalogue)) return { ok: false, code: 'FUNCTION', reason: `unknown function ${JSON.stringify(name)}` };
   return undefined;
+}
+
+function isKnownFunction(name: string, catalogue: EngineCatalogue): boolean {
+  if (catalogue.functions.has(name) || catalogue.caseInsensitiveFunctions.has(name.toLowerCase()) || PARSER_FUNCTIONS.has(name)) return true;
+  return isCombinedAggregate(name, catalogue, 0);
+}
+
+/** `sumIf`, `uniqMerge`, `sumArrayIf`: an aggregate function followed by one or more combinators. */
+function isCombinedAggregate(name: string, catalogue: EngineCatalogue, depth: number): boolean {
+  if (depth > 4) return false;
+  for (const combinator of catalogue.combinators) {
+    if (!name.endsWith(combinator) || name.length === combinator.length) continue;
+    const base = name.slice(0, -combinator.length);
+    if (catalogue.aggregateFunctions.has(base) || catalogue.caseInsensitiveFunctions.has(base.toLowerCase()) || isCombinedAggregate(base, catalogue, depth + 1)) return true;
+  }
+  return false;
 }
 
 /**

@@ -28,7 +28,10 @@ const schema = {
   SQL_MAX_SECONDS: int(10, 1, 3_600),
   SQL_MAX_ROWS: int(10_000, 1, 100_000_000),
   SQL_MAX_MEMORY_BYTES: int(1_073_741_824, 1_048_576, Number.MAX_SAFE_INTEGER),
-  // The ClickHouse user POST /v1/sql runs as (a readonly=1 profile on a real server); default: CLICKHOUSE_USER/PASSWORD.
+  // Comma-separated table functions engineers may read from (e.g. numbers); none by default.
+  SQL_ALLOWED_TABLE_FUNCTIONS: str(''),
+  // The ClickHouse user POST /v1/sql runs as: read-only in ClickHouse itself (readonly=2 profile, SELECT/SHOW grants only;
+  // infra/clickhouse/users.d), checked before the first query. Default CLICKHOUSE_USER, which keeps the endpoint off.
   CLICKHOUSE_SQL_USER: str(''),
   CLICKHOUSE_SQL_PASSWORD: str(''),
   // Access control (src/auth/). GATEWAY_TOKEN_SECRETS is parsed on its own: its messages never quote it.
@@ -87,7 +90,7 @@ export interface GatewayConfig {
   ingest: { topic: string; groupId: string };
   clickhouse: { url: string; username: string; password: string; database: string };
   /** Limits every POST /v1/sql query runs under (ClickHouse max_execution_time, max_result_rows, max_memory_usage). */
-  sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number };
+  sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number; tableFunctions: string[] };
   /** Never log the password. */
   sqlCredentials: { username: string; password: string };
   auth: AuthConfig;
@@ -126,7 +129,12 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
     ingest: { topic: e.KAFKA_TOPIC, groupId: e.KAFKA_GROUP_ID },
     clickhouse: { url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
-    sql: { maxSeconds: e.SQL_MAX_SECONDS, maxRows: e.SQL_MAX_ROWS, maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES },
+    sql: {
+      maxSeconds: e.SQL_MAX_SECONDS,
+      maxRows: e.SQL_MAX_ROWS,
+      maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES,
+      tableFunctions: e.SQL_ALLOWED_TABLE_FUNCTIONS.split(',').map((f) => f.trim()).filter(Boolean),
+    },
     sqlCredentials: e.CLICKHOUSE_SQL_USER ? { username: e.CLICKHOUSE_SQL_USER, password: e.CLICKHOUSE_SQL_PASSWORD } : { username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD },
     auth: { mode: e.GATEWAY_AUTH, keys: secrets?.ok ? secrets.keys : [], clockSkewSeconds: e.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS, metricsPublic: e.GATEWAY_METRICS_PUBLIC },
     limits: {

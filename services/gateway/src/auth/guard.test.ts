@@ -84,6 +84,7 @@ describe('REST access control (GATEWAY_AUTH=on)', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/campaigns/a/end', headers: bearer(scoped) })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/sql', headers: bearer(ADMIN), payload: { query: 'SELECT 1' } })).statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/v1/sql', headers: bearer(ENGINEER), payload: { query: 'SELECT 1' } })).statusCode).toBe(200);
+    sql.verdict = async () => ({ ok: false, refusal: 'STATEMENT', reason: 'DROP is not accepted' });
     expect((await app.inject({ method: 'POST', url: '/v1/sql', headers: bearer(ENGINEER), payload: { query: 'DROP TABLE lt_events' } })).json().error.code).toBe('READ_ONLY');
     expect(sql.queries.map((q) => q.query)).toEqual(['SELECT 1']);
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeSql, clickhouseError, makeApiApp } from '../testing/api-fakes';
+import { GatewayError } from '../errors';
 import type { RoleCheck } from './access';
 
 let app: FastifyInstance | undefined;
@@ -32,15 +33,32 @@ describe('POST /v1/sql', () => {
     expect(sql.queries).toEqual([{ query: 'SELECT 1', format: 'JSON' }, { query: 'SELECT 1 AS n', format: 'CSVWithNames' }]);
   });
 
-  it.each(['INSERT INTO lt_events VALUES (1)', 'CREATE TABLE x (a UInt8) ENGINE = Memory', 'DROP TABLE lt_events', 'ALTER TABLE lt_events DELETE WHERE 1', 'SELECT 1; DROP TABLE x', "SELECT 1 INTO OUTFILE '/tmp/x'"])(
-    'refuses %j with 400 READ_ONLY before it reaches ClickHouse',
-    async (query) => {
-      const { sql, post } = await setup();
-      const res = await post({ query });
-      expect([res.statusCode, res.json().error.code]).toEqual([400, 'READ_ONLY']);
-      expect(sql.queries).toEqual([]);
-    },
-  );
+  it('answers a refusal with 400 READ_ONLY, its rule in details, without running anything', async () => {
+    const { sql, post } = await setup();
+    sql.verdict = async () => ({ ok: false, refusal: 'FUNCTION', reason: 'file() reads outside the tables this endpoint may read and is not accepted' });
+    const res = await post({ query: "SELECT `file`('/etc/hostname')" });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: 'READ_ONLY', message: 'file() reads outside the tables this endpoint may read and is not accepted', details: { refusal: 'FUNCTION' } } });
+    expect(sql.queries).toEqual([]);
+  });
+
+  it('answers 503 SQL_DISABLED when the SQL user turned out to be able to write', async () => {
+    const { sql, post } = await setup();
+    sql.verdict = async () => {
+      throw new GatewayError('SQL_DISABLED', 'the SQL endpoint is off: the ClickHouse user "default" is not read-only');
+    };
+    const res = await post({ query: 'SELECT 1' });
+    expect([res.statusCode, res.json().error.code]).toEqual([503, 'SQL_DISABLED']);
+  });
+
+  it('answers a syntax error with ClickHouse\'s message', async () => {
+    const { sql, post } = await setup();
+    sql.verdict = async () => {
+      throw clickhouseError(62, 'SYNTAX_ERROR', 'Syntax error: failed at position 8');
+    };
+    const res = await post({ query: 'SELECT (' });
+    expect([res.statusCode, res.json().error.code, res.json().error.details.clickhouseType]).toEqual([400, 'SQL_ERROR', 'SYNTAX_ERROR']);
+  });
 
   it('validates the body', async () => {
     const { post } = await setup();
@@ -74,6 +92,7 @@ describe('POST /v1/sql', () => {
     };
     const res = await post({ query: 'SELECT 1' });
     expect([res.statusCode, res.json().error.code]).toEqual([503, 'UNAVAILABLE']);
+    sql.verdict = async () => ({ ok: false, refusal: 'STATEMENT', reason: 'DROP is not accepted' });
     await post({ query: 'DROP TABLE x' });
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toContain('gateway_sql_queries_total{outcome="unavailable"} 1');

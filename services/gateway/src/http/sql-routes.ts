@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { GatewayError, type ErrorCode } from '../errors';
 import { requireRole, type RoleCheck } from './access';
 import { errorResponses } from './schemas';
-import { checkReadOnly } from './sql-guard';
 import { SQL_FORMATS, type SqlFormat, type SqlRunner } from './types';
 
 export interface SqlRouteDeps {
@@ -20,6 +19,7 @@ const BY_CLICKHOUSE_CODE: Record<string, { code: ErrorCode; limit?: string }> = 
   '158': { code: 'SQL_LIMIT', limit: 'SQL_MAX_ROWS' }, // TOO_MANY_ROWS
   '241': { code: 'SQL_LIMIT', limit: 'SQL_MAX_MEMORY_BYTES' }, // MEMORY_LIMIT_EXCEEDED
   '164': { code: 'READ_ONLY' }, // READONLY: a write or a settings change reached ClickHouse, which refused it
+  '497': { code: 'READ_ONLY' }, // ACCESS_DENIED: the SQL user's grants refused it (the stand-in refuses file()/url() this way too)
 };
 
 export const SQL_BODY_LIMIT_BYTES = 512 * 1024;
@@ -36,8 +36,11 @@ export function registerSqlRoutes(app: FastifyInstance, deps: SqlRouteDeps): voi
     schema: {
       summary: 'Run one read-only SQL statement against ClickHouse',
       description:
-        'Accepts a single SELECT, WITH, SHOW, DESCRIBE, DESC, EXPLAIN or EXISTS statement (no second statement, no INTO OUTFILE, no FORMAT clause, ' +
-        "no SETTINGS overriding limits, no table functions that read outside ClickHouse's tables). It runs with readonly=1, max_execution_time = SQL_MAX_SECONDS, " +
+        "Accepts one SELECT/WITH, SHOW TABLES, SHOW CREATE TABLE, DESCRIBE, EXISTS or EXPLAIN statement, judged from ClickHouse's own parse (EXPLAIN AST): " +
+        'only functions the engine lists (none that read files, the network, processes, dictionaries or Join tables), no table functions unless SQL_ALLOWED_TABLE_FUNCTIONS ' +
+        'names them, tables of the configured database and harmless system tables only, no INTO OUTFILE, no FORMAT clause, no SETTINGS. Refusals are 400 READ_ONLY with ' +
+        'details.refusal (STATEMENT, OUTPUT, SETTINGS, FUNCTION, TABLE_FUNCTION, TABLE, EXTERNAL, SYNTAX). It runs as CLICKHOUSE_SQL_USER, which must be read-only in ' +
+        'ClickHouse itself (checked before the first query; otherwise 503 SQL_DISABLED), with max_execution_time = SQL_MAX_SECONDS, ' +
         "max_result_rows = SQL_MAX_ROWS (result_overflow_mode 'throw') and max_memory_usage = SQL_MAX_MEMORY_BYTES. The answer is ClickHouse's own output in the chosen format.",
       tags: ['sql'],
       'x-required-role': 'engineer',
@@ -52,23 +55,24 @@ export function registerSqlRoutes(app: FastifyInstance, deps: SqlRouteDeps): voi
           type: 'object',
           properties: { meta: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, type: { type: 'string' } } } }, data: { type: 'array', items: {} }, rows: { type: 'integer' } },
         },
-        ...errorResponses('BAD_REQUEST', 'READ_ONLY', 'SQL_ERROR', 'SQL_LIMIT', 'FORBIDDEN', 'SQL_TIMEOUT', 'UNAVAILABLE'),
+        ...errorResponses('BAD_REQUEST', 'READ_ONLY', 'SQL_ERROR', 'SQL_LIMIT', 'FORBIDDEN', 'SQL_TIMEOUT', 'UNAVAILABLE', 'SQL_DISABLED'),
       },
     },
   }, async (request, reply) => {
     const started = performance.now();
     const report = (outcome: string) => deps.onQuery?.(outcome, performance.now() - started);
-    const guard = checkReadOnly(request.body.query);
-    if (!guard.ok) {
-      report('refused');
-      throw new GatewayError('READ_ONLY', guard.reason);
-    }
     if (!deps.sql) throw new GatewayError('UNAVAILABLE', 'the SQL endpoint is not configured on this gateway');
     const format = request.body.format;
     let text: string;
     try {
-      text = await deps.sql.run(guard.query, format);
+      const vetting = await deps.sql.vet(request.body.query);
+      if (!vetting.ok) {
+        report('refused');
+        throw new GatewayError('READ_ONLY', vetting.reason, { refusal: vetting.refusal });
+      }
+      text = await deps.sql.run(vetting.statement, format);
     } catch (err) {
+      if (err instanceof GatewayError) throw err;
       const mapped = mapSqlError(err);
       report(OUTCOME[mapped.code] ?? 'unavailable');
       if (mapped.code === 'UNAVAILABLE') request.log.warn({ err }, 'SQL query failed without a ClickHouse answer');

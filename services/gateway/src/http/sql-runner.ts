@@ -1,5 +1,8 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { SqlFormat, SqlRunner } from './types';
+import { GatewayError } from '../errors';
+import type { EngineSqlPolicy } from './sql-policy';
+import { judgeSqlUser, type SqlUserVerdict } from './sql-user-check';
+import type { SqlFormat, SqlRunner, SqlVetting } from './types';
 
 export interface SqlLimits {
   maxSeconds: number;
@@ -33,23 +36,43 @@ export function createSqlClient(options: SqlClientOptions, limits: SqlLimits): C
 }
 
 /**
- * Runs vetted statements with readonly=1 (ClickHouse refuses any write or settings change
- * itself, whatever slipped past the guard) and the configured limits. wait_end_of_query
- * makes a real server buffer the result, so a limit hit mid-result is an error status
- * instead of a truncated 200.
+ * Vets each query by ClickHouse's own parse (EngineSqlPolicy) and runs the accepted ones as
+ * a user the server itself keeps read-only: before its first query the runner checks that
+ * user's profile and grants (judgeSqlUser) and, if it could write or read files, the
+ * endpoint stays off with the reason. The limits are passed as settings (allowed by a
+ * readonly=2 profile); wait_end_of_query makes a real server buffer the result, so a limit
+ * hit mid-result is an error status instead of a truncated 200.
  */
 export class ClickHouseSqlRunner implements SqlRunner {
+  private userCheck: Promise<SqlUserVerdict> | undefined;
+
   constructor(
     private readonly client: ClickHouseClient,
     private readonly limits: SqlLimits,
+    private readonly policy: EngineSqlPolicy,
+    private readonly user: string,
   ) {}
 
-  async run(query: string, format: SqlFormat): Promise<string> {
+  /** The verdict on the SQL user, checked once (again after a failed attempt, e.g. ClickHouse down). */
+  checkUser(): Promise<SqlUserVerdict> {
+    if (!this.userCheck) {
+      this.userCheck = this.readUser();
+      this.userCheck.catch(() => (this.userCheck = undefined));
+    }
+    return this.userCheck;
+  }
+
+  async vet(query: string): Promise<SqlVetting> {
+    const verdict = await this.checkUser();
+    if (!verdict.ok) throw new GatewayError('SQL_DISABLED', `the SQL endpoint is off: ${verdict.reason}`);
+    return this.policy.vet(query);
+  }
+
+  async run(statement: string, format: SqlFormat): Promise<string> {
     const rs = await this.client.query({
-      query,
+      query: statement,
       format,
       clickhouse_settings: {
-        readonly: '1',
         max_execution_time: this.limits.maxSeconds,
         max_result_rows: String(this.limits.maxRows),
         result_overflow_mode: 'throw',
@@ -58,5 +81,13 @@ export class ClickHouseSqlRunner implements SqlRunner {
       },
     });
     return rs.text();
+  }
+
+  private async readUser(): Promise<SqlUserVerdict> {
+    const setting = await this.client.query({ query: "SELECT getSetting('readonly') AS readonly", format: 'JSONEachRow' });
+    const [row] = await setting.json<{ readonly: string | number }>();
+    const grants = await this.client.query({ query: 'SHOW GRANTS FINAL', format: 'JSONEachRow' });
+    const lines = (await grants.json<Record<string, string>>()).map((row) => String(Object.values(row)[0] ?? ''));
+    return judgeSqlUser(this.user, String(row?.readonly ?? '0'), lines);
   }
 }

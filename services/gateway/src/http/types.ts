@@ -17,11 +17,16 @@ export const SQL_FORMATS = {
 } as const;
 export type SqlFormat = keyof typeof SQL_FORMATS;
 
+/** A query judged by the engine's parse: the statement to run, or why it is refused. */
+export type SqlVetting = { ok: true; statement: string } | { ok: false; refusal: string; reason: string };
+
 /**
- * Runs one already-vetted read statement under the configured limits and returns the
- * response text exactly as ClickHouse produced it. Failures are thrown as ClickHouse
- * errors (an Error with a numeric-string `code` and a `type`) or as connection errors.
+ * Engineers' SQL: `vet` judges a query from ClickHouse's own parse; `run` runs a vetted
+ * statement under the configured limits and returns the response text exactly as
+ * ClickHouse produced it. Failures are thrown as ClickHouse errors (an Error with a
+ * numeric-string `code` and a `type`), as GatewayErrors, or as connection errors.
  */
 export interface SqlRunner {
-  run(query: string, format: SqlFormat): Promise<string>;
+  vet(query: string): Promise<SqlVetting>;
+  run(statement: string, format: SqlFormat): Promise<string>;
 }

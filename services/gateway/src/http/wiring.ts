@@ -3,6 +3,7 @@ import { CampaignBackfillQueries, HistoryQueries, createHistoryClient, migrate }
 import { safeUrl, type Logger } from '@livetally/logging';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
+import { EngineSqlPolicy } from './sql-policy';
 import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';
 
 const MIGRATE_RETRY_MS = 5_000;
@@ -45,6 +46,13 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
   // Normally done before the gateway listens; a hanging ClickHouse delays start-up by at most this.
   await Promise.race([attempt(), new Promise((r) => setTimeout(r, MIGRATE_WAIT_MS).unref())]);
 
+  const policy = new EngineSqlPolicy(sqlClient, { database: config.clickhouse.database, tableFunctions: config.sql.tableFunctions });
+  const sql = new ClickHouseSqlRunner(sqlClient, config.sql, policy, config.sqlCredentials.username);
+  void sql.checkUser().then(
+    (verdict) => (verdict.ok ? log.info({ user: config.sqlCredentials.username, readonly: verdict.readonly }, 'SQL endpoint user is read-only') : log.error({ reason: verdict.reason }, 'SQL endpoint is off')),
+    (err) => log.warn({ err }, 'could not check the SQL endpoint user yet; checked again before the first query'),
+  );
+
   const store = new CampaignStore(redis, client, keyPrefix);
   const backfill =
     backfillOverride ??
@@ -66,7 +74,7 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
   return {
     history: new HistoryQueries(client),
     campaigns,
-    sql: new ClickHouseSqlRunner(sqlClient, config.sql),
+    sql,
     async close() {
       closed = true;
       clearTimeout(retry);

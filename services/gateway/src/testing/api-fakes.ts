@@ -4,7 +4,8 @@ import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankM
 import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayDeps } from '../app';
-import type { HistoryReader, SqlFormat, SqlRunner } from '../http/types';
+import { prepareStatement } from '../http/sql-policy';
+import type { HistoryReader, SqlFormat, SqlRunner, SqlVetting } from '../http/types';
 import { LiveHub } from '../live/hub';
 import { MemoryTotals } from './fakes';
 
@@ -46,10 +47,15 @@ export class FakeHistory implements HistoryReader {
   }
 }
 
-/** SqlRunner whose answer a test sets; records what reached it. */
+/** SqlRunner whose verdict and answer a test sets; records what reached it. The real vetting is tested against ClickHouse in tests/. */
 export class FakeSql implements SqlRunner {
   readonly queries: { query: string; format: SqlFormat }[] = [];
+  verdict: (query: string) => Promise<SqlVetting> = async (query) => ({ ok: true, statement: prepareStatement(query) });
   answer: (query: string, format: SqlFormat) => Promise<string> = async () => '{"meta":[],"data":[],"rows":0}';
+
+  vet(query: string): Promise<SqlVetting> {
+    return this.verdict(query);
+  }
 
   run(query: string, format: SqlFormat): Promise<string> {
     this.queries.push({ query, format });
