@@ -7,6 +7,7 @@ import type { RoleCheck } from './http/access';
 import { registerApiRoutes, registerOpenApiRoute } from './http/api';
 import { registerCors } from './http/cors';
 import { collectRoutes } from './http/openapi';
+import { clientKeyOf, registerRateLimits, type RateLimitSettings } from './http/rate-limit';
 import type { CampaignApi, HistoryReader, SqlRunner } from './http/types';
 import { formatValidationErrors } from './http/validation';
 import type { LiveHub } from './live/hub';
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   authorize?: RoleCheck;
   /** Token verification and the access policy (GATEWAY_AUTH=on); absent = everything open. */
   auth?: AuthSettings;
+  /** Request limits of the REST routes, counted in Redis when it is given; absent = no limit (unit tests of other things). */
+  rateLimits?: RateLimitSettings;
   limits?: Partial<AppLimits>;
 }
 
@@ -125,6 +128,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   // onRequest order: CORS (answers preflights), WebSocket origin, then the token and the policy, then connection caps.
   const refused = (reason: string) => metrics.onRefused(reason);
   await registerCors(app, limits.allowedOrigins);
+  // Before authentication, so that floods of bad tokens are limited too (by address).
+  if (deps.rateLimits) registerRateLimits(app, deps.rateLimits, clientKeyOf(deps.auth, deps.now ?? Date.now), refused);
   registerOriginCheck(app, limits.allowedOrigins, refused);
   registerAuth(app, deps.auth, refused, deps.now ?? Date.now);
   registerConnectionCaps(app, new ConnectionCounter(limits), refused);

@@ -16,6 +16,7 @@ describe('gateway config', () => {
       limits: {
         bodyLimit: 65_536, connectionTimeout: 120_000, requestTimeout: 30_000, keepAliveTimeout: 72_000, trustProxy: false, allowedOrigins: [],
         wsMaxConnections: 10_000, wsMaxConnectionsPerIp: 100, wsFrameRate: 20, wsFrameBurst: 40,
+        wsMaxSubscriptionsTotal: 100_000, wsMaxSubscriptionsPerToken: 1_000, ratePerMinute: 600, sqlRatePerMinute: 30,
       },
     });
   });

@@ -50,6 +50,13 @@ const schema = {
   WS_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
   WS_FRAME_RATE: int(20, 1, 10_000),
   WS_FRAME_BURST: int(40, 1, 100_000),
+  // Request floods (src/http/rate-limit.ts): per token subject, or per client address without a valid token, in a
+  // one-minute window counted in Redis under <REDIS_KEY_PREFIX>:rl, so that every gateway instance enforces one limit.
+  GATEWAY_RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
+  GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
+  // Live subscriptions over all connections of this process, and over all connections of one token subject.
+  WS_MAX_SUBSCRIPTIONS_TOTAL: int(100_000, 1, 10_000_000),
+  WS_MAX_SUBSCRIPTIONS_PER_TOKEN: int(1_000, 1, 1_000_000),
 };
 
 export interface AuthConfig {
@@ -73,6 +80,11 @@ export interface HttpLimits {
   wsMaxConnectionsPerIp: number;
   wsFrameRate: number;
   wsFrameBurst: number;
+  wsMaxSubscriptionsTotal: number;
+  wsMaxSubscriptionsPerToken: number;
+  /** REST requests per minute per client, and for POST /v1/sql. */
+  ratePerMinute: number;
+  sqlRatePerMinute: number;
 }
 
 export interface GatewayConfig {
@@ -148,6 +160,10 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
       wsMaxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
       wsFrameRate: e.WS_FRAME_RATE,
       wsFrameBurst: e.WS_FRAME_BURST,
+      wsMaxSubscriptionsTotal: e.WS_MAX_SUBSCRIPTIONS_TOTAL,
+      wsMaxSubscriptionsPerToken: e.WS_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      ratePerMinute: e.GATEWAY_RATE_LIMIT_PER_MINUTE,
+      sqlRatePerMinute: e.GATEWAY_SQL_RATE_LIMIT_PER_MINUTE,
     },
   };
 }

@@ -92,6 +92,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs, frameRate: { perSecond: config.limits.wsFrameRate, burst: config.limits.wsFrameBurst } },
     auth: config.auth.mode === 'on' ? { keys: config.auth.keys, clockSkewSeconds: config.auth.clockSkewSeconds, metricsPublic: config.auth.metricsPublic } : undefined,
     limits: { ...config.limits, maxConnections: config.limits.wsMaxConnections, maxConnectionsPerIp: config.limits.wsMaxConnectionsPerIp },
+    // Counted on the command connection: while Redis is away it fails fast and each instance counts on its own.
+    rateLimits: { perMinute: config.limits.ratePerMinute, sqlPerMinute: config.limits.sqlRatePerMinute, redis: commands, keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:rl` },
     history: historySide.history,
     campaigns: historySide.campaigns,
     sql: historySide.sql,
