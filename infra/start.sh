@@ -21,24 +21,16 @@ mkdir -p .data/logs .data/pids
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 RATE=${LT_SIM_RATE:-300}
 GATEWAY_AUTH=${GATEWAY_AUTH:-on}
-TOKEN_TTL=24h
 
 # The gateway's token signing secret: made once, readable by this user only, and given
-# to the gateway alone (not exported to the other services).
+# to the gateway and the token minting alone (not exported to the other services).
+# shellcheck source=infra/gateway-tokens.sh
+. infra/gateway-tokens.sh
 SECRET_FILE=.data/gateway-token-secrets
 if [ -z "${GATEWAY_TOKEN_SECRETS:-}" ]; then
-  if [ ! -s "$SECRET_FILE" ]; then
-    (umask 077 && printf 'k1:%s\n' "$(head -c 48 /dev/urandom | base64 -w0)" >"$SECRET_FILE.tmp" && mv "$SECRET_FILE.tmp" "$SECRET_FILE")
-    echo "[start] made the gateway's token signing secret ($SECRET_FILE, mode 0600)"
-  fi
-  chmod 600 "$SECRET_FILE"
+  ensure_token_secret "$SECRET_FILE"
   GATEWAY_TOKEN_SECRETS=$(cat "$SECRET_FILE")
 fi
-
-mint_token() { # role -> a token on stdout, signed with the gateway's secret
-  GATEWAY_TOKEN_SECRETS="$GATEWAY_TOKEN_SECRETS" node --import tsx services/gateway/src/cli/token.ts \
-    --role "$1" --scopes '*' --ttl "$TOKEN_TTL" --sub "npm-start-$1" 2>/dev/null
-}
 
 launch() { # name, log file, command…
   local name=$1 log=$2; shift 2
@@ -90,7 +82,8 @@ if [ "$GATEWAY_AUTH" = off ]; then
   echo "  Metrics:      $BASE/metrics"
   echo "  Live totals:  ws://127.0.0.1:$GATEWAY_PORT/v1/live   (send {\"type\":\"subscribe\",\"channel\":\"totals:all\"})"
 else
-  READER_TOKEN=$(mint_token reader) && ENGINEER_TOKEN=$(mint_token engineer) ||
+  READER_TOKEN=$(GATEWAY_TOKEN_SECRETS="$GATEWAY_TOKEN_SECRETS" mint_token reader) &&
+    ENGINEER_TOKEN=$(GATEWAY_TOKEN_SECRETS="$GATEWAY_TOKEN_SECRETS" mint_token engineer) ||
     { echo "[start] minting tokens failed: GATEWAY_TOKEN_SECRETS=\$(cat $SECRET_FILE) npm run token -- --role reader --scopes '*'"; exit 1; }
   READER_HEADER=(-H "Authorization: Bearer $READER_TOKEN")
   echo "  Access control is on. Tokens (valid $TOKEN_TTL; npm start again prints new ones):"
