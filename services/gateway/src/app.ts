@@ -143,6 +143,6 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
     onSqlQuery: (outcome, ms) => metrics.onSqlQuery(outcome, ms),
   });
-  registerOpenApiRoute(app, routes, { metricsPublic: deps.auth?.metricsPublic ?? false });
+  registerOpenApiRoute(app, routes, { metricsPublic: deps.auth?.metricsPublic ?? false, rateLimited: deps.rateLimits !== undefined });
   return app;
 }

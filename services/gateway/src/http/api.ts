@@ -3,8 +3,9 @@ import { ruleFor, rolesFor } from '../auth/policy';
 import type { RoleCheck } from './access';
 import { registerCampaignRoutes } from './campaign-routes';
 import { registerHistoryRoutes } from './history-routes';
-import { buildOpenApi, type CollectedRoute } from './openapi';
-import { errorResponses } from './schemas';
+import { buildOpenApi, toSchema, type CollectedRoute } from './openapi';
+import { limitGroupOf } from './rate-limit';
+import { errorResponses, errorSchema } from './schemas';
 import { registerSqlRoutes } from './sql-routes';
 import type { CampaignApi, HistoryReader, SqlRunner } from './types';
 
@@ -44,7 +45,19 @@ const LIVE_DOC = {
 };
 
 /** GET /openapi.json, generated once from every route registered by the time it is first asked for. */
-export function registerOpenApiRoute(app: FastifyInstance, routes: readonly CollectedRoute[], policy: { metricsPublic: boolean }): void {
+/** The 429 every rate-limited route may answer (see rate-limit.ts). */
+const RATE_LIMITED_RESPONSE = {
+  description: 'Too Many Requests: over GATEWAY_RATE_LIMIT_PER_MINUTE, or GATEWAY_SQL_RATE_LIMIT_PER_MINUTE for POST /v1/sql, per token subject (per client address without a valid token), in one-minute windows shared by every gateway instance.',
+  headers: {
+    'Retry-After': { description: 'Seconds until the window ends', schema: { type: 'integer' } },
+    'X-RateLimit-Limit': { description: 'Requests allowed per window (on every limited answer)', schema: { type: 'integer' } },
+    'X-RateLimit-Remaining': { description: 'Requests left in this window', schema: { type: 'integer' } },
+    'X-RateLimit-Reset': { description: 'Seconds until the window ends', schema: { type: 'integer' } },
+  },
+  content: { 'application/json': { schema: toSchema(errorSchema(['RATE_LIMITED'])) } },
+};
+
+export function registerOpenApiRoute(app: FastifyInstance, routes: readonly CollectedRoute[], policy: { metricsPublic: boolean; rateLimited?: boolean }): void {
   let document: string | undefined;
   app.get('/openapi.json', {
     schema: { summary: 'This API as an OpenAPI 3.0 document', tags: ['meta'], response: { 200: { type: 'object', description: 'OpenAPI 3.0.3 document', additionalProperties: true } } },
@@ -62,6 +75,7 @@ export function registerOpenApiRoute(app: FastifyInstance, routes: readonly Coll
           roles: (method, url) => rolesFor(method, url),
           refusals: errorResponses('UNAUTHORIZED', 'FORBIDDEN'),
         },
+        commonResponses: (method, url) => (policy.rateLimited && limitGroupOf(method.toUpperCase(), url) ? { 429: RATE_LIMITED_RESPONSE } : undefined),
       }),
     );
     return reply.type('application/json; charset=utf-8').send(document);

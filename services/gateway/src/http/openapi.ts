@@ -47,6 +47,8 @@ export interface OpenApiInfo {
   /** Documentation for routes that carry no schema of their own, by "METHOD url". */
   extra?: Record<string, Json>;
   security?: SecurityDoc;
+  /** Responses a route may give whatever its schema says (429 of the rate limit), in OpenAPI form; none where undefined. */
+  commonResponses?(method: string, url: string): Record<string, Json> | undefined;
 }
 
 /** How routes are protected: one scheme for all, some routes open, roles per route. */
@@ -77,6 +79,7 @@ export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInf
     if (schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(schema.body) } } };
     op.responses = toResponses(schema.response as Json | undefined, route.websocket);
     if (info.security) secure(op, route, info.security);
+    for (const [status, response] of Object.entries(info.commonResponses?.(route.method, route.url) ?? {})) (op.responses as Json)[status] ??= response;
     (paths[path] ??= {})[route.method] = op;
   }
   const sorted = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]!]));

@@ -89,6 +89,19 @@ describe('REST rate limits', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents the 429 with Retry-After on every limited route and not on the exempt ones', async () => {
+    const app = await makeApp();
+    const doc = (await app.inject(get('/openapi.json', '10.0.0.7'))).json() as { paths: Record<string, Record<string, { responses: Record<string, { headers?: object; content?: object }> }>> };
+    const limited = doc.paths['/v1/sql']!.post!.responses['429']!;
+    expect(limited.headers).toHaveProperty('Retry-After');
+    expect(JSON.stringify(limited.content)).toContain('RATE_LIMITED');
+    expect(doc.paths['/v1/totals/{scope}']!.get!.responses['429']).toBeDefined();
+    for (const path of ['/healthz', '/readyz']) expect(doc.paths[path]!.get!.responses['429']).toBeUndefined();
+    expect(JSON.stringify(doc.paths['/v1/live']!.get!.responses['429'] ?? {})).not.toContain('RATE_LIMITED');
+  });
+});
+
 describe('limit keys and groups', () => {
   it('groups an IPv6 client by its /64 and an IPv4-mapped address as IPv4', () => {
     expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
