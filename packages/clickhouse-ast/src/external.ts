@@ -3,10 +3,12 @@ import { walk, type AstNode } from './dump';
 /**
  * Functions, table functions, table engines and dictionary sources that read or write
  * outside ClickHouse's own tables: files, the network, other databases, processes.
- * Lower-cased; a name matches exactly or, for the families, by prefix.
+ * Lower-cased; a name matches exactly or, for the families, by prefix. `input()` is not
+ * among them: it reads the request's own body (ingest's fenced inserts use it); the SQL
+ * endpoint refuses it with every other table function.
  */
 export const EXTERNAL_FUNCTIONS: ReadonlySet<string> = new Set([
-  'file', 'filecluster', 'filelog', 'filesystem', 'input', 'url', 'urlcluster', 'http', 'https',
+  'file', 'filecluster', 'filelog', 'filesystem', 'url', 'urlcluster', 'http', 'https',
   'remote', 'remotesecure', 'cluster', 'clusterallreplicas', 'distributed',
   'executable', 'executablepool', 'catboostevaluate', 'modelevaluate',
   'gcs', 'oss', 'cosn', 'mongo', 'ytsaurus', 'sqlite', 'jdbc', 'odbc', 'nats', 'rabbitmq', 'kafka', 'hive',
