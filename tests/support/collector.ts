@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { LiveEvent } from '@livetally/events';
 import { EventGenerator } from '../../services/simulator/src/generator';
 import { startService, type ServiceProcess } from './processes';
-import { STACK, freePort, waitFor } from './stack';
+import { STACK, freePort, uniqueName, waitFor } from './stack';
 
 /** A fresh API key per run, in the collector's accepted alphabet. */
 export const newApiKey = (platform: string) => `${platform}-${randomBytes(18).toString('base64url')}`;
@@ -24,7 +24,9 @@ export interface CollectorProcess {
 export async function startCollectorProcess(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<CollectorProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
-  const child = startService('collector', { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort), ...env });
+  // Its own rate-limit counters in the shared Redis, unless a test shares them on purpose.
+  const redis = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: uniqueName('lt-test-collector') };
+  const child = startService('collector', { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort), ...redis, ...env });
   const probe = options.waitReady === false ? '/healthz' : '/readyz';
   await waitFor(`collector ${probe}`, async () => {
     if (child.child.exitCode !== null) throw new Error(`collector exited with ${child.child.exitCode}`);

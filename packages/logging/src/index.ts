@@ -54,3 +54,17 @@ export function safeUrl(url: string): string {
     return '[unparseable url]';
   }
 }
+
+/**
+ * An error listener that logs at most one line per interval: a client library that reports
+ * every failed reconnect (ioredis while Redis is down) would otherwise flood the log.
+ */
+export function throttledWarn(log: Logger, msg: string, intervalMs = 30_000): (err: Error) => void {
+  let last = -Infinity;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    log.warn({ err }, msg);
+  };
+}

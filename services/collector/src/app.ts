@@ -6,7 +6,7 @@ import { handleError, handleNotFound } from './errors';
 import type { EventSink } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
 import { registerRoutes } from './routes';
-import type { RateLimiter } from './token-bucket';
+import type { PlatformLimiter } from './platform-limit';
 
 export interface CollectorLimits {
   /** Most events in one request (413 TOO_MANY_EVENTS beyond). */
@@ -19,7 +19,8 @@ export interface CollectorDeps {
   /** Kafka, or a fake in unit tests. */
   sink: EventSink;
   keys: ApiKeyring;
-  limiter: RateLimiter;
+  /** Events per platform; shared through Redis in production. */
+  limiter: PlatformLimiter;
   limits: CollectorLimits;
   /** True while the collector can store events; false while Kafka is away and during shutdown. */
   isReady(): boolean;

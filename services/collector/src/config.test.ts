@@ -21,7 +21,8 @@ describe('collector config', () => {
       kafka: { brokers: ['127.0.0.1:9092'], topic: 'livetally.events', clientId: 'livetally-collector' },
       apiKeys: [{ platform: 'douyin', key: KEY }],
       maxBatchEvents: 1000, maxBodyBytes: 1_048_576,
-      rateLimit: { eventsPerSecond: 10_000, burst: 20_000 },
+      redisUrl: 'redis://127.0.0.1:6379',
+      rateLimit: { eventsPerSecond: 10_000, burst: 20_000, keyPrefix: 'lt:rl:collector' },
       produceTimeoutMs: 10_000, maxPendingEvents: 100_000, shutdownTimeoutMs: 15_000, logLevel: 'info',
     });
   });

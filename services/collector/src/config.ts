@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, type Env } from '@livetally/config';
+import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
 import { TOPICS } from '@livetally/kafka';
 import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
 
@@ -21,6 +21,9 @@ const schema = {
   COLLECTOR_MAX_BODY_BYTES: int(1_048_576, 1024, 16 * 1_048_576),
   COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: int(10_000, 1, 10_000_000),
   COLLECTOR_RATE_LIMIT_BURST: int(20_000, 1, 100_000_000),
+  // The per-platform counters live here (keys under <REDIS_KEY_PREFIX>:rl:collector), so every instance enforces one limit.
+  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: str('lt'),
   COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
   COLLECTOR_MAX_PENDING_EVENTS: int(100_000, 1, 10_000_000),
   COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
@@ -37,7 +40,10 @@ export interface CollectorConfig {
   apiKeys: ApiKeyEntry[];
   maxBatchEvents: number;
   maxBodyBytes: number;
-  rateLimit: { eventsPerSecond: number; burst: number };
+  /** Never log: may hold a password (the logger redacts config.redisUrl). */
+  redisUrl: string;
+  /** At most `burst` events per platform per window of burst / eventsPerSecond seconds, counted in Redis under keyPrefix. */
+  rateLimit: { eventsPerSecond: number; burst: number; keyPrefix: string };
   produceTimeoutMs: number;
   maxPendingEvents: number;
   shutdownTimeoutMs: number;
@@ -71,7 +77,8 @@ export function parseCollectorConfig(env: Env, readFile: (path: string) => strin
     apiKeys,
     maxBatchEvents: e.COLLECTOR_MAX_BATCH_EVENTS,
     maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
-    rateLimit: { eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC, burst: e.COLLECTOR_RATE_LIMIT_BURST },
+    redisUrl: e.REDIS_URL,
+    rateLimit: { eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC, burst: e.COLLECTOR_RATE_LIMIT_BURST, keyPrefix: `${e.REDIS_KEY_PREFIX}:rl:collector` },
     produceTimeoutMs: e.COLLECTOR_PRODUCE_TIMEOUT_MS,
     maxPendingEvents: e.COLLECTOR_MAX_PENDING_EVENTS,
     shutdownTimeoutMs: e.COLLECTOR_SHUTDOWN_TIMEOUT_MS,

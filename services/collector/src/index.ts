@@ -7,4 +7,4 @@ export { KafkaEventSink, SinkUnavailableError, type EventSink, type ProducerLike
 export { CollectorMetrics } from './metrics';
 export type { IngestResponse } from './routes';
 export { startCollector, type RunningCollector } from './server';
-export { RateLimiter, TokenBucket } from './token-bucket';
+export { SharedPlatformLimiter, type PlatformLimiter } from './platform-limit';

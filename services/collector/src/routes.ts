@@ -6,12 +6,12 @@ import { CollectorError, errorBody, retryAfterSeconds } from './errors';
 import { SinkUnavailableError, type EventSink } from './kafka-sink';
 import type { CollectorMetrics } from './metrics';
 import type { CollectorLimits } from './app';
-import type { RateLimiter } from './token-bucket';
+import type { PlatformLimiter } from './platform-limit';
 
 export interface RouteDeps {
   sink: EventSink;
   keys: ApiKeyring;
-  limiter: RateLimiter;
+  limiter: PlatformLimiter;
   limits: CollectorLimits;
   isReady(): boolean;
   metrics: CollectorMetrics;
@@ -55,7 +55,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
           details: { platform, indexes: foreign.slice(0, MAX_LISTED_INDEXES) },
         });
       }
-      const allowed = deps.limiter.take(platform, events.length);
+      const allowed = await deps.limiter.take(platform, events.length);
       if (!allowed.ok) {
         deps.metrics.onRefused(platform, 'RATE_LIMITED');
         throw new CollectorError('RATE_LIMITED', undefined, { retryAfterSeconds: retryAfterSeconds(allowed.retryAfterMs) });

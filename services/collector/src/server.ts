@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { createKafka } from '@livetally/kafka';
-import type { Logger } from '@livetally/logging';
+import { throttledWarn, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
@@ -9,7 +10,7 @@ import type { CollectorConfig } from './config';
 import { KafkaEventSink } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
 import { startMetricsServer } from './metrics-server';
-import { RateLimiter } from './token-bucket';
+import { SharedPlatformLimiter } from './platform-limit';
 
 export interface RunningCollector {
   app: FastifyInstance;
@@ -45,19 +46,26 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const sink = new KafkaEventSink({ producer, topic: config.kafka.topic, timeoutMs: config.produceTimeoutMs, maxPendingEvents: config.maxPendingEvents, logger: log, observer: metrics });
   let stopping = false;
   const isReady = () => !stopping && sink.isReady();
+  // Only the rate limit uses Redis: commands fail fast while it is away (each instance then counts on its own).
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-collector' });
+  redis.on('error', throttledWarn(log, 'redis connection error; rate limits are per instance until it is back'));
 
   const app = await buildCollectorApp({
     sink,
     keys: new ApiKeyring(config.apiKeys),
-    limiter: new RateLimiter(config.rateLimit),
+    limiter: new SharedPlatformLimiter({ ...config.rateLimit, redis }),
     limits: { maxBatchEvents: config.maxBatchEvents, maxBodyBytes: config.maxBodyBytes },
     isReady,
     logger,
     metrics,
   });
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const metricsServer = await startMetricsServer(metrics, config.metricsListen).catch(async (err: unknown) => {
     await app.close();
+    redis.disconnect();
     throw err;
   });
   sink.start();
@@ -73,6 +81,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         await app.close();
         await sink.stop(Math.max(0, deadline - Date.now()));
         await metricsServer.app.close();
+        redis.disconnect();
       })();
       const outcome = await Promise.race([graceful.then(() => 'done' as const), expired]);
       clearTimeout(timer);
@@ -80,6 +89,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
         app.server.closeAllConnections();
         void producer.disconnect().catch(() => undefined);
         void metricsServer.app.close().catch(() => undefined);
+        redis.disconnect();
         throw new Error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; connections dropped`);
       }
       log.info('collector stopped');

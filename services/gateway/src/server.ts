@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Backfill, CampaignService } from '@livetally/campaigns';
 import { LiveStateReader, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
-import { safeUrl, type Logger } from '@livetally/logging';
+import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app';
@@ -127,15 +127,4 @@ function baseUrl(address: AddressInfo): string {
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
   const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
-}
-
-/** ioredis reports every failed reconnect; one line per 30 s is enough while Redis is down. */
-function throttledWarn(log: Logger, msg: string): (err: Error) => void {
-  let last = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - last < 30_000) return;
-    last = now;
-    log.warn({ err }, msg);
-  };
 }
