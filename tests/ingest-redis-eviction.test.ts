@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEvictionPolicy, readEvictionPolicy } from '../services/ingest/src/redis-eviction';
 import { startRedis, type DedicatedService } from './support/dedicated';
+import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService } from './support/processes';
 import { STACK, uniqueName } from './support/stack';
 
@@ -52,9 +53,14 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
   it('stops the real ingest worker before it consumes anything, naming the setting', async () => {
     await client(open).config('SET', 'maxmemory-policy', 'allkeys-lru');
     const name = uniqueName('evict');
+    // Its topics exist, so nothing but the check stops the worker.
+    const kafka = testKafka();
+    const topics = [`lt.${name}`, `lt.${name}.dlq`];
+    await createTopics(kafka, topics.map((topic) => ({ topic, numPartitions: 1 })));
     const worker = startService('ingest', {
       KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-      KAFKA_TOPIC: `lt.${name}`,
+      KAFKA_TOPIC: topics[0]!,
+      KAFKA_DLQ_TOPIC: topics[1]!,
       KAFKA_GROUP_ID: name,
       REDIS_URL: open.url,
       REDIS_KEY_PREFIX: name,
@@ -63,6 +69,7 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
     });
     const code = await Promise.race([worker.exited, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
     if (code === 'still running after 30 s') await worker.stop('SIGKILL');
+    await deleteTopics(kafka, topics);
     expect(code, worker.output().slice(-2000)).toBe(1);
     expect(worker.output()).toMatch(/maxmemory-policy is allkeys-lru; ingest needs noeviction/);
     expect(worker.output()).not.toMatch(/ingest running/);
