@@ -1,3 +1,4 @@
+import { CAMPAIGN_ID_PATTERN as ID } from '@livetally/events';
 import type { Campaign, CampaignFilters, CampaignTargets } from './campaign';
 
 /** What an API client may send to create or replace a campaign. */
@@ -11,7 +12,6 @@ export interface CampaignInput {
   targets?: CampaignTargets;
 }
 
-const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const DIMENSION = /^[\p{L}\p{N}][\p{L}\p{N} '._-]{0,63}$/u;
 const FILTER_KEYS = ['cities', 'districts', 'categories', 'platforms'] as const;
 const TARGET_KEYS = ['gmvFen', 'views', 'sessions', 'hosts'] as const;

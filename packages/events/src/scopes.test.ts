@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatScope, parseScope, scopesOf } from './scopes';
+import { formatScope, parseScope, parseStrictScope, scopesOf } from './scopes';
 
 describe('scopes', () => {
   it('lists every scope an event counts towards', () => {
@@ -20,5 +20,16 @@ describe('scopes', () => {
       const r = parseScope(bad);
       expect(r.ok, bad).toBe(false);
     }
+  });
+
+  it('strictly: accepts only values an event or the campaign API can produce for the kind', () => {
+    for (const good of ['all', "district:Bao'an", 'city:深圳', 'category:珠宝首饰', 'platform:douyin', 'host:h-42', 'stream:s.1_a', 'campaign:ecm-2024', `host:${'h'.repeat(128)}`]) {
+      expect(parseStrictScope(good).ok, good).toBe(true);
+    }
+    for (const bad of ['planet:Mars', 'host:h 42', "host:h'1", 'stream:深圳', 'platform:dou yin', `platform:${'p'.repeat(65)}`, `city:${'c'.repeat(65)}`, `host:${'h'.repeat(129)}`, 'campaign:ECM', 'campaign:ecm_2024', `campaign:${'c'.repeat(65)}`]) {
+      const r = parseStrictScope(bad);
+      expect(r.ok, bad).toBe(false);
+    }
+    expect(parseStrictScope('host:h 42')).toEqual({ ok: false, message: expect.stringContaining('cannot exist') });
   });
 });

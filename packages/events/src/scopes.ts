@@ -1,4 +1,6 @@
+import { LIMITS } from './limits';
 import type { EventBase } from './types';
+import { DIMENSION_PATTERN, ID_PATTERN } from './validate';
 
 /** Scope kinds that every event contributes to; campaigns are added by campaign matching. */
 export const SCOPE_KINDS = ['all', 'city', 'district', 'category', 'platform', 'host', 'stream'] as const;
@@ -43,4 +45,36 @@ export function parseScope(text: string): { ok: true; scope: Scope } | { ok: fal
   }
   if (!SCOPE_VALUE.test(value)) return { ok: false, message: `scope value ${JSON.stringify(value)} is empty, too long or has characters that are not allowed` };
   return { ok: true, scope: { kind: kind as ScopeKind, value } };
+}
+
+/** Campaign ids, as the campaign API accepts them: lowercase letters, digits and '-', at most 64. */
+export const CAMPAIGN_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+// Each kind's value as it can exist: the pattern and length the event validator lets into
+// the field the scope comes from (campaigns: the campaign API's id rule).
+const VALUE_RULES: Record<Exclude<ScopeKind, 'all'>, { pattern: RegExp; maxLength: number }> = {
+  city: { pattern: DIMENSION_PATTERN, maxLength: LIMITS.maxDimensionLength },
+  district: { pattern: DIMENSION_PATTERN, maxLength: LIMITS.maxDimensionLength },
+  category: { pattern: DIMENSION_PATTERN, maxLength: LIMITS.maxDimensionLength },
+  platform: { pattern: ID_PATTERN, maxLength: LIMITS.maxDimensionLength },
+  host: { pattern: ID_PATTERN, maxLength: LIMITS.maxIdLength },
+  stream: { pattern: ID_PATTERN, maxLength: LIMITS.maxIdLength },
+  campaign: { pattern: CAMPAIGN_ID_PATTERN, maxLength: 64 },
+};
+
+/**
+ * Parses a scope that can hold data: as parseScope, and its value must be one an event
+ * (or the campaign API) can produce for that kind, e.g. no space in a host id, no
+ * uppercase in a campaign id. For places where every distinct scope costs memory and
+ * reads, such as live channels.
+ */
+export function parseStrictScope(text: string): ReturnType<typeof parseScope> {
+  const parsed = parseScope(text);
+  if (!parsed.ok || parsed.scope.kind === 'all') return parsed;
+  const { kind, value } = parsed.scope;
+  const rule = VALUE_RULES[kind];
+  if (value.length > rule.maxLength || !rule.pattern.test(value)) {
+    return { ok: false, message: `${kind} value ${JSON.stringify(value.slice(0, 80))} cannot exist: at most ${rule.maxLength} characters matching ${rule.pattern.source}` };
+  }
+  return parsed;
 }

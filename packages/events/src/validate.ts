@@ -3,11 +3,11 @@ import { EVENT_TYPES, EVENT_VERSION, type EventType, type FieldError, type LiveE
 
 // Identifiers end up inside Redis keys and ClickHouse rows: a small charset keeps
 // key injection (":", "{", "*") and look-alike values out.
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 // Dimensions are human names ("Bao'an", "珠宝首饰"): letters of any script, digits,
 // space and a little punctuation; nothing that reads as SQL or a key separator.
-const DIMENSION_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} '._-]*$/u;
+export const DIMENSION_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} '._-]*$/u;
 // C0, DEL, C1 controls and the Unicode line/paragraph separators.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

@@ -29,6 +29,18 @@ describe('parseChannel', () => {
     ['totals:district:', 'not allowed'],
     ['totals:district:<script>', 'not allowed'],
     [`totals:city:${'x'.repeat(129)}`, 'too long'],
+    // Scopes that cannot hold data: values no event (or campaign) can have for the kind.
+    [`totals:city:${'x'.repeat(65)}`, 'cannot exist'],
+    ['series:host:h 42', 'cannot exist'],
+    ['windows:stream:s/1', 'not allowed'],
+    ['totals:platform:抖音', 'cannot exist'],
+    ['series:campaign:ECM-2024', 'cannot exist'],
+    ['rankings:campaign:ecm_2024:host:gmv', 'rankings channel must look like'],
+    ['totals', 'must start with totals:'],
+    [':all', 'must start with totals:'],
+    ['TOTALS:all', 'must start with totals:'],
+    ['totals:all:extra', 'unknown scope kind'],
+    ['totals:\u0000', 'scope must be'],
   ])('rejects %j', (text, hint) => {
     expect(parseChannel(text)).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining(hint) });
   });

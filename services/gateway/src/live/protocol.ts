@@ -1,5 +1,5 @@
 import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, type LiveRankDimension, type LiveRankMeasure } from '@livetally/counters';
-import { formatScope, parseScope } from '@livetally/events';
+import { formatScope, parseStrictScope } from '@livetally/events';
 import type { ErrorCode } from '../errors';
 
 /**
@@ -30,13 +30,17 @@ export interface Channel {
 /** Rolling windows and series move with the clock, not only with new events. */
 export const isTimeBased = (c: Channel): boolean => c.kind === 'windows' || c.kind === 'series';
 
-/** Parses a channel name into its canonical form; see the protocol comment at the top. */
+/**
+ * Parses a channel name into its canonical form; see the protocol comment at the top.
+ * Scopes are parsed strictly (parseStrictScope): a channel costs memory and reads, so only
+ * scopes that can hold data get one. Never throws.
+ */
 export function parseChannel(text: string): { ok: true; channel: Channel } | Failure {
   const colon = text.indexOf(':');
   const kind = text.slice(0, colon);
   const rest = text.slice(colon + 1);
   if (kind === 'totals' || kind === 'windows' || kind === 'series') {
-    const parsed = parseScope(rest);
+    const parsed = parseStrictScope(rest);
     if (!parsed.ok) return { ok: false, code: 'INVALID_CHANNEL', message: parsed.message };
     const scope = formatScope(parsed.scope);
     return { ok: true, channel: { name: `${kind}:${scope}`, scope, kind } };
@@ -45,7 +49,7 @@ export function parseChannel(text: string): { ok: true; channel: Channel } | Fai
     const parts = rest.split(':');
     const measure = parts.pop() as LiveRankMeasure;
     const dimension = parts.pop() as LiveRankDimension;
-    const parent = parseScope(parts.join(':'));
+    const parent = parseStrictScope(parts.join(':'));
     if (!parent.ok || (parent.scope.kind !== 'all' && parent.scope.kind !== 'campaign') || !LIVE_RANK_DIMENSIONS.includes(dimension) || !LIVE_RANK_MEASURES.includes(measure)) {
       return { ok: false, code: 'INVALID_CHANNEL', message: `rankings channel must look like "rankings:<all|campaign:<id>>:<${LIVE_RANK_DIMENSIONS.join('|')}>:<${LIVE_RANK_MEASURES.join('|')}>", got ${JSON.stringify(text.slice(0, 80))}` };
     }
