@@ -6,3 +6,4 @@ export { HistoryQueries, RANK_DIMENSIONS, RANK_MEASURES, type Granularity, type 
 export { CampaignBackfillQueries, type BackfillSlice, type BackfillAggregates } from './campaign-backfill';
 export { campaignSliceWhere } from './campaign-backfill';
 export { LiveHistory, DIMENSION_SCOPE_KINDS, type LiveSelection, type MinuteBucketRow, type RankingRow } from './live-history';
+export { FencedEventWriter, type FencedRow, type FencedWriterOptions } from './fenced-writer';

@@ -1,10 +1,17 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { EVENT_ROW_COLUMNS } from './rows';
 
 export interface Migration {
   version: number;
   name: string;
   statements: string[];
 }
+
+// lt_events' inserted columns (same types), plus the generation of the partition owner that wrote the row.
+const FENCED_COLUMNS = `event_id String, platform LowCardinality(String), type LowCardinality(String), stream_id String, host_id String,
+        ts DateTime64(3, 'Asia/Shanghai'), city LowCardinality(String), district LowCardinality(String), category LowCardinality(String),
+        viewer_id String, order_id String, sku String, quantity UInt32, amount_fen Int64, title String,
+        topic LowCardinality(String), kafka_partition UInt16, kafka_offset UInt64, owner_gen UInt64`;
 
 /**
  * Versioned schema. Statements are idempotent (IF NOT EXISTS) because several
@@ -94,6 +101,35 @@ export const MIGRATIONS: Migration[] = [
       )
       ENGINE = ReplacingMergeTree(version)
       ORDER BY id`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'fenced ingest: partition owners and the ingest table that drops stale owners',
+    statements: [
+      // One row per ownership taken; the highest generation of a partition is its owner.
+      `CREATE TABLE IF NOT EXISTS lt_partition_owners (
+        topic LowCardinality(String),
+        kafka_partition UInt16,
+        gen UInt64,
+        owner String,
+        taken_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      )
+      ENGINE = ReplacingMergeTree(gen)
+      ORDER BY (topic, kafka_partition)`,
+      // Workers insert here, never into lt_events directly: the view below passes on only
+      // the rows whose owner generation is still the partition's owner when the insert
+      // runs, so a paused former owner's late insert stores nothing (ADR 0001).
+      `CREATE TABLE IF NOT EXISTS lt_events_ingest (
+        ${FENCED_COLUMNS}
+      )
+      ENGINE = Null`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS lt_events_ingest_mv TO lt_events AS
+      SELECT ${EVENT_ROW_COLUMNS.join(', ')}
+      FROM lt_events_ingest
+      WHERE (topic, kafka_partition, owner_gen) IN (
+        SELECT topic, kafka_partition, max(gen) FROM lt_partition_owners GROUP BY topic, kafka_partition
+      )`,
     ],
   },
 ];
