@@ -51,7 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
-  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions });
+  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions, maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal, maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken });
 
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;

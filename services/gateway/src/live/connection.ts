@@ -23,6 +23,8 @@ export class LiveConnection implements Subscriber {
   /** Cleared when the heartbeat pings, set again by the pong. */
   alive = true;
   readonly expiresAt: number | undefined;
+  /** The token's subject: its subscriptions over all its connections count against one cap. */
+  readonly owner: string | undefined;
   private readonly limiter: FrameRateLimiter;
 
   constructor(
@@ -35,6 +37,7 @@ export class LiveConnection implements Subscriber {
     readonly slot: number,
   ) {
     this.expiresAt = ctx.access.expiresAt(request);
+    this.owner = request.principal?.sub;
     this.limiter = new FrameRateLimiter(ctx.options.frameRate, Date.now());
   }
 

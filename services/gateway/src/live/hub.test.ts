@@ -86,6 +86,26 @@ describe('LiveHub', () => {
     expect(hub.stats().subscriptions).toBe(2);
   });
 
+  it('caps subscriptions per token over all its subscribers, and over the whole process', async () => {
+    const totals = new MemoryTotals();
+    const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 10, maxSubscriptionsPerOwner: 3, maxSubscriptionsTotal: 5, clock: new ManualClock() });
+    const owned = (owner: string) => Object.assign(new RecordingSubscriber(), { owner });
+    const [a1, a2, b, anonymous] = [owned('screen-a'), owned('screen-a'), owned('screen-b'), new RecordingSubscriber()];
+    for (const channel of ['totals:all', 'totals:city:Shenzhen']) expect(hub.subscribe(a1, channel)).toMatchObject({ ok: true });
+    expect(hub.subscribe(a2, 'totals:all')).toMatchObject({ ok: true });
+    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('per token') });
+    expect(hub.subscribe(a1, 'totals:all')).toMatchObject({ ok: true }); // a re-subscribe is not one more
+    expect(hub.subscribe(b, 'totals:all')).toMatchObject({ ok: true }); // another token has its own budget
+    expect(hub.subscribe(anonymous, 'totals:all')).toMatchObject({ ok: true });
+    expect(hub.subscribe(b, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'GATEWAY_FULL' });
+    expect(hub.stats().subscriptions).toBe(5);
+    hub.removeSubscriber(a1); // frees two of screen-a's and two of the process's
+    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({ ok: true });
+    expect(hub.subscribe(a2, 'totals:city:Wuhan')).toMatchObject({ ok: true });
+    expect(hub.subscribe(a2, 'totals:city:Xian')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS' });
+    await hub.idle();
+  });
+
   it('rejects malformed channels with a clear message', () => {
     const { hub } = setup();
     const sub = new RecordingSubscriber();

@@ -17,6 +17,10 @@ export interface LiveHubOptions {
    */
   pushIntervalMs?: number;
   maxSubscriptionsPerClient: number;
+  /** Subscriptions over every subscriber of this process (WS_MAX_SUBSCRIPTIONS_TOTAL); unbounded when absent. */
+  maxSubscriptionsTotal?: number;
+  /** Subscriptions over every subscriber with the same owner, i.e. token (WS_MAX_SUBSCRIPTIONS_PER_TOKEN); unbounded when absent. */
+  maxSubscriptionsPerOwner?: number;
   clock?: HubClock;
   observer?: HubObserver;
 }
@@ -34,6 +38,8 @@ export class LiveHub {
   /** scope → names of the channels a change of that scope makes dirty. */
   private readonly byScope = new Map<string, Set<string>>();
   private readonly bySubscriber = new Map<Subscriber, Set<string>>();
+  /** owner → subscriptions of all its subscribers. */
+  private readonly byOwner = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private pendingSnapshots: { sub: Subscriber; name: string }[] = [];
   private reads: Promise<void> = Promise.resolve();
@@ -74,9 +80,10 @@ export class LiveHub {
     const { name } = parsed.channel;
     const mine = this.bySubscriber.get(sub) ?? new Set<string>();
     if (!mine.has(name)) {
-      const max = this.options.maxSubscriptionsPerClient;
-      if (mine.size >= max) return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection; unsubscribe first` };
+      const refused = this.checkCaps(sub, mine.size);
+      if (refused) return refused;
       this.bySubscriber.set(sub, mine.add(name));
+      if (sub.owner !== undefined) this.byOwner.set(sub.owner, (this.byOwner.get(sub.owner) ?? 0) + 1);
       this.setSubscriptions(this.subscriptions + 1);
     }
     let channel = this.channels.get(name);
@@ -97,6 +104,11 @@ export class LiveHub {
     const mine = this.bySubscriber.get(sub);
     if (!parsed.ok || !mine?.delete(parsed.channel.name)) return false;
     if (mine.size === 0) this.bySubscriber.delete(sub);
+    if (sub.owner !== undefined) {
+      const left = (this.byOwner.get(sub.owner) ?? 1) - 1;
+      if (left > 0) this.byOwner.set(sub.owner, left);
+      else this.byOwner.delete(sub.owner);
+    }
     const channel = this.channels.get(parsed.channel.name);
     channel?.subscribers.delete(sub);
     // An unwatched channel is forgotten; its next subscriber starts from a fresh snapshot.
@@ -145,6 +157,17 @@ export class LiveHub {
 
   stats(): { clients: number; subscriptions: number; channels: number } {
     return { clients: this.bySubscriber.size, subscriptions: this.subscriptions, channels: this.channels.size };
+  }
+
+  /** Why one more subscription is refused (this connection, its token, then the whole process), if it is. */
+  private checkCaps(sub: Subscriber, ofThisSubscriber: number): Failure | undefined {
+    const { maxSubscriptionsPerClient: perClient, maxSubscriptionsPerOwner: perOwner = Infinity, maxSubscriptionsTotal: total = Infinity } = this.options;
+    if (ofThisSubscriber >= perClient) return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${perClient} subscriptions per connection; unsubscribe first` };
+    if (sub.owner !== undefined && (this.byOwner.get(sub.owner) ?? 0) >= perOwner) {
+      return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${perOwner} subscriptions per token over all its connections; unsubscribe first` };
+    }
+    if (this.subscriptions >= total) return { ok: false, code: 'GATEWAY_FULL', message: `this gateway serves its maximum of ${total} live subscriptions; try again later or another gateway` };
+    return undefined;
   }
 
   /** Coalesces change notifications into at most one push per pushIntervalMs (only while started). */

@@ -18,6 +18,8 @@ export interface Subscriber {
   send(frame: OutFrame): void;
   /** True while the client's socket is too backed up to take another update. */
   isCongested(): boolean;
+  /** Whose subscriptions count together against the per-token cap (the token's subject); none without a token. */
+  readonly owner?: string;
 }
 
 /** Time and timers, injected so the hub is tested without waiting. */
