@@ -30,7 +30,7 @@ if ! bash infra/stack.sh status >/dev/null 2>&1; then
 fi
 bash infra/stack.sh up
 # shellcheck disable=SC1091
-set -a; source .data/stack.env; set +a
+set -a; source "${LT_DATA_DIR:-.data}/stack.env"; set +a
 
 cleanup() {
   if [ "$started_stack" = 1 ] && [ "${LT_KEEP_STACK:-0}" != 1 ]; then bash infra/stack.sh down || true; fi

@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { RedisCounterStore, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -8,7 +8,7 @@ import { Rng } from '../services/simulator/src/rng';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { checkLedger, clickhouseTotals } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * Chaos on the real stack: a 210k-message data set with platform resends, late and
@@ -48,7 +48,7 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
     await createTopics(kafka, [{ topic, numPartitions: 12 }, { topic: dlqTopic, numPartitions: 3 }]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run, group: run });
-    ch = createClient({ url: STACK.clickhouseUrl, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     const now = Date.now();
     data = buildDataset({ seed: 823, count: COUNT, malformedEvery: 199, duplicateEvery: 53, lateEvery: 41, lateByMs: 3 * 3_600_000, startTs: now - 12 * 3_600_000, spanMs: 12 * 3_600_000, hosts: 800 });

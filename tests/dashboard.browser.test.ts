@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { buildDataset, expectedTotals, type ExpectedTotals } from '../services/simulator/src/dataset';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, freePort, uniqueName, waitFor } from './support/stack';
+import { STACK, clickhouseEnv, freePort, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * The campaign big screen in a real browser (Debian's Chromium driven by playwright-core)
@@ -218,12 +218,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`campaign big screen in headless Chromium${HAVE_
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 3 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl, { maxRetriesPerRequest: 1 });
-    ch = createClient({ url: STACK.clickhouseUrl });
+    ch = stackClickHouse();
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
 
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;
-    gatewayEnv = { GATEWAY_AUTH: 'off', REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port), CLICKHOUSE_URL: STACK.clickhouseUrl, CLICKHOUSE_DATABASE: database, LIVE_TICK_MS: '500' };
+    gatewayEnv = { GATEWAY_AUTH: 'off', REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, GATEWAY_PORT: String(port), ...clickhouseEnv(), CLICKHOUSE_DATABASE: database, LIVE_TICK_MS: '500' };
     await startGatewayProcess();
 
     // The campaign covers the seeded 90 minutes and runs for a day; four of seven categories.
@@ -254,7 +254,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`campaign big screen in headless Chromium${HAVE_
       KAFKA_GROUP_ID: run,
       REDIS_URL: STACK.redisUrl,
       REDIS_KEY_PREFIX: prefix,
-      CLICKHOUSE_URL: STACK.clickhouseUrl,
+      ...clickhouseEnv(),
       CLICKHOUSE_DATABASE: database,
       INGEST_HTTP_PORT: '0',
     });

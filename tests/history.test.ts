@@ -20,9 +20,9 @@ describe('history queries over the minute rollups', () => {
   let events: LiveEvent[];
 
   beforeAll(async () => {
-    admin = createHistoryClient({ url: STACK.clickhouseUrl });
+    admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-    client = createHistoryClient({ url: STACK.clickhouseUrl, database });
+    client = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter, database });
     await migrate(client);
     const data = buildDataset({ seed: 11, count: 30_000, startTs: START, spanMs: 3 * DAY, hosts: 200 });
     events = data.map((m) => m.event!);

@@ -4,7 +4,7 @@ import { checkEvictionPolicy, readEvictionPolicy } from '../services/ingest/src/
 import { startRedis, type DedicatedService } from './support/dedicated';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService } from './support/processes';
-import { STACK, uniqueName } from './support/stack';
+import { STACK, clickhouseEnv, uniqueName } from './support/stack';
 
 /**
  * Ingest refuses to start on a Redis that may evict live state (any maxmemory-policy but
@@ -64,7 +64,7 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
       KAFKA_GROUP_ID: name,
       REDIS_URL: open.url,
       REDIS_KEY_PREFIX: name,
-      CLICKHOUSE_URL: STACK.clickhouseUrl,
+      ...clickhouseEnv(),
       INGEST_HTTP_PORT: '0',
     });
     const code = await Promise.race([worker.exited, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);

@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { RedisCounterStore, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -8,7 +8,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { checkLedger } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, freePort, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, freePort, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * The whole path on the real local stack: seeded events (some malformed) produced
@@ -39,7 +39,7 @@ describe('pipeline end to end', () => {
     await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 2 }]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix });
-    ch = createClient({ url: STACK.clickhouseUrl, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
     const now = Date.now();
     data = buildDataset({ seed: 2024, count: COUNT, malformedEvery: MALFORMED_EVERY, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300 });

@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { CampaignStore, matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { LiveStateReader, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
 import type { LiveEvent } from '@livetally/events';
@@ -10,7 +10,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * `npm run rebuild` restores every live measure, not only totals: with a campaign
@@ -104,10 +104,10 @@ describe('rebuild restores every live measure', () => {
     store = new RedisCounterStore(redis, { prefix: run, group: run });
     live = new LiveStateStore(redis, { prefix: run, group: run });
     reader = new LiveStateReader(redis, run);
-    const admin = createClient({ url: STACK.clickhouseUrl });
+    const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     await admin.close();
-    ch = createClient({ url: STACK.clickhouseUrl, database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     // The campaign exists before any event: the workers count it live from the start.
     await migrate(ch);
     await new CampaignStore(redis, ch, run).save(campaign);

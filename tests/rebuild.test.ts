@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { LiveStateNotReadyError, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -7,7 +7,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * `npm run rebuild` on the real stack: Redis loses every key of the deployment while
@@ -50,10 +50,10 @@ describe('rebuild', () => {
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run, group: run });
     live = new LiveStateStore(redis, { prefix: run, group: run });
-    const admin = createClient({ url: STACK.clickhouseUrl });
+    const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     await admin.close();
-    ch = createClient({ url: STACK.clickhouseUrl, database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     const now = Date.now();
     data = buildDataset({ seed: 99, count: COUNT, malformedEvery: 97, duplicateEvery: 41, startTs: now - 3 * 3_600_000, spanMs: 3 * 3_600_000, hosts: 150 });
   });

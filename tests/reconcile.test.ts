@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/counters';
 import { EventHistory } from '@livetally/history';
 import { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * `npm run reconcile` on the real stack: two real ingest workers fill Redis and
@@ -40,8 +40,8 @@ describe('reconcile', () => {
     await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run, group: run });
-    ch = createClient({ url: STACK.clickhouseUrl, database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
-    const admin = createClient({ url: STACK.clickhouseUrl });
+    ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     await admin.close();
     const now = Date.now();

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { RedisCounterStore } from '@livetally/counters';
 import type { LiveEvent } from '@livetally/events';
 import { createLiveTallyClient, type EventInput } from '@livetally/sdk';
@@ -11,7 +11,7 @@ import { expectedTotals } from '../services/simulator/src/dataset';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, uniqueName, waitFor } from './support/stack';
+import { STACK, clickhouseEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * The SDK over HTTP through a loopback proxy that lets some requests reach the real
@@ -44,7 +44,7 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl);
-    ch = createClient({ url: STACK.clickhouseUrl, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+    ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
     collector = await startCollectorProcess({ KAFKA_TOPIC: topic, COLLECTOR_API_KEYS: `douyin:${KEY}` });
     proxy = createServer((req, res) => {
@@ -118,7 +118,7 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
     // The real ingest worker counts each event once.
     worker = startService('ingest', {
       KAFKA_BROKERS: STACK.kafkaBrokers.join(','), KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic, KAFKA_GROUP_ID: run,
-      REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, CLICKHOUSE_URL: STACK.clickhouseUrl, CLICKHOUSE_DATABASE: database, INGEST_HTTP_PORT: '0',
+      REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, ...clickhouseEnv(), CLICKHOUSE_DATABASE: database, INGEST_HTTP_PORT: '0',
     });
     const expected = expectedTotals(source);
     const store = new RedisCounterStore(redis, { prefix });

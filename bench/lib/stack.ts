@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 
 // The bench runs against the same local stack as the integration tests, with the same helpers.
-export { STACK, freePort, uniqueName, waitFor } from '../../tests/support/stack';
+export { STACK, clickhouseEnv, freePort, uniqueName, waitFor } from '../../tests/support/stack';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 

@@ -10,6 +10,7 @@ export function benchRedis(): Redis {
 export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000): ClickHouseClient {
   return createClient({
     url: STACK.clickhouseUrl,
+    ...STACK.clickhouseWriter,
     database,
     request_timeout: requestTimeoutMs,
     clickhouse_settings: { output_format_json_quote_64bit_integers: 1, date_time_output_format: 'simple' },

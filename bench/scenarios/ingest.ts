@@ -9,7 +9,7 @@ import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, type Child } from '../lib/processes';
 import { breakdown, readIngestCounters, type WorkerBreakdown } from '../lib/ingest-metrics';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
-import { freePort, ROOT, sleep, STACK, uniqueName } from '../lib/stack';
+import { clickhouseEnv, freePort, ROOT, sleep, STACK, uniqueName } from '../lib/stack';
 
 export interface IngestRun {
   workers: number;
@@ -71,7 +71,7 @@ async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: 
       KAFKA_GROUP_ID: group,
       REDIS_URL: STACK.redisUrl,
       REDIS_KEY_PREFIX: run,
-      CLICKHOUSE_URL: STACK.clickhouseUrl,
+      ...clickhouseEnv(),
       CLICKHOUSE_DATABASE: run,
       INGEST_HTTP_PORT: String(port),
     };

@@ -12,7 +12,7 @@ import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, type Child } from '../lib/processes';
 import { summarize, type Summary } from '../lib/stats';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
-import { freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
 
 /**
  * 4. End-to-end latency: Kafka produce → ingest worker(s) → Redis → gateway tick →
@@ -218,7 +218,7 @@ export const latency: Scenario<LatencyResult> = {
           KAFKA_GROUP_ID: run,
           REDIS_URL: STACK.redisUrl,
           REDIS_KEY_PREFIX: run,
-          CLICKHOUSE_URL: STACK.clickhouseUrl,
+          ...clickhouseEnv(),
           CLICKHOUSE_DATABASE: run,
           INGEST_HTTP_PORT: String(port),
         });

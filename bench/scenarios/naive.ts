@@ -5,7 +5,7 @@ import { fmtInt } from '../lib/log';
 import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startWorker } from '../lib/processes';
 import { benchClickhouse, deletePrefix, dropDatabase } from '../lib/stores';
-import { STACK, uniqueName } from '../lib/stack';
+import { clickhouseEnv, STACK, uniqueName } from '../lib/stack';
 
 export interface NaiveResult {
   events: number;
@@ -40,7 +40,7 @@ export const naive: Scenario<NaiveResult> = {
       const worker = startWorker<Msg>('bench/workers/naive-consumer.ts', {
         KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
         REDIS_URL: STACK.redisUrl,
-        CLICKHOUSE_URL: STACK.clickhouseUrl,
+        ...clickhouseEnv(),
         BENCH_TOPIC: fixture.topic,
         BENCH_GROUP: run,
         BENCH_PREFIX: run,

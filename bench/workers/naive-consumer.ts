@@ -25,7 +25,12 @@ const send = (m: unknown) => process.send?.(m);
 
 const keys = keySpace(env('BENCH_PREFIX'));
 const redis = new Redis(env('REDIS_URL', 'redis://127.0.0.1:6379'));
-const ch = createClient({ url: env('CLICKHOUSE_URL', 'http://127.0.0.1:8123'), database: env('BENCH_DATABASE') });
+const ch = createClient({
+  url: env('CLICKHOUSE_URL', 'http://127.0.0.1:8123'),
+  username: env('CLICKHOUSE_USER', 'default'),
+  password: env('CLICKHOUSE_PASSWORD', ''),
+  database: env('BENCH_DATABASE'),
+});
 const kafka = new Kafka({ clientId: 'livetally-bench-naive', brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 const consumer = kafka.consumer({ groupId: env('BENCH_GROUP') });
 

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort, waitFor } from './stack';
+import { freePort, waitFor, type ClickHouseAccount } from './stack';
 
 /**
  * Service instances owned by one test: their own process, port and temporary data
@@ -22,6 +22,8 @@ export interface DedicatedService {
   url: string;
   port: number;
   dir: string;
+  /** The account a client signs in with, for services that require one (the chDB server). */
+  credentials?: ClickHouseAccount;
   running(): boolean;
   start(): Promise<void>;
   /** Sends the signal and waits for the exit (SIGKILL after timeoutMs). */
@@ -43,6 +45,7 @@ function daemon(options: {
   url: string;
   port: number;
   dir: string;
+  credentials?: ClickHouseAccount;
   command: () => { cmd: string; args: string[]; env?: Record<string, string> };
   ready: () => Promise<boolean>;
   startTimeoutMs: number;
@@ -57,6 +60,7 @@ function daemon(options: {
     url: options.url,
     port: options.port,
     dir: options.dir,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     running,
     async start() {
       if (running()) throw new Error(`${options.name} is already running`);
@@ -133,26 +137,35 @@ export async function startRedis(options: { persistent?: boolean; args?: string[
   return redis;
 }
 
-/** The chDB server (ClickHouse's HTTP interface) as a child process on its own data directory. */
-export async function startChdb(): Promise<DedicatedService> {
+/** The chDB server (ClickHouse's HTTP interface) as a child process on its own data directory, with an account of its own. */
+export async function startChdb(): Promise<DedicatedService & { credentials: ClickHouseAccount }> {
   const port = await freePort();
   const dir = tempDir('chdb');
   const url = `http://127.0.0.1:${port}`;
+  const credentials = { username: 'lt_test', password: randomBytes(18).toString('base64url') };
   const chdb = daemon({
     name: 'chdb',
     url,
     port,
     dir,
+    credentials,
     command: () => ({
       cmd: process.execPath,
       args: ['--import', 'tsx', 'packages/chdb-server/src/main.ts'],
-      env: { CHDB_DATA_DIR: join(dir, 'data'), CHDB_HTTP_PORT: String(port), CHDB_HTTP_HOST: '127.0.0.1', CHDB_LOG_LEVEL: 'warn' },
+      env: {
+        CHDB_DATA_DIR: join(dir, 'data'),
+        CHDB_HTTP_PORT: String(port),
+        CHDB_HTTP_HOST: '127.0.0.1',
+        CHDB_LOG_LEVEL: 'warn',
+        CHDB_USER: credentials.username,
+        CHDB_PASSWORD: credentials.password,
+      },
     }),
     ready: async () => (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok ?? false,
     startTimeoutMs: 60_000,
   });
   await start(chdb);
-  return chdb;
+  return { ...chdb, credentials };
 }
 
 /**

@@ -4,7 +4,7 @@ import { parseGatewayConfig, startGateway, type RunningGateway, type StartOption
 import { EventHistory, createHistoryClient, migrate, toEventRow } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
 import { Redis } from 'ioredis';
-import { STACK, uniqueName, waitFor } from './stack';
+import { STACK, clickhouseEnv, uniqueName, waitFor } from './stack';
 
 /**
  * A unique ClickHouse database (migrated, optionally seeded through EventHistory exactly
@@ -22,9 +22,9 @@ export interface HistoryFixture {
 
 export async function createHistoryDatabase(tag: string, events: readonly LiveEvent[] = []): Promise<{ database: string; client: ClickHouseClient; drop(): Promise<void> }> {
   const database = uniqueName(tag);
-  const admin = createHistoryClient({ url: STACK.clickhouseUrl });
+  const admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
   await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-  const client = createHistoryClient({ url: STACK.clickhouseUrl, database });
+  const client = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter, database });
   await migrate(client);
   const history = new EventHistory(client);
   for (let i = 0; i < events.length; i += 5_000) {
@@ -50,7 +50,7 @@ export async function startHistoryGateway(tag: string, events: readonly LiveEven
     GATEWAY_AUTH: 'off',
     GATEWAY_PORT: '0',
     REDIS_URL: STACK.redisUrl,
-    CLICKHOUSE_URL: STACK.clickhouseUrl,
+    ...clickhouseEnv(),
     CLICKHOUSE_DATABASE: db.database,
     LOG_LEVEL: 'silent',
     // Request floods have tests of their own (gateway-rate-limits); these send many queries from one address.

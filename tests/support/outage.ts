@@ -74,6 +74,9 @@ export async function startOutageRun(options: {
     REDIS_URL: options.redis.url,
     REDIS_KEY_PREFIX: name,
     CLICKHOUSE_URL: options.chdb.url,
+    // The test's own chDB server, not the stack's (whose account is in the environment).
+    CLICKHOUSE_USER: options.chdb.credentials?.username ?? 'default',
+    CLICKHOUSE_PASSWORD: options.chdb.credentials?.password ?? '',
     CLICKHOUSE_DATABASE: 'default',
     INGEST_HTTP_PORT: String(httpPort),
     ...options.workerEnv,
@@ -160,7 +163,7 @@ export async function startOutageRun(options: {
     },
     redisDiffs,
     async clickhouse() {
-      const ch = createClient({ url: options.chdb.url, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+      const ch = createClient({ url: options.chdb.url, ...options.chdb.credentials, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
       try {
         const rs = await ch.query({
           query: 'SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS distinctOffsets FROM lt_events WHERE topic = {topic:String}',

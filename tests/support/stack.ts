@@ -1,4 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+
+/** A ClickHouse account as @clickhouse/client takes it. */
+export interface ClickHouseAccount {
+  username: string;
+  password: string;
+}
+
+const writer: ClickHouseAccount = { username: process.env.CLICKHOUSE_USER ?? 'default', password: process.env.CLICKHOUSE_PASSWORD ?? '' };
 
 /**
  * Where the local stack runs. Tests read the same variables the services do
@@ -8,7 +17,29 @@ export const STACK = {
   kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   clickhouseUrl: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123',
+  /** The account services write with (CLICKHOUSE_USER / CLICKHOUSE_PASSWORD of stack.env). */
+  clickhouseWriter: writer,
+  /** The read-only account (CLICKHOUSE_SQL_USER / _PASSWORD); the gateway uses the writer when it is unset, and so do the tests. */
+  clickhouseReader: process.env.CLICKHOUSE_SQL_USER
+    ? { username: process.env.CLICKHOUSE_SQL_USER, password: process.env.CLICKHOUSE_SQL_PASSWORD ?? '' }
+    : writer,
 };
+
+/** A client of the stack's ClickHouse, signed in as the writer unless `config` names another account. */
+export function stackClickHouse(config: Omit<ClickHouseClientConfigOptions, 'url'> = {}): ClickHouseClient {
+  return createClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter, ...config });
+}
+
+/** The ClickHouse variables of a service started against the stack (URL and both accounts). */
+export function clickhouseEnv(): Record<string, string> {
+  return {
+    CLICKHOUSE_URL: STACK.clickhouseUrl,
+    CLICKHOUSE_USER: STACK.clickhouseWriter.username,
+    CLICKHOUSE_PASSWORD: STACK.clickhouseWriter.password,
+    CLICKHOUSE_SQL_USER: STACK.clickhouseReader.username,
+    CLICKHOUSE_SQL_PASSWORD: STACK.clickhouseReader.password,
+  };
+}
 
 /** A name unique to this test run, safe for topics, key prefixes and databases. */
 export function uniqueName(prefix: string): string {
@@ -52,7 +83,7 @@ export function ingestEnv(run: { topic: string; group: string; prefix: string; d
     KAFKA_GROUP_ID: run.group,
     REDIS_URL: STACK.redisUrl,
     REDIS_KEY_PREFIX: run.prefix,
-    CLICKHOUSE_URL: STACK.clickhouseUrl,
+    ...clickhouseEnv(),
     CLICKHOUSE_DATABASE: run.database,
     INGEST_HTTP_PORT: '0',
     ...extra,

@@ -1,13 +1,22 @@
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
+/** One account of the server: ClickHouse's own auth headers must name it. */
+export interface ChdbAccount {
+  user: string;
+  password: string;
+}
+
 export interface ChdbServerConfig {
   dataDir: string;
   host: string;
   port: number;
-  /** Set together with `password`; without a password the server accepts any credentials. */
-  user?: string;
-  password?: string;
+  /** The account services write with (CHDB_USER / CHDB_PASSWORD). */
+  writer: ChdbAccount;
+  /** The read-only account (CHDB_READER_USER / CHDB_READER_PASSWORD): readonly=2 and reads only. */
+  reader?: ChdbAccount;
+  /** Host header names accepted besides the listen host and the loopback names (CHDB_ALLOWED_HOSTS). */
+  allowedHosts: string[];
   maxBodyBytes: number;
   /** chdb sessions, i.e. statements run at once (CHDB_SESSIONS, default 2). */
   sessions: number;
@@ -26,6 +35,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+// A host name or an IPv4 address, or an IPv6 address in brackets as it appears in a Host header.
+const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+
 /** Validates every variable and reports all problems at once. */
 export function parseConfig(env: Env): ChdbServerConfig {
   const problems: string[] = [];
@@ -33,6 +45,8 @@ export function parseConfig(env: Env): ChdbServerConfig {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
+  // Passwords are taken as given: surrounding spaces are part of the secret.
+  const secret = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
 
   const dataDirRaw = value('CHDB_DATA_DIR');
   if (dataDirRaw === undefined) problems.push('CHDB_DATA_DIR is required: the directory chDB keeps its data in');
@@ -45,12 +59,30 @@ export function parseConfig(env: Env): ChdbServerConfig {
     problems.push(`CHDB_HTTP_PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.CHDB_HTTP_PORT)}`);
   }
 
-  const user = value('CHDB_USER');
-  const password = env.CHDB_PASSWORD === undefined || env.CHDB_PASSWORD === '' ? undefined : env.CHDB_PASSWORD;
-  if (user !== undefined && password === undefined) {
-    problems.push('CHDB_USER is set but CHDB_PASSWORD is not: set both to require authentication, or neither');
+  const writerUser = value('CHDB_USER') ?? 'default';
+  const writerPassword = secret('CHDB_PASSWORD');
+  if (writerPassword === undefined) {
+    problems.push(
+      'CHDB_PASSWORD is required: every request must authenticate (as CHDB_USER, default "default"); infra/stack.sh generates one under the data folder',
+    );
   }
-  if (user !== undefined && user.includes(':')) problems.push('CHDB_USER must not contain ":" (it could not be sent with Basic auth)');
+  checkUserName('CHDB_USER', writerUser, problems);
+
+  const readerUser = value('CHDB_READER_USER');
+  const readerPassword = secret('CHDB_READER_PASSWORD');
+  if ((readerUser === undefined) !== (readerPassword === undefined)) {
+    problems.push('CHDB_READER_USER and CHDB_READER_PASSWORD go together: set both for a read-only account, or neither');
+  }
+  if (readerUser !== undefined) {
+    checkUserName('CHDB_READER_USER', readerUser, problems);
+    if (readerUser === writerUser) problems.push(`CHDB_READER_USER must differ from CHDB_USER (both are ${JSON.stringify(writerUser)})`);
+  }
+
+  const allowedHosts = (value('CHDB_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const badHosts = allowedHosts.filter((h) => !HOST_NAME.test(h));
+  if (badHosts.length > 0) {
+    problems.push(`CHDB_ALLOWED_HOSTS must be comma-separated host names without ports (e.g. chdb.internal,[fd00::1]), got ${badHosts.map((h) => JSON.stringify(h)).join(', ')}`);
+  }
 
   const maxBodyBytes = integer(value('CHDB_MAX_BODY_BYTES'), DEFAULT_MAX_BODY_BYTES);
   if (maxBodyBytes === undefined || maxBodyBytes <= 0) {
@@ -72,7 +104,9 @@ export function parseConfig(env: Env): ChdbServerConfig {
     dataDir: path.resolve(dataDirRaw!),
     host,
     port: port!,
-    ...(password !== undefined ? { user: user ?? 'default', password } : {}),
+    writer: { user: writerUser, password: writerPassword! },
+    ...(readerUser !== undefined ? { reader: { user: readerUser, password: readerPassword! } } : {}),
+    allowedHosts,
     maxBodyBytes: maxBodyBytes!,
     sessions: sessions!,
     logLevel,
@@ -82,6 +116,10 @@ export function parseConfig(env: Env): ChdbServerConfig {
 /** The one place that reads the process environment. */
 export function loadConfig(): ChdbServerConfig {
   return parseConfig(process.env);
+}
+
+function checkUserName(variable: string, user: string, problems: string[]): void {
+  if (user.includes(':')) problems.push(`${variable} must not contain ":" (it could not be sent with Basic auth)`);
 }
 
 function integer(raw: string | undefined, fallback: number): number | undefined {

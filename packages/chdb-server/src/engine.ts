@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Session } from 'chdb';
+import { writeEngineConfig } from './engine-config';
 import { fromEngineError } from './errors';
 import type { EngineStatement } from './http-protocol';
 
@@ -106,7 +107,8 @@ export class ChdbEngine {
 
   static async open(dataDir: string, options: EngineOptions = {}): Promise<ChdbEngine> {
     mkdirSync(dataDir, { recursive: true });
-    const session = openSession(dataDir);
+    const target: SessionTarget = { dataDir, configFile: writeEngineConfig(dataDir).configFile };
+    const session = openSession(target);
     const opened: Session[] = [session];
     try {
       const changed = await native.QueryAsyncConnection(
@@ -124,8 +126,8 @@ export class ChdbEngine {
       const [first] = jsonLines<{ v: string; tz: string }>(about.bytes);
       const info = { version: first?.v ?? 'unknown', timezone: first?.tz ?? 'UTC' };
       const count = Math.max(1, Math.floor(options.sessions ?? 2));
-      while (opened.length < count) opened.push(openSession(dataDir));
-      return new ChdbEngine(opened.map((s) => new EngineSession(s, dataDir, baseline, options)), info);
+      while (opened.length < count) opened.push(openSession(target));
+      return new ChdbEngine(opened.map((s) => new EngineSession(s, target, baseline, options)), info);
     } catch (err) {
       for (const s of opened) s.close();
       throw err;
@@ -186,7 +188,7 @@ class EngineSession {
 
   constructor(
     private session: Session,
-    private readonly dataDir: string,
+    private readonly target: SessionTarget,
     /** Settings a fresh session starts with (name → value); a reset returns to these. */
     private readonly baseline: Map<string, string>,
     private readonly hooks: EngineHooks,
@@ -299,7 +301,7 @@ class EngineSession {
   private recycle(): void {
     let fresh: Session;
     try {
-      fresh = openSession(this.dataDir);
+      fresh = openSession(this.target);
     } catch (err) {
       this.hooks.onSessionProblem?.(err, 'could not open a fresh session; keeping the current one');
       return;
@@ -321,11 +323,17 @@ class EngineSession {
   }
 }
 
-function openSession(dataDir: string): Session {
+/** Where a session opens: the data directory and the engine configuration written for it. */
+interface SessionTarget {
+  dataDir: string;
+  configFile: string;
+}
+
+function openSession({ dataDir, configFile }: SessionTarget): Session {
   try {
     // Quoted 64-bit integers keep values beyond 2^53 exact in JSON output, which
     // @clickhouse/client relies on; chdb's own default leaves them unquoted.
-    return new Session(dataDir, { connectionArgs: ['--output_format_json_quote_64bit_integers=1'] });
+    return new Session(dataDir, { connectionArgs: [`--config-file=${configFile}`, '--output_format_json_quote_64bit_integers=1'] });
   } catch (err) {
     throw new Error(
       `Cannot open chDB data directory ${dataDir} (is another process using it?): ${(err as Error).message}`,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ClickHouseHttpError, ErrorCode } from './errors';
-import { parseMultipartFields } from './multipart';
 import { isBlankFrom, scanSql, type SqlShape } from './sql-scan';
 
 /** What the engine is asked to do for one request. */
@@ -11,7 +10,7 @@ export type EngineStatement =
   /** `INSERT ... FORMAT <fmt>` plus its data as raw bytes, never decoded to text. */
   | { kind: 'insert'; sql: string; data: Buffer }
   /** An INSERT without data: ClickHouse answers it with success and writes nothing. */
-  | { kind: 'noop' };
+  | { kind: 'noop'; sql: string };
 
 export type ResponseEncoding = 'gzip' | 'deflate' | 'br';
 
@@ -70,10 +69,9 @@ const DEFAULT_FORMAT = 'TabSeparated';
 
 export function parseQueryRequest(req: RawRequest): QueryRequest {
   const isGet = req.method === 'GET';
-  const contentType = String(req.headers['content-type'] ?? '');
-  const multipart = !isGet && /^multipart\/form-data/i.test(contentType);
-  const fields = collectFields(req.search, multipart ? parseMultipartFields(req.body, contentType) : undefined);
-  const body = isGet || multipart ? Buffer.alloc(0) : req.body;
+  // Form bodies (multipart/form-data included) are refused before this point (request-guard.ts).
+  const fields = firstOccurrences(req.search);
+  const body = isGet ? Buffer.alloc(0) : req.body;
 
   if (truthy(fields.get('compress')) || truthy(fields.get('decompress'))) {
     throw ClickHouseHttpError.of(ErrorCode.NOT_IMPLEMENTED, 'ClickHouse native compression (compress/decompress) is not supported');
@@ -135,7 +133,7 @@ function buildStatement(urlQuery: string, body: Buffer, hasParams: boolean): { s
   if (urlQuery && body.length > 0) {
     const shape = scanSql(urlQuery);
     if (shape.insertFormat !== undefined && isBlankFrom(urlQuery, shape.dataOffset ?? urlQuery.length)) {
-      if (isBlankBuffer(body)) return { statement: { kind: 'noop' }, shape };
+      if (isBlankBuffer(body)) return { statement: { kind: 'noop', sql: urlQuery }, shape };
       // The raw insert entry point takes no query parameters; those rare inserts go the text route.
       if (!hasParams) return { statement: { kind: 'insert', sql: urlQuery, data: body }, shape };
     }
@@ -145,7 +143,7 @@ function buildStatement(urlQuery: string, body: Buffer, hasParams: boolean): { s
   const shape = scanSql(sql);
   if (shape.multiStatement) throw ClickHouseHttpError.of(ErrorCode.SYNTAX_ERROR, 'Multi-statements are not allowed');
   if (shape.insertFormat !== undefined && isBlankFrom(sql, shape.dataOffset ?? sql.length)) {
-    return { statement: { kind: 'noop' }, shape };
+    return { statement: { kind: 'noop', sql }, shape };
   }
   return { statement: { kind: 'sql', sql }, shape };
 }
@@ -155,11 +153,10 @@ function isSticky(statement: EngineStatement, shape: SqlShape): boolean {
   return shape.keyword === 'CREATE' && statement.kind === 'sql' && /\bTEMPORARY\b/i.test(statement.sql.slice(0, 200));
 }
 
-/** URL parameters, then multipart fields; the first occurrence of a name wins, as in ClickHouse. */
-function collectFields(search: URLSearchParams, form: Map<string, string> | undefined): Map<string, string> {
+/** URL parameters; the first occurrence of a name wins, as in ClickHouse. */
+function firstOccurrences(search: URLSearchParams): Map<string, string> {
   const fields = new Map<string, string>();
   for (const [name, value] of search) if (!fields.has(name)) fields.set(name, value);
-  if (form) for (const [name, value] of form) if (!fields.has(name)) fields.set(name, value);
   return fields;
 }
 

@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { credentialsFrom, credentialsMatch, type Credentials } from './auth';
+import { authenticate, type Accounts, type Role } from './auth';
 import { compress, readBody } from './body';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS } from './config';
-import { ChdbEngine, type EngineResult } from './engine';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS, type ChdbAccount } from './config';
+import { ChdbEngine, type EngineJob, type EngineResult } from './engine';
+import { engineInspector } from './engine-inspector';
 import { ClickHouseHttpError, ErrorCode, exceptionBody, fromEngineError, httpStatusFor } from './errors';
 import { parseQueryRequest, type QueryRequest } from './http-protocol';
 import { createLogger, type Logger } from './logger';
+import { checkReaderStatement, readerGrantsQuery, readerSettings } from './reader';
+import { allowedHostHeaders, checkHost, refuseBrowserBodies, refuseBrowsers } from './request-guard';
+import { StatementGuard } from './statement-guard';
 
 export interface ChdbServerOptions {
   dataDir: string;
@@ -15,9 +19,12 @@ export interface ChdbServerOptions {
   host?: string;
   /** Default 8123; 0 picks a free port. */
   port?: number;
-  /** With a password, every query must authenticate as `user` (default "default"). */
-  user?: string;
-  password?: string;
+  /** The account services write with; every query must authenticate as it or as `reader`. */
+  writer: ChdbAccount;
+  /** A read-only account: readonly=2 that the request cannot lift, and read statements only. */
+  reader?: ChdbAccount;
+  /** Host header names accepted besides the listen host and 127.0.0.1, localhost, [::1] (DNS rebinding). */
+  allowedHosts?: string[];
   /** Largest request body accepted, after decompression. Default 256 MiB. */
   maxBodyBytes?: number;
   /** Statements run at once, each on a chdb session of its own. Default 2. */
@@ -42,8 +49,10 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
   const log = options.logger ?? createLogger();
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const expected: Credentials | undefined =
-    options.password !== undefined ? { user: options.user ?? 'default', password: options.password } : undefined;
+  const accounts: Accounts = { writer: options.writer, ...(options.reader ? { reader: options.reader } : {}) };
+  if (!options.writer.password || (options.reader && !options.reader.password)) {
+    throw new Error('chdb-server needs a password for every account: it never runs without authentication');
+  }
 
   const engine = await ChdbEngine.open(options.dataDir, {
     sessions: options.sessions ?? DEFAULT_SESSIONS,
@@ -51,7 +60,7 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
   });
   let closing = false;
 
-  const handler = new RequestHandler(engine, log, maxBodyBytes, expected, () => closing);
+  const handler = new RequestHandler(engine, new StatementGuard(engineInspector(engine)), log, maxBodyBytes, accounts, () => closing);
   const server = createServer((req, res) => void handler.handle(req, res));
   server.keepAliveTimeout = 10_000;
   server.requestTimeout = 10 * 60_000; // large inserts may take a while to upload
@@ -72,7 +81,11 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
 
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  log.info({ url, dataDir: options.dataDir, version: engine.info.version, sessions: options.sessions ?? DEFAULT_SESSIONS, auth: expected !== undefined }, 'chdb-server listening');
+  handler.hosts = allowedHostHeaders(host, port, options.allowedHosts ?? []);
+  log.info(
+    { url, dataDir: options.dataDir, version: engine.info.version, sessions: options.sessions ?? DEFAULT_SESSIONS, writer: accounts.writer.user, reader: accounts.reader?.user, hosts: [...handler.hosts] },
+    'chdb-server listening',
+  );
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -97,11 +110,15 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
 }
 
 class RequestHandler {
+  /** Host header values answered to; set once the port is known. */
+  hosts: ReadonlySet<string> = new Set();
+
   constructor(
     private readonly engine: ChdbEngine,
+    private readonly guard: StatementGuard,
     private readonly log: Logger,
     private readonly maxBodyBytes: number,
-    private readonly expected: Credentials | undefined,
+    private readonly accounts: Accounts,
     private readonly isClosing: () => boolean,
   ) {}
 
@@ -111,6 +128,8 @@ class RequestHandler {
     const method = req.method ?? 'GET';
     let queryId = url.searchParams.get('query_id') || undefined;
     try {
+      checkHost(req.headers, this.hosts);
+      refuseBrowsers(req.headers);
       if (url.pathname === '/ping' || (url.pathname === '/' && method !== 'POST' && !url.searchParams.has('query'))) {
         if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
         return this.send(res, 200, { 'Content-Type': 'text/html; charset=UTF-8' }, Buffer.from('Ok.\n'));
@@ -119,24 +138,18 @@ class RequestHandler {
         throw ClickHouseHttpError.of(ErrorCode.BAD_ARGUMENTS, `There is no handle ${url.pathname}. Use / or /ping`, 404);
       }
       if (method !== 'GET' && method !== 'POST' && method !== 'HEAD') throw methodNotAllowed(method);
-      this.authenticate(req, url.searchParams);
+      const role = authenticate(req.headers, url.searchParams, this.accounts);
+      if (method === 'POST') refuseBrowserBodies(req.headers);
 
       const body = method === 'POST' ? await readBody(req, this.maxBodyBytes) : Buffer.alloc(0);
       // HEAD gets GET's treatment (read-only); Node leaves the body out of the response.
       const asMethod = method === 'HEAD' ? 'GET' : method;
       const request = parseQueryRequest({ method: asMethod, search: url.searchParams, headers: req.headers, body });
       queryId = request.queryId;
-      const result = await this.engine.run({
-        statement: request.statement,
-        params: request.params,
-        settings: request.settings,
-        ...(request.database !== undefined ? { database: request.database } : {}),
-        format: request.format,
-        sticky: request.sticky,
-      });
+      const result = await this.engine.run(await this.jobFor(role, request));
       await this.sendResult(res, request, result);
       this.log.debug(
-        { queryId, keyword: request.shape.keyword, ms: Math.round(performance.now() - started), rows: result.resultRows, written: result.writtenRows },
+        { queryId, role, keyword: request.shape.keyword, ms: Math.round(performance.now() - started), rows: result.resultRows, written: result.writtenRows },
         'query done',
       );
     } catch (err) {
@@ -144,15 +157,24 @@ class RequestHandler {
     }
   }
 
-  private authenticate(req: IncomingMessage, search: URLSearchParams): void {
-    if (!this.expected) return;
-    const given = credentialsFrom(req.headers, search);
-    if (!credentialsMatch(this.expected, given)) {
-      throw ClickHouseHttpError.of(
-        ErrorCode.AUTHENTICATION_FAILED,
-        `${given.user}: Authentication failed: password is incorrect, or there is no user with such name.`,
-      );
-    }
+  /** What the engine runs for the request, once the statement passed the guard (and the reader's limits). */
+  private async jobFor(role: Role, request: QueryRequest): Promise<EngineJob> {
+    const settings = role === 'reader' ? readerSettings(request.settings) : request.settings;
+    const facts = await this.guard.check(request.statement.sql, request.params);
+    const job: EngineJob = {
+      statement: request.statement,
+      params: request.params,
+      settings,
+      ...(request.database !== undefined ? { database: request.database } : {}),
+      format: request.format,
+      sticky: request.sticky,
+    };
+    if (role !== 'reader') return job;
+    const { user } = this.accounts.reader!;
+    checkReaderStatement(facts.type, user);
+    if (facts.type !== 'ShowGrantsQuery') return job;
+    const grants = readerGrantsQuery(user);
+    return { ...job, statement: { kind: 'sql', sql: grants.sql }, params: grants.params, format: request.responseFormat };
   }
 
   private async sendResult(res: ServerResponse, request: QueryRequest, result: EngineResult): Promise<void> {
