@@ -8,4 +8,5 @@ export { LiveMeasureWriter, type MinuteBucket, type RankEntry } from './live-res
 export { compareTotals, exactTotals, formatComparison, scopeKind, type Comparison, type ExactTotals, type FieldDifference, type ScopeDifference } from './reconcile';
 export { liveKeys, RANK_DIMENSIONS as LIVE_RANK_DIMENSIONS, RANK_MEASURES as LIVE_RANK_MEASURES, MINUTE_BUCKET_TTL_SECONDS, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
 export { BatchPlanner, planLiveWrites, encodeLivePlan, type BatchPlannerOptions, type EncodedLivePlan, type LivePlan } from './live-plan';
-export { LiveStateReader, type LiveMeasures, type MinutePoint, type Windows, type Ranking } from './live-reader';
+export { LiveStateReader, windowsOf, type LiveMeasures, type MinutePoint, type Windows, type Ranking } from './live-reader';
+export { MinuteWindowCache, type WindowReadKind } from './live-window-cache';

@@ -31,7 +31,8 @@ export interface Ranking {
   members: number;
 }
 
-function totalsFrom(hash: Record<string, string> | null | undefined): Totals {
+/** A totals or minute-bucket hash as Redis returns it; absent fields are 0. */
+export function totalsFrom(hash: Record<string, string> | null | undefined): Totals {
   const t = emptyTotals();
   for (const f of TOTAL_FIELDS) if (hash?.[f] !== undefined) t[f] = Number(hash[f]);
   return t;
@@ -41,6 +42,12 @@ function add(a: Totals, b: Totals): Totals {
   const out = { ...a };
   for (const f of TOTAL_FIELDS) out[f] += b[f];
   return out;
+}
+
+/** Rolling windows from minute points that end with the current minute (at least 60 of them). */
+export function windowsOf(points: readonly MinutePoint[]): Windows {
+  const sum = (n: number) => points.slice(-n).reduce((acc, p) => add(acc, p), emptyTotals());
+  return { m1: sum(1), m5: sum(5), m60: sum(60) };
 }
 
 /** Reads the live state for REST and WebSocket channels; every read is one pipeline. */
@@ -91,12 +98,7 @@ export class LiveStateReader {
   /** Rolling windows over the current minute and the 4 and 59 before it. */
   async windows(scopes: readonly string[], now: number): Promise<Map<string, Windows>> {
     const series = await this.series(scopes, now, 60);
-    return new Map(
-      [...series].map(([scope, points]) => {
-        const sum = (n: number) => points.slice(-n).reduce((acc, p) => add(acc, p), emptyTotals());
-        return [scope, { m1: sum(1), m5: sum(5), m60: sum(60) }];
-      }),
-    );
+    return new Map([...series].map(([scope, points]) => [scope, windowsOf(points)]));
   }
 
   async ranking(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure, limit = 10): Promise<Ranking> {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Backfill, CampaignService } from '@livetally/campaigns';
-import { LiveStateReader, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
+import { LiveStateReader, MinuteWindowCache, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
 import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -51,7 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
-  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions, maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal, maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken });
+  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState, new MinuteWindowCache(commands, options.keyPrefix)), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions, maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal, maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken });
 
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;

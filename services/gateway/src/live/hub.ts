@@ -128,12 +128,14 @@ export class LiveHub {
 
   /** Called with the scopes of each applied batch; cheap, reads nothing. */
   markChanged(scopes: readonly string[]): void {
+    this.options.channelReader?.noteChanged?.(scopes);
     for (const scope of scopes) for (const name of this.byScope.get(scope) ?? []) this.markDirty(name);
     if (this.dirty.size > 0) this.schedulePush();
   }
 
   /** After the change feed was interrupted notifications may be lost: re-check every channel. */
   markAllChanged(): void {
+    this.options.channelReader?.noteChanged?.('all');
     for (const name of this.channels.keys()) this.markDirty(name);
   }
 

@@ -10,6 +10,8 @@ export interface TotalsReader {
 /** Reads any kind of channel; keyed by channel name. The gateway wires one over Redis. */
 export interface ChannelReader {
   read(channels: readonly Channel[], now: number): Promise<Map<string, unknown>>;
+  /** Told of every change notification ('all' after the change feed reconnected), so it can keep values between reads. */
+  noteChanged?(scopes: readonly string[] | 'all'): void;
 }
 
 /** One connected client as the hub sees it; the WebSocket wiring adapts sockets to this. */
