@@ -30,7 +30,7 @@ async function call(method: string, path: string, bearer?: string, body?: unknow
 }
 
 beforeAll(async () => {
-  fx = await startHistoryGateway('gwauth', events, { ...AUTH_ENV, SQL_MAX_ROWS: '1000', CLICKHOUSE_SQL_USER: 'lt_sql', CLICKHOUSE_SQL_PASSWORD: 'not-checked-by-chdb' }, { campaignBackfill: async () => undefined });
+  fx = await startHistoryGateway('gwauth', events, { ...AUTH_ENV, SQL_MAX_ROWS: '1000' }, { campaignBackfill: async () => undefined });
   base = fx.gateway.url;
 });
 
@@ -108,7 +108,7 @@ describe('gateway access control on the real stack', () => {
     const byReader = await call('POST', '/v1/sql', READER, { query: 'SELECT 1' });
     expect([byReader.status, byReader.body.error?.code]).toEqual([403, 'FORBIDDEN']);
     expect((await call('POST', '/v1/sql', ADMIN, { query: 'SELECT 1' })).status).toBe(403);
-    // Runs as CLICKHOUSE_SQL_USER=lt_sql, which the chDB stand-in (no CHDB_PASSWORD) accepts as it is.
+    // Runs as the stack's read-only account (CLICKHOUSE_SQL_USER of stack.env: readonly=2 on the stand-in).
     const ok = await call('POST', '/v1/sql', ENGINEER, { query: 'SELECT count() AS n FROM lt_events' });
     expect([ok.status, ok.body.data]).toEqual([200, [{ n: String(events.length) }]]);
     for (const query of ['DROP TABLE lt_events', "INSERT INTO lt_events (event_id) VALUES ('x')", 'SELECT 1; DROP TABLE lt_events']) {
