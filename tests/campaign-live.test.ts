@@ -43,7 +43,7 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
     await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
     fx = await startHistoryGateway('camplive', [], { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: run });
     redis = new Redis(STACK.redisUrl);
-    store = new RedisCounterStore(redis, { prefix: fx.prefix, group: run });
+    store = new RedisCounterStore(redis, { prefix: fx.prefix });
     live = new LiveStateReader(redis, fx.prefix);
     worker = startService('ingest', ingestEnv({ topic, group: run, prefix: fx.prefix, database: fx.database }));
   });

@@ -47,7 +47,7 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 12 }, { topic: dlqTopic, numPartitions: 3 }]);
     redis = new Redis(STACK.redisUrl);
-    store = new RedisCounterStore(redis, { prefix: run, group: run });
+    store = new RedisCounterStore(redis, { prefix: run });
     ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     const now = Date.now();

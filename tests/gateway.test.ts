@@ -67,9 +67,10 @@ let writer: RedisCounterStore;
 let gateway: RunningGateway;
 let wsUrl: string;
 let offset = -1;
+let ownerGen = 0;
 
 async function applyBatch(deltas: Record<string, Partial<Totals>>): Promise<void> {
-  const input = { topic: 'gateway-test', partition: 0, expectedOffset: String(offset), newOffset: String(offset + 1), deltas: new Map(Object.entries(deltas)) };
+  const input = { topic: 'gateway-test', partition: 0, ownerGen, expectedOffset: String(offset), newOffset: String(offset + 1), deltas: new Map(Object.entries(deltas)) };
   expect(await writer.applyBatch(input)).toEqual({ applied: true });
   offset++;
 }
@@ -84,6 +85,7 @@ beforeAll(async () => {
   await within(WAIT_MS, `Redis at ${REDIS_URL} (start one: redis-server --port 6379 --daemonize yes --save '')`, writerRedis.connect().then(() => writerRedis.ping()));
   writer = new RedisCounterStore(writerRedis, { prefix: PREFIX });
   await writerRedis.set(writer.keys.liveState, 'ready'); // as a fresh deployment's first worker does
+  ownerGen = (await writer.takePartition('gateway-test', 0, 0)).gen;
   await applyBatch({ all: { views: 10, sessions: 2, salesFen: 123_456_789_012, orders: 3, items: 5 }, [BAOAN]: { views: 4, salesFen: 19_999, orders: 1, items: 1 } });
 
   const config = parseGatewayConfig({ GATEWAY_AUTH: 'off', GATEWAY_PORT: '0', REDIS_URL, LIVE_TICK_MS: String(TICK_MS), WS_HEARTBEAT_MS: '1000', LOG_LEVEL: 'silent' });

@@ -34,7 +34,8 @@ describe('one very large batch', () => {
     expect(firsts.every(Boolean)).toBe(true);
     const live = encodeLivePlan(planLiveWrites(events, scopesOf, () => ['all'], now, store.liveKeys));
     expect(live.args.length).toBeGreaterThan(200_000);
-    const outcome = await store.applyBatch({ topic: 't', partition: 0, expectedOffset: '-1', newOffset: String(events.length - 1), deltas: aggregate(events), live });
+    const { gen } = await store.takePartition('t', 0, 0);
+    const outcome = await store.applyBatch({ topic: 't', partition: 0, ownerGen: gen, expectedOffset: '-1', newOffset: String(events.length - 1), deltas: aggregate(events), live });
     expect(outcome).toEqual({ applied: true });
     expect((await store.readTotals(['all'])).get('all')).toEqual(expectedTotals(events).get('all'));
   });

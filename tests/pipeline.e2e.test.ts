@@ -100,10 +100,14 @@ describe('pipeline end to end', () => {
     const live = await store.readTotals(scopes);
     for (const scope of scopes) expect(live.get(scope), scope).toEqual(expected.get(scope));
 
-    // ClickHouse: one row per valid event, same sums per dimension.
+    // ClickHouse (written right after Redis, in the workers' next flush): one row per valid event, same sums per dimension.
     const validCount = data.filter((m) => m.kind === 'valid').length;
-    const rows = await query<{ n: string; sales: string; refunds: string }>(`SELECT count() AS n, sumIf(amount_fen, type = 'sale') AS sales, sumIf(amount_fen, type = 'refund') AS refunds FROM ${database}.lt_events`);
-    expect(rows[0]).toEqual({ n: String(validCount), sales: String(want.salesFen), refunds: String(want.refundsFen) });
+    const chTotals = () => query<{ n: string; sales: string; refunds: string }>(`SELECT count() AS n, sumIf(amount_fen, type = 'sale') AS sales, sumIf(amount_fen, type = 'refund') AS refunds FROM ${database}.lt_events`);
+    await waitFor('ClickHouse holds every valid event', async () => (await chTotals())[0]?.n === String(validCount), 15_000).catch(async (err) => {
+      const [seen] = await query<{ n: string; distinct: string }>(`SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS distinct FROM ${database}.lt_events`);
+      throw new Error(`${(err as Error).message} (rows ${seen?.n}, distinct offsets ${seen?.distinct}, expected ${validCount})\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+    });
+    expect((await chTotals())[0]).toEqual({ n: String(validCount), sales: String(want.salesFen), refunds: String(want.refundsFen) });
     const byDistrict = await query<{ district: string; views: string; sales: string }>(
       `SELECT district, countIf(type = 'view') AS views, sumIf(amount_fen, type = 'sale') AS sales FROM ${database}.lt_events GROUP BY district ORDER BY district`,
     );

@@ -101,8 +101,8 @@ describe('rebuild restores every live measure', () => {
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl);
-    store = new RedisCounterStore(redis, { prefix: run, group: run });
-    live = new LiveStateStore(redis, { prefix: run, group: run });
+    store = new RedisCounterStore(redis, { prefix: run });
+    live = new LiveStateStore(redis, { prefix: run });
     reader = new LiveStateReader(redis, run);
     const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });

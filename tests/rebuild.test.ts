@@ -48,8 +48,8 @@ describe('rebuild', () => {
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl);
-    store = new RedisCounterStore(redis, { prefix: run, group: run });
-    live = new LiveStateStore(redis, { prefix: run, group: run });
+    store = new RedisCounterStore(redis, { prefix: run });
+    live = new LiveStateStore(redis, { prefix: run });
     const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     await admin.close();
@@ -85,15 +85,16 @@ describe('rebuild', () => {
     expect((await live.scanScopes()).sort()).toEqual(scopes.sort());
   }
 
-  it('refuses counter and plan writes without the marker or during a rebuild', async () => {
-    const s = new RedisCounterStore(redis, { prefix: gateRun, group: 'g' });
-    const apply = (expectedOffset: string, newOffset: string) => s.applyBatch({ topic: 't', partition: 0, expectedOffset, newOffset, deltas: new Map([['all', { views: 1 }]]) });
-    await expect(s.claimRange('t', 0, '0', '9')).rejects.toMatchObject({ reason: 'missing' });
+  it('refuses ownership and counter writes without the marker or during a rebuild', async () => {
+    const s = new RedisCounterStore(redis, { prefix: gateRun });
+    let ownerGen = 0;
+    const apply = (expectedOffset: string, newOffset: string) => s.applyBatch({ topic: 't', partition: 0, ownerGen, expectedOffset, newOffset, deltas: new Map([['all', { views: 1 }]]) });
+    await expect(s.takePartition('t', 0, 0)).rejects.toMatchObject({ reason: 'missing' });
     await expect(apply('-1', '9')).rejects.toBeInstanceOf(LiveStateNotReadyError);
     await redis.set(s.keys.liveState, 'ready');
-    expect(await s.claimRange('t', 0, '0', '9')).toEqual({ first: '0', last: '9' });
+    ownerGen = (await s.takePartition('t', 0, 0)).gen;
     await redis.set(s.keys.rebuildLock, 'someone', 'PX', 10_000);
-    await expect(s.claimRange('t', 0, '0', '9')).rejects.toMatchObject({ reason: 'rebuilding' });
+    await expect(s.takePartition('t', 0, 0)).rejects.toMatchObject({ reason: 'rebuilding' });
     await expect(apply('-1', '9')).rejects.toMatchObject({ reason: 'rebuilding' });
     expect(await redis.exists(s.keys.totals('all'))).toBe(0);
     await redis.del(s.keys.rebuildLock);

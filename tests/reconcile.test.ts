@@ -39,7 +39,7 @@ describe('reconcile', () => {
     kafka = testKafka();
     await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
     redis = new Redis(STACK.redisUrl);
-    store = new RedisCounterStore(redis, { prefix: run, group: run });
+    store = new RedisCounterStore(redis, { prefix: run });
     ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     const admin = stackClickHouse();
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
@@ -122,7 +122,7 @@ describe('reconcile', () => {
   });
 
   it('stays exact while ingest keeps running', async () => {
-    const live = new LiveStateStore(redis, { prefix: run, group: run });
+    const live = new LiveStateStore(redis, { prefix: run });
     const history = new EventHistory(ch);
     let producing = true;
     const rest = data.slice(FIRST);

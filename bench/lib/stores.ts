@@ -22,8 +22,8 @@ export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000)
  * does (nothing in Redis, nothing in ClickHouse): counter-writing scripts refuse
  * without the marker (packages/counters/src/live-state.ts).
  */
-export async function markFreshDeployment(redis: Redis, prefix: string, group?: string): Promise<void> {
-  await redis.set(keySpace(prefix, group).liveState, 'ready');
+export async function markFreshDeployment(redis: Redis, prefix: string): Promise<void> {
+  await redis.set(keySpace(prefix).liveState, 'ready');
 }
 
 /** Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked). */

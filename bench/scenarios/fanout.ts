@@ -86,8 +86,9 @@ export const fanout: Scenario<FanoutResult> = {
     const scopes = CHANNEL_SCOPES.slice(0, fanoutChannels);
     const channels = scopes.map((s) => `totals:${s}`);
     const cleanup = ctx.onCleanup(() => deletePrefix(ctx.redis, run));
-    await markFreshDeployment(ctx.redis, run, run);
-    const store = new RedisCounterStore(ctx.redis, { prefix: run, group: run });
+    await markFreshDeployment(ctx.redis, run);
+    const store = new RedisCounterStore(ctx.redis, { prefix: run });
+    const { gen } = await store.takePartition('fanout', 0, 0);
     const port = await freePort();
     // Every client connects from 127.0.0.1: lift the gateway's connection caps (per address
     // 100 by default) above the largest level, or all but the first 100 are refused.
@@ -107,7 +108,7 @@ export const fanout: Scenario<FanoutResult> = {
       const now = Date.now();
       // salesFen total = the apply's wall-clock ms (first delta sets it, later ones move it on).
       const delta: Partial<Totals> = { views: 1, salesFen: now - lastApplyAt };
-      await store.applyBatch({ topic: 'fanout', partition: 0, expectedOffset: String(applied - 1), newOffset: String(applied), deltas: new Map(scopes.map((s) => [s, delta])) });
+      await store.applyBatch({ topic: 'fanout', partition: 0, ownerGen: gen, expectedOffset: String(applied - 1), newOffset: String(applied), deltas: new Map(scopes.map((s) => [s, delta])) });
       lastApplyAt = now;
       applied++;
     };

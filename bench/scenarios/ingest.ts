@@ -55,8 +55,8 @@ async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: 
     await deletePrefix(ctx.redis, run);
     await deleteTopicsAndGroups(ctx.kafka, [], [group]);
   });
-  await markFreshDeployment(ctx.redis, run, group);
-  const offsetsKey = keySpace(run, group).appliedOffsets(fixture.topic);
+  await markFreshDeployment(ctx.redis, run);
+  const offsetsKey = keySpace(run).appliedOffsets(fixture.topic);
 
   const profileDir = join(ROOT, ctx.opts.outDir, 'profiles');
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -118,7 +118,7 @@ async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: 
     const steadyEventsPerSec = stable && last.t - stable.t > 1_000 ? (last.n - stable.n) / ((last.t - stable.t) / 1000) : null;
 
     // Exactness check: the counted views equal the data set's.
-    const store = new RedisCounterStore(ctx.redis, { prefix: run, group });
+    const store = new RedisCounterStore(ctx.redis, { prefix: run });
     const all = (await store.readTotals(['all'])).get('all')!;
     const exact = all.views === fixture.expectedViews && all.orders === fixture.expectedOrders;
 

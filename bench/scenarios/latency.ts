@@ -204,7 +204,7 @@ export const latency: Scenario<LatencyResult> = {
     try {
       await createTopics(ctx.kafka, [{ topic, numPartitions: partitions }, { topic: dlqTopic, numPartitions: 1 }]);
       await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
-      await markFreshDeployment(ctx.redis, run, run);
+      await markFreshDeployment(ctx.redis, run);
       const readyUrls: string[] = [];
       const metricsUrls: string[] = [];
       for (let i = 0; i < workers; i++) {

@@ -88,7 +88,7 @@ export async function startOutageRun(options: {
     const redis = new Redis(options.redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     try {
       await redis.connect();
-      return await fn(new RedisCounterStore(redis, { prefix: name, group: name }), redis);
+      return await fn(new RedisCounterStore(redis, { prefix: name }), redis);
     } finally {
       redis.disconnect();
     }

@@ -1,4 +1,4 @@
-import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, LIVE_STATE_GATE, MINUTE_BUCKET_TTL_SECONDS, keySpace, liveKeys, liveStateError } from '@livetally/counters';
+import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, LIVE_STATE_GATE, MINUTE_BUCKET_TTL_SECONDS, keySpace, liveKeys, liveStateError, waitUntilDurable } from '@livetally/counters';
 import type { CampaignBackfillQueries } from '@livetally/history';
 import type { Redis } from 'ioredis';
 import type { Campaign } from './campaign';
@@ -19,7 +19,6 @@ export interface CampaignBackfillDeps {
   redis: Redis;
   queries: Pick<CampaignBackfillQueries, 'aggregates' | 'forEachViewerChunk'>;
   prefix?: string;
-  group: string;
   topic: string;
   now(): number;
   progress?(campaign: Campaign, message: string): void;
@@ -30,7 +29,7 @@ export interface CampaignBackfillDeps {
  * one step, then add what ClickHouse holds up to the cut. Runs while ingest goes on.
  */
 export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
-  const keys = keySpace(deps.prefix, deps.group);
+  const keys = keySpace(deps.prefix);
   const live = liveKeys(deps.prefix);
   deps.redis.defineCommand('ltTakeCampaignCut', { lua: TAKE_CUT });
   const progress = (c: Campaign, m: string) => deps.progress?.(c, m);
@@ -48,6 +47,8 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
     });
     const upTo = new Map<number, string>();
     for (let i = 0; i < flat.length; i += 2) if (/^\d+$/.test(flat[i]!)) upTo.set(Number(flat[i]), flat[i + 1]!);
+    // Live state is applied before its rows reach ClickHouse: read history only once it holds the cut.
+    await waitUntilDurable(deps.redis, keys.appliedOffsets(deps.topic), upTo);
     progress(campaign, `cut taken at ${upTo.size} partition offset(s); reading history`);
 
     const slice = { topic: deps.topic, upTo, startsAt: campaign.startsAt, endsAt: campaign.endsAt, filters: campaign.filters };

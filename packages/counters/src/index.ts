@@ -1,6 +1,6 @@
 export * from './totals';
 export * from './keys';
-export { RedisCounterStore, type ApplyBatchInput, type ApplyOutcome, type CounterStoreObserver } from './redis-store';
+export { RedisCounterStore, type ApplyBatchInput, type ApplyOutcome, type CounterStoreObserver, type PartitionTakeover } from './redis-store';
 export { subscribeToChanges, type ChangeSubscription } from './changes';
 export { EventDeduplicator, fingerprint, ownerOf, type ClaimInput, type DedupOptions } from './dedup';
 export { LiveStateStore, LiveStateNotReadyError, LIVE_STATE_GATE, liveStateError, type LiveStatus, type LiveSnapshot, type MarkOutcome, type NotReadyReason, type RawTotals, type RebuiltState, type RebuiltWriteOutcome, type CatalogueKeys } from './live-state';
@@ -10,3 +10,4 @@ export { liveKeys, RANK_DIMENSIONS as LIVE_RANK_DIMENSIONS, RANK_MEASURES as LIV
 export { BatchPlanner, planLiveWrites, encodeLivePlan, type BatchPlannerOptions, type EncodedLivePlan, type LivePlan } from './live-plan';
 export { LiveStateReader, windowsOf, type LiveMeasures, type MinutePoint, type Windows, type Ranking } from './live-reader';
 export { MinuteWindowCache, type WindowReadKind } from './live-window-cache';
+export { NotDurableError, waitUntilDurable } from './durable';

@@ -4,6 +4,7 @@
  */
 export interface KeySpace {
   totals(scope: string): string;
+  /** Per partition: applied offset (`<p>`), owner generation (`gen:<p>`), durable offset (`durable:<p>`). */
   appliedOffsets(topic: string): string;
   changesChannel: string;
   /** 'ready' while Redis holds live state; missing after data loss until a rebuild. */
@@ -14,10 +15,15 @@ export interface KeySpace {
   totalsPattern: string;
 }
 
-export function keySpace(prefix = 'lt', group = 'ingest'): KeySpace {
+/**
+ * Applied offsets belong to the topic and the live state, not to a consumer group: a
+ * second group or a renamed one (a blue/green deploy) takes over the same positions
+ * instead of counting the retained topic again.
+ */
+export function keySpace(prefix = 'lt'): KeySpace {
   return {
     totals: (scope) => `${prefix}:t:{${scope}}`,
-    appliedOffsets: (topic) => `${prefix}:off:${group}:${topic}`,
+    appliedOffsets: (topic) => `${prefix}:off:${topic}`,
     changesChannel: `${prefix}:changed`,
     liveState: `${prefix}:state`,
     rebuildLock: `${prefix}:rebuild`,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { waitUntilDurable } from './durable';
 import { keySpace, scopeOfTotalsKey, type KeySpace } from './keys';
 import { TOTAL_FIELDS, type TotalField } from './totals';
 
@@ -78,7 +79,7 @@ export interface RebuiltState {
   totals: Map<string, Partial<Record<TotalField, string>>>;
   /** Scopes whose totals keys are deleted (no longer backed by history). */
   remove: readonly string[];
-  /** Applied offsets that replace the topic's offsets hash (plans included). */
+  /** Applied offsets that replace the topic's (and become its durable offsets; owner generations stay). */
   offsets: Map<number, string>;
   /**
    * The campaign catalogue version the campaign totals were computed for: the write
@@ -141,12 +142,16 @@ if ARGV[4] ~= '' then
   if not v then v = '0' end
   if v ~= ARGV[4] then return 2 end
 end
-redis.call('DEL', KEYS[1])
+-- Owner generations stay (they only ever grow); offsets are replaced, and what was
+-- rebuilt from ClickHouse is durable by definition.
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 4) ~= 'gen:' then redis.call('HDEL', KEYS[1], f) end
+end
 local w = tonumber(ARGV[2])
 local p = tonumber(ARGV[3])
 local a = 5
 for i = 1, p do
-  redis.call('HSET', KEYS[1], ARGV[a], ARGV[a + 1]); a = a + 2
+  redis.call('HSET', KEYS[1], ARGV[a], ARGV[a + 1], 'durable:' .. ARGV[a], ARGV[a + 1]); a = a + 2
 end
 for i = 5, 4 + w do
   redis.call('DEL', KEYS[i])
@@ -166,10 +171,10 @@ export class LiveStateStore {
 
   constructor(
     private readonly redis: Redis,
-    options: { prefix?: string; group?: string } = {},
+    options: { prefix?: string } = {},
   ) {
     this.prefix = options.prefix ?? 'lt';
-    this.keys = keySpace(this.prefix, options.group);
+    this.keys = keySpace(this.prefix);
     redis.defineCommand('ltMarkReady', { lua: MARK_READY, numberOfKeys: 3 });
     redis.defineCommand('ltRefreshLock', { lua: REFRESH_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltReleaseLock', { lua: RELEASE_LOCK, numberOfKeys: 1 });
@@ -243,6 +248,11 @@ export class LiveStateStore {
     const snap: LiveSnapshot = { status: statusOf(marker ?? null, lock ?? null), offsets, totals };
     if (catalogue) snap.catalogue = { version: (value(scopes.length + 2) as string | null) ?? '0', bodies: value(scopes.length + 3) as string[] };
     return snap;
+  }
+
+  /** Returns once ClickHouse holds the topic through `upTo` too (throws NotDurableError after `timeoutMs`). */
+  async waitUntilDurable(topic: string, upTo: ReadonlyMap<number, string>, timeoutMs = 30_000): Promise<void> {
+    await waitUntilDurable(this.redis, this.keys.appliedOffsets(topic), upTo, { timeoutMs });
   }
 
   async acquireRebuildLock(token: string, ttlMs: number): Promise<boolean> {

@@ -100,6 +100,6 @@ describe('helpers', () => {
 
   it('escapes glob characters of a prefix for SCAN', () => {
     expect(globEscape('a*b?[c]\\')).toBe('a\\*b\\?\\[c\\]\\\\');
-    expect(keySpace('lt', 'g')).toMatchObject({ liveState: 'lt:state', rebuildLock: 'lt:rebuild', totalsPattern: 'lt:t:{*}' });
+    expect(keySpace('lt')).toMatchObject({ liveState: 'lt:state', rebuildLock: 'lt:rebuild', totalsPattern: 'lt:t:{*}' });
   });
 });

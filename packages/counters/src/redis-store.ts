@@ -5,8 +5,9 @@ import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
 import { LIVE_STATE_GATE, liveStateError } from './live-state';
 
 // Counter deltas and the partition's applied offset change in one atomic step, and
-// only if the offset is still the one the caller read: a replayed or concurrently
-// processed batch (rebalance overlap) can never be counted twice. Both scripts refuse
+// only if the caller still owns the partition (ARGV[8], its owner generation: a paused
+// former owner is refused, {3, current owner}) and the offset is still the one it read:
+// a replayed or concurrently processed batch can never be counted twice. The scripts refuse
 // while Redis holds no live state (KEYS[2] marker missing, after data loss) or a
 // rebuild runs (KEYS[3] lock present): see live-state.ts.
 //
@@ -21,6 +22,8 @@ import { LIVE_STATE_GATE, liveStateError } from './live-state';
 // many separate arguments do, while cjson decodes it in C. Integers stay exact: cjson
 // and the conversion back to a command argument are exact below 2^53.
 const APPLY_BATCH = `${LIVE_STATE_GATE}
+local owner = redis.call('HGET', KEYS[1], 'gen:' .. ARGV[1])
+if owner ~= ARGV[8] then return {3, owner or '0'} end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then cur = '-1' end
 if cur ~= ARGV[2] then return {0, cur} end
@@ -61,27 +64,47 @@ while a <= count do
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('HDEL', KEYS[1], 'plan:' .. ARGV[1])
 if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return {1, ARGV[3]}
 `;
 
-// The first claim of a range starting at an offset wins; later claims get it back.
-const CLAIM_RANGE = `${LIVE_STATE_GATE}
-local field = 'plan:' .. ARGV[1]
-local cur = redis.call('HGET', KEYS[1], field)
-if cur then
-  local sep = string.find(cur, '-', 1, true)
-  if string.sub(cur, 1, sep - 1) == ARGV[2] then return cur end
+// Ownership of a partition (ADR 0001). KEYS: offsets hash, marker, lock. ARGV: partition,
+// floor (the highest generation ClickHouse has seen). Returns the new generation, above
+// every earlier one even after Redis lost it, and the partition's applied and durable offsets.
+const TAKE_PARTITION = `${LIVE_STATE_GATE}
+local field = 'gen:' .. ARGV[1]
+local gen = redis.call('HINCRBY', KEYS[1], field, 1)
+local floor = tonumber(ARGV[2])
+if gen <= floor then
+  gen = floor + 1
+  redis.call('HSET', KEYS[1], field, gen)
 end
-local plan = ARGV[2] .. '-' .. ARGV[3]
-redis.call('HSET', KEYS[1], field, plan)
-return plan
+return {tostring(gen), redis.call('HGET', KEYS[1], ARGV[1]) or '-1', redis.call('HGET', KEYS[1], 'durable:' .. ARGV[1]) or '-1'}
 `;
+
+// Both stores hold the partition up to ARGV[3]; only its owner (generation ARGV[2]) may say so.
+const MARK_DURABLE = `
+if redis.call('HGET', KEYS[1], 'gen:' .. ARGV[1]) ~= ARGV[2] then return 0 end
+local field = 'durable:' .. ARGV[1]
+local cur = redis.call('HGET', KEYS[1], field)
+if not cur or tonumber(cur) < tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], field, ARGV[3]) end
+return 1
+`;
+
+/** What a new owner of a partition starts from. */
+export interface PartitionTakeover {
+  gen: number;
+  /** Last offset applied to Redis; "-1" when none. */
+  applied: string;
+  /** Last offset both stores are known to hold; "-1" when none. */
+  durable: string;
+}
 
 export interface ApplyBatchInput {
   topic: string;
   partition: number;
+  /** The caller's owner generation of the partition; refused when another owner took it since. */
+  ownerGen: number;
   /** Offset read before processing; "-1" when the partition has none yet. */
   expectedOffset: string;
   /** Last offset this batch covers. */
@@ -96,6 +119,8 @@ export interface ApplyBatchInput {
 export type ApplyOutcome =
   | { applied: true }
   | { applied: false; currentOffset: string }
+  /** Another worker took the partition (a newer owner generation): stop writing it. */
+  | { applied: false; staleOwner: true }
   /** The campaign catalogue changed: re-match the batch against the new one and apply again. */
   | { applied: false; staleCatalogue: true; catalogueVersion: number };
 
@@ -109,13 +134,14 @@ export class RedisCounterStore {
 
   constructor(
     private readonly redis: Redis,
-    options: { prefix?: string; group?: string; observer?: CounterStoreObserver } = {},
+    options: { prefix?: string; observer?: CounterStoreObserver } = {},
   ) {
-    this.keys = keySpace(options.prefix, options.group);
+    this.keys = keySpace(options.prefix);
     this.liveKeys = liveKeys(options.prefix);
     this.observer = options.observer ?? {};
     redis.defineCommand('ltApplyBatch', { lua: APPLY_BATCH });
-    redis.defineCommand('ltClaimRange', { lua: CLAIM_RANGE, numberOfKeys: 3 });
+    redis.defineCommand('ltTakePartition', { lua: TAKE_PARTITION, numberOfKeys: 3 });
+    redis.defineCommand('ltMarkDurable', { lua: MARK_DURABLE, numberOfKeys: 1 });
   }
 
   private readonly observer: CounterStoreObserver;
@@ -130,13 +156,17 @@ export class RedisCounterStore {
   }
 
   /**
-   * Fixes the offset range [first, last] a partition's next write will cover, unless
-   * a range starting at `first` was already fixed, in which case that one is returned.
+   * Takes ownership of a partition: a generation above every earlier owner's (and above
+   * `floor`, ClickHouse's highest), so the earlier owners' applies and durable marks are refused.
    */
-  async claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }> {
-    const plan = await this.call<string>('ltClaimRange', this.keys.appliedOffsets(topic), this.keys.liveState, this.keys.rebuildLock, String(partition), first, last);
-    const [f, l] = plan.split('-') as [string, string];
-    return { first: f, last: l };
+  async takePartition(topic: string, partition: number, floor: number): Promise<PartitionTakeover> {
+    const [gen, applied, durable] = await this.call<[string, string, string]>('ltTakePartition', this.keys.appliedOffsets(topic), this.keys.liveState, this.keys.rebuildLock, String(partition), String(floor));
+    return { gen: Number(gen), applied, durable };
+  }
+
+  /** Records that both stores hold the partition up to `offset`; false when `ownerGen` no longer owns it. */
+  async markDurable(topic: string, partition: number, ownerGen: number, offset: string): Promise<boolean> {
+    return (await this.call<number>('ltMarkDurable', this.keys.appliedOffsets(topic), String(partition), String(ownerGen), offset)) === 1;
   }
 
   /**
@@ -170,11 +200,15 @@ export class RedisCounterStore {
     ops[0] = scopes.length;
     const liveKeys = input.live?.keys ?? [];
     const encoded = encodeOps(ops, input.live?.args);
-    const args = [String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, scopes.length > 0 ? JSON.stringify(scopes) : '', input.catalogue ? String(input.catalogue.version) : '', encoded];
+    const args = [
+      String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, scopes.length > 0 ? JSON.stringify(scopes) : '',
+      input.catalogue ? String(input.catalogue.version) : '', encoded, String(input.ownerGen),
+    ];
     // Arrays, not spread arguments: a large batch has thousands of keys (ioredis flattens them).
     const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length + liveKeys.length, keys, liveKeys, args);
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
     if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
+    if (ok === 3) return { applied: false, staleOwner: true };
     return ok === 1 ? { applied: true } : { applied: false, currentOffset: current };
   }
 

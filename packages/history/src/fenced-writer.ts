@@ -59,6 +59,16 @@ export class FencedEventWriter {
     await this.waitForFlushes(fencedAt, undefined);
   }
 
+  /** The highest owner generation ClickHouse has recorded for the partition (0: none). */
+  async ownerGeneration(topic: string, partition: number): Promise<number> {
+    const rs = await this.client.query({
+      query: 'SELECT max(gen) AS gen FROM lt_partition_owners WHERE topic = {topic:String} AND kafka_partition = {partition:UInt16}',
+      query_params: { topic, partition },
+      format: 'JSONEachRow',
+    });
+    return Number((await rs.json<{ gen: string }>())[0]?.gen ?? 0);
+  }
+
   /** Offsets of the partition stored after `after` ("-1": all). */
   async storedOffsets(topic: string, partition: number, after: string): Promise<Set<string>> {
     const rs = await this.client.query({

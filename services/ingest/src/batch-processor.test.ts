@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ApplyBatchInput } from '@livetally/counters';
-import { offsetAfter, processPartitionBatch, type BatchDeps } from './batch-processor';
+import type { ApplyBatchInput, ApplyOutcome } from '@livetally/counters';
+import { LIMITS } from '@livetally/events';
+import { offsetAfter, processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
 
 const NOW = Date.UTC(2024, 8, 1);
 const event = (eventId: string, extra: Record<string, unknown> = {}) =>
@@ -21,57 +22,71 @@ describe('offsetAfter', () => {
 });
 
 describe('processPartitionBatch', () => {
-  function deps(applied = '-1') {
+  function deps(outcome: ApplyOutcome = { applied: true }) {
     const order: string[] = [];
-    let resolveInsert!: () => void;
-    const inserted: { rows: number; token: string }[] = [];
     const applies: ApplyBatchInput[] = [];
+    const letters: string[] = [];
     const d: BatchDeps = {
       counters: {
-        appliedOffset: async () => applied,
-        claimRange: async (_t, _p, first, last) => ({ first, last }),
         async applyBatch(input) {
           order.push('apply');
           applies.push(input);
-          return { applied: true };
+          return outcome;
         },
       },
       duplicates: { claim: async (inputs) => inputs.map((i) => i.eventId !== 'dup') },
-      history: {
-        insertEvents: (rows, token) =>
-          new Promise<void>((resolve) => {
-            order.push('insert started');
-            inserted.push({ rows: rows.length, token });
-            resolveInsert = () => {
-              order.push('insert done');
-              resolve();
-            };
-          }),
+      deadLetters: {
+        async publish(ls) {
+          order.push('dead letters');
+          letters.push(...ls.map((l) => l.offset));
+        },
       },
-      deadLetters: { publish: async () => void order.push('dead letters') },
       now: () => NOW,
       logger: pino({ level: 'silent' }),
     };
-    return { d, order, inserted, applies, finishInsert: () => resolveInsert() };
+    return { d, order, applies, letters };
   }
+  const owned = (applied: string, durable: string, stored: string[] = []): OwnedPartition => ({ topic: 't', partition: 3, gen: 7, applied, durable, storedAfterDurable: new Set(stored), queued: durable });
+  const at = (offset: string, value: Buffer | null, timestamp = NOW) => ({ offset, timestamp: String(timestamp), key: null, value });
 
-  it('writes Redis only after ClickHouse holds the rows, and skips what is applied', async () => {
-    const { d, order, inserted, applies, finishInsert } = deps('10');
-    const messages = [
-      { offset: '9', key: null, value: event('old') },
-      { offset: '11', key: null, value: event('a') },
-      { offset: '12', key: null, value: Buffer.from('{not json') },
-      { offset: '13', key: null, value: event('dup') },
-      { offset: '14', key: null, value: event('b') },
-    ];
-    const outcome = processPartitionBatch(d, { topic: 't', partition: 3, messages });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(order).toEqual(['dead letters', 'insert started']);
-    finishInsert();
-    expect(await outcome).toEqual({ kind: 'processed', lastOffset: '14', counted: 2, duplicates: 1, deadLettered: 1 });
-    expect(order).toEqual(['dead letters', 'insert started', 'insert done', 'apply']);
-    expect(inserted).toEqual([{ rows: 2, token: 't:3:11-14' }]);
-    expect(applies[0]).toMatchObject({ expectedOffset: '10', newOffset: '14' });
-    expect(applies[0]!.deltas.get('all')).toEqual({ views: 2 });
+  it('applies to Redis what it has not seen, fenced by the owner generation, and hands back the rows ClickHouse lacks', async () => {
+    const { d, order, applies, letters } = deps();
+    const state = owned('12', '10', ['11']);
+    const outcome = await processPartitionBatch(d, state, {
+      topic: 't',
+      partition: 3,
+      messages: [at('9', event('durable')), at('11', event('stored')), at('12', event('in-redis')), at('13', Buffer.from('{not json')), at('14', event('dup')), at('15', event('b'))],
+    });
+    expect(outcome).toMatchObject({ kind: 'processed', lastOffset: '15', counted: 1, duplicates: 1, deadLettered: 1 });
+    expect(outcome.kind === 'processed' && outcome.rows.map((r) => [r.row.kafka_offset, r.ownerGen])).toEqual([['12', 7], ['15', 7]]);
+    expect(order).toEqual(['dead letters', 'apply']);
+    expect(letters).toEqual(['13']);
+    expect(applies[0]).toMatchObject({ ownerGen: 7, expectedOffset: '12', newOffset: '15' });
+    expect(applies[0]!.deltas.get('all')).toEqual({ views: 1 });
+    expect(state.applied).toBe('15');
+  });
+
+  it('judges the future bound against the record timestamp, so every attempt decides the same whatever the clock', async () => {
+    const ts = NOW + LIMITS.maxFutureSkewMs + 1_000;
+    const messages = [at('0', event('early', { ts })), at('1', event('on-time', { ts }), NOW + 2_000)];
+    for (const clock of [NOW, NOW + 60_000]) {
+      const { d, letters } = deps();
+      d.now = () => clock;
+      const outcome = await processPartitionBatch(d, owned('-1', '-1'), { topic: 't', partition: 3, messages });
+      expect(letters).toEqual(['0']);
+      expect(outcome).toMatchObject({ kind: 'processed', counted: 1, deadLettered: 1 });
+    }
+  });
+
+  it('skips what both stores hold, and defers a batch whose partition another owner took', async () => {
+    expect(await processPartitionBatch(deps().d, owned('20', '20'), { topic: 't', partition: 3, messages: [at('19', event('a')), at('20', event('b'))] })).toEqual({
+      kind: 'skipped',
+      lastOffset: '20',
+      reason: 'already-stored',
+    });
+    const stale = deps({ applied: false, staleOwner: true });
+    const state = owned('4', '4');
+    expect(await processPartitionBatch(stale.d, state, { topic: 't', partition: 3, messages: [at('5', event('a'))] })).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
+    expect(state.applied).toBe('4');
   });
 });

@@ -1,12 +1,14 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
 import { BatchPlanner, liveKeys, type ApplyBatchInput, type ApplyOutcome, type ClaimInput, type LiveKeys } from '@livetally/counters';
 import type { CampaignMatcher } from '@livetally/campaigns';
-import { toEventRow, type EventRow } from '@livetally/history';
+import { toEventRow, type FencedRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
 import type { BatchOutcome, DeadLetter } from './outcomes';
 
 export interface RawMessage {
   offset: string;
+  /** The Kafka record's timestamp (ms since the epoch, as text): the time every check of the message is judged against. */
+  timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
 }
@@ -17,11 +19,26 @@ export interface PartitionBatch {
   messages: RawMessage[];
 }
 
+/**
+ * What this worker knows of a partition it owns (ADR 0001): its owner generation, the
+ * last offset applied to Redis, the last offset both stores were known to hold when it
+ * took the partition, which offsets after that ClickHouse already held then, and the
+ * last offset whose rows it has handed to its history flusher since (a batch Kafka
+ * delivers again after a rebalance must not hand them over twice).
+ */
+export interface OwnedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly gen: number;
+  applied: string;
+  readonly durable: string;
+  readonly storedAfterDurable: ReadonlySet<string>;
+  queued: string;
+}
+
 /** The I/O a batch needs; wired once in main.ts, replaced by real services in tests. */
 export interface BatchDeps {
   counters: {
-    appliedOffset(topic: string, partition: number): Promise<string>;
-    claimRange(topic: string, partition: number, first: string, last: string): Promise<{ first: string; last: string }>;
     applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome>;
     /** Key layout of the live measures (the store's prefix); tests may leave it out. */
     readonly liveKeys?: LiveKeys;
@@ -33,92 +50,73 @@ export interface BatchDeps {
     versionKey: string;
   };
   duplicates: { claim(inputs: readonly ClaimInput[]): Promise<boolean[]> };
-  history: { insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
   /** Throws LiveStateNotReadyError (retryable) while Redis holds no live state or a rebuild runs. */
   liveState?: { ensureReady(topic: string): Promise<void> };
+  /** Wall-clock time for the live windows' minute buckets (their expiry); never for deciding about a message. */
   now(): number;
   logger: Logger;
 }
 
 /**
- * Processes one partition's batch effectively once:
- * 1. skip what Redis says is already applied (replay after a crash or rebalance);
- * 2. fix the offset range first, so a retry inserts exactly the same rows under the
- *    same ClickHouse deduplication token;
- * 3. dead-letter invalid messages, drop platform resends of an event already
- *    counted, insert the rest into ClickHouse;
- * 4. apply counter deltas and the new offset in Redis atomically.
- * The caller resolves/commits the returned offset only after this returns.
+ * Processes one batch of a partition this worker owns:
+ * 1. skip what both stores hold (at or below the durable offset);
+ * 2. judge every message against its own Kafka timestamp, so a retry decides the same;
+ *    dead-letter the invalid ones that Redis has not seen yet;
+ * 3. drop platform resends of an event already counted (claims are owned by Kafka
+ *    position, so a replay of the same offset gets the same answer);
+ * 4. apply counter deltas and the new offset in Redis atomically, fenced by the owner
+ *    generation and the offset read before;
+ * 5. hand back the rows ClickHouse does not hold yet, for the worker's history flusher.
+ * The live path never waits for ClickHouse; offsets are committed once the flusher
+ * stored the rows (history-flusher.ts).
  */
-export async function processPartitionBatch(deps: BatchDeps, batch: PartitionBatch): Promise<BatchOutcome> {
+export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartition, batch: PartitionBatch): Promise<BatchOutcome> {
   const { topic, partition } = batch;
   await deps.liveState?.ensureReady(topic);
-  const applied = await deps.counters.appliedOffset(topic, partition);
-  let fresh = batch.messages.filter((m) => offsetAfter(m.offset, applied));
   const batchLast = batch.messages[batch.messages.length - 1]?.offset;
-  if (fresh.length === 0) {
-    return batchLast === undefined ? { kind: 'deferred', reason: 'short-replay' } : { kind: 'skipped', lastOffset: batchLast, reason: 'already-applied' };
+  const fresh = batch.messages.filter((m) => offsetAfter(m.offset, owned.durable));
+  if (batchLast === undefined || fresh.length === 0) {
+    return batchLast === undefined ? { kind: 'deferred', reason: 'empty' } : { kind: 'skipped', lastOffset: batchLast, reason: 'already-stored' };
   }
 
-  const first = fresh[0]!.offset;
-  // An earlier attempt (this worker before a crash, or another one) may have fixed a
-  // longer range starting here; it must be replayed exactly, never re-cut.
-  const plan = await deps.counters.claimRange(topic, partition, first, fresh[fresh.length - 1]!.offset);
-  const last = plan.last;
-  if (offsetAfter(last, fresh[fresh.length - 1]!.offset)) return { kind: 'deferred', reason: 'short-replay' };
-  fresh = fresh.filter((m) => !offsetAfter(m.offset, last));
-
-  const now = deps.now();
   const valid: LiveEvent[] = [];
   const validOffsets: string[] = [];
   const letters: DeadLetter[] = [];
   for (const m of fresh) {
-    const r = decodeEvent(m.value, now);
+    const r = decodeEvent(m.value, Number(m.timestamp));
     if (r.ok) {
       valid.push(r.event);
       validOffsets.push(m.offset);
-    } else {
+    } else if (offsetAfter(m.offset, owned.applied)) {
       const step = r.errors[0]?.field === '$' ? 'decode' : 'validate';
       letters.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, step, errors: r.errors });
     }
   }
 
-  const claims: ClaimInput[] = new Array(valid.length);
-  for (let i = 0; i < valid.length; i++) {
-    const e = valid[i]!;
-    claims[i] = { platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: validOffsets[i]! };
-  }
+  const claims: ClaimInput[] = valid.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: validOffsets[i]! }));
   const firsts = await deps.duplicates.claim(claims);
-  const events: LiveEvent[] = [];
-  const rows: EventRow[] = [];
+  const live: LiveEvent[] = [];
+  const rows: FencedRow[] = [];
   for (let i = 0; i < valid.length; i++) {
     if (!firsts[i]) continue;
-    events.push(valid[i]!);
-    rows.push(toEventRow(valid[i]!, { topic, partition, offset: validOffsets[i]! }));
+    const offset = validOffsets[i]!;
+    if (offsetAfter(offset, owned.applied)) live.push(valid[i]!);
+    if (offsetAfter(offset, owned.queued) && !owned.storedAfterDurable.has(offset)) rows.push({ row: toEventRow(valid[i]!, { topic, partition, offset }), ownerGen: owned.gen });
   }
 
-  // Dead letters (Kafka) and the ClickHouse insert are written while the Redis writes
-  // are planned; Redis is written only once both hold the batch.
-  const stored = Promise.all([
-    letters.length > 0 ? deps.deadLetters.publish(letters) : undefined,
-    deps.history.insertEvents(rows, `${topic}:${partition}:${first}-${last}`),
-  ]);
-  let planned: PlannedCounters | undefined;
-  let planningError: unknown;
-  try {
-    planned = planCounters(deps, events, now, deps.campaigns ? await deps.campaigns.get() : undefined);
-  } catch (err) {
-    planningError = err;
+  if (letters.length > 0) await deps.deadLetters.publish(letters);
+  const counted = live.length;
+  if (offsetAfter(batchLast, owned.applied)) {
+    const outcome = await applyCounters(deps, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied, newOffset: batchLast }, live);
+    if (!outcome.applied) {
+      deps.logger.warn({ partition, gen: owned.gen, outcome }, 'the partition changed hands or its applied offset moved; taking it again');
+      return { kind: 'deferred', reason: 'lost-ownership' };
+    }
+    owned.applied = batchLast;
   }
-  await stored; // never leaves a write running past this attempt
-  if (planned === undefined) throw planningError;
-  const outcome = await applyCounters(deps, { topic, partition, expectedOffset: applied, newOffset: last }, events, now, planned);
-  if (!outcome.applied) {
-    deps.logger.warn({ partition, expected: applied, current: 'currentOffset' in outcome ? outcome.currentOffset : undefined }, 'another worker applied this range first');
-    return { kind: 'deferred', reason: 'lost-ownership' };
-  }
-  return { kind: 'processed', lastOffset: last, counted: events.length, duplicates: valid.length - events.length, deadLettered: letters.length };
+  if (offsetAfter(batchLast, owned.queued)) owned.queued = batchLast;
+  return { kind: 'processed', lastOffset: batchLast, rows, counted, duplicates: valid.length - firsts.filter(Boolean).length, deadLettered: letters.length };
 }
 
 /**
@@ -135,18 +133,12 @@ const MAX_CATALOGUE_RETRIES = 5;
 
 type Catalogue = Awaited<ReturnType<NonNullable<BatchDeps['campaigns']>['get']>>;
 
-interface PlannedCounters {
-  catalogue: Catalogue | undefined;
-  deltas: ApplyBatchInput['deltas'];
-  live: NonNullable<ApplyBatchInput['live']>;
-}
-
 /** Totals deltas and live writes of the batch in one pass, matched against `catalogue`. */
-function planCounters(deps: BatchDeps, events: readonly LiveEvent[], now: number, catalogue: Catalogue | undefined): PlannedCounters {
-  const planner = new BatchPlanner({ now });
+function planCounters(deps: BatchDeps, events: readonly LiveEvent[], catalogue: Catalogue | undefined): Pick<ApplyBatchInput, 'deltas' | 'live'> {
+  const planner = new BatchPlanner({ now: deps.now() });
   const matcher = catalogue?.matcher;
   for (const e of events) planner.add(e, matcher ? matcher.scopesFor(e) : NO_SCOPES);
-  return { catalogue, deltas: planner.deltas(), live: planner.encodeLive(deps.counters.liveKeys ?? liveKeys()) };
+  return { deltas: planner.deltas(), live: planner.encodeLive(deps.counters.liveKeys ?? liveKeys()) };
 }
 
 const NO_SCOPES: readonly string[] = [];
@@ -156,18 +148,16 @@ const NO_SCOPES: readonly string[] = [];
  * campaign scopes) atomically. A campaign change between planning and applying makes
  * the script refuse; the batch is then matched again.
  */
-async function applyCounters(deps: BatchDeps, at: Omit<ApplyBatchInput, 'deltas'>, events: readonly LiveEvent[], now: number, planned: PlannedCounters): Promise<ApplyOutcome> {
+async function applyCounters(deps: BatchDeps, at: Omit<ApplyBatchInput, 'deltas'>, events: readonly LiveEvent[]): Promise<ApplyOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const { catalogue, deltas, live } = planned;
+    const catalogue = deps.campaigns ? await deps.campaigns.get() : undefined;
     const outcome = await deps.counters.applyBatch({
       ...at,
-      deltas,
-      live,
+      ...planCounters(deps, events, catalogue),
       catalogue: catalogue && deps.campaigns ? { key: deps.campaigns.versionKey, version: catalogue.version } : undefined,
     });
     if (outcome.applied || !('staleCatalogue' in outcome)) return outcome;
     deps.campaigns!.invalidate();
     if (attempt >= MAX_CATALOGUE_RETRIES) throw new Error(`campaign catalogue kept changing (now version ${outcome.catalogueVersion}); retrying the batch`);
-    planned = planCounters(deps, events, now, await deps.campaigns!.get());
   }
 }

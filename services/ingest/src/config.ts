@@ -7,7 +7,6 @@ import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@live
  */
 export const WORKER_STATE_FIELDS = {
   KAFKA_TOPIC: str('livetally.events'),
-  KAFKA_GROUP_ID: str('ingest'),
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: str('lt'),
   CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
@@ -22,23 +21,30 @@ export function parseIngestConfig(env: Env) {
   const c = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
     ...WORKER_STATE_FIELDS,
+    // The consumer group only spreads partitions over workers; positions come from the live state.
+    KAFKA_GROUP_ID: str('ingest'),
     KAFKA_DLQ_TOPIC: str('livetally.events.dlq'),
     KAFKA_CLIENT_ID: str('livetally-ingest'),
     INGEST_HTTP_PORT: int(9464, 0, 65535),
     INGEST_HTTP_HOST: str('127.0.0.1'),
-    // Fetch sizes: larger batches spread each batch's fixed costs (one ClickHouse insert,
-    // one Redis claim and one atomic apply) over more events when there is a backlog;
+    // Fetch sizes: larger batches spread each batch's fixed costs (resend claims and one
+    // atomic apply) over more events when there is a backlog;
     // with no backlog a fetch returns what is there, so they do not add latency.
     INGEST_MAX_BYTES_PER_PARTITION: int(4 * 1_048_576, 1024, 64 * 1_048_576),
     INGEST_MAX_BYTES: int(32 * 1_048_576, 1024, 256 * 1_048_576),
     INGEST_FETCH_MIN_BYTES: int(1, 1, 64 * 1_048_576),
     INGEST_FETCH_MAX_WAIT_MS: int(5_000, 0, 60_000),
-    // Partition batches a worker processes at once: while one waits for ClickHouse or
-    // Redis another is decoded and planned. Default 12, the events topic's partition count.
+    // Partition batches a worker processes at once: while one waits for Redis another is
+    // decoded and planned. Default 12, the events topic's partition count.
     INGEST_PARTITIONS_CONCURRENTLY: int(12, 1, 1024),
     INGEST_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
     INGEST_HEARTBEAT_MS: int(3_000, 100, 60_000),
     INGEST_RETRY_MAX_MS: int(10_000, 100, 300_000),
+    // ClickHouse gets few, large inserts: one per worker when this many rows wait, or when
+    // the oldest waited INGEST_FLUSH_MS; batches wait beyond INGEST_MAX_BUFFERED_ROWS.
+    INGEST_FLUSH_ROWS: int(20_000, 1, 1_000_000),
+    INGEST_FLUSH_MS: int(500, 10, 60_000),
+    INGEST_MAX_BUFFERED_ROWS: int(200_000, 1, 10_000_000),
     INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
     INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
     INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
@@ -56,6 +62,7 @@ export function parseIngestConfig(env: Env) {
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
     autoRebuild: { enabled: c.INGEST_AUTO_REBUILD, graceMs: c.INGEST_REBUILD_GRACE_MS },
     retryMaxMs: c.INGEST_RETRY_MAX_MS,
+    flush: { maxRows: c.INGEST_FLUSH_ROWS, maxWaitMs: c.INGEST_FLUSH_MS, maxBufferedRows: c.INGEST_MAX_BUFFERED_ROWS },
     shutdownTimeoutMs: c.INGEST_SHUTDOWN_TIMEOUT_MS,
     logLevel: c.LOG_LEVEL,
   };

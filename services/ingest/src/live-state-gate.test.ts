@@ -64,19 +64,4 @@ describe('LiveStateGate', () => {
     await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
     expect(autoRebuild).toHaveBeenCalledTimes(2);
   });
-
-  it('checks again, uncached, right before every insert', async () => {
-    let status: LiveStatus = 'ready';
-    const live = { status: vi.fn(async () => status), markReady: vi.fn() };
-    const inserted: string[] = [];
-    const gate = new LiveStateGate({ live, history: { hasRows: async () => false }, logger });
-    const history = gate.guard({ insertEvents: async (_rows, token) => void inserted.push(token) });
-    const row = {} as never;
-    await history.insertEvents([row], 'a');
-    status = 'rebuilding';
-    await expect(history.insertEvents([row], 'b')).rejects.toMatchObject({ reason: 'rebuilding' });
-    await history.insertEvents([], 'c'); // nothing to insert: no check needed
-    expect(inserted).toEqual(['a']);
-    expect(live.status).toHaveBeenCalledTimes(2);
-  });
 });

@@ -1,5 +1,4 @@
 import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/counters';
-import type { EventRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
 
 export interface LiveStateGateOptions {
@@ -23,11 +22,9 @@ export interface LiveStateGateOptions {
 
 /**
  * Keeps batches away from a Redis that holds no live state. Checked at the top of a
- * batch (where a fresh deployment is also set up) and again right before the
- * ClickHouse insert, so an insert can only start while the state is live and no
- * rebuild runs; a rebuild waits longer than any insert may take before it reads
- * ClickHouse. Not ready means LiveStateNotReadyError: the worker retries the batch
- * with backoff, reports not ready, and resolves nothing meanwhile.
+ * batch (where a fresh deployment is also set up); the Redis scripts check the marker
+ * again atomically. Not ready means LiveStateNotReadyError: the worker retries the
+ * batch with backoff, reports not ready, and resolves nothing meanwhile.
  */
 export class LiveStateGate {
   private readyUntil = 0;
@@ -67,26 +64,6 @@ export class LiveStateGate {
         this.noStateButHistory(topic);
         throw new LiveStateNotReadyError('missing', `Redis holds no live state but ClickHouse holds events of ${topic}: run \`npm run rebuild\`${this.options.autoRebuild ? ' (auto rebuild is on)' : ' (or set INGEST_AUTO_REBUILD=true)'}`);
     }
-  }
-
-  /** Right before a ClickHouse insert: one uncached round trip. */
-  async assertReady(): Promise<void> {
-    const status = await this.options.live.status();
-    if (status !== 'ready') {
-      this.readyUntil = 0;
-      throw new LiveStateNotReadyError(status);
-    }
-  }
-
-  /** Wraps a history writer so every insert is preceded by assertReady. */
-  guard(history: { insertEvents(rows: readonly EventRow[], token: string): Promise<void> }): { insertEvents(rows: readonly EventRow[], token: string): Promise<void> } {
-    return {
-      insertEvents: async (rows, token) => {
-        if (rows.length === 0) return;
-        await this.assertReady();
-        await history.insertEvents(rows, token);
-      },
-    };
   }
 
   private confirmed(): void {

@@ -1,16 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
 import { EventDeduplicator, LiveStateStore, RedisCounterStore } from '@livetally/counters';
 import { CampaignStore } from '@livetally/campaigns';
-import { EventHistory, createHistoryClient, migrate } from '@livetally/history';
+import { EventHistory, FencedEventWriter, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
 import { createLogger, safeUrl } from '@livetally/logging';
 import { parseIngestConfig } from './config';
 import { DeadLetterPublisher } from './dead-letters';
 import { startOpsServer } from './http';
 import { createIngestMetrics } from './metrics';
-import { IngestWorker, backoffMs } from './worker';
+import { backoffMs } from './backoff';
+import { HistoryFlusher } from './history-flusher';
+import { PartitionOwners } from './partition-owners';
+import { IngestWorker } from './worker';
 import { CampaignCatalogue } from './campaign-catalogue';
 import { LiveStateGate } from './live-state-gate';
 import { RebuildBusyError, rebuildLiveState } from './recovery/rebuild';
@@ -49,10 +54,36 @@ const consumer = kafka.consumer({
 
 const counters = new RedisCounterStore(redis, {
   prefix: config.redis.keyPrefix,
-  group: config.kafka.groupId,
   observer: { onApply: (ms) => metrics.redisApplySeconds.observe(ms / 1000) },
 });
-const history = new EventHistory(clickhouse, { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) });
+const history = new EventHistory(clickhouse);
+const writer = new FencedEventWriter(clickhouse, { observer: { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) } });
+const admin = kafka.admin();
+// Named in lt_partition_owners so operators can tell which process took a partition.
+const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+const owners = new PartitionOwners({
+  topic: config.kafka.topic,
+  owner,
+  counters,
+  fence: writer,
+  async logStart(topic, partition) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.find((o) => o.partition === partition)?.low ?? '0';
+  },
+  logger,
+});
+let worker: IngestWorker;
+const flusher = new HistoryFlusher(
+  { writer, topic: config.kafka.topic, onDurable: (partition, gen, offset) => worker.onDurable(partition, gen, offset), logger },
+  { ...config.flush, retryMaxMs: config.retryMaxMs },
+  {
+    onFlush: (rows) => {
+      metrics.flushRows.observe(rows);
+      worker?.refreshReadiness();
+    },
+    onFlushFailed: () => worker?.refreshReadiness(),
+  },
+);
 const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
 const deadLetters = new DeadLetterPublisher(producer, config.kafka.dlqTopic);
 // No polling: a batch planned with an outdated catalogue is refused by the apply
@@ -61,7 +92,7 @@ const campaignStore = new CampaignStore(redis, clickhouse, config.redis.keyPrefi
 const catalogue = new CampaignCatalogue(campaignStore);
 // Batches wait while Redis holds no live state (lost data) or a rebuild runs; a fresh
 // deployment is set up by the first batch. See live-state-gate.ts and recovery/rebuild.ts.
-const liveState = new LiveStateStore(redis, { prefix: config.redis.keyPrefix, group: config.kafka.groupId });
+const liveState = new LiveStateStore(redis, { prefix: config.redis.keyPrefix });
 const gate = new LiveStateGate({
   live: liveState,
   history,
@@ -92,9 +123,12 @@ const gate = new LiveStateGate({
     : undefined,
 });
 
-const worker = new IngestWorker({
+worker = new IngestWorker({
   consumer,
   topic: config.kafka.topic,
+  owners,
+  flusher,
+  durableOffsets: counters,
   logger,
   retryMaxMs: config.retryMaxMs,
   partitionsConcurrently: config.kafka.partitionsConcurrently,
@@ -104,7 +138,6 @@ const worker = new IngestWorker({
     counters,
     campaigns: { get: () => catalogue.get(), invalidate: () => catalogue.invalidate(), versionKey: campaignStore.keys.version },
     duplicates,
-    history: gate.guard(history),
     liveState: gate,
     deadLetters: {
       async publish(letters) {
@@ -144,6 +177,7 @@ function stop(reason: string): Promise<void> {
     // Disconnecting the consumer waits for the running batch and commits resolved offsets.
     await worker.stop().catch((err) => logger.warn({ err }, 'consumer disconnect failed'));
     await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
     await clickhouse.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
     ops?.close();
@@ -195,6 +229,7 @@ for (let attempt = 1; stopping === null; attempt++) {
 }
 if (stopping === null) {
   await producer.connect();
+  await admin.connect();
   await worker.start();
   logger.info({ metrics: `http://${config.http.host}:${(ops.address() as { port: number }).port}/metrics` }, 'ingest running');
 }

@@ -11,7 +11,8 @@ export function createIngestMetrics() {
     retries: new Counter({ name: 'livetally_ingest_batch_retries_total', help: 'Batch attempts that failed and were retried', registers: [registry] }),
     lag: new Gauge({ name: 'livetally_ingest_consumer_lag', help: 'Messages behind the partition high watermark', labelNames: ['partition'] as const, registers: [registry] }),
     redisApplySeconds: new Histogram({ name: 'livetally_ingest_redis_apply_seconds', help: 'Atomic counter apply latency', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [registry] }),
-    clickhouseInsertSeconds: new Histogram({ name: 'livetally_ingest_clickhouse_insert_seconds', help: 'Raw event insert latency', buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    clickhouseInsertSeconds: new Histogram({ name: 'livetally_ingest_clickhouse_insert_seconds', help: 'Raw event insert latency (one flush)', buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    flushRows: new Histogram({ name: 'livetally_ingest_clickhouse_flush_rows', help: 'Rows per ClickHouse insert', buckets: [1, 10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000], registers: [registry] }),
     ready: new Gauge({ name: 'livetally_ingest_ready', help: '1 when the worker can store batches', registers: [registry] }),
   };
 }

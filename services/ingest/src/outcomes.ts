@@ -1,4 +1,5 @@
 import type { FieldError } from '@livetally/events';
+import type { FencedRow } from '@livetally/history';
 
 /**
  * What happens to each message: counted, sent to the dead-letter topic, or (for a
@@ -15,6 +16,8 @@ export interface DeadLetter {
 }
 
 export type BatchOutcome =
-  | { kind: 'processed'; lastOffset: string; counted: number; duplicates: number; deadLettered: number }
-  | { kind: 'skipped'; lastOffset: string; reason: 'already-applied' }
-  | { kind: 'deferred'; reason: 'short-replay' | 'lost-ownership' };
+  /** Redis holds the batch; `rows` are what ClickHouse still lacks, for the history flusher. */
+  | { kind: 'processed'; lastOffset: string; rows: FencedRow[]; counted: number; duplicates: number; deadLettered: number }
+  | { kind: 'skipped'; lastOffset: string; reason: 'already-stored' }
+  /** Nothing resolved; `lost-ownership`: another worker took the partition, or its state moved (take it again). */
+  | { kind: 'deferred'; reason: 'empty' | 'lost-ownership' };

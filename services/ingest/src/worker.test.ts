@@ -2,8 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
+import { backoffMs } from './backoff';
 import type { BatchDeps } from './batch-processor';
-import { IngestWorker, backoffMs, type WorkerOptions } from './worker';
+import { HistoryFlusher } from './history-flusher';
+import { PartitionOwners } from './partition-owners';
+import { IngestWorker, type WorkerOptions } from './worker';
 
 const logger = pino({ level: 'silent' });
 const NOW = Date.UTC(2024, 8, 1);
@@ -34,7 +37,7 @@ function fakePayload(running = { value: true }) {
     batch: {
       topic: 't',
       partition: 0,
-      messages: [{ offset: '5', key: null, value: Buffer.from(JSON.stringify(sale)) }],
+      messages: [{ offset: '5', timestamp: String(NOW), key: null, value: Buffer.from(JSON.stringify(sale)) }],
       firstOffset: () => '5',
       offsetLag: () => '0',
     },
@@ -47,45 +50,58 @@ function fakePayload(running = { value: true }) {
   return { payload: payload as unknown as EachBatchPayload, resolved, heartbeat: payload.heartbeat };
 }
 
-/** Store fakes; `failures` makes the first n Redis reads throw as if Redis were down. */
+/** Store fakes; `failures` makes the first n Redis applies throw as if Redis were down. The real stores are tested in tests/. */
 function fakeDeps(failures = 0) {
-  const calls = { appliedOffset: 0, inserted: 0, applied: 0 };
+  const calls = { applyAttempts: 0, inserted: 0, applied: 0 };
   const deps: BatchDeps = {
     counters: {
-      async appliedOffset() {
-        if (calls.appliedOffset++ < failures) throw new Error('Connection is closed.');
-        return '-1';
-      },
-      claimRange: async (_t, _p, first, last) => ({ first, last }),
       async applyBatch() {
+        if (calls.applyAttempts++ < failures) throw new Error('Connection is closed.');
         calls.applied++;
         return { applied: true };
       },
     },
     duplicates: { claim: async (inputs) => inputs.map(() => true) },
-    history: {
-      async insertEvents() {
-        calls.inserted++;
-      },
-    },
     deadLetters: { publish: async () => undefined },
     now: () => NOW,
     logger,
   };
-  return { deps, calls };
+  const owners = new PartitionOwners({
+    topic: 't',
+    owner: 'test',
+    counters: { takePartition: async () => ({ gen: 1, applied: '4', durable: '4' }) },
+    fence: { ownerGeneration: async () => 0, takeOwnership: async () => undefined, storedOffsets: async () => new Set<string>() },
+    logStart: async () => '0',
+    logger,
+  });
+  let worker: IngestWorker | undefined;
+  const flusher = new HistoryFlusher(
+    {
+      writer: { insert: async (rows) => void (calls.inserted += rows.length), settle: async () => undefined, storedOffsets: async () => new Set<string>() },
+      topic: 't',
+      onDurable: (p, gen, offset) => worker!.onDurable(p, gen, offset),
+      logger,
+    },
+    { maxRows: 1, maxWaitMs: 10, maxBufferedRows: 1000, retryMaxMs: 100 },
+  );
+  const durable: string[] = [];
+  const extra = { owners, flusher, durableOffsets: { markDurable: async (_t: string, _p: number, _g: number, o: string) => (durable.push(o), true) } };
+  return { deps, calls, durable, extra, bind: (w: IngestWorker) => (worker = w) };
 }
 
-function makeWorker(consumer: ReturnType<typeof fakeConsumer>, deps: BatchDeps, extra: Partial<WorkerOptions> = {}) {
+function makeWorker(consumer: ReturnType<typeof fakeConsumer>, fakes: ReturnType<typeof fakeDeps>, extra: Partial<WorkerOptions> = {}) {
   const readiness: boolean[] = [];
   const worker = new IngestWorker({
-    consumer: consumer as unknown as Consumer,
+    consumer: { ...consumer, commitOffsets: vi.fn(async () => undefined), seek: vi.fn() } as unknown as Consumer,
     topic: 't',
-    deps,
+    deps: fakes.deps,
+    ...fakes.extra,
     logger,
     retryMaxMs: 100,
     hooks: { onReadyChange: (r) => readiness.push(r) },
     ...extra,
   });
+  fakes.bind(worker);
   return { worker, readiness };
 }
 
@@ -94,8 +110,9 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('IngestWorker', () => {
   it('retries a failing batch without resolving it, heartbeating, and resolves once it is stored', async () => {
     const consumer = fakeConsumer();
-    const { deps, calls } = fakeDeps(3);
-    const { worker, readiness } = makeWorker(consumer, deps);
+    const fakes = fakeDeps(3);
+    const { calls } = fakes;
+    const { worker, readiness } = makeWorker(consumer, fakes);
     await worker.start();
     expect(worker.isReady()).toBe(true);
 
@@ -105,9 +122,11 @@ describe('IngestWorker', () => {
     await consumer.eachBatch!(payload);
     clearInterval(watch);
 
-    expect(calls.appliedOffset).toBe(4);
+    expect(calls.applyAttempts).toBe(4);
     expect(calls.applied).toBe(1);
     expect(resolved).toEqual(['5']);
+    await vi.waitFor(() => expect(fakes.durable).toEqual(['5']));
+    expect(calls.inserted).toBe(1);
     expect(heartbeat.mock.calls.length).toBeGreaterThan(3);
     expect(seen).toContain(false);
     expect(readiness).toEqual([true, false, true]);
@@ -115,8 +134,9 @@ describe('IngestWorker', () => {
 
   it('leaves the batch unresolved when the consumer stops during the retries', async () => {
     const consumer = fakeConsumer();
-    const { deps, calls } = fakeDeps(Infinity);
-    const { worker } = makeWorker(consumer, deps);
+    const fakes = fakeDeps(Infinity);
+    const { calls } = fakes;
+    const { worker } = makeWorker(consumer, fakes);
     await worker.start();
     const running = { value: true };
     const { payload, resolved } = fakePayload(running);
@@ -124,15 +144,14 @@ describe('IngestWorker', () => {
     await tick(150);
     running.value = false;
     await handled;
-    expect(calls.appliedOffset).toBeGreaterThan(0);
+    expect(calls.applyAttempts).toBeGreaterThan(0);
     expect(resolved).toEqual([]);
     expect(worker.isReady()).toBe(true);
   });
 
   it('rethrows a heartbeat error (rebalance) without resolving, so kafkajs rejoins', async () => {
     const consumer = fakeConsumer();
-    const { deps } = fakeDeps(Infinity);
-    const { worker } = makeWorker(consumer, deps);
+    const { worker } = makeWorker(consumer, fakeDeps(Infinity));
     await worker.start();
     const { payload, resolved, heartbeat } = fakePayload();
     heartbeat.mockRejectedValue(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }));
@@ -143,9 +162,10 @@ describe('IngestWorker', () => {
 
   it('holds batches while the store probe fails and reports not ready, then resumes', async () => {
     const consumer = fakeConsumer();
-    const { deps, calls } = fakeDeps();
+    const fakes = fakeDeps();
+    const { calls } = fakes;
     let storesUp = false;
-    const { worker } = makeWorker(consumer, deps, {
+    const { worker } = makeWorker(consumer, fakes, {
       probeIntervalMs: 10,
       probeStores: async () => {
         if (!storesUp) throw new Error('ECONNREFUSED');
@@ -158,7 +178,7 @@ describe('IngestWorker', () => {
     const { payload, resolved } = fakePayload();
     const handled = consumer.eachBatch!(payload);
     await tick(100);
-    expect(calls.appliedOffset).toBe(0);
+    expect(calls.applyAttempts).toBe(0);
     storesUp = true;
     await handled;
     expect(resolved).toEqual(['5']);
@@ -169,9 +189,8 @@ describe('IngestWorker', () => {
 
   it('runs the consumer again after a crash kafkajs does not restart, and gives up when it stays down', async () => {
     const consumer = fakeConsumer();
-    const { deps } = fakeDeps();
     const onFatal = vi.fn();
-    const { worker } = makeWorker(consumer, deps, { maxCrashedMs: 100, onFatal });
+    const { worker } = makeWorker(consumer, fakeDeps(), { maxCrashedMs: 100, onFatal });
     await worker.start();
     expect(consumer.run).toHaveBeenCalledTimes(1);
 

@@ -1,7 +1,10 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '@livetally/logging';
-import { processPartitionBatch, type BatchDeps } from './batch-processor';
+import { backoffMs } from './backoff';
+import { processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
+import type { HistoryFlusher } from './history-flusher';
 import type { BatchOutcome } from './outcomes';
+import type { PartitionOwners } from './partition-owners';
 
 export interface WorkerHooks {
   onOutcome?(outcome: BatchOutcome, seconds: number, partition: number): void;
@@ -14,6 +17,10 @@ export interface WorkerOptions {
   consumer: Consumer;
   topic: string;
   deps: BatchDeps;
+  owners: PartitionOwners;
+  flusher: HistoryFlusher;
+  /** Where durable offsets are recorded, fenced by the owner generation (RedisCounterStore). */
+  durableOffsets: { markDurable(topic: string, partition: number, ownerGen: number, offset: string): Promise<boolean> };
   logger: Logger;
   retryMaxMs: number;
   /** Partition batches processed at once (kafkajs partitionsConsumedConcurrently); default 12. */
@@ -31,15 +38,12 @@ export interface WorkerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Exponential backoff with full jitter, capped. */
-export function backoffMs(attempt: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, 100 * 2 ** Math.min(attempt, 16));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 /**
- * Runs the consumer with manual offset resolution: an offset is resolved only after
- * both stores hold its batch. While a store is down (the probe says so, or a batch
+ * Runs the consumer (ADR 0001): a partition's first batch takes ownership of it and, if
+ * Kafka's position is past the durable offset, seeks back there. A batch's offset is
+ * resolved (fetching moves on) once Redis holds it; its rows go to the history flusher,
+ * which commits offsets once ClickHouse holds them too. While a store is down (the probe says so, or a batch
  * fails) batches are held and retried with backoff, heartbeating so the group keeps
  * the partition; the fetch loop takes no new batch meanwhile and the worker reports
  * not ready. A crashed consumer is restarted (kafkajs does it for retriable errors,
@@ -58,7 +62,9 @@ export class IngestWorker {
 
   constructor(private readonly options: WorkerOptions) {
     const { consumer, logger } = options;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(payload.memberAssignment?.[options.topic] ?? []);
+      for (const lost of options.owners.retainOnly(assigned)) options.flusher.drop(lost);
       this.crashes = 0;
       this.crashedSince = undefined;
       this.update({ joined: true });
@@ -71,7 +77,7 @@ export class IngestWorker {
     });
   }
 
-  /** Ready = in the group, stores answering the probe, and no batch failing. */
+  /** Ready = in the group, stores answering the probe, no batch failing and ClickHouse taking the flushes. */
   isReady(): boolean {
     return this.ready;
   }
@@ -81,13 +87,29 @@ export class IngestWorker {
     await this.run();
   }
 
-  /** Stops probing and recovery, then disconnects (waits for the running batch, commits resolved offsets). */
+  /**
+   * Stops probing and recovery, disconnects (waits for the running batch), then writes
+   * what the flusher holds so those offsets are durable for the partitions' next owners.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.probeTimer);
     clearTimeout(this.recoverTimer);
     this.update({ joined: false });
     await this.options.consumer.disconnect();
+    await this.options.flusher.drain();
+    this.options.flusher.stop();
+  }
+
+  /** Both stores hold the partition through `offset` (the flusher says so): record it, then commit. */
+  async onDurable(partition: number, gen: number, offset: string): Promise<void> {
+    const { durableOffsets, consumer, topic, logger } = this.options;
+    if (!(await durableOffsets.markDurable(topic, partition, gen, offset))) {
+      this.lose(partition);
+      return;
+    }
+    // Positions come from the durable offsets in Redis; the commit is for lag monitoring.
+    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]).catch((err: Error) => logger.debug({ err: err.message, partition }, 'offset commit skipped'));
   }
 
   private async run(): Promise<void> {
@@ -96,8 +118,8 @@ export class IngestWorker {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommit: true,
-      autoCommitInterval: 1000,
+      // Offsets are committed by onDurable, once ClickHouse holds the rows too.
+      autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 12,
       eachBatch: (payload) => this.handleBatch(payload),
     });
@@ -145,24 +167,35 @@ export class IngestWorker {
   private update(change: { joined?: boolean; storesUp?: boolean }): void {
     this.joined = change.joined ?? this.joined;
     this.storesUp = change.storesUp ?? this.storesUp;
-    const ready = this.joined && this.storesUp && this.failing.size === 0 && !this.stopped;
+    const ready = this.joined && this.storesUp && this.failing.size === 0 && this.options.flusher.isHealthy() && !this.stopped;
     if (this.ready !== ready) {
       this.ready = ready;
       this.options.hooks?.onReadyChange?.(ready);
     }
   }
 
+  /** Readiness follows the flusher too (ClickHouse refusing inserts); called by its observer. */
+  refreshReadiness(): void {
+    this.update({});
+  }
+
+  private lose(partition: number): void {
+    this.options.owners.lose(partition);
+    this.options.flusher.drop(partition);
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    const { deps, hooks, logger, retryMaxMs } = this.options;
+    const { batch, resolveOffset, isRunning, isStale } = payload;
+    const { deps, hooks, logger, retryMaxMs, owners, flusher } = this.options;
     const log = logger.child({ partition: batch.partition, firstOffset: batch.firstOffset() });
     hooks?.onLag?.(batch.partition, Number(batch.offsetLag()));
-    const messages = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
+    const messages = batch.messages.map((m) => ({ offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value }));
+    const stillWanted = () => isRunning() && !isStale();
     let attempt = 0;
     try {
       // Leaving this loop without resolving (stopping, rebalanced, seeked) is safe:
       // unresolved offsets are fetched again, by this worker or the partition's next owner.
-      while (isRunning() && !isStale()) {
+      while (stillWanted()) {
         if (!this.storesUp) {
           // A store is known to be down: hold the batch without hammering it.
           await this.pause(500, payload);
@@ -171,7 +204,14 @@ export class IngestWorker {
         const started = performance.now();
         let outcome: BatchOutcome;
         try {
-          outcome = await processPartitionBatch({ ...deps, logger: log }, { topic: batch.topic, partition: batch.partition, messages });
+          await this.heartbeating(flusher.waitForRoom({ stillWanted }), payload);
+          // Taking a partition needs live state (a fresh deployment is set up here).
+          await deps.liveState?.ensureReady(batch.topic);
+          const owned = await this.heartbeating(owners.get(batch.partition), payload);
+          const firstFetched = batch.firstOffset();
+          if (firstFetched !== null && (await this.seekedBack(owned, firstFetched, log))) return;
+          outcome = await this.heartbeating(processPartitionBatch({ ...deps, logger: log }, owned, { topic: batch.topic, partition: batch.partition, messages }), payload);
+          if (outcome.kind === 'processed') flusher.add({ partition: batch.partition, gen: owned.gen, lastOffset: outcome.lastOffset, rows: outcome.rows });
         } catch (err) {
           this.failing.add(batch.partition);
           this.update({});
@@ -183,17 +223,48 @@ export class IngestWorker {
         }
         hooks?.onOutcome?.(outcome, (performance.now() - started) / 1000, batch.partition);
         if (outcome.kind === 'deferred') {
+          if (outcome.reason === 'lost-ownership') this.lose(batch.partition);
           // Unresolved offsets are fetched again; a short pause avoids a hot loop.
           await this.pause(200, payload);
         } else {
           resolveOffset(outcome.lastOffset);
-          await commitOffsetsIfNecessary();
         }
         await payload.heartbeat();
         return;
       }
     } finally {
       if (this.failing.delete(batch.partition)) this.update({});
+    }
+  }
+
+  /** A newly owned partition whose fetch position is past its durable offset is read again from there. */
+  private async seekedBack(owned: OwnedPartition, firstFetched: string, log: Logger): Promise<boolean> {
+    const target = await this.options.owners.seekTarget(owned, firstFetched);
+    if (target === undefined) return false;
+    log.info({ from: target, gen: owned.gen }, 'reading the partition again from after its durable offset');
+    this.options.consumer.seek({ topic: owned.topic, partition: owned.partition, offset: target });
+    return true;
+  }
+
+  /**
+   * Awaits `work` while heartbeating every second, so a slow but healthy step (an
+   * ownership taken after a running flush, a large dead-letter send, store retries)
+   * never costs the group membership. Heartbeat errors are left to kafkajs once the work
+   * is done: the work is never abandoned half-way.
+   */
+  private async heartbeating<T>(work: Promise<T>, payload: EachBatchPayload): Promise<T> {
+    let done = false;
+    const beat = (async () => {
+      while (!done) {
+        await sleep(1_000);
+        if (!done) await payload.heartbeat().catch(() => undefined);
+      }
+    })();
+    try {
+      return await work;
+    } finally {
+      done = true;
+      void beat;
     }
   }
 

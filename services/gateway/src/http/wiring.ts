@@ -60,7 +60,6 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
       redis,
       queries: new CampaignBackfillQueries(client),
       prefix: keyPrefix,
-      group: config.ingest.groupId,
       topic: config.ingest.topic,
       now: Date.now,
       progress: (campaign, message) => log.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),

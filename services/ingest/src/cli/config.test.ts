@@ -5,7 +5,7 @@ import { UsageError, parseFlags, parseRebuildConfig, parseReconcileConfig } from
 describe('operator command configuration', () => {
   it('uses the ingest workers’ names and defaults', () => {
     const c = parseReconcileConfig({ KAFKA_TOPIC: 'x', REDIS_KEY_PREFIX: 'p', CLICKHOUSE_DATABASE: 'db' });
-    expect(c).toMatchObject({ topic: 'x', groupId: 'ingest', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' }, clickhouse: { database: 'db', username: 'default' } });
+    expect(c).toMatchObject({ topic: 'x', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' }, clickhouse: { database: 'db', username: 'default' } });
   });
 
   it('gives rebuild a grace period longer than an insert may take, and the dedup layout of the workers', () => {

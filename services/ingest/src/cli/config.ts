@@ -17,7 +17,6 @@ const COMMON = {
 function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
   return {
     topic: c.KAFKA_TOPIC,
-    groupId: c.KAFKA_GROUP_ID,
     redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
     clickhouse: { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD, database: c.CLICKHOUSE_DATABASE, requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS },
     logLevel: c.LOG_LEVEL,

@@ -33,7 +33,7 @@ runCommand('rebuild', USAGE, async () => {
   }
   const config = parseRebuildConfig(process.env);
   const progress = progressPrinter('rebuild');
-  progress(`ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic} → Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}, group ${config.groupId})`);
+  progress(`ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic} → Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix})`);
   const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
   const abort = new AbortController();
   const onSignal = () => {
@@ -44,7 +44,7 @@ runCommand('rebuild', USAGE, async () => {
   process.once('SIGTERM', onSignal);
   try {
     await migrate(conn.clickhouse); // a deployment that never stored anything has no table yet
-    const live = new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix, group: config.groupId });
+    const live = new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix });
     const history = new EventHistory(conn.clickhouse);
     const dedup = new EventDeduplicator(conn.redis, { prefix: config.redis.keyPrefix, ...config.dedup });
     const started = performance.now();

@@ -25,11 +25,11 @@ runCommand('reconcile', USAGE, async () => {
   }
   const config = parseReconcileConfig(process.env);
   const progress = progressPrinter('reconcile');
-  progress(`Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}, group ${config.groupId}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`);
+  progress(`Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`);
   const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
   try {
     const result = await reconcile({
-      live: new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix, group: config.groupId }),
+      live: new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix }),
       history: new EventHistory(conn.clickhouse),
       campaigns: reconcileCampaigns(conn.clickhouse, { prefix: config.redis.keyPrefix }),
       topic: config.topic,

@@ -4,6 +4,10 @@ import { agrees, reconcile, type ReconcileDeps } from './reconcile';
 
 const totals = (views: number) => ({ views: String(views), sessions: '0', sessionsEnded: '0', salesFen: '0', refundsFen: '0', orders: '0', items: '0', refunds: '0' });
 
+
+/** The stores are durable through any cut here (tests/reconcile.test.ts waits for real ones). */
+const waitUntilDurable = async () => undefined;
+
 describe('reconcile', () => {
   it('asks ClickHouse for exactly the offsets of the atomic snapshot', async () => {
     const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
@@ -12,7 +16,7 @@ describe('reconcile', () => {
       totals: new Map(scopes.map((s) => [s, { views: '5' }])),
     }));
     const totalsByScope = vi.fn(async () => new Map([['all', totals(5)]]));
-    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot }, history: { totalsByScope }, topic: 't' });
+    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable }, history: { totalsByScope }, topic: 't' });
     expect(totalsByScope).toHaveBeenCalledWith('t', new Map([[1, '99']]));
     expect(agrees(r)).toBe(true);
     expect(r).toMatchObject({ lateScopes: 0, offsets: { '1': '99' }, redisScopes: 1, clickhouseScopes: 1 });
@@ -28,7 +32,7 @@ describe('reconcile', () => {
     const totalsByScope = vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>, only?: readonly string[]) =>
       only ? new Map(only.map((s) => [s, totals(Number(upTo.get(0)) - 9)])) : new Map([['all', totals(1)], ['stream:new', totals(1)], ['stream:newer', totals(1)]]),
     );
-    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot }, history: { totalsByScope }, topic: 't' });
+    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable }, history: { totalsByScope }, topic: 't' });
     expect(snapshot.mock.calls.map((c) => c[1])).toEqual([['all'], ['stream:new', 'stream:newer']]);
     expect(totalsByScope.mock.calls[1]).toEqual(['t', new Map([[0, '11']]), ['stream:new', 'stream:newer']]);
     // stream:new agrees at the second cut (2 = 2); stream:newer has no Redis key there.
@@ -40,7 +44,7 @@ describe('reconcile', () => {
   it('does not compare without live state', async () => {
     const totalsByScope = vi.fn();
     const r = await reconcile({
-      live: { scanScopes: async () => [], snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map() }) },
+      live: { scanScopes: async () => [], snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map() }), waitUntilDurable },
       history: { totalsByScope },
       topic: 't',
     });
@@ -51,7 +55,7 @@ describe('reconcile', () => {
 
   it('treats an empty Redis hash as a missing key', async () => {
     const deps: ReconcileDeps = {
-      live: { scanScopes: async () => ['host:h'], snapshot: async () => ({ status: 'ready', offsets: new Map([[0, '1']]), totals: new Map([['host:h', {}]]) }) },
+      live: { scanScopes: async () => ['host:h'], snapshot: async () => ({ status: 'ready', offsets: new Map([[0, '1']]), totals: new Map([['host:h', {}]]) }), waitUntilDurable },
       history: { totalsByScope: async () => new Map([['host:h', totals(2)]]) },
       topic: 't',
     };
@@ -67,6 +71,7 @@ describe('reconcile', () => {
       const snapshots: string[][] = [];
       const live: ReconcileDeps['live'] = {
         scanScopes: async () => ['all', 'campaign:month', 'campaign:orphan'],
+        waitUntilDurable,
         snapshot: vi.fn(async (_t: string, scopes: readonly string[], catalogue?: { catalogue: string; version: string }): Promise<LiveSnapshot> => {
           snapshots.push([...scopes]);
           const views = redisViews();

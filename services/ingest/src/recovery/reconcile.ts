@@ -6,10 +6,10 @@ import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livet
  * Compares Redis with ClickHouse exactly, even while ingest keeps running.
  *
  * Cut 1: one atomic Redis read (MULTI/EXEC) takes every partition's applied offset
- * and the totals of every scope found by a SCAN just before; ClickHouse then totals
- * exactly the rows at or below those offsets. Rows reach ClickHouse before their
- * offset is applied in Redis, so both sides describe the same prefix of every
- * partition.
+ * and the totals of every scope found by a SCAN just before; once ClickHouse holds
+ * every partition through those offsets too (the workers' durable offsets reach them;
+ * rows reach ClickHouse shortly after Redis), ClickHouse totals exactly the rows at or
+ * below them, so both sides describe the same prefix of every partition.
  *
  * Scopes created between the SCAN and the atomic read (a new stream, while ingest
  * runs) show up in ClickHouse's answer but were not read from Redis. Retrying until
@@ -29,7 +29,7 @@ import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livet
  */
 
 export interface ReconcileDeps {
-  live: Pick<LiveStateStore, 'scanScopes' | 'snapshot'>;
+  live: Pick<LiveStateStore, 'scanScopes' | 'snapshot' | 'waitUntilDurable'>;
   history: Pick<EventHistory, 'totalsByScope'>;
   /** Compares campaign scopes against the catalogue's definitions; left out, they are skipped. */
   campaigns?: { keys: CatalogueKeys; history: Pick<LiveHistory, 'totals'>; recheckMs?: number };
@@ -89,6 +89,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
   if (snap.status !== 'ready') return notReady(snap);
   progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
+  await timed('snapshot', () => live.waitUntilDurable(topic, snap.offsets));
   const hist = await timed('clickhouse', () => history.totalsByScope(topic, snap.offsets));
   progress(`ClickHouse: totals of ${hist.size} scope(s) over the rows up to those offsets`);
 
@@ -103,6 +104,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     progress(`  ${late.length} scope(s) were created after the SCAN; comparing them at a second cut`);
     const snap2 = await timed('snapshot', () => live.snapshot(topic, late));
     if (snap2.status !== 'ready') return notReady(snap2);
+    await timed('snapshot', () => live.waitUntilDurable(topic, snap2.offsets));
     const hist2 = await timed('clickhouse', () => history.totalsByScope(topic, snap2.offsets, late));
     const t2 = performance.now();
     comparison = merge(comparison, compareTotals(present(snap2.totals), hist2, computable));
@@ -156,6 +158,7 @@ async function compareCampaigns(cc: NonNullable<ReconcileDeps['campaigns']>, liv
   for (let round = 0; round < CAMPAIGN_ROUNDS && (pending.length > 0 || (round === 0 && !options.only)); round++) {
     const snap = await live.snapshot(topic, pending, cc.keys);
     if (snap.status !== 'ready') return { status: snap.status };
+    await live.waitUntilDurable(topic, snap.offsets);
     const defs = new Map<string, Campaign>();
     for (const body of snap.catalogue?.bodies ?? []) {
       const c = JSON.parse(body) as Campaign;
