@@ -80,7 +80,7 @@ afterAll(async () => {
 
 describe('who may talk to the stand-in', () => {
   it('refuses requests without credentials and with a wrong password', async () => {
-    const anonymous = await raw({ body: 'SELECT 1' , headers: {} });
+    const anonymous = await raw({ body: 'SELECT 1' });
     expect(anonymous.status).toBe(403);
     expect(anonymous.body).toMatch(/^Code: 516\. .*Authentication is required/);
 
@@ -120,7 +120,7 @@ describe('who may talk to the stand-in', () => {
     expect(rebinding.status).toBe(403);
     expect(rebinding.body).toMatch(/Host "evil\.example:\d+" is not one this server answers to/);
 
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Array<Record<string, string>>) {
       const browser = await raw({ headers: { ...headers, authorization: basic(writer) }, body: "SELECT 'ran'" });
       expect(browser.status).toBe(403);
       expect(browser.body).toMatch(/web browsers are not accepted/);
@@ -245,8 +245,8 @@ describe('the read-only account', () => {
 describe('the engine under the stand-in', () => {
   it('keeps user files in an empty folder of the data directory', async () => {
     const rs = await asWriter.query({ query: "SELECT value FROM system.server_settings WHERE name = 'user_files_path'", format: 'JSONEachRow' });
-    const [{ value }] = await rs.json<{ value: string }>();
-    expect(path.resolve(value)).toBe(path.join(dataDir, 'user_files'));
+    const [row] = await rs.json<{ value: string }>();
+    expect(path.resolve(row!.value)).toBe(path.join(dataDir, 'user_files'));
     expect(readFileSync(path.join(dataDir, 'chdb-server', 'users.xml'), 'utf8')).not.toMatch(/GRANT ALL/);
   });
 });
