@@ -81,12 +81,19 @@ export class FencedEventWriter {
   }
 
   /**
-   * One insert of rows of any partitions. A failure may leave part of it stored (or
-   * still running): the caller then calls settle(flushId) and storedOffsets before
-   * writing again, never a blind retry.
+   * Inserts rows of any partitions: one insert per calendar month of the events (a
+   * month is one part of lt_events, written atomically), so a partition's stored rows
+   * never have holes below its highest stored offset beyond what a month boundary
+   * splits. A failure may leave some months stored (or still running): the caller then
+   * calls settle(flushId) and storedOffsets before writing again, never a blind retry.
    */
   async insert(rows: readonly FencedRow[], flushId: string): Promise<void> {
     if (rows.length === 0) return;
+    // lt_events is partitioned by month: one insert per month is one part, stored whole or not at all.
+    for (const monthRows of byMonth(rows)) await this.insertPart(monthRows, flushId);
+  }
+
+  private async insertPart(rows: readonly FencedRow[], flushId: string): Promise<void> {
     const started = performance.now();
     const clickhouse_settings = { log_comment: `${FLUSH_COMMENT}${flushId}` };
     const tsv = encodeRowsTsv(rows.map((r) => r.row), (i) => String(rows[i]!.ownerGen));
@@ -125,4 +132,19 @@ export class FencedEventWriter {
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
+}
+
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+
+/** Rows grouped by the Asia/Shanghai calendar month of their event time (lt_events' partition key). */
+function byMonth(rows: readonly FencedRow[]): FencedRow[][] {
+  const groups = new Map<number, FencedRow[]>();
+  for (const r of rows) {
+    const d = new Date(r.row.ts + SHANGHAI_OFFSET_MS);
+    const month = d.getUTCFullYear() * 12 + d.getUTCMonth();
+    let group = groups.get(month);
+    if (!group) groups.set(month, (group = []));
+    group.push(r);
+  }
+  return [...groups.values()];
 }
