@@ -1,3 +1,5 @@
+import { keySpace, waitUntilDurable } from '@livetally/counters';
+import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { STACK, waitFor } from './stack';
 
@@ -5,7 +7,8 @@ export function testKafka(clientId = 'livetally-tests'): Kafka {
   return new Kafka({ clientId, brokers: STACK.kafkaBrokers, logLevel: logLevel.NOTHING });
 }
 
-export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+/** `configEntries`: topic settings such as max.message.bytes. */
+export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -103,4 +106,16 @@ export async function waitUntilApplied(kafka: Kafka, topic: string, appliedOffse
   }, 90_000, 250).catch((err) => {
     throw new Error(`${(err as Error).message}\n${diagnostics()}`);
   });
+}
+
+/**
+ * Waits until ClickHouse holds everything Redis applied for the topic (every partition's
+ * durable offset reached its applied one): Redis is written first, ClickHouse by the
+ * workers' next flush.
+ */
+export async function waitUntilStored(redis: Redis, prefix: string, topic: string, timeoutMs = 60_000): Promise<void> {
+  const key = keySpace(prefix).appliedOffsets(topic);
+  const hash = await redis.hgetall(key);
+  const applied = new Map(Object.entries(hash).filter(([field]) => /^\d+$/.test(field)).map(([p, o]) => [Number(p), o] as const));
+  await waitUntilDurable(redis, key, applied, { timeoutMs });
 }
