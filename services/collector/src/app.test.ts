@@ -5,7 +5,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
-import { SinkUnavailableError } from './kafka-sink';
+import { RecordsTooLargeError, SinkUnavailableError } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
 import { buildMetricsApp } from './metrics-server';
 import { DOUYIN_KEY, MemorySink, NOW, TAOBAO_KEY, saleEvent } from './testing/fakes';
@@ -217,6 +217,17 @@ describe('rate limit and Kafka outages', () => {
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('3');
     expect(res.json().error.code).toBe('KAFKA_UNAVAILABLE');
+  });
+
+  it('answers 413 TOO_LARGE_FOR_KAFKA, naming the largest stream, when the broker refused the records as too large; readiness stays', async () => {
+    const { app, sink, metrics } = await makeApp();
+    sink.failWith = new RecordsTooLargeError({ streamId: 's-1', events: 2, bytes: 2_000_000 });
+    const res = await app.inject(post({ events: [saleEvent(), saleEvent({ eventId: 'e-2' })] }));
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(res.json().error).toEqual({ code: 'TOO_LARGE_FOR_KAFKA', message: expect.stringContaining('smaller requests'), largestStream: { streamId: 's-1', events: 2, bytes: 2_000_000 } });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect(await metrics.render()).toContain('livetally_collector_refused_requests_total{platform="douyin",code="TOO_LARGE_FOR_KAFKA"} 1');
   });
 
   it('answers 500 INTERNAL without details for an unexpected sink error', async () => {

@@ -23,8 +23,13 @@ describe('collector config', () => {
       maxBatchEvents: 1000, maxBodyBytes: 1_048_576,
       redisUrl: 'redis://127.0.0.1:6379',
       rateLimit: { eventsPerSecond: 10_000, burst: 20_000, keyPrefix: 'lt:rl:collector' },
-      produceTimeoutMs: 10_000, maxPendingEvents: 100_000, shutdownTimeoutMs: 15_000, logLevel: 'info',
+      produceTimeoutMs: 10_000, maxProduceBytes: 1_048_576, maxPendingEvents: 100_000, shutdownTimeoutMs: 15_000, logLevel: 'info',
     });
+  });
+
+  it('takes a produce size that fits the largest events, and refuses one that does not', () => {
+    expect(parseCollectorConfig({ COLLECTOR_API_KEYS: `douyin:${KEY}`, COLLECTOR_MAX_PRODUCE_BYTES: '65536' }).maxProduceBytes).toBe(65_536);
+    expect(problems({ COLLECTOR_API_KEYS: `douyin:${KEY}`, COLLECTOR_MAX_PRODUCE_BYTES: '16384' }).map((p) => p.split(' ')[0])).toEqual(['COLLECTOR_MAX_PRODUCE_BYTES']);
   });
 
   it('reads keys from a JSON file', () => {

@@ -25,6 +25,9 @@ const schema = {
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: str('lt'),
   COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
+  // Record bytes per produce request; keep it at or below the topic's max.message.bytes (the
+  // broker's default is 1 MiB + 12). At least two of the largest events (16 KiB each) fit.
+  COLLECTOR_MAX_PRODUCE_BYTES: int(1_048_576, 32_768, 16 * 1_048_576),
   COLLECTOR_MAX_PENDING_EVENTS: int(100_000, 1, 10_000_000),
   COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
@@ -45,6 +48,8 @@ export interface CollectorConfig {
   /** At most `burst` events per platform per window of burst / eventsPerSecond seconds, counted in Redis under keyPrefix. */
   rateLimit: { eventsPerSecond: number; burst: number; keyPrefix: string };
   produceTimeoutMs: number;
+  /** Most record bytes (keys, values, framing) in one produce request; a larger request is split. */
+  maxProduceBytes: number;
   maxPendingEvents: number;
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -80,6 +85,7 @@ export function parseCollectorConfig(env: Env, readFile: (path: string) => strin
     redisUrl: e.REDIS_URL,
     rateLimit: { eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC, burst: e.COLLECTOR_RATE_LIMIT_BURST, keyPrefix: `${e.REDIS_KEY_PREFIX}:rl:collector` },
     produceTimeoutMs: e.COLLECTOR_PRODUCE_TIMEOUT_MS,
+    maxProduceBytes: e.COLLECTOR_MAX_PRODUCE_BYTES,
     maxPendingEvents: e.COLLECTOR_MAX_PENDING_EVENTS,
     shutdownTimeoutMs: e.COLLECTOR_SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

@@ -13,6 +13,11 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the collector accepts.' },
   TOO_MANY_EVENTS: { status: 413, message: 'The batch holds more events than the collector accepts.' },
+  TOO_LARGE_FOR_KAFKA: {
+    status: 413,
+    message:
+      "Kafka refused this request's events as too large for one write: a partition's share of the request passed the topic's max.message.bytes (all events of one stream share a partition; error.largestStream names the largest). Some events of this request may be stored. Resend the same events (same eventIds) in smaller requests, with fewer events of any one stream in each; resends are counted once.",
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send Content-Type: application/json (UTF-8), optionally with Content-Encoding: gzip.' },
   RATE_LIMITED: { status: 429, message: "This platform is over its event rate limit; nothing in this request was stored. Retry after Retry-After seconds." },
   KAFKA_UNAVAILABLE: {

@@ -1,7 +1,8 @@
 import { createLogger } from '@livetally/logging';
 import type { ProducerRecord } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KafkaEventSink, SinkUnavailableError, type ProducerLike } from './kafka-sink';
+import { KafkaEventSink, RecordsTooLargeError, SinkUnavailableError, type ProducerLike } from './kafka-sink';
+import { RECORD_BATCH_OVERHEAD_BYTES, recordBytes } from './record-limits';
 
 const logger = createLogger({ service: 'collector', level: 'silent' });
 const msg = (key: string) => ({ key, value: Buffer.from(`{"k":"${key}"}`) });
@@ -31,14 +32,20 @@ class ScriptedProducer implements ProducerLike {
   fail(message: string): void {
     this.sends.shift()?.reject(new Error(message));
   }
+  /** What kafkajs raises for the broker's MESSAGE_TOO_LARGE. */
+  refuseAsTooLarge(): void {
+    this.sends.shift()?.reject(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', code: 10 }));
+  }
 }
+
+const MAX_PRODUCE_BYTES = 1_048_576;
 
 async function connectedSink(options: { timeoutMs?: number; maxPendingEvents?: number } = {}) {
   let now = 1_000;
   const producer = new ScriptedProducer();
   const outcomes: string[] = [];
   const sink = new KafkaEventSink({
-    producer, topic: 't', timeoutMs: options.timeoutMs ?? 1_000, maxPendingEvents: options.maxPendingEvents ?? 100, logger, cooldownMs: 2_000,
+    createProducer: () => producer, topic: 't', timeoutMs: options.timeoutMs ?? 1_000, maxPendingEvents: options.maxPendingEvents ?? 100, logger, cooldownMs: 2_000, maxProduceBytes: MAX_PRODUCE_BYTES,
     observer: { onProduce: (_s, outcome) => outcomes.push(outcome) }, now: () => now,
   });
   sink.start();
@@ -65,7 +72,7 @@ describe('KafkaEventSink', () => {
     vi.useFakeTimers();
     const producer = new ScriptedProducer();
     producer.connectFailures = 2;
-    const sink = new KafkaEventSink({ producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 10, logger });
+    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 10, logger, maxProduceBytes: MAX_PRODUCE_BYTES });
     sink.start();
     await expect(sink.send([msg('a')])).rejects.toBeInstanceOf(SinkUnavailableError);
     expect(sink.isReady()).toBe(false);
@@ -128,9 +135,11 @@ describe('KafkaEventSink', () => {
 });
 
 describe('KafkaEventSink coalescing', () => {
-  it('combines requests that queue behind an in-flight produce, within the byte bound', async () => {
+  it('combines requests that queue behind an in-flight produce, within the byte bound (keys and framing counted)', async () => {
     const producer = new ScriptedProducer();
-    const sink = new KafkaEventSink({ producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 100, logger, maxCombinedBytes: 20 });
+    // Room for exactly two of these records: their 9-byte values alone would let six in.
+    const maxProduceBytes = RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('b'));
+    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 100, logger, maxProduceBytes });
     sink.start();
     await vi.waitFor(() => expect(sink.isReady()).toBe(true));
     const first = sink.send([msg('a')]); // goes out alone
@@ -139,7 +148,7 @@ describe('KafkaEventSink coalescing', () => {
     producer.ack();
     await first;
     await vi.waitFor(() => expect(producer.records).toHaveLength(2));
-    expect(producer.records[1]!.messages.map((m) => m.key)).toEqual(['b', 'c']); // 18 bytes; d would pass 20
+    expect(producer.records[1]!.messages.map((m) => m.key)).toEqual(['b', 'c']); // d would pass the bound
     producer.fail('broker went away');
     await expect(queued[0]).rejects.toThrow(/broker went away/);
     await expect(queued[1]).rejects.toThrow(/broker went away/);
@@ -153,7 +162,7 @@ describe('KafkaEventSink coalescing', () => {
 describe('KafkaEventSink timeouts while queued', () => {
   it('drops a timed-out request that never reached the producer', async () => {
     const producer = new ScriptedProducer();
-    const sink = new KafkaEventSink({ producer, topic: 't', timeoutMs: 200, maxPendingEvents: 100, logger });
+    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 200, maxPendingEvents: 100, logger, maxProduceBytes: MAX_PRODUCE_BYTES });
     sink.start();
     await vi.waitFor(() => expect(sink.isReady()).toBe(true));
     const stuck = sink.send([msg('a')]);
@@ -164,5 +173,91 @@ describe('KafkaEventSink timeouts while queued', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(producer.records.map((r) => r.messages.map((m) => m.key))).toEqual([['a']]);
     await sink.stop(100);
+  });
+});
+
+describe('KafkaEventSink: records the broker refuses as too large', () => {
+  /** A sink whose every producer is a new ScriptedProducer, so a renewal is visible. */
+  async function renewingSink(maxProduceBytes = MAX_PRODUCE_BYTES) {
+    const producers: ScriptedProducer[] = [];
+    const outcomes: string[] = [];
+    const sink = new KafkaEventSink({
+      createProducer: () => producers[producers.push(new ScriptedProducer()) - 1]!,
+      topic: 't', timeoutMs: 1_000, maxPendingEvents: 100, logger, cooldownMs: 2_000, maxProduceBytes,
+      observer: { onProduce: (_s, outcome) => outcomes.push(outcome) },
+    });
+    sink.start();
+    await vi.waitFor(() => expect(sink.isReady()).toBe(true));
+    const current = () => producers.at(-1)!;
+    return { sink, producers, outcomes, current };
+  }
+
+  it('fails that request alone with RecordsTooLargeError, keeps no cooldown, and goes on with a fresh producer', async () => {
+    const { sink, producers, outcomes, current } = await renewingSink();
+    const big = sink.send([msg('hot'), msg('hot'), msg('side')]);
+    await vi.waitFor(() => expect(current().records).toHaveLength(1));
+    current().refuseAsTooLarge();
+    const refusal = await big.catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(RecordsTooLargeError);
+    expect(refusal).toMatchObject({ largestStream: { streamId: 'hot', events: 2, bytes: RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('hot')) } });
+    expect(outcomes).toEqual(['too_large']);
+    expect(sink.isReady()).toBe(true);
+    // The refused call's producer is replaced: its sequence numbers no longer match the broker's.
+    expect(producers).toHaveLength(2);
+    expect(producers[0]!.disconnects).toBe(1);
+    expect(producers[1]!.connects).toBe(1);
+    const next = sink.send([msg('side')]);
+    await vi.waitFor(() => expect(producers[1]!.records).toHaveLength(1));
+    producers[1]!.ack();
+    await next;
+    await sink.stop(0);
+  });
+
+  it('resends each request of a refused combined call alone, so only the one that carried the refused records fails', async () => {
+    const { sink, producers, current } = await renewingSink();
+    const first = sink.send([msg('a')]);
+    await vi.waitFor(() => expect(current().records).toHaveLength(1));
+    const big = sink.send([msg('hot')]);
+    const innocent = sink.send([msg('b')]);
+    current().ack();
+    await first;
+    await vi.waitFor(() => expect(current().records).toHaveLength(2));
+    expect(current().records[1]!.messages.map((m) => m.key)).toEqual(['hot', 'b']);
+    current().refuseAsTooLarge();
+    await vi.waitFor(() => expect(producers).toHaveLength(2));
+    await vi.waitFor(() => expect(current().records).toHaveLength(1));
+    expect(current().records[0]!.messages.map((m) => m.key)).toEqual(['hot']);
+    current().refuseAsTooLarge();
+    await expect(big).rejects.toBeInstanceOf(RecordsTooLargeError);
+    await vi.waitFor(() => expect(current().records).toHaveLength(1));
+    expect(producers).toHaveLength(3);
+    expect(current().records[0]!.messages.map((m) => m.key)).toEqual(['b']);
+    current().ack();
+    await innocent;
+    await sink.stop(0);
+  });
+
+  it('splits one large request over several produce calls and resolves once all are acknowledged', async () => {
+    const { sink, current } = await renewingSink(RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('a')));
+    let done = false;
+    const sending = sink.send([msg('a'), msg('b'), msg('c'), msg('d'), msg('e')]).then(() => (done = true));
+    for (const keys of [['a', 'b'], ['c', 'd'], ['e']]) {
+      await vi.waitFor(() => expect(current().records.at(-1)!.messages.map((m) => m.key)).toEqual(keys));
+      expect(done).toBe(false);
+      current().ack();
+    }
+    await sending;
+    await sink.stop(0);
+  });
+
+  it('still answers other producer errors as unavailable, with the cooldown', async () => {
+    const { sink, producers, current } = await renewingSink();
+    const sending = sink.send([msg('a')]);
+    await vi.waitFor(() => expect(current().records).toHaveLength(1));
+    current().fail('NOT_ENOUGH_REPLICAS');
+    await expect(sending).rejects.toBeInstanceOf(SinkUnavailableError);
+    expect(sink.isReady()).toBe(false);
+    expect(producers).toHaveLength(1);
+    await sink.stop(0);
   });
 });

@@ -1,10 +1,15 @@
 import type { Logger } from '@livetally/logging';
 import type { ProducerRecord } from 'kafkajs';
 import type { KafkaMessage } from './batch';
+import { ProduceQueue } from './produce-queue';
+import { isTooLargeRefusal, largestStream } from './record-limits';
 
 /** Where accepted events go; the app depends on this interface only (tests inject a fake). */
 export interface EventSink {
-  /** Resolves once Kafka acknowledged every message (acks=all); rejects with SinkUnavailableError otherwise. */
+  /**
+   * Resolves once Kafka acknowledged every message (acks=all); rejects with
+   * RecordsTooLargeError when the broker refused them as too large, else with SinkUnavailableError.
+   */
   send(messages: readonly KafkaMessage[]): Promise<void>;
   isReady(): boolean;
 }
@@ -20,6 +25,18 @@ export class SinkUnavailableError extends Error {
   }
 }
 
+/**
+ * The broker refused some of the request's records as too large for one write (a
+ * partition's batch over the topic's max.message.bytes): a problem of this request, not
+ * of Kafka. Records of the request in other calls or partitions may be stored.
+ */
+export class RecordsTooLargeError extends Error {
+  constructor(readonly largestStream: { streamId: string; events: number; bytes: number } | undefined) {
+    super('Kafka refused the records as too large for one write');
+    this.name = 'RecordsTooLargeError';
+  }
+}
+
 /** The part of a kafkajs producer the sink uses. */
 export interface ProducerLike {
   connect(): Promise<void>;
@@ -27,7 +44,7 @@ export interface ProducerLike {
   send(record: ProducerRecord): Promise<unknown>;
 }
 
-export type ProduceOutcome = 'ok' | 'error' | 'timeout';
+export type ProduceOutcome = 'ok' | 'error' | 'timeout' | 'too_large';
 
 export interface SinkObserver {
   onProduce?(seconds: number, outcome: ProduceOutcome, events: number): void;
@@ -35,7 +52,8 @@ export interface SinkObserver {
 }
 
 export interface KafkaSinkOptions {
-  producer: ProducerLike;
+  /** Called once at start and again whenever the producer's state must be thrown away (see renewProducer). */
+  createProducer: () => ProducerLike;
   topic: string;
   /** How long a request waits for Kafka's acknowledgement before answering 503. */
   timeoutMs: number;
@@ -45,11 +63,11 @@ export interface KafkaSinkOptions {
   /** After a failed or timed-out send, refuse at once for this long rather than queueing more waits. */
   cooldownMs?: number;
   /**
-   * Requests that arrive while a produce request is in flight are combined into the next
-   * one, up to this many value bytes (default 1 MiB, which keeps each partition's share
-   * under the broker's default message.max.bytes on any partition count).
+   * Most bytes of records in one produce request: keys, values, headers, record framing
+   * and a batch header (ProduceQueue). Each partition's record batch in it is then at most
+   * this size, so at or below the topic's max.message.bytes the broker never refuses one.
    */
-  maxCombinedBytes?: number;
+  maxProduceBytes: number;
   observer?: SinkObserver;
   now?: () => number;
 }
@@ -57,17 +75,21 @@ export interface KafkaSinkOptions {
 /**
  * Owns the idempotent kafkajs producer: connects in the background (the collector
  * listens and answers 503 while Kafka is away), bounds every send by a timeout, and
- * after a failure sheds load for a short cooldown. A timed-out send keeps running in
+ * after a failure sheds load for a short cooldown. Records the broker refuses as too
+ * large fail only the request that carried them, with no cooldown: the same bytes would
+ * be refused on any retry, and other requests are fine. A timed-out send keeps running in
  * kafkajs and may still land; that is why 503 tells the sender to resend the same
  * eventIds, which the pipeline then counts once.
  */
 export class KafkaEventSink implements EventSink {
   private connected = false;
   private stopping = false;
+  private disconnected = false;
   private pending = 0;
   private failedUntil = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly queue: { messages: readonly KafkaMessage[]; bytes: number; done: (err?: Error) => void }[] = [];
+  private readonly queue: ProduceQueue;
+  private producer: ProducerLike;
   private draining = false;
   private connectLoop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -77,6 +99,8 @@ export class KafkaEventSink implements EventSink {
   constructor(private readonly options: KafkaSinkOptions) {
     this.cooldownMs = options.cooldownMs ?? 2_000;
     this.now = options.now ?? Date.now;
+    this.queue = new ProduceQueue(options.maxProduceBytes);
+    this.producer = options.createProducer();
   }
 
   /** Starts connecting; retries with backoff until connected or stopped. */
@@ -84,9 +108,9 @@ export class KafkaEventSink implements EventSink {
     this.connectLoop ??= (async () => {
       for (let attempt = 1; !this.stopping; attempt++) {
         try {
-          await this.options.producer.connect();
+          await this.producer.connect();
           // stop() ran while connecting: its disconnect came too early to close this connection.
-          if (this.stopping) return void (await this.options.producer.disconnect().catch(() => undefined));
+          if (this.stopping) return void (await this.producer.disconnect().catch(() => undefined));
           this.connected = true;
           this.options.logger.info({ topic: this.options.topic }, 'connected to Kafka');
           return;
@@ -131,6 +155,15 @@ export class KafkaEventSink implements EventSink {
       }
     } catch (err) {
       if (err instanceof SinkUnavailableError) throw err;
+      if (err instanceof RecordsTooLargeError) {
+        // The request's own problem: no cooldown, readiness untouched, other requests go on.
+        this.observe(started, 'too_large', messages.length);
+        this.options.logger.warn(
+          { events: messages.length, largestStream: err.largestStream, maxProduceBytes: this.options.maxProduceBytes },
+          'Kafka refused records as too large; the topic max.message.bytes is below the collector max produce size, or one stream sent more than it takes',
+        );
+        throw err;
+      }
       this.observe(started, 'error', messages.length);
       this.fail();
       this.options.logger.warn({ err: (err as Error).message, events: messages.length }, 'producing to Kafka failed');
@@ -152,28 +185,29 @@ export class KafkaEventSink implements EventSink {
       await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
       clearTimeout(timer);
     }
-    await this.options.producer.disconnect().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'producer disconnect failed'));
+    this.disconnected = true;
+    await this.producer.disconnect().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'producer disconnect failed'));
+  }
+
+  /** Drops the producer's connections without waiting for sends (a shutdown past its deadline). */
+  disconnectNow(): void {
+    void this.producer.disconnect().catch(() => undefined);
   }
 
   /**
    * The producer runs one produce request at a time (maxInFlightRequests 1 keeps the
    * idempotent sequence simple); what queues up meanwhile goes out together in the next
-   * request. Each caller's promise settles with the request that carried its messages.
+   * request, cut by size by the ProduceQueue. Each caller's promise settles once all of its
+   * messages were acknowledged, or with the first failure of a request that held some.
    * `cancel` drops messages not yet handed to the producer (their caller was already
    * answered 503 and will resend; sending them later would only make copies).
    */
   private enqueue(messages: readonly KafkaMessage[]): { sending: Promise<void>; cancel: () => void } {
-    let entry!: (typeof this.queue)[number];
+    let cancel!: () => void;
     const sending = new Promise<void>((resolve, reject) => {
-      const bytes = messages.reduce((sum, m) => sum + m.value.length, 0);
-      entry = { messages, bytes, done: (err) => (err ? reject(err) : resolve()) };
-      this.queue.push(entry);
+      cancel = this.queue.add(messages, (err) => (err ? reject(err) : resolve()));
     });
     void this.drain();
-    const cancel = () => {
-      const i = this.queue.indexOf(entry);
-      if (i >= 0) this.queue.splice(i, 1)[0]!.done(new Error('dropped before sending: the request timed out'));
-    };
     return { sending, cancel };
   }
 
@@ -181,21 +215,43 @@ export class KafkaEventSink implements EventSink {
     if (this.draining) return;
     this.draining = true;
     try {
-      const limit = this.options.maxCombinedBytes ?? 1_048_576;
-      while (this.queue.length > 0) {
-        let bytes = this.queue[0]!.bytes;
-        let n = 1;
-        while (n < this.queue.length && bytes + this.queue[n]!.bytes <= limit) bytes += this.queue[n++]!.bytes;
-        const group = this.queue.splice(0, n);
+      for (let call = this.queue.next(); call; call = this.queue.next()) {
         try {
-          await this.options.producer.send({ topic: this.options.topic, acks: -1, messages: group.flatMap((g) => g.messages.map((m) => ({ key: m.key, value: m.value }))) });
-          for (const g of group) g.done();
+          await this.producer.send({ topic: this.options.topic, acks: -1, messages: [...call.messages] });
+          this.queue.acknowledged(call);
         } catch (err) {
-          for (const g of group) g.done(err as Error);
+          if (!isTooLargeRefusal(err)) {
+            this.queue.fail(call, err as Error);
+            continue;
+          }
+          await this.renewProducer();
+          if (!this.queue.isolate(call)) this.queue.fail(call, new RecordsTooLargeError(largestStream(call.messages)));
         }
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * After a refused produce request kafkajs rolls back the sequence numbers of every
+   * partition in it, also of those the broker did write; the next batch there with as many
+   * records would be acknowledged as a duplicate and never written (seen on Kafka 3.9). A
+   * new producer has a new producer id, with no sequence history on the broker.
+   */
+  private async renewProducer(): Promise<void> {
+    const stale = this.producer;
+    this.producer = this.options.createProducer();
+    void stale.disconnect().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'disconnecting the replaced producer failed'));
+    try {
+      await this.producer.connect();
+      // stop() disconnected while this one was connecting.
+      if (this.disconnected) await this.producer.disconnect().catch(() => undefined);
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'the new producer cannot connect; requests are answered 503 until it does');
+      this.connected = false;
+      this.connectLoop = undefined;
+      this.start();
     }
   }
 

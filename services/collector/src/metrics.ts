@@ -22,7 +22,7 @@ export class CollectorMetrics implements SinkObserver {
   });
   private readonly refusedRequests = new Counter({
     name: 'livetally_collector_refused_requests_total',
-    help: 'Authenticated requests refused whole, by platform and error code (FORBIDDEN_PLATFORM, RATE_LIMITED, KAFKA_UNAVAILABLE…)',
+    help: 'Authenticated requests refused whole, by platform and error code (FORBIDDEN_PLATFORM, RATE_LIMITED, TOO_LARGE_FOR_KAFKA, KAFKA_UNAVAILABLE…)',
     labelNames: ['platform', 'code'] as const,
     registers: [this.registry],
   });
@@ -36,7 +36,7 @@ export class CollectorMetrics implements SinkObserver {
   });
   private readonly produceDuration = new Histogram({
     name: 'livetally_collector_kafka_produce_duration_seconds',
-    help: 'From handing a batch to the producer to Kafka acknowledging it (acks=all), by outcome',
+    help: 'From handing a batch to the producer to Kafka acknowledging it (acks=all), by outcome (ok, error, timeout, too_large)',
     labelNames: ['outcome'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],

@@ -3,7 +3,7 @@ import type { ApiKeyring } from './api-keys';
 import { classifyBatch, foreignPlatformIndexes, type EventResult } from './batch';
 import { extractEvents } from './body';
 import { CollectorError, errorBody, retryAfterSeconds } from './errors';
-import { SinkUnavailableError, type EventSink } from './kafka-sink';
+import { RecordsTooLargeError, SinkUnavailableError, type EventSink } from './kafka-sink';
 import type { CollectorMetrics } from './metrics';
 import type { CollectorLimits } from './app';
 import type { PlatformLimiter } from './platform-limit';
@@ -66,6 +66,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         try {
           await deps.sink.send(batch.messages);
         } catch (err) {
+          if (err instanceof RecordsTooLargeError) {
+            deps.metrics.onRefused(platform, 'TOO_LARGE_FOR_KAFKA');
+            throw new CollectorError('TOO_LARGE_FOR_KAFKA', undefined, { details: { largestStream: err.largestStream } });
+          }
           if (!(err instanceof SinkUnavailableError)) throw err;
           deps.metrics.onRefused(platform, 'KAFKA_UNAVAILABLE');
           request.log.warn({ platform, events: batch.messages.length, reason: err.message }, 'events not acknowledged by Kafka; answering 503');

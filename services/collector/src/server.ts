@@ -36,14 +36,23 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   // wants unbounded retries for that (createKafka's cluster-wide bound would leak in); each
   // request is bounded by the sink's timeout instead. The partitioner is kafkajs' (Java-
   // compatible) default, named so it does not warn.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    retry: { retries: Number.MAX_SAFE_INTEGER },
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const createProducer = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER },
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   const metrics = new CollectorMetrics();
-  const sink = new KafkaEventSink({ producer, topic: config.kafka.topic, timeoutMs: config.produceTimeoutMs, maxPendingEvents: config.maxPendingEvents, logger: log, observer: metrics });
+  const sink = new KafkaEventSink({
+    createProducer,
+    topic: config.kafka.topic,
+    timeoutMs: config.produceTimeoutMs,
+    maxPendingEvents: config.maxPendingEvents,
+    maxProduceBytes: config.maxProduceBytes,
+    logger: log,
+    observer: metrics,
+  });
   let stopping = false;
   const isReady = () => !stopping && sink.isReady();
   // Only the rate limit uses Redis: commands fail fast while it is away (each instance then counts on its own).
@@ -87,7 +96,7 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       clearTimeout(timer);
       if (outcome === 'expired') {
         app.server.closeAllConnections();
-        void producer.disconnect().catch(() => undefined);
+        sink.disconnectNow();
         void metricsServer.app.close().catch(() => undefined);
         redis.disconnect();
         throw new Error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; connections dropped`);
