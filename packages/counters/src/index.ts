@@ -11,3 +11,4 @@ export { BatchPlanner, planLiveWrites, encodeLivePlan, type BatchPlannerOptions,
 export { LiveStateReader, windowsOf, type LiveMeasures, type MinutePoint, type Windows, type Ranking } from './live-reader';
 export { MinuteWindowCache, type WindowReadKind } from './live-window-cache';
 export { NotDurableError, waitUntilDurable } from './durable';
+export { CampaignStaging, oldestKeptMinute, type CampaignCut, type CampaignLease, type CampaignStagingKeys, type StagedHistory, type StagedScope } from './campaign-staging';

@@ -109,8 +109,8 @@ end
 return 'missing'
 `;
 
-// KEYS[1] lock. ARGV: token, ttl ms.
-const REFRESH_LOCK = `
+// KEYS[1] a lock (rebuild lock, campaign backfill lease). ARGV: token, ttl ms.
+export const REFRESH_LOCK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
@@ -126,7 +126,8 @@ redis.call('SET', KEYS[1], string.format('%d', n))
 return string.format('%d', n)
 `;
 
-const RELEASE_LOCK = `
+// KEYS[1] a lock. ARGV: token. Deletes it only while the token holds it.
+export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1

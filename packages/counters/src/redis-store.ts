@@ -4,6 +4,33 @@ import { liveKeys, type LiveKeys } from './live-keys';
 import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
 import { LIVE_STATE_GATE, liveStateError } from './live-state';
 
+/**
+ * Lua: runs the live ops of `ops` (a decoded op list, see encodeLivePlan) from index `a`
+ * against KEYS[base + key index]. Needs the locals ops, a and base. Shared by the
+ * batch apply below and the campaign backfill's fenced staging writes (campaign-staging.ts).
+ */
+export const LIVE_OPS_LOOP = `local count = #ops
+while a <= count do
+  local op = ops[a]
+  local key = KEYS[base + ops[a + 1]]
+  if op == 'H' then
+    redis.call('HINCRBY', key, ops[a + 2], ops[a + 3]); a = a + 4
+  elseif op == 'Z' then
+    redis.call('ZINCRBY', key, ops[a + 3], ops[a + 2]); a = a + 4
+  elseif op == 'E' then
+    redis.call('EXPIRE', key, ops[a + 2]); a = a + 3
+  elseif op == 'P' then
+    local n = ops[a + 2]; local first = a + 3
+    -- unpack in slices: Lua's C stack takes a few thousand values at most
+    for s = first, first + n - 1, 1000 do
+      redis.call('PFADD', key, unpack(ops, s, math.min(s + 999, first + n - 1)))
+    end
+    a = first + n
+  else
+    return redis.error_reply('LTBADOP ' .. tostring(op))
+  end
+end`;
+
 // Counter deltas and the partition's applied offset change in one atomic step, and
 // only if the caller still owns the partition (ARGV[8], its owner generation: a paused
 // former owner is refused, {3, current owner}) and the offset is still the one it read:
@@ -42,27 +69,7 @@ for i = 5, 4 + t do
   end
 end
 local base = 4 + t
-local count = #ops
-while a <= count do
-  local op = ops[a]
-  local key = KEYS[base + ops[a + 1]]
-  if op == 'H' then
-    redis.call('HINCRBY', key, ops[a + 2], ops[a + 3]); a = a + 4
-  elseif op == 'Z' then
-    redis.call('ZINCRBY', key, ops[a + 3], ops[a + 2]); a = a + 4
-  elseif op == 'E' then
-    redis.call('EXPIRE', key, ops[a + 2]); a = a + 3
-  elseif op == 'P' then
-    local n = ops[a + 2]; local first = a + 3
-    -- unpack in slices: Lua's C stack takes a few thousand values at most
-    for s = first, first + n - 1, 1000 do
-      redis.call('PFADD', key, unpack(ops, s, math.min(s + 999, first + n - 1)))
-    end
-    a = first + n
-  else
-    return redis.error_reply('LTBADOP ' .. tostring(op))
-  end
-end
+${LIVE_OPS_LOOP}
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return {1, ARGV[3]}
