@@ -45,22 +45,7 @@ export async function createHistoryDatabase(tag: string, events: readonly LiveEv
 export async function startHistoryGateway(tag: string, events: readonly LiveEvent[], env: Record<string, string> = {}, options: StartOptions = {}): Promise<HistoryFixture> {
   const db = await createHistoryDatabase(tag, events);
   const prefix = uniqueName(`lt-test-${tag}`);
-  const config = parseGatewayConfig({
-    // These tests are about history, campaigns and SQL; the access-control tests pass AUTH_ENV.
-    GATEWAY_AUTH: 'off',
-    GATEWAY_PORT: '0',
-    REDIS_URL: STACK.redisUrl,
-    ...clickhouseEnv(),
-    CLICKHOUSE_DATABASE: db.database,
-    LOG_LEVEL: 'silent',
-    // Request floods have tests of their own (gateway-rate-limits); these send many queries from one address.
-    GATEWAY_RATE_LIMIT_PER_MINUTE: '100000',
-    GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: '100000',
-    ...env,
-  });
-  const gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), { keyPrefix: prefix, ...options });
-  // Its Redis connection fails fast instead of queueing, so campaign calls wait for readiness.
-  await waitFor('gateway ready', async () => gateway.isReady(), 10_000, 20);
+  const gateway = await startGatewayOn(db.database, prefix, env, options);
   return {
     database: db.database,
     prefix,
@@ -75,4 +60,25 @@ export async function startHistoryGateway(tag: string, events: readonly LiveEven
       redis.disconnect();
     },
   };
+}
+
+/** A gateway started in-process on an existing database and Redis key prefix (several may share them). */
+export async function startGatewayOn(database: string, prefix: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningGateway> {
+  const config = parseGatewayConfig({
+    // These tests are about history, campaigns and SQL; the access-control tests pass AUTH_ENV.
+    GATEWAY_AUTH: 'off',
+    GATEWAY_PORT: '0',
+    REDIS_URL: STACK.redisUrl,
+    ...clickhouseEnv(),
+    CLICKHOUSE_DATABASE: database,
+    LOG_LEVEL: 'silent',
+    // Request floods have tests of their own (gateway-rate-limits); these send many queries from one address.
+    GATEWAY_RATE_LIMIT_PER_MINUTE: '100000',
+    GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: '100000',
+    ...env,
+  });
+  const gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), { keyPrefix: prefix, ...options });
+  // Its Redis connection fails fast instead of queueing, so campaign calls wait for readiness.
+  await waitFor('gateway ready', async () => gateway.isReady(), 10_000, 20);
+  return gateway;
 }

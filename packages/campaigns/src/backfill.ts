@@ -1,19 +1,18 @@
-import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, LIVE_STATE_GATE, MINUTE_BUCKET_TTL_SECONDS, keySpace, liveKeys, liveStateError, waitUntilDurable } from '@livetally/counters';
-import type { CampaignBackfillQueries } from '@livetally/history';
+import { CampaignStaging, waitUntilDurable, type StagedScope } from '@livetally/counters';
+import type { BackfillSlice, CampaignBackfillQueries } from '@livetally/history';
 import type { Redis } from 'ioredis';
-import type { Campaign } from './campaign';
+import { campaignScope, stagingScope, type Campaign } from './campaign';
 import type { Backfill } from './service';
+import { campaignKeys } from './store';
 
-const MINUTE = 60_000;
 const VIEWER_CHUNK = 5_000;
-
-// Atomically: the cut (every partition's applied offset) and an empty live state for
-// the campaign scope. Batches applied after this count the campaign live (their
-// catalogue version is checked by the apply script); everything at or below the cut
-// is added from ClickHouse below. KEYS: offsets, marker, lock, then the keys to clear.
-const TAKE_CUT = `${LIVE_STATE_GATE}
-for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
-return redis.call('HGETALL', KEYS[1])`;
+/** A dead holder's lease expires this long after its last refresh; then another process takes over. */
+export const BACKFILL_LEASE_MS = 10_000;
+const LEASE_POLL_MS = 500;
+/** Superseded runs (a newer change or another process took a newer cut) before one call gives up. */
+const MAX_SUPERSEDED = 5;
+/** Longest one call waits for another holder and runs, before it reports failure (the campaign stays pending). */
+const DEADLINE_MS = 15 * 60_000;
 
 export interface CampaignBackfillDeps {
   redis: Redis;
@@ -24,53 +23,91 @@ export interface CampaignBackfillDeps {
   progress?(campaign: Campaign, message: string): void;
 }
 
+type RunOutcome = 'nothing-pending' | 'swapped' | 'superseded';
+
+class Superseded extends Error {}
+
 /**
- * Makes a campaign's live state exact for its current definition: clear and cut in
- * one step, then add what ClickHouse holds up to the cut. Runs while ingest goes on.
+ * Makes a campaign's live figures exact for its current definition while ingest goes
+ * on: under the campaign's lease (one process at a time, whichever gateway), it cuts,
+ * builds the figures aside from ClickHouse up to the cut while workers add live events
+ * to them, and swaps them in atomically (CampaignStaging explains why that is exact).
+ * Readers keep the previous figures until the swap. It returns once nothing is pending
+ * for the campaign, whoever did the work; a run that a newer change (or another
+ * process) superseded is redone for the definition then current. The campaign stays
+ * pending until a swap succeeds, so a process killed mid-way leaves it to the next one.
  */
 export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
-  const keys = keySpace(deps.prefix);
-  const live = liveKeys(deps.prefix);
-  deps.redis.defineCommand('ltTakeCampaignCut', { lua: TAKE_CUT });
+  const staging = new CampaignStaging(deps.redis, { prefix: deps.prefix, topic: deps.topic, keys: campaignKeys(deps.prefix) });
   const progress = (c: Campaign, m: string) => deps.progress?.(c, m);
 
-  return async (campaign) => {
-    const scope = `campaign:${campaign.id}`;
-    const now = deps.now();
-    const sinceMinute = Math.floor((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE) * MINUTE;
-    const cleared = [keys.totals(scope), live.viewers(scope), live.hosts(scope)];
-    for (const d of LIVE_RANK_DIMENSIONS) for (const m of LIVE_RANK_MEASURES) cleared.push(live.ranking(scope, d, m));
-    for (let t = sinceMinute; t <= now; t += MINUTE) cleared.push(live.minute(scope, t));
-    const command = (deps.redis as unknown as Record<string, (...a: unknown[]) => Promise<string[]>>).ltTakeCampaignCut!;
-    const flat = await command.call(deps.redis, 3 + cleared.length, keys.appliedOffsets(deps.topic), keys.liveState, keys.rebuildLock, ...cleared).catch((err: unknown) => {
-      throw liveStateError(err) ?? err;
-    });
-    const upTo = new Map<number, string>();
-    for (let i = 0; i < flat.length; i += 2) if (/^\d+$/.test(flat[i]!)) upTo.set(Number(flat[i]), flat[i + 1]!);
+  const runOnce = async (campaign: Campaign, scope: StagedScope, lease: { lost: boolean }, signal: AbortSignal | undefined): Promise<RunOutcome> => {
+    const cut = await staging.takeCut(scope, deps.now());
+    if (!cut) return 'nothing-pending';
+    const check = () => {
+      signal?.throwIfAborted();
+      if (lease.lost) throw new Superseded('lost the lease');
+    };
     // Live state is applied before its rows reach ClickHouse: read history only once it holds the cut.
-    await waitUntilDurable(deps.redis, keys.appliedOffsets(deps.topic), upTo);
-    progress(campaign, `cut taken at ${upTo.size} partition offset(s); reading history`);
-
-    const slice = { topic: deps.topic, upTo, startsAt: campaign.startsAt, endsAt: campaign.endsAt, filters: campaign.filters };
-    const agg = await deps.queries.aggregates(slice, sinceMinute);
-    const p = deps.redis.pipeline();
-    for (const [field, value] of Object.entries(agg.totals)) if (value !== 0) p.hincrby(keys.totals(scope), field, value);
-    for (const { t, totals } of agg.minutes) {
-      const key = live.minute(scope, t);
-      for (const [field, value] of Object.entries(totals)) if (value !== 0) p.hincrby(key, field, value);
-      p.expire(key, Math.max(1, Math.ceil((t + MINUTE_BUCKET_TTL_SECONDS * 1000 - now) / 1000)));
-    }
-    for (const [dimension, byMeasure] of Object.entries(agg.rankings)) {
-      for (const [measure, members] of Object.entries(byMeasure)) {
-        for (const [member, value] of Object.entries(members)) p.zincrby(live.ranking(scope, dimension as never, measure as never), value, member);
-      }
-    }
-    for (let i = 0; i < agg.hosts.length; i += 1_000) p.pfadd(live.hosts(scope), ...agg.hosts.slice(i, i + 1_000));
-    await p.exec();
-    const viewers = await deps.queries.forEachViewerChunk(slice, VIEWER_CHUNK, async (chunk) => {
-      await deps.redis.pfadd(live.viewers(scope), ...chunk);
-    });
-    await deps.redis.publish(keys.changesChannel, JSON.stringify([scope]));
-    progress(campaign, `backfilled ${agg.totals.orders ?? 0} orders, ${agg.totals.views ?? 0} views, ${viewers} distinct viewers, ${agg.minutes.length} live minute(s)`);
+    await waitUntilDurable(deps.redis, staging.offsetsKey, cut.upTo);
+    check();
+    const definition = JSON.parse(cut.definition) as Campaign;
+    progress(campaign, `cut taken at ${cut.upTo.size} partition offset(s) for version ${definition.version}; building the figures aside`);
+    const slice: BackfillSlice = { topic: deps.topic, upTo: cut.upTo, startsAt: definition.startsAt, endsAt: definition.endsAt, filters: definition.filters };
+    const agg = await deps.queries.aggregates(slice, cut.sinceMinute);
+    check();
+    if (!(await staging.stage(scope, cut, agg))) return 'superseded';
+    const stageViewers = async (viewers: string[]) => {
+      check();
+      if (!(await staging.stage(scope, cut, { viewers }))) throw new Superseded('generation superseded');
+    };
+    const viewers = await deps.queries.forEachViewerChunk(slice, VIEWER_CHUNK, stageViewers);
+    check();
+    if (!(await staging.swap(scope, cut, deps.now()))) return 'superseded';
+    progress(campaign, `swapped in: ${agg.totals.orders ?? 0} orders, ${agg.totals.views ?? 0} views, ${viewers} distinct viewers, ${agg.minutes.length} live minute(s) from history, plus live events since the cut`);
+    return 'swapped';
   };
+
+  return async (campaign, options = {}) => {
+    const { signal } = options;
+    const scope: StagedScope = { id: campaign.id, live: campaignScope(campaign.id), staged: stagingScope(campaign.id) };
+    const deadline = Date.now() + DEADLINE_MS;
+    for (let superseded = 0; ; ) {
+      signal?.throwIfAborted();
+      if (Date.now() > deadline) throw new Error(`campaign ${campaign.id}: backfill did not finish within ${DEADLINE_MS / 60_000} min; it stays pending`);
+      const lease = await staging.acquireLease(campaign.id, BACKFILL_LEASE_MS);
+      if (!lease) {
+        // Another process runs it (or died holding the lease, which then expires).
+        if (!(await staging.isPending(campaign.id))) return;
+        await sleep(LEASE_POLL_MS, signal);
+        continue;
+      }
+      let outcome: RunOutcome;
+      try {
+        outcome = await runOnce(campaign, scope, lease, signal).catch((err: unknown) => {
+          if (err instanceof Superseded) return 'superseded' as const;
+          throw err;
+        });
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+      if (outcome === 'nothing-pending') return;
+      if (outcome !== 'superseded') continue; // swapped: done unless a newer change is pending meanwhile
+      if (++superseded >= MAX_SUPERSEDED) throw new Error(`campaign ${campaign.id}: backfill superseded ${superseded} times; it stays pending`);
+      progress(campaign, 'superseded by a newer change or another process; redoing it for the definition now current');
+    }
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', done);
+      clearTimeout(timer);
+      if (signal?.aborted) reject(signal.reason);
+      else resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -1,6 +1,6 @@
 import type { EventBase } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
-import { CampaignMatcher, matchesCampaign, type Campaign } from './campaign';
+import { CampaignMatcher, coverageOf, matchesCampaign, stagingScope, type Campaign } from './campaign';
 import { validateCampaignInput } from './validate';
 
 // Livestreaming E-commerce Month 2024: 23 Aug – 31 Oct inclusive, Asia/Shanghai.
@@ -31,6 +31,26 @@ describe('campaign matching', () => {
     const m = new CampaignMatcher([ECM, { ...ECM, id: 'sept', startsAt: Date.parse('2024-09-01T00:00:00+08:00'), endsAt: Date.parse('2024-10-01T00:00:00+08:00') }, { ...ECM, id: 'later', startsAt: Date.parse('2025-01-01T00:00:00+08:00'), endsAt: Date.parse('2025-02-01T00:00:00+08:00') }]);
     expect(m.scopesFor(event())).toEqual(['campaign:ecm-2024', 'campaign:sept']);
     expect(m.scopesFor(event({ ts: Date.parse('2024-08-25T00:00:00+08:00') }))).toEqual(['campaign:ecm-2024']);
+  });
+
+  it('counts a matching event in the staging scope too while a backfill builds the figures aside', () => {
+    const m = new CampaignMatcher([{ ...ECM, stagingScope: stagingScope(ECM.id) }]);
+    expect(m.scopesFor(event())).toEqual(['campaign:ecm-2024', 'campaign:ecm-2024~staging']);
+    expect(m.scopesFor(event({ city: 'Guangzhou' }))).toEqual([]);
+  });
+});
+
+describe('coverageOf', () => {
+  it('changes with the window or the filters, not with name, targets, zone or the order of a filter list', () => {
+    const c = { ...ECM, filters: { districts: ['Luohu', 'Futian'], categories: ['jewellery'] } };
+    const same = coverageOf(c);
+    expect(coverageOf({ ...c, name: 'x', targets: { views: 1 }, timeZone: 'UTC', version: 9 } as Campaign)).toBe(same);
+    expect(coverageOf({ ...c, filters: { categories: ['jewellery'], districts: ['Futian', 'Luohu', 'Futian'] } })).toBe(same);
+    expect(coverageOf({ ...c, filters: { ...c.filters, platforms: [] } })).toBe(same); // an empty list filters nothing
+    expect(coverageOf({ ...c, filters: { districts: ['Luohu'], categories: ['jewellery'] } })).not.toBe(same);
+    expect(coverageOf({ ...c, filters: { cities: ['Luohu', 'Futian'], categories: ['jewellery'] } })).not.toBe(same);
+    expect(coverageOf({ ...c, endsAt: c.endsAt - 60_000 })).not.toBe(same);
+    expect(coverageOf({ ...c, startsAt: c.startsAt + 60_000 })).not.toBe(same);
   });
 });
 

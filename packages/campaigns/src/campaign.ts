@@ -33,6 +33,37 @@ export interface CampaignTargets {
   hosts?: number;
 }
 
+/** A campaign as workers match events against it: with the staging scope while a backfill builds its figures aside. */
+export interface CatalogueCampaign extends Campaign {
+  /** Every event the campaign matches counts here too, until the backfill swaps this scope in (CampaignStaging). */
+  stagingScope?: string;
+}
+
+/** The live scope of a campaign's figures. */
+export function campaignScope(id: string): string {
+  return `campaign:${id}`;
+}
+
+/**
+ * Where a backfill builds a campaign's new figures aside. `~` is outside the campaign id
+ * pattern, so no API or live channel can name it; its kind is still `campaign`, so a
+ * rebuild deletes a leftover one like any campaign scope without a campaign.
+ */
+export function stagingScope(id: string): string {
+  return `campaign:${id}~staging`;
+}
+
+/**
+ * Which events a campaign covers (its window and filters) as one comparable string:
+ * a change that leaves it equal (name, targets, time zone) needs no backfill. A filter
+ * list is a set (order and repeats do not matter) and an empty list means no filter.
+ */
+export function coverageOf(campaign: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): string {
+  const f = campaign.filters;
+  const set = (list: string[] | undefined) => [...new Set(list ?? [])].sort();
+  return JSON.stringify([campaign.startsAt, campaign.endsAt, set(f.cities), set(f.districts), set(f.categories), set(f.platforms)]);
+}
+
 export function matchesCampaign(campaign: Campaign, event: EventBase): boolean {
   if (event.ts < campaign.startsAt || event.ts >= campaign.endsAt) return false;
   const f = campaign.filters;
@@ -45,9 +76,9 @@ function inList(list: string[] | undefined, value: string): boolean {
 
 /** Indexes campaigns for the per-event hot path: a sorted window scan, then filters. */
 export class CampaignMatcher {
-  private readonly campaigns: Campaign[];
+  private readonly campaigns: CatalogueCampaign[];
 
-  constructor(campaigns: readonly Campaign[]) {
+  constructor(campaigns: readonly CatalogueCampaign[]) {
     this.campaigns = [...campaigns].sort((a, b) => a.startsAt - b.startsAt);
   }
 
@@ -55,12 +86,14 @@ export class CampaignMatcher {
     return this.campaigns.length;
   }
 
-  /** Scope names (`campaign:<id>`) the event counts towards. */
+  /** Scope names (`campaign:<id>`, and the staging scope during a backfill) the event counts towards. */
   scopesFor(event: EventBase): string[] {
     const out: string[] = [];
     for (const c of this.campaigns) {
       if (c.startsAt > event.ts) break;
-      if (matchesCampaign(c, event)) out.push(`campaign:${c.id}`);
+      if (!matchesCampaign(c, event)) continue;
+      out.push(campaignScope(c.id));
+      if (c.stagingScope !== undefined) out.push(c.stagingScope);
     }
     return out;
   }

@@ -1,5 +1,5 @@
-export { CampaignMatcher, matchesCampaign, type Campaign, type CampaignFilters, type CampaignTargets } from './campaign';
+export { CampaignMatcher, campaignScope, coverageOf, matchesCampaign, stagingScope, type Campaign, type CampaignFilters, type CampaignTargets, type CatalogueCampaign } from './campaign';
 export { validateCampaignInput, type CampaignInput, type CampaignValidation } from './validate';
-export { CampaignStore, campaignKeys, type CampaignKeys } from './store';
+export { CampaignStore, campaignKeys, type CampaignKeys, type SaveOutcome } from './store';
 export { CampaignService, CampaignError, type Backfill, type CampaignServiceDeps } from './service';
-export { createCampaignBackfill, type CampaignBackfillDeps } from './backfill';
+export { BACKFILL_LEASE_MS, createCampaignBackfill, type CampaignBackfillDeps } from './backfill';

@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import type { Campaign } from './campaign';
+import { coverageOf, type Campaign } from './campaign';
 import { CampaignError, CampaignService } from './service';
 
 function setup(now = Date.parse('2024-09-10T10:00:30+08:00')) {
   const saved = new Map<string, Campaign>();
   const backfilled: string[] = [];
   const service = new CampaignService({
-    store: { list: async () => [...saved.values()], get: async (id) => saved.get(id) ?? null, save: async (c) => (saved.set(c.id, c), saved.size) },
+    store: {
+      list: async () => [...saved.values()],
+      get: async (id) => saved.get(id) ?? null,
+      // As the real store decides: a backfill only when the events covered change.
+      save: async (c) => {
+        const before = saved.get(c.id);
+        saved.set(c.id, c);
+        return { catalogueVersion: saved.size, backfill: !before || coverageOf(before) !== coverageOf(c) };
+      },
+      pendingBackfills: async () => [],
+    },
     backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
     now: () => now,
     onBackfillError: () => undefined,
@@ -26,6 +36,35 @@ describe('CampaignService', () => {
     expect(e).toMatchObject({ status: 'ended', version: 3, endsAt: Date.parse('2024-09-10T10:01:00+08:00') });
     await service.idle();
     expect(backfilled).toEqual(['ecm-2024@1', 'ecm-2024@2', 'ecm-2024@3']);
+  });
+
+  it('starts no backfill for a change of name, targets or time zone only', async () => {
+    const { service, backfilled } = setup();
+    await service.create({ ...input, filters: { districts: ['Luohu', 'Futian'] } });
+    const r = await service.replace('ecm-2024', { ...input, name: 'Renamed', timeZone: 'UTC', targets: { views: 5 }, filters: { districts: ['Futian', 'Luohu'] } });
+    expect(r).toMatchObject({ name: 'Renamed', version: 2 });
+    await service.idle();
+    expect(backfilled).toEqual(['ecm-2024@1']);
+  });
+
+  it('resumes the backfills the store still lists as pending, once each', async () => {
+    const { service, saved, backfilled } = setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const started: string[] = [];
+    const resumed = new CampaignService({
+      store: { list: async () => [], get: async (id) => saved.get(id) ?? null, save: async () => ({ catalogueVersion: 1, backfill: false }), pendingBackfills: async () => ['ecm-2024', 'gone'] },
+      backfill: async (c) => (started.push(c.id), gate),
+      now: () => 0,
+      onBackfillError: () => undefined,
+    });
+    await service.create(input);
+    await service.idle();
+    expect(await resumed.resumePending()).toBe(1); // 'gone' has no definition
+    expect(await resumed.resumePending()).toBe(0); // already running here
+    release();
+    await resumed.idle();
+    expect([started, backfilled]).toEqual([['ecm-2024'], ['ecm-2024@1']]);
   });
 
   it('refuses duplicates, unknown ids and invalid input with typed errors', async () => {

@@ -9,12 +9,14 @@ import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';
 const MIGRATE_RETRY_MS = 5_000;
 const MIGRATE_WAIT_MS = 5_000;
 const IDLE_WAIT_MS = 5_000;
+/** How often pending campaign backfills (failed, or left by a process that died) are looked for. */
+const RESUME_BACKFILLS_MS = 5_000;
 
 export interface HistoryWiring {
   history: HistoryQueries;
   campaigns: CampaignService;
   sql: ClickHouseSqlRunner;
-  /** Stops migration retries, waits briefly for running backfills, closes both ClickHouse clients. */
+  /** Stops migration retries, stops running backfills (they stay pending for another gateway), closes both ClickHouse clients. */
   close(): Promise<void>;
 }
 
@@ -68,8 +70,18 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
     store,
     backfill,
     now: Date.now,
-    onBackfillError: (campaign, err) => log.error({ err, campaign: campaign.id, version: campaign.version }, 'campaign backfill failed'),
+    onBackfillError: (campaign, err) => log.error({ err, campaign: campaign.id, version: campaign.version }, 'campaign backfill failed; it stays pending and is retried'),
   });
+  // The real backfill leaves a campaign pending until its figures are swapped in: pick up
+  // what a failed run or a gateway that died mid-way left (an override keeps nothing pending).
+  const resume = (): void =>
+    void campaigns.resumePending().then(
+      (n) => n > 0 && log.info({ campaigns: n }, 'resuming pending campaign backfills'),
+      (err: unknown) => log.warn({ err }, 'could not look for pending campaign backfills'),
+    );
+  const resumer = backfillOverride ? undefined : setInterval(resume, RESUME_BACKFILLS_MS);
+  resumer?.unref();
+  if (resumer) resume();
   return {
     history: new HistoryQueries(client),
     campaigns,
@@ -77,7 +89,8 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
     async close() {
       closed = true;
       clearTimeout(retry);
-      await Promise.race([campaigns.idle(), new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
+      clearInterval(resumer);
+      await Promise.race([campaigns.close(), new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
       await Promise.all([client.close(), sqlClient.close()].map((p: Promise<void>) => p.catch(() => undefined)));
     },
   };

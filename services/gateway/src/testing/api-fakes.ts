@@ -1,5 +1,5 @@
 import type { Campaign } from '@livetally/campaigns';
-import { CampaignService } from '@livetally/campaigns';
+import { CampaignService, coverageOf } from '@livetally/campaigns';
 import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
@@ -73,7 +73,17 @@ export function memoryCampaigns(now: () => number) {
   const saved = new Map<string, Campaign>();
   const backfilled: string[] = [];
   const service = new CampaignService({
-    store: { list: async () => [...saved.values()], get: async (id) => saved.get(id) ?? null, save: async (c) => (saved.set(c.id, c), saved.size) },
+    store: {
+      list: async () => [...saved.values()],
+      get: async (id) => saved.get(id) ?? null,
+      // As the real store decides: a backfill only when the events covered change.
+      save: async (c) => {
+        const before = saved.get(c.id);
+        saved.set(c.id, c);
+        return { catalogueVersion: saved.size, backfill: !before || coverageOf(before) !== coverageOf(c) };
+      },
+      pendingBackfills: async () => [],
+    },
     backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
     now,
     onBackfillError: () => undefined,

@@ -1,0 +1,309 @@
+import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
+import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/counters';
+import type { LiveEvent } from '@livetally/events';
+import type { RunningGateway } from '@livetally/gateway';
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
+import { createHistoryDatabase, startGatewayOn } from './support/gateway-history';
+import { createTopics, deleteTopics, testKafka } from './support/kafka';
+import { startService, type ServiceProcess } from './support/processes';
+import { STACK, clickhouseEnv, freePort, ingestEnv, uniqueName, waitFor } from './support/stack';
+
+/**
+ * Campaign backfills on the real stack (Kafka, an ingest worker, Redis, ClickHouse),
+ * with in-process gateways and real gateway processes sharing one key prefix:
+ * a change of name or targets starts no backfill; a change of filters builds the new
+ * figures aside while live events keep arriving, so a reader never sees a dip; two
+ * gateways changing one campaign at once end exact; a gateway killed mid-backfill is
+ * taken over by the next one; minute buckets ahead of the clock are replaced too.
+ */
+const MINUTE = 60_000;
+const run = uniqueName('campbf');
+const topic = `lt.${run}`;
+const prefix = uniqueName('lt-test-campbf');
+const keys = campaignKeys(prefix);
+const t0 = Date.now();
+const window = { startsAt: Math.floor((t0 - 90 * MINUTE) / MINUTE) * MINUTE, endsAt: Math.ceil((t0 + 60 * MINUTE) / MINUTE) * MINUTE };
+const produced: LiveEvent[] = [];
+
+type Input = { id: string; name: string; startsAt: number; endsAt: number; filters: CampaignFilters; targets: Record<string, number> };
+const input = (id: string, filters: CampaignFilters): Input => ({ id, name: `Campaign ${id}`, ...window, filters, targets: { gmvFen: 100_000_000 } });
+const asCampaign = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Campaign => ({ ...c, id: 'x', name: 'x', timeZone: 'Asia/Shanghai', targets: {}, status: 'active', createdAt: 0, updatedAt: 0, version: 1 });
+const ZERO: Totals = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 };
+const FIELDS = Object.keys(ZERO) as (keyof Totals)[];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('campaign backfill: aside, fenced, resumable', () => {
+  let kafka: Kafka;
+  let redis: Redis;
+  let db: Awaited<ReturnType<typeof createHistoryDatabase>>;
+  let worker: ServiceProcess;
+  let store: RedisCounterStore;
+  let live: LiveStateReader;
+  let gwA: RunningGateway;
+  let gwB: RunningGateway;
+  const processes: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
+    db = await createHistoryDatabase('campbf');
+    redis = new Redis(STACK.redisUrl);
+    store = new RedisCounterStore(redis, { prefix });
+    live = new LiveStateReader(redis, prefix);
+    worker = startService('ingest', ingestEnv({ topic, group: run, prefix, database: db.database }));
+    gwA = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
+    gwB = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
+    // Enough history that a backfill takes a while on the shared stand-in.
+    await produce(buildDataset({ seed: 9101, count: 40_000, startTs: t0 - 100 * MINUTE, spanMs: 95 * MINUTE, hosts: 200 }));
+    await ingested();
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await worker?.stop();
+    await gwA?.stop();
+    await gwB?.stop();
+    const leftovers = await redis.keys(`${prefix}:*`);
+    if (leftovers.length > 0) await redis.del(...leftovers);
+    redis?.disconnect();
+    await db?.drop();
+    await deleteTopics(kafka, [topic, `${topic}.dlq`]);
+  });
+
+  /** Sends the messages, in slices with a pause between them when `paceMs` is set (live traffic over a while). */
+  async function produce(messages: DatasetMessage[], paceMs = 0, slice = 2_000): Promise<void> {
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      for (let i = 0; i < messages.length; i += slice) {
+        const part = messages.slice(i, i + slice);
+        await producer.send({ topic, acks: -1, messages: part.map((m) => ({ key: m.key, value: m.value })) });
+        for (const m of part) if (m.event) produced.push(m.event);
+        if (paceMs > 0) await sleep(paceMs);
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Waits until Redis has applied everything produced so far. */
+  async function ingested(): Promise<void> {
+    const want = expectedTotals(produced).get('all')!;
+    await waitFor(`ingest of ${produced.length} events`, async () => {
+      const got = (await store.readTotals(['all'])).get('all')!;
+      return FIELDS.every((f) => got[f] === want[f]);
+    }, 120_000, 250).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${worker.output().slice(-3000)}`);
+    });
+  }
+
+  const matching = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>) => produced.filter((e) => matchesCampaign(asCampaign(c), e));
+  const expectedFor = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Totals => expectedTotals(matching(c)).get('all') ?? ZERO;
+  const liveTotals = async (id: string): Promise<Totals> => (await store.readTotals([`campaign:${id}`])).get(`campaign:${id}`)!;
+
+  function districtGmv(c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>) {
+    const by = new Map<string, number>();
+    for (const e of matching(c)) if (e.type === 'sale') by.set(e.district, (by.get(e.district) ?? 0) + e.amountFen);
+    return [...by].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name, value]) => ({ name, value }));
+  }
+
+  /** Totals, district ranking and minute buckets of the campaign exactly as history says; unique counts within HyperLogLog error. */
+  async function expectExact(id: string, c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Promise<void> {
+    expect(await liveTotals(id)).toEqual(expectedFor(c));
+    const ranking = (await live.ranking(`campaign:${id}`, 'district', 'gmv')).top;
+    expect([...ranking].sort((a, b) => b.value - a.value || a.name.localeCompare(b.name))).toEqual(districtGmv(c));
+    const series = (await live.series([`campaign:${id}`], Date.now(), 120)).get(`campaign:${id}`)!;
+    const from = series[0]!.t;
+    const recent = matching(c).filter((e) => e.ts >= from && e.ts < series[series.length - 1]!.t + MINUTE);
+    expect(series.reduce((s, p) => s + p.orders, 0)).toBe(recent.filter((e) => e.type === 'sale').length);
+    expect(series.reduce((s, p) => s + p.views, 0)).toBe(recent.filter((e) => e.type === 'view').length);
+    const hosts = new Set(matching(c).map((e) => e.hostId)).size;
+    expect(Math.abs((await redis.pfcount(liveKeys(prefix).hosts(`campaign:${id}`))) - hosts)).toBeLessThanOrEqual(Math.ceil(hosts * 0.03));
+  }
+
+  const send = async (gw: RunningGateway, method: 'POST' | 'PUT', c: Input) => {
+    const res = await gw.app.inject({ method, url: method === 'POST' ? '/v1/campaigns' : `/v1/campaigns/${c.id}`, payload: c });
+    expect(res.statusCode, res.body).toBe(method === 'POST' ? 201 : 200);
+    return res.json() as Campaign;
+  };
+
+  /** Reads the campaign's totals (and whether a staging generation is registered, and `all`) as fast as it can until stopped. */
+  function poll(id: string) {
+    const reads: { totals: Totals; staging: boolean; allViews: number }[] = [];
+    let stop = false;
+    const done = (async () => {
+      while (!stop) {
+        const [[, hash], [, staging], [, all]] = (await redis.multi().hgetall(`${prefix}:t:{campaign:${id}}`).hexists(keys.staging, id).hget(`${prefix}:t:{all}`, 'views').exec()) as [[null, Record<string, string>], [null, number], [null, string | null]];
+        const totals = { ...ZERO };
+        for (const f of FIELDS) totals[f] = Number(hash[f] ?? 0);
+        reads.push({ totals, staging: staging === 1, allViews: Number(all ?? 0) });
+        await sleep(2);
+      }
+    })();
+    return { reads, stop: async () => ((stop = true), await done, reads) };
+  }
+
+  it('a change of name or targets only starts no backfill and changes no live figure', async () => {
+    const c = input('rename', { districts: ['Futian', 'Luohu'] });
+    await send(gwA, 'POST', c);
+    await gwA.campaigns.idle();
+    await expectExact('rename', c);
+    const viewersBefore = await redis.pfcount(liveKeys(prefix).viewers('campaign:rename'));
+    const before = await liveTotals('rename');
+
+    const backfills = vi.spyOn(gwB.campaigns, 'backfill');
+    const reader = poll('rename');
+    // Same window and filters (in another order), new name and targets.
+    const saved = await send(gwB, 'PUT', { ...c, name: 'Renamed', targets: { gmvFen: 5, views: 7 }, filters: { districts: ['Luohu', 'Futian'] } });
+    expect(saved).toMatchObject({ name: 'Renamed', version: 2, targets: { gmvFen: 5, views: 7 } });
+    await gwB.campaigns.idle();
+    await sleep(500);
+    const reads = await reader.stop();
+
+    expect(backfills).not.toHaveBeenCalled();
+    expect(reads.length).toBeGreaterThan(20);
+    expect(reads.filter((r) => FIELDS.some((f) => r.totals[f] !== before[f]))).toEqual([]);
+    expect(await redis.pfcount(liveKeys(prefix).viewers('campaign:rename'))).toBe(viewersBefore);
+    await expectExact('rename', c);
+    backfills.mockRestore();
+  });
+
+  it('builds widened figures aside: no reader sees a dip, live events during the backfill reach them, totals end exact', async () => {
+    const narrow = input('widen', { districts: ['Luohu'] });
+    await send(gwA, 'POST', narrow);
+    await gwA.campaigns.idle();
+    await expectExact('widen', narrow);
+
+    const reader = poll('widen');
+    const wide = { ...narrow, filters: {} };
+    // Live traffic throughout the backfill.
+    const traffic = produce(buildDataset({ seed: 9102, count: 8_000, startTs: Date.now() - 2 * MINUTE, spanMs: 2 * MINUTE, hosts: 200 }), 150, 250);
+    await sleep(300);
+    await send(gwA, 'PUT', wide);
+    await gwA.campaigns.idle();
+    await traffic;
+    await ingested();
+    const reads = await reader.stop();
+
+    // Widening and live events only ever add: every read is at least the one before it.
+    const dips = reads.flatMap((r, i) => (i > 0 && FIELDS.some((f) => r.totals[f] < reads[i - 1]!.totals[f]) ? [{ before: reads[i - 1]!.totals, after: r.totals, at: i }] : []));
+    expect(dips.slice(0, 3)).toEqual([]);
+    expect(reads[0]!.totals.views).toBeGreaterThan(0);
+    // The new figures were being built while live events were applied.
+    const aside = reads.filter((r) => r.staging);
+    expect(aside.length).toBeGreaterThan(0);
+    expect(aside[aside.length - 1]!.allViews).toBeGreaterThan(aside[0]!.allViews);
+    expect(await redis.hexists(keys.staging, 'widen')).toBe(0);
+    expect(await redis.hexists(keys.pending, 'widen')).toBe(0);
+    await expectExact('widen', wide);
+  });
+
+  it('two gateways changing one campaign at the same moment: one definition wins and its figures end exact', async () => {
+    const c = input('race', { districts: ['Futian'] });
+    await send(gwA, 'POST', c);
+    await gwA.campaigns.idle();
+    const rounds: [CampaignFilters, CampaignFilters][] = [
+      [{ districts: ['Luohu', 'Nanshan'] }, { categories: ['jewellery'] }],
+      [{}, { districts: ['Futian', 'Longgang'] }],
+      [{ platforms: ['douyin'] }, { districts: ["Bao'an"], categories: ['clothing', 'beauty'] }],
+    ];
+    for (const [i, [a, b]] of rounds.entries()) {
+      const traffic = produce(buildDataset({ seed: 9200 + i, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }), 100, 250);
+      await Promise.all([send(gwA, 'PUT', { ...c, filters: a }), send(gwB, 'PUT', { ...c, filters: b })]);
+      await Promise.all([gwA.campaigns.idle(), gwB.campaigns.idle()]);
+      await traffic;
+      await ingested();
+      const winner = (await gwA.app.inject('/v1/campaigns/race')).json().campaign as Campaign;
+      expect([JSON.stringify(a), JSON.stringify(b)]).toContain(JSON.stringify(winner.filters));
+      await expectExact('race', winner);
+    }
+    expect(await redis.hlen(keys.pending)).toBe(0);
+  });
+
+  it('clears and rebuilds minute buckets in the future part of the window too', async () => {
+    const narrow = input('ahead', { districts: ['Luohu'] });
+    await send(gwA, 'POST', narrow);
+    await gwA.campaigns.idle();
+    // Events stamped 2-4 minutes ahead (within the validator's future bound), counted live.
+    const ahead = buildDataset({ seed: 9301, count: 1_500, startTs: Date.now() + 2 * MINUTE, spanMs: 2 * MINUTE, hosts: 200 });
+    await produce(ahead);
+    await ingested();
+    const minutes = [...new Set(ahead.map((m) => Math.floor(m.event!.ts / MINUTE) * MINUTE))];
+    const bucket = async (t: number) => {
+      const h = await redis.hgetall(liveKeys(prefix).minute('campaign:ahead', t));
+      return { orders: Number(h.orders ?? 0), views: Number(h.views ?? 0), salesFen: Number(h.salesFen ?? 0) };
+    };
+    const exact = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>, t: number) => {
+      const inMinute = matching(c).filter((e) => e.ts >= t && e.ts < t + MINUTE);
+      const sales = inMinute.filter((e) => e.type === 'sale');
+      return { orders: sales.length, views: inMinute.filter((e) => e.type === 'view').length, salesFen: sales.reduce((s, e) => s + (e.type === 'sale' ? e.amountFen : 0), 0) };
+    };
+    for (const t of minutes) expect(await bucket(t)).toEqual(exact(narrow, t));
+    expect(minutes.some((t) => exact(narrow, t).views > 0)).toBe(true);
+
+    const wide = { ...narrow, filters: { districts: ['Luohu', 'Futian', 'Nanshan'] } };
+    await send(gwA, 'PUT', wide);
+    await gwA.campaigns.idle();
+    for (const t of minutes) expect(await bucket(t)).toEqual(exact(wide, t));
+    await expectExact('ahead', wide);
+  });
+
+  it('a gateway process killed mid-backfill: the next gateway process takes it over and totals end exact', async () => {
+    // Only real processes from here on, so the restarted one is the one that resumes.
+    await gwA.stop();
+    await gwB.stop();
+    const env = async () => ({
+      GATEWAY_AUTH: 'off',
+      GATEWAY_PORT: String(await freePort()),
+      REDIS_URL: STACK.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      ...clickhouseEnv(),
+      CLICKHOUSE_DATABASE: db.database,
+      KAFKA_TOPIC: topic,
+      LOG_LEVEL: 'info',
+    });
+    const start = async () => {
+      const e = await env();
+      const p = startService('gateway', e);
+      processes.push(p);
+      const base = `http://127.0.0.1:${e.GATEWAY_PORT}`;
+      await waitFor('gateway /readyz', async () => {
+        if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
+        return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
+      }, 30_000, 100);
+      const call = async (method: 'POST' | 'PUT', c: Input) => {
+        const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c), signal: AbortSignal.timeout(10_000) });
+        expect(res.status, await res.clone().text()).toBe(method === 'POST' ? 201 : 200);
+      };
+      return { p, call };
+    };
+
+    const narrow = input('killed', { districts: ['Nanshan'] });
+    const first = await start();
+    await first.call('POST', narrow);
+    await waitFor('first backfill', async () => (await liveTotals('killed')).views === expectedFor(narrow).views, 60_000, 100);
+    const before = await liveTotals('killed');
+
+    const wide = { ...narrow, filters: {} };
+    await first.call('PUT', wide);
+    // Kill it once the backfill is under way: its cut taken (or, with clear-then-add, the figures moved).
+    await waitFor('backfill under way', async () => (await redis.hexists(keys.staging, 'killed')) === 1 || (await liveTotals('killed')).views !== before.views, 30_000, 2);
+    first.p.child.kill('SIGKILL');
+    await first.p.exited;
+    expect(await redis.hexists(keys.pending, 'killed')).toBe(1); // it had not finished
+
+    // Live events while no gateway runs it, then the next gateway process.
+    await produce(buildDataset({ seed: 9401, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }));
+    const second = await start();
+    await waitFor('the backfill resumed and swapped in', async () => (await redis.hexists(keys.pending, 'killed')) === 0, 90_000, 200).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
+    });
+    expect(second.p.output()).toMatch(/resuming pending campaign backfills/);
+    expect(second.p.output()).toMatch(/swapped in/);
+    await ingested();
+    await expectExact('killed', wide);
+  });
+});
