@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { Rng } from '../services/simulator/src/rng';
-import { createTopics, deleteTopics, testKafka } from './support/kafka';
+import { createTopics, deleteTopics, testKafka, waitUntilStored } from './support/kafka';
 import { checkLedger, clickhouseTotals } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
@@ -104,6 +104,7 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
     const liveDiffs = scopes.filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify({ ...live.get(s), ...expected.get(s) }));
     expect(liveDiffs).toEqual([]);
 
+    await waitUntilStored(redis, run, topic);
     const history = await clickhouseTotals(ch, run, topic);
     const historyDiffs = scopes.filter((s) => JSON.stringify(history.get(s)) !== JSON.stringify({ ...history.get(s), ...expected.get(s) }));
     expect(historyDiffs).toEqual([]);

@@ -9,7 +9,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
-import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
+import { createTopics, deleteTopics, readTopic, testKafka, waitUntilStored } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, clickhouseEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
@@ -129,6 +129,7 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
     const scopes = [...expected.keys()];
     const live = await store.readTotals(scopes);
     for (const scope of scopes) expect(live.get(scope), scope).toEqual(expected.get(scope));
+    await waitUntilStored(redis, prefix, topic);
     const rs = await ch.query({ query: `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${database}.lt_events WHERE topic = {topic:String}`, query_params: { topic }, format: 'JSONEachRow' });
     expect(await rs.json()).toEqual([{ n: String(COUNT), ids: String(COUNT) }]);
   });

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../../services/simulator/src/dataset';
 import type { DedicatedService } from './dedicated';
-import { createTopics, deleteTopics } from './kafka';
+import { createTopics, deleteTopics, waitUntilStored } from './kafka';
 import { startService, type ServiceProcess } from './processes';
 import { freePort, uniqueName } from './stack';
 
@@ -163,6 +163,7 @@ export async function startOutageRun(options: {
     },
     redisDiffs,
     async clickhouse() {
+      await withStore((_store, redis) => waitUntilStored(redis, name, topic));
       const ch = createClient({ url: options.chdb.url, ...options.chdb.credentials, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
       try {
         const rs = await ch.query({

@@ -46,7 +46,7 @@ describe('processPartitionBatch', () => {
     };
     return { d, order, applies, letters };
   }
-  const owned = (applied: string, durable: string, stored: string[] = []): OwnedPartition => ({ topic: 't', partition: 3, gen: 7, applied, durable, storedAfterDurable: new Set(stored), queued: durable });
+  const owned = (applied: string, durable: string, stored: string[] = []): OwnedPartition => ({ topic: 't', partition: 3, gen: 7, applied, durable, storedAfterDurable: new Set(stored), queued: durable, positioned: true });
   const at = (offset: string, value: Buffer | null, timestamp = NOW) => ({ offset, timestamp: String(timestamp), key: null, value });
 
   it('applies to Redis what it has not seen, fenced by the owner generation, and hands back the rows ClickHouse lacks', async () => {

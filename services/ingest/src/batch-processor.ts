@@ -34,6 +34,8 @@ export interface OwnedPartition {
   readonly durable: string;
   readonly storedAfterDurable: ReadonlySet<string>;
   queued: string;
+  /** The fetch position was checked against the durable offset (once per ownership). */
+  positioned: boolean;
 }
 
 /** The I/O a batch needs; wired once in main.ts, replaced by real services in tests. */

@@ -82,6 +82,6 @@ export class PartitionOwners {
     await fence.takeOwnership(topic, partition, gen, owner);
     const storedAfterDurable = await fence.storedOffsets(topic, partition, durable);
     logger.info({ partition, gen, applied, durable, storedAfterDurable: storedAfterDurable.size }, 'took the partition');
-    return { topic, partition, gen, applied, durable, storedAfterDurable, queued: durable };
+    return { topic, partition, gen, applied, durable, storedAfterDurable, queued: durable, positioned: false };
   }
 }

@@ -237,10 +237,14 @@ export class IngestWorker {
     }
   }
 
-  /** A newly owned partition whose fetch position is past its durable offset is read again from there. */
+  /** A newly owned partition whose fetch position is past its durable offset is read again from there (checked once). */
   private async seekedBack(owned: OwnedPartition, firstFetched: string, log: Logger): Promise<boolean> {
+    if (owned.positioned) return false;
     const target = await this.options.owners.seekTarget(owned, firstFetched);
-    if (target === undefined) return false;
+    if (target === undefined) {
+      owned.positioned = true;
+      return false;
+    }
     log.info({ from: target, gen: owned.gen }, 'reading the partition again from after its durable offset');
     this.options.consumer.seek({ topic: owned.topic, partition: owned.partition, offset: target });
     return true;
