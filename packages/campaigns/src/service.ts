@@ -92,7 +92,8 @@ export class CampaignService {
       () => this.running.get(campaign.id) === next && this.running.delete(campaign.id),
       (err: Error) => {
         if (this.running.get(campaign.id) === next) this.running.delete(campaign.id);
-        this.deps.onBackfillError(campaign, err);
+        // Stopped at shutdown on purpose: it stays pending for another process, nothing to report.
+        if (!this.stopping.signal.aborted) this.deps.onBackfillError(campaign, err);
       },
     );
     return next;

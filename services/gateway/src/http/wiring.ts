@@ -73,7 +73,8 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
     onBackfillError: (campaign, err) => log.error({ err, campaign: campaign.id, version: campaign.version }, 'campaign backfill failed; it stays pending and is retried'),
   });
   // The real backfill leaves a campaign pending until its figures are swapped in: pick up
-  // what a failed run or a gateway that died mid-way left (an override keeps nothing pending).
+  // what a failed run or a gateway that died mid-way left (an override keeps nothing
+  // pending). The first look comes one interval after start, once Redis is connected.
   const resume = (): void =>
     void campaigns.resumePending().then(
       (n) => n > 0 && log.info({ campaigns: n }, 'resuming pending campaign backfills'),
@@ -81,7 +82,6 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
     );
   const resumer = backfillOverride ? undefined : setInterval(resume, RESUME_BACKFILLS_MS);
   resumer?.unref();
-  if (resumer) resume();
   return {
     history: new HistoryQueries(client),
     campaigns,
