@@ -14,10 +14,12 @@ import { STACK, freePort, ingestEnv, stackClickHouse, uniqueName, waitFor } from
 /**
  * Issue 10 (f): a burst of invalid ~1 KB events for one stream, all in one fetch, whose
  * dead letters together exceed what the dead-letter topic accepts in one request (its
- * max.message.bytes is 64 KiB here). The real worker must dead-letter every invalid
- * offset exactly once, keep counting the valid events on that partition and on the
- * others, and stay ready. Also: oversized originals arrive truncated with their hash
- * and size, and a letter the topic refuses even alone (a 100 KB key) arrives parked.
+ * max.message.bytes is 64 KiB here, below the worker's default INGEST_DLQ_MAX_REQUEST_BYTES
+ * of 512 KiB, so the worker must also learn the limit from the broker's refusals). The
+ * real worker must dead-letter every invalid offset exactly once, keep counting the valid
+ * events on that partition and on the others, and stay ready. Also: oversized originals
+ * arrive truncated with their hash and size, and a letter the topic refuses even alone
+ * (a 100 KB key) arrives parked.
  */
 const run = uniqueName('dlqburst');
 const topic = `lt.${run}`;
@@ -90,7 +92,8 @@ describe('a dead-letter burst larger than the dead-letter topic takes in one req
     const httpPort = await freePort();
     worker = startService('ingest', ingestEnv({ topic, group: run, prefix, database }, { INGEST_HTTP_PORT: String(httpPort) }));
     const readyz = async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => null))?.status ?? 0;
-    const withOutput = (err: Error) => new Error(`${err.message}\n--- worker output ---\n${worker!.output().slice(-4000)}`);
+    // The last lines of the worker's log, each cut short (a dead-letter warning lists every offset).
+    const withOutput = (err: Error) => new Error(`${err.message}\n--- worker output ---\n${worker!.output().split('\n').slice(-40).map((l) => l.slice(0, 600)).join('\n')}`);
     await waitFor('the worker ready', async () => (await readyz()) === 200, 60_000).catch((err) => {
       throw withOutput(err);
     });
@@ -113,7 +116,7 @@ describe('a dead-letter burst larger than the dead-letter topic takes in one req
       }, 60_000).catch((err) => {
         throw withOutput(err);
       });
-      await produceValid(valid.slice(half));
+      const secondWave = await produceValid(valid.slice(half));
 
       const expected = expectedTotals(valid.map((v) => v.event));
       const scopes = [...expected.keys()];
@@ -122,7 +125,9 @@ describe('a dead-letter burst larger than the dead-letter topic takes in one req
         return scopes.filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify(expected.get(s))).map((s) => `${s}: got ${JSON.stringify(live.get(s))} want ${JSON.stringify(expected.get(s))}`);
       };
       await waitFor('exact totals in Redis for every scope', async () => (await redisDiffs()).length === 0, 90_000, 500).catch(async (err) => {
-        throw withOutput(new Error(`${(await redisDiffs()).slice(0, 5).join('\n')}\n${(err as Error).message}`));
+        const applied = JSON.stringify([...(await store.appliedOffsets(topic))]);
+        const ends = JSON.stringify([0, 1, 2, 3].map((p) => [p, lastOffset([...firstWave, ...secondWave], p)]));
+        throw withOutput(new Error(`${(await redisDiffs()).slice(0, 5).join('\n')}\napplied offsets ${applied}, last offsets ${ends}\n${(err as Error).message}`));
       });
 
       // ClickHouse is written shortly after Redis: one row per valid event, the same totals per scope.

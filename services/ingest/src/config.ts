@@ -24,6 +24,9 @@ export function parseIngestConfig(env: Env) {
     // The consumer group only spreads partitions over workers; positions come from the live state.
     KAFKA_GROUP_ID: str('ingest'),
     KAFKA_DLQ_TOPIC: str('livetally.events.dlq'),
+    // Dead letters go out in produce requests of at most this many bytes; keep it under the
+    // DLQ topic's max.message.bytes (Kafka's default is 1 MiB).
+    INGEST_DLQ_MAX_REQUEST_BYTES: int(512 * 1024, 32 * 1024, 64 * 1_048_576),
     KAFKA_CLIENT_ID: str('livetally-ingest'),
     INGEST_HTTP_PORT: int(9464, 0, 65535),
     INGEST_HTTP_HOST: str('127.0.0.1'),
@@ -64,6 +67,7 @@ export function parseIngestConfig(env: Env) {
     retryMaxMs: c.INGEST_RETRY_MAX_MS,
     flush: { maxRows: c.INGEST_FLUSH_ROWS, maxWaitMs: c.INGEST_FLUSH_MS, maxBufferedRows: c.INGEST_MAX_BUFFERED_ROWS },
     shutdownTimeoutMs: c.INGEST_SHUTDOWN_TIMEOUT_MS,
+    deadLetters: { maxRequestBytes: c.INGEST_DLQ_MAX_REQUEST_BYTES },
     logLevel: c.LOG_LEVEL,
   };
 }

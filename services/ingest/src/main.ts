@@ -85,7 +85,7 @@ const flusher = new HistoryFlusher(
   },
 );
 const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
-const deadLetters = new DeadLetterPublisher(producer, config.kafka.dlqTopic);
+const deadLetters = new DeadLetterPublisher({ producer, admin, topic: config.kafka.dlqTopic, maxRequestBytes: config.deadLetters.maxRequestBytes, logger });
 // No polling: a batch planned with an outdated catalogue is refused by the apply
 // script, and the worker reloads the catalogue then.
 const campaignStore = new CampaignStore(redis, clickhouse, config.redis.keyPrefix);
