@@ -9,6 +9,8 @@ export interface IngestCounters {
   insertSeconds: number;
   applies: number;
   applySeconds: number;
+  /** Rows written to ClickHouse (sum of the flush-size histogram). */
+  flushedRows: number;
 }
 
 /** Where one worker's batch time went over a window. */
@@ -19,9 +21,12 @@ export interface WorkerBreakdown {
   meanBatchMs: number;
   meanClickhouseInsertMs: number;
   meanRedisApplyMs: number;
+  /** ClickHouse inserts and the rows each carried on average (the flusher's, not the batches'). */
+  clickhouseInserts: number;
+  meanRowsPerInsert: number;
 }
 
-const ZERO: IngestCounters = { counted: 0, batches: 0, batchSeconds: 0, inserts: 0, insertSeconds: 0, applies: 0, applySeconds: 0 };
+const ZERO: IngestCounters = { counted: 0, batches: 0, batchSeconds: 0, inserts: 0, insertSeconds: 0, applies: 0, applySeconds: 0, flushedRows: 0 };
 
 export async function readIngestCounters(metricsUrl: string): Promise<IngestCounters> {
   try {
@@ -34,6 +39,7 @@ export async function readIngestCounters(metricsUrl: string): Promise<IngestCoun
       insertSeconds: metricSum(m, 'livetally_ingest_clickhouse_insert_seconds_sum'),
       applies: metricSum(m, 'livetally_ingest_redis_apply_seconds_count'),
       applySeconds: metricSum(m, 'livetally_ingest_redis_apply_seconds_sum'),
+      flushedRows: metricSum(m, 'livetally_ingest_clickhouse_flush_rows_sum'),
     };
   } catch {
     return { ...ZERO };
@@ -51,5 +57,7 @@ export function breakdown(after: IngestCounters, before: IngestCounters = ZERO):
     meanBatchMs: r(mean('batchSeconds', 'batches')),
     meanClickhouseInsertMs: r(mean('insertSeconds', 'inserts')),
     meanRedisApplyMs: r(mean('applySeconds', 'applies')),
+    clickhouseInserts: d('inserts'),
+    meanRowsPerInsert: r(d('inserts') > 0 ? d('flushedRows') / d('inserts') : NaN),
   };
 }

@@ -1,0 +1,125 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
+import { Redis } from 'ioredis';
+import type { Kafka, Producer } from 'kafkajs';
+import { expect } from 'vitest';
+import { buildDataset, expectedTotals, type DatasetMessage } from '../../services/simulator/src/dataset';
+import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
+import { checkLedger, clickhouseTotals } from './ledger';
+import { startService, type ServiceProcess } from './processes';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './stack';
+
+/**
+ * One fault scenario on the real stack: a fresh topic, database and key prefix, a data
+ * set with resends and malformed events, ingest workers started as real processes,
+ * and the final proof that Redis and ClickHouse hold exactly the data set's totals
+ * and that every offset ended once (ledger).
+ */
+export interface FaultRun {
+  run: string;
+  topic: string;
+  kafka: Kafka;
+  redis: Redis;
+  ch: ClickHouseClient;
+  store: RedisCounterStore;
+  data: DatasetMessage[];
+  workers: ServiceProcess[];
+  /** Starts a worker of this run; `extra` overrides its environment (another group, fetch sizes…). */
+  startWorker(extra?: Record<string, string>): ServiceProcess;
+  /** Produces data[from, to) in chunks. */
+  produce(from: number, to: number): Promise<void>;
+  /** Waits until Redis holds the totals of data[0, upTo) for scope all. */
+  waitForRedis(upTo: number, timeoutMs?: number): Promise<void>;
+  /** Redis (every scope), ClickHouse (every scope, once durable) and the ledger all exact. */
+  expectExact(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFaultRun(label: string, options: { count: number; partitions?: number; seed?: number; workerEnv?: Record<string, string> }): Promise<FaultRun> {
+  const run = uniqueName(label);
+  const topic = `lt.${run}`;
+  const dlqTopic = `${topic}.dlq`;
+  const kafka = testKafka();
+  await createTopics(kafka, [{ topic, numPartitions: options.partitions ?? 6 }, { topic: dlqTopic, numPartitions: 1 }]);
+  const redis = new Redis(STACK.redisUrl);
+  const store = new RedisCounterStore(redis, { prefix: run });
+  const ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+  await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
+  const now = Date.now();
+  const data = buildDataset({ seed: options.seed ?? 77, count: options.count, malformedEvery: 97, duplicateEvery: 41, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300 });
+  const events = (to: number) => data.slice(0, to).flatMap((m) => (m.event && m.kind === 'valid' ? [m.event] : []));
+  const workers: ServiceProcess[] = [];
+  const env = ingestEnv({ topic, group: run, prefix: run, database: run }, {
+    INGEST_SESSION_TIMEOUT_MS: '6000',
+    INGEST_HEARTBEAT_MS: '500',
+    INGEST_RETRY_MAX_MS: '1000',
+    LOG_LEVEL: 'info',
+    ...options.workerEnv,
+  });
+  let producer: Producer | undefined;
+  const output = () => workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-4000)}`).join('\n');
+
+  return {
+    run,
+    topic,
+    kafka,
+    redis,
+    ch,
+    store,
+    data,
+    workers,
+    startWorker(extra = {}) {
+      const w = startService('ingest', { ...env, ...extra });
+      workers.push(w);
+      return w;
+    },
+    async produce(from, to) {
+      if (!producer) {
+        producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        await producer.connect();
+      }
+      for (let i = from; i < to; i += 2_000) {
+        await producer.send({ topic, acks: -1, messages: data.slice(i, Math.min(to, i + 2_000)).map((m) => ({ key: m.key, value: m.value })) });
+      }
+    },
+    async waitForRedis(upTo, timeoutMs = 60_000) {
+      const want = expectedTotals(events(upTo)).get('all')!;
+      await waitFor(`Redis totals of the first ${upTo} messages`, async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), timeoutMs, 250).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output()}`);
+      });
+    },
+    async expectExact() {
+      const expected = expectedTotals(events(data.length));
+      const want = expected.get('all')!;
+      await waitFor('Redis totals of the whole data set', async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), 90_000, 250).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output()}`);
+      });
+      const scopes = [...expected.keys()];
+      const live = await store.readTotals(scopes);
+      expect(scopes.filter((s) => !sameTotals(live.get(s)!, expected.get(s)!))).toEqual([]);
+      await waitUntilStored(redis, run, topic);
+      const history = await clickhouseTotals(ch, run, topic);
+      expect(scopes.filter((s) => !history.get(s) || !sameTotals(history.get(s)!, expected.get(s)!))).toEqual([]);
+      expect(history.size).toBe(expected.size);
+      const ledger = await checkLedger({ kafka, ch, database: run, topic, dlqTopic, data });
+      expect(ledger).toMatchObject({ storedRows: ledger.expected.stored, distinctStored: ledger.expected.stored, deadLetters: ledger.expected.deadLetters, dropped: ledger.expected.dropped, overlap: 0, unknown: 0 });
+    },
+    async close() {
+      await producer?.disconnect().catch(() => undefined);
+      for (const w of workers) {
+        if (w.child.signalCode === null && w.child.exitCode === null) w.child.kill('SIGCONT');
+        await w.stop();
+      }
+      const keys = await redis.keys(`${run}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${run}` }).catch(() => undefined);
+      await ch.close();
+      await deleteTopics(kafka, [topic, dlqTopic]);
+    },
+  };
+}
+
+export function sameTotals(got: Totals | undefined, want: Totals): boolean {
+  return got !== undefined && TOTAL_FIELDS.every((f) => (got[f] ?? 0) === (want[f] ?? 0));
+}
