@@ -251,36 +251,37 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     await expectExact('ahead', wide);
   });
 
+  const env = async () => ({
+    GATEWAY_AUTH: 'off',
+    GATEWAY_PORT: String(await freePort()),
+    REDIS_URL: STACK.redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    ...clickhouseEnv(),
+    CLICKHOUSE_DATABASE: db.database,
+    KAFKA_TOPIC: topic,
+    LOG_LEVEL: 'info',
+  });
+  /** A real gateway process on the shared prefix and database, ready, with a way to send it campaign changes. */
+  const start = async () => {
+    const e = await env();
+    const p = startService('gateway', e);
+    processes.push(p);
+    const base = `http://127.0.0.1:${e.GATEWAY_PORT}`;
+    await waitFor('gateway /readyz', async () => {
+      if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
+      return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
+    }, 30_000, 100);
+    const call = async (method: 'POST' | 'PUT', c: Input) => {
+      const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c), signal: AbortSignal.timeout(10_000) });
+      expect(res.status, await res.clone().text()).toBe(method === 'POST' ? 201 : 200);
+    };
+    return { p, call };
+  };
+
   it('a gateway process killed mid-backfill: the next gateway process takes it over and totals end exact', async () => {
     // Only real processes from here on, so the restarted one is the one that resumes.
     await gwA.stop();
     await gwB.stop();
-    const env = async () => ({
-      GATEWAY_AUTH: 'off',
-      GATEWAY_PORT: String(await freePort()),
-      REDIS_URL: STACK.redisUrl,
-      REDIS_KEY_PREFIX: prefix,
-      ...clickhouseEnv(),
-      CLICKHOUSE_DATABASE: db.database,
-      KAFKA_TOPIC: topic,
-      LOG_LEVEL: 'info',
-    });
-    const start = async () => {
-      const e = await env();
-      const p = startService('gateway', e);
-      processes.push(p);
-      const base = `http://127.0.0.1:${e.GATEWAY_PORT}`;
-      await waitFor('gateway /readyz', async () => {
-        if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
-        return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
-      }, 30_000, 100);
-      const call = async (method: 'POST' | 'PUT', c: Input) => {
-        const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c), signal: AbortSignal.timeout(10_000) });
-        expect(res.status, await res.clone().text()).toBe(method === 'POST' ? 201 : 200);
-      };
-      return { p, call };
-    };
-
     const narrow = input('killed', { districts: ['Nanshan'] });
     const first = await start();
     await first.call('POST', narrow);
@@ -305,5 +306,26 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     expect(second.p.output()).toMatch(/swapped in/);
     await ingested();
     await expectExact('killed', wide);
+    await second.p.stop();
+  });
+
+  it('a gateway process stopped (SIGTERM) mid-backfill leaves it to the next one, which ends it exact', async () => {
+    const narrow = input('stopped', { districts: ['Longgang'] });
+    const first = await start();
+    await first.call('POST', narrow);
+    await waitFor('first backfill', async () => (await redis.hexists(keys.pending, 'stopped')) === 0 && (await liveTotals('stopped')).views === expectedFor(narrow).views, 60_000, 100);
+    const wide = { ...narrow, filters: { districts: ['Longgang', 'Futian', "Bao'an"] } };
+    await first.call('PUT', wide);
+    await waitFor('backfill under way', async () => (await redis.hexists(keys.staging, 'stopped')) === 1, 30_000, 2);
+    expect(await first.p.stop('SIGTERM')).toBe(0); // a clean exit, well within the shutdown deadline
+    expect(await redis.hexists(keys.pending, 'stopped')).toBe(1);
+    expect(await redis.exists(keys.lease('stopped'))).toBe(0); // released, not left to expire
+
+    const second = await start();
+    await waitFor('the backfill resumed and swapped in', async () => (await redis.hexists(keys.pending, 'stopped')) === 0, 60_000, 200).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
+    });
+    await ingested();
+    await expectExact('stopped', wide);
   });
 });

@@ -9,6 +9,7 @@ import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';
 const MIGRATE_RETRY_MS = 5_000;
 const MIGRATE_WAIT_MS = 5_000;
 const IDLE_WAIT_MS = 5_000;
+const LEASE_RELEASE_WAIT_MS = 1_000;
 /** How often pending campaign backfills (failed, or left by a process that died) are looked for. */
 const RESUME_BACKFILLS_MS = 5_000;
 
@@ -90,8 +91,11 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
       closed = true;
       clearTimeout(retry);
       clearInterval(resumer);
-      await Promise.race([campaigns.close(), new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
+      const stopped = campaigns.close();
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
       await Promise.all([client.close(), sqlClient.close()].map((p: Promise<void>) => p.catch(() => undefined)));
+      // A backfill still waiting on ClickHouse fails now; let it release its lease while Redis is open.
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, LEASE_RELEASE_WAIT_MS).unref())]);
     },
   };
 }
