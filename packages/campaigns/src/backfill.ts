@@ -7,7 +7,7 @@ import { campaignKeys } from './store';
 
 const VIEWER_CHUNK = 5_000;
 /** A dead holder's lease expires this long after its last refresh; then another process takes over. */
-export const BACKFILL_LEASE_MS = 10_000;
+const BACKFILL_LEASE_MS = 10_000;
 const LEASE_POLL_MS = 500;
 /** Superseded runs (a newer change or another process took a newer cut) before one call gives up. */
 const MAX_SUPERSEDED = 5;

@@ -2,4 +2,4 @@ export { CampaignMatcher, campaignScope, coverageOf, matchesCampaign, stagingSco
 export { validateCampaignInput, type CampaignInput, type CampaignValidation } from './validate';
 export { CampaignStore, campaignKeys, type CampaignKeys, type SaveOutcome } from './store';
 export { CampaignService, CampaignError, type Backfill, type CampaignServiceDeps } from './service';
-export { BACKFILL_LEASE_MS, createCampaignBackfill, type CampaignBackfillDeps } from './backfill';
+export { createCampaignBackfill, type CampaignBackfillDeps } from './backfill';
