@@ -23,10 +23,10 @@ describe('fault: a second consumer group', () => {
     await r.produce(0, 8_000);
     await r.waitForRedis(8_000);
 
-    const green = r.startWorker({ KAFKA_GROUP_ID: `${r.run}-green`, INGEST_HTTP_PORT: '0' });
+    const green = r.startWorker({ KAFKA_GROUP_ID: `${r.run}-green` });
     // The green worker reads the retained topic from the start, and must add nothing for it.
-    await waitFor('the green worker to take partitions', async () => /took the partition/.test(green.output()), 60_000, 250);
-    await new Promise((res) => setTimeout(res, 3_000));
+    await waitFor('the green worker to join its group', async () => /took the partition|ingest running/.test(green.output()), 60_000, 250);
+    await new Promise((res) => setTimeout(res, 8_000));
     await r.waitForRedis(8_000);
     await r.produce(8_000, 16_000);
     await r.expectExact();

@@ -12,3 +12,4 @@ export { LiveStateReader, windowsOf, type LiveMeasures, type MinutePoint, type W
 export { MinuteWindowCache, type WindowReadKind } from './live-window-cache';
 export { NotDurableError, waitUntilDurable } from './durable';
 export { CampaignStaging, oldestKeptMinute, type CampaignCut, type CampaignLease, type CampaignStagingKeys, type StagedHistory, type StagedScope } from './campaign-staging';
+export { adoptGroupOffsets } from './upgrade';

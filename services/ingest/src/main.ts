@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
-import { EventDeduplicator, LiveStateStore, RedisCounterStore } from '@livetally/counters';
+import { EventDeduplicator, LiveStateStore, RedisCounterStore, adoptGroupOffsets } from '@livetally/counters';
 import { CampaignStore } from '@livetally/campaigns';
 import { EventHistory, FencedEventWriter, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
@@ -220,6 +220,8 @@ for (let attempt = 1; stopping === null; attempt++) {
     }
     const applied = await migrate(clickhouse);
     if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
+    const adopted = await adoptGroupOffsets(redis, { prefix: config.redis.keyPrefix, group: config.kafka.groupId, topic: config.kafka.topic });
+    if (adopted > 0) logger.info({ partitions: adopted, group: config.kafka.groupId }, "adopted the previous release's per-group applied offsets as the topic's");
     break;
   } catch (err) {
     const wait = backoffMs(attempt, config.retryMaxMs);

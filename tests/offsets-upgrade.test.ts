@@ -1,0 +1,31 @@
+import { adoptGroupOffsets, keySpace } from '@livetally/counters';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STACK, uniqueName } from './support/stack';
+
+/**
+ * Upgrading from the release that kept applied offsets per consumer group: the topic's
+ * offsets are adopted once (applied and durable), so the workers do not count the
+ * retained topic again; a second call, or a topic that already has offsets, changes nothing.
+ */
+const prefix = uniqueName('upgrade');
+const redis = new Redis(STACK.redisUrl);
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+describe('adoptGroupOffsets', () => {
+  it("adopts the previous release's per-group offsets once", async () => {
+    const previous = `${prefix}:off:ingest:t`;
+    await redis.hset(previous, '0', '41', '1', '7', 'plan:0', '42-50');
+    expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(2);
+    expect(await redis.hgetall(keySpace(prefix).appliedOffsets('t'))).toEqual({ '0': '41', 'durable:0': '41', '1': '7', 'durable:1': '7' });
+    expect(await redis.exists(previous)).toBe(0);
+    await redis.hset(previous, '0', '99');
+    expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(0);
+    expect(await redis.hget(keySpace(prefix).appliedOffsets('t'), '0')).toBe('41');
+  });
+});
