@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort, waitFor, type ClickHouseAccount } from './stack';
 
@@ -28,6 +29,8 @@ export interface DedicatedService {
   start(): Promise<void>;
   /** Sends the signal and waits for the exit (SIGKILL after timeoutMs). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP / SIGCONT: a stalled server). */
+  signal(signal: NodeJS.Signals): void;
   /** The service's output so far (all starts), for failure messages. */
   log(): string;
   /** Stops it (SIGKILL) and deletes its directory; safe to call twice or after a failed start. */
@@ -82,10 +85,15 @@ function daemon(options: {
     },
     async stop(signal = 'SIGTERM', timeoutMs = 20_000) {
       if (!running()) return;
+      // A stopped (SIGSTOP) process takes no signal but SIGKILL until it continues.
+      child!.kill('SIGCONT');
       child!.kill(signal);
       const timer = setTimeout(() => child?.kill('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
+    },
+    signal(signal) {
+      if (running()) child!.kill(signal);
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     async remove() {
@@ -135,6 +143,35 @@ export async function startRedis(options: { persistent?: boolean; args?: string[
   });
   await start(redis);
   return redis;
+}
+
+/**
+ * Writes a Redis started by startRedis() (RDB, no AOF) to its dump.rdb now (SAVE): the
+ * snapshot a later restartRedisFromSnapshot() comes back with.
+ */
+export async function saveRedisSnapshot(redis: DedicatedService): Promise<void> {
+  await redisCommand(redis, (client) => client.save());
+}
+
+/**
+ * Stops Redis without saving (SHUTDOWN NOSAVE) and starts it again on the same port and
+ * directory: it loads the last snapshot, so everything written since is gone, as after
+ * a restart from an older backup.
+ */
+export async function restartRedisFromSnapshot(redis: DedicatedService): Promise<void> {
+  await redisCommand(redis, (client) => client.shutdown('NOSAVE')).catch(() => undefined); // the connection closes with the server
+  await waitFor('Redis to exit after SHUTDOWN NOSAVE', async () => !redis.running(), 10_000, 50);
+  await redis.start();
+}
+
+async function redisCommand<T>(redis: DedicatedService, command: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  try {
+    await client.connect();
+    return await command(client);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** The chDB server (ClickHouse's HTTP interface) as a child process on its own data directory, with an account of its own. */

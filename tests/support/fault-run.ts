@@ -1,23 +1,35 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
-import type { Kafka, Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { buildDataset, expectedTotals, type DatasetMessage } from '../../services/simulator/src/dataset';
+import { buildDataset, expectedTotals, type DatasetMessage, type DatasetOptions } from '../../services/simulator/src/dataset';
+import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
 import { checkLedger, clickhouseTotals } from './ledger';
 import { startService, type ServiceProcess } from './processes';
-import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './stack';
+import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor, type ClickHouseAccount } from './stack';
 
 /**
  * One fault scenario on the real stack: a fresh topic, database and key prefix, a data
  * set with resends and malformed events, ingest workers started as real processes,
  * and the final proof that Redis and ClickHouse hold exactly the data set's totals
- * and that every offset ended once (ledger).
+ * and that every offset ended once (ledger). `stores` puts the run on dedicated Redis,
+ * chDB and Kafka instances (tests/support/dedicated.ts) that the test may stop, stall
+ * and restart; otherwise it uses the shared stack.
  */
+export interface FaultStores {
+  redis?: DedicatedService;
+  chdb?: DedicatedService & { credentials: ClickHouseAccount };
+  kafka?: DedicatedService;
+}
+
 export interface FaultRun {
   run: string;
   topic: string;
+  dlqTopic: string;
+  /** The workers' environment (also what `npm run reconcile` needs to act on this run). */
+  env: Record<string, string>;
   kafka: Kafka;
   redis: Redis;
   ch: ClickHouseClient;
@@ -26,27 +38,47 @@ export interface FaultRun {
   workers: ServiceProcess[];
   /** Starts a worker of this run; `extra` overrides its environment (another group, fetch sizes…). */
   startWorker(extra?: Record<string, string>): ServiceProcess;
-  /** Produces data[from, to) in chunks. */
-  produce(from: number, to: number): Promise<void>;
+  /** Produces data[from, to) in chunks; `partitionOf(i)` sends data[i] to that partition instead of the key's. */
+  produce(from: number, to: number, partitionOf?: (index: number) => number): Promise<void>;
+  /** Disconnects the producer (e.g. before a broker restart); the next produce connects a new one. */
+  closeProducer(): Promise<void>;
   /** Waits until Redis holds the totals of data[0, upTo) for scope all. */
   waitForRedis(upTo: number, timeoutMs?: number): Promise<void>;
   /** Redis (every scope), ClickHouse (every scope, once durable) and the ledger all exact. */
-  expectExact(): Promise<void>;
+  expectExact(options?: { timeoutMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startFaultRun(label: string, options: { count: number; partitions?: number; seed?: number; workerEnv?: Record<string, string> }): Promise<FaultRun> {
+export async function startFaultRun(
+  label: string,
+  options: {
+    count: number;
+    partitions?: number;
+    dlqPartitions?: number;
+    seed?: number;
+    workerEnv?: Record<string, string>;
+    /** Overrides of the data set's shape (malformed, resends, late events, time span, hosts). */
+    dataset?: Partial<Omit<DatasetOptions, 'seed' | 'count'>>;
+    stores?: FaultStores;
+  },
+): Promise<FaultRun> {
   const run = uniqueName(label);
   const topic = `lt.${run}`;
   const dlqTopic = `${topic}.dlq`;
-  const kafka = testKafka();
-  await createTopics(kafka, [{ topic, numPartitions: options.partitions ?? 6 }, { topic: dlqTopic, numPartitions: 1 }]);
-  const redis = new Redis(STACK.redisUrl);
+  const { stores = {} } = options;
+  const brokers = stores.kafka ? [stores.kafka.url] : STACK.kafkaBrokers;
+  const kafka = stores.kafka ? new Kafka({ clientId: run, brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } }) : testKafka();
+  await createTopics(kafka, [{ topic, numPartitions: options.partitions ?? 6 }, { topic: dlqTopic, numPartitions: options.dlqPartitions ?? 1 }]);
+  const redisUrl = stores.redis?.url ?? STACK.redisUrl;
+  const redis = new Redis(redisUrl);
+  redis.on('error', () => undefined); // a dedicated Redis the test restarts; commands wait for the reconnect
   const store = new RedisCounterStore(redis, { prefix: run });
-  const ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+  const clickhouse: Record<string, string> = stores.chdb ? { CLICKHOUSE_URL: stores.chdb.url, CLICKHOUSE_USER: stores.chdb.credentials.username, CLICKHOUSE_PASSWORD: stores.chdb.credentials.password } : {};
+  const chSettings = { clickhouse_settings: { output_format_json_quote_64bit_integers: 1 as const } };
+  const ch = stores.chdb ? createClient({ url: stores.chdb.url, ...stores.chdb.credentials, ...chSettings }) : stackClickHouse(chSettings);
   await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
   const now = Date.now();
-  const data = buildDataset({ seed: options.seed ?? 77, count: options.count, malformedEvery: 97, duplicateEvery: 41, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300 });
+  const data = buildDataset({ malformedEvery: 97, duplicateEvery: 41, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300, ...options.dataset, seed: options.seed ?? 77, count: options.count });
   const events = (to: number) => data.slice(0, to).flatMap((m) => (m.event && m.kind === 'valid' ? [m.event] : []));
   const workers: ServiceProcess[] = [];
   const env = ingestEnv({ topic, group: run, prefix: run, database: run }, {
@@ -54,6 +86,9 @@ export async function startFaultRun(label: string, options: { count: number; par
     INGEST_HEARTBEAT_MS: '500',
     INGEST_RETRY_MAX_MS: '1000',
     LOG_LEVEL: 'info',
+    KAFKA_BROKERS: brokers.join(','),
+    REDIS_URL: redisUrl,
+    ...clickhouse,
     ...options.workerEnv,
   });
   let producer: Producer | undefined;
@@ -62,6 +97,8 @@ export async function startFaultRun(label: string, options: { count: number; par
   return {
     run,
     topic,
+    dlqTopic,
+    env,
     kafka,
     redis,
     ch,
@@ -73,14 +110,19 @@ export async function startFaultRun(label: string, options: { count: number; par
       workers.push(w);
       return w;
     },
-    async produce(from, to) {
+    async produce(from, to, partitionOf) {
       if (!producer) {
         producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
         await producer.connect();
       }
       for (let i = from; i < to; i += 2_000) {
-        await producer.send({ topic, acks: -1, messages: data.slice(i, Math.min(to, i + 2_000)).map((m) => ({ key: m.key, value: m.value })) });
+        const messages = data.slice(i, Math.min(to, i + 2_000)).map((m, j) => ({ key: m.key, value: m.value, ...(partitionOf ? { partition: partitionOf(i + j) } : {}) }));
+        await producer.send({ topic, acks: -1, messages });
       }
+    },
+    async closeProducer() {
+      await producer?.disconnect().catch(() => undefined);
+      producer = undefined;
     },
     async waitForRedis(upTo, timeoutMs = 60_000) {
       const want = expectedTotals(events(upTo)).get('all')!;
@@ -88,10 +130,10 @@ export async function startFaultRun(label: string, options: { count: number; par
         throw new Error(`${err.message}\n${output()}`);
       });
     },
-    async expectExact() {
+    async expectExact({ timeoutMs = 90_000 } = {}) {
       const expected = expectedTotals(events(data.length));
       const want = expected.get('all')!;
-      await waitFor('Redis totals of the whole data set', async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), 90_000, 250).catch((err: Error) => {
+      await waitFor('Redis totals of the whole data set', async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), timeoutMs, 250).catch((err: Error) => {
         throw new Error(`${err.message}\n${output()}`);
       });
       const scopes = [...expected.keys()];
