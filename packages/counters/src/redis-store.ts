@@ -89,9 +89,14 @@ end
 return {tostring(gen), redis.call('HGET', KEYS[1], ARGV[1]) or '-1', redis.call('HGET', KEYS[1], 'durable:' .. ARGV[1]) or '-1'}
 `;
 
-// Both stores hold the partition up to ARGV[3]; only its owner (generation ARGV[2]) may say so.
+// Both stores hold the partition up to ARGV[3]; only its owner (generation ARGV[2]) may say so,
+// and only while Redis still holds that offset as applied: a Redis restored from an older
+// snapshot (same generation, applied offset moved back) would otherwise be marked durable
+// beyond what it holds, and the next owner would never apply those events again.
 const MARK_DURABLE = `
 if redis.call('HGET', KEYS[1], 'gen:' .. ARGV[1]) ~= ARGV[2] then return 0 end
+local applied = redis.call('HGET', KEYS[1], ARGV[1])
+if not applied or tonumber(applied) < tonumber(ARGV[3]) then return 0 end
 local field = 'durable:' .. ARGV[1]
 local cur = redis.call('HGET', KEYS[1], field)
 if not cur or tonumber(cur) < tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], field, ARGV[3]) end
@@ -171,7 +176,7 @@ export class RedisCounterStore {
     return { gen: Number(gen), applied, durable };
   }
 
-  /** Records that both stores hold the partition up to `offset`; false when `ownerGen` no longer owns it. */
+  /** Records that both stores hold the partition up to `offset`; false when `ownerGen` no longer owns it or Redis's applied offset is below `offset`. */
   async markDurable(topic: string, partition: number, ownerGen: number, offset: string): Promise<boolean> {
     return (await this.call<number>('ltMarkDurable', this.keys.appliedOffsets(topic), String(partition), String(ownerGen), offset)) === 1;
   }

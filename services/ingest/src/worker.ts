@@ -105,7 +105,7 @@ export class IngestWorker {
   async onDurable(partition: number, gen: number, offset: string): Promise<void> {
     const { durableOffsets, consumer, topic, logger } = this.options;
     if (!(await durableOffsets.markDurable(topic, partition, gen, offset))) {
-      logger.warn({ partition, gen, offset }, 'another worker owns the partition now; its flushed rows were dropped by the fence and its offsets are not ours to mark');
+      logger.warn({ partition, gen, offset }, 'the partition changed hands, or Redis no longer holds what this worker applied (restored from an older snapshot): not marked durable; taking it again');
       this.lose(partition);
       return;
     }
