@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
-import { createTopics, deleteTopics, testKafka } from './support/kafka';
+import { createTopics, deleteTopics, testKafka, waitUntilStored } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
@@ -107,7 +107,8 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
     const ranking = await live.ranking(`campaign:${campaignInput.id}`, 'district', 'gmv');
     expect(ranking.top).toEqual(districtGmv(campaignInput));
 
-    // The history API over the same window (rollups) says the same.
+    // The history API over the same window (rollups) says the same, once ClickHouse holds what Redis applied.
+    await waitUntilStored(redis, fx.prefix, topic);
     const detail = (await fx.gateway.app.inject(`/v1/campaigns/${campaignInput.id}`)).json();
     expect(detail.history).toMatchObject({ views: want.views, sessions: want.sessions, salesFen: want.salesFen, refundsFen: want.refundsFen, orders: want.orders, items: want.items });
   });

@@ -47,6 +47,8 @@ export const HOSTILE: Hostile[] = [
   ['comments', "SELECT 1 /* nested /* comment */ */, file('/etc/hostname')"],
   // Dollar-quoted strings and other literals hiding keywords from a hand scanner.
   ['dollar strings', `SELECT $a1$ x $a1$ INTO OUTFILE '${OUT}/dollar-digit.txt'`],
+  // What the previous hand scanner saw as one $$ string; ClickHouse sees $a1$…$a1$, then INTO OUTFILE, then a comment.
+  ['dollar strings', `SELECT $a1$ $$ $a1$ INTO OUTFILE '${OUT}/dollar-hidden.txt' --$$`],
   ['dollar strings', `SELECT $$ ; $$ INTO OUTFILE '${OUT}/dollar.txt'`],
   ['dollar strings', "SELECT $tag$ $$ ' $tag$, file('/etc/hostname')"],
   ['dollar strings', "SELECT 'it''s', file('/etc/hostname')"],
