@@ -9,7 +9,7 @@ import { buildDataset, expectedTotals } from '../services/simulator/src/dataset'
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { clickhouseTotals } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, freePort, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
+import { deletePrefix, freePort, ingestEnv, STACK, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * Issue 10 (f): a burst of invalid ~1 KB events for one stream, all in one fetch, whose
@@ -65,12 +65,7 @@ describe('a dead-letter burst larger than the dead-letter topic takes in one req
     await deleteTopics(kafka, [topic, dlqTopic]);
     await ch?.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
     await ch?.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
     await redis?.quit();
   });
 

@@ -3,7 +3,7 @@ import { scopesOf } from '@livetally/events';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
-import { STACK, uniqueName } from './support/stack';
+import { deletePrefix, STACK, uniqueName } from './support/stack';
 
 /**
  * A batch far larger than a default fetch (kafkajs can hand over tens of thousands of
@@ -14,12 +14,7 @@ const prefix = uniqueName('big');
 const redis = new Redis(STACK.redisUrl);
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deletePrefix(redis, prefix);
   await redis.quit();
 });
 

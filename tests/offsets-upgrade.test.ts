@@ -1,7 +1,7 @@
 import { adoptGroupOffsets, keySpace } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STACK, uniqueName } from './support/stack';
+import { STACK, deletePrefix, uniqueName } from './support/stack';
 
 /**
  * Upgrading from the release that kept applied offsets per consumer group: the topic's
@@ -12,8 +12,7 @@ const prefix = uniqueName('upgrade');
 const redis = new Redis(STACK.redisUrl);
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deletePrefix(redis, prefix);
   await redis.quit();
 });
 

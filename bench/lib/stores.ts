@@ -26,18 +26,7 @@ export async function markFreshDeployment(redis: Redis, prefix: string): Promise
   await redis.set(keySpace(prefix).liveState, 'ready');
 }
 
-/** Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  const pattern = `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}:*`;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
+export { deletePrefix } from '../../tests/support/stack';
 
 export async function dropDatabase(ch: ClickHouseClient, database: string): Promise<void> {
   await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
@@ -88,4 +89,17 @@ export function ingestEnv(run: { topic: string; group: string; prefix: string; d
     INGEST_HTTP_PORT: '0',
     ...extra,
   };
+}
+
+/** Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  const pattern = `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}:*`;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
 }
