@@ -3,3 +3,4 @@ export { validateCampaignInput, type CampaignInput, type CampaignValidation } fr
 export { CampaignStore, campaignKeys, type CampaignKeys, type SaveOutcome } from './store';
 export { CampaignService, CampaignError, type Backfill, type CampaignServiceDeps } from './service';
 export { createCampaignBackfill, type CampaignBackfillDeps } from './backfill';
+export { memoryCampaigns } from './testing';

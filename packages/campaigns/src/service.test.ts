@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coverageOf, type Campaign } from './campaign';
 import { CampaignError, CampaignService } from './service';
+import { memoryCampaigns } from './testing';
 
-function setup(now = Date.parse('2024-09-10T10:00:30+08:00')) {
-  const saved = new Map<string, Campaign>();
-  const backfilled: string[] = [];
-  const service = new CampaignService({
-    store: {
-      list: async () => [...saved.values()],
-      get: async (id) => saved.get(id) ?? null,
-      // As the real store decides: a backfill only when the events covered change.
-      save: async (c) => {
-        const before = saved.get(c.id);
-        saved.set(c.id, c);
-        return { catalogueVersion: saved.size, backfill: !before || coverageOf(before) !== coverageOf(c) };
-      },
-      pendingBackfills: async () => [],
-    },
-    backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
-    now: () => now,
-    onBackfillError: () => undefined,
-  });
-  return { service, saved, backfilled };
-}
+const setup = (now = Date.parse('2024-09-10T10:00:30+08:00')) => memoryCampaigns(() => now);
 const input = { id: 'ecm-2024', name: 'E-commerce Month', startsAt: '2024-08-23T00:00:00+08:00', endsAt: '2024-11-01T00:00:00+08:00' };
 
 describe('CampaignService', () => {

@@ -1,5 +1,3 @@
-import type { Campaign } from '@livetally/campaigns';
-import { CampaignService, coverageOf } from '@livetally/campaigns';
 import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
@@ -68,28 +66,7 @@ export function clickhouseError(code: number, type: string, message: string): Er
   return Object.assign(new Error(message), { code: String(code), type });
 }
 
-/** CampaignService over an in-memory store, with a settable clock and a record of backfills. */
-export function memoryCampaigns(now: () => number) {
-  const saved = new Map<string, Campaign>();
-  const backfilled: string[] = [];
-  const service = new CampaignService({
-    store: {
-      list: async () => [...saved.values()],
-      get: async (id) => saved.get(id) ?? null,
-      // As the real store decides: a backfill only when the events covered change.
-      save: async (c) => {
-        const before = saved.get(c.id);
-        saved.set(c.id, c);
-        return { catalogueVersion: saved.size, backfill: !before || coverageOf(before) !== coverageOf(c) };
-      },
-      pendingBackfills: async () => [],
-    },
-    backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
-    now,
-    onBackfillError: () => undefined,
-  });
-  return { service, saved, backfilled };
-}
+export { memoryCampaigns } from '@livetally/campaigns';
 
 /** The gateway app with fakes behind every dependency; extra deps override. */
 export async function makeApiApp(deps: Partial<GatewayDeps> = {}): Promise<FastifyInstance> {

@@ -1,0 +1,28 @@
+import { coverageOf, type Campaign } from './campaign';
+import { CampaignService } from './service';
+
+/**
+ * CampaignService over an in-memory store that decides backfills as the real one does
+ * (only when the events covered change), with a settable clock and a record of
+ * backfills. For unit tests of the service and of the gateway's campaign routes.
+ */
+export function memoryCampaigns(now: () => number) {
+  const saved = new Map<string, Campaign>();
+  const backfilled: string[] = [];
+  const service = new CampaignService({
+    store: {
+      list: async () => [...saved.values()],
+      get: async (id) => saved.get(id) ?? null,
+      save: async (c) => {
+        const before = saved.get(c.id);
+        saved.set(c.id, c);
+        return { catalogueVersion: saved.size, backfill: !before || coverageOf(before) !== coverageOf(c) };
+      },
+      pendingBackfills: async () => [],
+    },
+    backfill: async (c) => void backfilled.push(`${c.id}@${c.version}`),
+    now,
+    onBackfillError: () => undefined,
+  });
+  return { service, saved, backfilled };
+}
