@@ -97,8 +97,9 @@ export class IngestWorker {
     clearTimeout(this.recoverTimer);
     this.update({ joined: false });
     await this.options.consumer.disconnect();
-    await this.options.flusher.drain();
+    // Stopping first bounds the drain: a flush ClickHouse keeps refusing gives up after a few attempts.
     this.options.flusher.stop();
+    await this.options.flusher.drain();
   }
 
   /** Both stores hold the partition through `offset` (the flusher says so): record it, then commit. */
