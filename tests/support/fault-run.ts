@@ -8,7 +8,7 @@ import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
 import { checkLedger, clickhouseTotals } from './ledger';
 import { startService, type ServiceProcess } from './processes';
-import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor, type ClickHouseAccount } from './stack';
+import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor, type ClickHouseAccount } from './stack';
 
 /**
  * One fault scenario on the real stack: a fresh topic, database and key prefix, a data
@@ -152,8 +152,7 @@ export async function startFaultRun(
         if (w.child.signalCode === null && w.child.exitCode === null) w.child.kill('SIGCONT');
         await w.stop();
       }
-      const keys = await redis.keys(`${run}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deletePrefix(redis, run);
       await redis.quit();
       await ch.command({ query: `DROP DATABASE IF EXISTS ${run}` }).catch(() => undefined);
       await ch.close();
@@ -164,4 +163,10 @@ export async function startFaultRun(
 
 export function sameTotals(got: Totals | undefined, want: Totals): boolean {
   return got !== undefined && TOTAL_FIELDS.every((f) => (got[f] ?? 0) === (want[f] ?? 0));
+}
+
+/** Owner generation per partition (the `gen:<p>` fields of the topic's offsets hash). */
+export async function ownerGenerations(run: FaultRun): Promise<Map<number, number>> {
+  const hash = await run.redis.hgetall(run.store.keys.appliedOffsets(run.topic));
+  return new Map(Object.entries(hash).filter(([f]) => f.startsWith('gen:')).map(([f, g]) => [Number(f.slice(4)), Number(g)]));
 }

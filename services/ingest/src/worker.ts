@@ -207,8 +207,8 @@ export class IngestWorker {
         let outcome: BatchOutcome;
         try {
           await this.heartbeating(flusher.waitForRoom({ stillWanted }), payload);
-          // Taking a partition needs live state (a fresh deployment is set up here).
-          await deps.liveState?.ensureReady(batch.topic);
+          // Taking a partition needs live state (a fresh deployment is set up here, after asking ClickHouse for history).
+          await this.heartbeating(Promise.resolve(deps.liveState?.ensureReady(batch.topic)), payload);
           const owned = await this.heartbeating(owners.get(batch.partition), payload);
           const firstFetched = batch.firstOffset();
           if (firstFetched !== null && (await this.seekedBack(owned, firstFetched, log))) return;
@@ -253,8 +253,8 @@ export class IngestWorker {
   }
 
   /**
-   * Awaits `work` while heartbeating every second, so a slow but healthy step (an
-   * ownership taken after a running flush, a large dead-letter send, store retries)
+   * Awaits `work` while heartbeating every second, so a slow but healthy step (the
+   * live-state check, an ownership taken after a running flush, a large dead-letter send, store retries)
    * never costs the group membership. Heartbeat errors are left to kafkajs once the work
    * is done: the work is never abandoned half-way.
    */
