@@ -32,6 +32,20 @@ describe('platform resend detection on real Redis', () => {
     expect(await dedup.claim([{ ...e, platform: 'taobao', offset: '181' }])).toEqual([true]);
   });
 
+  it('claims only for the partition owner whose applied offset is still Redis\'s, and writes nothing when refused', async () => {
+    const offsets = `${prefix}:off:t-fenced`;
+    await redis.hset(offsets, 'gen:4', '3', '4', '99');
+    const e = { platform: 'kuaishou', eventId: 'evt-fenced', ts: HOUR, partition: 4, offset: '120' };
+    const fence = { topic: 't-fenced', partition: 4, ownerGen: 3, expectedOffset: '99' };
+    // A former owner, or an owner ahead of a Redis restored from an older snapshot.
+    expect(await dedup.claim([e], { ...fence, ownerGen: 2 })).toBeNull();
+    expect(await dedup.claim([e], { ...fence, expectedOffset: '150' })).toBeNull();
+    // Nothing was claimed: a resend at a later offset is still the first one seen.
+    expect(await dedup.claim([{ ...e, offset: '130' }], fence)).toEqual([true]);
+    expect(await dedup.claim([e], fence)).toEqual([false]);
+    expect(await redis.ttl(offsets)).toBe(-1); // the offsets hash is not one of the fingerprint buckets
+  });
+
   it('handles a resend inside the same batch', async () => {
     const e = { platform: 'jd', eventId: 'evt-9', ts: HOUR, partition: 0, offset: '1' };
     expect(await dedup.claim([e, { ...e, offset: '2' }, { ...e, eventId: 'evt-10', offset: '3' }])).toEqual([true, false, true]);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { keySpace } from './keys';
 
 /**
  * Platform resends of the same event (same platform, eventId and event time) count
@@ -21,7 +22,19 @@ local function entry(i)
 end
 `;
 
+// Fenced (ARGV[4..6] given, KEYS[#KEYS] the topic's offsets hash): only the partition's
+// owner (generation ARGV[5]) whose applied offset (ARGV[6]) is still Redis's may claim, as
+// for the apply. A claim decides which copy of an event counts; after Redis restarts from
+// an older snapshot a worker still ahead of it would otherwise claim resends before the
+// partition's next owner reads their originals again, and the originals (whose rows
+// ClickHouse already holds) would turn into duplicates.
 const CLAIM_EVENTS = `${UNPACK}
+local buckets = #KEYS
+if ARGV[4] then
+  buckets = buckets - 1
+  if redis.call('HGET', KEYS[#KEYS], 'gen:' .. ARGV[4]) ~= ARGV[5] then return false end
+  if (redis.call('HGET', KEYS[#KEYS], ARGV[4]) or '-1') ~= ARGV[6] then return false end
+end
 local out = {}
 for i = 0, n - 1 do
   local key, field, owner = entry(i)
@@ -33,7 +46,7 @@ for i = 0, n - 1 do
     out[i + 1] = 0
   end
 end
-for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], window) end
+for i = 1, buckets do redis.call('EXPIRE', KEYS[i], window) end
 return out
 `;
 
@@ -54,6 +67,14 @@ export interface ClaimInput {
   ts: number;
   partition: number;
   offset: string;
+}
+
+/** The batch's partition, its owner generation and the applied offset the owner read (see CLAIM_EVENTS). */
+export interface ClaimFence {
+  topic: string;
+  partition: number;
+  ownerGen: number;
+  expectedOffset: string;
 }
 
 export interface DedupOptions {
@@ -239,12 +260,22 @@ export class EventDeduplicator {
     return { keys: [...keyIndex.keys()], args: [this.options.windowSeconds, fields, JSON.stringify(entries)] };
   }
 
-  /** Returns, per input, true for the first occurrence (or its own replay), false for a duplicate. */
-  async claim(inputs: readonly ClaimInput[]): Promise<boolean[]> {
+  /**
+   * Returns, per input, true for the first occurrence (or its own replay), false for a
+   * duplicate. With a fence: null (nothing claimed) when the caller no longer owns the
+   * partition or Redis's applied offset is not the one it read.
+   */
+  async claim(inputs: readonly ClaimInput[]): Promise<boolean[]>;
+  async claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null>;
+  async claim(inputs: readonly ClaimInput[], fence?: ClaimFence): Promise<boolean[] | null> {
     if (inputs.length === 0) return [];
     const { keys, args } = this.claimArgs(inputs);
-    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).ltClaimEvents!;
+    if (fence) {
+      keys.push(keySpace(this.prefix).appliedOffsets(fence.topic));
+      args.push(String(fence.partition), String(fence.ownerGen), fence.expectedOffset);
+    }
+    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[] | null>>).ltClaimEvents!;
     const result = await command.call(this.redis, keys.length, keys, args);
-    return result.map((r) => r === 1);
+    return result === null ? null : result.map((r) => r === 1);
   }
 }

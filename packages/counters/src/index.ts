@@ -2,7 +2,7 @@ export * from './totals';
 export * from './keys';
 export { RedisCounterStore, type ApplyBatchInput, type ApplyOutcome, type CounterStoreObserver, type PartitionTakeover } from './redis-store';
 export { subscribeToChanges, type ChangeSubscription } from './changes';
-export { EventDeduplicator, fingerprint, ownerOf, type ClaimInput, type DedupOptions } from './dedup';
+export { EventDeduplicator, fingerprint, ownerOf, type ClaimFence, type ClaimInput, type DedupOptions } from './dedup';
 export { LiveStateStore, LiveStateNotReadyError, LIVE_STATE_GATE, liveStateError, type LiveStatus, type LiveSnapshot, type MarkOutcome, type NotReadyReason, type RawTotals, type RebuiltState, type RebuiltWriteOutcome, type CatalogueKeys } from './live-state';
 export { LiveMeasureWriter, type MinuteBucket, type RankEntry } from './live-restore';
 export { compareTotals, exactTotals, formatComparison, scopeKind, type Comparison, type ExactTotals, type FieldDifference, type ScopeDifference } from './reconcile';

@@ -89,4 +89,20 @@ describe('processPartitionBatch', () => {
     expect(await processPartitionBatch(stale.d, state, { topic: 't', partition: 3, messages: [at('5', event('a'))] })).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
     expect(state.applied).toBe('4');
   });
+
+  it('claims resends fenced by the owner generation and applied offset, and defers the batch with nothing written when refused', async () => {
+    const { d, order, letters } = deps();
+    const fences: unknown[] = [];
+    d.duplicates = {
+      async claim(_inputs, fence) {
+        fences.push(fence);
+        return null;
+      },
+    };
+    const outcome = await processPartitionBatch(d, owned('4', '4'), { topic: 't', partition: 3, messages: [at('5', event('a')), at('6', Buffer.from('{not json'))] });
+    expect(outcome).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
+    expect(fences).toEqual([{ topic: 't', partition: 3, ownerGen: 7, expectedOffset: '4' }]);
+    expect(order).toEqual([]);
+    expect(letters).toEqual([]);
+  });
 });

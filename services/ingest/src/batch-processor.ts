@@ -1,5 +1,5 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
-import { BatchPlanner, liveKeys, type ApplyBatchInput, type ApplyOutcome, type ClaimInput, type LiveKeys } from '@livetally/counters';
+import { BatchPlanner, liveKeys, type ApplyBatchInput, type ApplyOutcome, type ClaimFence, type ClaimInput, type LiveKeys } from '@livetally/counters';
 import type { CampaignMatcher } from '@livetally/campaigns';
 import { toEventRow, type FencedRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
@@ -51,7 +51,8 @@ export interface BatchDeps {
     invalidate(): void;
     versionKey: string;
   };
-  duplicates: { claim(inputs: readonly ClaimInput[]): Promise<boolean[]> };
+  /** Null: refused, the partition changed hands or its applied offset moved (fenced like the apply). */
+  duplicates: { claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
   /** Throws LiveStateNotReadyError (retryable) while Redis holds no live state or a rebuild runs. */
   liveState?: { ensureReady(topic: string): Promise<void> };
@@ -66,7 +67,7 @@ export interface BatchDeps {
  * 2. judge every message against its own Kafka timestamp, so a retry decides the same;
  *    dead-letter the invalid ones that Redis has not seen yet;
  * 3. drop platform resends of an event already counted (claims are owned by Kafka
- *    position, so a replay of the same offset gets the same answer);
+ *    position, so a replay of the same offset gets the same answer, and fenced like the apply);
  * 4. apply counter deltas and the new offset in Redis atomically, fenced by the owner
  *    generation and the offset read before;
  * 5. hand back the rows ClickHouse does not hold yet, for the worker's history flusher.
@@ -97,7 +98,8 @@ export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartiti
   }
 
   const claims: ClaimInput[] = valid.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: validOffsets[i]! }));
-  const firsts = await deps.duplicates.claim(claims);
+  const firsts = await deps.duplicates.claim(claims, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied });
+  if (firsts === null) return lostOwnership(deps, owned, 'claims refused');
   const live: LiveEvent[] = [];
   const rows: FencedRow[] = [];
   for (let i = 0; i < valid.length; i++) {
@@ -111,14 +113,16 @@ export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartiti
   const counted = live.length;
   if (offsetAfter(batchLast, owned.applied)) {
     const outcome = await applyCounters(deps, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied, newOffset: batchLast }, live);
-    if (!outcome.applied) {
-      deps.logger.warn({ partition, gen: owned.gen, outcome }, 'the partition changed hands or its applied offset moved; taking it again');
-      return { kind: 'deferred', reason: 'lost-ownership' };
-    }
+    if (!outcome.applied) return lostOwnership(deps, owned, outcome);
     owned.applied = batchLast;
   }
   if (offsetAfter(batchLast, owned.queued)) owned.queued = batchLast;
   return { kind: 'processed', lastOffset: batchLast, rows, counted, duplicates: valid.length - firsts.filter(Boolean).length, deadLettered: letters.length };
+}
+
+function lostOwnership(deps: BatchDeps, owned: OwnedPartition, refusal: unknown): BatchOutcome {
+  deps.logger.warn({ partition: owned.partition, gen: owned.gen, refusal }, 'the partition changed hands or its applied offset moved; taking it again');
+  return { kind: 'deferred', reason: 'lost-ownership' };
 }
 
 /**
