@@ -141,9 +141,10 @@ export async function startFaultRun(
       expect(scopes.filter((s) => !sameTotals(live.get(s)!, expected.get(s)!))).toEqual([]);
       await waitUntilStored(redis, run, topic);
       const history = await clickhouseTotals(ch, run, topic);
-      expect(scopes.filter((s) => !history.get(s) || !sameTotals(history.get(s)!, expected.get(s)!))).toEqual([]);
-      expect(history.size).toBe(expected.size);
       const ledger = await checkLedger({ kafka, ch, database: run, topic, dlqTopic, data });
+      const found = `ClickHouse all ${JSON.stringify(history.get('all'))}, want ${JSON.stringify(want)}; ledger ${JSON.stringify(ledger)}`;
+      expect(scopes.filter((s) => !history.get(s) || !sameTotals(history.get(s)!, expected.get(s)!)), found).toEqual([]);
+      expect(history.size).toBe(expected.size);
       expect(ledger).toMatchObject({ storedRows: ledger.expected.stored, distinctStored: ledger.expected.stored, deadLetters: ledger.expected.deadLetters, dropped: ledger.expected.dropped, overlap: 0, unknown: 0 });
     },
     async close() {
