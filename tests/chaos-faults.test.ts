@@ -13,9 +13,9 @@ import { waitFor, type ClickHouseAccount } from './support/stack';
  * messages (platform resends, late and malformed events) are produced over the run
  * while, in a fixed order with seeded gaps and victims: workers are SIGKILLed and their
  * number changes, a worker is paused (SIGSTOP) past the session timeout and resumed as
- * a zombie, Redis is restarted from an older snapshot of its own (SAVE early, SHUTDOWN
- * NOSAVE later), the broker restarts, and the ClickHouse server stalls (SIGSTOP) for
- * seconds. At the end Redis and ClickHouse hold the exact totals of every scope, every
+ * a zombie, the ClickHouse server stalls (SIGSTOP) for seconds, the broker restarts,
+ * and Redis is restarted from an older snapshot of its own (SAVE early, SHUTDOWN NOSAVE
+ * later). At the end Redis and ClickHouse hold the exact totals of every scope, every
  * offset ended once (ledger), and `npm run reconcile` agrees. A timeline of the faults
  * is printed.
  */
@@ -109,6 +109,13 @@ describe('chaos with faults: kills, rescaling, a zombie, Redis from an older sna
       },
       kill,
       async () => {
+        chdb!.signal('SIGSTOP');
+        await note(`ClickHouse server SIGSTOP for ${CLICKHOUSE_STALL_MS} ms`);
+        await sleep(CLICKHOUSE_STALL_MS);
+        chdb!.signal('SIGCONT');
+        await note('ClickHouse server SIGCONT');
+      },
+      async () => {
         await exclusive(async () => {
           await run.closeProducer();
           await note('Kafka broker SIGTERM');
@@ -116,13 +123,6 @@ describe('chaos with faults: kills, rescaling, a zombie, Redis from an older sna
           await kafka!.start();
         });
         await note('Kafka broker back');
-      },
-      async () => {
-        chdb!.signal('SIGSTOP');
-        await note(`ClickHouse server SIGSTOP for ${CLICKHOUSE_STALL_MS} ms`);
-        await sleep(CLICKHOUSE_STALL_MS);
-        chdb!.signal('SIGCONT');
-        await note('ClickHouse server SIGCONT');
       },
       async () => {
         const applied = await appliedTotal(run);
