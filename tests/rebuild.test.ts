@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
-import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
+import { createTopics, deleteTopics, testKafka, waitUntilApplied, waitUntilStored } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
@@ -153,6 +153,7 @@ describe('rebuild', () => {
     await caughtUp();
     await expectExact(data);
 
+    await waitUntilStored(redis, run, topic);
     const [rows] = await (await ch.query({ query: 'SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS distinct_offsets FROM lt_events', format: 'JSONEachRow' })).json<{ n: string; distinct_offsets: string }>();
     const valid = data.filter((m) => m.kind === 'valid').length;
     expect(rows).toEqual({ n: String(valid), distinct_offsets: String(valid) });

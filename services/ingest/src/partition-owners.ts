@@ -36,6 +36,8 @@ export class RebuildRequiredError extends Error {
  */
 export class PartitionOwners {
   private readonly owned = new Map<number, Promise<OwnedPartition>>();
+  /** The durable offset each partition had when this worker last took it. */
+  private readonly durableAtTake = new Map<number, string>();
 
   constructor(private readonly deps: OwnershipDeps) {}
 
@@ -49,9 +51,15 @@ export class PartitionOwners {
     return taking;
   }
 
-  /** Forgets a partition (lost to another worker, or its state moved): the next batch takes it again. */
-  lose(partition: number): void {
+  /**
+   * Forgets a partition (lost to another worker, or its state moved): the next batch
+   * takes it again. Returns where reading it again is sure to miss nothing: the offset
+   * after its durable offset when this worker took it (undefined if it never did).
+   */
+  lose(partition: number): string | undefined {
     this.owned.delete(partition);
+    const durable = this.durableAtTake.get(partition);
+    return durable === undefined ? undefined : durable === '-1' ? '0' : (BigInt(durable) + 1n).toString();
   }
 
   /** Forgets every partition not in `assigned`; returns the ones forgotten. */
@@ -81,6 +89,7 @@ export class PartitionOwners {
     const { gen, applied, durable } = await counters.takePartition(topic, partition, floor);
     await fence.takeOwnership(topic, partition, gen, owner);
     const storedAfterDurable = await fence.storedOffsets(topic, partition, durable);
+    this.durableAtTake.set(partition, durable);
     logger.info({ partition, gen, applied, durable, storedAfterDurable: storedAfterDurable.size }, 'took the partition');
     return { topic, partition, gen, applied, durable, storedAfterDurable, queued: durable, positioned: false };
   }

@@ -59,11 +59,13 @@ export class IngestWorker {
   private crashedSince: number | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
+  private assigned: ReadonlySet<number> = new Set();
 
   constructor(private readonly options: WorkerOptions) {
     const { consumer, logger } = options;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = new Set(payload.memberAssignment?.[options.topic] ?? []);
+      this.assigned = assigned;
       for (const lost of options.owners.retainOnly(assigned)) options.flusher.drop(lost);
       this.crashes = 0;
       this.crashedSince = undefined;
@@ -181,9 +183,21 @@ export class IngestWorker {
     this.update({});
   }
 
+  /**
+   * Gives up what this worker knew of a partition, including rows it had not flushed.
+   * While the partition is still assigned here, Kafka is read again from where nothing
+   * can be missed: the batches whose rows were dropped may already be resolved, and no
+   * new batch (which would take the partition again) may ever come.
+   */
   private lose(partition: number): void {
-    this.options.owners.lose(partition);
+    const from = this.options.owners.lose(partition);
     this.options.flusher.drop(partition);
+    if (from === undefined || !this.assigned.has(partition) || this.stopped) return;
+    try {
+      this.options.consumer.seek({ topic: this.options.topic, partition, offset: from });
+    } catch (err) {
+      this.options.logger.warn({ err, partition }, 'could not read the partition again after losing it; its next batch will');
+    }
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
