@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ApplyBatchInput, ApplyOutcome } from '@livetally/counters';
 import { LIMITS } from '@livetally/events';
-import { offsetAfter, processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
+import { nextOffset, offsetAfter, processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
 
 const NOW = Date.UTC(2024, 8, 1);
 const event = (eventId: string, extra: Record<string, unknown> = {}) =>
@@ -18,6 +18,10 @@ describe('offsetAfter', () => {
     expect(offsetAfter('10', '10')).toBe(false);
     expect(offsetAfter('9007199254740993', '9007199254740992')).toBe(true);
     expect(offsetAfter('18446744073709551615', '9999999999999999999')).toBe(true);
+  });
+
+  it('names the offset after one, from nothing yet ("-1") to 64-bit sizes', () => {
+    expect([nextOffset('-1'), nextOffset('9'), nextOffset('9007199254740992')]).toEqual(['0', '10', '9007199254740993']);
   });
 });
 

@@ -135,6 +135,11 @@ export function offsetAfter(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a > b;
 }
 
+/** The offset after `offset` ("-1", nothing yet, is followed by "0"), exact at any size. */
+export function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
 const MAX_CATALOGUE_RETRIES = 5;
 
 type Catalogue = Awaited<ReturnType<NonNullable<BatchDeps['campaigns']>['get']>>;

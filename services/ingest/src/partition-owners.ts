@@ -1,6 +1,6 @@
 import type { PartitionTakeover } from '@livetally/counters';
 import type { Logger } from '@livetally/logging';
-import { offsetAfter, type OwnedPartition } from './batch-processor';
+import { nextOffset, offsetAfter, type OwnedPartition } from './batch-processor';
 
 export interface OwnershipDeps {
   topic: string;
@@ -59,7 +59,7 @@ export class PartitionOwners {
   lose(partition: number): string | undefined {
     this.owned.delete(partition);
     const durable = this.durableAtTake.get(partition);
-    return durable === undefined ? undefined : durable === '-1' ? '0' : (BigInt(durable) + 1n).toString();
+    return durable === undefined ? undefined : nextOffset(durable);
   }
 
   /** Forgets every partition not in `assigned`; returns the ones forgotten. */
@@ -74,7 +74,7 @@ export class PartitionOwners {
    * against what Kafka still holds; undefined when `firstFetched` is not past it.
    */
   async seekTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
-    const from = owned.durable === '-1' ? '0' : (BigInt(owned.durable) + 1n).toString();
+    const from = nextOffset(owned.durable);
     if (!offsetAfter(firstFetched, from)) return undefined;
     const logStart = await this.deps.logStart(owned.topic, owned.partition);
     if (!offsetAfter(logStart, from)) return from;

@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '@livetally/logging';
 import { backoffMs } from './backoff';
-import { processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
+import { nextOffset, processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
 import type { HistoryFlusher } from './history-flusher';
 import type { BatchOutcome } from './outcomes';
 import type { PartitionOwners } from './partition-owners';
@@ -113,7 +113,7 @@ export class IngestWorker {
       return;
     }
     // Positions come from the durable offsets in Redis; the commit is for lag monitoring.
-    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]).catch((err: Error) => logger.debug({ err: err.message, partition }, 'offset commit skipped'));
+    await consumer.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]).catch((err: Error) => logger.debug({ err: err.message, partition }, 'offset commit skipped'));
   }
 
   private async run(): Promise<void> {
