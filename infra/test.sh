@@ -39,4 +39,8 @@ trap cleanup EXIT
 
 npx tsc --noEmit -p tsconfig.json
 echo "[test] type check passed"
+npx eslint .
+echo "[test] lint passed"
+npx prettier --check . >/dev/null || { npx prettier --check . ; echo "[test] formatting differs from Prettier: run npm run format" >&2; exit 1; }
+echo "[test] formatting checked"
 npx vitest run "$@"

@@ -1,10 +1,10 @@
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
 import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/counters';
 import type { LiveEvent } from '@livetally/events';
 import type { RunningGateway } from '@livetally/gateway';
-import { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { createHistoryDatabase, startGatewayOn } from './support/gateway-history';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';

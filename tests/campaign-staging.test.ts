@@ -1,7 +1,7 @@
-import { CampaignStore, campaignScope, stagingScope, type Campaign } from '@livetally/campaigns';
-import { CampaignStaging, LiveStateNotReadyError, keySpace, liveKeys, type StagedScope } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignStore, campaignScope, stagingScope, type Campaign } from '@livetally/campaigns';
+import { CampaignStaging, LiveStateNotReadyError, keySpace, liveKeys, type StagedScope } from '@livetally/counters';
 import { createHistoryDatabase } from './support/gateway-history';
 import { STACK, uniqueName } from './support/stack';
 

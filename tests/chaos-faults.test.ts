@@ -1,6 +1,6 @@
+import { afterAll, describe, expect, it } from 'vitest';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { Rng } from '../services/simulator/src/rng';
-import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli';
 import { restartRedisFromSnapshot, saveRedisSnapshot, startChdb, startKafka, startRedis, type DedicatedService } from './support/dedicated';
 import { ownerGenerations, startFaultRun, type FaultRun } from './support/fault-run';

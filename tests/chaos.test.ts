@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisCounterStore, type Totals } from '@livetally/counters';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { Rng } from '../services/simulator/src/rng';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './support/kafka';

@@ -1,6 +1,6 @@
-import type { LiveEvent } from '@livetally/events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
 import { startKafka, type DedicatedService } from './support/dedicated';
 import { createTopics, readTopic } from './support/kafka';

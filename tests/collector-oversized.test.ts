@@ -1,8 +1,8 @@
+import { Partitioners, type Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '@livetally/kafka';
 import { createLogger } from '@livetally/logging';
 import type { LiveEvent } from '@livetally/events';
-import { Partitioners, type Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaEventSink, RecordsTooLargeError } from '../services/collector/src/kafka-sink';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';

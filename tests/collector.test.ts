@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
-import type { LiveEvent } from '@livetally/events';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { freePort, uniqueName } from './support/stack';

@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { buildDataset, expectedTotals, type ExpectedTotals } from '../services/simulator/src/dataset';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
@@ -181,7 +181,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`campaign big screen in headless Chromium${HAVE_
     for (const [field, value] of Object.entries(rest)) {
       const id = TOTAL_TESTIDS[field];
       if (id) check(`${id} vs REST`, screen.values[id], value);
-      else if (!unshown.has(field)) unshown.add(field) && log(`REST totals field ${field} is not on the screen; not compared`);
+      else if (!unshown.has(field)) {
+        unshown.add(field);
+        log(`REST totals field ${field} is not on the screen; not compared`);
+      }
     }
     if (!live) return out;
     const c = channels();

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { RedisCounterStore } from '@livetally/counters';
-import { LIMITS, decodeEvent } from '@livetally/events';
 import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS, decodeEvent } from '@livetally/events';
+import { RedisCounterStore } from '@livetally/counters';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { clickhouseTotals } from './support/ledger';

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from '@livetally/events';
 import { FencedEventWriter, toEventRow, type FencedRow } from '@livetally/history';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { createHistoryDatabase } from './support/gateway-history';
 

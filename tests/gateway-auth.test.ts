@@ -1,5 +1,5 @@
-import type { LiveEvent } from '@livetally/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { AUTH_ENV, KEYS, liveUrl, openLive, token } from './support/gateway-auth';

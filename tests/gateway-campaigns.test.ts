@@ -1,8 +1,8 @@
-import { CampaignStore, matchesCampaign, type Campaign } from '@livetally/campaigns';
-import type { LiveEvent } from '@livetally/events';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
+import { CampaignStore, matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { STACK } from './support/stack';

@@ -1,7 +1,7 @@
-import { mintToken, parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
-import { createLogger } from '@livetally/logging';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken, parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
+import { createLogger } from '@livetally/logging';
 import { AUTH_ENV, KEYS, liveUrl, openLive, within, type LiveConnection } from './support/gateway-auth';
 import { LiveWriter, liveEvent } from './support/live-writes';
 import { STACK, clickhouseEnv, uniqueName } from './support/stack';

@@ -1,6 +1,6 @@
-import type { LiveEvent } from '@livetally/events';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { createSqlClient } from '@livetally/gateway';
-import type { LiveEvent } from '@livetally/events';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlClient } from '@livetally/gateway';
+import type { LiveEvent } from '@livetally/events';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { HOSTILE, LEGIT, OUT } from './support/sql-corpus';

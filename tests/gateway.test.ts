@@ -1,9 +1,9 @@
-import { RedisCounterStore, type Totals } from '@livetally/counters';
-import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
-import { createLogger } from '@livetally/logging';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
+import { createLogger } from '@livetally/logging';
 import { within } from './support/gateway-auth';
 
 // Runs the real gateway (real Redis, real change subscription, real HTTP and WebSocket

@@ -1,7 +1,7 @@
-import { EventHistory, HistoryQueries, createHistoryClient, migrate, toEventRow } from '@livetally/history';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { LiveEvent } from '@livetally/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventHistory, HistoryQueries, createHistoryClient, migrate, toEventRow } from '@livetally/history';
+import type { LiveEvent } from '@livetally/events';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { STACK, uniqueName } from './support/stack';
 

@@ -1,7 +1,7 @@
-import { EventDeduplicator, RedisCounterStore, aggregate, encodeLivePlan, planLiveWrites } from '@livetally/counters';
-import { scopesOf } from '@livetally/events';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EventDeduplicator, RedisCounterStore, aggregate, encodeLivePlan, planLiveWrites } from '@livetally/counters';
+import { scopesOf } from '@livetally/events';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { deletePrefix, STACK, uniqueName } from './support/stack';
 

@@ -1,6 +1,6 @@
-import { LiveStateReader, MinuteWindowCache, liveKeys, type MinutePoint, type WindowReadKind } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveStateReader, MinuteWindowCache, liveKeys, type MinutePoint, type WindowReadKind } from '@livetally/counters';
 import { LiveWriter, liveEvent } from './support/live-writes';
 import { STACK, uniqueName } from './support/stack';
 

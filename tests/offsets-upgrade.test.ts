@@ -1,6 +1,6 @@
-import { adoptGroupOffsets, keySpace } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { adoptGroupOffsets, keySpace } from '@livetally/counters';
 import { STACK, deletePrefix, uniqueName } from './support/stack';
 
 /**

@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignStore, matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { LiveStateReader, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
 import type { LiveEvent } from '@livetally/events';
 import { migrate } from '@livetally/history';
-import { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { LiveStateNotReadyError, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveStateNotReadyError, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied, waitUntilStored } from './support/kafka';

@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/counters';
-import { EventHistory } from '@livetally/history';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventHistory } from '@livetally/history';
+import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/counters';
 import { agrees, reconcile } from '../services/ingest/src/recovery/reconcile';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { RedisCounterStore } from '@livetally/counters';
-import type { LiveEvent } from '@livetally/events';
-import { createLiveTallyClient, type EventInput } from '@livetally/sdk';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisCounterStore } from '@livetally/counters';
+import type { LiveEvent } from '@livetally/events';
+import { createLiveTallyClient, type EventInput } from '@livetally/sdk';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { newApiKey, platformEvents, startCollectorProcess, type CollectorProcess } from './support/collector';
 import { createTopics, deleteTopics, readTopic, testKafka, waitUntilStored } from './support/kafka';

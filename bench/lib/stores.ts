@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { keySpace } from '@livetally/counters';
 import { Redis } from 'ioredis';
+import { keySpace } from '@livetally/counters';
 import { STACK } from './stack';
 
 export function benchRedis(): Redis {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { LiveEvent } from '@livetally/events';
 import type { Producer } from 'kafkajs';
 import WebSocket from 'ws';
+import type { LiveEvent } from '@livetally/events';
 import { buildDataset } from '../../services/simulator/src/dataset';
 import type { BenchContext, Scenario } from '../lib/context';
-import type { IngestResult } from './ingest';
 import { createTopics, deleteTopicsAndGroups } from '../lib/kafka';
 import { breakdown, readIngestCounters, type WorkerBreakdown } from '../lib/ingest-metrics';
 import { fmtInt } from '../lib/log';
@@ -13,6 +12,7 @@ import { startService, type Child } from '../lib/processes';
 import { summarize, type Summary } from '../lib/stats';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+import type { IngestResult } from './ingest';
 
 /**
  * 4. End-to-end latency: Kafka produce → ingest worker(s) → Redis → gateway tick →

@@ -7,11 +7,11 @@
  * env: BENCH_TOPIC, BENCH_GROUP, BENCH_PREFIX, BENCH_DATABASE, BENCH_MAX_EVENTS, BENCH_MAX_SECONDS
  */
 import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { contributionOf, keySpace } from '@livetally/counters';
 import { decodeEvent, scopesOf } from '@livetally/events';
 import { toEventRow } from '@livetally/history';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 
 const env = (name: string, fallback?: string): string => {
   const v = process.env[name] ?? fallback;

@@ -1,8 +1,8 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
+import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { buildDataset, expectedTotals, type DatasetMessage, type DatasetOptions } from '../../services/simulator/src/dataset';
 import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mintToken, type Role, type TokenKey } from '@livetally/gateway';
 import WebSocket from 'ws';
+import { mintToken, type Role, type TokenKey } from '@livetally/gateway';
 
 /**
  * Helpers for the access-control tests: a key pair configured the way an operator

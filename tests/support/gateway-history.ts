@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
 import type { LiveEvent } from '@livetally/events';
 import { parseGatewayConfig, startGateway, type RunningGateway, type StartOptions } from '@livetally/gateway';
 import { EventHistory, createHistoryClient, migrate, toEventRow } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
-import { Redis } from 'ioredis';
 import { STACK, clickhouseEnv, uniqueName, waitFor } from './stack';
 
 /**

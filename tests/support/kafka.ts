@@ -1,6 +1,6 @@
-import { keySpace, waitUntilDurable } from '@livetally/counters';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { keySpace, waitUntilDurable } from '@livetally/counters';
 import { STACK, waitFor } from './stack';
 
 export function testKafka(clientId = 'livetally-tests'): Kafka {

@@ -1,6 +1,6 @@
+import type { Redis } from 'ioredis';
 import { BatchPlanner, RedisCounterStore } from '@livetally/counters';
 import type { LiveEvent } from '@livetally/events';
-import type { Redis } from 'ioredis';
 
 /**
  * Writes events to Redis as an ingest worker applies a batch: totals and the live plan

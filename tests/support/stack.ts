@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
 /** A ClickHouse account as @clickhouse/client takes it. */

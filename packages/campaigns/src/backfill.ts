@@ -1,6 +1,6 @@
+import type { Redis } from 'ioredis';
 import { CampaignStaging, waitUntilDurable, type StagedScope } from '@livetally/counters';
 import type { BackfillSlice, CampaignBackfillQueries } from '@livetally/history';
-import type { Redis } from 'ioredis';
 import { campaignScope, stagingScope, type Campaign } from './campaign';
 import type { Backfill } from './service';
 import { campaignKeys } from './store';

@@ -1,5 +1,5 @@
-import type { EventBase } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import type { EventBase } from '@livetally/events';
 import { CampaignMatcher, coverageOf, matchesCampaign, stagingScope, type Campaign } from './campaign';
 import { validateCampaignInput } from './validate';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { LIMITS } from '@livetally/events';
 import type { Redis } from 'ioredis';
+import { LIMITS } from '@livetally/events';
 import { keySpace, type KeySpace } from './keys';
 import { MINUTE_BUCKET_TTL_SECONDS, MINUTE_MS, RANK_DIMENSIONS, RANK_MEASURES, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
 import { encodeLivePlan, type LivePlan } from './live-plan';

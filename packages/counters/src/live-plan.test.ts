@@ -1,5 +1,5 @@
-import type { LiveEvent } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { liveKeys } from './live-keys';
 import { encodeLivePlan, planLiveWrites } from './live-plan';
 

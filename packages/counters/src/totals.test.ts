@@ -1,5 +1,5 @@
-import type { LiveEvent } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { keySpace, scopeOfTotalsKey } from './keys';
 import { addTotals, aggregate, emptyTotals } from './totals';
 

@@ -9,7 +9,7 @@ const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 // space and a little punctuation; nothing that reads as SQL or a key separator.
 export const DIMENSION_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} '._-]*$/u;
 // C0, DEL, C1 controls and the Unicode line/paragraph separators.
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { queryInChunks } from './client';
 import { parseScope } from '@livetally/events';
+import { queryInChunks } from './client';
 import type { EventRow } from './rows';
 import { EVENT_ROW_COLUMNS, SCOPE_COLUMN_KINDS, encodeRowsTsv, scopeColumn } from './rows';
 

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import type { LiveEvent } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
 import { HttpTransport } from './http-transport';
 
 const event = (i: number) => ({ v: 1, type: 'view', eventId: `e-${i}`, platform: 'douyin', streamId: 's', hostId: 'h', ts: 1, city: 'c', district: 'd', category: 'k', viewerId: `v-${i}` }) as LiveEvent;

@@ -1,5 +1,5 @@
-import { encodeEvent, type LiveEvent } from '@livetally/events';
 import type { KafkaConfig, Producer } from 'kafkajs';
+import { encodeEvent, type LiveEvent } from '@livetally/events';
 import type { BatchResponse, Transport } from './types';
 
 export interface KafkaTransportOptions {

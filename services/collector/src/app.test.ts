@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { createLogger } from '@livetally/logging';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@livetally/logging';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
 import { RecordsTooLargeError, SinkUnavailableError } from './kafka-sink';

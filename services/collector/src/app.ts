@@ -1,5 +1,5 @@
-import type { Logger } from '@livetally/logging';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '@livetally/logging';
 import type { ApiKeyring } from './api-keys';
 import { registerBodyParser } from './body';
 import { handleError, handleNotFound } from './errors';

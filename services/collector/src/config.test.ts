@@ -1,5 +1,5 @@
-import { ConfigError } from '@livetally/config';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@livetally/config';
 import { parseCollectorConfig } from './config';
 
 const KEY = 'dy-0123456789abcdef';

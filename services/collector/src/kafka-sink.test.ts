@@ -1,6 +1,6 @@
-import { createLogger } from '@livetally/logging';
 import type { ProducerRecord } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '@livetally/logging';
 import { KafkaEventSink, RecordsTooLargeError, SinkUnavailableError, type ProducerLike } from './kafka-sink';
 import { RECORD_BATCH_OVERHEAD_BYTES, recordBytes } from './record-limits';
 

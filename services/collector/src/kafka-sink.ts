@@ -1,5 +1,5 @@
-import type { Logger } from '@livetally/logging';
 import type { ProducerRecord } from 'kafkajs';
+import type { Logger } from '@livetally/logging';
 import type { KafkaMessage } from './batch';
 import { ProduceQueue } from './produce-queue';
 import { isTooLargeRefusal, largestStream } from './record-limits';

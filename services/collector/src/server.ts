@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { createKafka } from '@livetally/kafka';
-import { throttledWarn, type Logger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
+import { throttledWarn, type Logger } from '@livetally/logging';
+import { createKafka } from '@livetally/kafka';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
 import type { CollectorConfig } from './config';

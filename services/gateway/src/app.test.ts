@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@livetally/logging';
 import { buildApp } from './app';
 import { LiveHub } from './live/hub';
 import { MemoryTotals } from './testing/fakes';

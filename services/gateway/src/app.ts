@@ -1,5 +1,5 @@
-import type { Logger } from '@livetally/logging';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from '@livetally/logging';
 import { accessFor, redactUrl, registerAuth, type AuthSettings } from './auth/guard';
 import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';

@@ -1,5 +1,5 @@
-import { ConfigError } from '@livetally/config';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@livetally/config';
 import { describeConfig, parseGatewayConfig } from './config';
 
 describe('gateway config', () => {

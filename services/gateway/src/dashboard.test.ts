@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Campaign } from '@livetally/campaigns';
 import { describe, expect, it } from 'vitest';
+import type { Campaign } from '@livetally/campaigns';
 import { DASHBOARD_FILE, loadDashboard } from './dashboard';
 import { computePace } from './http/pace';
 

@@ -1,6 +1,6 @@
+import type { FastifyInstance } from 'fastify';
 import { TOTAL_FIELDS, type Totals } from '@livetally/counters';
 import { formatScope, parseScope } from '@livetally/events';
-import type { FastifyInstance } from 'fastify';
 import { GatewayError, errorBody } from './errors';
 import { CORE_SCHEMAS } from './http/core-schemas';
 import type { GatewayMetrics } from './metrics';

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Backfill, CampaignService } from '@livetally/campaigns';
 import { LiveStateReader, MinuteWindowCache, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
 import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';
 import { LiveHub } from './live/hub';

@@ -1,6 +1,6 @@
+import { Partitioners, type Admin, type PartitionMetadata, type Producer } from 'kafkajs';
 import { describeErrors } from '@livetally/events';
 import type { Logger } from '@livetally/logging';
-import { Partitioners, type Admin, type PartitionMetadata, type Producer } from 'kafkajs';
 import { isTooLarge, letterRecord, parkedRecord, recordBytes, requestBytes, splitBySize, type LetterRecord } from './dead-letter-records';
 import type { DeadLetter } from './outcomes';
 

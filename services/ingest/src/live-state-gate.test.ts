@@ -1,6 +1,6 @@
+import { describe, expect, it, vi } from 'vitest';
 import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/counters';
 import { createLogger } from '@livetally/logging';
-import { describe, expect, it, vi } from 'vitest';
 import { LiveStateGate } from './live-state-gate';
 
 const logger = createLogger({ service: 'test', level: 'silent' });

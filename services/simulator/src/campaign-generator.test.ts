@@ -1,5 +1,5 @@
-import { decodeEvent, encodeEvent, type LiveEvent } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import { decodeEvent, encodeEvent, type LiveEvent } from '@livetally/events';
 import { CampaignGenerator } from './campaign-generator';
 import { SessionPlanner } from './campaign-planner';
 import { SESSION } from './campaign-profile';

@@ -1,5 +1,5 @@
-import { decodeEvent } from '@livetally/events';
 import { describe, expect, it } from 'vitest';
+import { decodeEvent } from '@livetally/events';
 import { buildDataset, expectedTotals } from './dataset';
 
 const START = Date.UTC(2024, 7, 23);

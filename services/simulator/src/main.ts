@@ -1,8 +1,7 @@
+import type { Producer } from 'kafkajs';
 import { ConfigError } from '@livetally/config';
-import { encodeEvent } from '@livetally/events';
 import { createKafka } from '@livetally/kafka';
 import { createLogger } from '@livetally/logging';
-import type { Producer } from 'kafkajs';
 import { parseSimulatorConfig, type SimulatorConfig } from './config';
 import { buildDataset, expectedTotals } from './dataset';
 import { runCampaign, runLive } from './play';

@@ -1,5 +1,5 @@
-import { encodeEvent, type LiveEvent } from '@livetally/events';
 import type { Producer } from 'kafkajs';
+import { encodeEvent, type LiveEvent } from '@livetally/events';
 import { calibrate, describeCalibration, scaleForRate } from './calibration';
 import { CampaignGenerator } from './campaign-generator';
 import { DEFAULT_CAMPAIGN_MINUTES, type SimulatorConfig } from './config';

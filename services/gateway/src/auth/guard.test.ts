@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@livetally/logging';
 import { FakeHistory, FakeSql, makeApiApp, memoryCampaigns } from '../testing/api-fakes';
 import { presentedToken } from './guard';
 import { mintToken, type Role, type TokenKey } from './token';

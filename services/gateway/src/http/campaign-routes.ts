@@ -1,6 +1,6 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CampaignError, type Campaign } from '@livetally/campaigns';
 import type { Granularity, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors';
 import { computePace } from './pace';
 import { checkRange, iso, parseInstant } from './params';

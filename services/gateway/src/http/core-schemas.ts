@@ -1,5 +1,5 @@
-import { TOTAL_FIELDS } from '@livetally/counters';
 import type { FastifySchema } from 'fastify';
+import { TOTAL_FIELDS } from '@livetally/counters';
 import { errorResponses } from './schemas';
 
 /** Schemas of the routes in ../routes.ts, kept here so that file stays about behaviour. */

@@ -1,5 +1,5 @@
-import type { Granularity, HistoryMeasures, RankDimension, RankMeasure } from '@livetally/history';
 import type { FastifyInstance } from 'fastify';
+import type { Granularity, HistoryMeasures, RankDimension, RankMeasure } from '@livetally/history';
 import { GatewayError } from '../errors';
 import { iso, parseRange, subjectFromScope, validTimeZone } from './params';
 import { bucketSchema, dimensionSchema, errorResponses, granularitySchema, instantSchema, limitSchema, measureSchema, measuresSchema, rankedItem, scopeQuerySchema } from './schemas';

@@ -1,5 +1,5 @@
-import type { Campaign } from '@livetally/campaigns';
 import { describe, expect, it } from 'vitest';
+import type { Campaign } from '@livetally/campaigns';
 import { measures } from '../testing/api-fakes';
 import { computePace } from './pace';
 

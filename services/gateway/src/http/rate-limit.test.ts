@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '@livetally/logging';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@livetally/logging';
 import { buildApp } from '../app';
 import { mintToken, type TokenKey } from '../auth/token';
 import { LiveHub } from '../live/hub';

@@ -1,7 +1,7 @@
+import type { Redis } from 'ioredis';
 import { CampaignService, CampaignStore, createCampaignBackfill, type Backfill } from '@livetally/campaigns';
 import { CampaignBackfillQueries, HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
 import { safeUrl, type Logger } from '@livetally/logging';
-import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '../config';
 import { EngineSqlPolicy } from './sql-policy';
 import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';

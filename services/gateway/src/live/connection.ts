@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Access } from '../auth/guard';
 import type { ErrorCode } from '../errors';

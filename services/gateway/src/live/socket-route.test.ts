@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '@livetally/logging';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createLogger } from '@livetally/logging';
 import { TestSockets, until } from '../testing/live-sockets';
 import { buildApp, type GatewayDeps } from '../app';
 import { MemoryTotals } from '../testing/fakes';

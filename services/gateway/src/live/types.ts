@@ -1,6 +1,6 @@
+import type { Totals } from '@livetally/counters';
 import type { Channel } from './protocol';
 import type { OutFrame } from './wire';
-import type { Totals } from '@livetally/counters';
 
 /** Where current totals come from (RedisCounterStore in production, a Map in unit tests). */
 export interface TotalsReader {

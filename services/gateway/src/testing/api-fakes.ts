@@ -1,6 +1,6 @@
+import type { FastifyInstance } from 'fastify';
 import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
-import type { FastifyInstance } from 'fastify';
 import { buildApp, type GatewayDeps } from '../app';
 import { prepareStatement } from '../http/sql-policy';
 import type { HistoryReader, SqlFormat, SqlRunner, SqlVetting } from '../http/types';

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
 import { ConfigError } from '@livetally/config';
 import { createHistoryClient, type HistoryClientOptions } from '@livetally/history';
-import { Redis } from 'ioredis';
 import { UsageError } from './config';
 
 /** Exit codes shared by the operator commands. */

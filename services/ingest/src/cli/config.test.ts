@@ -1,5 +1,5 @@
-import { ConfigError } from '@livetally/config';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@livetally/config';
 import { UsageError, parseFlags, parseRebuildConfig, parseReconcileConfig } from './config';
 
 describe('operator command configuration', () => {

@@ -1,7 +1,7 @@
+import { describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '@livetally/campaigns';
 import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/counters';
 import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
-import { describe, expect, it, vi } from 'vitest';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
 function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?: boolean; writeOutcomes?: RebuiltWriteOutcome[] } = {}) {

@@ -1,5 +1,5 @@
-import type { LiveSnapshot } from '@livetally/counters';
 import { describe, expect, it, vi } from 'vitest';
+import type { LiveSnapshot } from '@livetally/counters';
 import { agrees, reconcile, type ReconcileDeps } from './reconcile';
 
 const totals = (views: number) => ({ views: String(views), sessions: '0', sessionsEnded: '0', salesFen: '0', refundsFen: '0', orders: '0', items: '0', refunds: '0' });

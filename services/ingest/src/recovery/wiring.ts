@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
 import { CampaignStore, campaignKeys } from '@livetally/campaigns';
 import { LiveMeasureWriter } from '@livetally/counters';
 import { LiveHistory } from '@livetally/history';
-import type { Redis } from 'ioredis';
 import type { RebuildDeps } from './rebuild';
 import type { ReconcileDeps } from './reconcile';
 
