@@ -68,13 +68,22 @@ try {
   child = spawn(process.execPath, ['--import', 'tsx', 'services/collector/src/main.ts'], {
     cwd: ROOT,
     env: {
-      ...process.env, LOG_LEVEL: 'warn', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort),
-      COLLECTOR_API_KEYS: `douyin:${apiKey}`, COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: '10000000', COLLECTOR_RATE_LIMIT_BURST: '100000000',
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC: topic,
+      COLLECTOR_PORT: String(port),
+      COLLECTOR_METRICS_PORT: String(metricsPort),
+      COLLECTOR_API_KEYS: `douyin:${apiKey}`,
+      COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: '10000000',
+      COLLECTOR_RATE_LIMIT_BURST: '100000000',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitReady(url, 60_000);
-  say(`collector ready; ${clients} clients × batches of ${batch}${gzip ? ' (gzip)' : ''} for ${WARMUP_S} s warm-up + ${durationS} s`);
+  say(
+    `collector ready; ${clients} clients × batches of ${batch}${gzip ? ' (gzip)' : ''} for ${WARMUP_S} s warm-up + ${durationS} s`,
+  );
 
   const result = await load(url);
   const kafkaWait = await produceWait(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -97,12 +106,19 @@ try {
     kafkaMessages: inKafka,
     statuses: result.statuses,
   };
-  say(`${summary.eventsPerSec} accepted events/s, ${summary.requestsPerSec} requests/s; latency p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms`);
+  say(
+    `${summary.eventsPerSec} accepted events/s, ${summary.requestsPerSec} requests/s; latency p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms`,
+  );
   say(`collector-side Kafka wait per request: mean ${kafkaWait} ms`);
-  say(`statuses ${JSON.stringify(result.statuses)}; Kafka holds ${inKafka} messages for ${result.acceptedEvents} accepted events`);
-  if (inKafka !== result.acceptedEvents) throw new Error(`Kafka holds ${inKafka} messages but ${result.acceptedEvents} events were accepted`);
+  say(
+    `statuses ${JSON.stringify(result.statuses)}; Kafka holds ${inKafka} messages for ${result.acceptedEvents} accepted events`,
+  );
+  if (inKafka !== result.acceptedEvents)
+    throw new Error(`Kafka holds ${inKafka} messages but ${result.acceptedEvents} events were accepted`);
   const json = JSON.stringify(summary);
-  for (const file of [join(ROOT, 'bench-results', 'collector.json'), process.env.BENCH_RESULT_FILE].filter((f): f is string => !!f)) {
+  for (const file of [join(ROOT, 'bench-results', 'collector.json'), process.env.BENCH_RESULT_FILE].filter(
+    (f): f is string => !!f,
+  )) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
   }
@@ -157,17 +173,26 @@ async function load(url: string) {
 
 function post(agent: Agent, url: string, body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolvePost, reject) => {
-    const req = request(`${url}/v1/events`, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${apiKey}`, ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
-      timeout: 30_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      `${url}/v1/events`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          authorization: `Bearer ${apiKey}`,
+          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end(body);
@@ -179,13 +204,23 @@ function buildTemplates(): LiveEvent[][] {
   const now = Date.now() - 60_000;
   let i = 0;
   const generator = new EventGenerator({ seed: 7, hosts: 500, clock: () => now + i });
-  return Array.from({ length: 8 }, () => Array.from({ length: batch }, () => (i++, { ...generator.next(), platform: 'douyin' })));
+  return Array.from({ length: 8 }, () =>
+    Array.from({ length: batch }, () => (i++, { ...generator.next(), platform: 'douyin' })),
+  );
 }
 
 /** Mean of the collector's livetally_collector_kafka_produce_duration_seconds{outcome="ok"}, in ms. */
 async function produceWait(metricsUrl: string): Promise<number | null> {
-  const text = await fetch(metricsUrl).then((r) => r.text(), () => '');
-  const read = (suffix: string) => Number(new RegExp(`^livetally_collector_kafka_produce_duration_seconds_${suffix}\\{outcome="ok"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+  const text = await fetch(metricsUrl).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const read = (suffix: string) =>
+    Number(
+      new RegExp(`^livetally_collector_kafka_produce_duration_seconds_${suffix}\\{outcome="ok"\\} (\\S+)$`, 'm').exec(
+        text,
+      )?.[1],
+    );
   const [sum, count] = [read('sum'), read('count')];
   return count > 0 ? Math.round((sum / count) * 10_000) / 10 : null;
 }
@@ -199,7 +234,10 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child?.exitCode !== null) throw new Error(`the collector exited with ${child?.exitCode}`);
-    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }

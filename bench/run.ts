@@ -138,8 +138,16 @@ const results: BenchResults = {
   scenarios: {},
   table: [],
 };
-progress('bench', `${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.os}; load average ${results.machine.loadAverageAtStart}`);
-progress('bench', Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join(', '));
+progress(
+  'bench',
+  `${results.machine.cpuModel}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB, ${results.machine.os}; load average ${results.machine.loadAverageAtStart}`,
+);
+progress(
+  'bench',
+  Object.entries(results.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', '),
+);
 
 try {
   for (const name of selected) {
@@ -160,7 +168,12 @@ try {
   }
   if (fixture) {
     const f = await fixture.catch(() => null);
-    if (f) results.event = { meanEncodedBytes: Math.round(f.meanEncodedBytes * 10) / 10, fixtureEvents: f.events, partitions: f.partitions };
+    if (f)
+      results.event = {
+        meanEncodedBytes: Math.round(f.meanEncodedBytes * 10) / 10,
+        fixtureEvents: f.events,
+        partitions: f.partitions,
+      };
   }
 } finally {
   await runCleanups();

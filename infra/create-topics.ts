@@ -36,9 +36,7 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
   .map((b) => b.trim())
   .filter((b) => b.length > 0);
 const timeoutMs = Number(process.env.CREATE_TOPICS_TIMEOUT_MS ?? 60_000);
-const replicationFactor = process.env.KAFKA_REPLICATION_FACTOR
-  ? Number(process.env.KAFKA_REPLICATION_FACTOR)
-  : -1; // -1: broker default
+const replicationFactor = process.env.KAFKA_REPLICATION_FACTOR ? Number(process.env.KAFKA_REPLICATION_FACTOR) : -1; // -1: broker default
 
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -59,7 +57,8 @@ const errText = (e: unknown): string => {
 };
 
 if (brokers.length === 0) fail('KAFKA_BROKERS is empty');
-if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail(`bad CREATE_TOPICS_TIMEOUT_MS: ${process.env.CREATE_TOPICS_TIMEOUT_MS}`);
+if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+  fail(`bad CREATE_TOPICS_TIMEOUT_MS: ${process.env.CREATE_TOPICS_TIMEOUT_MS}`);
 
 const kafka = new Kafka({
   clientId: 'livetally-create-topics',
@@ -90,7 +89,9 @@ async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }>
       await admin.disconnect().catch(() => undefined);
     }
     if (Date.now() >= deadline) {
-      fail(`Kafka at ${brokers.join(',')} did not answer within ${timeoutMs / 1000}s (${attempt} attempts); last error: ${lastErr}`);
+      fail(
+        `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs / 1000}s (${attempt} attempts); last error: ${lastErr}`,
+      );
     }
     if (attempt === 1 || attempt % 5 === 0) {
       log(`waiting for Kafka at ${brokers.join(',')} (attempt ${attempt}): ${lastErr}`);
@@ -99,7 +100,10 @@ async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }>
   }
 }
 
-async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, { count: number; leaderless: number }>> {
+async function partitionCounts(
+  admin: Admin,
+  topics: string[],
+): Promise<Map<string, { count: number; leaderless: number }>> {
   const out = new Map<string, { count: number; leaderless: number }>();
   if (topics.length === 0) return out;
   const md = await admin.fetchTopicMetadata({ topics });
@@ -119,7 +123,10 @@ async function main(): Promise<void> {
     const missing = TOPICS.filter((t) => !existing.has(t.topic));
 
     // existing topics: check / grow partition counts
-    const counts = await partitionCounts(admin, present.map((t) => t.topic));
+    const counts = await partitionCounts(
+      admin,
+      present.map((t) => t.topic),
+    );
     for (const spec of present) {
       const have = counts.get(spec.topic)?.count ?? 0;
       if (have === spec.numPartitions) {
@@ -154,7 +161,8 @@ async function main(): Promise<void> {
         for (const spec of TOPICS) {
           const got = after.get(spec.topic);
           if (!got) problem = `${spec.topic} not in metadata yet`;
-          else if (got.count !== spec.numPartitions) problem = `${spec.topic} has ${got.count}/${spec.numPartitions} partitions`;
+          else if (got.count !== spec.numPartitions)
+            problem = `${spec.topic} has ${got.count}/${spec.numPartitions} partitions`;
           else if (got.leaderless > 0) problem = `${spec.topic} has ${got.leaderless} partitions without a leader`;
           if (problem) break;
         }

@@ -25,13 +25,48 @@ const topic = `lt.${run}`;
 const prefix = uniqueName('lt-test-campbf');
 const keys = campaignKeys(prefix);
 const t0 = Date.now();
-const window = { startsAt: Math.floor((t0 - 90 * MINUTE) / MINUTE) * MINUTE, endsAt: Math.ceil((t0 + 60 * MINUTE) / MINUTE) * MINUTE };
+const window = {
+  startsAt: Math.floor((t0 - 90 * MINUTE) / MINUTE) * MINUTE,
+  endsAt: Math.ceil((t0 + 60 * MINUTE) / MINUTE) * MINUTE,
+};
 const produced: LiveEvent[] = [];
 
-type Input = { id: string; name: string; startsAt: number; endsAt: number; filters: CampaignFilters; targets: Record<string, number> };
-const input = (id: string, filters: CampaignFilters): Input => ({ id, name: `Campaign ${id}`, ...window, filters, targets: { gmvFen: 100_000_000 } });
-const asCampaign = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Campaign => ({ ...c, id: 'x', name: 'x', timeZone: 'Asia/Shanghai', targets: {}, status: 'active', createdAt: 0, updatedAt: 0, version: 1 });
-const ZERO: Totals = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 };
+type Input = {
+  id: string;
+  name: string;
+  startsAt: number;
+  endsAt: number;
+  filters: CampaignFilters;
+  targets: Record<string, number>;
+};
+const input = (id: string, filters: CampaignFilters): Input => ({
+  id,
+  name: `Campaign ${id}`,
+  ...window,
+  filters,
+  targets: { gmvFen: 100_000_000 },
+});
+const asCampaign = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Campaign => ({
+  ...c,
+  id: 'x',
+  name: 'x',
+  timeZone: 'Asia/Shanghai',
+  targets: {},
+  status: 'active',
+  createdAt: 0,
+  updatedAt: 0,
+  version: 1,
+});
+const ZERO: Totals = {
+  views: 0,
+  sessions: 0,
+  sessionsEnded: 0,
+  salesFen: 0,
+  refundsFen: 0,
+  orders: 0,
+  items: 0,
+  refunds: 0,
+};
 const FIELDS = Object.keys(ZERO) as (keyof Totals)[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +83,10 @@ describe('campaign backfill: aside, fenced, resumable', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 4 },
+      { topic: `${topic}.dlq`, numPartitions: 1 },
+    ]);
     db = await createHistoryDatabase('campbf');
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix });
@@ -57,7 +95,9 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     gwA = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
     gwB = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
     // Enough history that a backfill takes a while on the shared stand-in.
-    await produce(buildDataset({ seed: 9101, count: 40_000, startTs: t0 - 100 * MINUTE, spanMs: 95 * MINUTE, hosts: 200 }));
+    await produce(
+      buildDataset({ seed: 9101, count: 40_000, startTs: t0 - 100 * MINUTE, spanMs: 95 * MINUTE, hosts: 200 }),
+    );
     await ingested();
   }, 300_000);
 
@@ -92,17 +132,25 @@ describe('campaign backfill: aside, fenced, resumable', () => {
   /** Waits until Redis has applied everything produced so far. */
   async function ingested(): Promise<void> {
     const want = expectedTotals(produced).get('all')!;
-    await waitFor(`ingest of ${produced.length} events`, async () => {
-      const got = (await store.readTotals(['all'])).get('all')!;
-      return FIELDS.every((f) => got[f] === want[f]);
-    }, 120_000, 250).catch((err) => {
+    await waitFor(
+      `ingest of ${produced.length} events`,
+      async () => {
+        const got = (await store.readTotals(['all'])).get('all')!;
+        return FIELDS.every((f) => got[f] === want[f]);
+      },
+      120_000,
+      250,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${worker.output().slice(-3000)}`);
     });
   }
 
-  const matching = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>) => produced.filter((e) => matchesCampaign(asCampaign(c), e));
-  const expectedFor = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Totals => expectedTotals(matching(c)).get('all') ?? ZERO;
-  const liveTotals = async (id: string): Promise<Totals> => (await store.readTotals([`campaign:${id}`])).get(`campaign:${id}`)!;
+  const matching = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>) =>
+    produced.filter((e) => matchesCampaign(asCampaign(c), e));
+  const expectedFor = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Totals =>
+    expectedTotals(matching(c)).get('all') ?? ZERO;
+  const liveTotals = async (id: string): Promise<Totals> =>
+    (await store.readTotals([`campaign:${id}`])).get(`campaign:${id}`)!;
 
   function districtGmv(c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>) {
     const by = new Map<string, number>();
@@ -121,11 +169,17 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     expect(series.reduce((s, p) => s + p.orders, 0)).toBe(recent.filter((e) => e.type === 'sale').length);
     expect(series.reduce((s, p) => s + p.views, 0)).toBe(recent.filter((e) => e.type === 'view').length);
     const hosts = new Set(matching(c).map((e) => e.hostId)).size;
-    expect(Math.abs((await redis.pfcount(liveKeys(prefix).hosts(`campaign:${id}`))) - hosts)).toBeLessThanOrEqual(Math.ceil(hosts * 0.03));
+    expect(Math.abs((await redis.pfcount(liveKeys(prefix).hosts(`campaign:${id}`))) - hosts)).toBeLessThanOrEqual(
+      Math.ceil(hosts * 0.03),
+    );
   }
 
   const send = async (gw: RunningGateway, method: 'POST' | 'PUT', c: Input) => {
-    const res = await gw.app.inject({ method, url: method === 'POST' ? '/v1/campaigns' : `/v1/campaigns/${c.id}`, payload: c });
+    const res = await gw.app.inject({
+      method,
+      url: method === 'POST' ? '/v1/campaigns' : `/v1/campaigns/${c.id}`,
+      payload: c,
+    });
     expect(res.statusCode, res.body).toBe(method === 'POST' ? 201 : 200);
     return res.json() as Campaign;
   };
@@ -136,7 +190,12 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     let stop = false;
     const done = (async () => {
       while (!stop) {
-        const [[, hash], [, staging], [, all]] = (await redis.multi().hgetall(`${prefix}:t:{campaign:${id}}`).hexists(keys.staging, id).hget(`${prefix}:t:{all}`, 'views').exec()) as [[null, Record<string, string>], [null, number], [null, string | null]];
+        const [[, hash], [, staging], [, all]] = (await redis
+          .multi()
+          .hgetall(`${prefix}:t:{campaign:${id}}`)
+          .hexists(keys.staging, id)
+          .hget(`${prefix}:t:{all}`, 'views')
+          .exec()) as [[null, Record<string, string>], [null, number], [null, string | null]];
         const totals = { ...ZERO };
         for (const f of FIELDS) totals[f] = Number(hash[f] ?? 0);
         reads.push({ totals, staging: staging === 1, allViews: Number(all ?? 0) });
@@ -157,7 +216,12 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const backfills = vi.spyOn(gwB.campaigns, 'backfill');
     const reader = poll('rename');
     // Same window and filters (in another order), new name and targets.
-    const saved = await send(gwB, 'PUT', { ...c, name: 'Renamed', targets: { gmvFen: 5, views: 7 }, filters: { districts: ['Luohu', 'Futian'] } });
+    const saved = await send(gwB, 'PUT', {
+      ...c,
+      name: 'Renamed',
+      targets: { gmvFen: 5, views: 7 },
+      filters: { districts: ['Luohu', 'Futian'] },
+    });
     expect(saved).toMatchObject({ name: 'Renamed', version: 2, targets: { gmvFen: 5, views: 7 } });
     await gwB.campaigns.idle();
     await sleep(500);
@@ -180,7 +244,11 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const reader = poll('widen');
     const wide = { ...narrow, filters: {} };
     // Live traffic throughout the backfill.
-    const traffic = produce(buildDataset({ seed: 9102, count: 8_000, startTs: Date.now() - 2 * MINUTE, spanMs: 2 * MINUTE, hosts: 200 }), 150, 250);
+    const traffic = produce(
+      buildDataset({ seed: 9102, count: 8_000, startTs: Date.now() - 2 * MINUTE, spanMs: 2 * MINUTE, hosts: 200 }),
+      150,
+      250,
+    );
     await sleep(300);
     await send(gwA, 'PUT', wide);
     await gwA.campaigns.idle();
@@ -189,7 +257,11 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const reads = await reader.stop();
 
     // Widening and live events only ever add: every read is at least the one before it.
-    const dips = reads.flatMap((r, i) => (i > 0 && FIELDS.some((f) => r.totals[f] < reads[i - 1]!.totals[f]) ? [{ before: reads[i - 1]!.totals, after: r.totals, at: i }] : []));
+    const dips = reads.flatMap((r, i) =>
+      i > 0 && FIELDS.some((f) => r.totals[f] < reads[i - 1]!.totals[f])
+        ? [{ before: reads[i - 1]!.totals, after: r.totals, at: i }]
+        : [],
+    );
     expect(dips.slice(0, 3)).toEqual([]);
     expect(reads[0]!.totals.views).toBeGreaterThan(0);
     // The new figures were being built while live events were applied.
@@ -211,7 +283,11 @@ describe('campaign backfill: aside, fenced, resumable', () => {
       [{ platforms: ['douyin'] }, { districts: ["Bao'an"], categories: ['clothing', 'beauty'] }],
     ];
     for (const [i, [a, b]] of rounds.entries()) {
-      const traffic = produce(buildDataset({ seed: 9200 + i, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }), 100, 250);
+      const traffic = produce(
+        buildDataset({ seed: 9200 + i, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }),
+        100,
+        250,
+      );
       await Promise.all([send(gwA, 'PUT', { ...c, filters: a }), send(gwB, 'PUT', { ...c, filters: b })]);
       await Promise.all([gwA.campaigns.idle(), gwB.campaigns.idle()]);
       await traffic;
@@ -228,7 +304,13 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     await send(gwA, 'POST', narrow);
     await gwA.campaigns.idle();
     // Events stamped 2-4 minutes ahead (within the validator's future bound), counted live.
-    const ahead = buildDataset({ seed: 9301, count: 1_500, startTs: Date.now() + 2 * MINUTE, spanMs: 2 * MINUTE, hosts: 200 });
+    const ahead = buildDataset({
+      seed: 9301,
+      count: 1_500,
+      startTs: Date.now() + 2 * MINUTE,
+      spanMs: 2 * MINUTE,
+      hosts: 200,
+    });
     await produce(ahead);
     await ingested();
     const minutes = [...new Set(ahead.map((m) => Math.floor(m.event!.ts / MINUTE) * MINUTE))];
@@ -239,7 +321,11 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const exact = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>, t: number) => {
       const inMinute = matching(c).filter((e) => e.ts >= t && e.ts < t + MINUTE);
       const sales = inMinute.filter((e) => e.type === 'sale');
-      return { orders: sales.length, views: inMinute.filter((e) => e.type === 'view').length, salesFen: sales.reduce((s, e) => s + (e.type === 'sale' ? e.amountFen : 0), 0) };
+      return {
+        orders: sales.length,
+        views: inMinute.filter((e) => e.type === 'view').length,
+        salesFen: sales.reduce((s, e) => s + (e.type === 'sale' ? e.amountFen : 0), 0),
+      };
     };
     for (const t of minutes) expect(await bucket(t)).toEqual(exact(narrow, t));
     expect(minutes.some((t) => exact(narrow, t).views > 0)).toBe(true);
@@ -267,12 +353,22 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const p = startService('gateway', e);
     processes.push(p);
     const base = `http://127.0.0.1:${e.GATEWAY_PORT}`;
-    await waitFor('gateway /readyz', async () => {
-      if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
-      return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
-    }, 30_000, 100);
+    await waitFor(
+      'gateway /readyz',
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
+        return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
+      },
+      30_000,
+      100,
+    );
     const call = async (method: 'POST' | 'PUT', c: Input) => {
-      const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(c), signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(c),
+        signal: AbortSignal.timeout(10_000),
+      });
       expect(res.status, await res.clone().text()).toBe(method === 'POST' ? 201 : 200);
     };
     return { p, call };
@@ -285,13 +381,24 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const narrow = input('killed', { districts: ['Nanshan'] });
     const first = await start();
     await first.call('POST', narrow);
-    await waitFor('first backfill', async () => (await liveTotals('killed')).views === expectedFor(narrow).views, 60_000, 100);
+    await waitFor(
+      'first backfill',
+      async () => (await liveTotals('killed')).views === expectedFor(narrow).views,
+      60_000,
+      100,
+    );
     const before = await liveTotals('killed');
 
     const wide = { ...narrow, filters: {} };
     await first.call('PUT', wide);
     // Kill it once the backfill is under way: its cut taken (or, with clear-then-add, the figures moved).
-    await waitFor('backfill under way', async () => (await redis.hexists(keys.staging, 'killed')) === 1 || (await liveTotals('killed')).views !== before.views, 30_000, 2);
+    await waitFor(
+      'backfill under way',
+      async () =>
+        (await redis.hexists(keys.staging, 'killed')) === 1 || (await liveTotals('killed')).views !== before.views,
+      30_000,
+      2,
+    );
     first.p.child.kill('SIGKILL');
     await first.p.exited;
     expect(await redis.hexists(keys.pending, 'killed')).toBe(1); // it had not finished
@@ -299,7 +406,12 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     // Live events while no gateway runs it, then the next gateway process.
     await produce(buildDataset({ seed: 9401, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }));
     const second = await start();
-    await waitFor('the backfill resumed and swapped in', async () => (await redis.hexists(keys.pending, 'killed')) === 0, 90_000, 200).catch((err) => {
+    await waitFor(
+      'the backfill resumed and swapped in',
+      async () => (await redis.hexists(keys.pending, 'killed')) === 0,
+      90_000,
+      200,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
     });
     expect(second.p.output()).toMatch(/resuming pending campaign backfills/);
@@ -313,7 +425,14 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const narrow = input('stopped', { districts: ['Longgang'] });
     const first = await start();
     await first.call('POST', narrow);
-    await waitFor('first backfill', async () => (await redis.hexists(keys.pending, 'stopped')) === 0 && (await liveTotals('stopped')).views === expectedFor(narrow).views, 60_000, 100);
+    await waitFor(
+      'first backfill',
+      async () =>
+        (await redis.hexists(keys.pending, 'stopped')) === 0 &&
+        (await liveTotals('stopped')).views === expectedFor(narrow).views,
+      60_000,
+      100,
+    );
     const wide = { ...narrow, filters: { districts: ['Longgang', 'Futian', "Bao'an"] } };
     await first.call('PUT', wide);
     await waitFor('backfill under way', async () => (await redis.hexists(keys.staging, 'stopped')) === 1, 30_000, 2);
@@ -322,7 +441,12 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     expect(await redis.exists(keys.lease('stopped'))).toBe(0); // released, not left to expire
 
     const second = await start();
-    await waitFor('the backfill resumed and swapped in', async () => (await redis.hexists(keys.pending, 'stopped')) === 0, 60_000, 200).catch((err) => {
+    await waitFor(
+      'the backfill resumed and swapped in',
+      async () => (await redis.hexists(keys.pending, 'stopped')) === 0,
+      60_000,
+      200,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
     });
     await ingested();

@@ -18,7 +18,13 @@ const MINUTE = 60_000;
 const run = uniqueName('camplive');
 const topic = `lt.${run}`;
 const now = Date.now();
-const data: DatasetMessage[] = buildDataset({ seed: 823, count: 12_000, startTs: now - 100 * MINUTE, spanMs: 95 * MINUTE, hosts: 150 });
+const data: DatasetMessage[] = buildDataset({
+  seed: 823,
+  count: 12_000,
+  startTs: now - 100 * MINUTE,
+  spanMs: 95 * MINUTE,
+  hosts: 150,
+});
 const events = data.map((m) => m.event!);
 const campaignInput = {
   id: 'shenzhen-month',
@@ -39,7 +45,10 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 4 },
+      { topic: `${topic}.dlq`, numPartitions: 1 },
+    ]);
     fx = await startHistoryGateway('camplive', [], { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: run });
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: fx.prefix });
@@ -57,27 +66,55 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
   async function produce(part: DatasetMessage[]) {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    for (let i = 0; i < part.length; i += 2_000) await producer.send({ topic, acks: -1, messages: part.slice(i, i + 2_000).map((m) => ({ key: m.key, value: m.value })) });
+    for (let i = 0; i < part.length; i += 2_000)
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: part.slice(i, i + 2_000).map((m) => ({ key: m.key, value: m.value })),
+      });
     await producer.disconnect();
   }
 
   async function ingested(upTo: number) {
     const want = expectedTotals(events.slice(0, upTo)).get('all')!;
-    await waitFor(`ingest of ${upTo} events`, async () => {
-      const got = (await store.readTotals(['all'])).get('all')!;
-      return got.views === want.views && got.orders === want.orders && got.sessions === want.sessions;
-    }, 90_000, 250).catch((err) => {
+    await waitFor(
+      `ingest of ${upTo} events`,
+      async () => {
+        const got = (await store.readTotals(['all'])).get('all')!;
+        return got.views === want.views && got.orders === want.orders && got.sessions === want.sessions;
+      },
+      90_000,
+      250,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${worker.output().slice(-3000)}`);
     });
   }
 
   const campaignTotals = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Totals =>
-    expectedTotals(events.filter((e) => matchesCampaign({ ...c, id: 'x', name: 'x', timeZone: 'Asia/Shanghai', targets: {}, status: 'active', createdAt: 0, updatedAt: 0, version: 1 }, e))).get('all')!;
+    expectedTotals(
+      events.filter((e) =>
+        matchesCampaign(
+          {
+            ...c,
+            id: 'x',
+            name: 'x',
+            timeZone: 'Asia/Shanghai',
+            targets: {},
+            status: 'active',
+            createdAt: 0,
+            updatedAt: 0,
+            version: 1,
+          },
+          e,
+        ),
+      ),
+    ).get('all')!;
 
   const districtGmv = (c: typeof campaignInput) => {
     const by = new Map<string, number>();
     for (const e of events) {
-      if (e.type === 'sale' && e.ts >= c.startsAt && e.ts < c.endsAt && c.filters.districts.includes(e.district)) by.set(e.district, (by.get(e.district) ?? 0) + e.amountFen);
+      if (e.type === 'sale' && e.ts >= c.startsAt && e.ts < c.endsAt && c.filters.districts.includes(e.district))
+        by.set(e.district, (by.get(e.district) ?? 0) + e.amountFen);
     }
     return [...by].sort((a, b) => b[1] - a[1]).map(([name, value]) => ({ name, value }));
   };
@@ -109,21 +146,43 @@ describe('campaign tallies: backfill, live counting and history agree', () => {
     // The history API over the same window (rollups) says the same, once ClickHouse holds what Redis applied.
     await waitUntilStored(redis, fx.prefix, topic);
     const detail = (await fx.gateway.app.inject(`/v1/campaigns/${campaignInput.id}`)).json();
-    expect(detail.history).toMatchObject({ views: want.views, sessions: want.sessions, salesFen: want.salesFen, refundsFen: want.refundsFen, orders: want.orders, items: want.items });
+    expect(detail.history).toMatchObject({
+      views: want.views,
+      sessions: want.sessions,
+      salesFen: want.salesFen,
+      refundsFen: want.refundsFen,
+      orders: want.orders,
+      items: want.items,
+    });
   });
 
   it('re-backfills when the campaign is widened', async () => {
-    const widened = { ...campaignInput, filters: { districts: [...campaignInput.filters.districts, 'Nanshan', 'Longgang'] } };
-    const res = await fx.gateway.app.inject({ method: 'PUT', url: `/v1/campaigns/${campaignInput.id}`, payload: widened });
+    const widened = {
+      ...campaignInput,
+      filters: { districts: [...campaignInput.filters.districts, 'Nanshan', 'Longgang'] },
+    };
+    const res = await fx.gateway.app.inject({
+      method: 'PUT',
+      url: `/v1/campaigns/${campaignInput.id}`,
+      payload: widened,
+    });
     expect(res.statusCode, res.body).toBe(200);
     await fx.gateway.campaigns.idle();
     const want = campaignTotals(widened);
     expect(want.salesFen).toBeGreaterThan(campaignTotals(campaignInput).salesFen);
     expect(await liveTotals(campaignInput.id)).toMatchObject(want);
     expect((await live.ranking(`campaign:${campaignInput.id}`, 'district', 'gmv')).top).toEqual(districtGmv(widened));
-    const series = (await live.series([`campaign:${campaignInput.id}`], Date.now(), 120)).get(`campaign:${campaignInput.id}`)!;
+    const series = (await live.series([`campaign:${campaignInput.id}`], Date.now(), 120)).get(
+      `campaign:${campaignInput.id}`,
+    )!;
     const inSeries = series.reduce((s, p) => s + p.orders, 0);
-    const recent = events.filter((e) => e.type === 'sale' && e.ts >= series[0]!.t && e.ts >= widened.startsAt && widened.filters.districts.includes(e.district)).length;
+    const recent = events.filter(
+      (e) =>
+        e.type === 'sale' &&
+        e.ts >= series[0]!.t &&
+        e.ts >= widened.startsAt &&
+        widened.filters.districts.includes(e.district),
+    ).length;
     expect(inSeries).toBe(recent);
   });
 });

@@ -24,8 +24,18 @@ let store: CampaignStore;
 let staging: CampaignStaging;
 
 const campaign = (id: string, version: number, over: Partial<Campaign> = {}): Campaign => ({
-  id, name: id, startsAt: now - 60 * MINUTE, endsAt: now + 60 * MINUTE, timeZone: 'Asia/Shanghai', filters: { districts: ['Luohu'] }, targets: {},
-  status: 'active', createdAt: now, updatedAt: now, version, ...over,
+  id,
+  name: id,
+  startsAt: now - 60 * MINUTE,
+  endsAt: now + 60 * MINUTE,
+  timeZone: 'Asia/Shanghai',
+  filters: { districts: ['Luohu'] },
+  targets: {},
+  status: 'active',
+  createdAt: now,
+  updatedAt: now,
+  version,
+  ...over,
 });
 const scopeOf = (id: string): StagedScope => ({ id, live: campaignScope(id), staged: stagingScope(id) });
 const views = async (scope: string) => Number((await redis.hget(space.totals(scope), 'views')) ?? 0);
@@ -51,9 +61,13 @@ describe('campaign staging fences', () => {
     expect(await store.save(campaign('a', 1))).toMatchObject({ backfill: true });
     expect(await store.pendingBackfills()).toEqual(['a']);
     await redis.hdel(store.keys.pending, 'a');
-    expect(await store.save(campaign('a', 2, { name: 'renamed', targets: { views: 3 } }))).toMatchObject({ backfill: false });
+    expect(await store.save(campaign('a', 2, { name: 'renamed', targets: { views: 3 } }))).toMatchObject({
+      backfill: false,
+    });
     expect(await store.pendingBackfills()).toEqual([]);
-    expect(await store.save(campaign('a', 3, { filters: { districts: ['Luohu', 'Futian'] } }))).toMatchObject({ backfill: true });
+    expect(await store.save(campaign('a', 3, { filters: { districts: ['Luohu', 'Futian'] } }))).toMatchObject({
+      backfill: true,
+    });
     expect(await redis.hget(store.keys.pending, 'a')).toBe('3');
   });
 
@@ -65,10 +79,18 @@ describe('campaign staging fences', () => {
     const version = Number(await redis.get(store.keys.version));
 
     const older = (await staging.takeCut(s, now))!;
-    expect(older).toMatchObject({ upTo: new Map([[0, '41'], [1, '7']]), pending: '3' });
+    expect(older).toMatchObject({
+      upTo: new Map([
+        [0, '41'],
+        [1, '7'],
+      ]),
+      pending: '3',
+    });
     expect(JSON.parse(older.definition)).toMatchObject({ id: 'a', version: 3 });
     expect(Number(await redis.get(store.keys.version))).toBe(version + 1);
-    expect((await store.snapshot()).campaigns.find((c) => c.id === 'a')).toMatchObject({ stagingScope: 'campaign:a~staging' });
+    expect((await store.snapshot()).campaigns.find((c) => c.id === 'a')).toMatchObject({
+      stagingScope: 'campaign:a~staging',
+    });
     expect(await staging.stage(s, older, { totals: { views: 100 } })).toBe(true);
     expect(await views(s.staged)).toBe(100);
 

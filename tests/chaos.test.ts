@@ -31,12 +31,15 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
   let expected: Map<string, Totals>;
   const workers: ServiceProcess[] = [];
   const all: ServiceProcess[] = [];
-  const env = ingestEnv({ topic, group: run, prefix: run, database: run }, {
-    // A killed member's partitions move after the session timeout; keep it short.
-    INGEST_SESSION_TIMEOUT_MS: '6000',
-    INGEST_HEARTBEAT_MS: '500',
-    INGEST_MAX_BYTES_PER_PARTITION: '262144',
-  });
+  const env = ingestEnv(
+    { topic, group: run, prefix: run, database: run },
+    {
+      // A killed member's partitions move after the session timeout; keep it short.
+      INGEST_SESSION_TIMEOUT_MS: '6000',
+      INGEST_HEARTBEAT_MS: '500',
+      INGEST_MAX_BYTES_PER_PARTITION: '262144',
+    },
+  );
   const startWorker = () => {
     const w = startService('ingest', env);
     workers.push(w);
@@ -45,13 +48,26 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 12 }, { topic: dlqTopic, numPartitions: 3 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 12 },
+      { topic: dlqTopic, numPartitions: 3 },
+    ]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run });
     ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     const now = Date.now();
-    data = buildDataset({ seed: 823, count: COUNT, malformedEvery: 199, duplicateEvery: 53, lateEvery: 41, lateByMs: 3 * 3_600_000, startTs: now - 12 * 3_600_000, spanMs: 12 * 3_600_000, hosts: 800 });
+    data = buildDataset({
+      seed: 823,
+      count: COUNT,
+      malformedEvery: 199,
+      duplicateEvery: 53,
+      lateEvery: 41,
+      lateByMs: 3 * 3_600_000,
+      startTs: now - 12 * 3_600_000,
+      spanMs: 12 * 3_600_000,
+      hosts: 800,
+    });
     expected = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
   });
 
@@ -71,7 +87,11 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
     // Produce in chunks spread over the chaos, so kills land mid-stream.
     const producing = (async () => {
       for (let i = 0; i < data.length; i += 7_000) {
-        await producer.send({ topic, acks: -1, messages: data.slice(i, i + 7_000).map((m) => ({ key: m.key, value: m.value })) });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: data.slice(i, i + 7_000).map((m) => ({ key: m.key, value: m.value })),
+        });
         await new Promise((r) => setTimeout(r, 400));
       }
     })();
@@ -92,21 +112,37 @@ describe('chaos: workers killed and rescaled while ingesting', () => {
     process.stdout.write(`[chaos] ${log.join('; ')}\n`);
 
     const want = expected.get('all')!;
-    await waitFor('Redis totals to converge', async () => {
-      const got = (await store.readTotals(['all'])).get('all')!;
-      return got.views === want.views && got.salesFen === want.salesFen && got.orders === want.orders && got.refunds === want.refunds && got.sessions === want.sessions && got.sessionsEnded === want.sessionsEnded;
-    }, 240_000, 1_000).catch((err) => {
+    await waitFor(
+      'Redis totals to converge',
+      async () => {
+        const got = (await store.readTotals(['all'])).get('all')!;
+        return (
+          got.views === want.views &&
+          got.salesFen === want.salesFen &&
+          got.orders === want.orders &&
+          got.refunds === want.refunds &&
+          got.sessions === want.sessions &&
+          got.sessionsEnded === want.sessionsEnded
+        );
+      },
+      240_000,
+      1_000,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${workers.map((w) => w.output().slice(-2000)).join('\n---\n')}`);
     });
 
     const scopes = [...expected.keys()];
     const live = await store.readTotals(scopes);
-    const liveDiffs = scopes.filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify({ ...live.get(s), ...expected.get(s) }));
+    const liveDiffs = scopes.filter(
+      (s) => JSON.stringify(live.get(s)) !== JSON.stringify({ ...live.get(s), ...expected.get(s) }),
+    );
     expect(liveDiffs).toEqual([]);
 
     await waitUntilStored(redis, run, topic);
     const history = await clickhouseTotals(ch, run, topic);
-    const historyDiffs = scopes.filter((s) => JSON.stringify(history.get(s)) !== JSON.stringify({ ...history.get(s), ...expected.get(s) }));
+    const historyDiffs = scopes.filter(
+      (s) => JSON.stringify(history.get(s)) !== JSON.stringify({ ...history.get(s), ...expected.get(s) }),
+    );
     expect(historyDiffs).toEqual([]);
     expect(history.size).toBe(expected.size);
 

@@ -29,7 +29,13 @@ let asWriter: ClickHouseClient;
 let asReader: ClickHouseClient;
 
 const client = (account: { user: string; password: string }, extra: Parameters<typeof createClient>[0] = {}) =>
-  createClient({ url: server.url, username: account.user, password: account.password, log: { level: ClickHouseLogLevel.OFF }, ...extra });
+  createClient({
+    url: server.url,
+    username: account.user,
+    password: account.password,
+    log: { level: ClickHouseLogLevel.OFF },
+    ...extra,
+  });
 
 async function refusal(promise: Promise<unknown>): Promise<ClickHouseError> {
   try {
@@ -42,24 +48,43 @@ async function refusal(promise: Promise<unknown>): Promise<ClickHouseError> {
 }
 
 /** A raw HTTP exchange, for what @clickhouse/client never sends (other hosts, browser headers, form bodies). */
-function raw(options: { path?: string; method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; body: string }> {
+function raw(options: {
+  path?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}): Promise<{ status: number; body: string }> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: options.path ?? '/', method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: options.path ?? '/',
+        method: options.method ?? 'POST',
+        headers: options.headers ?? {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
 }
 
-const basic = (account: { user: string; password: string }) => `Basic ${Buffer.from(`${account.user}:${account.password}`).toString('base64')}`;
+const basic = (account: { user: string; password: string }) =>
+  `Basic ${Buffer.from(`${account.user}:${account.password}`).toString('base64')}`;
 
 async function tableExists(name: string): Promise<boolean> {
-  const rs = await asWriter.query({ query: 'EXISTS TABLE {name:Identifier}', query_params: { name }, format: 'JSONEachRow' });
+  const rs = await asWriter.query({
+    query: 'EXISTS TABLE {name:Identifier}',
+    query_params: { name },
+    format: 'JSONEachRow',
+  });
   const [row] = await rs.json<Record<string, number>>();
   return Number(Object.values(row ?? {})[0]) === 1;
 }
@@ -94,7 +119,10 @@ describe('who may talk to the stand-in', () => {
   });
 
   it('refuses credentials in URL parameters, which a link or form could carry', async () => {
-    const viaUrl = await raw({ path: `/?user=${writer.user}&password=${writer.password}&query=${encodeURIComponent("SELECT 'ran'")}`, method: 'GET' });
+    const viaUrl = await raw({
+      path: `/?user=${writer.user}&password=${writer.password}&query=${encodeURIComponent("SELECT 'ran'")}`,
+      method: 'GET',
+    });
     expect(viaUrl.status).toBe(403);
     expect(viaUrl.body).toMatch(/URL parameters/);
     expect(viaUrl.body).not.toContain('ran\n');
@@ -104,23 +132,33 @@ describe('who may talk to the stand-in', () => {
     const bodies: Array<[string, string]> = [
       ['text/plain;charset=UTF-8', 'CREATE TABLE from_text_plain (a UInt8) ENGINE = Memory'],
       ['application/x-www-form-urlencoded', 'query=CREATE+TABLE+from_form+(a+UInt8)+ENGINE+%3D+Memory'],
-      ['multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="query"\r\n\r\nCREATE TABLE from_multipart (a UInt8) ENGINE = Memory\r\n--b--\r\n'],
+      [
+        'multipart/form-data; boundary=b',
+        '--b\r\nContent-Disposition: form-data; name="query"\r\n\r\nCREATE TABLE from_multipart (a UInt8) ENGINE = Memory\r\n--b--\r\n',
+      ],
     ];
     for (const [type, body] of bodies) {
       const answer = await raw({ headers: { 'content-type': type, authorization: basic(writer) }, body });
       expect(answer.status, type).toBe(415);
       expect(answer.body, type).toMatch(/UNSUPPORTED_MEDIA_TYPE/);
     }
-    for (const table of ['from_text_plain', 'from_form', 'from_multipart']) expect(await tableExists(table), table).toBe(false);
+    for (const table of ['from_text_plain', 'from_form', 'from_multipart'])
+      expect(await tableExists(table), table).toBe(false);
   });
 
   it('refuses a foreign Host (DNS rebinding) and browser requests, even with the right password', async () => {
     const port = new URL(server.url).port;
-    const rebinding = await raw({ method: 'GET', path: `/?query=${encodeURIComponent("SELECT 'ran'")}`, headers: { host: `evil.example:${port}`, authorization: basic(writer) } });
+    const rebinding = await raw({
+      method: 'GET',
+      path: `/?query=${encodeURIComponent("SELECT 'ran'")}`,
+      headers: { host: `evil.example:${port}`, authorization: basic(writer) },
+    });
     expect(rebinding.status).toBe(403);
     expect(rebinding.body).toMatch(/Host "evil\.example:\d+" is not one this server answers to/);
 
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Array<Record<string, string>>) {
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Array<
+      Record<string, string>
+    >) {
       const browser = await raw({ headers: { ...headers, authorization: basic(writer) }, body: "SELECT 'ran'" });
       expect(browser.status).toBe(403);
       expect(browser.body).toMatch(/web browsers are not accepted/);
@@ -129,10 +167,18 @@ describe('who may talk to the stand-in', () => {
   });
 
   it('still serves @clickhouse/client: JSONEachRow inserts and parameterised queries as either account', async () => {
-    const inserted = await asWriter.insert({ table: 'notes', format: 'JSONEachRow', values: [{ s: 'hello' }, { s: "it's" }] });
+    const inserted = await asWriter.insert({
+      table: 'notes',
+      format: 'JSONEachRow',
+      values: [{ s: 'hello' }, { s: "it's" }],
+    });
     expect(inserted.summary?.written_rows).toBe('2');
     for (const c of [asWriter, asReader]) {
-      const rs = await c.query({ query: 'SELECT count() AS n FROM notes WHERE s IN {list:Array(String)}', query_params: { list: ['hello', "it's"] }, format: 'JSONEachRow' });
+      const rs = await c.query({
+        query: 'SELECT count() AS n FROM notes WHERE s IN {list:Array(String)}',
+        query_params: { list: ['hello', "it's"] },
+        format: 'JSONEachRow',
+      });
       expect(await rs.json()).toEqual([{ n: '2' }]);
     }
   });
@@ -150,7 +196,10 @@ describe("no account reaches the host's files", () => {
   ];
 
   it('refuses file() however it is quoted or cased, for both accounts, with no file content in the answer', async () => {
-    for (const [name, c] of [['writer', asWriter], ['reader', asReader]] as const) {
+    for (const [name, c] of [
+      ['writer', asWriter],
+      ['reader', asReader],
+    ] as const) {
       for (const query of [...reads(secretFile), ...reads('/etc/hostname').slice(0, 4)]) {
         const err = await refusal(c.query({ query, format: 'TabSeparated' }));
         expect(err.type, `${name}: ${query}`).toBe('ACCESS_DENIED');
@@ -160,28 +209,44 @@ describe("no account reaches the host's files", () => {
   });
 
   it('refuses INTO OUTFILE, also behind a dollar-quoted string whose tag holds a digit, and writes nothing', async () => {
-    for (const [name, c] of [['writer', asWriter], ['reader', asReader]] as const) {
+    for (const [name, c] of [
+      ['writer', asWriter],
+      ['reader', asReader],
+    ] as const) {
       const out = path.join(scratch, `out-${name}.txt`);
       const err = await refusal(c.query({ query: `SELECT $a1$ x $a1$ INTO OUTFILE '${out}'`, format: 'TabSeparated' }));
       expect(err.message, name).toMatch(/INTO OUTFILE is not accepted/);
       expect(existsSync(out), name).toBe(false);
     }
     const explained = path.join(scratch, 'explain.txt');
-    expect((await refusal(asWriter.command({ query: `EXPLAIN SYNTAX SELECT 1 INTO OUTFILE '${explained}'` }))).type).toBe('ACCESS_DENIED');
+    expect(
+      (await refusal(asWriter.command({ query: `EXPLAIN SYNTAX SELECT 1 INTO OUTFILE '${explained}'` }))).type,
+    ).toBe('ACCESS_DENIED');
     expect(existsSync(explained)).toBe(false);
   });
 
   it('refuses FROM INFILE', async () => {
-    const err = await refusal(asWriter.command({ query: `INSERT INTO notes FROM INFILE '${secretFile}' FORMAT LineAsString` }));
+    const err = await refusal(
+      asWriter.command({ query: `INSERT INTO notes FROM INFILE '${secretFile}' FORMAT LineAsString` }),
+    );
     expect(err.message).toMatch(/FROM INFILE is not accepted/);
-    const rs = await asWriter.query({ query: 'SELECT count() AS n FROM notes WHERE s = {s:String}', query_params: { s: secret }, format: 'JSONEachRow' });
+    const rs = await asWriter.query({
+      query: 'SELECT count() AS n FROM notes WHERE s = {s:String}',
+      query_params: { s: secret },
+      format: 'JSONEachRow',
+    });
     expect(await rs.json()).toEqual([{ n: '0' }]);
   });
 
   it('refuses VALUES insert data, where chDB would run what follows a ";" as another statement', async () => {
     const smuggled = path.join(scratch, 'values.txt');
     const err = await refusal(
-      asWriter.exec({ query: 'INSERT INTO notes FORMAT Values', values: Readable.from([`('v'); SELECT 1 INTO OUTFILE '${smuggled}'`]) }).then((r) => r.stream.resume()),
+      asWriter
+        .exec({
+          query: 'INSERT INTO notes FORMAT Values',
+          values: Readable.from([`('v'); SELECT 1 INTO OUTFILE '${smuggled}'`]),
+        })
+        .then((r) => r.stream.resume()),
     );
     expect(err.message).toMatch(/VALUES/);
     expect(existsSync(smuggled)).toBe(false);
@@ -199,7 +264,9 @@ describe("no account reaches the host's files", () => {
       const err = await refusal(asWriter.command({ query }));
       expect(err.type, query).toBe('ACCESS_DENIED');
     }
-    const template = await refusal(asWriter.command({ query: `SELECT 1 FORMAT Template SETTINGS format_template_resultset = '${secretFile}'` }));
+    const template = await refusal(
+      asWriter.command({ query: `SELECT 1 FORMAT Template SETTINGS format_template_resultset = '${secretFile}'` }),
+    );
     expect(template.code).toBe('452'); // SETTING_CONSTRAINT_VIOLATION
     expect(template.message).toMatch(/format_template_resultset should not be changed/);
     expect(template.message).not.toContain(secret);
@@ -220,31 +287,49 @@ describe('the read-only account', () => {
     const rs = await asReader.query({ query: "SELECT getSetting('readonly') AS ro", format: 'JSONEachRow' });
     expect(await rs.json()).toEqual([{ ro: 2 }]);
     const grants = await asReader.query({ query: 'SHOW GRANTS FINAL', format: 'JSONEachRow' });
-    expect((await grants.json<Record<string, string>>()).map((row) => Object.values(row)[0])).toEqual([`GRANT SHOW, SELECT ON *.* TO ${reader.user}`]);
+    expect((await grants.json<Record<string, string>>()).map((row) => Object.values(row)[0])).toEqual([
+      `GRANT SHOW, SELECT ON *.* TO ${reader.user}`,
+    ]);
   });
 
   it('cannot insert, create, drop or change data, nor lift readonly', async () => {
-    const before = await (await asWriter.query({ query: 'SELECT count() AS n FROM notes', format: 'JSONEachRow' })).json();
+    const before = await (
+      await asWriter.query({ query: 'SELECT count() AS n FROM notes', format: 'JSONEachRow' })
+    ).json();
     const attempts: Array<[string, () => Promise<unknown>]> = [
       ['insert', () => asReader.insert({ table: 'notes', format: 'JSONEachRow', values: [{ s: 'by reader' }] })],
       ['create', () => asReader.command({ query: 'CREATE TABLE by_reader (a UInt8) ENGINE = Memory' })],
       ['drop', () => asReader.command({ query: 'DROP TABLE notes' })],
       ['truncate', () => asReader.command({ query: 'TRUNCATE TABLE notes' })],
       ['set readonly', () => asReader.command({ query: 'SET readonly = 0' })],
-      ['readonly=0 setting', () => asReader.insert({ table: 'notes', format: 'JSONEachRow', values: [{ s: 'by reader' }], clickhouse_settings: { readonly: '0' } })],
+      [
+        'readonly=0 setting',
+        () =>
+          asReader.insert({
+            table: 'notes',
+            format: 'JSONEachRow',
+            values: [{ s: 'by reader' }],
+            clickhouse_settings: { readonly: '0' },
+          }),
+      ],
     ];
     for (const [what, attempt] of attempts) {
       const err = await refusal(attempt());
       expect(err.type, what).toBe('READONLY');
     }
-    expect(await (await asWriter.query({ query: 'SELECT count() AS n FROM notes', format: 'JSONEachRow' })).json()).toEqual(before);
+    expect(
+      await (await asWriter.query({ query: 'SELECT count() AS n FROM notes', format: 'JSONEachRow' })).json(),
+    ).toEqual(before);
     expect(await tableExists('by_reader')).toBe(false);
   });
 });
 
 describe('the engine under the stand-in', () => {
   it('keeps user files in an empty folder of the data directory', async () => {
-    const rs = await asWriter.query({ query: "SELECT value FROM system.server_settings WHERE name = 'user_files_path'", format: 'JSONEachRow' });
+    const rs = await asWriter.query({
+      query: "SELECT value FROM system.server_settings WHERE name = 'user_files_path'",
+      format: 'JSONEachRow',
+    });
     const [row] = await rs.json<{ value: string }>();
     expect(path.resolve(row!.value)).toBe(path.join(dataDir, 'user_files'));
     expect(readFileSync(path.join(dataDir, 'chdb-server', 'users.xml'), 'utf8')).not.toMatch(/GRANT ALL/);

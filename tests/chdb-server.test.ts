@@ -23,7 +23,12 @@ let client: ClickHouseClient;
 // The client logs every failed request; the failures here are deliberate. It signs in as
 // the writer unless told otherwise.
 const createClient: typeof createClickHouseClient = (config) =>
-  createClickHouseClient({ username: writer.user, password: writer.password, ...config, log: { level: ClickHouseLogLevel.OFF } });
+  createClickHouseClient({
+    username: writer.user,
+    password: writer.password,
+    ...config,
+    log: { level: ClickHouseLogLevel.OFF },
+  });
 
 async function clickHouseError(promise: Promise<unknown>): Promise<ClickHouseError> {
   try {
@@ -96,7 +101,9 @@ describe('chdb-server through @clickhouse/client', () => {
   it('runs requests concurrently, one per session, and still counts concurrent retries once', async () => {
     // Two sessions (the default): two one-second sleeps overlap instead of queueing.
     const started = performance.now();
-    await Promise.all([1, 2].map(() => client.query({ query: 'SELECT sleep(1) AS s', format: 'JSONEachRow' }).then((rs) => rs.json())));
+    await Promise.all(
+      [1, 2].map(() => client.query({ query: 'SELECT sleep(1) AS s', format: 'JSONEachRow' }).then((rs) => rs.json())),
+    );
     expect(performance.now() - started).toBeLessThan(1_800);
 
     const insert = () =>
@@ -118,7 +125,7 @@ describe('chdb-server through @clickhouse/client', () => {
   });
 
   it('binds query parameters exactly, including escapes, big integers, arrays and dates', async () => {
-    const tricky = "tab\there, new\nline, back\\slash, 'single' \"double\" — ünïcödé {braces}";
+    const tricky = 'tab\there, new\nline, back\\slash, \'single\' "double" — ünïcödé {braces}';
     const arr = ["it's", 'a\\b', 'c\td', '', 'e,f]'];
     const when = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
     const rs = await client.query({
@@ -140,7 +147,11 @@ describe('chdb-server through @clickhouse/client', () => {
 
   it('takes long parameters in the URL, and refuses them as a multipart body (a form a web page could send)', async () => {
     const long = 'x'.repeat(10_000) + "'\t\\";
-    const query = { query: 'SELECT length({s:String}) AS n, right({s:String}, 3) AS tail', format: 'JSONEachRow' as const, query_params: { s: long } };
+    const query = {
+      query: 'SELECT length({s:String}) AS n, right({s:String}, 3) AS tail',
+      format: 'JSONEachRow' as const,
+      query_params: { s: long },
+    };
     expect(await (await client.query(query)).json()).toEqual([{ n: '10003', tail: "'\t\\" }]);
     const multipart = await clickHouseError(client.query({ ...query, use_multipart_params: true }));
     expect(multipart.type).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -204,7 +215,10 @@ describe('chdb-server through @clickhouse/client', () => {
       clickhouse_settings: { max_result_rows: '7' },
     });
     expect(await setting.json()).toEqual([{ v: '7' }]);
-    const after = await client.query({ query: "SELECT toString(getSetting('max_result_rows')) AS v", format: 'JSONEachRow' });
+    const after = await client.query({
+      query: "SELECT toString(getSetting('max_result_rows')) AS v",
+      format: 'JSONEachRow',
+    });
     expect(await after.json()).toEqual([{ v: '0' }]);
   });
 
@@ -255,7 +269,11 @@ describe('chdb-server through @clickhouse/client', () => {
       client.command({ query: 'CREATE TABLE ro_t (a UInt8) ENGINE = Memory', clickhouse_settings: { readonly: '2' } }),
     );
     expect(ddl.code).toBe('164');
-    const reads = await client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow', clickhouse_settings: { readonly: '1' } });
+    const reads = await client.query({
+      query: 'SELECT 1 AS one',
+      format: 'JSONEachRow',
+      clickhouse_settings: { readonly: '1' },
+    });
     expect(await reads.json()).toEqual([{ one: 1 }]);
 
     await client.insert({
@@ -272,7 +290,10 @@ describe('chdb-server through @clickhouse/client', () => {
     const otherClient = createClient({ url: server.url, database: 'other' });
     try {
       await otherClient.insert({ table: 'things', format: 'JSONEachRow', values: [{ x: 1 }, { x: 2 }] });
-      const rs = await otherClient.query({ query: 'SELECT currentDatabase() AS db, count() AS n FROM things', format: 'JSONEachRow' });
+      const rs = await otherClient.query({
+        query: 'SELECT currentDatabase() AS db, count() AS n FROM things',
+        format: 'JSONEachRow',
+      });
       expect(await rs.json()).toEqual([{ db: 'other', n: '2' }]);
     } finally {
       await otherClient.close();
@@ -284,7 +305,12 @@ describe('chdb-server through @clickhouse/client', () => {
   it('speaks gzip both ways when compression is on', async () => {
     const gzipClient = createClient({ url: server.url, compression: { request: true, response: true } });
     try {
-      const rows = Array.from({ length: 500 }, (_, i) => ({ id: 10_000 + i, name: `gz-${i}`, tags: ['z'], ts: '2024-04-01 00:00:00.000' }));
+      const rows = Array.from({ length: 500 }, (_, i) => ({
+        id: 10_000 + i,
+        name: `gz-${i}`,
+        tags: ['z'],
+        ts: '2024-04-01 00:00:00.000',
+      }));
       const inserted = await gzipClient.insert({ table: 'events', format: 'JSONEachRow', values: rows });
       expect(inserted.summary?.written_rows).toBe('500');
 
@@ -309,7 +335,13 @@ describe('chdb-server through @clickhouse/client', () => {
     await client.close();
     await server.close();
 
-    server = await startChdbServer({ dataDir, port: 0, logger, writer: { user: 'app', password: 's3cret' }, maxBodyBytes: 64 * 1024 });
+    server = await startChdbServer({
+      dataDir,
+      port: 0,
+      logger,
+      writer: { user: 'app', password: 's3cret' },
+      maxBodyBytes: 64 * 1024,
+    });
     client = createClient({ url: server.url, username: 'app', password: 's3cret' });
     expect(await count(client, 'events')).toBe(before);
     const rs = await client.query({ query: "SELECT id FROM events WHERE name = 'max'", format: 'JSONEachRow' });
@@ -325,7 +357,12 @@ describe('chdb-server through @clickhouse/client', () => {
       await intruder.close();
     }
 
-    const big = Array.from({ length: 2000 }, (_, i) => ({ id: 50_000 + i, name: 'x'.repeat(64), tags: [], ts: '2024-05-01 00:00:00.000' }));
+    const big = Array.from({ length: 2000 }, (_, i) => ({
+      id: 50_000 + i,
+      name: 'x'.repeat(64),
+      tags: [],
+      ts: '2024-05-01 00:00:00.000',
+    }));
     const tooLarge = await clickHouseError(client.insert({ table: 'events', format: 'JSONEachRow', values: big }));
     expect(tooLarge.code).toBe('229');
     expect(await count(client, 'events')).toBe(before);

@@ -32,9 +32,19 @@ describe('collector through a Kafka restart', () => {
 
   beforeAll(async () => {
     broker = await startKafka();
-    kafka = new Kafka({ clientId: 'collector-outage', brokers: [broker.url], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
+    kafka = new Kafka({
+      clientId: 'collector-outage',
+      brokers: [broker.url],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10, initialRetryTime: 300 },
+    });
     await createTopics(kafka, [{ topic, numPartitions: 3 }]);
-    collector = await startCollectorProcess({ KAFKA_BROKERS: broker.url, KAFKA_TOPIC: topic, COLLECTOR_API_KEYS: `douyin:${KEY}`, COLLECTOR_PRODUCE_TIMEOUT_MS: '3000' });
+    collector = await startCollectorProcess({
+      KAFKA_BROKERS: broker.url,
+      KAFKA_TOPIC: topic,
+      COLLECTOR_API_KEYS: `douyin:${KEY}`,
+      COLLECTOR_PRODUCE_TIMEOUT_MS: '3000',
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -57,9 +67,11 @@ describe('collector through a Kafka restart', () => {
     expect((await fetch(`${collector.url}/healthz`)).status).toBe(200);
 
     await broker.start();
-    await waitFor('a 200 after the broker returned', async () => (await send()).status === 200, 90_000, 1_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${collector.process.output().slice(-3000)}`);
-    });
+    await waitFor('a 200 after the broker returned', async () => (await send()).status === 200, 90_000, 1_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${collector.process.output().slice(-3000)}`);
+      },
+    );
     expect((await send()).status).toBe(200);
     expect(collector.process.child.exitCode).toBeNull();
 
@@ -68,6 +80,8 @@ describe('collector through a Kafka restart', () => {
     const messages = await readTopic(kafka, topic, acknowledged.size, 30_000);
     const stored = new Set(messages.map((m) => (JSON.parse(m.value!.toString('utf8')) as LiveEvent).eventId));
     for (const id of acknowledged) expect(stored.has(id), id).toBe(true);
-    process.stdout.write(`[collector-outage] answers while down: ${during.join(', ')}; ${acknowledged.size} acknowledged events all in Kafka (${messages.length} messages)\n`);
+    process.stdout.write(
+      `[collector-outage] answers while down: ${during.join(', ')}; ${acknowledged.size} acknowledged events all in Kafka (${messages.length} messages)\n`,
+    );
   });
 });

@@ -21,11 +21,17 @@ const topic = `lt.${run}`;
 const TOPIC_MAX_MESSAGE_BYTES = 32_768;
 const KEYS = { douyin: newApiKey('douyin'), taobao: newApiKey('taobao'), kuaishou: newApiKey('kuaishou') };
 const auth = (platform: keyof typeof KEYS) => ({ authorization: `Bearer ${KEYS[platform]}` });
-const apiKeys = Object.entries(KEYS).map(([p, k]) => `${p}:${k}`).join(',');
+const apiKeys = Object.entries(KEYS)
+  .map(([p, k]) => `${p}:${k}`)
+  .join(',');
 
 /** `count` events of one stream (one Kafka key), ids prefixed by `tag`. */
 function streamEvents(tag: string, platform: string, streamId: string, count: number): LiveEvent[] {
-  return platformEvents(tag.length * 7919 + count, count, platform).map((e, i) => ({ ...e, streamId, eventId: `${tag}-${i}` }));
+  return platformEvents(tag.length * 7919 + count, count, platform).map((e, i) => ({
+    ...e,
+    streamId,
+    eventId: `${tag}-${i}`,
+  }));
 }
 
 /** One event on each of `streams` side streams: records for other partitions in the same produce call. */
@@ -51,7 +57,13 @@ describe('collector: a request the broker refuses as too large', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }] }]);
+    await createTopics(kafka, [
+      {
+        topic,
+        numPartitions: 3,
+        configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
+      },
+    ]);
     // Its produce size is the default (1 MiB), above what this topic takes: the broker decides.
     collector = await startCollectorProcess({ KAFKA_TOPIC: topic, COLLECTOR_API_KEYS: apiKeys });
   });
@@ -68,7 +80,10 @@ describe('collector: a request the broker refuses as too large', () => {
     const res = await collector.post(body, auth('douyin'));
     expect(res.status).toBe(413);
     expect(res.headers.get('retry-after')).toBeNull();
-    expect(res.json.error).toMatchObject({ code: 'TOO_LARGE_FOR_KAFKA', largestStream: { streamId: `${run}-hot-1`, events: 600 } });
+    expect(res.json.error).toMatchObject({
+      code: 'TOO_LARGE_FOR_KAFKA',
+      largestStream: { streamId: `${run}-hot-1`, events: 600 },
+    });
     expect(res.json.error.largestStream.bytes).toBeGreaterThan(TOPIC_MAX_MESSAGE_BYTES);
     expect(res.json.error.message).toMatch(/smaller requests/);
     for (const e of hot) refused.add(e.eventId);
@@ -100,7 +115,11 @@ describe('collector: a request the broker refuses as too large', () => {
   });
 
   it('splits a large legal request into produce calls under COLLECTOR_MAX_PRODUCE_BYTES, keys and overhead counted', async () => {
-    const fitting = await startCollectorProcess({ KAFKA_TOPIC: topic, COLLECTOR_API_KEYS: apiKeys, COLLECTOR_MAX_PRODUCE_BYTES: String(TOPIC_MAX_MESSAGE_BYTES) });
+    const fitting = await startCollectorProcess({
+      KAFKA_TOPIC: topic,
+      COLLECTOR_API_KEYS: apiKeys,
+      COLLECTOR_MAX_PRODUCE_BYTES: String(TOPIC_MAX_MESSAGE_BYTES),
+    });
     try {
       // A 128-character stream id is the key of every record and is in every value too: the
       // keys add about 40 % to the values, so splitting by values alone would pass the limit.
@@ -124,7 +143,9 @@ describe('collector: a request the broker refuses as too large', () => {
     expect([...refused].filter((id) => seen.has(id))).toEqual([]);
     expect([...storedOnce].filter((id) => seen.get(id) !== 1)).toEqual([]);
     const metrics = await (await fetch(collector.metricsUrl)).text();
-    expect(metrics).toContain('livetally_collector_refused_requests_total{platform="douyin",code="TOO_LARGE_FOR_KAFKA"} 2');
+    expect(metrics).toContain(
+      'livetally_collector_refused_requests_total{platform="douyin",code="TOO_LARGE_FOR_KAFKA"} 2',
+    );
     expect(metrics).not.toContain('code="KAFKA_UNAVAILABLE"');
   });
 });
@@ -135,16 +156,33 @@ describe('KafkaEventSink on the real broker: a refused record batch', () => {
   let kafka: Kafka;
   let sink: KafkaEventSink;
   const record = (key: string, value: string) => ({ key, value: Buffer.from(value) });
-  const hotRecords = (tag: string) => Array.from({ length: 300 }, (_, i) => record(`${run}-hot`, `${tag}-${i}-${'x'.repeat(200)}`));
+  const hotRecords = (tag: string) =>
+    Array.from({ length: 300 }, (_, i) => record(`${run}-hot`, `${tag}-${i}-${'x'.repeat(200)}`));
   const sideRecords = (tag: string) => Array.from({ length: 10 }, (_, i) => record(`${run}-side-${i}`, `${tag}-${i}`));
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic: sinkTopic, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }] }]);
+    await createTopics(kafka, [
+      {
+        topic: sinkTopic,
+        numPartitions: 3,
+        configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
+      },
+    ]);
     const client = createKafka({ clientId: run, brokers: STACK.kafkaBrokers, logger });
     sink = new KafkaEventSink({
-      createProducer: () => client.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: Number.MAX_SAFE_INTEGER }, createPartitioner: Partitioners.DefaultPartitioner }),
-      topic: sinkTopic, timeoutMs: 10_000, maxPendingEvents: 10_000, logger, maxProduceBytes: 1_048_576,
+      createProducer: () =>
+        client.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          retry: { retries: Number.MAX_SAFE_INTEGER },
+          createPartitioner: Partitioners.DefaultPartitioner,
+        }),
+      topic: sinkTopic,
+      timeoutMs: 10_000,
+      maxPendingEvents: 10_000,
+      logger,
+      maxProduceBytes: 1_048_576,
     });
     sink.start();
     await waitFor('sink connected', async () => sink.isReady(), 30_000, 50);
@@ -161,7 +199,10 @@ describe('KafkaEventSink on the real broker: a refused record batch', () => {
     const big = sink.send([...hotRecords('big'), ...sideRecords('big')]);
     const innocent = sink.send(sideRecords('innocent'));
     await warm;
-    const refusal = await big.then(() => undefined, (err: unknown) => err);
+    const refusal = await big.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(refusal).toBeInstanceOf(RecordsTooLargeError);
     expect(refusal).toMatchObject({ largestStream: { streamId: `${run}-hot`, events: 300 } });
     await innocent;
@@ -170,7 +211,8 @@ describe('KafkaEventSink on the real broker: a refused record batch', () => {
     await sink.send(sideRecords('after'));
 
     const values = new Set((await readTopic(kafka, sinkTopic, 30, 30_000)).map((m) => m.value!.toString('utf8')));
-    for (const tag of ['warm', 'innocent', 'after']) expect(sideRecords(tag).filter((r) => !values.has(r.value.toString('utf8')))).toEqual([]);
+    for (const tag of ['warm', 'innocent', 'after'])
+      expect(sideRecords(tag).filter((r) => !values.has(r.value.toString('utf8')))).toEqual([]);
     expect(hotRecords('big').filter((r) => values.has(r.value.toString('utf8')))).toEqual([]);
   });
 });

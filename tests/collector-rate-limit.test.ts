@@ -25,7 +25,9 @@ describe('collector rate limit shared through Redis', () => {
     await createTopics(kafka, [{ topic, numPartitions: 1 }]);
     const env = {
       KAFKA_TOPIC: topic,
-      COLLECTOR_API_KEYS: Object.entries(KEYS).map(([p, k]) => `${p}:${k}`).join(','),
+      COLLECTOR_API_KEYS: Object.entries(KEYS)
+        .map(([p, k]) => `${p}:${k}`)
+        .join(','),
       COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: '1',
       COLLECTOR_RATE_LIMIT_BURST: String(BURST),
       COLLECTOR_MAX_BATCH_EVENTS: String(BATCH),
@@ -46,7 +48,10 @@ describe('collector rate limit shared through Redis', () => {
     const batch = (i: number) => ({ events: events.slice(i * BATCH, (i + 1) * BATCH) });
     expect((await a.post(batch(0), auth('douyin'))).status).toBe(200);
     expect((await b.post(batch(1), auth('douyin'))).status).toBe(200);
-    for (const [collector, i] of [[a, 2], [b, 3]] as const) {
+    for (const [collector, i] of [
+      [a, 2],
+      [b, 3],
+    ] as const) {
       const refused = await collector.post(batch(i), auth('douyin'));
       expect(refused.status).toBe(429);
       expect(refused.json.error).toMatchObject({ code: 'RATE_LIMITED' });

@@ -33,7 +33,9 @@ describe('collector on the real stack', () => {
     await createTopics(kafka, [{ topic, numPartitions: 3 }]);
     collector = await startCollectorProcess({
       KAFKA_TOPIC: topic,
-      COLLECTOR_API_KEYS: Object.entries(KEYS).map(([p, k]) => `${p}:${k}`).join(','),
+      COLLECTOR_API_KEYS: Object.entries(KEYS)
+        .map(([p, k]) => `${p}:${k}`)
+        .join(','),
       COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: String(RATE),
       COLLECTOR_RATE_LIMIT_BURST: String(BURST),
       COLLECTOR_MAX_BATCH_EVENTS: '1000',
@@ -48,20 +50,41 @@ describe('collector on the real stack', () => {
 
   it('accepts valid events, reports rejected and in-batch duplicates per event (207)', async () => {
     const events = platformEvents(1, 300, 'douyin');
-    const badSale = { ...events[0]!, type: 'sale', eventId: 'douyin-bad', orderId: 'o-1', sku: 'sku-1', quantity: 1, amountFen: -5 };
+    const badSale = {
+      ...events[0]!,
+      type: 'sale',
+      eventId: 'douyin-bad',
+      orderId: 'o-1',
+      sku: 'sku-1',
+      quantity: 1,
+      amountFen: -5,
+    };
     const body = [...events, badSale, events[1]!, { nonsense: true }];
     const res = await collector.post({ events: body }, auth('douyin'));
     expect(res.status).toBe(207);
     expect(res.json).toMatchObject({ accepted: 300, duplicates: 1, rejected: 2 });
     expect(res.json.results[301]).toEqual({ index: 301, eventId: events[1]!.eventId, status: 'duplicate_in_batch' });
-    expect(res.json.results[300]).toMatchObject({ index: 300, eventId: 'douyin-bad', status: 'rejected', errors: [{ field: 'amountFen', reason: 'out_of_range' }] });
-    expect(res.json.results[302]).toMatchObject({ index: 302, eventId: null, status: 'rejected', errors: [{ field: 'v', reason: 'missing_field' }] });
+    expect(res.json.results[300]).toMatchObject({
+      index: 300,
+      eventId: 'douyin-bad',
+      status: 'rejected',
+      errors: [{ field: 'amountFen', reason: 'out_of_range' }],
+    });
+    expect(res.json.results[302]).toMatchObject({
+      index: 302,
+      eventId: null,
+      status: 'rejected',
+      errors: [{ field: 'v', reason: 'missing_field' }],
+    });
     accept(events, res.json.results);
   });
 
   it('takes gzip bodies (200 when all are accepted)', async () => {
     const events = platformEvents(2, 400, 'taobao');
-    const res = await collector.post(gzipSync(JSON.stringify(events)), { ...auth('taobao'), 'content-encoding': 'gzip' });
+    const res = await collector.post(gzipSync(JSON.stringify(events)), {
+      ...auth('taobao'),
+      'content-encoding': 'gzip',
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ accepted: 400, duplicates: 0, rejected: 0 });
     accept(events, res.json.results);
@@ -78,12 +101,35 @@ describe('collector on the real stack', () => {
     const one = platformEvents(5, 1, 'douyin');
     const cases: [string, Promise<{ status: number; json: any }>, number, string][] = [
       ['no key', collector.post({ events: one }), 401, 'UNAUTHORIZED'],
-      ['unknown key', collector.post({ events: one }, { authorization: `Bearer ${newApiKey('douyin')}` }), 401, 'UNAUTHORIZED'],
+      [
+        'unknown key',
+        collector.post({ events: one }, { authorization: `Bearer ${newApiKey('douyin')}` }),
+        401,
+        'UNAUTHORIZED',
+      ],
       ['malformed JSON', collector.post('{"events": [', auth('douyin')), 400, 'INVALID_JSON'],
       ['wrong shape', collector.post({ evts: one }, auth('douyin')), 400, 'INVALID_BODY'],
-      ['wrong content type', collector.post('x', { ...auth('douyin'), 'content-type': 'text/csv' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['oversized body', collector.post({ events: one, pad: 'x'.repeat(1024 * 1024) }, auth('douyin')), 413, 'PAYLOAD_TOO_LARGE'],
-      ['zip bomb', collector.post(gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)), { ...auth('douyin'), 'content-encoding': 'gzip' }), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'wrong content type',
+        collector.post('x', { ...auth('douyin'), 'content-type': 'text/csv' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'oversized body',
+        collector.post({ events: one, pad: 'x'.repeat(1024 * 1024) }, auth('douyin')),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'zip bomb',
+        collector.post(gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)), {
+          ...auth('douyin'),
+          'content-encoding': 'gzip',
+        }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
       ['too many events', collector.post(platformEvents(6, 1001, 'douyin'), auth('douyin')), 413, 'TOO_MANY_EVENTS'],
     ];
     for (const [label, pending, status, code] of cases) {
@@ -135,7 +181,12 @@ describe('collector on the real stack', () => {
   it('answers 503 with Retry-After and stays up while Kafka is unreachable', async () => {
     const closedPort = await freePort();
     const orphan = await startCollectorProcess(
-      { KAFKA_BROKERS: `127.0.0.1:${closedPort}`, KAFKA_TOPIC: topic, COLLECTOR_API_KEYS: `douyin:${KEYS.douyin}`, COLLECTOR_PRODUCE_TIMEOUT_MS: '2000' },
+      {
+        KAFKA_BROKERS: `127.0.0.1:${closedPort}`,
+        KAFKA_TOPIC: topic,
+        COLLECTOR_API_KEYS: `douyin:${KEYS.douyin}`,
+        COLLECTOR_PRODUCE_TIMEOUT_MS: '2000',
+      },
       { waitReady: false },
     );
     try {

@@ -27,12 +27,17 @@ describe('platform resend detection on real Redis', () => {
     // The same message replayed after a crash is still the original.
     expect(await dedup.claim([e])).toEqual([true]);
     // The platform sent it again: a later offset, or another partition.
-    expect(await dedup.claim([{ ...e, offset: '180' }, { ...e, partition: 5, offset: '3' }])).toEqual([false, false]);
+    expect(
+      await dedup.claim([
+        { ...e, offset: '180' },
+        { ...e, partition: 5, offset: '3' },
+      ]),
+    ).toEqual([false, false]);
     // Another platform may reuse the id.
     expect(await dedup.claim([{ ...e, platform: 'taobao', offset: '181' }])).toEqual([true]);
   });
 
-  it('claims only for the partition owner whose applied offset is still Redis\'s, and writes nothing when refused', async () => {
+  it("claims only for the partition owner whose applied offset is still Redis's, and writes nothing when refused", async () => {
     const offsets = `${prefix}:off:t-fenced`;
     await redis.hset(offsets, 'gen:4', '3', '4', '99');
     const e = { platform: 'kuaishou', eventId: 'evt-fenced', ts: HOUR, partition: 4, offset: '120' };
@@ -48,7 +53,11 @@ describe('platform resend detection on real Redis', () => {
 
   it('handles a resend inside the same batch', async () => {
     const e = { platform: 'jd', eventId: 'evt-9', ts: HOUR, partition: 0, offset: '1' };
-    expect(await dedup.claim([e, { ...e, offset: '2' }, { ...e, eventId: 'evt-10', offset: '3' }])).toEqual([true, false, true]);
+    expect(await dedup.claim([e, { ...e, offset: '2' }, { ...e, eventId: 'evt-10', offset: '3' }])).toEqual([
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('expires fingerprints after the window', async () => {
@@ -63,13 +72,23 @@ describe('platform resend detection on real Redis', () => {
     const measure = new EventDeduplicator(redis, { prefix: `${prefix}m`, windowSeconds: 600, bucketsPerHour: 500 });
     const n = 50_000;
     for (let i = 0; i < n; i += 5_000) {
-      await measure.claim(Array.from({ length: 5_000 }, (_, j) => ({ platform: 'douyin', eventId: `m-${i + j}`, ts: HOUR + ((i + j) % 3_600_000), partition: (i + j) % 12, offset: String(1_000_000 + i + j) })));
+      await measure.claim(
+        Array.from({ length: 5_000 }, (_, j) => ({
+          platform: 'douyin',
+          eventId: `m-${i + j}`,
+          ts: HOUR + ((i + j) % 3_600_000),
+          partition: (i + j) % 12,
+          offset: String(1_000_000 + i + j),
+        })),
+      );
     }
     const keys = await redis.keys(`${prefix}m:dd:*`);
     let bytes = 0;
     for (const k of keys) bytes += Number(await redis.memory('USAGE', k));
     const perEvent = bytes / n;
-    process.stdout.write(`[dedup] ${n} fingerprints in ${keys.length} hashes: ${bytes} bytes, ${perEvent.toFixed(1)} bytes per event; 24 h at 100k events/s ≈ ${((perEvent * 100_000 * 86_400) / 2 ** 30).toFixed(0)} GiB\n`);
+    process.stdout.write(
+      `[dedup] ${n} fingerprints in ${keys.length} hashes: ${bytes} bytes, ${perEvent.toFixed(1)} bytes per event; 24 h at 100k events/s ≈ ${((perEvent * 100_000 * 86_400) / 2 ** 30).toFixed(0)} GiB\n`,
+    );
     expect(await redis.object('ENCODING', keys[0]!)).toBe('listpack');
     expect(perEvent).toBeLessThan(40);
     await redis.del(...keys);

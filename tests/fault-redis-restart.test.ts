@@ -28,27 +28,42 @@ describe('fault: Redis restarts from an older snapshot under a running worker', 
   // marking the partitions durable through them would tell the next owner that Redis
   // holds them too, and it would never apply them again. (On the previous main the mark
   // went through — same owner generation in the snapshot — and Redis ended short.)
-  it('applies again what the snapshot lost, although ClickHouse got it after the restart', { timeout: 180_000 }, async () => {
-    redis ??= await startRedis();
-    // A long flush interval: the rows of the second chunk are still in the flusher when Redis restarts.
-    r = await startFaultRun('redis_restart', { count: 12_000, stores: { redis }, workerEnv: { INGEST_FLUSH_MS: '8000' } });
-    r.startWorker();
-    await r.produce(0, 4_000);
-    await r.waitForRedis(4_000);
-    await waitUntilStored(r.redis, r.run, r.topic, 30_000);
-    await saveRedisSnapshot(redis);
+  it(
+    'applies again what the snapshot lost, although ClickHouse got it after the restart',
+    { timeout: 180_000 },
+    async () => {
+      redis ??= await startRedis();
+      // A long flush interval: the rows of the second chunk are still in the flusher when Redis restarts.
+      r = await startFaultRun('redis_restart', {
+        count: 12_000,
+        stores: { redis },
+        workerEnv: { INGEST_FLUSH_MS: '8000' },
+      });
+      r.startWorker();
+      await r.produce(0, 4_000);
+      await r.waitForRedis(4_000);
+      await waitUntilStored(r.redis, r.run, r.topic, 30_000);
+      await saveRedisSnapshot(redis);
 
-    await r.produce(4_000, 8_000);
-    await r.waitForRedis(8_000);
-    await restartRedisFromSnapshot(redis);
-    await waitFor('the flusher to write the rows applied before the restart', async () => (await storedRows(r!)) === validIn(r!.data, 0, 8_000), 30_000, 250);
+      await r.produce(4_000, 8_000);
+      await r.waitForRedis(8_000);
+      await restartRedisFromSnapshot(redis);
+      await waitFor(
+        'the flusher to write the rows applied before the restart',
+        async () => (await storedRows(r!)) === validIn(r!.data, 0, 8_000),
+        30_000,
+        250,
+      );
 
-    await r.produce(8_000, 12_000);
-    await r.expectExact({ timeoutMs: 60_000 });
-    expect(await storedRows(r)).toBe(validIn(r.data, 0, r.data.length));
-    const worker = r.workers[0]!.output();
-    process.stdout.write(`[redis-restart] durable marks refused: ${(worker.match(/not marked durable/g) ?? []).length}, partitions taken again: ${(worker.match(/"gen":2,[^\n]*took the partition/g) ?? []).length}\n`);
-  });
+      await r.produce(8_000, 12_000);
+      await r.expectExact({ timeoutMs: 60_000 });
+      expect(await storedRows(r)).toBe(validIn(r.data, 0, r.data.length));
+      const worker = r.workers[0]!.output();
+      process.stdout.write(
+        `[redis-restart] durable marks refused: ${(worker.match(/not marked durable/g) ?? []).length}, partitions taken again: ${(worker.match(/"gen":2,[^\n]*took the partition/g) ?? []).length}\n`,
+      );
+    },
+  );
 
   // Originals counted and stored after the snapshot lose their resend claims in the
   // restart; the worker's first batch after it carries resends of them. Claiming those
@@ -79,14 +94,24 @@ describe('fault: Redis restarts from an older snapshot under a running worker', 
 });
 
 async function storedRows(run: FaultRun): Promise<number> {
-  const rs = await run.ch.query({ query: `SELECT count() AS n FROM ${run.run}.lt_events WHERE topic = {topic:String}`, query_params: { topic: run.topic }, format: 'JSONEachRow' });
+  const rs = await run.ch.query({
+    query: `SELECT count() AS n FROM ${run.run}.lt_events WHERE topic = {topic:String}`,
+    query_params: { topic: run.topic },
+    format: 'JSONEachRow',
+  });
   return Number((await rs.json<{ n: string }>())[0]?.n);
 }
 
-const validIn = (data: DatasetMessage[], from: number, to: number) => data.slice(from, to).filter((m) => m.kind === 'valid').length;
+const validIn = (data: DatasetMessage[], from: number, to: number) =>
+  data.slice(from, to).filter((m) => m.kind === 'valid').length;
 
 /** Resends in data[resends] of valid messages in data[originals] (a resend is a byte copy of its original). */
 function resendsOf(data: DatasetMessage[], originals: [number, number], resends: [number, number]): number {
-  const values = new Set(data.slice(...originals).filter((m) => m.kind === 'valid').map((m) => m.value.toString('base64')));
+  const values = new Set(
+    data
+      .slice(...originals)
+      .filter((m) => m.kind === 'valid')
+      .map((m) => m.value.toString('base64')),
+  );
   return data.slice(...resends).filter((m) => m.kind === 'duplicate' && values.has(m.value.toString('base64'))).length;
 }

@@ -25,7 +25,9 @@ describe('fault: Redis rolled back to an older snapshot', () => {
     await r.produce(0, 6_000);
     await r.waitForRedis(6_000);
     // Protection must not depend on ClickHouse's block window (a count of blocks, not time).
-    await r.ch.command({ query: `ALTER TABLE ${r.run}.lt_events MODIFY SETTING non_replicated_deduplication_window = 1` });
+    await r.ch.command({
+      query: `ALTER TABLE ${r.run}.lt_events MODIFY SETTING non_replicated_deduplication_window = 1`,
+    });
     await waitUntilStored(r.redis, r.run, r.topic);
     const snapshot = await dumpPrefix(r);
 

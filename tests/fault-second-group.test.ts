@@ -25,7 +25,12 @@ describe('fault: a second consumer group', () => {
 
     const green = r.startWorker({ KAFKA_GROUP_ID: `${r.run}-green` });
     // The green worker reads the retained topic from the start, and must add nothing for it.
-    await waitFor('the green worker to join its group', async () => /took the partition|ingest running/.test(green.output()), 60_000, 250);
+    await waitFor(
+      'the green worker to join its group',
+      async () => /took the partition|ingest running/.test(green.output()),
+      60_000,
+      250,
+    );
     await new Promise((res) => setTimeout(res, 8_000));
     await r.waitForRedis(8_000);
     await r.produce(8_000, 16_000);

@@ -37,7 +37,11 @@ describe('fault: ClickHouse stalls longer than the session timeout', () => {
       partitions: PARTITIONS,
       stores: { redis, chdb },
       // A small buffer: while ClickHouse stalls, batches soon wait for room in the flusher.
-      workerEnv: { INGEST_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), INGEST_HEARTBEAT_MS: '500', INGEST_MAX_BUFFERED_ROWS: '300' },
+      workerEnv: {
+        INGEST_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+        INGEST_HEARTBEAT_MS: '500',
+        INGEST_MAX_BUFFERED_ROWS: '300',
+      },
     });
     r.startWorker();
     r.startWorker();
@@ -54,7 +58,8 @@ describe('fault: ClickHouse stalls longer than the session timeout', () => {
       }
       stalls.push(`${what} ${Date.now() - t} ms`);
     };
-    const sameMembers = async (after: string) => expect(await stableMembers(r!.kafka, r!.run, 2), `group members after the stall while ${after}`).toEqual(members);
+    const sameMembers = async (after: string) =>
+      expect(await stableMembers(r!.kafka, r!.run, 2), `group members after the stall while ${after}`).toEqual(members);
 
     // Partitions 0-2 get the first events: the first batches find no live state and ask ClickHouse for history.
     await stalled('fresh deployment', () => r!.produce(0, 3_000, (i) => i % 3));
@@ -74,7 +79,9 @@ describe('fault: ClickHouse stalls longer than the session timeout', () => {
 
     await sameMembers('all');
     const gens = await ownerGenerations(r);
-    process.stdout.write(`[slow-batch] stalls: ${stalls.join(', ')}; members kept: ${members.join(', ')}; owner generations ${JSON.stringify(Object.fromEntries(gens))}\n`);
+    process.stdout.write(
+      `[slow-batch] stalls: ${stalls.join(', ')}; members kept: ${members.join(', ')}; owner generations ${JSON.stringify(Object.fromEntries(gens))}\n`,
+    );
     expect([...gens.keys()].sort()).toEqual([...Array(PARTITIONS).keys()]);
     expect([...gens.values()].every((g) => g === 1)).toBe(true);
   });
@@ -85,12 +92,18 @@ async function stableMembers(kafka: Kafka, group: string, count: number): Promis
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return await waitFor(`group ${group} stable with ${count} members`, async () => {
-      const [g] = (await admin.describeGroups([group])).groups;
-      return g?.state === 'Stable' && g.members.length === count ? g.members.map((m) => m.memberId).sort() : undefined;
-    }, 60_000, 250);
+    return await waitFor(
+      `group ${group} stable with ${count} members`,
+      async () => {
+        const [g] = (await admin.describeGroups([group])).groups;
+        return g?.state === 'Stable' && g.members.length === count
+          ? g.members.map((m) => m.memberId).sort()
+          : undefined;
+      },
+      60_000,
+      250,
+    );
   } finally {
     await admin.disconnect();
   }
 }
-

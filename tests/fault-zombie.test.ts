@@ -37,7 +37,8 @@ describe('fault: a zombie worker', () => {
     await r.expectExact();
     // The other worker did take the paused one's partitions (a newer generation).
     expect([...gensAfterMove].filter(([p, gen]) => gen > (gensAtPause.get(p) ?? 0)).length).toBeGreaterThan(0);
-    process.stdout.write(`[zombie] refusals seen by the resumed worker: ${(paused.output().match(/changed hands/g) ?? []).length}\n`);
+    process.stdout.write(
+      `[zombie] refusals seen by the resumed worker: ${(paused.output().match(/changed hands/g) ?? []).length}\n`,
+    );
   });
 });
-

@@ -12,9 +12,13 @@ import { createHistoryDatabase } from './support/gateway-history';
  * ownership waits for flushes that were already running.
  */
 const START = Date.parse('2024-08-23T00:00:00+08:00');
-const events: LiveEvent[] = buildDataset({ seed: 3, count: 40, startTs: START, spanMs: 60_000, hosts: 5 }).map((m) => m.event!);
+const events: LiveEvent[] = buildDataset({ seed: 3, count: 40, startTs: START, spanMs: 60_000, hosts: 5 }).map(
+  (m) => m.event!,
+);
 const rowsOf = (from: number, to: number, partition: number, ownerGen: number): FencedRow[] =>
-  events.slice(from, to).map((e, i) => ({ row: toEventRow(e, { topic: 't', partition, offset: String(from + i) }), ownerGen }));
+  events
+    .slice(from, to)
+    .map((e, i) => ({ row: toEventRow(e, { topic: 't', partition, offset: String(from + i) }), ownerGen }));
 
 let db: Awaited<ReturnType<typeof createHistoryDatabase>>;
 let client: ClickHouseClient;
@@ -25,7 +29,10 @@ async function offsets(partition: number): Promise<number[]> {
 }
 
 async function rolledUpRows(): Promise<number> {
-  const rs = await client.query({ query: 'SELECT sum(views + sessions + sessions_ended + orders + refunds) AS n FROM lt_rollup_minute', format: 'JSONEachRow' });
+  const rs = await client.query({
+    query: 'SELECT sum(views + sessions + sessions_ended + orders + refunds) AS n FROM lt_rollup_minute',
+    format: 'JSONEachRow',
+  });
   return Number(((await rs.json<{ n: string }>())[0] ?? { n: '0' }).n);
 }
 
@@ -58,7 +65,10 @@ describe('FencedEventWriter', () => {
   });
 
   it('takes ownership only after the flushes already running have ended', async () => {
-    const running = client.command({ query: 'SELECT sleep(1.5)', clickhouse_settings: { log_comment: 'lt-flush:slow' } });
+    const running = client.command({
+      query: 'SELECT sleep(1.5)',
+      clickhouse_settings: { log_comment: 'lt-flush:slow' },
+    });
     await new Promise((r) => setTimeout(r, 300));
     const started = performance.now();
     await writer.takeOwnership('t', 2, 1, 'w3');

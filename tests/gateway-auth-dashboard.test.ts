@@ -15,7 +15,16 @@ import { AUTH_ENV, token } from './support/gateway-auth';
  */
 const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 if (!HAVE_CHROMIUM) console.warn(`[gateway-auth-dashboard] skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 // DOM as the page.evaluate callback uses it (no DOM lib in the project's tsconfig).
@@ -26,7 +35,12 @@ interface El {
 }
 declare const document: El;
 
-const CAMPAIGN = { id: 'ecm-2024', name: 'Auth Month', startsAt: '2024-08-23T00:00:00+08:00', endsAt: '2099-11-01T00:00:00+08:00' };
+const CAMPAIGN = {
+  id: 'ecm-2024',
+  name: 'Auth Month',
+  startsAt: '2024-08-23T00:00:00+08:00',
+  endsAt: '2099-11-01T00:00:00+08:00',
+};
 let fx: HistoryFixture;
 let context: BrowserContext | undefined;
 let page: Page;
@@ -35,7 +49,12 @@ let userDataDir: string | undefined;
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   // No clock skew and a 1 s heartbeat, so an expiring token closes the page's connection quickly.
-  fx = await startHistoryGateway('gwauthdash', [], { ...AUTH_ENV, GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '0', WS_HEARTBEAT_MS: '1000' }, { campaignBackfill: async () => undefined });
+  fx = await startHistoryGateway(
+    'gwauthdash',
+    [],
+    { ...AUTH_ENV, GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '0', WS_HEARTBEAT_MS: '1000' },
+    { campaignBackfill: async () => undefined },
+  );
   const created = await fetch(`${fx.gateway.url}/v1/campaigns`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token('admin', ['*'])}`, 'content-type': 'application/json' },
@@ -44,7 +63,13 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   userDataDir = mkdtempSync(join(tmpdir(), 'lt-auth-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1920, height: 1080 }, timeout: 30_000 });
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1920, height: 1080 },
+    timeout: 30_000,
+  });
   page = context.pages()[0] ?? (await context.newPage());
 });
 
@@ -67,11 +92,22 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard with GATEWAY_AUTH=on', () => {
     const reader = token('reader', ['campaign:ecm-2024']);
     await page.goto(`${fx.gateway.url}/?campaign=ecm-2024&token=${reader}`, { timeout: 15_000 });
     await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="notice"]')!.textContent!.includes('FORBIDDEN'), undefined, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="gmv"]')!.dataset.value !== undefined, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="notice"]')!.textContent!.includes('FORBIDDEN'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="gmv"]')!.dataset.value !== undefined,
+      undefined,
+      { timeout: 10_000 },
+    );
     const s = await screen();
     expect(s.name).toContain('Auth Month'); // GET /v1/campaigns/ecm-2024 answered: the page sent its token
-    const rest = await fetch(`${fx.gateway.url}/v1/totals/campaign:ecm-2024`, { headers: { authorization: `Bearer ${reader}` }, signal: AbortSignal.timeout(5_000) });
+    const rest = await fetch(`${fx.gateway.url}/v1/totals/campaign:ecm-2024`, {
+      headers: { authorization: `Bearer ${reader}` },
+      signal: AbortSignal.timeout(5_000),
+    });
     expect(s.gmv).toBe(String(((await rest.json()) as { totals: { salesFen: number } }).totals.salesFen));
     expect(s.notice).toContain('rankings:all:city:gmv: FORBIDDEN'); // the national ranking needs scope all
   });
@@ -80,13 +116,25 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard with GATEWAY_AUTH=on', () => {
     const shortLived = token('reader', ['campaign:ecm-2024'], { ttlSeconds: 3 });
     await page.goto(`${fx.gateway.url}/?campaign=ecm-2024&token=${shortLived}`, { timeout: 15_000 });
     await page.waitForSelector('[data-testid="status"][data-state="live"]', { timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="notice"]')!.textContent!.includes('token expired'), undefined, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="status"]')!.dataset.state !== 'live', undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="notice"]')!.textContent!.includes('token expired'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="status"]')!.dataset.state !== 'live',
+      undefined,
+      { timeout: 5_000 },
+    );
   });
 
   it('never goes live without a token and says why', async () => {
     await page.goto(`${fx.gateway.url}/?campaign=ecm-2024`, { timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="notice"]')!.textContent!.includes('?token='), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="notice"]')!.textContent!.includes('?token='),
+      undefined,
+      { timeout: 10_000 },
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await screen()).status).not.toBe('live');
   });

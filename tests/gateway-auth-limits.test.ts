@@ -34,13 +34,18 @@ async function stillServing(): Promise<void> {
 }
 
 beforeAll(async () => {
-  fx = await startHistoryGateway('gwlimits', [], {
-    ...AUTH_ENV,
-    GATEWAY_ALLOWED_ORIGINS: 'https://ops.example.com',
-    WS_MAX_CONNECTIONS_PER_IP: String(CAP_PER_IP),
-    WS_FRAME_RATE: '20',
-    WS_FRAME_BURST: '40',
-  }, { campaignBackfill: async () => undefined });
+  fx = await startHistoryGateway(
+    'gwlimits',
+    [],
+    {
+      ...AUTH_ENV,
+      GATEWAY_ALLOWED_ORIGINS: 'https://ops.example.com',
+      WS_MAX_CONNECTIONS_PER_IP: String(CAP_PER_IP),
+      WS_FRAME_RATE: '20',
+      WS_FRAME_BURST: '40',
+    },
+    { campaignBackfill: async () => undefined },
+  );
   base = fx.gateway.url;
 });
 
@@ -51,12 +56,27 @@ afterAll(async () => {
 
 describe('gateway limits on the real stack', () => {
   it('answers bodies over 64 KiB with 413 PAYLOAD_TOO_LARGE', async () => {
-    const body = JSON.stringify({ id: 'big', name: 'x'.repeat(70 * 1024), startsAt: '2024-08-23T00:00:00+08:00', endsAt: '2024-08-24T00:00:00+08:00' });
-    const res = await fetch(`${base}/v1/campaigns`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+    const body = JSON.stringify({
+      id: 'big',
+      name: 'x'.repeat(70 * 1024),
+      startsAt: '2024-08-23T00:00:00+08:00',
+      endsAt: '2024-08-24T00:00:00+08:00',
+    });
+    const res = await fetch(`${base}/v1/campaigns`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
     // Without a token the body is never read: 401 first.
-    const anonymous = await fetch(`${base}/v1/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+    const anonymous = await fetch(`${base}/v1/campaigns`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(anonymous.status).toBe(401);
     await stillServing();
   });
@@ -88,7 +108,10 @@ describe('gateway limits on the real stack', () => {
       polite.ws.send('{"type":"ping"}');
       await new Promise((r) => setTimeout(r, 60));
     }
-    await polite.waitFor((f) => f.type === 'pong' && polite.frames.filter((p) => p.type === 'pong').length === 30, '30 pongs');
+    await polite.waitFor(
+      (f) => f.type === 'pong' && polite.frames.filter((p) => p.type === 'pong').length === 30,
+      '30 pongs',
+    );
     expect(polite.frames.filter((f) => f.type === 'error')).toEqual([]);
     await closeAll();
     await stillServing();
@@ -96,7 +119,10 @@ describe('gateway limits on the real stack', () => {
 
   it('refuses WebSocket upgrades from foreign origins with 403 FORBIDDEN_ORIGIN', async () => {
     const host = new URL(base).host;
-    await expect(open(`?token=${READER}`, { headers: { origin: 'https://evil.example' } })).rejects.toMatchObject({ status: 403, body: expect.stringContaining('FORBIDDEN_ORIGIN') });
+    await expect(open(`?token=${READER}`, { headers: { origin: 'https://evil.example' } })).rejects.toMatchObject({
+      status: 403,
+      body: expect.stringContaining('FORBIDDEN_ORIGIN'),
+    });
     // Checked before the token: a foreign page learns nothing about tokens.
     await expect(open('', { headers: { origin: 'https://evil.example' } })).rejects.toMatchObject({ status: 403 });
     await open(`?token=${READER}`, { headers: { origin: `http://${host}` } });
@@ -110,8 +136,12 @@ describe('gateway limits on the real stack', () => {
     await expect(open()).rejects.toMatchObject({ status: 429, body: expect.stringContaining('TOO_MANY_CONNECTIONS') });
     await closeAll();
     await stillServing();
-    const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token('engineer', ['*'])}` }, signal: AbortSignal.timeout(5_000) });
+    const metrics = await fetch(`${base}/metrics`, {
+      headers: { authorization: `Bearer ${token('engineer', ['*'])}` },
+      signal: AbortSignal.timeout(5_000),
+    });
     const text = await metrics.text();
-    for (const reason of ['rate', 'abusive', 'origin', 'connections_per_ip']) expect(text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
+    for (const reason of ['rate', 'abusive', 'origin', 'connections_per_ip'])
+      expect(text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
   });
 });

@@ -11,8 +11,16 @@ import { AUTH_ENV, KEYS, liveUrl, openLive, token } from './support/gateway-auth
  * forged tokens are refused before anything else happens.
  */
 const START = Date.parse('2024-08-23T00:00:00+08:00');
-const events: LiveEvent[] = buildDataset({ seed: 7, count: 2_000, startTs: START, spanMs: 3_600_000, hosts: 20 }).map((m) => m.event!);
-const CAMPAIGN = { id: 'ecm-2024', name: 'E-commerce Month', startsAt: '2024-08-23T00:00:00+08:00', endsAt: '2024-11-01T00:00:00+08:00', filters: { cities: ['Shenzhen'] } };
+const events: LiveEvent[] = buildDataset({ seed: 7, count: 2_000, startTs: START, spanMs: 3_600_000, hosts: 20 }).map(
+  (m) => m.event!,
+);
+const CAMPAIGN = {
+  id: 'ecm-2024',
+  name: 'E-commerce Month',
+  startsAt: '2024-08-23T00:00:00+08:00',
+  endsAt: '2024-11-01T00:00:00+08:00',
+  filters: { cities: ['Shenzhen'] },
+};
 
 let fx: HistoryFixture;
 let base: string;
@@ -20,17 +28,31 @@ const READER = token('reader', ['campaign:ecm-2024']);
 const ADMIN = token('admin', ['campaign:*']);
 const ENGINEER = token('engineer', ['*']);
 
-type Answer = { status: number; body: { error?: { code: string; message: string }; [k: string]: unknown }; headers: Headers };
+type Answer = {
+  status: number;
+  body: { error?: { code: string; message: string }; [k: string]: unknown };
+  headers: Headers;
+};
 async function call(method: string, path: string, bearer?: string, body?: unknown): Promise<Answer> {
   const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : { text }, headers: res.headers };
 }
 
 beforeAll(async () => {
-  fx = await startHistoryGateway('gwauth', events, { ...AUTH_ENV, SQL_MAX_ROWS: '1000' }, { campaignBackfill: async () => undefined });
+  fx = await startHistoryGateway(
+    'gwauth',
+    events,
+    { ...AUTH_ENV, SQL_MAX_ROWS: '1000' },
+    { campaignBackfill: async () => undefined },
+  );
   base = fx.gateway.url;
 });
 
@@ -46,8 +68,13 @@ describe('gateway access control on the real stack', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     const refused = await call('GET', '/v1/totals/all');
-    expect([refused.status, refused.body.error?.code, refused.headers.get('www-authenticate')]).toEqual([401, 'UNAUTHORIZED', 'Bearer realm="livetally"']);
-    for (const h of ['x-content-type-options', 'referrer-policy', 'x-frame-options']) expect(refused.headers.get(h), h).toBeTruthy();
+    expect([refused.status, refused.body.error?.code, refused.headers.get('www-authenticate')]).toEqual([
+      401,
+      'UNAUTHORIZED',
+      'Bearer realm="livetally"',
+    ]);
+    for (const h of ['x-content-type-options', 'referrer-policy', 'x-frame-options'])
+      expect(refused.headers.get(h), h).toBeTruthy();
   });
 
   it('refuses expired and forged tokens: 401 on REST, the upgrade on WebSocket', async () => {
@@ -55,11 +82,24 @@ describe('gateway access control on the real stack', () => {
     const forged = token('engineer', ['*'], { key: { kid: 'k1', secret: 'a-secret-the-gateway-does-not-know!!' } });
     const unknownKid = token('reader', ['*'], { key: { kid: 'k9', secret: KEYS[0]!.secret } });
     const [head, sig] = READER.split('.') as [string, string];
-    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(head, 'base64url').toString()), scopes: ['*'] })).toString('base64url') + '.' + sig;
-    for (const [what, t] of [['expired', expired], ['forged', forged], ['unknown kid', unknownKid], ['altered', widened], ['malformed', 'not-a-token']] as const) {
+    const widened =
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(head, 'base64url').toString()), scopes: ['*'] })).toString(
+        'base64url',
+      ) +
+      '.' +
+      sig;
+    for (const [what, t] of [
+      ['expired', expired],
+      ['forged', forged],
+      ['unknown kid', unknownKid],
+      ['altered', widened],
+      ['malformed', 'not-a-token'],
+    ] as const) {
       const res = await call('GET', '/v1/totals/campaign:ecm-2024', t);
       expect([res.status, res.body.error?.code], what).toEqual([401, 'UNAUTHORIZED']);
-      await expect(openLive(liveUrl(base, `?token=${encodeURIComponent(t)}`)), what).rejects.toMatchObject({ status: 401 });
+      await expect(openLive(liveUrl(base, `?token=${encodeURIComponent(t)}`)), what).rejects.toMatchObject({
+        status: 401,
+      });
     }
     expect((await call('GET', '/v1/totals/all', expired)).body.error?.message).toBe('the token has expired');
     await expect(openLive(liveUrl(base))).rejects.toMatchObject({ status: 401 });
@@ -76,14 +116,29 @@ describe('gateway access control on the real stack', () => {
     // The reader sees its campaign, its history and its live totals, and nothing else.
     expect((await call('GET', '/v1/campaigns/ecm-2024', READER)).status).toBe(200);
     expect((await call('GET', '/v1/campaigns/ecm-2024/history?granularity=day', READER)).status).toBe(200);
-    expect((await call('GET', '/v1/campaigns', READER)).body.campaigns).toEqual([expect.objectContaining({ id: 'ecm-2024' })]);
+    expect((await call('GET', '/v1/campaigns', READER)).body.campaigns).toEqual([
+      expect.objectContaining({ id: 'ecm-2024' }),
+    ]);
     expect((await call('GET', '/v1/totals/campaign:ecm-2024', READER)).status).toBe(200);
-    for (const path of ['/v1/campaigns/other', '/v1/totals/all', '/v1/totals/district:Luohu', '/v1/history/totals?from=2024-08-23T00:00:00%2B08:00&to=2024-08-23T01:00:00%2B08:00']) {
+    for (const path of [
+      '/v1/campaigns/other',
+      '/v1/totals/all',
+      '/v1/totals/district:Luohu',
+      '/v1/history/totals?from=2024-08-23T00:00:00%2B08:00&to=2024-08-23T01:00:00%2B08:00',
+    ]) {
       const res = await call('GET', path, READER);
       expect([res.status, res.body.error?.code], path).toEqual([403, 'FORBIDDEN']);
     }
     const views = events.filter((e) => e.type === 'view' && e.ts >= START && e.ts < START + 7_200_000).length;
-    expect((await call('GET', '/v1/history/totals?from=2024-08-23T00:00:00%2B08:00&to=2024-08-23T02:00:00%2B08:00', ENGINEER)).body).toMatchObject({ totals: { views } });
+    expect(
+      (
+        await call(
+          'GET',
+          '/v1/history/totals?from=2024-08-23T00:00:00%2B08:00&to=2024-08-23T02:00:00%2B08:00',
+          ENGINEER,
+        )
+      ).body,
+    ).toMatchObject({ totals: { views } });
   });
 
   it('answers live subscriptions outside the reader scopes with FORBIDDEN and no data', async () => {
@@ -93,13 +148,33 @@ describe('gateway access control on the real stack', () => {
     ] as const) {
       const live = await open();
       if (how === 'subprotocol') expect(live.ws.protocol).toBe('livetally');
-      for (const channel of ['totals:all', 'rankings:all:city:gmv', 'series:district:Futian', 'totals:campaign:ecm-2024', 'rankings:campaign:ecm-2024:district:gmv']) {
+      for (const channel of [
+        'totals:all',
+        'rankings:all:city:gmv',
+        'series:district:Futian',
+        'totals:campaign:ecm-2024',
+        'rankings:campaign:ecm-2024:district:gmv',
+      ]) {
         live.ws.send(JSON.stringify({ type: 'subscribe', channel }));
       }
-      await live.waitFor((f) => f.type === 'snapshot' && f.channel === 'totals:campaign:ecm-2024', 'the campaign snapshot');
-      await live.waitFor((f) => f.channel === 'rankings:campaign:ecm-2024:district:gmv', 'an answer for the campaign ranking');
-      expect(live.frames.filter((f) => f.code === 'FORBIDDEN').map((f) => f.channel).sort(), how).toEqual(['rankings:all:city:gmv', 'series:district:Futian', 'totals:all']);
-      expect(live.frames.filter((f) => f.type === 'snapshot' || f.type === 'update').map((f) => f.channel)).not.toContain('totals:all');
+      await live.waitFor(
+        (f) => f.type === 'snapshot' && f.channel === 'totals:campaign:ecm-2024',
+        'the campaign snapshot',
+      );
+      await live.waitFor(
+        (f) => f.channel === 'rankings:campaign:ecm-2024:district:gmv',
+        'an answer for the campaign ranking',
+      );
+      expect(
+        live.frames
+          .filter((f) => f.code === 'FORBIDDEN')
+          .map((f) => f.channel)
+          .sort(),
+        how,
+      ).toEqual(['rankings:all:city:gmv', 'series:district:Futian', 'totals:all']);
+      expect(
+        live.frames.filter((f) => f.type === 'snapshot' || f.type === 'update').map((f) => f.channel),
+      ).not.toContain('totals:all');
       live.ws.close();
     }
   });
@@ -117,10 +192,16 @@ describe('gateway access control on the real stack', () => {
     }
     // ClickHouse's own parser refuses a second statement before any rule is applied.
     const two = await call('POST', '/v1/sql', ENGINEER, { query: 'SELECT 1; DROP TABLE lt_events' });
-    expect([two.status, two.body.error?.code, two.body.error?.message]).toEqual([400, 'SQL_ERROR', expect.stringContaining('Multi-statements are not allowed')]);
+    expect([two.status, two.body.error?.code, two.body.error?.message]).toEqual([
+      400,
+      'SQL_ERROR',
+      expect.stringContaining('Multi-statements are not allowed'),
+    ]);
     const many = await call('POST', '/v1/sql', ENGINEER, { query: 'SELECT number FROM system.numbers LIMIT 5000' });
     expect([many.status, many.body.error?.code]).toEqual([400, 'SQL_LIMIT']);
-    expect((await call('POST', '/v1/sql', ENGINEER, { query: 'SELECT count() AS n FROM lt_events' })).body.data).toEqual([{ n: String(events.length) }]);
+    expect(
+      (await call('POST', '/v1/sql', ENGINEER, { query: 'SELECT count() AS n FROM lt_events' })).body.data,
+    ).toEqual([{ n: String(events.length) }]);
   });
 
   it('keeps /metrics behind a role and counts the refusals', async () => {
@@ -128,7 +209,8 @@ describe('gateway access control on the real stack', () => {
     expect((await call('GET', '/metrics', READER)).status).toBe(403);
     const metrics = await call('GET', '/metrics', ENGINEER);
     expect(metrics.status).toBe(200);
-    for (const reason of ['missing', 'expired', 'bad_signature', 'unknown_key', 'forbidden']) expect(metrics.body.text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
+    for (const reason of ['missing', 'expired', 'bad_signature', 'unknown_key', 'forbidden'])
+      expect(metrics.body.text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
     expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });

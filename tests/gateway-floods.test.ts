@@ -17,27 +17,51 @@ const prefix = uniqueName('lt-test-floods');
 const REST_LIMIT = 6;
 const SQL_LIMIT = 2;
 const logger = createLogger({ service: 'gateway', level: 'silent' });
-const sub = (name: string, role: 'reader' | 'engineer' = 'reader') => mintToken({ sub: name, role, scopes: ['*'], ttlSeconds: 600, now: Date.now() }, KEYS[0]!);
+const sub = (name: string, role: 'reader' | 'engineer' = 'reader') =>
+  mintToken({ sub: name, role, scopes: ['*'], ttlSeconds: 600, now: Date.now() }, KEYS[0]!);
 const gateways: RunningGateway[] = [];
 let redis: Redis;
 
 async function start(env: Record<string, string>, keyPrefix = prefix): Promise<RunningGateway> {
-  const config = parseGatewayConfig({ ...AUTH_ENV, GATEWAY_PORT: '0', REDIS_URL: STACK.redisUrl, ...clickhouseEnv(), LOG_LEVEL: 'silent', ...env });
+  const config = parseGatewayConfig({
+    ...AUTH_ENV,
+    GATEWAY_PORT: '0',
+    REDIS_URL: STACK.redisUrl,
+    ...clickhouseEnv(),
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const gateway = await startGateway(config, logger, { keyPrefix });
   gateways.push(gateway);
-  await within(10_000, 'gateway ready', (async () => {
-    while (!gateway.isReady()) await new Promise((r) => setTimeout(r, 20));
-  })());
+  await within(
+    10_000,
+    'gateway ready',
+    (async () => {
+      while (!gateway.isReady()) await new Promise((r) => setTimeout(r, 20));
+    })(),
+  );
   return gateway;
 }
 
 async function get(gateway: RunningGateway, path: string, bearer?: string) {
-  const res = await fetch(gateway.url + path, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(10_000) });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { error?: { code: string; message: string } } };
+  const res = await fetch(gateway.url + path, {
+    headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    body: (await res.json()) as { error?: { code: string; message: string } },
+  };
 }
 
 async function sql(gateway: RunningGateway, bearer: string) {
-  const res = await fetch(`${gateway.url}/v1/sql`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: 'SELECT 1' }), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${gateway.url}/v1/sql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: 'SELECT 1' }),
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } };
 }
 
@@ -57,7 +81,10 @@ describe('REST limits shared by two gateway instances', () => {
   let b: RunningGateway;
 
   beforeAll(async () => {
-    const env = { GATEWAY_RATE_LIMIT_PER_MINUTE: String(REST_LIMIT), GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: String(SQL_LIMIT) };
+    const env = {
+      GATEWAY_RATE_LIMIT_PER_MINUTE: String(REST_LIMIT),
+      GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: String(SQL_LIMIT),
+    };
     [a, b] = [await start(env), await start(env)];
   });
 
@@ -67,14 +94,18 @@ describe('REST limits shared by two gateway instances', () => {
     for (const gateway of [a, b]) {
       const refused = await get(gateway, '/v1/totals/all', screen);
       expect(refused.status).toBe(429);
-      expect(refused.body.error).toEqual({ code: 'RATE_LIMITED', message: expect.stringContaining('GATEWAY_RATE_LIMIT_PER_MINUTE') });
+      expect(refused.body.error).toEqual({
+        code: 'RATE_LIMITED',
+        message: expect.stringContaining('GATEWAY_RATE_LIMIT_PER_MINUTE'),
+      });
       expect(Number(refused.retryAfter)).toBeGreaterThan(0);
     }
     // Another subject, and clients without a token (by address), have budgets of their own; probes are never limited.
     expect((await get(b, '/v1/totals/all', sub('other-screen'))).status).toBe(200);
     for (let i = 0; i < REST_LIMIT; i++) expect((await get(i % 2 ? a : b, '/openapi.json')).status).toBe(200);
     expect((await get(a, '/openapi.json')).status).toBe(429);
-    for (const gateway of [a, b]) for (let i = 0; i < 10; i++) expect((await get(gateway, '/healthz')).status).toBe(200);
+    for (const gateway of [a, b])
+      for (let i = 0; i < 10; i++) expect((await get(gateway, '/healthz')).status).toBe(200);
   });
 
   it('limits POST /v1/sql lower, in its own budget over both instances', async () => {
@@ -82,7 +113,10 @@ describe('REST limits shared by two gateway instances', () => {
     for (let i = 0; i < SQL_LIMIT; i++) expect((await sql(i % 2 ? b : a, engineer)).status).not.toBe(429);
     const refused = await sql(a, engineer);
     expect(refused.status).toBe(429);
-    expect(refused.body.error).toEqual({ code: 'RATE_LIMITED', message: expect.stringContaining('GATEWAY_SQL_RATE_LIMIT_PER_MINUTE') });
+    expect(refused.body.error).toEqual({
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining('GATEWAY_SQL_RATE_LIMIT_PER_MINUTE'),
+    });
     expect((await sql(b, engineer)).status).toBe(429);
     expect((await get(b, '/v1/totals/all', engineer)).status).toBe(200); // the REST budget is untouched
   });
@@ -101,15 +135,26 @@ describe('live subscriptions', () => {
     socket.ws.send(JSON.stringify({ type: 'subscribe', channel }));
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const frame = socket.frames.slice(before).find((f) => f.channel === channel || (f.type === 'error' && f.channel === channel.slice(0, 200)));
+      const frame = socket.frames
+        .slice(before)
+        .find((f) => f.channel === channel || (f.type === 'error' && f.channel === channel.slice(0, 200)));
       if (frame) return frame;
-      if (Date.now() > deadline) throw new Error(`no answer to subscribe ${channel}: ${JSON.stringify(socket.frames.slice(before))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no answer to subscribe ${channel}: ${JSON.stringify(socket.frames.slice(before))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };
 
   beforeAll(async () => {
-    gateway = await start({ WS_MAX_SUBSCRIPTIONS: '10', WS_MAX_SUBSCRIPTIONS_PER_TOKEN: '4', WS_MAX_SUBSCRIPTIONS_TOTAL: '6', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000' }, `${prefix}-live`);
+    gateway = await start(
+      {
+        WS_MAX_SUBSCRIPTIONS: '10',
+        WS_MAX_SUBSCRIPTIONS_PER_TOKEN: '4',
+        WS_MAX_SUBSCRIPTIONS_TOTAL: '6',
+        GATEWAY_RATE_LIMIT_PER_MINUTE: '1000',
+      },
+      `${prefix}-live`,
+    );
   });
 
   afterAll(() => {
@@ -118,24 +163,41 @@ describe('live subscriptions', () => {
 
   it('caps subscriptions per token over all its connections and per process, with error frames', async () => {
     const [first, second] = [await open(sub('lobby')), await open(sub('lobby'))];
-    for (const channel of ['totals:all', 'totals:city:Shenzhen', 'windows:all']) expect(await subscribe(first, channel)).toMatchObject({ type: 'snapshot' });
+    for (const channel of ['totals:all', 'totals:city:Shenzhen', 'windows:all'])
+      expect(await subscribe(first, channel)).toMatchObject({ type: 'snapshot' });
     expect(await subscribe(second, 'series:all')).toMatchObject({ type: 'snapshot' });
-    expect(await subscribe(second, 'totals:district:Luohu')).toMatchObject({ type: 'error', code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('per token') });
+    expect(await subscribe(second, 'totals:district:Luohu')).toMatchObject({
+      type: 'error',
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      message: expect.stringContaining('per token'),
+    });
     const other = await open(sub('office'));
     expect(await subscribe(other, 'totals:all')).toMatchObject({ type: 'snapshot' });
     expect(await subscribe(other, 'series:city:Shenzhen')).toMatchObject({ type: 'snapshot' });
     const third = await open(sub('kiosk'));
     expect(await subscribe(third, 'totals:all')).toMatchObject({ type: 'error', code: 'GATEWAY_FULL' });
     first.ws.close(); // frees three
-    await within(5_000, 'subscriptions freed', (async () => {
-      while (gateway.hub.stats().subscriptions > 3) await new Promise((r) => setTimeout(r, 20));
-    })());
+    await within(
+      5_000,
+      'subscriptions freed',
+      (async () => {
+        while (gateway.hub.stats().subscriptions > 3) await new Promise((r) => setTimeout(r, 20));
+      })(),
+    );
     expect(await subscribe(third, 'totals:all')).toMatchObject({ type: 'snapshot' });
   });
 
   it('refuses channels of unknown kinds and of scopes that cannot exist with INVALID_CHANNEL, and keeps the connection', async () => {
     const socket = await open(sub('prober'));
-    for (const channel of ['series:host:h 42', 'totals:planet:Mars', 'windows:campaign:SPRING', 'rankings:all:planet:gmv', 'series:stream:' + 's'.repeat(129), 'bogus', 'totals:city:a\u0000b']) {
+    for (const channel of [
+      'series:host:h 42',
+      'totals:planet:Mars',
+      'windows:campaign:SPRING',
+      'rankings:all:planet:gmv',
+      'series:stream:' + 's'.repeat(129),
+      'bogus',
+      'totals:city:a\u0000b',
+    ]) {
       expect(await subscribe(socket, channel), channel).toMatchObject({ type: 'error', code: 'INVALID_CHANNEL' });
     }
     socket.ws.send(JSON.stringify({ type: 'ping' }));
@@ -163,9 +225,12 @@ describe('Redis reads behind series: and windows: channels', () => {
 
   async function watch(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
-      const socket = await openLive(liveUrl(gateway.url), { headers: { authorization: `Bearer ${sub(`screen-${sockets.length}`)}` } });
+      const socket = await openLive(liveUrl(gateway.url), {
+        headers: { authorization: `Bearer ${sub(`screen-${sockets.length}`)}` },
+      });
       sockets.push(socket);
-      for (const channel of ['series:all', 'windows:all']) socket.ws.send(JSON.stringify({ type: 'subscribe', channel }));
+      for (const channel of ['series:all', 'windows:all'])
+        socket.ws.send(JSON.stringify({ type: 'subscribe', channel }));
       await socket.waitFor((f) => f.type === 'snapshot' && f.channel === 'windows:all', 'windows snapshot');
       await socket.waitFor((f) => f.type === 'snapshot' && f.channel === 'series:all', 'series snapshot');
     }
@@ -204,7 +269,11 @@ describe('Redis reads behind series: and windows: channels', () => {
   it('reads a changed scope once per push, its recent buckets only, and every subscriber gets the exact values', async () => {
     const reads = await bucketReadsDuring(async () => {
       await writer.apply([liveEvent('sale', Date.now(), { amountFen: 777 })]);
-      for (const socket of sockets) await socket.waitFor((f) => f.type === 'update' && f.channel === 'windows:all' && JSON.stringify(f).includes('"salesFen":2776'), 'updated window');
+      for (const socket of sockets)
+        await socket.waitFor(
+          (f) => f.type === 'update' && f.channel === 'windows:all' && JSON.stringify(f).includes('"salesFen":2776'),
+          'updated window',
+        );
       await ticks(5);
     });
     expect(reads).toBeGreaterThanOrEqual(3);

@@ -33,7 +33,11 @@ class LiveClient {
   static async connect(url: string): Promise<LiveClient> {
     const ws = new WebSocket(url);
     const client = new LiveClient(ws);
-    await within(WAIT_MS, 'websocket open', new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)));
+    await within(
+      WAIT_MS,
+      'websocket open',
+      new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)),
+    );
     return client;
   }
 
@@ -50,7 +54,10 @@ class LiveClient {
         this.consumed = i + 1;
         return this.frames[i]!;
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.frames.slice(this.consumed))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(this.frames.slice(this.consumed))}`,
+        );
       await sleep(10);
     }
   }
@@ -70,7 +77,14 @@ let offset = -1;
 let ownerGen = 0;
 
 async function applyBatch(deltas: Record<string, Partial<Totals>>): Promise<void> {
-  const input = { topic: 'gateway-test', partition: 0, ownerGen, expectedOffset: String(offset), newOffset: String(offset + 1), deltas: new Map(Object.entries(deltas)) };
+  const input = {
+    topic: 'gateway-test',
+    partition: 0,
+    ownerGen,
+    expectedOffset: String(offset),
+    newOffset: String(offset + 1),
+    deltas: new Map(Object.entries(deltas)),
+  };
   expect(await writer.applyBatch(input)).toEqual({ applied: true });
   offset++;
 }
@@ -82,13 +96,27 @@ async function totalsOf(scope: string): Promise<Totals> {
 beforeAll(async () => {
   writerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
   writerRedis.on('error', () => undefined); // surfaced by the ping below instead
-  await within(WAIT_MS, `Redis at ${REDIS_URL} (start one: redis-server --port 6379 --daemonize yes --save '')`, writerRedis.connect().then(() => writerRedis.ping()));
+  await within(
+    WAIT_MS,
+    `Redis at ${REDIS_URL} (start one: redis-server --port 6379 --daemonize yes --save '')`,
+    writerRedis.connect().then(() => writerRedis.ping()),
+  );
   writer = new RedisCounterStore(writerRedis, { prefix: PREFIX });
   await writerRedis.set(writer.keys.liveState, 'ready'); // as a fresh deployment's first worker does
   ownerGen = (await writer.takePartition('gateway-test', 0, 0)).gen;
-  await applyBatch({ all: { views: 10, sessions: 2, salesFen: 123_456_789_012, orders: 3, items: 5 }, [BAOAN]: { views: 4, salesFen: 19_999, orders: 1, items: 1 } });
+  await applyBatch({
+    all: { views: 10, sessions: 2, salesFen: 123_456_789_012, orders: 3, items: 5 },
+    [BAOAN]: { views: 4, salesFen: 19_999, orders: 1, items: 1 },
+  });
 
-  const config = parseGatewayConfig({ GATEWAY_AUTH: 'off', GATEWAY_PORT: '0', REDIS_URL, LIVE_TICK_MS: String(TICK_MS), WS_HEARTBEAT_MS: '1000', LOG_LEVEL: 'silent' });
+  const config = parseGatewayConfig({
+    GATEWAY_AUTH: 'off',
+    GATEWAY_PORT: '0',
+    REDIS_URL,
+    LIVE_TICK_MS: String(TICK_MS),
+    WS_HEARTBEAT_MS: '1000',
+    LOG_LEVEL: 'silent',
+  });
   gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), { keyPrefix: PREFIX });
   wsUrl = `${gateway.url.replace('http', 'ws')}/v1/live`;
   const deadline = Date.now() + WAIT_MS;
@@ -119,9 +147,15 @@ describe('gateway against real Redis', () => {
     client.send({ type: 'subscribe', channel: 'totals:all' });
     client.send({ type: 'subscribe', channel: `totals:${BAOAN}` });
     const snapAll = await client.take((f) => f.type === 'snapshot' && f.channel === 'totals:all', 'snapshot of all');
-    const snapBaoan = await client.take((f) => f.type === 'snapshot' && f.channel === `totals:${BAOAN}`, 'snapshot of Bao\'an');
+    const snapBaoan = await client.take(
+      (f) => f.type === 'snapshot' && f.channel === `totals:${BAOAN}`,
+      "snapshot of Bao'an",
+    );
     expect(snapAll.data).toMatchObject(await totalsOf('all'));
-    expect(snapAll.data).toMatchObject({ netSalesFen: snapAll.data!.salesFen - snapAll.data!.refundsFen, liveSessions: snapAll.data!.sessions - snapAll.data!.sessionsEnded });
+    expect(snapAll.data).toMatchObject({
+      netSalesFen: snapAll.data!.salesFen - snapAll.data!.refundsFen,
+      liveSessions: snapAll.data!.sessions - snapAll.data!.sessionsEnded,
+    });
     expect(snapAll.data).toMatchObject({ salesFen: 123_456_789_012, views: 10 });
     expect(snapBaoan.data).toMatchObject(await totalsOf(BAOAN));
 
@@ -130,7 +164,9 @@ describe('gateway against real Redis', () => {
     expect(first.data).toMatchObject(await totalsOf('all'));
     expect(first.data).toMatchObject({ salesFen: 123_456_789_013, orders: 4 });
     expect(first.seq).toBeGreaterThan(snapAll.seq!);
-    expect((await client.take((f) => f.type === 'update' && f.channel === `totals:${BAOAN}`, 'Bao\'an update')).data).toMatchObject({ refundsFen: 500 });
+    expect(
+      (await client.take((f) => f.type === 'update' && f.channel === `totals:${BAOAN}`, "Bao'an update")).data,
+    ).toMatchObject({ refundsFen: 500 });
 
     // The update just arrived, so a tick has just run: three quick batches land inside the next tick.
     const before = client.updatesFor('totals:all').length;

@@ -28,7 +28,9 @@ describe('history queries over the minute rollups', () => {
     events = data.map((m) => m.event!);
     const history = new EventHistory(client);
     for (let i = 0; i < events.length; i += 5_000) {
-      const chunk = events.slice(i, i + 5_000).map((e, j) => toEventRow(e, { topic: 't', partition: 0, offset: String(i + j) }));
+      const chunk = events
+        .slice(i, i + 5_000)
+        .map((e, j) => toEventRow(e, { topic: 't', partition: 0, offset: String(i + j) }));
       await history.insertEvents(chunk, `t:0:${i}`);
       // A retried insert of the same range must not count twice in the rollups either.
       await history.insertEvents(chunk, `t:0:${i}`);
@@ -67,9 +69,25 @@ describe('history queries over the minute rollups', () => {
 
   it('filters by scope and by campaign filters', async () => {
     const luohu = await q.totals({ kind: 'district', value: 'Luohu' }, START, START + 3 * DAY);
-    expect(luohu.salesFen).toBe(sum(events.filter((e) => e.district === 'Luohu'), gmv));
-    const campaign = await q.totals({ kind: 'filters', districts: ['Luohu', 'Futian'], categories: ['jewellery'] }, START, START + DAY);
-    expect(campaign.salesFen).toBe(sum(within(START, START + DAY).filter((e) => ['Luohu', 'Futian'].includes(e.district) && e.category === 'jewellery'), gmv));
+    expect(luohu.salesFen).toBe(
+      sum(
+        events.filter((e) => e.district === 'Luohu'),
+        gmv,
+      ),
+    );
+    const campaign = await q.totals(
+      { kind: 'filters', districts: ['Luohu', 'Futian'], categories: ['jewellery'] },
+      START,
+      START + DAY,
+    );
+    expect(campaign.salesFen).toBe(
+      sum(
+        within(START, START + DAY).filter(
+          (e) => ['Luohu', 'Futian'].includes(e.district) && e.category === 'jewellery',
+        ),
+        gmv,
+      ),
+    );
   });
 
   it('day and hour series bucket in Asia/Shanghai', async () => {
@@ -78,18 +96,31 @@ describe('history queries over the minute rollups', () => {
     days.forEach((d, i) => expect(d.salesFen, d.bucket).toBe(sum(within(START + i * DAY, START + (i + 1) * DAY), gmv)));
     const hours = await q.series({ kind: 'category', value: 'jewellery' }, START, START + DAY, 'hour');
     const h5 = hours.find((h) => h.bucket === '2024-08-23T05:00:00')!;
-    expect(h5.views).toBe(within(START + 5 * 3_600_000, START + 6 * 3_600_000).filter((e) => e.category === 'jewellery' && e.type === 'view').length);
+    expect(h5.views).toBe(
+      within(START + 5 * 3_600_000, START + 6 * 3_600_000).filter(
+        (e) => e.category === 'jewellery' && e.type === 'view',
+      ).length,
+    );
     const minutes = await q.series({ kind: 'all' }, START, START + 3_600_000, 'minute');
-    expect(sum(minutes as unknown as LiveEvent[], (m) => (m as unknown as { orders: number }).orders)).toBe(within(START, START + 3_600_000).filter((e) => e.type === 'sale').length);
+    expect(sum(minutes as unknown as LiveEvent[], (m) => (m as unknown as { orders: number }).orders)).toBe(
+      within(START, START + 3_600_000).filter((e) => e.type === 'sale').length,
+    );
   });
 
   it('ranks hosts and districts, and finds one member’s rank', async () => {
     const byHost = new Map<string, number>();
     for (const e of events) byHost.set(e.hostId, (byHost.get(e.hostId) ?? 0) + gmv(e));
-    const expected = [...byHost].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([name, value]) => ({ name, value }));
+    const expected = [...byHost]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 5)
+      .map(([name, value]) => ({ name, value }));
     expect(await q.top('host', 'gmv', START, START + 3 * DAY, 5)).toEqual(expected);
     const third = expected[2]!;
-    expect(await q.rankOf('host', third.name, 'gmv', START, START + 3 * DAY)).toEqual({ rank: 3, of: byHost.size, value: third.value });
+    expect(await q.rankOf('host', third.name, 'gmv', START, START + 3 * DAY)).toEqual({
+      rank: 3,
+      of: byHost.size,
+      value: third.value,
+    });
     expect(await q.rankOf('host', 'nobody', 'gmv', START, START + 3 * DAY)).toBeNull();
     const districts = await q.top('district', 'views', START, START + 3 * DAY, 10);
     expect(districts[0]!.value).toBe(Math.max(...districts.map((d) => d.value)));

@@ -36,9 +36,13 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
   it('refuses allkeys-lru and accepts noeviction (CONFIG GET)', async () => {
     const redis = client(open);
     await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
-    expect(await checkEvictionPolicy(redis)).toMatch(/^Redis maxmemory-policy is allkeys-lru; ingest needs noeviction.*CONFIG SET maxmemory-policy noeviction/);
+    expect(await checkEvictionPolicy(redis)).toMatch(
+      /^Redis maxmemory-policy is allkeys-lru; ingest needs noeviction.*CONFIG SET maxmemory-policy noeviction/,
+    );
     await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
-    expect(await checkEvictionPolicy(redis)).toMatch(/maxmemory-policy is volatile-lru.*volatile-\* evicts the per-minute buckets and resend keys/);
+    expect(await checkEvictionPolicy(redis)).toMatch(
+      /maxmemory-policy is volatile-lru.*volatile-\* evicts the per-minute buckets and resend keys/,
+    );
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     expect(await checkEvictionPolicy(redis)).toBeUndefined();
   });
@@ -56,7 +60,10 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
     // Its topics exist, so nothing but the check stops the worker.
     const kafka = testKafka();
     const topics = [`lt.${name}`, `lt.${name}.dlq`];
-    await createTopics(kafka, topics.map((topic) => ({ topic, numPartitions: 1 })));
+    await createTopics(
+      kafka,
+      topics.map((topic) => ({ topic, numPartitions: 1 })),
+    );
     const worker = startService('ingest', {
       KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
       KAFKA_TOPIC: topics[0]!,
@@ -67,7 +74,10 @@ describe('ingest start-up check of Redis maxmemory-policy', () => {
       ...clickhouseEnv(),
       INGEST_HTTP_PORT: '0',
     });
-    const code = await Promise.race([worker.exited, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    const code = await Promise.race([
+      worker.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000)),
+    ]);
     if (code === 'still running after 30 s') await worker.stop('SIGKILL');
     await deleteTopics(kafka, topics);
     expect(code, worker.output().slice(-2000)).toBe(1);

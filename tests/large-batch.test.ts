@@ -21,16 +21,32 @@ afterAll(async () => {
 describe('one very large batch', () => {
   it('applies 60k events with their live plan and claims them in single calls', async () => {
     const now = Date.now();
-    const events = buildDataset({ seed: 5, count: 60_000, startTs: now - 30 * 60_000, spanMs: 29 * 60_000, hosts: 3_000 }).map((m) => m.event!);
+    const events = buildDataset({
+      seed: 5,
+      count: 60_000,
+      startTs: now - 30 * 60_000,
+      spanMs: 29 * 60_000,
+      hosts: 3_000,
+    }).map((m) => m.event!);
     const store = new RedisCounterStore(redis, { prefix });
     await redis.set(store.keys.liveState, 'ready');
     const dedup = new EventDeduplicator(redis, { prefix, windowSeconds: 600, bucketsPerHour: 4096 });
-    const firsts = await dedup.claim(events.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })));
+    const firsts = await dedup.claim(
+      events.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })),
+    );
     expect(firsts.every(Boolean)).toBe(true);
     const live = encodeLivePlan(planLiveWrites(events, scopesOf, () => ['all'], now, store.liveKeys));
     expect(live.args.length).toBeGreaterThan(200_000);
     const { gen } = await store.takePartition('t', 0, 0);
-    const outcome = await store.applyBatch({ topic: 't', partition: 0, ownerGen: gen, expectedOffset: '-1', newOffset: String(events.length - 1), deltas: aggregate(events), live });
+    const outcome = await store.applyBatch({
+      topic: 't',
+      partition: 0,
+      ownerGen: gen,
+      expectedOffset: '-1',
+      newOffset: String(events.length - 1),
+      deltas: aggregate(events),
+      live,
+    });
     expect(outcome).toEqual({ applied: true });
     expect((await store.readTotals(['all'])).get('all')).toEqual(expectedTotals(events).get('all'));
   });

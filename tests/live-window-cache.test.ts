@@ -1,6 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LiveStateReader, MinuteWindowCache, liveKeys, type MinutePoint, type WindowReadKind } from '@livetally/counters';
+import {
+  LiveStateReader,
+  MinuteWindowCache,
+  liveKeys,
+  type MinutePoint,
+  type WindowReadKind,
+} from '@livetally/counters';
 import { LiveWriter, liveEvent } from './support/live-writes';
 import { STACK, uniqueName } from './support/stack';
 
@@ -122,7 +128,7 @@ describe('minute window cache', () => {
   it('stays exact through a random run of current, late and early events while the clock moves', async () => {
     const scope = 'category:food';
     let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const offsets = [0, 0, 0, 0, -1, -1, 1, -7, -42, -118, 2];
     let at = now;
     const kinds = new Map<WindowReadKind, number>();
@@ -130,7 +136,10 @@ describe('minute window cache', () => {
     await expectExact(scope, at);
     for (let step = 0; step < 60; step++) {
       if (random() < 0.2) at += MINUTE;
-      const picked = Array.from({ length: 1 + Math.floor(random() * 3) }, () => offsets[Math.floor(random() * offsets.length)]!);
+      const picked = Array.from(
+        { length: 1 + Math.floor(random() * 3) },
+        () => offsets[Math.floor(random() * offsets.length)]!,
+      );
       if (picked.some((o) => Math.abs(o) > 1)) outsideRecent++;
       await change(picked.map((o) => liveEvent(random() < 0.5 ? 'view' : 'sale', at + o * MINUTE)));
       cache.noteChanged([scope]);

@@ -21,7 +21,12 @@ describe('adoptGroupOffsets', () => {
     const previous = `${prefix}:off:ingest:t`;
     await redis.hset(previous, '0', '41', '1', '7', 'plan:0', '42-50');
     expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(2);
-    expect(await redis.hgetall(keySpace(prefix).appliedOffsets('t'))).toEqual({ '0': '41', 'durable:0': '41', '1': '7', 'durable:1': '7' });
+    expect(await redis.hgetall(keySpace(prefix).appliedOffsets('t'))).toEqual({
+      '0': '41',
+      'durable:0': '41',
+      '1': '7',
+      'durable:1': '7',
+    });
     expect(await redis.exists(previous)).toBe(0);
     await redis.hset(previous, '0', '99');
     expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(0);

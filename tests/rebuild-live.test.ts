@@ -38,7 +38,17 @@ return #keys
 `;
 
 const now = Date.now();
-const data: DatasetMessage[] = buildDataset({ seed: 4242, count: COUNT, malformedEvery: 97, duplicateEvery: 41, lateEvery: 53, lateByMs: 40 * MINUTE, startTs: now - 170 * MINUTE, spanMs: 170 * MINUTE, hosts: 150 });
+const data: DatasetMessage[] = buildDataset({
+  seed: 4242,
+  count: COUNT,
+  malformedEvery: 97,
+  duplicateEvery: 41,
+  lateEvery: 53,
+  lateByMs: 40 * MINUTE,
+  startTs: now - 170 * MINUTE,
+  spanMs: 170 * MINUTE,
+  hosts: 150,
+});
 const events: LiveEvent[] = data.flatMap((m) => (m.event ? [m.event] : []));
 const districts = [...new Set(events.map((e) => e.district))].sort().slice(0, 3);
 const platforms = [...new Set(events.map((e) => e.platform))].sort().slice(0, 2);
@@ -59,13 +69,29 @@ const CAMPAIGN = `campaign:${campaign.id}`;
 const inCampaign = (e: LiveEvent) => matchesCampaign(campaign, e);
 
 // Independent expectations, straight from the events.
-const DIMENSIONS = { host: (e: LiveEvent) => e.hostId, district: (e: LiveEvent) => e.district, category: (e: LiveEvent) => e.category, platform: (e: LiveEvent) => e.platform, city: (e: LiveEvent) => e.city } as const;
+const DIMENSIONS = {
+  host: (e: LiveEvent) => e.hostId,
+  district: (e: LiveEvent) => e.district,
+  category: (e: LiveEvent) => e.category,
+  platform: (e: LiveEvent) => e.platform,
+  city: (e: LiveEvent) => e.city,
+} as const;
 type Dimension = keyof typeof DIMENSIONS;
 const MEASURES = ['gmv', 'views', 'sessions'] as const;
 const measureOf = (e: LiveEvent): [(typeof MEASURES)[number], number] | null =>
-  e.type === 'sale' ? ['gmv', e.amountFen] : e.type === 'view' ? ['views', 1] : e.type === 'stream_started' ? ['sessions', 1] : null;
+  e.type === 'sale'
+    ? ['gmv', e.amountFen]
+    : e.type === 'view'
+      ? ['views', 1]
+      : e.type === 'stream_started'
+        ? ['sessions', 1]
+        : null;
 
-function expectedBoard(list: LiveEvent[], dimension: Dimension, measure: (typeof MEASURES)[number]): Record<string, number> {
+function expectedBoard(
+  list: LiveEvent[],
+  dimension: Dimension,
+  measure: (typeof MEASURES)[number],
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of list) {
     const m = measureOf(e);
@@ -99,7 +125,10 @@ describe('rebuild restores every live measure', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 6 },
+      { topic: dlqTopic, numPartitions: 1 },
+    ]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run });
     live = new LiveStateStore(redis, { prefix: run });
@@ -132,17 +161,24 @@ describe('rebuild restores every live measure', () => {
     workers.push(startService('ingest', env), startService('ingest', env));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const send = (messages: DatasetMessage[]) => producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+    const send = (messages: DatasetMessage[]) =>
+      producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
 
     // 1. A first part, fully counted — the campaign scope live too.
     for (let i = 0; i < FIRST; i += 1_000) await send(data.slice(i, i + 1_000));
     const firstEvents = data.slice(0, FIRST).flatMap((m) => (m.event ? [m.event] : []));
     const want1 = expectedTotals(firstEvents).get('all')!;
-    await waitFor('first part counted', async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want1), 90_000).catch((err) => {
+    await waitFor(
+      'first part counted',
+      async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want1),
+      90_000,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${output()}`);
     });
     expect(firstEvents.filter(inCampaign).length).toBeGreaterThan(50);
-    expect((await store.readTotals([CAMPAIGN])).get(CAMPAIGN)).toEqual(expectedTotals(firstEvents.filter(inCampaign)).get('all'));
+    expect((await store.readTotals([CAMPAIGN])).get(CAMPAIGN)).toEqual(
+      expectedTotals(firstEvents.filter(inCampaign)).get('all'),
+    );
 
     // 2. The rest arrives steadily; Redis loses every key of the deployment on the way.
     let sent = FIRST;
@@ -156,7 +192,12 @@ describe('rebuild restores every live measure', () => {
     const wiped = (await redis.eval(WIPE, 0, `${globEscape(run)}:*`)) as number;
     expect(wiped).toBeGreaterThan(100);
     expect(await redis.exists(`${run}:campaigns`)).toBe(0);
-    await waitFor('workers asking for a rebuild', async () => workers.some((w) => w.output().includes('npm run rebuild')), 30_000, 100).catch((err) => {
+    await waitFor(
+      'workers asking for a rebuild',
+      async () => workers.some((w) => w.output().includes('npm run rebuild')),
+      30_000,
+      100,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${output()}`);
     });
 
@@ -164,13 +205,27 @@ describe('rebuild restores every live measure', () => {
     const rebuild = await runCli('rebuild', ['--json'], { ...env, REBUILD_GRACE_MS: '2000' });
     rebuildMs = rebuild.ms;
     expect(rebuild.code, rebuild.stdout + rebuild.stderr).toBe(0);
-    const result = JSON.parse(rebuild.stdout) as { verified: boolean; campaigns: number; measures: Record<string, unknown>; timingsMs: Record<string, number>; seconds: number };
-    expect(result).toMatchObject({ verified: true, campaigns: 1, measures: { viewerKinds: ['all', 'city', 'district', 'category', 'platform'] } });
+    const result = JSON.parse(rebuild.stdout) as {
+      verified: boolean;
+      campaigns: number;
+      measures: Record<string, unknown>;
+      timingsMs: Record<string, number>;
+      seconds: number;
+    };
+    expect(result).toMatchObject({
+      verified: true,
+      campaigns: 1,
+      measures: { viewerKinds: ['all', 'city', 'district', 'category', 'platform'] },
+    });
     expect(rebuild.stderr).toContain('campaign catalogue restored from ClickHouse (lt_campaigns): 1 campaign(s)');
     expect(rebuild.stderr).toMatch(/dimension scopes: [1-9]\d* minute bucket\(s\) of the last 3 h/);
-    expect(rebuild.stderr).toMatch(/district scopes: unique-viewer HyperLogLogs from [1-9]\d* \(scope, viewer\) pair\(s\)/);
+    expect(rebuild.stderr).toMatch(
+      /district scopes: unique-viewer HyperLogLogs from [1-9]\d* \(scope, viewer\) pair\(s\)/,
+    );
     expect(rebuild.stderr).toMatch(new RegExp(`${CAMPAIGN}: [1-9]\\d* leaderboard entries of ${CAMPAIGN}`));
-    expect(rebuild.stderr).toMatch(/compared \d+ scope\(s\) of kinds all, city, district, category, platform, host, stream, campaign: \d+ agree, 0 differ/);
+    expect(rebuild.stderr).toMatch(
+      /compared \d+ scope\(s\) of kinds all, city, district, category, platform, host, stream, campaign: \d+ agree, 0 differ/,
+    );
     await producing;
     await producer.disconnect();
     await caughtUp();
@@ -186,7 +241,10 @@ describe('rebuild restores every live measure', () => {
     expect(expected.get(CAMPAIGN)!.orders).toBeGreaterThan(20);
 
     // 5. Leaderboards of `all` and of the campaign, every member of every board.
-    for (const [parent, list] of [['all', events], [CAMPAIGN, events.filter(inCampaign)]] as const) {
+    for (const [parent, list] of [
+      ['all', events],
+      [CAMPAIGN, events.filter(inCampaign)],
+    ] as const) {
       for (const dimension of Object.keys(DIMENSIONS) as Dimension[]) {
         for (const measure of MEASURES) {
           const flat = await redis.zrange(reader.live.ranking(parent, dimension, measure), 0, -1, 'WITHSCORES');
@@ -198,8 +256,21 @@ describe('rebuild restores every live measure', () => {
     }
 
     // 6. Minute series (2 h, by event time), point by point, for a spread of scopes.
-    const some = (kind: string, n: number) => scopes.filter((s) => s.startsWith(`${kind}:`)).sort().slice(0, n);
-    const seriesScopes = ['all', CAMPAIGN, ...some('city', 9), ...some('district', 20), ...some('category', 20), ...some('platform', 9), ...some('host', 5), ...some('stream', 5)];
+    const some = (kind: string, n: number) =>
+      scopes
+        .filter((s) => s.startsWith(`${kind}:`))
+        .sort()
+        .slice(0, n);
+    const seriesScopes = [
+      'all',
+      CAMPAIGN,
+      ...some('city', 9),
+      ...some('district', 20),
+      ...some('category', 20),
+      ...some('platform', 9),
+      ...some('host', 5),
+      ...some('stream', 5),
+    ];
     const series = await reader.series(seriesScopes, Date.now(), 120);
     let pointsWithEvents = 0;
     for (const scope of seriesScopes) {
@@ -207,29 +278,56 @@ describe('rebuild restores every live measure', () => {
       const first = points[0]!.t;
       const mine = events.filter(scopeFilter(scope)).filter((e) => e.ts >= first);
       const byMinute = new Map<number, LiveEvent[]>();
-      for (const e of mine) byMinute.set(Math.floor(e.ts / MINUTE) * MINUTE, [...(byMinute.get(Math.floor(e.ts / MINUTE) * MINUTE) ?? []), e]);
-      const wantPoints = points.map((p) => ({ t: p.t, ...(byMinute.has(p.t) ? expectedTotals(byMinute.get(p.t)!).get('all')! : { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 }) }));
+      for (const e of mine)
+        byMinute.set(Math.floor(e.ts / MINUTE) * MINUTE, [
+          ...(byMinute.get(Math.floor(e.ts / MINUTE) * MINUTE) ?? []),
+          e,
+        ]);
+      const wantPoints = points.map((p) => ({
+        t: p.t,
+        ...(byMinute.has(p.t)
+          ? expectedTotals(byMinute.get(p.t)!).get('all')!
+          : { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 }),
+      }));
       expect(points, scope).toEqual(wantPoints);
       const sum = (f: keyof Totals) => points.reduce((s, p) => s + p[f], 0);
       const total = expectedTotals(mine).get('all');
-      expect({ views: sum('views'), orders: sum('orders'), salesFen: sum('salesFen') }, scope).toEqual({ views: total?.views ?? 0, orders: total?.orders ?? 0, salesFen: total?.salesFen ?? 0 });
+      expect({ views: sum('views'), orders: sum('orders'), salesFen: sum('salesFen') }, scope).toEqual({
+        views: total?.views ?? 0,
+        orders: total?.orders ?? 0,
+        salesFen: total?.salesFen ?? 0,
+      });
       pointsWithEvents += byMinute.size;
     }
     expect(pointsWithEvents).toBeGreaterThan(500);
 
     // 7. Unique viewers and active hosts within HyperLogLog error (±3 %).
-    const hllScopes = ['all', CAMPAIGN, ...some('city', 9), ...some('district', 20), ...some('category', 20), ...some('platform', 9)];
+    const hllScopes = [
+      'all',
+      CAMPAIGN,
+      ...some('city', 9),
+      ...some('district', 20),
+      ...some('category', 20),
+      ...some('platform', 9),
+    ];
     const measures = await reader.measures(hllScopes);
     for (const scope of hllScopes) {
       const m = measures.get(scope)!;
       const viewers = distinctViewers(scopeFilter(scope));
       const hosts = new Set(events.filter(scopeFilter(scope)).map((e) => e.hostId)).size;
-      expect(Math.abs(m.uniqueViewers - viewers), `${scope} unique viewers ${m.uniqueViewers} vs ${viewers}`).toBeLessThanOrEqual(Math.max(2, viewers * 0.03));
-      expect(Math.abs(m.activeHosts - hosts), `${scope} active hosts ${m.activeHosts} vs ${hosts}`).toBeLessThanOrEqual(Math.max(1, hosts * 0.03));
+      expect(
+        Math.abs(m.uniqueViewers - viewers),
+        `${scope} unique viewers ${m.uniqueViewers} vs ${viewers}`,
+      ).toBeLessThanOrEqual(Math.max(2, viewers * 0.03));
+      expect(Math.abs(m.activeHosts - hosts), `${scope} active hosts ${m.activeHosts} vs ${hosts}`).toBeLessThanOrEqual(
+        Math.max(1, hosts * 0.03),
+      );
     }
     expect(distinctViewers(() => true)).toBeGreaterThan(5_000);
 
-    process.stdout.write(`[rebuild-live] ${wiped} keys wiped; rebuild CLI ${rebuild.ms} ms (grace 2000 ms), phases ${JSON.stringify(result.timingsMs)} ms, measures ${JSON.stringify(result.measures)}\n`);
+    process.stdout.write(
+      `[rebuild-live] ${wiped} keys wiped; rebuild CLI ${rebuild.ms} ms (grace 2000 ms), phases ${JSON.stringify(result.timingsMs)} ms, measures ${JSON.stringify(result.measures)}\n`,
+    );
   }, 240_000);
 
   it('reconcile compares the campaign scope and names a tampered campaign counter', async () => {
@@ -238,7 +336,9 @@ describe('rebuild restores every live measure', () => {
 
     const ok = await runCli('reconcile', [], env);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('compared kinds: all, city, district, category, platform, host, stream, campaign (1 campaign(s) in the catalogue)');
+    expect(ok.stdout).toContain(
+      'compared kinds: all, city, district, category, platform, host, stream, campaign (1 campaign(s) in the catalogue)',
+    );
     expect(ok.stdout).toContain(`OK: ${scopes} scopes compared, all agree`);
 
     await redis.hincrby(store.keys.totals(CAMPAIGN), 'orders', 1);
@@ -250,6 +350,8 @@ describe('rebuild restores every live measure', () => {
 
     await redis.hincrby(store.keys.totals(CAMPAIGN), 'orders', -1);
     expect((await runCli('reconcile', [], env)).code).toBe(0);
-    process.stdout.write(`[rebuild-live] reconcile with the campaign scope: ${ok.ms} ms agreeing, ${bad.ms} ms with the tampered counter (includes the 2 s recheck); rebuild was ${rebuildMs} ms\n`);
+    process.stdout.write(
+      `[rebuild-live] reconcile with the campaign scope: ${ok.ms} ms agreeing, ${bad.ms} ms with the tampered counter (includes the 2 s recheck); rebuild was ${rebuildMs} ms\n`,
+    );
   });
 });

@@ -2,7 +2,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LiveStateNotReadyError, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
+import {
+  LiveStateNotReadyError,
+  LiveStateStore,
+  RedisCounterStore,
+  globEscape,
+  type Totals,
+} from '@livetally/counters';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied, waitUntilStored } from './support/kafka';
@@ -46,7 +52,10 @@ describe('rebuild', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 6 },
+      { topic: dlqTopic, numPartitions: 1 },
+    ]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run });
     live = new LiveStateStore(redis, { prefix: run });
@@ -55,7 +64,15 @@ describe('rebuild', () => {
     await admin.close();
     ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     const now = Date.now();
-    data = buildDataset({ seed: 99, count: COUNT, malformedEvery: 97, duplicateEvery: 41, startTs: now - 3 * 3_600_000, spanMs: 3 * 3_600_000, hosts: 150 });
+    data = buildDataset({
+      seed: 99,
+      count: COUNT,
+      malformedEvery: 97,
+      duplicateEvery: 41,
+      startTs: now - 3 * 3_600_000,
+      spanMs: 3 * 3_600_000,
+      hosts: 150,
+    });
   });
 
   afterAll(async () => {
@@ -88,7 +105,15 @@ describe('rebuild', () => {
   it('refuses ownership and counter writes without the marker or during a rebuild', async () => {
     const s = new RedisCounterStore(redis, { prefix: gateRun });
     let ownerGen = 0;
-    const apply = (expectedOffset: string, newOffset: string) => s.applyBatch({ topic: 't', partition: 0, ownerGen, expectedOffset, newOffset, deltas: new Map([['all', { views: 1 }]]) });
+    const apply = (expectedOffset: string, newOffset: string) =>
+      s.applyBatch({
+        topic: 't',
+        partition: 0,
+        ownerGen,
+        expectedOffset,
+        newOffset,
+        deltas: new Map([['all', { views: 1 }]]),
+      });
     await expect(s.takePartition('t', 0, 0)).rejects.toMatchObject({ reason: 'missing' });
     await expect(apply('-1', '9')).rejects.toBeInstanceOf(LiveStateNotReadyError);
     await redis.set(s.keys.liveState, 'ready');
@@ -106,12 +131,17 @@ describe('rebuild', () => {
     workers.push(startService('ingest', env), startService('ingest', env));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const send = (messages: DatasetMessage[]) => producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
+    const send = (messages: DatasetMessage[]) =>
+      producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
 
     // 1. A first part, fully counted.
     for (let i = 0; i < FIRST; i += 1_000) await send(data.slice(i, i + 1_000));
     const want1 = expectedOf(data.slice(0, FIRST)).get('all')!;
-    await waitFor('first part counted', async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want1), 90_000).catch((err) => {
+    await waitFor(
+      'first part counted',
+      async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want1),
+      90_000,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${output()}`);
     });
 
@@ -129,7 +159,12 @@ describe('rebuild', () => {
     expect(wiped).toBeGreaterThan(100);
 
     // 3. Workers stop counting and say what to do.
-    await waitFor('workers asking for a rebuild', async () => workers.some((w) => w.output().includes('npm run rebuild')), 30_000, 100).catch((err) => {
+    await waitFor(
+      'workers asking for a rebuild',
+      async () => workers.some((w) => w.output().includes('npm run rebuild')),
+      30_000,
+      100,
+    ).catch((err) => {
       throw new Error(`${(err as Error).message}\n${output()}`);
     });
     const notReadyMs = Math.round(performance.now() - t0);
@@ -144,7 +179,9 @@ describe('rebuild', () => {
     expect(rebuild.stderr).toContain('waiting 2.0 s for ClickHouse inserts already in flight');
     expect(rebuild.stderr).toMatch(/ClickHouse: 6 partition\(s\) of .* hold rows/);
     expect(rebuild.stderr).toMatch(/Redis: [1-9]\d* resend fingerprint\(s\)/);
-    expect(rebuild.stdout).toMatch(/^REBUILT: \d+ scope\(s\), 6 partition offset\(s\), \d+ resend fingerprint\(s\), 0 stale scope\(s\) deleted in [\d.]+ s; reconcile agrees/);
+    expect(rebuild.stdout).toMatch(
+      /^REBUILT: \d+ scope\(s\), 6 partition offset\(s\), \d+ resend fingerprint\(s\), 0 stale scope\(s\) deleted in [\d.]+ s; reconcile agrees/,
+    );
     await producing;
     await producer.disconnect();
 
@@ -154,7 +191,12 @@ describe('rebuild', () => {
     await expectExact(data);
 
     await waitUntilStored(redis, run, topic);
-    const [rows] = await (await ch.query({ query: 'SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS distinct_offsets FROM lt_events', format: 'JSONEachRow' })).json<{ n: string; distinct_offsets: string }>();
+    const [rows] = await (
+      await ch.query({
+        query: 'SELECT count() AS n, uniqExact(kafka_partition, kafka_offset) AS distinct_offsets FROM lt_events',
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: string; distinct_offsets: string }>();
     const valid = data.filter((m) => m.kind === 'valid').length;
     expect(rows).toEqual({ n: String(valid), distinct_offsets: String(valid) });
 
@@ -173,7 +215,15 @@ describe('rebuild', () => {
     const wiped = (await redis.eval(WIPE, 0, `${globEscape(run)}:*`)) as number;
     expect(wiped).toBeGreaterThan(100);
     const t0 = performance.now();
-    const extra = buildDataset({ seed: 100, count: 1_500, malformedEvery: 89, duplicateEvery: 37, startTs: Date.now() - 3_600_000, spanMs: 3_600_000, hosts: 150 });
+    const extra = buildDataset({
+      seed: 100,
+      count: 1_500,
+      malformedEvery: 89,
+      duplicateEvery: 37,
+      startTs: Date.now() - 3_600_000,
+      spanMs: 3_600_000,
+      hosts: 150,
+    });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: extra.map((m) => ({ key: m.key, value: m.value })) });
@@ -181,6 +231,8 @@ describe('rebuild', () => {
     await caughtUp();
     await expectExact([...data, ...extra]);
     expect(workers[0]!.output()).toContain('starting a rebuild from ClickHouse (INGEST_AUTO_REBUILD)');
-    process.stdout.write(`[rebuild] automatic rebuild: exact again ${Math.round(performance.now() - t0)} ms after the wipe\n`);
+    process.stdout.write(
+      `[rebuild] automatic rebuild: exact again ${Math.round(performance.now() - t0)} ms after the wipe\n`,
+    );
   });
 });

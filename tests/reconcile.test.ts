@@ -37,7 +37,10 @@ describe('reconcile', () => {
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 6 },
+      { topic: dlqTopic, numPartitions: 1 },
+    ]);
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: run });
     ch = stackClickHouse({ database: run, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
@@ -45,7 +48,15 @@ describe('reconcile', () => {
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
     await admin.close();
     const now = Date.now();
-    data = buildDataset({ seed: 77, count: COUNT, malformedEvery: 101, duplicateEvery: 61, startTs: now - 4 * 3_600_000, spanMs: 4 * 3_600_000, hosts: 150 });
+    data = buildDataset({
+      seed: 77,
+      count: COUNT,
+      malformedEvery: 101,
+      duplicateEvery: 61,
+      startTs: now - 4 * 3_600_000,
+      spanMs: 4 * 3_600_000,
+      hosts: 150,
+    });
     workers.push(startService('ingest', env), startService('ingest', env));
   });
 
@@ -64,7 +75,11 @@ describe('reconcile', () => {
     await producer.connect();
     try {
       for (let i = 0; i < messages.length; i += chunk) {
-        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk).map((m) => ({ key: m.key, value: m.value })) });
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: messages.slice(i, i + chunk).map((m) => ({ key: m.key, value: m.value })),
+        });
         if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       }
     } finally {
@@ -73,8 +88,15 @@ describe('reconcile', () => {
   }
 
   async function converged(want: Totals, timeoutMs = 120_000): Promise<void> {
-    await waitFor('Redis totals of scope all', async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want), timeoutMs, 250).catch((err) => {
-      throw new Error(`${(err as Error).message}\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+    await waitFor(
+      'Redis totals of scope all',
+      async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want),
+      timeoutMs,
+      250,
+    ).catch((err) => {
+      throw new Error(
+        `${(err as Error).message}\n--- worker output ---\n${workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`,
+      );
     });
   }
 
@@ -92,7 +114,11 @@ describe('reconcile', () => {
 
     const json = await runCli('reconcile', ['--json'], env);
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { agree: boolean; comparison: { compared: number; differences: unknown[] }; offsets: Record<string, string> };
+    const parsed = JSON.parse(json.stdout) as {
+      agree: boolean;
+      comparison: { compared: number; differences: unknown[] };
+      offsets: Record<string, string>;
+    };
     expect(parsed.agree).toBe(true);
     expect(parsed.comparison).toMatchObject({ compared: expected.size, differences: [] });
     expect(Object.keys(parsed.offsets)).toHaveLength(6);
@@ -110,10 +136,17 @@ describe('reconcile', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(new RegExp(`${district}\\s+views\\s+${views + 1}\\s+${views}\\s+\\+1`));
     expect(bad.stdout).toContain(`${host} (history-only)`);
-    expect(bad.stdout.split('\n').at(-2)).toMatch(new RegExp(`^DIFFER: 2 of ${expected.size} scopes differ: .*${district}`));
-    const badJson = JSON.parse((await runCli('reconcile', ['--json'], env)).stdout) as { agree: boolean; comparison: { differences: { scope: string; fields: { field: string; live: string; history: string }[] }[] } };
+    expect(bad.stdout.split('\n').at(-2)).toMatch(
+      new RegExp(`^DIFFER: 2 of ${expected.size} scopes differ: .*${district}`),
+    );
+    const badJson = JSON.parse((await runCli('reconcile', ['--json'], env)).stdout) as {
+      agree: boolean;
+      comparison: { differences: { scope: string; fields: { field: string; live: string; history: string }[] }[] };
+    };
     expect(badJson.agree).toBe(false);
-    expect(badJson.comparison.differences.find((d) => d.scope === district)!.fields).toEqual([{ field: 'views', live: String(views + 1), history: String(views), delta: '+1' }]);
+    expect(badJson.comparison.differences.find((d) => d.scope === district)!.fields).toEqual([
+      { field: 'views', live: String(views + 1), history: String(views), delta: '+1' },
+    ]);
     expect(badJson.comparison.differences.map((d) => d.scope).sort()).toEqual([district, host].sort());
 
     await redis.hincrby(store.keys.totals(district), 'views', -1);
@@ -141,14 +174,19 @@ describe('reconcile', () => {
       runs++;
       late += r.lateScopes;
       timings = r.timingsMs;
-      expect(agrees(r), JSON.stringify({ ...r, comparison: { ...r.comparison, differences: r.comparison?.differences.slice(0, 3) } })).toBe(true);
+      expect(
+        agrees(r),
+        JSON.stringify({ ...r, comparison: { ...r.comparison, differences: r.comparison?.differences.slice(0, 3) } }),
+      ).toBe(true);
       const at = JSON.stringify(r.offsets);
       if (seen.length > 0 && seen.at(-1) !== at) moving++;
       seen.push(at);
       if (!wasProducing) break;
     }
     await producer;
-    process.stdout.write(`[reconcile] ${runs} in-process comparisons while ingesting, ${moving} of them at new offsets, ${late} scopes compared at a second cut; last run ${JSON.stringify(timings)} ms\n`);
+    process.stdout.write(
+      `[reconcile] ${runs} in-process comparisons while ingesting, ${moving} of them at new offsets, ${late} scopes compared at a second cut; last run ${JSON.stringify(timings)} ms\n`,
+    );
     expect(moving).toBeGreaterThanOrEqual(3);
 
     await converged(expectedOf(data).get('all')!);

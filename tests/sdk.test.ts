@@ -42,7 +42,10 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
 
   beforeAll(async () => {
     kafka = testKafka();
-    await createTopics(kafka, [{ topic, numPartitions: 4 }, { topic: dlqTopic, numPartitions: 1 }]);
+    await createTopics(kafka, [
+      { topic, numPartitions: 4 },
+      { topic: dlqTopic, numPartitions: 1 },
+    ]);
     redis = new Redis(STACK.redisUrl);
     ch = stackClickHouse({ clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
@@ -53,15 +56,23 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
       req.on('end', async () => {
         const n = ++requests;
         const headers: Record<string, string> = {};
-        for (const h of ['content-type', 'content-encoding', 'authorization']) if (req.headers[h]) headers[h] = String(req.headers[h]);
-        const upstream = await fetch(`${collector.url}${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks), signal: AbortSignal.timeout(30_000) }).catch(() => null);
+        for (const h of ['content-type', 'content-encoding', 'authorization'])
+          if (req.headers[h]) headers[h] = String(req.headers[h]);
+        const upstream = await fetch(`${collector.url}${req.url}`, {
+          method: req.method,
+          headers,
+          body: Buffer.concat(chunks),
+          signal: AbortSignal.timeout(30_000),
+        }).catch(() => null);
         if (!upstream) return void res.writeHead(502).end();
         const body = Buffer.from(await upstream.arrayBuffer());
         if (DROP_RESPONSES_OF.has(n) && upstream.status === 200) {
           dropped.push(n);
           return void req.socket.destroy(); // the collector answered (Kafka has the events); the client never hears it
         }
-        const out: Record<string, string> = { 'content-type': upstream.headers.get('content-type') ?? 'application/json' };
+        const out: Record<string, string> = {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        };
         const retryAfter = upstream.headers.get('retry-after');
         if (retryAfter) out['retry-after'] = retryAfter;
         res.writeHead(upstream.status, out).end(body);
@@ -84,8 +95,20 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
   it('retries with the same eventIds and every acknowledged event is counted once', async () => {
     // Half the events come without an eventId (the SDK assigns one) and all without a platform (the client's default).
     const source = platformEvents(42, COUNT, 'douyin');
-    const inputs = source.map(({ platform: _p, eventId, ...rest }, i) => (i % 2 === 0 ? { ...rest, eventId } : rest) as EventInput);
-    const client = createLiveTallyClient({ transport: 'http', url: proxyUrl, apiKey: KEY, platform: 'douyin', maxBatchEvents: 250, lingerMs: 20, baseBackoffMs: 50, maxBackoffMs: 500, maxAttempts: 6 });
+    const inputs = source.map(
+      ({ platform: _p, eventId, ...rest }, i) => (i % 2 === 0 ? { ...rest, eventId } : rest) as EventInput,
+    );
+    const client = createLiveTallyClient({
+      transport: 'http',
+      url: proxyUrl,
+      apiKey: KEY,
+      platform: 'douyin',
+      maxBatchEvents: 250,
+      lingerMs: 20,
+      baseBackoffMs: 50,
+      maxBackoffMs: 500,
+      maxAttempts: 6,
+    });
     const outcomes = await client.sendMany(inputs);
     const report = await client.close();
 
@@ -113,24 +136,42 @@ describe('SDK over HTTP with lost responses, counted by the real pipeline', () =
       for (const copy of list) expect(copy).toEqual(list[0]);
     }
 
-    process.stdout.write(`[sdk] ${COUNT} events acknowledged; ${dropped.length} answers dropped by the proxy; Kafka holds ${sent} messages (${sent - COUNT} resent copies)\n`);
+    process.stdout.write(
+      `[sdk] ${COUNT} events acknowledged; ${dropped.length} answers dropped by the proxy; Kafka holds ${sent} messages (${sent - COUNT} resent copies)\n`,
+    );
 
     // The real ingest worker counts each event once.
     worker = startService('ingest', {
-      KAFKA_BROKERS: STACK.kafkaBrokers.join(','), KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic, KAFKA_GROUP_ID: run,
-      REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: prefix, ...clickhouseEnv(), CLICKHOUSE_DATABASE: database, INGEST_HTTP_PORT: '0',
+      KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+      KAFKA_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: dlqTopic,
+      KAFKA_GROUP_ID: run,
+      REDIS_URL: STACK.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      ...clickhouseEnv(),
+      CLICKHOUSE_DATABASE: database,
+      INGEST_HTTP_PORT: '0',
     });
     const expected = expectedTotals(source);
     const store = new RedisCounterStore(redis, { prefix });
     const want = expected.get('all')!;
-    await waitFor('exact totals in Redis', async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want), 90_000, 250).catch((err: Error) => {
+    await waitFor(
+      'exact totals in Redis',
+      async () => JSON.stringify((await store.readTotals(['all'])).get('all')) === JSON.stringify(want),
+      90_000,
+      250,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n--- worker ---\n${worker!.output().slice(-3000)}`);
     });
     const scopes = [...expected.keys()];
     const live = await store.readTotals(scopes);
     for (const scope of scopes) expect(live.get(scope), scope).toEqual(expected.get(scope));
     await waitUntilStored(redis, prefix, topic);
-    const rs = await ch.query({ query: `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${database}.lt_events WHERE topic = {topic:String}`, query_params: { topic }, format: 'JSONEachRow' });
+    const rs = await ch.query({
+      query: `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${database}.lt_events WHERE topic = {topic:String}`,
+      query_params: { topic },
+      format: 'JSONEachRow',
+    });
     expect(await rs.json()).toEqual([{ n: String(COUNT), ids: String(COUNT) }]);
   });
 });

@@ -74,7 +74,9 @@ export function summarizeProfile(file: string, topN = 15): ProfileSummary {
     if (area === '(idle)') continue;
     busyUs += us;
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(/^.*?\/(node_modules|packages|services|bench)\//, '$1/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^file:\/\//, '').replace(/^.*?\/(node_modules|packages|services|bench)\//, '$1/')}:${lineNumber + 1}`
+      : '';
     const key = `${fn}@${where}`;
     const entry = fns.get(key) ?? { function: fn, where, us: 0 };
     entry.us += us;
@@ -84,7 +86,13 @@ export function summarizeProfile(file: string, topN = 15): ProfileSummary {
   return {
     file,
     totalMs: Math.round(busyUs / 1000),
-    top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ function: e.function, where: e.where, selfMs: Math.round(e.us / 1000), selfPercent: pct(e.us) })),
-    byArea: [...areas].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), selfPercent: pct(us) })),
+    top: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => ({ function: e.function, where: e.where, selfMs: Math.round(e.us / 1000), selfPercent: pct(e.us) })),
+    byArea: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), selfPercent: pct(us) })),
   };
 }

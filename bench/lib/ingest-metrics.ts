@@ -26,7 +26,16 @@ export interface WorkerBreakdown {
   meanRowsPerInsert: number;
 }
 
-const ZERO: IngestCounters = { counted: 0, batches: 0, batchSeconds: 0, inserts: 0, insertSeconds: 0, applies: 0, applySeconds: 0, flushedRows: 0 };
+const ZERO: IngestCounters = {
+  counted: 0,
+  batches: 0,
+  batchSeconds: 0,
+  inserts: 0,
+  insertSeconds: 0,
+  applies: 0,
+  applySeconds: 0,
+  flushedRows: 0,
+};
 
 export async function readIngestCounters(metricsUrl: string): Promise<IngestCounters> {
   try {
@@ -48,7 +57,8 @@ export async function readIngestCounters(metricsUrl: string): Promise<IngestCoun
 
 export function breakdown(after: IngestCounters, before: IngestCounters = ZERO): WorkerBreakdown {
   const d = (k: keyof IngestCounters) => after[k] - before[k];
-  const mean = (sum: keyof IngestCounters, count: keyof IngestCounters) => (d(count) > 0 ? (1000 * d(sum)) / d(count) : NaN);
+  const mean = (sum: keyof IngestCounters, count: keyof IngestCounters) =>
+    d(count) > 0 ? (1000 * d(sum)) / d(count) : NaN;
   const r = (n: number) => Math.round(n * 10) / 10;
   return {
     counted: d('counted'),

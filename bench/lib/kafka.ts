@@ -2,7 +2,12 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { STACK } from './stack';
 
 export function benchKafka(clientId = 'livetally-bench'): Kafka {
-  return new Kafka({ clientId, brokers: STACK.kafkaBrokers, logLevel: logLevel.NOTHING, retry: { initialRetryTime: 200, retries: 8 } });
+  return new Kafka({
+    clientId,
+    brokers: STACK.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
 }
 
 export async function withAdmin<T>(kafka: Kafka, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
@@ -16,7 +21,9 @@ export async function withAdmin<T>(kafka: Kafka, fn: (admin: ReturnType<Kafka['a
 }
 
 export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
-  await withAdmin(kafka, (admin) => admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true }));
+  await withAdmin(kafka, (admin) =>
+    admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true }),
+  );
 }
 
 /** Best effort: a leftover topic or group costs only disk. */
@@ -29,11 +36,19 @@ export async function deleteTopicsAndGroups(kafka: Kafka, topics: string[], grou
 
 /** Sum over partitions of the high watermark: how many messages the topic holds. */
 export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
-  return withAdmin(kafka, async (admin) => (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0));
+  return withAdmin(kafka, async (admin) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
+  );
 }
 
 /** Produces messages in chunks (acks from all replicas, as the simulator does); reports progress. */
-export async function produceAll(producer: Producer, topic: string, messages: { key: string; value: Buffer }[], onProgress?: (sent: number) => void, chunk = 5_000): Promise<void> {
+export async function produceAll(
+  producer: Producer,
+  topic: string,
+  messages: { key: string; value: Buffer }[],
+  onProgress?: (sent: number) => void,
+  chunk = 5_000,
+): Promise<void> {
   let lastReport = Date.now();
   for (let i = 0; i < messages.length; i += chunk) {
     await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) });

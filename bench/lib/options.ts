@@ -119,8 +119,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--no-charts') charts = false;
     else if (arg === '--charts') charts = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
-      for (const name of value().split(',').map((s) => s.trim()).filter(Boolean)) {
-        if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}\n${USAGE}`);
+      for (const name of value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        if (!(SCENARIO_NAMES as readonly string[]).includes(name))
+          throw new Error(`unknown scenario ${JSON.stringify(name)}\n${USAGE}`);
         only.push(name as ScenarioName);
       }
     } else if (arg === '--max-rate' || arg.startsWith('--max-rate=')) {
@@ -134,5 +138,16 @@ export function parseOptions(argv: string[]): BenchOptions {
     } else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
   }
   const full = !quick && only.length === 0;
-  return { quick, only: only.length > 0 ? only : null, sizes: quick ? QUICK : FULL, maxRate, profile, outDir: 'bench-results', chartsDir: 'docs/bench', docCharts: charts ?? full, chartsFlag: charts, from };
+  return {
+    quick,
+    only: only.length > 0 ? only : null,
+    sizes: quick ? QUICK : FULL,
+    maxRate,
+    profile,
+    outDir: 'bench-results',
+    chartsDir: 'docs/bench',
+    docCharts: charts ?? full,
+    chartsFlag: charts,
+    from,
+  };
 }

@@ -74,7 +74,11 @@ export interface WorkerChild<M> extends Child {
 }
 
 /** Starts a bench worker script (bench/workers/*.ts) with an IPC channel. */
-export function startWorker<M extends { type: string }>(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): WorkerChild<M> {
+export function startWorker<M extends { type: string }>(
+  script: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): WorkerChild<M> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -109,12 +113,20 @@ export function startWorker<M extends { type: string }>(script: string, env: Rec
         const onExit = () => {
           if (!check()) {
             done();
-            reject(new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${base.output().slice(-3000)}`));
+            reject(
+              new Error(
+                `${script} exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${base.output().slice(-3000)}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} from ${script}:\n${base.output().slice(-3000)}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${what} from ${script}:\n${base.output().slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         const done = () => {
           clearTimeout(timer);

@@ -75,19 +75,30 @@ function cpuPerEvent(cpu: CpuUse | undefined, eventsPerSec: number): string | nu
 export function buildTable(r: BenchResults): Row[] {
   const rows: Row[] = [];
   const s = r.scenarios;
-  const add = (scenario: string, measure: string, value: string, target = '', st = '') => rows.push({ scenario, measure, value, target, status: st });
-  for (const [name, v] of Object.entries(s)) if (v && (v as Failed).error) add(name, 'FAILED', (v as Failed).error.split('\n')[0]!.slice(0, 120));
+  const add = (scenario: string, measure: string, value: string, target = '', st = '') =>
+    rows.push({ scenario, measure, value, target, status: st });
+  for (const [name, v] of Object.entries(s))
+    if (v && (v as Failed).error) add(name, 'FAILED', (v as Failed).error.split('\n')[0]!.slice(0, 120));
 
   const ceiling = ok(s.ceiling);
   const ingest = ok(s.ingest);
   const naive = ok(s.naive);
   if (ceiling) {
-    const rounds = (xs: { eventsPerSec: number }[]) => (xs.length > 1 ? ` (rounds: ${xs.map((x) => fmtInt(x.eventsPerSec)).join(', ')})` : '');
+    const rounds = (xs: { eventsPerSec: number }[]) =>
+      xs.length > 1 ? ` (rounds: ${xs.map((x) => fmtInt(x.eventsPerSec)).join(', ')})` : '';
     const kafkajs = ceiling.clients?.find((c) => c.id === 'kafkajs');
-    add('ceiling', `bare kafkajs consumer, 1 process${kafkajs && kafkajs.samples.length > 1 ? ', median' : ''}`, `${fmtInt(ceiling.eventsPerSec)} events/s${rounds(kafkajs?.samples ?? [])}`);
+    add(
+      'ceiling',
+      `bare kafkajs consumer, 1 process${kafkajs && kafkajs.samples.length > 1 ? ', median' : ''}`,
+      `${fmtInt(ceiling.eventsPerSec)} events/s${rounds(kafkajs?.samples ?? [])}`,
+    );
     for (const c of ceiling.clients ?? []) {
       if (c.id === 'kafkajs') continue;
-      add('ceiling', `${c.label}, 1 process${c.samples.length > 1 ? ', median' : ''}`, `${fmtInt(c.eventsPerSec)} events/s, ${fmtNum(c.eventsPerSec / ceiling.eventsPerSec, 2)}× kafkajs${rounds(c.samples)}`);
+      add(
+        'ceiling',
+        `${c.label}, 1 process${c.samples.length > 1 ? ', median' : ''}`,
+        `${fmtInt(c.eventsPerSec)} events/s, ${fmtNum(c.eventsPerSec / ceiling.eventsPerSec, 2)}× kafkajs${rounds(c.samples)}`,
+      );
     }
     for (const c of ceiling.skipped ?? []) add('ceiling', c.label, `not run: ${c.reason}`);
   }
@@ -98,12 +109,19 @@ export function buildTable(r: BenchResults): Row[] {
       'ingest',
       `${run.workers} worker process${run.workers > 1 ? 'es' : ''}: total (per process)`,
       `${fmtInt(run.eventsPerSec)} events/s (${fmtInt(run.perWorkerEventsPerSec)})${run.exact ? '' : ' NOT EXACT'}${run.complete ? '' : ' INCOMPLETE'}`,
-      run.workers === 1 ? `≥ 70% of ceiling${ceiling ? ` (≥ ${fmtInt(TARGETS.ingestVsCeiling * ceiling.eventsPerSec)})` : ''}` : '',
-      run.workers === 1 ? status(vsCeiling === null ? null : vsCeiling >= TARGETS.ingestVsCeiling) + (vsCeiling !== null ? ` (${Math.round(vsCeiling * 100)}%)` : '') : '',
+      run.workers === 1
+        ? `≥ 70% of ceiling${ceiling ? ` (≥ ${fmtInt(TARGETS.ingestVsCeiling * ceiling.eventsPerSec)})` : ''}`
+        : '',
+      run.workers === 1
+        ? status(vsCeiling === null ? null : vsCeiling >= TARGETS.ingestVsCeiling) +
+            (vsCeiling !== null ? ` (${Math.round(vsCeiling * 100)}%)` : '')
+        : '',
     );
-    if (run.steadyEventsPerSec && run.workers > 1) add('ingest', `${run.workers} workers once the group was stable`, `${fmtInt(run.steadyEventsPerSec)} events/s`);
+    if (run.steadyEventsPerSec && run.workers > 1)
+      add('ingest', `${run.workers} workers once the group was stable`, `${fmtInt(run.steadyEventsPerSec)} events/s`);
     const perEvent = cpuPerEvent(run.cpu, run.eventsPerSec);
-    if (perEvent) add('ingest', `${run.workers} worker${run.workers > 1 ? 's' : ''}: CPU µs per event by process`, perEvent);
+    if (perEvent)
+      add('ingest', `${run.workers} worker${run.workers > 1 ? 's' : ''}: CPU µs per event by process`, perEvent);
   }
   if (ceiling) {
     const perEvent = cpuPerEvent(ceiling.cpu, ceiling.eventsPerSec);
@@ -113,13 +131,26 @@ export function buildTable(r: BenchResults): Row[] {
     add('naive', 'eachMessage + per-event MULTI + insert', `${fmtNum(naive.eventsPerSec)} events/s`);
     if (one) {
       const ratio = one.eventsPerSec / naive.eventsPerSec;
-      add('ingest', '1 worker vs naive', `${fmtNum(ratio, 0)}×`, `≥ ${TARGETS.ingestVsNaive}×`, status(ratio >= TARGETS.ingestVsNaive));
+      add(
+        'ingest',
+        '1 worker vs naive',
+        `${fmtNum(ratio, 0)}×`,
+        `≥ ${TARGETS.ingestVsNaive}×`,
+        status(ratio >= TARGETS.ingestVsNaive),
+      );
     }
   } else if (one) add('ingest', '1 worker vs naive', '–', `≥ ${TARGETS.ingestVsNaive}×`, 'n/a');
 
   const latency = ok(s.latency);
   for (const l of latency?.levels ?? []) {
-    const target = l.tickMs !== 1000 ? undefined : l.fraction === 0.5 ? TARGETS.e2eP99AtHalfMs : l.fraction === 0.25 ? TARGETS.e2eP99AtQuarterMs : undefined;
+    const target =
+      l.tickMs !== 1000
+        ? undefined
+        : l.fraction === 0.5
+          ? TARGETS.e2eP99AtHalfMs
+          : l.fraction === 0.25
+            ? TARGETS.e2eP99AtQuarterMs
+            : undefined;
     add(
       'latency',
       `tick ${l.tickMs} ms, ${Math.round(l.fraction * 100)}% (${fmtInt(l.producedRate)}/s): p50 / p95 / p99`,
@@ -128,8 +159,15 @@ export function buildTable(r: BenchResults): Row[] {
       target ? status(l.unseen === 0 && l.latencyMs.p99 < target) : '',
     );
     const inserts = l.ingest.reduce((n, w) => n + (w.clickhouseInserts ?? 0), 0);
-    const rows = l.ingest.reduce((n, w) => n + (w.clickhouseInserts ?? 0) * (Number.isFinite(w.meanRowsPerInsert) ? w.meanRowsPerInsert : 0), 0);
-    add('latency', `  ClickHouse at that level: inserts/s per worker; rows per insert`, `${fmtNum(inserts / Math.max(1, l.ingest.length) / Math.max(1, l.seconds), 1)}; ${inserts > 0 ? fmtInt(rows / inserts) : '–'}`);
+    const rows = l.ingest.reduce(
+      (n, w) => n + (w.clickhouseInserts ?? 0) * (Number.isFinite(w.meanRowsPerInsert) ? w.meanRowsPerInsert : 0),
+      0,
+    );
+    add(
+      'latency',
+      `  ClickHouse at that level: inserts/s per worker; rows per insert`,
+      `${fmtNum(inserts / Math.max(1, l.ingest.length) / Math.max(1, l.seconds), 1)}; ${inserts > 0 ? fmtInt(rows / inserts) : '–'}`,
+    );
   }
 
   const fan = ok(s.fanout);
@@ -142,9 +180,17 @@ export function buildTable(r: BenchResults): Row[] {
       `${fmtInt(l.clients)} clients: delivery lag p50 / p99 (fan-out p99)`,
       `${ms(l.deliveryLagMs.p50)} / ${ms(l.deliveryLagMs.p99)} (${ms(l.fanoutLagMs.p99)})`,
       isTarget ? `10k clients, p99 < ${TARGETS.fanoutP99Ms} ms` : '',
-      isTarget ? (full ? status(l.deliveryLagMs.p99 < TARGETS.fanoutP99Ms) : `n/a (largest level ${fmtInt(l.clients)})`) : '',
+      isTarget
+        ? full
+          ? status(l.deliveryLagMs.p99 < TARGETS.fanoutP99Ms)
+          : `n/a (largest level ${fmtInt(l.clients)})`
+        : '',
     );
-    add('fanout', `${fmtInt(l.clients)} clients: gateway RSS, per connection`, `${fmtNum(l.rssAfterMiB, 0)} MiB, ${fmtNum(l.rssPerConnectionKiB)} KiB`);
+    add(
+      'fanout',
+      `${fmtInt(l.clients)} clients: gateway RSS, per connection`,
+      `${fmtNum(l.rssAfterMiB, 0)} MiB, ${fmtNum(l.rssPerConnectionKiB)} KiB`,
+    );
   }
 
   const hist = ok(s.history);
@@ -152,7 +198,9 @@ export function buildTable(r: BenchResults): Row[] {
     add(
       'history',
       `${q.table === 'lt_events' ? 'raw' : 'rollup'}: ${q.name}: p50 / p95`,
-      q.ms ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist!.runsPerQuery ? ` (${q.runs} runs)` : ''}` : `ERROR ${q.error ?? ''}`.slice(0, 100),
+      q.ms
+        ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist!.runsPerQuery ? ` (${q.runs} runs)` : ''}`
+        : `ERROR ${q.error ?? ''}`.slice(0, 100),
       `p95 < ${TARGETS.historyP95Ms} ms`,
       q.ms && !q.error ? status(q.ms.p95 < TARGETS.historyP95Ms) : 'n/a',
     );
@@ -179,14 +227,26 @@ export function buildTable(r: BenchResults): Row[] {
 export function formatTable(rows: Row[]): string {
   const head: Row = { scenario: 'scenario', measure: 'measure', value: 'value', target: 'target', status: 'status' };
   const cols = ['scenario', 'measure', 'value', 'target', 'status'] as const;
-  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
-  const line = (r: Row) => cols.map((c) => r[c].padEnd(width[c])).join('  ').trimEnd();
+  const width = Object.fromEntries(
+    cols.map((c) => [c, Math.max(...[head, ...rows].map((r) => r[c].length))]),
+  ) as Record<(typeof cols)[number], number>;
+  const line = (r: Row) =>
+    cols
+      .map((c) => r[c].padEnd(width[c]))
+      .join('  ')
+      .trimEnd();
   return [line(head), cols.map((c) => '-'.repeat(width[c])).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function markdownTable(rows: Row[]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  return ['| scenario | measure | value | target | status |', '| --- | --- | --- | --- | --- |', ...rows.map((r) => `| ${cell(r.scenario)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(r.status)} |`)].join('\n');
+  return [
+    '| scenario | measure | value | target | status |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) => `| ${cell(r.scenario)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(r.status)} |`,
+    ),
+  ].join('\n');
 }
 
 export function describeSetup(r: BenchResults): string[] {
@@ -204,16 +264,32 @@ export function throughputSvg(r: BenchResults): string {
   const naive = ok(r.scenarios.naive);
   const bars = [
     { label: 'Ceiling: bare kafkajs consumer', value: ceiling?.eventsPerSec ?? NaN, color: '#6b7280' },
-    ...(ceiling?.clients ?? []).filter((c) => c.id !== 'kafkajs').map((c) => ({ label: c.id === 'confluent' ? 'Bare confluent-kafka-javascript' : 'Same, unbounded batches', value: c.eventsPerSec, color: '#9ca3af' })),
-    ...(ingest?.runs ?? []).map((x, i) => ({ label: `LiveTally ingest, ${x.workers} worker${x.workers > 1 ? 's' : ''}`, value: x.eventsPerSec, note: x.workers > 1 ? `(${compact(x.perWorkerEventsPerSec)}/worker)` : '', color: ['#2563eb', '#1d4ed8', '#1e40af'][i] ?? '#2563eb' })),
+    ...(ceiling?.clients ?? [])
+      .filter((c) => c.id !== 'kafkajs')
+      .map((c) => ({
+        label: c.id === 'confluent' ? 'Bare confluent-kafka-javascript' : 'Same, unbounded batches',
+        value: c.eventsPerSec,
+        color: '#9ca3af',
+      })),
+    ...(ingest?.runs ?? []).map((x, i) => ({
+      label: `LiveTally ingest, ${x.workers} worker${x.workers > 1 ? 's' : ''}`,
+      value: x.eventsPerSec,
+      note: x.workers > 1 ? `(${compact(x.perWorkerEventsPerSec)}/worker)` : '',
+      color: ['#2563eb', '#1d4ed8', '#1e40af'][i] ?? '#2563eb',
+    })),
     { label: 'Naive: per-event writes', value: naive?.eventsPerSec ?? NaN, color: '#dc2626' },
   ];
   return logBarChart({
     title: 'Ingest throughput (events/s, higher is better)',
-    subtitle: [...describeSetup(r), `${r.event ? fmtInt(r.event.fixtureEvents) : '?'} pre-produced events, 12 partitions; ingest = decode, validate, dedup, ClickHouse insert + Redis apply per batch`],
+    subtitle: [
+      ...describeSetup(r),
+      `${r.event ? fmtInt(r.event.fixtureEvents) : '?'} pre-produced events, 12 partitions; ingest = decode, validate, dedup, ClickHouse insert + Redis apply per batch`,
+    ],
     unit: 'events/s',
     bars,
-    ...(ceiling ? { reference: { value: TARGETS.ingestVsCeiling * ceiling.eventsPerSec, label: 'target: 70% of ceiling' } } : {}),
+    ...(ceiling
+      ? { reference: { value: TARGETS.ingestVsCeiling * ceiling.eventsPerSec, label: 'target: 70% of ceiling' } }
+      : {}),
   });
 }
 
@@ -225,7 +301,10 @@ export function latencySvg(r: BenchResults): string {
     title: 'End to end: produce → WebSocket frame',
     unit: 'ms',
     series: ['p50', 'p95', 'p99'],
-    groups: (latency?.levels ?? []).map((l) => ({ label: `${l.tickMs} ms tick\n${Math.round(l.fraction * 100)}% · ${compact(l.producedRate)}/s`, values: [l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99] })),
+    groups: (latency?.levels ?? []).map((l) => ({
+      label: `${l.tickMs} ms tick\n${Math.round(l.fraction * 100)}% · ${compact(l.producedRate)}/s`,
+      values: [l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99],
+    })),
     reference: { value: TARGETS.e2eP99AtHalfMs, label: 'target p99 < 1 s at 50% (1000 ms tick)' },
     width: Math.max(420, 110 * (latency?.levels.length ?? 0) + 60),
   });
@@ -233,7 +312,10 @@ export function latencySvg(r: BenchResults): string {
     title: `Gateway fan-out: apply → frame (tick ${fan?.tickMs ?? '?'} ms)`,
     unit: 'ms',
     series: ['p50', 'p99', 'fan-out p99'],
-    groups: (fan?.levels ?? []).map((l) => ({ label: `${compact(l.clients)} clients\n${Math.round(l.rssPerConnectionKiB)} KiB/conn`, values: [l.deliveryLagMs.p50, l.deliveryLagMs.p99, l.fanoutLagMs.p99] })),
+    groups: (fan?.levels ?? []).map((l) => ({
+      label: `${compact(l.clients)} clients\n${Math.round(l.rssPerConnectionKiB)} KiB/conn`,
+      values: [l.deliveryLagMs.p50, l.deliveryLagMs.p99, l.fanoutLagMs.p99],
+    })),
     reference: { value: TARGETS.fanoutP99Ms, label: 'target p99 < 250 ms at 10k' },
     width: Math.max(380, 130 * (fan?.levels.length ?? 0) + 60),
   });

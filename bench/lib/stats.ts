@@ -21,7 +21,15 @@ export function summarize(values: readonly number[]): Summary {
   const n = sorted.length;
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { count: n, min: n ? sorted[0]! : NaN, p50: rank(sorted, 50), p95: rank(sorted, 95), p99: rank(sorted, 99), max: n ? sorted[n - 1]! : NaN, mean: n ? sum / n : NaN };
+  return {
+    count: n,
+    min: n ? sorted[0]! : NaN,
+    p50: rank(sorted, 50),
+    p95: rank(sorted, 95),
+    p99: rank(sorted, 99),
+    max: n ? sorted[n - 1]! : NaN,
+    mean: n ? sum / n : NaN,
+  };
 }
 
 /** Counts per whole millisecond up to maxMs (larger values land in the last bin). */
@@ -78,6 +86,14 @@ export class Histogram {
         break;
       }
     }
-    return { count: this.count, min, p50: this.percentile(50), p95: this.percentile(95), p99: this.percentile(99), max: this.count ? this.max : NaN, mean: this.count ? this.sum / this.count : NaN };
+    return {
+      count: this.count,
+      min,
+      p50: this.percentile(50),
+      p95: this.percentile(95),
+      p99: this.percentile(99),
+      max: this.count ? this.max : NaN,
+      mean: this.count ? this.sum / this.count : NaN,
+    };
   }
 }

@@ -43,7 +43,13 @@ export interface HBar {
 }
 
 /** Horizontal bars on a log10 axis, with an optional dashed reference line. */
-export function logBarChart(opts: { title: string; subtitle: string[]; unit: string; bars: HBar[]; reference?: { value: number; label: string } }): string {
+export function logBarChart(opts: {
+  title: string;
+  subtitle: string[];
+  unit: string;
+  bars: HBar[];
+  reference?: { value: number; label: string };
+}): string {
   const width = 900;
   const left = 250;
   const right = 150;
@@ -56,29 +62,51 @@ export function logBarChart(opts: { title: string; subtitle: string[]; unit: str
   // Half a decade of room below the smallest bar, so that it still shows.
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, opts.reference?.value ?? Infinity, 10) / 3)));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, opts.reference?.value ?? 0, 100) * 1.05)));
-  const x = (v: number) => left + (plotW * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
+  const x = (v: number) =>
+    left + (plotW * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo));
   const body: string[] = [text(20, 30, opts.title, 'font-size="18" font-weight="600" fill="#111827"')];
   opts.subtitle.forEach((s, i) => body.push(text(20, 50 + i * 16, s, 'font-size="12" fill="#4b5563"')));
   const plotBottom = top + opts.bars.length * (barH + gap);
   for (let d = lo; d <= hi; d *= 10) {
     body.push(`<line x1="${r1(x(d))}" y1="${top - 6}" x2="${r1(x(d))}" y2="${plotBottom}" stroke="#e5e7eb"/>`);
     body.push(text(x(d), plotBottom + 16, compact(d), 'font-size="11" fill="#6b7280" text-anchor="middle"'));
-    for (let m = 2; m < 10 && d * m < hi; m++) body.push(`<line x1="${r1(x(d * m))}" y1="${top - 6}" x2="${r1(x(d * m))}" y2="${plotBottom}" stroke="#f3f4f6"/>`);
+    for (let m = 2; m < 10 && d * m < hi; m++)
+      body.push(
+        `<line x1="${r1(x(d * m))}" y1="${top - 6}" x2="${r1(x(d * m))}" y2="${plotBottom}" stroke="#f3f4f6"/>`,
+      );
   }
-  body.push(text(left + plotW / 2, plotBottom + 34, `${opts.unit} (log scale)`, 'font-size="12" fill="#374151" text-anchor="middle"'));
+  body.push(
+    text(
+      left + plotW / 2,
+      plotBottom + 34,
+      `${opts.unit} (log scale)`,
+      'font-size="12" fill="#374151" text-anchor="middle"',
+    ),
+  );
   opts.bars.forEach((b, i) => {
     const y = top + i * (barH + gap);
     body.push(text(left - 10, y + barH / 2 + 4, b.label, 'font-size="13" fill="#111827" text-anchor="end"'));
     if (Number.isFinite(b.value) && b.value > 0) {
-      body.push(`<rect x="${left}" y="${y}" width="${r1(Math.max(1, x(b.value) - left))}" height="${barH}" rx="3" fill="${b.color ?? PALETTE[i % PALETTE.length]}"/>`);
-      body.push(text(x(b.value) + 6, y + barH / 2 + 4, `${compact(b.value)}${b.note ? `  ${b.note}` : ''}`, 'font-size="12" fill="#111827"'));
+      body.push(
+        `<rect x="${left}" y="${y}" width="${r1(Math.max(1, x(b.value) - left))}" height="${barH}" rx="3" fill="${b.color ?? PALETTE[i % PALETTE.length]}"/>`,
+      );
+      body.push(
+        text(
+          x(b.value) + 6,
+          y + barH / 2 + 4,
+          `${compact(b.value)}${b.note ? `  ${b.note}` : ''}`,
+          'font-size="12" fill="#111827"',
+        ),
+      );
     } else {
       body.push(text(left + 6, y + barH / 2 + 4, 'not measured', 'font-size="12" fill="#9ca3af"'));
     }
   });
   if (opts.reference && Number.isFinite(opts.reference.value) && opts.reference.value > 0) {
     const rx = x(opts.reference.value);
-    body.push(`<line x1="${r1(rx)}" y1="${top - 10}" x2="${r1(rx)}" y2="${plotBottom}" stroke="#111827" stroke-dasharray="5,4"/>`);
+    body.push(
+      `<line x1="${r1(rx)}" y1="${top - 10}" x2="${r1(rx)}" y2="${plotBottom}" stroke="#111827" stroke-dasharray="5,4"/>`,
+    );
     body.push(text(rx, top - 14, opts.reference.label, 'font-size="11" fill="#111827" text-anchor="middle"'));
   }
   return document(width, height, body);
@@ -118,7 +146,9 @@ function panel(p: Panel, x0: number, y0: number, w: number, h: number): string[]
   const y = (v: number) => top + plotH - (plotH * Math.min(v, max)) / max;
   for (let i = 0; i <= 5; i++) {
     const v = (max * i) / 5;
-    body.push(`<line x1="${left}" y1="${r1(y(v))}" x2="${left + plotW}" y2="${r1(y(v))}" stroke="${i === 0 ? '#9ca3af' : '#e5e7eb'}"/>`);
+    body.push(
+      `<line x1="${left}" y1="${r1(y(v))}" x2="${left + plotW}" y2="${r1(y(v))}" stroke="${i === 0 ? '#9ca3af' : '#e5e7eb'}"/>`,
+    );
     body.push(text(left - 6, y(v) + 4, compact(v), 'font-size="11" fill="#6b7280" text-anchor="end"'));
   }
   body.push(text(x0, top - 10, p.unit, 'font-size="11" fill="#374151"'));
@@ -129,15 +159,36 @@ function panel(p: Panel, x0: number, y0: number, w: number, h: number): string[]
     g.values.forEach((v, si) => {
       const bx = gx + si * barW;
       if (!Number.isFinite(v)) return;
-      body.push(`<rect x="${r1(bx)}" y="${r1(y(v))}" width="${r1(barW - 2)}" height="${r1(Math.max(1, top + plotH - y(v)))}" fill="${PALETTE[si % PALETTE.length]}"/>`);
-      if (barW >= 16) body.push(text(bx + (barW - 2) / 2, y(v) - 3, compact(v), 'font-size="9" fill="#374151" text-anchor="middle"'));
+      body.push(
+        `<rect x="${r1(bx)}" y="${r1(y(v))}" width="${r1(barW - 2)}" height="${r1(Math.max(1, top + plotH - y(v)))}" fill="${PALETTE[si % PALETTE.length]}"/>`,
+      );
+      if (barW >= 16)
+        body.push(text(bx + (barW - 2) / 2, y(v) - 3, compact(v), 'font-size="9" fill="#374151" text-anchor="middle"'));
     });
     const lines = g.label.split('\n');
-    lines.forEach((line, li) => body.push(text(left + gi * groupW + groupW / 2, top + plotH + 16 + li * 13, line, 'font-size="11" fill="#111827" text-anchor="middle"')));
+    lines.forEach((line, li) =>
+      body.push(
+        text(
+          left + gi * groupW + groupW / 2,
+          top + plotH + 16 + li * 13,
+          line,
+          'font-size="11" fill="#111827" text-anchor="middle"',
+        ),
+      ),
+    );
   });
   if (p.reference && p.reference.value <= max) {
-    body.push(`<line x1="${left}" y1="${r1(y(p.reference.value))}" x2="${left + plotW}" y2="${r1(y(p.reference.value))}" stroke="#111827" stroke-dasharray="5,4"/>`);
-    body.push(text(left + plotW, y(p.reference.value) - 4, p.reference.label, 'font-size="11" fill="#111827" text-anchor="end"'));
+    body.push(
+      `<line x1="${left}" y1="${r1(y(p.reference.value))}" x2="${left + plotW}" y2="${r1(y(p.reference.value))}" stroke="#111827" stroke-dasharray="5,4"/>`,
+    );
+    body.push(
+      text(
+        left + plotW,
+        y(p.reference.value) - 4,
+        p.reference.label,
+        'font-size="11" fill="#111827" text-anchor="end"',
+      ),
+    );
   }
   p.series.forEach((s, si) => {
     const lx = left + si * 90;

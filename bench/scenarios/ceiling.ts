@@ -51,7 +51,15 @@ export interface CeilingResult {
   skipped?: { id: string; label: string; reason: string }[];
 }
 
-type ResultMsg = { type: 'result'; reason: string; consumed: number; batches: number; seconds: number; eventsPerSec: number; client?: Record<string, unknown> };
+type ResultMsg = {
+  type: 'result';
+  reason: string;
+  consumed: number;
+  batches: number;
+  seconds: number;
+  eventsPerSec: number;
+  client?: Record<string, unknown>;
+};
 type Msg = { type: 'progress'; consumed: number } | ResultMsg | { type: 'unavailable'; reason: string };
 
 export const CONFLUENT_PACKAGE = '@confluentinc/kafka-javascript';
@@ -59,9 +67,19 @@ export const CONFLUENT_PACKAGE = '@confluentinc/kafka-javascript';
 export const CEILING_CLIENTS: CeilingClient[] = [
   { id: 'kafkajs', label: 'bare kafkajs consumer', script: 'bench/workers/bare-consumer.ts', env: {} },
   // The library's default eachBatch size (32 messages) …
-  { id: 'confluent', label: `bare ${CONFLUENT_PACKAGE} consumer`, script: 'bench/workers/bare-consumer-confluent.ts', env: { BENCH_CONFLUENT_MAX_BATCH: '32' } },
+  {
+    id: 'confluent',
+    label: `bare ${CONFLUENT_PACKAGE} consumer`,
+    script: 'bench/workers/bare-consumer-confluent.ts',
+    env: { BENCH_CONFLUENT_MAX_BATCH: '32' },
+  },
   // … and every message fetched for the partition in one call, as kafkajs hands them over.
-  { id: 'confluent-unbounded', label: `bare ${CONFLUENT_PACKAGE} consumer, unbounded batches`, script: 'bench/workers/bare-consumer-confluent.ts', env: { BENCH_CONFLUENT_MAX_BATCH: '-1' } },
+  {
+    id: 'confluent-unbounded',
+    label: `bare ${CONFLUENT_PACKAGE} consumer, unbounded batches`,
+    script: 'bench/workers/bare-consumer-confluent.ts',
+    env: { BENCH_CONFLUENT_MAX_BATCH: '-1' },
+  },
 ];
 
 /** Why the optional client cannot run here, or null when its package resolves. */
@@ -88,7 +106,8 @@ const median = (xs: number[]): number => {
  */
 export const ceiling: Scenario<CeilingResult> = {
   name: 'ceiling',
-  title: 'Ceiling: bare consumers (eachBatch + JSON.parse) in one process: kafkajs, and @confluentinc/kafka-javascript if installed',
+  title:
+    'Ceiling: bare consumers (eachBatch + JSON.parse) in one process: kafkajs, and @confluentinc/kafka-javascript if installed',
   async run(ctx: BenchContext, log) {
     const fixture = await ctx.fixture();
     const rounds = ctx.opts.sizes.ceilingRounds;
@@ -100,9 +119,14 @@ export const ceiling: Scenario<CeilingResult> = {
       return false;
     });
     if (unavailable) log(`skipping the ${CONFLUENT_PACKAGE} consumers: ${unavailable}`);
-    const results = new Map<CeilingClient['id'], CeilingClientResult>(clients.map((c) => [c.id, { id: c.id, label: c.label, eventsPerSec: NaN, samples: [] }]));
+    const results = new Map<CeilingClient['id'], CeilingClientResult>(
+      clients.map((c) => [c.id, { id: c.id, label: c.label, eventsPerSec: NaN, samples: [] }]),
+    );
 
-    const runOnce = async (client: CeilingClient, round: number): Promise<ResultMsg | { type: 'unavailable'; reason: string }> => {
+    const runOnce = async (
+      client: CeilingClient,
+      round: number,
+    ): Promise<ResultMsg | { type: 'unavailable'; reason: string }> => {
       const group = uniqueName(`bench_ceiling_${client.id.replace(/-/g, '_')}`);
       ctx.onCleanup(() => deleteTopicsAndGroups(ctx.kafka, [], [group]));
       const worker = startWorker<Msg>(client.script, {
@@ -118,16 +142,31 @@ export const ceiling: Scenario<CeilingResult> = {
       worker.child.on('message', (m: Msg) => {
         if (m.type !== 'progress') return;
         if (m.consumed > 0 && !cpu) cpu = new CpuWindow({ consumer: worker.pid, ...stackPids() });
-        if (m.consumed !== seen) log(`round ${round} ${client.id}: consumed ${fmtInt(m.consumed)}/${fmtInt(fixture.events)}`);
+        if (m.consumed !== seen)
+          log(`round ${round} ${client.id}: consumed ${fmtInt(m.consumed)}/${fmtInt(fixture.events)}`);
         seen = m.consumed;
       });
       try {
-        const m = await worker.next((x): x is Exclude<Msg, { type: 'progress' }> => x.type !== 'progress', (ctx.opts.sizes.throughputTimeoutS + 60) * 1000, 'the ceiling result');
+        const m = await worker.next(
+          (x): x is Exclude<Msg, { type: 'progress' }> => x.type !== 'progress',
+          (ctx.opts.sizes.throughputTimeoutS + 60) * 1000,
+          'the ceiling result',
+        );
         if (m.type === 'unavailable') return m;
         const usage = (cpu ?? new CpuWindow({})).stop();
-        log(`round ${round} ${client.id}: ${fmtInt(m.eventsPerSec)} events/s (${fmtInt(m.consumed)} events in ${m.seconds.toFixed(1)} s, ${m.batches} batches; consumer ${usage.perProcess.consumer ?? '?'}% of a core, kafka ${usage.perProcess.kafka ?? '?'}%, machine ${usage.machinePercent}% busy)`);
+        log(
+          `round ${round} ${client.id}: ${fmtInt(m.eventsPerSec)} events/s (${fmtInt(m.consumed)} events in ${m.seconds.toFixed(1)} s, ${m.batches} batches; consumer ${usage.perProcess.consumer ?? '?'}% of a core, kafka ${usage.perProcess.kafka ?? '?'}%, machine ${usage.machinePercent}% busy)`,
+        );
         const r = results.get(client.id)!;
-        r.samples.push({ round, eventsPerSec: m.eventsPerSec, seconds: m.seconds, batches: m.batches, events: m.consumed, reason: m.reason, cpu: usage });
+        r.samples.push({
+          round,
+          eventsPerSec: m.eventsPerSec,
+          seconds: m.seconds,
+          batches: m.batches,
+          events: m.consumed,
+          reason: m.reason,
+          cpu: usage,
+        });
         if (m.client) r.client = m.client;
         return m;
       } finally {
@@ -156,9 +195,23 @@ export const ceiling: Scenario<CeilingResult> = {
     });
     const kafkajs = measured.find((r) => r.id === 'kafkajs')!;
     for (const r of measured) {
-      log(`${r.label}: median ${fmtInt(r.eventsPerSec)} events/s (rounds: ${r.samples.map((s) => fmtInt(s.eventsPerSec)).join(', ')})${r.id === 'kafkajs' ? '' : `, ${(r.eventsPerSec / kafkajs.eventsPerSec).toFixed(2)}× kafkajs`}`);
+      log(
+        `${r.label}: median ${fmtInt(r.eventsPerSec)} events/s (rounds: ${r.samples.map((s) => fmtInt(s.eventsPerSec)).join(', ')})${r.id === 'kafkajs' ? '' : `, ${(r.eventsPerSec / kafkajs.eventsPerSec).toFixed(2)}× kafkajs`}`,
+      );
     }
-    const mid = [...kafkajs.samples].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[Math.floor((kafkajs.samples.length - 1) / 2)]!;
-    return { events: mid.events, eventsPerSec: kafkajs.eventsPerSec, seconds: mid.seconds, batches: mid.batches, reason: mid.reason, cpu: mid.cpu, rounds, clients: measured, skipped };
+    const mid = [...kafkajs.samples].sort((a, b) => a.eventsPerSec - b.eventsPerSec)[
+      Math.floor((kafkajs.samples.length - 1) / 2)
+    ]!;
+    return {
+      events: mid.events,
+      eventsPerSec: kafkajs.eventsPerSec,
+      seconds: mid.seconds,
+      batches: mid.batches,
+      reason: mid.reason,
+      cpu: mid.cpu,
+      rounds,
+      clients: measured,
+      skipped,
+    };
   },
 };

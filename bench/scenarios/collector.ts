@@ -36,7 +36,11 @@ export const collector: Scenario<CollectorResult> = {
     const resultFile = join(ROOT, ctx.opts.outDir, `collector-${process.pid}.json`);
     rmSync(resultFile, { force: true });
     const args = ctx.opts.quick ? ['--quick'] : [];
-    const child = spawn(process.execPath, ['--import', 'tsx', COLLECTOR_SCRIPT, ...args], { cwd: ROOT, env: { ...process.env, BENCH_RESULT_FILE: resultFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', COLLECTOR_SCRIPT, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_RESULT_FILE: resultFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => {
       stdout += b.toString();
@@ -54,7 +58,11 @@ export const collector: Scenario<CollectorResult> = {
     try {
       if (existsSync(resultFile)) result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
       else {
-        const last = stdout.trim().split('\n').reverse().find((l) => l.trim().startsWith('{'));
+        const last = stdout
+          .trim()
+          .split('\n')
+          .reverse()
+          .find((l) => l.trim().startsWith('{'));
         if (last) result = JSON.parse(last) as Record<string, unknown>;
       }
     } catch (err) {

@@ -67,10 +67,27 @@ export interface FanoutResult {
 type Msg =
   | { type: 'started' }
   | { type: 'connected'; open: number; failed: number; errors: number; seconds: number }
-  | { type: 'measured'; lag: [number, number][]; fan: [number, number][]; frames: number; closed: number; open: number; loopDelayMs: LoopDelay }
+  | {
+      type: 'measured';
+      lag: [number, number][];
+      fan: [number, number][];
+      frames: number;
+      closed: number;
+      open: number;
+      loopDelayMs: LoopDelay;
+    }
   | { type: 'closed' };
 
-const CHANNEL_SCOPES = ['all', 'city:Shenzhen', 'district:Futian', 'district:Nanshan', 'platform:douyin', "district:Bao'an", 'category:jewellery', 'platform:taobao'];
+const CHANNEL_SCOPES = [
+  'all',
+  'city:Shenzhen',
+  'district:Futian',
+  'district:Nanshan',
+  'platform:douyin',
+  "district:Bao'an",
+  'category:jewellery',
+  'platform:taobao',
+];
 
 const is =
   <T extends Msg['type']>(type: T) =>
@@ -81,7 +98,14 @@ export const fanout: Scenario<FanoutResult> = {
   name: 'fanout',
   title: 'Gateway fan-out: one gateway, N WebSocket clients in separate processes',
   async run(ctx, log) {
-    const { fanoutClients, fanoutChannels, fanoutMeasureSeconds, fanoutApplyEveryMs, fanoutTickMs, fanoutClientProcesses } = ctx.opts.sizes;
+    const {
+      fanoutClients,
+      fanoutChannels,
+      fanoutMeasureSeconds,
+      fanoutApplyEveryMs,
+      fanoutTickMs,
+      fanoutClientProcesses,
+    } = ctx.opts.sizes;
     const run = uniqueName('bench_fanout');
     const scopes = CHANNEL_SCOPES.slice(0, fanoutChannels);
     const channels = scopes.map((s) => `totals:${s}`);
@@ -98,7 +122,15 @@ export const fanout: Scenario<FanoutResult> = {
     const profileArgs = ctx.opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     const gateway = startService(
       'gateway',
-      { GATEWAY_AUTH: 'off', GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(fanoutTickMs), WS_MAX_CONNECTIONS: cap, WS_MAX_CONNECTIONS_PER_IP: cap },
+      {
+        GATEWAY_AUTH: 'off',
+        GATEWAY_PORT: String(port),
+        REDIS_URL: STACK.redisUrl,
+        REDIS_KEY_PREFIX: run,
+        LIVE_TICK_MS: String(fanoutTickMs),
+        WS_MAX_CONNECTIONS: cap,
+        WS_MAX_CONNECTIONS_PER_IP: cap,
+      },
       profileArgs,
     );
     const clients: WorkerChild<Msg>[] = [];
@@ -108,28 +140,53 @@ export const fanout: Scenario<FanoutResult> = {
       const now = Date.now();
       // salesFen total = the apply's wall-clock ms (first delta sets it, later ones move it on).
       const delta: Partial<Totals> = { views: 1, salesFen: now - lastApplyAt };
-      await store.applyBatch({ topic: 'fanout', partition: 0, ownerGen: gen, expectedOffset: String(applied - 1), newOffset: String(applied), deltas: new Map(scopes.map((s) => [s, delta])) });
+      await store.applyBatch({
+        topic: 'fanout',
+        partition: 0,
+        ownerGen: gen,
+        expectedOffset: String(applied - 1),
+        newOffset: String(applied),
+        deltas: new Map(scopes.map((s) => [s, delta])),
+      });
       lastApplyAt = now;
       applied++;
     };
     try {
-      await waitFor('gateway ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false), 60_000, 200);
+      await waitFor(
+        'gateway ready',
+        () =>
+          fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.status === 200,
+            () => false,
+          ),
+        60_000,
+        200,
+      );
       await apply(); // every channel exists before the first client subscribes
-      for (let i = 0; i < fanoutClientProcesses; i++) clients.push(startWorker<Msg>('bench/workers/ws-clients.ts', {}, profileArgs));
+      for (let i = 0; i < fanoutClientProcesses; i++)
+        clients.push(startWorker<Msg>('bench/workers/ws-clients.ts', {}, profileArgs));
       await Promise.all(clients.map((c) => c.next(is('started'), 60_000, 'client process start')));
       await sleep(1_000);
       const rssBefore = rssBytes(gateway.pid);
-      log(`gateway pid ${gateway.pid}, tick ${fanoutTickMs} ms, RSS before clients ${(rssBefore / 2 ** 20).toFixed(1)} MiB; channels ${channels.join(', ')}`);
+      log(
+        `gateway pid ${gateway.pid}, tick ${fanoutTickMs} ms, RSS before clients ${(rssBefore / 2 ** 20).toFixed(1)} MiB; channels ${channels.join(', ')}`,
+      );
       const levels: FanoutLevel[] = [];
       for (const total of fanoutClients) {
         const connectStarted = performance.now();
         const share = (i: number) => Math.floor(total / clients.length) + (i < total % clients.length ? 1 : 0);
-        clients.forEach((c, i) => c.send({ cmd: 'connect', url: `ws://127.0.0.1:${port}/v1/live`, total: share(i), channels, offset: i }));
-        const connected = await Promise.all(clients.map((c) => c.next(is('connected'), 300_000, `${total} connections`)));
+        clients.forEach((c, i) =>
+          c.send({ cmd: 'connect', url: `ws://127.0.0.1:${port}/v1/live`, total: share(i), channels, offset: i }),
+        );
+        const connected = await Promise.all(
+          clients.map((c) => c.next(is('connected'), 300_000, `${total} connections`)),
+        );
         const connectSeconds = (performance.now() - connectStarted) / 1000;
         const open = connected.reduce((n, c) => n + c.open, 0);
         const failed = connected.reduce((n, c) => n + c.failed, 0);
-        log(`${fmtInt(open)} clients connected and subscribed in ${connectSeconds.toFixed(1)} s${failed ? ` (${failed} failed)` : ''}`);
+        log(
+          `${fmtInt(open)} clients connected and subscribed in ${connectSeconds.toFixed(1)} s${failed ? ` (${failed} failed)` : ''}`,
+        );
         // A level that did not get its clients would report the figure of a smaller one.
         if (open < total) throw new Error(`only ${open} of ${total} clients connected (${failed} failed)`);
         await sleep(2_000);
@@ -147,10 +204,16 @@ export const fanout: Scenario<FanoutResult> = {
           }
         })();
         await sleep(1_000);
-        const cpu = new CpuWindow({ gateway: gateway.pid, ...Object.fromEntries(clients.map((c, i) => [`clients${i + 1}`, c.pid])), redis: stackPids().redis ?? 0 });
+        const cpu = new CpuWindow({
+          gateway: gateway.pid,
+          ...Object.fromEntries(clients.map((c, i) => [`clients${i + 1}`, c.pid])),
+          redis: stackPids().redis ?? 0,
+        });
         const appliesAtStart = applied;
         clients.forEach((c) => c.send({ cmd: 'measure', ms: fanoutMeasureSeconds * 1000 }));
-        const measured = await Promise.all(clients.map((c) => c.next(is('measured'), fanoutMeasureSeconds * 1000 + 60_000, 'measurement')));
+        const measured = await Promise.all(
+          clients.map((c) => c.next(is('measured'), fanoutMeasureSeconds * 1000 + 60_000, 'measurement')),
+        );
         const appliesInWindow = applied - appliesAtStart;
         const usage = cpu.stop();
         driving = false;
@@ -180,7 +243,9 @@ export const fanout: Scenario<FanoutResult> = {
         log(
           `${fmtInt(open)} clients: delivery lag p50 ${level.deliveryLagMs.p50} ms, p99 ${level.deliveryLagMs.p99} ms; fan-out p99 ${level.fanoutLagMs.p99} ms; ` +
             `${fmtInt(level.framesReceived)}/${fmtInt(level.framesExpected)} frames; RSS ${(rssAfter / 2 ** 20).toFixed(0)} MiB = ${level.rssPerConnectionKiB.toFixed(1)} KiB/connection; ` +
-            `CPU % ${Object.entries(usage.perProcess).map(([k, v]) => `${k} ${v}`).join(', ')}, machine ${usage.machinePercent}%; ` +
+            `CPU % ${Object.entries(usage.perProcess)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}, machine ${usage.machinePercent}%; ` +
             `client loop delay p99 ${level.clientLoopDelayMs.map((d) => d.p99.toFixed(0)).join('/')} ms`,
         );
         if (!gateway.running()) throw new Error(`gateway exited:\n${gateway.output().slice(-3000)}`);
@@ -190,18 +255,28 @@ export const fanout: Scenario<FanoutResult> = {
         await gateway.stop('SIGTERM', 15_000); // the profile is written when the process exits
         profile = summarizeProcessProfile(profileDir, gateway.pid);
         for (const a of profile?.byArea ?? []) log(`gateway profile: ${a.area} ${a.selfPercent}%`);
-        for (const f of profile?.top.slice(0, 10) ?? []) log(`gateway profile: ${f.selfPercent}% ${f.function} ${f.where}`);
+        for (const f of profile?.top.slice(0, 10) ?? [])
+          log(`gateway profile: ${f.selfPercent}% ${f.function} ${f.where}`);
         // The client processes' profiles stay in the directory (written when they exit): what the harness itself costs.
       }
-      return { tickMs: fanoutTickMs, applyEveryMs: fanoutApplyEveryMs, channels, clientProcesses: clients.length, levels, ...(profile !== undefined ? { profile } : {}) };
+      return {
+        tickMs: fanoutTickMs,
+        applyEveryMs: fanoutApplyEveryMs,
+        channels,
+        clientProcesses: clients.length,
+        levels,
+        ...(profile !== undefined ? { profile } : {}),
+      };
     } finally {
-      await Promise.all(clients.map(async (c) => {
-        if (c.running()) {
-          c.send({ cmd: 'close' });
-          await c.next(is('closed'), 10_000, 'close').catch(() => undefined);
-        }
-        await c.stop('SIGTERM', 5_000);
-      }));
+      await Promise.all(
+        clients.map(async (c) => {
+          if (c.running()) {
+            c.send({ cmd: 'close' });
+            await c.next(is('closed'), 10_000, 'close').catch(() => undefined);
+          }
+          await c.stop('SIGTERM', 5_000);
+        }),
+      );
       await gateway.stop('SIGTERM', 15_000);
       await cleanup();
     }

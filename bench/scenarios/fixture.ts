@@ -25,18 +25,36 @@ export async function produceFixture(ctx: BenchContext, log: (m: string) => void
     if (m.event?.type === 'view') views++;
     if (m.event?.type === 'sale') orders++;
   }
-  await createTopics(ctx.kafka, [{ topic, numPartitions: partitions }, { topic: dlqTopic, numPartitions: 1 }]);
+  await createTopics(ctx.kafka, [
+    { topic, numPartitions: partitions },
+    { topic: dlqTopic, numPartitions: 1 },
+  ]);
   const producer = ctx.kafka.producer();
   await producer.connect();
   const started = performance.now();
   try {
-    await produceAll(producer, topic, data.map((m) => ({ key: m.key, value: m.value })), (sent) => log(`produced ${fmtInt(sent)}/${fmtInt(count)}`));
+    await produceAll(
+      producer,
+      topic,
+      data.map((m) => ({ key: m.key, value: m.value })),
+      (sent) => log(`produced ${fmtInt(sent)}/${fmtInt(count)}`),
+    );
   } finally {
     await producer.disconnect();
   }
   const onTopic = await topicSize(ctx.kafka, topic);
   if (onTopic !== count) throw new Error(`fixture topic holds ${onTopic} messages, expected ${count}`);
   const seconds = (performance.now() - started) / 1000;
-  log(`topic ${topic}: ${fmtInt(count)} events, ${partitions} partitions, mean ${(bytes / count).toFixed(1)} B/event, produced in ${seconds.toFixed(1)} s`);
-  return { topic, dlqTopic, partitions, events: count, meanEncodedBytes: bytes / count, expectedViews: views, expectedOrders: orders };
+  log(
+    `topic ${topic}: ${fmtInt(count)} events, ${partitions} partitions, mean ${(bytes / count).toFixed(1)} B/event, produced in ${seconds.toFixed(1)} s`,
+  );
+  return {
+    topic,
+    dlqTopic,
+    partitions,
+    events: count,
+    meanEncodedBytes: bytes / count,
+    expectedViews: views,
+    expectedOrders: orders,
+  };
 }

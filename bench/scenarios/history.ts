@@ -46,17 +46,45 @@ function questions(table: HistoryQuery['table']): HistoryQuery[] {
   const R = raw ? RAW_RANGE : ROLLUP_RANGE;
   const t = raw ? 'ts' : 'minute';
   const gmv = raw ? "sumIf(amount_fen, type = 'sale')" : 'sum(sales_fen)';
-  const q = (name: string, sql: string, params: Record<string, unknown>): HistoryQuery => ({ name, table, sql, params });
+  const q = (name: string, sql: string, params: Record<string, unknown>): HistoryQuery => ({
+    name,
+    table,
+    sql,
+    params,
+  });
   const campaign = { from: FROM_S, to: TO_S };
   return [
     q('totals all, 70-day campaign', `SELECT ${M} FROM ${table} WHERE ${R}`, campaign),
-    q('totals district, 7 days', `SELECT ${M} FROM ${table} WHERE ${R} AND district = {v:String}`, { ...WEEK, v: 'Futian' }),
+    q('totals district, 7 days', `SELECT ${M} FROM ${table} WHERE ${R} AND district = {v:String}`, {
+      ...WEEK,
+      v: 'Futian',
+    }),
     q('totals host, 7 days', `SELECT ${M} FROM ${table} WHERE ${R} AND host_id = {v:String}`, { ...WEEK, v: 'h-42' }),
-    q('per-minute series, district, 1 day', `SELECT toStartOfMinute(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND district = {v:String} GROUP BY bucket ORDER BY bucket`, { ...DAY, v: 'Futian' }),
-    q('per-hour series, platform, 7 days', `SELECT toStartOfHour(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`, { ...WEEK, v: 'douyin' }),
-    q('per-day series, all, 70 days', `SELECT toStartOfDay(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} GROUP BY bucket ORDER BY bucket`, campaign),
-    q('top-10 hosts by GMV, 7 days', `SELECT host_id AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`, WEEK),
-    q('top districts by GMV, 70 days', `SELECT district AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`, campaign),
+    q(
+      'per-minute series, district, 1 day',
+      `SELECT toStartOfMinute(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND district = {v:String} GROUP BY bucket ORDER BY bucket`,
+      { ...DAY, v: 'Futian' },
+    ),
+    q(
+      'per-hour series, platform, 7 days',
+      `SELECT toStartOfHour(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`,
+      { ...WEEK, v: 'douyin' },
+    ),
+    q(
+      'per-day series, all, 70 days',
+      `SELECT toStartOfDay(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} GROUP BY bucket ORDER BY bucket`,
+      campaign,
+    ),
+    q(
+      'top-10 hosts by GMV, 7 days',
+      `SELECT host_id AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
+      WEEK,
+    ),
+    q(
+      'top districts by GMV, 70 days',
+      `SELECT district AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
+      campaign,
+    ),
   ];
 }
 
@@ -131,7 +159,14 @@ async function timeQuery(ch: ClickHouseClient, q: HistoryQuery, runs: number, bu
     }
     return { name: q.name, table: q.table, runs: times.length, rowsReturned, ms: summarize(times) };
   } catch (err) {
-    return { name: q.name, table: q.table, runs: times.length, rowsReturned, ms: times.length ? summarize(times) : null, error: (err as Error).message.slice(0, 300) };
+    return {
+      name: q.name,
+      table: q.table,
+      runs: times.length,
+      rowsReturned,
+      ms: times.length ? summarize(times) : null,
+      error: (err as Error).message.slice(0, 300),
+    };
   }
 }
 
@@ -156,27 +191,45 @@ export const history: Scenario<HistoryResult> = {
         log(`migrations failed (${(err as Error).message.slice(0, 200)}); creating lt_events from migration 1 only`);
         for (const statement of MIGRATIONS[0]!.statements) await ch.command({ query: statement });
       }
-      const rollupPresent = (await count(admin, "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'lt_rollup_minute'", { db: database })) > 0;
-      log(`database ${database}; rollup lt_rollup_minute ${rollupPresent ? 'present (filled by its materialized view)' : 'absent: timing lt_events only'}`);
+      const rollupPresent =
+        (await count(
+          admin,
+          "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'lt_rollup_minute'",
+          { db: database },
+        )) > 0;
+      log(
+        `database ${database}; rollup lt_rollup_minute ${rollupPresent ? 'present (filled by its materialized view)' : 'absent: timing lt_events only'}`,
+      );
       const chunk = 250_000; // small enough that other users of a shared chDB engine wait seconds, not minutes
       const started = performance.now();
       for (let offset = 0; offset < total; offset += chunk) {
         await ch.command({ query: generateSql(database, offset, Math.min(chunk, total - offset), total) });
-        log(`generated ${fmtInt(Math.min(offset + chunk, total))}/${fmtInt(total)} events (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        log(
+          `generated ${fmtInt(Math.min(offset + chunk, total))}/${fmtInt(total)} events (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        );
       }
       const loadSeconds = (performance.now() - started) / 1000;
       const rows = await count(ch, 'SELECT count() AS n FROM lt_events');
       const rollupRows = rollupPresent ? await count(ch, 'SELECT count() AS n FROM lt_rollup_minute') : null;
-      log(`lt_events ${fmtInt(rows)} rows${rollupRows !== null ? `, lt_rollup_minute ${fmtInt(rollupRows)} rows` : ''}; loaded in ${loadSeconds.toFixed(1)} s`);
+      log(
+        `lt_events ${fmtInt(rows)} rows${rollupRows !== null ? `, lt_rollup_minute ${fmtInt(rollupRows)} rows` : ''}; loaded in ${loadSeconds.toFixed(1)} s`,
+      );
 
       const list = [...questions('lt_events'), ...(rollupPresent ? questions('lt_rollup_minute') : [])];
       const queries: QueryTiming[] = [];
       for (const q of list) {
         const timing = await timeQuery(ch, q, runs, historyQueryBudgetS * 1000);
         queries.push(timing);
-        log(`${q.table}: ${q.name}: ` + (timing.ms ? `p50 ${timing.ms.p50.toFixed(1)} ms, p95 ${timing.ms.p95.toFixed(1)} ms over ${timing.runs} runs` : '') + (timing.error ? ` ERROR ${timing.error}` : ''));
+        log(
+          `${q.table}: ${q.name}: ` +
+            (timing.ms
+              ? `p50 ${timing.ms.p50.toFixed(1)} ms, p95 ${timing.ms.p95.toFixed(1)} ms over ${timing.runs} runs`
+              : '') +
+            (timing.error ? ` ERROR ${timing.error}` : ''),
+        );
       }
-      const worst = (table: string) => Math.max(...queries.filter((q) => q.table === table && q.ms).map((q) => q.ms!.p95));
+      const worst = (table: string) =>
+        Math.max(...queries.filter((q) => q.table === table && q.ms).map((q) => q.ms!.p95));
       return {
         rows,
         rollupRows,

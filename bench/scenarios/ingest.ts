@@ -43,7 +43,12 @@ async function appliedCount(ctx: BenchContext, offsetsKey: string): Promise<numb
   return n;
 }
 
-async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: number, profile: boolean): Promise<IngestRun> {
+async function runWorkers(
+  ctx: BenchContext,
+  log: (m: string) => void,
+  workers: number,
+  profile: boolean,
+): Promise<IngestRun> {
   const fixture = await ctx.fixture();
   const run = uniqueName(`bench_ingest${workers}`);
   const group = run;
@@ -90,18 +95,23 @@ async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: 
     let groupCheck = 0;
     while (performance.now() < deadline) {
       const dead = procs.find((p) => !p.child.running());
-      if (dead) throw new Error(`ingest worker exited (${await dead.child.exited}):\n${dead.child.output().slice(-3000)}`);
+      if (dead)
+        throw new Error(`ingest worker exited (${await dead.child.exited}):\n${dead.child.output().slice(-3000)}`);
       const n = await appliedCount(ctx, offsetsKey);
       const t = performance.now();
       if (n > 0 && !first) {
         first = { t, n };
-        cpu = new CpuWindow({ ...Object.fromEntries(procs.map((p, i) => [`worker${i + 1}`, p.child.pid])), ...stackPids() });
+        cpu = new CpuWindow({
+          ...Object.fromEntries(procs.map((p, i) => [`worker${i + 1}`, p.child.pid])),
+          ...stackPids(),
+        });
       }
       if (first && !stable && t - groupCheck > 500) {
         groupCheck = t;
         const description = await withAdmin(ctx.kafka, (admin) => admin.describeGroups([group])).catch(() => null);
         const g = description?.groups[0];
-        if (g && g.state === 'Stable' && g.members.length === workers) stable = { t: performance.now(), n: await appliedCount(ctx, offsetsKey) };
+        if (g && g.state === 'Stable' && g.members.length === workers)
+          stable = { t: performance.now(), n: await appliedCount(ctx, offsetsKey) };
       }
       last = { t, n };
       if (t - lastLog > 2_000) {
@@ -115,7 +125,8 @@ async function runWorkers(ctx: BenchContext, log: (m: string) => void, workers: 
     const complete = last.n >= fixture.events;
     const seconds = first ? (last.t - first.t) / 1000 : NaN;
     const eventsPerSec = first && last.t > first.t ? (last.n - first.n) / seconds : NaN;
-    const steadyEventsPerSec = stable && last.t - stable.t > 1_000 ? (last.n - stable.n) / ((last.t - stable.t) / 1000) : null;
+    const steadyEventsPerSec =
+      stable && last.t - stable.t > 1_000 ? (last.n - stable.n) / ((last.t - stable.t) / 1000) : null;
 
     // Exactness check: the counted views equal the data set's.
     const store = new RedisCounterStore(ctx.redis, { prefix: run });

@@ -104,7 +104,19 @@ class MarkerBook {
 }
 
 function markerEvent(tag: string, p: number, k: number): LiveEvent {
-  return { v: 1, type: 'view', eventId: `mk-${tag}-${p}-${k}`, platform: 'douyin', streamId: `mks${p}`, hostId: `mkh${p}`, ts: Date.now(), city: 'Shenzhen', district: 'Futian', category: 'clothing', viewerId: 'bench' };
+  return {
+    v: 1,
+    type: 'view',
+    eventId: `mk-${tag}-${p}-${k}`,
+    platform: 'douyin',
+    streamId: `mks${p}`,
+    hostId: `mkh${p}`,
+    ts: Date.now(),
+    city: 'Shenzhen',
+    district: 'Futian',
+    category: 'clothing',
+    viewerId: 'bench',
+  };
 }
 
 /** Connects a WebSocket client subscribed to every marker host; resolves once all snapshots arrived. */
@@ -127,7 +139,8 @@ async function watchMarkers(url: string, book: MarkerBook, log: (m: string) => v
     }
     book.observe(p, frame.data.views, at);
   });
-  for (let p = 0; p < book.partitions; p++) ws.send(JSON.stringify({ type: 'subscribe', channel: `totals:host:mkh${p}` }));
+  for (let p = 0; p < book.partitions; p++)
+    ws.send(JSON.stringify({ type: 'subscribe', channel: `totals:host:mkh${p}` }));
   await waitFor('marker snapshots', async () => snapshots.size === book.partitions, 15_000, 50);
   return ws;
 }
@@ -145,7 +158,10 @@ async function produceLevel(opts: {
 }): Promise<{ produced: number; seconds: number; markers: number }> {
   const { producer, topic, partitions, rate, seconds, book, level } = opts;
   const count = Math.ceil(rate * seconds);
-  const data = buildDataset({ seed: opts.seed, count, startTs: Date.now(), spanMs: seconds * 1000 }).map((m) => ({ key: m.key, value: m.value }));
+  const data = buildDataset({ seed: opts.seed, count, startTs: Date.now(), spanMs: seconds * 1000 }).map((m) => ({
+    key: m.key,
+    value: m.value,
+  }));
   const start = performance.now();
   let sent = 0;
   let markers = 0;
@@ -162,7 +178,11 @@ async function produceLevel(opts: {
       const at = performance.now();
       for (let p = 0; p < partitions; p++) {
         const k = book.add(p, at, level);
-        messages.push({ key: `mks${p}`, value: Buffer.from(JSON.stringify(markerEvent(opts.tag, p, k))), partition: p });
+        messages.push({
+          key: `mks${p}`,
+          value: Buffer.from(JSON.stringify(markerEvent(opts.tag, p, k))),
+          partition: p,
+        });
         markers++;
       }
     }
@@ -182,9 +202,14 @@ export const latency: Scenario<LatencyResult> = {
   async run(ctx: BenchContext, log) {
     const { latencyLevels, latencyLevelSeconds, latencyTicks, fixturePartitions: partitions } = ctx.opts.sizes;
     const ingestResult = ctx.results.ingest as IngestResult | undefined;
-    const measured = ingestResult && Number.isFinite(ingestResult.maxEventsPerSec) ? ingestResult.maxEventsPerSec : null;
+    const measured =
+      ingestResult && Number.isFinite(ingestResult.maxEventsPerSec) ? ingestResult.maxEventsPerSec : null;
     const maxRate = measured ?? ctx.opts.maxRate ?? 2_000;
-    const maxRateSource = measured ? 'measured by the ingest scenario' : ctx.opts.maxRate ? '--max-rate' : 'default (2000/s; the ingest scenario did not run)';
+    const maxRateSource = measured
+      ? 'measured by the ingest scenario'
+      : ctx.opts.maxRate
+        ? '--max-rate'
+        : 'default (2000/s; the ingest scenario did not run)';
     const workers = ingestResult?.maxRateWorkers ?? 1;
     const run = uniqueName('bench_latency');
     const tag = randomBytes(4).toString('hex');
@@ -202,7 +227,10 @@ export const latency: Scenario<LatencyResult> = {
     const producer = ctx.kafka.producer();
     const levels: LatencyLevel[] = [];
     try {
-      await createTopics(ctx.kafka, [{ topic, numPartitions: partitions }, { topic: dlqTopic, numPartitions: 1 }]);
+      await createTopics(ctx.kafka, [
+        { topic, numPartitions: partitions },
+        { topic: dlqTopic, numPartitions: 1 },
+      ]);
       await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
       await markFreshDeployment(ctx.redis, run);
       const readyUrls: string[] = [];
@@ -225,28 +253,78 @@ export const latency: Scenario<LatencyResult> = {
         procs.push(worker);
         workerProcs.push(worker);
       }
-      log(`max rate ${fmtInt(maxRate)} events/s (${maxRateSource}); ${workers} ingest worker(s); waiting for them to join`);
-      await waitFor('ingest workers ready', async () => (await Promise.all(readyUrls.map((u) => fetch(u).then((r) => r.status === 200, () => false)))).every(Boolean), 90_000, 250);
+      log(
+        `max rate ${fmtInt(maxRate)} events/s (${maxRateSource}); ${workers} ingest worker(s); waiting for them to join`,
+      );
+      await waitFor(
+        'ingest workers ready',
+        async () =>
+          (
+            await Promise.all(
+              readyUrls.map((u) =>
+                fetch(u).then(
+                  (r) => r.status === 200,
+                  () => false,
+                ),
+              ),
+            )
+          ).every(Boolean),
+        90_000,
+        250,
+      );
       await producer.connect();
       const book = new MarkerBook(partitions);
       let levelIndex = 0;
       for (const tickMs of latencyTicks) {
         const port = await freePort();
-        const gateway = startService('gateway', { GATEWAY_AUTH: 'off', GATEWAY_PORT: String(port), REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, LIVE_TICK_MS: String(tickMs) });
+        const gateway = startService('gateway', {
+          GATEWAY_AUTH: 'off',
+          GATEWAY_PORT: String(port),
+          REDIS_URL: STACK.redisUrl,
+          REDIS_KEY_PREFIX: run,
+          LIVE_TICK_MS: String(tickMs),
+        });
         procs.push(gateway);
-        await waitFor('gateway ready', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false), 60_000, 200);
+        await waitFor(
+          'gateway ready',
+          () =>
+            fetch(`http://127.0.0.1:${port}/readyz`).then(
+              (r) => r.status === 200,
+              () => false,
+            ),
+          60_000,
+          200,
+        );
         const ws = await watchMarkers(`ws://127.0.0.1:${port}/v1/live`, book, log);
         try {
           for (const fraction of latencyLevels) {
             const level = levelIndex++;
             const rate = Math.max(1, Math.round(fraction * maxRate));
-            log(`tick ${tickMs} ms, ${Math.round(fraction * 100)}% = ${fmtInt(rate)} events/s for ${latencyLevelSeconds} s`);
-            const cpu = new CpuWindow({ ...Object.fromEntries(workerProcs.map((p, i) => [`worker${i + 1}`, p.pid])), gateway: gateway.pid, ...stackPids() });
+            log(
+              `tick ${tickMs} ms, ${Math.round(fraction * 100)}% = ${fmtInt(rate)} events/s for ${latencyLevelSeconds} s`,
+            );
+            const cpu = new CpuWindow({
+              ...Object.fromEntries(workerProcs.map((p, i) => [`worker${i + 1}`, p.pid])),
+              gateway: gateway.pid,
+              ...stackPids(),
+            });
             const before = await Promise.all(metricsUrls.map(readIngestCounters));
-            const produced = await produceLevel({ producer, topic, partitions, rate, seconds: latencyLevelSeconds, seed: 5_000 + level, tag, book, level });
+            const produced = await produceLevel({
+              producer,
+              topic,
+              partitions,
+              rate,
+              seconds: latencyLevelSeconds,
+              seed: 5_000 + level,
+              tag,
+              book,
+              level,
+            });
             const usage = cpu.stop();
             const drainMs = Math.max(15_000, latencyLevelSeconds * 1500);
-            await waitFor('every marker to arrive', async () => book.pending() === 0, drainMs, 100).catch(() => undefined);
+            await waitFor('every marker to arrive', async () => book.pending() === 0, drainMs, 100).catch(
+              () => undefined,
+            );
             const after = await Promise.all(metricsUrls.map(readIngestCounters));
             const lat = book.latencies.get(level) ?? [];
             const summary = summarize(lat);

@@ -15,7 +15,9 @@ export interface NaiveResult {
   cpu: CpuUse;
 }
 
-type Msg = { type: 'progress'; processed: number } | { type: 'result'; reason: string; processed: number; seconds: number; eventsPerSec: number };
+type Msg =
+  | { type: 'progress'; processed: number }
+  | { type: 'result'; reason: string; processed: number; seconds: number; eventsPerSec: number };
 
 /** 3. eachMessage, one Redis MULTI and one ClickHouse insert per event, auto-commit; bounded. */
 export const naive: Scenario<NaiveResult> = {
@@ -55,10 +57,22 @@ export const naive: Scenario<NaiveResult> = {
         log(`processed ${fmtInt(m.processed)}`);
       });
       try {
-        const r = await worker.next((m): m is Extract<Msg, { type: 'result' }> => m.type === 'result', (naiveMaxSeconds + 90) * 1000, 'the naive result');
+        const r = await worker.next(
+          (m): m is Extract<Msg, { type: 'result' }> => m.type === 'result',
+          (naiveMaxSeconds + 90) * 1000,
+          'the naive result',
+        );
         const usage = (cpu ?? new CpuWindow({})).stop();
-        log(`${r.eventsPerSec.toFixed(1)} events/s (${fmtInt(r.processed)} events in ${r.seconds.toFixed(1)} s, stopped by ${r.reason})`);
-        return { events: r.processed, eventsPerSec: r.eventsPerSec, seconds: r.seconds, stoppedBy: r.reason, cpu: usage };
+        log(
+          `${r.eventsPerSec.toFixed(1)} events/s (${fmtInt(r.processed)} events in ${r.seconds.toFixed(1)} s, stopped by ${r.reason})`,
+        );
+        return {
+          events: r.processed,
+          eventsPerSec: r.eventsPerSec,
+          seconds: r.seconds,
+          stoppedBy: r.reason,
+          cpu: usage,
+        };
       } finally {
         await worker.stop('SIGTERM', 10_000);
       }

@@ -34,13 +34,19 @@ let KafkaJS: ConfluentKafkaJS;
 let librdkafkaVersion = 'unknown';
 let packageVersion = 'unknown';
 try {
-  const mod = (await import(PACKAGE)) as { KafkaJS?: ConfluentKafkaJS; default?: { KafkaJS: ConfluentKafkaJS; librdkafkaVersion?: string } };
+  const mod = (await import(PACKAGE)) as {
+    KafkaJS?: ConfluentKafkaJS;
+    default?: { KafkaJS: ConfluentKafkaJS; librdkafkaVersion?: string };
+  };
   KafkaJS = (mod.KafkaJS ?? mod.default?.KafkaJS)!;
   librdkafkaVersion = mod.default?.librdkafkaVersion ?? 'unknown';
   const { createRequire } = await import('node:module');
   packageVersion = (createRequire(import.meta.url)(`${PACKAGE}/package.json`) as { version: string }).version;
 } catch (err) {
-  const message = { type: 'unavailable', reason: `${PACKAGE} cannot be loaded: ${(err as Error).message.split('\n')[0]}` };
+  const message = {
+    type: 'unavailable',
+    reason: `${PACKAGE} cannot be loaded: ${(err as Error).message.split('\n')[0]}`,
+  };
   await new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
   process.exit(0);
 }
@@ -49,7 +55,11 @@ const settings = bareSettings();
 const maxBatch = Number(env('BENCH_CONFLUENT_MAX_BATCH', '32'));
 
 const kafka = new KafkaJS.Kafka({
-  kafkaJS: { clientId: 'livetally-bench-ceiling-confluent', brokers: settings.brokers, logLevel: KafkaJS.logLevel.NOTHING },
+  kafkaJS: {
+    clientId: 'livetally-bench-ceiling-confluent',
+    brokers: settings.brokers,
+    logLevel: KafkaJS.logLevel.NOTHING,
+  },
 });
 const consumer = kafka.consumer({
   kafkaJS: { groupId: settings.group, fromBeginning: true, maxBytesPerPartition: settings.maxBytesPerPartition },

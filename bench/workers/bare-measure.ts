@@ -34,7 +34,10 @@ export function bareSettings(): BareSettings {
  * reporting progress every second; `run` starts the consumer with the given eachBatch.
  * Sends the result (plus `client`) to the parent.
  */
-export async function measureBare(run: (eachBatch: (messages: readonly { value: Buffer | null }[]) => void) => Promise<void>, client?: Record<string, unknown>): Promise<void> {
+export async function measureBare(
+  run: (eachBatch: (messages: readonly { value: Buffer | null }[]) => void) => Promise<void>,
+  client?: Record<string, unknown>,
+): Promise<void> {
   const expected = Number(env('BENCH_EXPECTED'));
   const timeoutMs = Number(env('BENCH_TIMEOUT_MS', '180000'));
   let consumed = 0;

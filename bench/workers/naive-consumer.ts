@@ -31,7 +31,11 @@ const ch = createClient({
   password: env('CLICKHOUSE_PASSWORD', ''),
   database: env('BENCH_DATABASE'),
 });
-const kafka = new Kafka({ clientId: 'livetally-bench-naive', brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'livetally-bench-naive',
+  brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const consumer = kafka.consumer({ groupId: env('BENCH_GROUP') });
 
 let processed = 0;
@@ -59,7 +63,11 @@ await consumer.run({
       for (const [field, by] of Object.entries(contribution)) multi.hincrby(keys.totals(scope), field, by);
     }
     await multi.exec();
-    await ch.insert({ table: 'lt_events', values: [toEventRow(r.event, { topic, partition, offset: message.offset })], format: 'JSONEachRow' });
+    await ch.insert({
+      table: 'lt_events',
+      values: [toEventRow(r.event, { topic, partition, offset: message.offset })],
+      format: 'JSONEachRow',
+    });
     processed++;
     const now = performance.now();
     if (firstAt === 0) firstAt = now;
@@ -77,7 +85,14 @@ done = true;
 clearInterval(progress);
 clearTimeout(timer);
 const seconds = (lastAt - firstAt) / 1000;
-send({ type: 'result', reason, processed, invalid, seconds, eventsPerSec: seconds > 0 ? (processed - 1) / seconds : NaN });
+send({
+  type: 'result',
+  reason,
+  processed,
+  invalid,
+  seconds,
+  eventsPerSec: seconds > 0 ? (processed - 1) / seconds : NaN,
+});
 await consumer.disconnect().catch(() => undefined);
 await Promise.allSettled([redis.quit(), ch.close()]);
 process.exit(0);

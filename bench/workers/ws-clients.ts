@@ -24,7 +24,10 @@ import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Histogram } from '../lib/stats';
 
-type Command = { cmd: 'connect'; url: string; total: number; channels: string[]; offset: number } | { cmd: 'measure'; ms: number } | { cmd: 'close' };
+type Command =
+  | { cmd: 'connect'; url: string; total: number; channels: string[]; offset: number }
+  | { cmd: 'measure'; ms: number }
+  | { cmd: 'close' };
 
 const sockets: Socket[] = [];
 let measuring = false;
@@ -68,7 +71,10 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
  * Reads the server's frames off one socket: text frames go to onText, pings are answered,
  * a close ends the socket. Returns the data listener (frames may span reads).
  */
-function frameReader(socket: Socket, onText: (buf: Buffer, start: number, end: number, now: number) => void): (chunk: Buffer) => void {
+function frameReader(
+  socket: Socket,
+  onText: (buf: Buffer, start: number, end: number, now: number) => void,
+): (chunk: Buffer) => void {
   let pending: Buffer | undefined;
   return (chunk) => {
     const now = Date.now();
@@ -117,7 +123,9 @@ function open(url: string, channel: string): Promise<boolean> {
     }, 30_000);
     socket.setNoDelay(true);
     socket.on('connect', () =>
-      socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      socket.write(
+        `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
     );
     const onText = (buf: Buffer, start: number, end: number, now: number) => {
       if (!settled) {
@@ -169,7 +177,8 @@ process.on('message', async (c: Command) => {
     let i = sockets.length;
     while (sockets.length < c.total && failed < 200) {
       const wave: Promise<boolean>[] = [];
-      for (let w = 0; w < 200 && sockets.length + wave.length < c.total; w++, i++) wave.push(open(c.url, c.channels[(c.offset + i) % c.channels.length]!));
+      for (let w = 0; w < 200 && sockets.length + wave.length < c.total; w++, i++)
+        wave.push(open(c.url, c.channels[(c.offset + i) % c.channels.length]!));
       for (const ok of await Promise.all(wave)) if (!ok) failed++;
     }
     send({ type: 'connected', open: sockets.length, failed, errors, seconds: (performance.now() - started) / 1000 });
@@ -187,7 +196,15 @@ process.on('message', async (c: Command) => {
       measuring = false;
       loop.disable();
       const loopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-      send({ type: 'measured', lag: lag.toSparse(), fan: fan.toSparse(), frames, closed, open: sockets.length, loopDelayMs });
+      send({
+        type: 'measured',
+        lag: lag.toSparse(),
+        fan: fan.toSparse(),
+        frames,
+        closed,
+        open: sockets.length,
+        loopDelayMs,
+      });
     }, c.ms);
   } else if (c.cmd === 'close') {
     for (const s of sockets) s.destroy();

@@ -11,7 +11,12 @@ export interface CliResult {
 }
 
 /** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout. */
-export function runCli(name: 'reconcile' | 'rebuild', args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(
+  name: 'reconcile' | 'rebuild',
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], {
     cwd: ROOT,

@@ -21,17 +21,31 @@ export interface CollectorProcess {
  * for /readyz (or only /healthz when `waitReady` is false, for a collector whose Kafka
  * is meant to be unreachable).
  */
-export async function startCollectorProcess(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<CollectorProcess> {
+export async function startCollectorProcess(
+  env: Record<string, string>,
+  options: { waitReady?: boolean } = {},
+): Promise<CollectorProcess> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
   // Its own rate-limit counters in the shared Redis, unless a test shares them on purpose.
   const redis = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: uniqueName('lt-test-collector') };
-  const child = startService('collector', { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), COLLECTOR_PORT: String(port), COLLECTOR_METRICS_PORT: String(metricsPort), ...redis, ...env });
+  const child = startService('collector', {
+    KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+    COLLECTOR_PORT: String(port),
+    COLLECTOR_METRICS_PORT: String(metricsPort),
+    ...redis,
+    ...env,
+  });
   const probe = options.waitReady === false ? '/healthz' : '/readyz';
-  await waitFor(`collector ${probe}`, async () => {
-    if (child.child.exitCode !== null) throw new Error(`collector exited with ${child.child.exitCode}`);
-    return (await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
-  }, 60_000, 200).catch(async (err: Error) => {
+  await waitFor(
+    `collector ${probe}`,
+    async () => {
+      if (child.child.exitCode !== null) throw new Error(`collector exited with ${child.child.exitCode}`);
+      return (await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
+    },
+    60_000,
+    200,
+  ).catch(async (err: Error) => {
     await child.stop('SIGKILL');
     throw new Error(`${err.message}\n${child.output().slice(-3000)}`);
   });

@@ -75,10 +75,18 @@ function daemon(options: {
       live.add(proc);
       exited = new Promise((res) => proc.once('exit', () => res()));
       void exited.then(() => live.delete(proc));
-      await waitFor(`${options.name} on port ${options.port}`, async () => {
-        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${options.name} exited (${proc.exitCode ?? proc.signalCode}):\n${service.log().slice(-3000)}`);
-        return options.ready();
-      }, options.startTimeoutMs, 100).catch(async (err: Error) => {
+      await waitFor(
+        `${options.name} on port ${options.port}`,
+        async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null)
+            throw new Error(
+              `${options.name} exited (${proc.exitCode ?? proc.signalCode}):\n${service.log().slice(-3000)}`,
+            );
+          return options.ready();
+        },
+        options.startTimeoutMs,
+        100,
+      ).catch(async (err: Error) => {
         await service.stop('SIGKILL');
         throw new Error(`${err.message}\n${service.log().slice(-3000)}`);
       });
@@ -136,7 +144,21 @@ export async function startRedis(options: { persistent?: boolean; args?: string[
     dir,
     command: () => ({
       cmd: 'redis-server',
-      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.persistent ? 'yes' : 'no', '--dir', dir, '--daemonize', 'no', ...(options.args ?? [])],
+      args: [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        options.persistent ? 'yes' : 'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        ...(options.args ?? []),
+      ],
     }),
     ready: () => redisPong(port),
     startTimeoutMs: 20_000,
@@ -165,7 +187,12 @@ export async function restartRedisFromSnapshot(redis: DedicatedService): Promise
 }
 
 async function redisCommand<T>(redis: DedicatedService, command: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = new Redis(redis.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   try {
     await client.connect();
     return await command(client);
@@ -198,7 +225,8 @@ export async function startChdb(): Promise<DedicatedService & { credentials: Cli
         CHDB_PASSWORD: credentials.password,
       },
     }),
-    ready: async () => (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok ?? false,
+    ready: async () =>
+      (await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok ?? false,
     startTimeoutMs: 60_000,
   });
   await start(chdb);
@@ -211,7 +239,8 @@ export async function startChdb(): Promise<DedicatedService & { credentials: Cli
  * once if infra/kafka/libs is missing.
  */
 export async function startKafka(): Promise<DedicatedService> {
-  if (!existsSync(join(KAFKA_DIR, 'libs', 'kafka_2.13-3.9.1.jar'))) throw new Error('infra/kafka/libs has no Kafka jars: run `bash infra/stack.sh up` once');
+  if (!existsSync(join(KAFKA_DIR, 'libs', 'kafka_2.13-3.9.1.jar')))
+    throw new Error('infra/kafka/libs has no Kafka jars: run `bash infra/stack.sh up` once');
   const [port, controllerPort] = [await freePort(), await freePort()];
   const dir = tempDir('kafka');
   const props = join(dir, 'server.properties');
@@ -222,9 +251,17 @@ export async function startKafka(): Promise<DedicatedService> {
       .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
       .replaceAll('@LOG_DIRS@', join(dir, 'data')),
   );
-  const java = ['-Dlog4j.configuration=file:' + join(KAFKA_DIR, 'log4j.properties'), '-cp', `${join(KAFKA_DIR, 'libs')}/*`];
+  const java = [
+    '-Dlog4j.configuration=file:' + join(KAFKA_DIR, 'log4j.properties'),
+    '-cp',
+    `${join(KAFKA_DIR, 'libs')}/*`,
+  ];
   const clusterId = randomBytes(16).toString('base64url');
-  const format = spawnSync('java', ['-Xmx256m', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const format = spawnSync(
+    'java',
+    ['-Xmx256m', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+  );
   if (format.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`formatting the Kafka log directory failed:\n${format.stdout}\n${format.stderr}`);
@@ -235,7 +272,10 @@ export async function startKafka(): Promise<DedicatedService> {
     url: brokers[0]!,
     port,
     dir,
-    command: () => ({ cmd: 'java', args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props] }),
+    command: () => ({
+      cmd: 'java',
+      args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props],
+    }),
     ready: () => brokerAnswers(brokers),
     startTimeoutMs: 60_000,
   });
@@ -245,7 +285,13 @@ export async function startKafka(): Promise<DedicatedService> {
 
 /** The broker answers a metadata request (its listener is up and it has registered). */
 async function brokerAnswers(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'lt-dedicated-probe', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1_000 }).admin();
+  const admin = new Kafka({
+    clientId: 'lt-dedicated-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1_000,
+  }).admin();
   try {
     await admin.connect();
     const { brokers: live } = await admin.describeCluster();

@@ -3,7 +3,12 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
 import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
-import { buildDataset, expectedTotals, type DatasetMessage, type DatasetOptions } from '../../services/simulator/src/dataset';
+import {
+  buildDataset,
+  expectedTotals,
+  type DatasetMessage,
+  type DatasetOptions,
+} from '../../services/simulator/src/dataset';
 import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
 import { checkLedger, clickhouseTotals } from './ledger';
@@ -67,32 +72,58 @@ export async function startFaultRun(
   const dlqTopic = `${topic}.dlq`;
   const { stores = {} } = options;
   const brokers = stores.kafka ? [stores.kafka.url] : STACK.kafkaBrokers;
-  const kafka = stores.kafka ? new Kafka({ clientId: run, brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } }) : testKafka();
-  await createTopics(kafka, [{ topic, numPartitions: options.partitions ?? 6 }, { topic: dlqTopic, numPartitions: options.dlqPartitions ?? 1 }]);
+  const kafka = stores.kafka
+    ? new Kafka({ clientId: run, brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } })
+    : testKafka();
+  await createTopics(kafka, [
+    { topic, numPartitions: options.partitions ?? 6 },
+    { topic: dlqTopic, numPartitions: options.dlqPartitions ?? 1 },
+  ]);
   const redisUrl = stores.redis?.url ?? STACK.redisUrl;
   const redis = new Redis(redisUrl);
   redis.on('error', () => undefined); // a dedicated Redis the test restarts; commands wait for the reconnect
   const store = new RedisCounterStore(redis, { prefix: run });
-  const clickhouse: Record<string, string> = stores.chdb ? { CLICKHOUSE_URL: stores.chdb.url, CLICKHOUSE_USER: stores.chdb.credentials.username, CLICKHOUSE_PASSWORD: stores.chdb.credentials.password } : {};
+  const clickhouse: Record<string, string> = stores.chdb
+    ? {
+        CLICKHOUSE_URL: stores.chdb.url,
+        CLICKHOUSE_USER: stores.chdb.credentials.username,
+        CLICKHOUSE_PASSWORD: stores.chdb.credentials.password,
+      }
+    : {};
   const chSettings = { clickhouse_settings: { output_format_json_quote_64bit_integers: 1 as const } };
-  const ch = stores.chdb ? createClient({ url: stores.chdb.url, ...stores.chdb.credentials, ...chSettings }) : stackClickHouse(chSettings);
+  const ch = stores.chdb
+    ? createClient({ url: stores.chdb.url, ...stores.chdb.credentials, ...chSettings })
+    : stackClickHouse(chSettings);
   await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
   const now = Date.now();
-  const data = buildDataset({ malformedEvery: 97, duplicateEvery: 41, startTs: now - 6 * 3_600_000, spanMs: 6 * 3_600_000, hosts: 300, ...options.dataset, seed: options.seed ?? 77, count: options.count });
+  const data = buildDataset({
+    malformedEvery: 97,
+    duplicateEvery: 41,
+    startTs: now - 6 * 3_600_000,
+    spanMs: 6 * 3_600_000,
+    hosts: 300,
+    ...options.dataset,
+    seed: options.seed ?? 77,
+    count: options.count,
+  });
   const events = (to: number) => data.slice(0, to).flatMap((m) => (m.event && m.kind === 'valid' ? [m.event] : []));
   const workers: ServiceProcess[] = [];
-  const env = ingestEnv({ topic, group: run, prefix: run, database: run }, {
-    INGEST_SESSION_TIMEOUT_MS: '6000',
-    INGEST_HEARTBEAT_MS: '500',
-    INGEST_RETRY_MAX_MS: '1000',
-    LOG_LEVEL: 'info',
-    KAFKA_BROKERS: brokers.join(','),
-    REDIS_URL: redisUrl,
-    ...clickhouse,
-    ...options.workerEnv,
-  });
+  const env = ingestEnv(
+    { topic, group: run, prefix: run, database: run },
+    {
+      INGEST_SESSION_TIMEOUT_MS: '6000',
+      INGEST_HEARTBEAT_MS: '500',
+      INGEST_RETRY_MAX_MS: '1000',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: redisUrl,
+      ...clickhouse,
+      ...options.workerEnv,
+    },
+  );
   let producer: Producer | undefined;
-  const output = () => workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-4000)}`).join('\n');
+  const output = () =>
+    workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-4000)}`).join('\n');
 
   return {
     run,
@@ -116,7 +147,9 @@ export async function startFaultRun(
         await producer.connect();
       }
       for (let i = from; i < to; i += 2_000) {
-        const messages = data.slice(i, Math.min(to, i + 2_000)).map((m, j) => ({ key: m.key, value: m.value, ...(partitionOf ? { partition: partitionOf(i + j) } : {}) }));
+        const messages = data
+          .slice(i, Math.min(to, i + 2_000))
+          .map((m, j) => ({ key: m.key, value: m.value, ...(partitionOf ? { partition: partitionOf(i + j) } : {}) }));
         await producer.send({ topic, acks: -1, messages });
       }
     },
@@ -126,14 +159,24 @@ export async function startFaultRun(
     },
     async waitForRedis(upTo, timeoutMs = 60_000) {
       const want = expectedTotals(events(upTo)).get('all')!;
-      await waitFor(`Redis totals of the first ${upTo} messages`, async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), timeoutMs, 250).catch((err: Error) => {
+      await waitFor(
+        `Redis totals of the first ${upTo} messages`,
+        async () => sameTotals((await store.readTotals(['all'])).get('all')!, want),
+        timeoutMs,
+        250,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}\n${output()}`);
       });
     },
     async expectExact({ timeoutMs = 90_000 } = {}) {
       const expected = expectedTotals(events(data.length));
       const want = expected.get('all')!;
-      await waitFor('Redis totals of the whole data set', async () => sameTotals((await store.readTotals(['all'])).get('all')!, want), timeoutMs, 250).catch((err: Error) => {
+      await waitFor(
+        'Redis totals of the whole data set',
+        async () => sameTotals((await store.readTotals(['all'])).get('all')!, want),
+        timeoutMs,
+        250,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}\n${output()}`);
       });
       const scopes = [...expected.keys()];
@@ -143,9 +186,19 @@ export async function startFaultRun(
       const history = await clickhouseTotals(ch, run, topic);
       const ledger = await checkLedger({ kafka, ch, database: run, topic, dlqTopic, data });
       const found = `ClickHouse all ${JSON.stringify(history.get('all'))}, want ${JSON.stringify(want)}; ledger ${JSON.stringify(ledger)}`;
-      expect(scopes.filter((s) => !history.get(s) || !sameTotals(history.get(s)!, expected.get(s)!)), found).toEqual([]);
+      expect(
+        scopes.filter((s) => !history.get(s) || !sameTotals(history.get(s)!, expected.get(s)!)),
+        found,
+      ).toEqual([]);
       expect(history.size).toBe(expected.size);
-      expect(ledger).toMatchObject({ storedRows: ledger.expected.stored, distinctStored: ledger.expected.stored, deadLetters: ledger.expected.deadLetters, dropped: ledger.expected.dropped, overlap: 0, unknown: 0 });
+      expect(ledger).toMatchObject({
+        storedRows: ledger.expected.stored,
+        distinctStored: ledger.expected.stored,
+        deadLetters: ledger.expected.deadLetters,
+        dropped: ledger.expected.dropped,
+        overlap: 0,
+        unknown: 0,
+      });
     },
     async close() {
       await producer?.disconnect().catch(() => undefined);
@@ -169,5 +222,9 @@ export function sameTotals(got: Totals | undefined, want: Totals): boolean {
 /** Owner generation per partition (the `gen:<p>` fields of the topic's offsets hash). */
 export async function ownerGenerations(run: FaultRun): Promise<Map<number, number>> {
   const hash = await run.redis.hgetall(run.store.keys.appliedOffsets(run.topic));
-  return new Map(Object.entries(hash).filter(([f]) => f.startsWith('gen:')).map(([f, g]) => [Number(f.slice(4)), Number(g)]));
+  return new Map(
+    Object.entries(hash)
+      .filter(([f]) => f.startsWith('gen:'))
+      .map(([f, g]) => [Number(f.slice(4)), Number(g)]),
+  );
 }

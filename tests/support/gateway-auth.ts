@@ -18,8 +18,15 @@ export const AUTH_ENV = {
   GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '5',
 };
 
-export function token(role: Role, scopes: string[], options: { ttlSeconds?: number; now?: number; key?: TokenKey } = {}): string {
-  return mintToken({ sub: `test-${role}`, role, scopes, ttlSeconds: options.ttlSeconds ?? 600, now: options.now ?? Date.now() }, options.key ?? KEYS[0]!);
+export function token(
+  role: Role,
+  scopes: string[],
+  options: { ttlSeconds?: number; now?: number; key?: TokenKey } = {},
+): string {
+  return mintToken(
+    { sub: `test-${role}`, role, scopes, ttlSeconds: options.ttlSeconds ?? 600, now: options.now ?? Date.now() },
+    options.key ?? KEYS[0]!,
+  );
 }
 
 export type Frame = { type: string; code?: string; channel?: string; message?: string };
@@ -34,7 +41,10 @@ export interface LiveConnection {
 }
 
 /** Opens /v1/live; rejects with "status <n>" when the upgrade is refused, or after 5 s. */
-export function openLive(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<LiveConnection> {
+export function openLive(
+  url: string,
+  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<LiveConnection> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers, handshakeTimeout: 5_000 });
     const frames: Frame[] = [];
@@ -52,7 +62,10 @@ export function openLive(url: string, options: { protocols?: string[]; headers?:
           for (;;) {
             const found = frames.find(match);
             if (found) return found;
-            if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(frames).slice(0, 500)}`);
+            if (Date.now() > deadline)
+              throw new Error(
+                `timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(frames).slice(0, 500)}`,
+              );
             await new Promise((r) => setTimeout(r, 10));
           }
         },
@@ -62,7 +75,9 @@ export function openLive(url: string, options: { protocols?: string[]; headers?:
       clearTimeout(timer);
       let body = '';
       res.on('data', (c: Buffer) => (body += String(c)));
-      res.on('end', () => reject(Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode, body })));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode, body })),
+      );
       res.on('error', () => reject(new Error(`status ${res.statusCode}`)));
     });
     ws.once('error', (err) => {
@@ -75,7 +90,9 @@ export function openLive(url: string, options: { protocols?: string[]; headers?:
 /** Settles within ms or reports what it was waiting for. */
 export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {

@@ -20,7 +20,10 @@ export interface HistoryFixture {
   close(): Promise<void>;
 }
 
-export async function createHistoryDatabase(tag: string, events: readonly LiveEvent[] = []): Promise<{ database: string; client: ClickHouseClient; drop(): Promise<void> }> {
+export async function createHistoryDatabase(
+  tag: string,
+  events: readonly LiveEvent[] = [],
+): Promise<{ database: string; client: ClickHouseClient; drop(): Promise<void> }> {
   const database = uniqueName(tag);
   const admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
   await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
@@ -28,7 +31,9 @@ export async function createHistoryDatabase(tag: string, events: readonly LiveEv
   await migrate(client);
   const history = new EventHistory(client);
   for (let i = 0; i < events.length; i += 5_000) {
-    const rows = events.slice(i, i + 5_000).map((e, j) => toEventRow(e, { topic: 't', partition: 0, offset: String(i + j) }));
+    const rows = events
+      .slice(i, i + 5_000)
+      .map((e, j) => toEventRow(e, { topic: 't', partition: 0, offset: String(i + j) }));
     await history.insertEvents(rows, `t:0:${i}`);
   }
   return {
@@ -42,7 +47,12 @@ export async function createHistoryDatabase(tag: string, events: readonly LiveEv
   };
 }
 
-export async function startHistoryGateway(tag: string, events: readonly LiveEvent[], env: Record<string, string> = {}, options: StartOptions = {}): Promise<HistoryFixture> {
+export async function startHistoryGateway(
+  tag: string,
+  events: readonly LiveEvent[],
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<HistoryFixture> {
   const db = await createHistoryDatabase(tag, events);
   const prefix = uniqueName(`lt-test-${tag}`);
   const gateway = await startGatewayOn(db.database, prefix, env, options);
@@ -63,7 +73,12 @@ export async function startHistoryGateway(tag: string, events: readonly LiveEven
 }
 
 /** A gateway started in-process on an existing database and Redis key prefix (several may share them). */
-export async function startGatewayOn(database: string, prefix: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningGateway> {
+export async function startGatewayOn(
+  database: string,
+  prefix: string,
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<RunningGateway> {
   const config = parseGatewayConfig({
     // These tests are about history, campaigns and SQL; the access-control tests pass AUTH_ENV.
     GATEWAY_AUTH: 'off',
@@ -77,7 +92,10 @@ export async function startGatewayOn(database: string, prefix: string, env: Reco
     GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: '100000',
     ...env,
   });
-  const gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), { keyPrefix: prefix, ...options });
+  const gateway = await startGateway(config, createLogger({ service: 'gateway', level: 'silent' }), {
+    keyPrefix: prefix,
+    ...options,
+  });
   // Its Redis connection fails fast instead of queueing, so campaign calls wait for readiness.
   await waitFor('gateway ready', async () => gateway.isReady(), 10_000, 20);
   return gateway;

@@ -8,7 +8,10 @@ export function testKafka(clientId = 'livetally-tests'): Kafka {
 }
 
 /** `configEntries`: topic settings such as max.message.bytes. */
-export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
+export async function createTopics(
+  kafka: Kafka,
+  topics: { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[],
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -56,7 +59,12 @@ export interface ConsumedMessage {
  * Reads a topic from the beginning up to its current end (every partition's high
  * watermark), and at least `atLeast` messages; bounded by a timeout.
  */
-export async function readTopic(kafka: Kafka, topic: string, atLeast: number, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  atLeast: number,
+  timeoutMs = 60_000,
+): Promise<ConsumedMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
@@ -95,15 +103,25 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
  * last message (`appliedOffsets`: RedisCounterStore's view); on timeout the error
  * carries `diagnostics()` (the workers' output).
  */
-export async function waitUntilApplied(kafka: Kafka, topic: string, appliedOffsets: () => Promise<Map<number, string>>, diagnostics: () => string): Promise<void> {
+export async function waitUntilApplied(
+  kafka: Kafka,
+  topic: string,
+  appliedOffsets: () => Promise<Map<number, string>>,
+  diagnostics: () => string,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, String(Number(p.high) - 1)]));
   await admin.disconnect();
-  await waitFor('every partition applied to its end', async () => {
-    const applied = await appliedOffsets();
-    return [...ends].every(([p, last]) => applied.get(p) === last);
-  }, 90_000, 250).catch((err) => {
+  await waitFor(
+    'every partition applied to its end',
+    async () => {
+      const applied = await appliedOffsets();
+      return [...ends].every(([p, last]) => applied.get(p) === last);
+    },
+    90_000,
+    250,
+  ).catch((err) => {
     throw new Error(`${(err as Error).message}\n${diagnostics()}`);
   });
 }
@@ -116,6 +134,10 @@ export async function waitUntilApplied(kafka: Kafka, topic: string, appliedOffse
 export async function waitUntilStored(redis: Redis, prefix: string, topic: string, timeoutMs = 60_000): Promise<void> {
   const key = keySpace(prefix).appliedOffsets(topic);
   const hash = await redis.hgetall(key);
-  const applied = new Map(Object.entries(hash).filter(([field]) => /^\d+$/.test(field)).map(([p, o]) => [Number(p), o] as const));
+  const applied = new Map(
+    Object.entries(hash)
+      .filter(([field]) => /^\d+$/.test(field))
+      .map(([p, o]) => [Number(p), o] as const),
+  );
   await waitUntilDurable(redis, key, applied, { timeoutMs });
 }

@@ -9,10 +9,21 @@ import { allOffsets, readTopic } from './kafka';
  * ClickHouse row, one dead letter (copies of the same dead letter allowed: the DLQ is
  * at least once) or one dropped platform resend.
  */
-export async function checkLedger(opts: { kafka: Kafka; ch: ClickHouseClient; database: string; topic: string; dlqTopic: string; data: DatasetMessage[] }) {
+export async function checkLedger(opts: {
+  kafka: Kafka;
+  ch: ClickHouseClient;
+  database: string;
+  topic: string;
+  dlqTopic: string;
+  data: DatasetMessage[];
+}) {
   const { kafka, ch, database, topic, dlqTopic, data } = opts;
   const count = (kind: DatasetMessage['kind']) => data.filter((m) => m.kind === kind).length;
-  const rs = await ch.query({ query: `SELECT kafka_partition AS p, toString(kafka_offset) AS o FROM ${database}.lt_events WHERE topic = {topic:String}`, query_params: { topic }, format: 'JSONEachRow' });
+  const rs = await ch.query({
+    query: `SELECT kafka_partition AS p, toString(kafka_offset) AS o FROM ${database}.lt_events WHERE topic = {topic:String}`,
+    query_params: { topic },
+    format: 'JSONEachRow',
+  });
   const stored = (await rs.json<{ p: number; o: string }>()).map((r) => `${r.p}@${r.o}`);
   const storedSet = new Set(stored);
   const letters = await readTopic(kafka, dlqTopic, count('malformed'), 30_000);
@@ -25,7 +36,12 @@ export async function checkLedger(opts: { kafka: Kafka; ch: ClickHouseClient; da
     overlap: [...lettered].filter((o) => storedSet.has(o)).length,
     unknown: [...storedSet, ...lettered].filter((o) => !onTopic.has(o)).length,
     dropped: onTopic.size - storedSet.size - lettered.size,
-    expected: { stored: count('valid'), deadLetters: count('malformed'), dropped: count('duplicate'), offsets: data.length },
+    expected: {
+      stored: count('valid'),
+      deadLetters: count('malformed'),
+      dropped: count('duplicate'),
+      offsets: data.length,
+    },
     offsetsOnTopic: onTopic.size,
   };
 }
@@ -40,14 +56,23 @@ const KIND_COLUMNS: [string, string][] = [
 ];
 
 /** ClickHouse's totals for every scope of one topic, computed with GROUP BY per scope kind. */
-export async function clickhouseTotals(ch: ClickHouseClient, database: string, topic: string): Promise<Map<string, Totals>> {
+export async function clickhouseTotals(
+  ch: ClickHouseClient,
+  database: string,
+  topic: string,
+): Promise<Map<string, Totals>> {
   const out = new Map<string, Totals>();
   const measures = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
     sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
     sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
-  const queries: [string, string][] = [['all', `SELECT 'all' AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String}`]];
+  const queries: [string, string][] = [
+    ['all', `SELECT 'all' AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String}`],
+  ];
   for (const [kind, column] of KIND_COLUMNS) {
-    queries.push([kind, `SELECT concat('${kind}:', ${column}) AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String} GROUP BY ${column}`]);
+    queries.push([
+      kind,
+      `SELECT concat('${kind}:', ${column}) AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String} GROUP BY ${column}`,
+    ]);
   }
   for (const [, query] of queries) {
     const rs = await ch.query({ query, query_params: { topic }, format: 'JSONEachRow' });

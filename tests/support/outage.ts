@@ -57,11 +57,27 @@ export async function startOutageRun(options: {
   const name = uniqueName(options.label);
   const topic = `lt.${name}`;
   const dlqTopic = `${topic}.dlq`;
-  const kafka = new Kafka({ clientId: name, brokers: options.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } });
-  await createTopics(kafka, [{ topic, numPartitions: 6 }, { topic: dlqTopic, numPartitions: 2 }]);
+  const kafka = new Kafka({
+    clientId: name,
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 300 },
+  });
+  await createTopics(kafka, [
+    { topic, numPartitions: 6 },
+    { topic: dlqTopic, numPartitions: 2 },
+  ]);
 
   const now = Date.now();
-  const data = buildDataset({ seed: options.seed, count: COUNT, malformedEvery: 97, duplicateEvery: 53, startTs: now - 2 * 3_600_000, spanMs: 2 * 3_600_000, hosts: 120 });
+  const data = buildDataset({
+    seed: options.seed,
+    count: COUNT,
+    malformedEvery: 97,
+    duplicateEvery: 53,
+    startTs: now - 2 * 3_600_000,
+    spanMs: 2 * 3_600_000,
+    hosts: 120,
+  });
   const expected = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
   const valid = data.filter((m) => m.kind === 'valid').length;
 
@@ -85,7 +101,12 @@ export async function startOutageRun(options: {
 
   // Short-lived clients: the test's own connections must not mask or outlive an outage.
   const withStore = async <T>(fn: (store: RedisCounterStore, redis: Redis) => Promise<T>): Promise<T> => {
-    const redis = new Redis(options.redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const redis = new Redis(options.redis.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     try {
       await redis.connect();
       return await fn(new RedisCounterStore(redis, { prefix: name }), redis);
@@ -98,15 +119,24 @@ export async function startOutageRun(options: {
     withStore(async (store, redis) => {
       const scopes = [...expected.keys()];
       const live = await store.readTotals(scopes);
-      const diffs = scopes.filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify(expected.get(s))).map((s) => `${s}: got ${JSON.stringify(live.get(s))} want ${JSON.stringify(expected.get(s))}`);
+      const diffs = scopes
+        .filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify(expected.get(s)))
+        .map((s) => `${s}: got ${JSON.stringify(live.get(s))} want ${JSON.stringify(expected.get(s))}`);
       let keys = 0;
-      for await (const batch of redis.scanStream({ match: `${name}:t:*`, count: 1000 })) keys += (batch as string[]).length;
+      for await (const batch of redis.scanStream({ match: `${name}:t:*`, count: 1000 }))
+        keys += (batch as string[]).length;
       if (keys !== expected.size) diffs.push(`${keys} totals keys, want ${expected.size}`);
       return diffs;
     });
 
-  const workerFailure = (message: string) => new Error(`${message}\n--- worker output ---\n${worker.output().slice(-4000)}`);
-  const until = async (what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> => {
+  const workerFailure = (message: string) =>
+    new Error(`${message}\n--- worker output ---\n${worker.output().slice(-4000)}`);
+  const until = async (
+    what: string,
+    probe: () => Promise<boolean>,
+    timeoutMs: number,
+    intervalMs = 100,
+  ): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
@@ -121,7 +151,8 @@ export async function startOutageRun(options: {
     }
     throw workerFailure(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
   };
-  const readyz = async () => (await fetch(`${ops}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => null))?.status ?? 0;
+  const readyz = async () =>
+    (await fetch(`${ops}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => null))?.status ?? 0;
 
   return {
     name,
@@ -155,8 +186,14 @@ export async function startOutageRun(options: {
       }).catch(() => -1),
     async waitExact(timeoutMs) {
       const want = JSON.stringify(expected.get('all'));
-      const allExact = async () => JSON.stringify(await withStore(async (store) => (await store.readTotals(['all'])).get('all'))) === want;
-      await until('exact totals in Redis', async () => (await allExact()) && (await redisDiffs()).length === 0, timeoutMs, 250).catch(async (err: Error) => {
+      const allExact = async () =>
+        JSON.stringify(await withStore(async (store) => (await store.readTotals(['all'])).get('all'))) === want;
+      await until(
+        'exact totals in Redis',
+        async () => (await allExact()) && (await redisDiffs()).length === 0,
+        timeoutMs,
+        250,
+      ).catch(async (err: Error) => {
         const diffs = await redisDiffs().catch((e: Error) => [e.message]);
         throw new Error(`${diffs.slice(0, 5).join('\n')}\n${err.message}`);
       });
@@ -164,10 +201,15 @@ export async function startOutageRun(options: {
     redisDiffs,
     async clickhouse() {
       await withStore((_store, redis) => waitUntilStored(redis, name, topic));
-      const ch = createClient({ url: options.chdb.url, ...options.chdb.credentials, clickhouse_settings: { output_format_json_quote_64bit_integers: 1 } });
+      const ch = createClient({
+        url: options.chdb.url,
+        ...options.chdb.credentials,
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+      });
       try {
         const rs = await ch.query({
-          query: 'SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS distinctOffsets FROM lt_events WHERE topic = {topic:String}',
+          query:
+            'SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS distinctOffsets FROM lt_events WHERE topic = {topic:String}',
           query_params: { topic },
           format: 'JSONEachRow',
         });

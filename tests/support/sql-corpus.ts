@@ -116,8 +116,8 @@ export const HOSTILE: Hostile[] = [
   ['other', 'SELECT addressToSymbol(toUInt64(1))'],
   ['other', 'SELECT {p:String}', 'SQL_ERROR'],
   // A line break in an alias that would add lines to the parse.
-  ['parse injection', 'SELECT 1 AS `a\n    Literal x`, file(\'/etc/hostname\')'],
-  ['parse injection', 'SELECT 1 AS `a) (children 1)\n     Literal x`, file(\'/etc/hostname\')'],
+  ['parse injection', "SELECT 1 AS `a\n    Literal x`, file('/etc/hostname')"],
+  ['parse injection', "SELECT 1 AS `a) (children 1)\n     Literal x`, file('/etc/hostname')"],
 ];
 
 export const LEGIT: string[] = [
@@ -135,7 +135,7 @@ export const LEGIT: string[] = [
   "SELECT 'INTO OUTFILE /tmp/x' AS s, 'file(1)' AS f, 1 AS file, 2 AS format",
   'SELECT `type` FROM lt_events LIMIT 1',
   'SELECT name, total_rows FROM system.tables WHERE database = currentDatabase() ORDER BY name',
-  'SELECT count() > 0 FROM system.columns WHERE table = \'lt_events\'',
+  "SELECT count() > 0 FROM system.columns WHERE table = 'lt_events'",
   'SELECT 1 FROM system.one',
   'SHOW TABLES',
   'DESCRIBE lt_events',

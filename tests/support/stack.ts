@@ -8,7 +8,10 @@ export interface ClickHouseAccount {
   password: string;
 }
 
-const writer: ClickHouseAccount = { username: process.env.CLICKHOUSE_USER ?? 'default', password: process.env.CLICKHOUSE_PASSWORD ?? '' };
+const writer: ClickHouseAccount = {
+  username: process.env.CLICKHOUSE_USER ?? 'default',
+  password: process.env.CLICKHOUSE_PASSWORD ?? '',
+};
 
 /**
  * Where the local stack runs. Tests read the same variables the services do
@@ -47,7 +50,12 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -76,7 +84,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** The environment of an ingest worker for one test run: its topic, group, key prefix and database. */
-export function ingestEnv(run: { topic: string; group: string; prefix: string; database: string }, extra: Record<string, string> = {}): Record<string, string> {
+export function ingestEnv(
+  run: { topic: string; group: string; prefix: string; database: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
     KAFKA_TOPIC: run.topic,

@@ -38,10 +38,19 @@ class Superseded extends Error {}
  * pending until a swap succeeds, so a process killed mid-way leaves it to the next one.
  */
 export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
-  const staging = new CampaignStaging(deps.redis, { prefix: deps.prefix, topic: deps.topic, keys: campaignKeys(deps.prefix) });
+  const staging = new CampaignStaging(deps.redis, {
+    prefix: deps.prefix,
+    topic: deps.topic,
+    keys: campaignKeys(deps.prefix),
+  });
   const progress = (c: Campaign, m: string) => deps.progress?.(c, m);
 
-  const runOnce = async (campaign: Campaign, scope: StagedScope, lease: { lost: boolean }, signal: AbortSignal | undefined): Promise<RunOutcome> => {
+  const runOnce = async (
+    campaign: Campaign,
+    scope: StagedScope,
+    lease: { lost: boolean },
+    signal: AbortSignal | undefined,
+  ): Promise<RunOutcome> => {
     const cut = await staging.takeCut(scope, deps.now());
     if (!cut) return 'nothing-pending';
     const check = () => {
@@ -52,8 +61,17 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
     await waitUntilDurable(deps.redis, staging.offsetsKey, cut.upTo);
     check();
     const definition = JSON.parse(cut.definition) as Campaign;
-    progress(campaign, `cut taken at ${cut.upTo.size} partition offset(s) for version ${definition.version}; building the figures aside`);
-    const slice: BackfillSlice = { topic: deps.topic, upTo: cut.upTo, startsAt: definition.startsAt, endsAt: definition.endsAt, filters: definition.filters };
+    progress(
+      campaign,
+      `cut taken at ${cut.upTo.size} partition offset(s) for version ${definition.version}; building the figures aside`,
+    );
+    const slice: BackfillSlice = {
+      topic: deps.topic,
+      upTo: cut.upTo,
+      startsAt: definition.startsAt,
+      endsAt: definition.endsAt,
+      filters: definition.filters,
+    };
     const agg = await deps.queries.aggregates(slice, cut.sinceMinute);
     check();
     if (!(await staging.stage(scope, cut, agg))) return 'superseded';
@@ -64,7 +82,10 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
     const viewers = await deps.queries.forEachViewerChunk(slice, VIEWER_CHUNK, stageViewers);
     check();
     if (!(await staging.swap(scope, cut, deps.now()))) return 'superseded';
-    progress(campaign, `swapped in: ${agg.totals.orders ?? 0} orders, ${agg.totals.views ?? 0} views, ${viewers} distinct viewers, ${agg.minutes.length} live minute(s) from history, plus live events since the cut`);
+    progress(
+      campaign,
+      `swapped in: ${agg.totals.orders ?? 0} orders, ${agg.totals.views ?? 0} views, ${viewers} distinct viewers, ${agg.minutes.length} live minute(s) from history, plus live events since the cut`,
+    );
     return 'swapped';
   };
 
@@ -72,9 +93,12 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
     const { signal } = options;
     const scope: StagedScope = { id: campaign.id, live: campaignScope(campaign.id), staged: stagingScope(campaign.id) };
     const deadline = Date.now() + DEADLINE_MS;
-    for (let superseded = 0; ; ) {
+    for (let superseded = 0; ;) {
       signal?.throwIfAborted();
-      if (Date.now() > deadline) throw new Error(`campaign ${campaign.id}: backfill did not finish within ${DEADLINE_MS / 60_000} min; it stays pending`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `campaign ${campaign.id}: backfill did not finish within ${DEADLINE_MS / 60_000} min; it stays pending`,
+        );
       const lease = await staging.acquireLease(campaign.id, BACKFILL_LEASE_MS);
       if (!lease) {
         // Another process runs it (or died holding the lease, which then expires).
@@ -93,7 +117,8 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
       }
       if (outcome === 'nothing-pending') return;
       if (outcome !== 'superseded') continue; // swapped: done unless a newer change is pending meanwhile
-      if (++superseded >= MAX_SUPERSEDED) throw new Error(`campaign ${campaign.id}: backfill superseded ${superseded} times; it stays pending`);
+      if (++superseded >= MAX_SUPERSEDED)
+        throw new Error(`campaign ${campaign.id}: backfill superseded ${superseded} times; it stays pending`);
       progress(campaign, 'superseded by a newer change or another process; redoing it for the definition now current');
     }
   };

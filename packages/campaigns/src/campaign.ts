@@ -61,13 +61,25 @@ export function stagingScope(id: string): string {
 export function coverageOf(campaign: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): string {
   const f = campaign.filters;
   const set = (list: string[] | undefined) => [...new Set(list ?? [])].sort();
-  return JSON.stringify([campaign.startsAt, campaign.endsAt, set(f.cities), set(f.districts), set(f.categories), set(f.platforms)]);
+  return JSON.stringify([
+    campaign.startsAt,
+    campaign.endsAt,
+    set(f.cities),
+    set(f.districts),
+    set(f.categories),
+    set(f.platforms),
+  ]);
 }
 
 export function matchesCampaign(campaign: Campaign, event: EventBase): boolean {
   if (event.ts < campaign.startsAt || event.ts >= campaign.endsAt) return false;
   const f = campaign.filters;
-  return inList(f.cities, event.city) && inList(f.districts, event.district) && inList(f.categories, event.category) && inList(f.platforms, event.platform);
+  return (
+    inList(f.cities, event.city) &&
+    inList(f.districts, event.district) &&
+    inList(f.categories, event.category) &&
+    inList(f.platforms, event.platform)
+  );
 }
 
 function inList(list: string[] | undefined, value: string): boolean {

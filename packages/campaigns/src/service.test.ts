@@ -3,7 +3,12 @@ import { CampaignError, CampaignService } from './service';
 import { memoryCampaigns } from './testing';
 
 const setup = (now = Date.parse('2024-09-10T10:00:30+08:00')) => memoryCampaigns(() => now);
-const input = { id: 'ecm-2024', name: 'E-commerce Month', startsAt: '2024-08-23T00:00:00+08:00', endsAt: '2024-11-01T00:00:00+08:00' };
+const input = {
+  id: 'ecm-2024',
+  name: 'E-commerce Month',
+  startsAt: '2024-08-23T00:00:00+08:00',
+  endsAt: '2024-11-01T00:00:00+08:00',
+};
 
 describe('CampaignService', () => {
   it('creates, backfills, replaces with a new version and ends at the next minute', async () => {
@@ -21,7 +26,13 @@ describe('CampaignService', () => {
   it('starts no backfill for a change of name, targets or time zone only', async () => {
     const { service, backfilled } = setup();
     await service.create({ ...input, filters: { districts: ['Luohu', 'Futian'] } });
-    const r = await service.replace('ecm-2024', { ...input, name: 'Renamed', timeZone: 'UTC', targets: { views: 5 }, filters: { districts: ['Futian', 'Luohu'] } });
+    const r = await service.replace('ecm-2024', {
+      ...input,
+      name: 'Renamed',
+      timeZone: 'UTC',
+      targets: { views: 5 },
+      filters: { districts: ['Futian', 'Luohu'] },
+    });
     expect(r).toMatchObject({ name: 'Renamed', version: 2 });
     await service.idle();
     expect(backfilled).toEqual(['ecm-2024@1']);
@@ -33,7 +44,12 @@ describe('CampaignService', () => {
     const gate = new Promise<void>((r) => (release = r));
     const started: string[] = [];
     const resumed = new CampaignService({
-      store: { list: async () => [], get: async (id) => saved.get(id) ?? null, save: async () => ({ catalogueVersion: 1, backfill: false }), pendingBackfills: async () => ['ecm-2024', 'gone'] },
+      store: {
+        list: async () => [],
+        get: async (id) => saved.get(id) ?? null,
+        save: async () => ({ catalogueVersion: 1, backfill: false }),
+        pendingBackfills: async () => ['ecm-2024', 'gone'],
+      },
       backfill: async (c) => (started.push(c.id), gate),
       now: () => 0,
       onBackfillError: () => undefined,
@@ -53,6 +69,9 @@ describe('CampaignService', () => {
     await expect(service.create(input)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(service.get('nope')).rejects.toBeInstanceOf(CampaignError);
     await expect(service.replace('nope', input)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(service.create({ ...input, id: 'x', startsAt: '2024-08-23T00:00:30+08:00' })).rejects.toMatchObject({ code: 'INVALID_CAMPAIGN', details: [{ field: 'startsAt' }] });
+    await expect(service.create({ ...input, id: 'x', startsAt: '2024-08-23T00:00:30+08:00' })).rejects.toMatchObject({
+      code: 'INVALID_CAMPAIGN',
+      details: [{ field: 'startsAt' }],
+    });
   });
 });

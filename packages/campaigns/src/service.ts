@@ -56,7 +56,8 @@ export class CampaignService {
   async create(input: unknown): Promise<Campaign> {
     const v = validateCampaignInput(input);
     if (!v.ok) throw new CampaignError('INVALID_CAMPAIGN', 'campaign is invalid', v.errors);
-    if (await this.deps.store.get(v.value.id)) throw new CampaignError('CONFLICT', `campaign ${v.value.id} already exists`);
+    if (await this.deps.store.get(v.value.id))
+      throw new CampaignError('CONFLICT', `campaign ${v.value.id} already exists`);
     const now = this.deps.now();
     const campaign: Campaign = { ...v.value, status: 'active', createdAt: now, updatedAt: now, version: 1 };
     await this.saveAndBackfill(campaign);
@@ -86,7 +87,9 @@ export class CampaignService {
   backfill(campaign: Campaign): Promise<void> {
     const previous = this.running.get(campaign.id) ?? Promise.resolve();
     // Backfills of one campaign run one after another; the newest definition runs last.
-    const next = previous.catch(() => undefined).then(() => this.deps.backfill(campaign, { signal: this.stopping.signal }));
+    const next = previous
+      .catch(() => undefined)
+      .then(() => this.deps.backfill(campaign, { signal: this.stopping.signal }));
     this.running.set(campaign.id, next);
     next.then(
       () => this.running.get(campaign.id) === next && this.running.delete(campaign.id),

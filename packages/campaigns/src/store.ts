@@ -67,7 +67,9 @@ export class CampaignStore {
 
   async list(): Promise<Campaign[]> {
     const all = await this.redis.hvals(this.keys.catalogue);
-    return all.map((json) => JSON.parse(json) as Campaign).sort((a, b) => a.startsAt - b.startsAt || a.id.localeCompare(b.id));
+    return all
+      .map((json) => JSON.parse(json) as Campaign)
+      .sort((a, b) => a.startsAt - b.startsAt || a.id.localeCompare(b.id));
   }
 
   async get(id: string): Promise<Campaign | null> {
@@ -80,7 +82,12 @@ export class CampaignStore {
    * while a backfill builds its figures aside (workers count matching events there too).
    */
   async snapshot(): Promise<{ version: number; campaigns: CatalogueCampaign[] }> {
-    const replies = (await this.redis.multi().get(this.keys.version).hvals(this.keys.catalogue).hgetall(this.keys.staging).exec()) as [[null, string | null], [null, string[]], [null, Record<string, string>]];
+    const replies = (await this.redis
+      .multi()
+      .get(this.keys.version)
+      .hvals(this.keys.catalogue)
+      .hgetall(this.keys.staging)
+      .exec()) as [[null, string | null], [null, string[]], [null, Record<string, string>]];
     const [[, version], [, all], [, staging]] = replies;
     const campaigns = all.map((json) => {
       const c = JSON.parse(json) as CatalogueCampaign;
@@ -101,12 +108,25 @@ export class CampaignStore {
   async save(campaign: Campaign): Promise<SaveOutcome> {
     await this.clickhouse.insert({
       table: 'lt_campaigns',
-      values: [{ id: campaign.id, version: campaign.version, body: JSON.stringify(campaign), updated_at: campaign.updatedAt }],
+      values: [
+        { id: campaign.id, version: campaign.version, body: JSON.stringify(campaign), updated_at: campaign.updatedAt },
+      ],
       format: 'JSONEachRow',
     });
     const k = this.keys;
-    const [version, covers] = await (this.redis as unknown as Record<string, (...a: string[]) => Promise<[number, number]>>).ltSaveCampaign!(
-      k.catalogue, k.version, k.pending, k.staging, k.coverage, campaign.id, JSON.stringify(campaign), String(campaign.version), coverageOf(campaign), k.changes,
+    const [version, covers] = await (
+      this.redis as unknown as Record<string, (...a: string[]) => Promise<[number, number]>>
+    ).ltSaveCampaign!(
+      k.catalogue,
+      k.version,
+      k.pending,
+      k.staging,
+      k.coverage,
+      campaign.id,
+      JSON.stringify(campaign),
+      String(campaign.version),
+      coverageOf(campaign),
+      k.changes,
     );
     return { catalogueVersion: version, backfill: covers === 1 };
   }
@@ -117,7 +137,10 @@ export class CampaignStore {
    * backfilled again afterwards).
    */
   async restoreFromHistory(): Promise<number> {
-    const rs = await this.clickhouse.query({ query: 'SELECT argMax(body, version) AS body FROM lt_campaigns GROUP BY id', format: 'JSONEachRow' });
+    const rs = await this.clickhouse.query({
+      query: 'SELECT argMax(body, version) AS body FROM lt_campaigns GROUP BY id',
+      format: 'JSONEachRow',
+    });
     const rows = await rs.json<{ body: string }>();
     const multi = this.redis.multi().del(this.keys.staging);
     for (const { body } of rows) {

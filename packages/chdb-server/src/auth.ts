@@ -16,7 +16,8 @@ export interface Accounts {
   reader?: ChdbAccount;
 }
 
-const HEADER_HINT = 'send the credentials in the Authorization: Basic header or the X-ClickHouse-User and X-ClickHouse-Key headers';
+const HEADER_HINT =
+  'send the credentials in the Authorization: Basic header or the X-ClickHouse-User and X-ClickHouse-Key headers';
 
 /**
  * Credentials the way ClickHouse accepts them in headers: Basic auth, or the

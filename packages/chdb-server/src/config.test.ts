@@ -48,26 +48,46 @@ describe('parseConfig', () => {
   });
 
   it('wants the reader account whole and distinct from the writer', () => {
-    expect(() => parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_READER_USER: 'r' })).toThrow(/CHDB_READER_PASSWORD/);
-    expect(() => parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_READER_USER: 'default', CHDB_READER_PASSWORD: 'q' })).toThrow(/must differ/);
+    expect(() => parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_READER_USER: 'r' })).toThrow(
+      /CHDB_READER_PASSWORD/,
+    );
+    expect(() =>
+      parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_READER_USER: 'default', CHDB_READER_PASSWORD: 'q' }),
+    ).toThrow(/must differ/);
   });
 
   it('reports every bad variable at once', () => {
     let error: unknown;
     try {
-      parseConfig({ CHDB_HTTP_PORT: '80a', CHDB_USER: 'a:b', CHDB_MAX_BODY_BYTES: '0', CHDB_LOG_LEVEL: 'loud', CHDB_ALLOWED_HOSTS: 'evil.example:80' });
+      parseConfig({
+        CHDB_HTTP_PORT: '80a',
+        CHDB_USER: 'a:b',
+        CHDB_MAX_BODY_BYTES: '0',
+        CHDB_LOG_LEVEL: 'loud',
+        CHDB_ALLOWED_HOSTS: 'evil.example:80',
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['CHDB_DATA_DIR', 'CHDB_HTTP_PORT', 'CHDB_PASSWORD', 'CHDB_USER', 'CHDB_ALLOWED_HOSTS', 'CHDB_MAX_BODY_BYTES', 'CHDB_LOG_LEVEL']) {
+    for (const name of [
+      'CHDB_DATA_DIR',
+      'CHDB_HTTP_PORT',
+      'CHDB_PASSWORD',
+      'CHDB_USER',
+      'CHDB_ALLOWED_HOSTS',
+      'CHDB_MAX_BODY_BYTES',
+      'CHDB_LOG_LEVEL',
+    ]) {
       expect(problems).toContain(name);
     }
     expect((error as ConfigError).problems).toHaveLength(7);
   });
 
   it('rejects out-of-range ports', () => {
-    expect(() => parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_HTTP_PORT: '65536' })).toThrow(/CHDB_HTTP_PORT/);
+    expect(() => parseConfig({ CHDB_DATA_DIR: '/d', CHDB_PASSWORD: 'p', CHDB_HTTP_PORT: '65536' })).toThrow(
+      /CHDB_HTTP_PORT/,
+    );
   });
 });

@@ -36,7 +36,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 // A host name or an IPv4 address, or an IPv6 address in brackets as it appears in a Host header.
-const HOST_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+const HOST_NAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 /** Validates every variable and reports all problems at once. */
 export function parseConfig(env: Env): ChdbServerConfig {
@@ -46,7 +47,8 @@ export function parseConfig(env: Env): ChdbServerConfig {
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
   // Passwords are taken as given: surrounding spaces are part of the secret.
-  const secret = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const secret = (name: string): string | undefined =>
+    env[name] === undefined || env[name] === '' ? undefined : env[name];
 
   const dataDirRaw = value('CHDB_DATA_DIR');
   if (dataDirRaw === undefined) problems.push('CHDB_DATA_DIR is required: the directory chDB keeps its data in');
@@ -71,17 +73,25 @@ export function parseConfig(env: Env): ChdbServerConfig {
   const readerUser = value('CHDB_READER_USER');
   const readerPassword = secret('CHDB_READER_PASSWORD');
   if ((readerUser === undefined) !== (readerPassword === undefined)) {
-    problems.push('CHDB_READER_USER and CHDB_READER_PASSWORD go together: set both for a read-only account, or neither');
+    problems.push(
+      'CHDB_READER_USER and CHDB_READER_PASSWORD go together: set both for a read-only account, or neither',
+    );
   }
   if (readerUser !== undefined) {
     checkUserName('CHDB_READER_USER', readerUser, problems);
-    if (readerUser === writerUser) problems.push(`CHDB_READER_USER must differ from CHDB_USER (both are ${JSON.stringify(writerUser)})`);
+    if (readerUser === writerUser)
+      problems.push(`CHDB_READER_USER must differ from CHDB_USER (both are ${JSON.stringify(writerUser)})`);
   }
 
-  const allowedHosts = (value('CHDB_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const allowedHosts = (value('CHDB_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
   const badHosts = allowedHosts.filter((h) => !HOST_NAME.test(h));
   if (badHosts.length > 0) {
-    problems.push(`CHDB_ALLOWED_HOSTS must be comma-separated host names without ports (e.g. chdb.internal,[fd00::1]), got ${badHosts.map((h) => JSON.stringify(h)).join(', ')}`);
+    problems.push(
+      `CHDB_ALLOWED_HOSTS must be comma-separated host names without ports (e.g. chdb.internal,[fd00::1]), got ${badHosts.map((h) => JSON.stringify(h)).join(', ')}`,
+    );
   }
 
   const maxBodyBytes = integer(value('CHDB_MAX_BODY_BYTES'), DEFAULT_MAX_BODY_BYTES);

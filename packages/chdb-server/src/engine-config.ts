@@ -17,8 +17,19 @@ import path from 'node:path';
  */
 
 const GRANTS = [
-  'SHOW', 'SELECT', 'INSERT', 'ALTER', 'CREATE DATABASE', 'CREATE TABLE', 'CREATE VIEW', 'CREATE TEMPORARY TABLE',
-  'DROP', 'TRUNCATE', 'OPTIMIZE', 'KILL QUERY', 'dictGet',
+  'SHOW',
+  'SELECT',
+  'INSERT',
+  'ALTER',
+  'CREATE DATABASE',
+  'CREATE TABLE',
+  'CREATE VIEW',
+  'CREATE TEMPORARY TABLE',
+  'DROP',
+  'TRUNCATE',
+  'OPTIMIZE',
+  'KILL QUERY',
+  'dictGet',
 ];
 
 /** Profile settings with their fixed values; a request or SETTINGS clause changing one fails (SETTING_CONSTRAINT_VIOLATION). */
@@ -47,7 +58,8 @@ export function writeEngineConfig(dataDir: string): EngineFiles {
   const userFilesPath = path.join(dataDir, 'user_files');
   const formatSchemaPath = path.join(dataDir, 'format_schemas');
   const userScriptsPath = path.join(dataDir, 'user_scripts');
-  for (const d of [dir, userFilesPath, formatSchemaPath, userScriptsPath]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [dir, userFilesPath, formatSchemaPath, userScriptsPath])
+    mkdirSync(d, { recursive: true, mode: 0o700 });
 
   const usersFile = path.join(dir, 'users.xml');
   const configFile = path.join(dir, 'config.xml');

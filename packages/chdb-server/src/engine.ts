@@ -127,7 +127,10 @@ export class ChdbEngine {
       const info = { version: first?.v ?? 'unknown', timezone: first?.tz ?? 'UTC' };
       const count = Math.max(1, Math.floor(options.sessions ?? 2));
       while (opened.length < count) opened.push(openSession(target));
-      return new ChdbEngine(opened.map((s) => new EngineSession(s, target, baseline, options)), info);
+      return new ChdbEngine(
+        opened.map((s) => new EngineSession(s, target, baseline, options)),
+        info,
+      );
     } catch (err) {
       for (const s of opened) s.close();
       throw err;
@@ -161,12 +164,15 @@ export class ChdbEngine {
       const at = this.idle.findIndex((s) => s.suits(job));
       const [session] = this.idle.splice(at < 0 ? 0 : at, 1);
       this.running++;
-      session!.execute(job).then(resolve, reject).finally(() => {
-        this.running--;
-        this.idle.push(session!);
-        if (this.pending === 0) this.drained?.();
-        this.dispatch();
-      });
+      session!
+        .execute(job)
+        .then(resolve, reject)
+        .finally(() => {
+          this.running--;
+          this.idle.push(session!);
+          if (this.pending === 0) this.drained?.();
+          this.dispatch();
+        });
     }
   }
 }
@@ -259,7 +265,8 @@ class EngineSession {
     const wanted = new Map(job.settings);
     const clauses: string[] = [];
     for (const name of this.applied.keys()) if (!wanted.has(name)) clauses.push(this.resetClause(name));
-    for (const [name, value] of job.settings) if (this.applied.get(name) !== value) clauses.push(`${name} = ${quote(value)}`);
+    for (const [name, value] of job.settings)
+      if (this.applied.get(name) !== value) clauses.push(`${name} = ${quote(value)}`);
     return clauses;
   }
 
@@ -333,7 +340,9 @@ function openSession({ dataDir, configFile }: SessionTarget): Session {
   try {
     // Quoted 64-bit integers keep values beyond 2^53 exact in JSON output, which
     // @clickhouse/client relies on; chdb's own default leaves them unquoted.
-    return new Session(dataDir, { connectionArgs: [`--config-file=${configFile}`, '--output_format_json_quote_64bit_integers=1'] });
+    return new Session(dataDir, {
+      connectionArgs: [`--config-file=${configFile}`, '--output_format_json_quote_64bit_integers=1'],
+    });
   } catch (err) {
     throw new Error(
       `Cannot open chDB data directory ${dataDir} (is another process using it?): ${(err as Error).message}`,

@@ -2,15 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { ClickHouseHttpError, ErrorCode, exceptionBody, fromEngineError, httpStatusFor } from './errors';
 
 // The regular expression @clickhouse/client 1.23 uses to recognise a server error.
-const clientErrorRe = /(Code|Error): (?<code>\d+).*Exception: (?<message>.+?)\((?<type>(?=[A-Z0-9_]*[A-Z]{3})[A-Z0-9_]+)\)/s;
+const clientErrorRe =
+  /(Code|Error): (?<code>\d+).*Exception: (?<message>.+?)\((?<type>(?=[A-Z0-9_]*[A-Z]{3})[A-Z0-9_]+)\)/s;
 
 describe('engine errors', () => {
   it('lifts code and type out of an engine message and keeps the text', () => {
-    const err = fromEngineError(new Error("Code: 60. DB::Exception: Unknown table expression identifier 'nope'. (UNKNOWN_TABLE)"));
+    const err = fromEngineError(
+      new Error("Code: 60. DB::Exception: Unknown table expression identifier 'nope'. (UNKNOWN_TABLE)"),
+    );
     expect(err.code).toBe(60);
     expect(err.type).toBe('UNKNOWN_TABLE');
     const body = exceptionBody(err, '26.7.2.1');
-    expect(body).toBe("Code: 60. DB::Exception: Unknown table expression identifier 'nope'. (UNKNOWN_TABLE) (version 26.7.2.1)\n");
+    expect(body).toBe(
+      "Code: 60. DB::Exception: Unknown table expression identifier 'nope'. (UNKNOWN_TABLE) (version 26.7.2.1)\n",
+    );
     expect(clientErrorRe.exec(body)?.groups).toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
   });
 

@@ -44,8 +44,14 @@ describe('parseQueryRequest', () => {
   });
 
   it('treats an INSERT without data as a no-op', () => {
-    expect(parseQueryRequest(request('query=INSERT INTO t FORMAT JSONEachRow', ' \n')).statement).toEqual({ kind: 'noop', sql: 'INSERT INTO t FORMAT JSONEachRow' });
-    expect(parseQueryRequest(request('', 'INSERT INTO t FORMAT JSONEachRow\n')).statement).toEqual({ kind: 'noop', sql: 'INSERT INTO t FORMAT JSONEachRow\n' });
+    expect(parseQueryRequest(request('query=INSERT INTO t FORMAT JSONEachRow', ' \n')).statement).toEqual({
+      kind: 'noop',
+      sql: 'INSERT INTO t FORMAT JSONEachRow',
+    });
+    expect(parseQueryRequest(request('', 'INSERT INTO t FORMAT JSONEachRow\n')).statement).toEqual({
+      kind: 'noop',
+      sql: 'INSERT INTO t FORMAT JSONEachRow\n',
+    });
   });
 
   it('joins URL query and body with a newline otherwise', () => {
@@ -57,7 +63,10 @@ describe('parseQueryRequest', () => {
 
   it('puts readonly last and makes GET read-only', () => {
     const post = parseQueryRequest(request('readonly=1&max_threads=2', 'SELECT 1'));
-    expect(post.settings).toEqual([['max_threads', '2'], ['readonly', '1']]);
+    expect(post.settings).toEqual([
+      ['max_threads', '2'],
+      ['readonly', '1'],
+    ]);
     const get = parseQueryRequest(request('query=SELECT 1', '', { method: 'GET' }));
     expect(get.settings).toEqual([['readonly', '2']]);
     const strictGet = parseQueryRequest(request('query=SELECT 1&readonly=1', '', { method: 'GET' }));
@@ -69,7 +78,7 @@ describe('parseQueryRequest', () => {
     expect(parseQueryRequest(request('', 'use other')).sticky).toBe(true);
     expect(parseQueryRequest(request('', 'CREATE TEMPORARY TABLE tmp (a UInt8)')).sticky).toBe(true);
     expect(parseQueryRequest(request('', 'SELECT 1')).sticky).toBe(false);
-    expect(parseQueryRequest(request('', "CREATE TABLE t (a UInt8) ENGINE = Memory")).sticky).toBe(false);
+    expect(parseQueryRequest(request('', 'CREATE TABLE t (a UInt8) ENGINE = Memory')).sticky).toBe(false);
   });
 
   it('ignores a GET body, as ClickHouse does', () => {
@@ -86,7 +95,9 @@ describe('parseQueryRequest', () => {
 
   it('compresses the response only when asked by both setting and Accept-Encoding', () => {
     const headers = { 'accept-encoding': 'gzip' };
-    expect(parseQueryRequest(request('enable_http_compression=1', 'SELECT 1', { headers })).responseEncoding).toBe('gzip');
+    expect(parseQueryRequest(request('enable_http_compression=1', 'SELECT 1', { headers })).responseEncoding).toBe(
+      'gzip',
+    );
     expect(parseQueryRequest(request('', 'SELECT 1', { headers })).responseEncoding).toBeUndefined();
     expect(parseQueryRequest(request('enable_http_compression=1', 'SELECT 1')).responseEncoding).toBeUndefined();
     expect(chooseEncoding('zstd, br;q=0.5')).toBe('br');

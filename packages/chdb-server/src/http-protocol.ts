@@ -47,20 +47,46 @@ export interface RawRequest {
 
 // URL parameters ClickHouse's HTTP handler consumes itself; everything else is a setting.
 const RESERVED = new Set([
-  'query', 'database', 'default_format', 'query_id', 'user', 'password', 'quota_key', 'stacktrace', 'role',
-  'buffer_size', 'wait_end_of_query', 'session_id', 'session_timeout', 'session_check', 'close_session',
-  'client_protocol_version', 'compress', 'decompress',
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'user',
+  'password',
+  'quota_key',
+  'stacktrace',
+  'role',
+  'buffer_size',
+  'wait_end_of_query',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'close_session',
+  'client_protocol_version',
+  'compress',
+  'decompress',
 ]);
 
 // Real settings that only steer the HTTP exchange; this server handles them
 // (or has nothing to do for them), so they never reach the engine.
 const HTTP_ONLY_SETTINGS = new Set([
-  'enable_http_compression', 'http_zlib_compression_level', 'http_response_compression_method',
-  'http_native_compression_disable_checksumming_on_decompress', 'send_progress_in_http_headers',
-  'http_headers_progress_interval_ms', 'http_wait_end_of_query', 'http_response_buffer_size',
-  'http_write_exception_in_output_format', 'http_response_headers', 'add_http_cors_header',
-  'cancel_http_readonly_queries_on_client_close', 'http_max_uri_size', 'http_max_fields',
-  'http_max_field_name_size', 'http_max_field_value_size', 'http_max_request_param_data_size',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'http_response_compression_method',
+  'http_native_compression_disable_checksumming_on_decompress',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'http_wait_end_of_query',
+  'http_response_buffer_size',
+  'http_write_exception_in_output_format',
+  'http_response_headers',
+  'add_http_cors_header',
+  'cancel_http_readonly_queries_on_client_close',
+  'http_max_uri_size',
+  'http_max_fields',
+  'http_max_field_name_size',
+  'http_max_field_value_size',
+  'http_max_request_param_data_size',
 ]);
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -74,7 +100,10 @@ export function parseQueryRequest(req: RawRequest): QueryRequest {
   const body = isGet ? Buffer.alloc(0) : req.body;
 
   if (truthy(fields.get('compress')) || truthy(fields.get('decompress'))) {
-    throw ClickHouseHttpError.of(ErrorCode.NOT_IMPLEMENTED, 'ClickHouse native compression (compress/decompress) is not supported');
+    throw ClickHouseHttpError.of(
+      ErrorCode.NOT_IMPLEMENTED,
+      'ClickHouse native compression (compress/decompress) is not supported',
+    );
   }
 
   const params: Record<string, string> = {};
@@ -129,7 +158,11 @@ export function parseQueryRequest(req: RawRequest): QueryRequest {
  * the body. When the parameter is a complete `INSERT ... FORMAT <fmt>` the
  * body is pure data, which is kept as bytes so binary formats survive.
  */
-function buildStatement(urlQuery: string, body: Buffer, hasParams: boolean): { statement: EngineStatement; shape: SqlShape } {
+function buildStatement(
+  urlQuery: string,
+  body: Buffer,
+  hasParams: boolean,
+): { statement: EngineStatement; shape: SqlShape } {
   if (urlQuery && body.length > 0) {
     const shape = scanSql(urlQuery);
     if (shape.insertFormat !== undefined && isBlankFrom(urlQuery, shape.dataOffset ?? urlQuery.length)) {

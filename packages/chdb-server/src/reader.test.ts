@@ -3,8 +3,19 @@ import { checkReaderStatement, readerGrantsQuery, readerSettings } from './reade
 
 describe('the read-only account', () => {
   it('runs with readonly=2 last, or the stricter readonly=1 the request asks for', () => {
-    expect(readerSettings([['max_threads', '2']])).toEqual([['max_threads', '2'], ['readonly', '2']]);
-    expect(readerSettings([['readonly', '1'], ['max_threads', '2']])).toEqual([['max_threads', '2'], ['readonly', '1']]);
+    expect(readerSettings([['max_threads', '2']])).toEqual([
+      ['max_threads', '2'],
+      ['readonly', '2'],
+    ]);
+    expect(
+      readerSettings([
+        ['readonly', '1'],
+        ['max_threads', '2'],
+      ]),
+    ).toEqual([
+      ['max_threads', '2'],
+      ['readonly', '1'],
+    ]);
     expect(readerSettings([['readonly', '2']])).toEqual([['readonly', '2']]);
   });
 
@@ -15,10 +26,29 @@ describe('the read-only account', () => {
   });
 
   it('runs only reading statements', () => {
-    for (const type of ['SelectWithUnionQuery', 'Explain', 'ShowTables', 'ShowColumns', 'ShowCreateTableQuery', 'DescribeQuery', 'ExistsTableQuery', 'ShowGrantsQuery']) {
+    for (const type of [
+      'SelectWithUnionQuery',
+      'Explain',
+      'ShowTables',
+      'ShowColumns',
+      'ShowCreateTableQuery',
+      'DescribeQuery',
+      'ExistsTableQuery',
+      'ShowGrantsQuery',
+    ]) {
       expect(() => checkReaderStatement(type, 'r'), type).not.toThrow();
     }
-    for (const type of ['InsertQuery', 'CreateQuery', 'DropQuery', 'AlterQuery', 'Set', 'UseQuery', 'OptimizeQuery', 'KillQueryQuery', 'SYSTEM query']) {
+    for (const type of [
+      'InsertQuery',
+      'CreateQuery',
+      'DropQuery',
+      'AlterQuery',
+      'Set',
+      'UseQuery',
+      'OptimizeQuery',
+      'KillQueryQuery',
+      'SYSTEM query',
+    ]) {
       expect(() => checkReaderStatement(type, 'r'), type).toThrow(/readonly mode/);
     }
   });

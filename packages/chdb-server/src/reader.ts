@@ -9,14 +9,18 @@ import { ClickHouseHttpError, ErrorCode } from './errors';
  */
 
 /** Root node types of ClickHouse's parse that only read data or metadata. */
-const READ_STATEMENTS = /^(SelectWithUnionQuery|Explain|ShowTables|ShowColumns|ShowGrantsQuery|ShowCreate\w*Query|DescribeQuery|Exists\w*Query)$/;
+const READ_STATEMENTS =
+  /^(SelectWithUnionQuery|Explain|ShowTables|ShowColumns|ShowGrantsQuery|ShowCreate\w*Query|DescribeQuery|Exists\w*Query)$/;
 
 /** The request's settings with the reader's readonly last; throws when the request tries to lift it. */
 export function readerSettings(settings: ReadonlyArray<[string, string]>): Array<[string, string]> {
   const asked = settings.find(([name]) => name === 'readonly')?.[1];
   const readonly = asked === undefined || asked.trim() === '2' ? '2' : asked.trim() === '1' ? '1' : undefined;
   if (readonly === undefined) {
-    throw ClickHouseHttpError.of(ErrorCode.READONLY, `Cannot modify 'readonly' setting in readonly mode (the read-only account always runs with readonly=2; asked for readonly=${asked})`);
+    throw ClickHouseHttpError.of(
+      ErrorCode.READONLY,
+      `Cannot modify 'readonly' setting in readonly mode (the read-only account always runs with readonly=2; asked for readonly=${asked})`,
+    );
   }
   return [...settings.filter(([name]) => name !== 'readonly'), ['readonly', readonly]];
 }
@@ -36,5 +40,8 @@ export function checkReaderStatement(type: string, user: string): void {
  * above, so that is what it is told, in the shape ClickHouse answers (one GRANT per row).
  */
 export function readerGrantsQuery(user: string): { sql: string; params: Record<string, string> } {
-  return { sql: 'SELECT {grant:String} AS GRANTS', params: { grant: escapeParam(`GRANT SHOW, SELECT ON *.* TO ${user}`) } };
+  return {
+    sql: 'SELECT {grant:String} AS GRANTS',
+    params: { grant: escapeParam(`GRANT SHOW, SELECT ON *.* TO ${user}`) },
+  };
 }

@@ -17,7 +17,10 @@ describe('Host allowlist', () => {
 
   it('answers the loopback names, the listen host and configured names, on its own port', () => {
     for (const host of ['127.0.0.1:8123', 'localhost:8123', 'LOCALHOST:8123', '[::1]:8123', 'chdb.internal:8123']) {
-      expect(refusal(() => checkHost({ host }, hosts)), host).toBeUndefined();
+      expect(
+        refusal(() => checkHost({ host }, hosts)),
+        host,
+      ).toBeUndefined();
     }
   });
 
@@ -43,7 +46,12 @@ describe('browser requests', () => {
   });
 
   it('refuses the bodies a page can send without preflight, and nothing @clickhouse/client sends by default', () => {
-    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'Application/X-WWW-Form-Urlencoded', 'multipart/form-data; boundary=x']) {
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'Application/X-WWW-Form-Urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
       const err = refusal(() => refuseBrowserBodies({ 'content-type': type }));
       expect(err?.type, type).toBe('UNSUPPORTED_MEDIA_TYPE');
     }

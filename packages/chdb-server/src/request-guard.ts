@@ -17,7 +17,11 @@ const BROWSER_FORM_TYPES = new Set(['text/plain', 'application/x-www-form-urlenc
 
 /** The Host header values the server answers to: each allowed name with its port. */
 export function allowedHostHeaders(listenHost: string, port: number, extraNames: readonly string[]): Set<string> {
-  const names = [listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost, ...LOOPBACK_HOSTS, ...extraNames];
+  const names = [
+    listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost,
+    ...LOOPBACK_HOSTS,
+    ...extraNames,
+  ];
   const allowed = new Set<string>();
   for (const name of names.map((n) => n.toLowerCase())) {
     allowed.add(`${name}:${port}`);
@@ -43,7 +47,8 @@ export function checkHost(headers: IncomingHttpHeaders, allowed: ReadonlySet<str
 
 /** Browsers add Origin to cross-origin and POST requests and Sec-Fetch-Site to all of them; ClickHouse clients send neither. */
 export function refuseBrowsers(headers: IncomingHttpHeaders): void {
-  const sign = headers.origin !== undefined ? 'Origin' : headers['sec-fetch-site'] !== undefined ? 'Sec-Fetch-Site' : undefined;
+  const sign =
+    headers.origin !== undefined ? 'Origin' : headers['sec-fetch-site'] !== undefined ? 'Sec-Fetch-Site' : undefined;
   if (sign) {
     throw ClickHouseHttpError.of(
       ErrorCode.ACCESS_DENIED,

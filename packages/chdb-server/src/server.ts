@@ -60,7 +60,14 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
   });
   let closing = false;
 
-  const handler = new RequestHandler(engine, new StatementGuard(engineInspector(engine)), log, maxBodyBytes, accounts, () => closing);
+  const handler = new RequestHandler(
+    engine,
+    new StatementGuard(engineInspector(engine)),
+    log,
+    maxBodyBytes,
+    accounts,
+    () => closing,
+  );
   const server = createServer((req, res) => void handler.handle(req, res));
   server.keepAliveTimeout = 10_000;
   server.requestTimeout = 10 * 60_000; // large inserts may take a while to upload
@@ -83,7 +90,15 @@ export async function startChdbServer(options: ChdbServerOptions): Promise<ChdbS
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   handler.hosts = allowedHostHeaders(host, port, options.allowedHosts ?? []);
   log.info(
-    { url, dataDir: options.dataDir, version: engine.info.version, sessions: options.sessions ?? DEFAULT_SESSIONS, writer: accounts.writer.user, reader: accounts.reader?.user, hosts: [...handler.hosts] },
+    {
+      url,
+      dataDir: options.dataDir,
+      version: engine.info.version,
+      sessions: options.sessions ?? DEFAULT_SESSIONS,
+      writer: accounts.writer.user,
+      reader: accounts.reader?.user,
+      hosts: [...handler.hosts],
+    },
     'chdb-server listening',
   );
 
@@ -135,7 +150,11 @@ class RequestHandler {
         return this.send(res, 200, { 'Content-Type': 'text/html; charset=UTF-8' }, Buffer.from('Ok.\n'));
       }
       if (url.pathname !== '/') {
-        throw ClickHouseHttpError.of(ErrorCode.BAD_ARGUMENTS, `There is no handle ${url.pathname}. Use / or /ping`, 404);
+        throw ClickHouseHttpError.of(
+          ErrorCode.BAD_ARGUMENTS,
+          `There is no handle ${url.pathname}. Use / or /ping`,
+          404,
+        );
       }
       if (method !== 'GET' && method !== 'POST' && method !== 'HEAD') throw methodNotAllowed(method);
       const role = authenticate(req.headers, url.searchParams, this.accounts);
@@ -149,7 +168,14 @@ class RequestHandler {
       const result = await this.engine.run(await this.jobFor(role, request));
       await this.sendResult(res, request, result);
       this.log.debug(
-        { queryId, role, keyword: request.shape.keyword, ms: Math.round(performance.now() - started), rows: result.resultRows, written: result.writtenRows },
+        {
+          queryId,
+          role,
+          keyword: request.shape.keyword,
+          ms: Math.round(performance.now() - started),
+          rows: result.resultRows,
+          written: result.writtenRows,
+        },
         'query done',
       );
     } catch (err) {
@@ -174,7 +200,12 @@ class RequestHandler {
     checkReaderStatement(facts.type, user);
     if (facts.type !== 'ShowGrantsQuery') return job;
     const grants = readerGrantsQuery(user);
-    return { ...job, statement: { kind: 'sql', sql: grants.sql }, params: grants.params, format: request.responseFormat };
+    return {
+      ...job,
+      statement: { kind: 'sql', sql: grants.sql },
+      params: grants.params,
+      format: request.responseFormat,
+    };
   }
 
   private async sendResult(res: ServerResponse, request: QueryRequest, result: EngineResult): Promise<void> {
@@ -205,7 +236,13 @@ class RequestHandler {
     this.send(res, 200, headers, payload);
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, err: unknown, queryId: string | undefined, started: number): void {
+  private fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    queryId: string | undefined,
+    started: number,
+  ): void {
     if (req.destroyed && !(err instanceof ClickHouseHttpError)) {
       this.log.debug({ err, queryId }, 'client went away');
       return;
@@ -213,7 +250,14 @@ class RequestHandler {
     const error = err instanceof ClickHouseHttpError ? err : fromEngineError(err);
     const status = httpStatusFor(error);
     this.log[status >= 500 && !(err instanceof ClickHouseHttpError) ? 'error' : 'warn'](
-      { queryId, code: error.code, type: error.type, status, ms: Math.round(performance.now() - started), error: error.message.slice(0, 2000) },
+      {
+        queryId,
+        code: error.code,
+        type: error.type,
+        status,
+        ms: Math.round(performance.now() - started),
+        error: error.message.slice(0, 2000),
+      },
       'query failed',
     );
     const headers: OutgoingHttpHeaders = {
@@ -245,10 +289,12 @@ function methodNotAllowed(method: string): ClickHouseHttpError {
 
 function contentTypeFor(format: string): string {
   const f = format.toLowerCase();
-  if (/^(json|jsoncompact|jsonstrings|jsoncompactstrings|jsoncolumns\w*|jsonobjecteachrow)$/.test(f)) return 'application/json; charset=UTF-8';
+  if (/^(json|jsoncompact|jsonstrings|jsoncompactstrings|jsoncolumns\w*|jsonobjecteachrow)$/.test(f))
+    return 'application/json; charset=UTF-8';
   if (f.startsWith('json') || f === 'ndjson' || f === 'jsonl') return 'application/x-ndjson; charset=UTF-8';
   if (f.startsWith('tabseparated') || f.startsWith('tsv')) return 'text/tab-separated-values; charset=UTF-8';
   if (f.startsWith('csv')) return 'text/csv; charset=UTF-8';
-  if (/^(rowbinary\w*|native|parquet|arrow\w*|orc|avro|protobuf\w*|capnproto|msgpack|bsoneachrow|npy)$/.test(f)) return 'application/octet-stream';
+  if (/^(rowbinary\w*|native|parquet|arrow\w*|orc|avro|protobuf\w*|capnproto|msgpack|bsoneachrow|npy)$/.test(f))
+    return 'application/octet-stream';
   return 'text/plain; charset=UTF-8';
 }

@@ -34,7 +34,7 @@ describe('scanSql', () => {
     expect(scanSql('SELECT 1; SELECT 2').multiStatement).toBe(true);
     expect(scanSql('SELECT 1;').multiStatement).toBe(false);
     expect(scanSql('SELECT 1; -- done\n').multiStatement).toBe(false);
-    expect(scanSql("SELECT ';', `a;b`, \"c;d\", $$e;f$$").multiStatement).toBe(false);
+    expect(scanSql('SELECT \';\', `a;b`, "c;d", $$e;f$$').multiStatement).toBe(false);
     expect(scanSql("SELECT 'it\\'s; fine', 'doubled '' ; quote'").multiStatement).toBe(false);
   });
 

@@ -75,7 +75,7 @@ export function scanSql(sql: string): SqlShape {
       const end = skipQuoted(sql, i, c);
       if (!significant(undefined)) return shape;
       i = end;
-    } else if (c === '$' && (HEREDOC.lastIndex = i, HEREDOC.test(sql))) {
+    } else if (c === '$' && ((HEREDOC.lastIndex = i), HEREDOC.test(sql))) {
       const tag = sql.slice(i, HEREDOC.lastIndex);
       const close = sql.indexOf(tag, HEREDOC.lastIndex);
       if (!significant(undefined)) return shape;

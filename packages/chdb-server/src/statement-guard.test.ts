@@ -4,16 +4,22 @@ import { ClickHouseHttpError } from './errors';
 import { StatementGuard, type StatementInspector } from './statement-guard';
 
 // Dumps as the engine prints them for `EXPLAIN AST` (ClickHouse 26.7, chDB).
-const SELECT_ONE = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1';
-const SELECT_FILE = "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Function file (children 1)\n     ExpressionList (children 1)\n      Literal \\'/etc/hostname\\'";
-const OUTFILE = "SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal \\' x \\'\n Literal \\'/tmp/out.txt\\'";
+const SELECT_ONE =
+  'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1';
+const SELECT_FILE =
+  "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Function file (children 1)\n     ExpressionList (children 1)\n      Literal \\'/etc/hostname\\'";
+const OUTFILE =
+  "SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal \\' x \\'\n Literal \\'/tmp/out.txt\\'";
 const INSERT = 'InsertQuery   (children 1)\n Identifier t';
 const EXPLAIN_AST_OF_FILE = `Explain EXPLAIN AST (children 1)\n${indent(SELECT_FILE)}`;
 const EXPLAIN_SYNTAX_INTO_OUTFILE = `Explain EXPLAIN SYNTAX (children 2)\n${indent(SELECT_ONE)}\n Literal \\'/tmp/x\\'`;
 const EXPLAIN_AST_INTO_OUTFILE = `Explain EXPLAIN AST (children 2)\n${indent(SELECT_FILE)}\n Literal \\'/tmp/x\\'`;
 
 function indent(dump: string): string {
-  return dump.split('\n').map((line) => ` ${line}`).join('\n');
+  return dump
+    .split('\n')
+    .map((line) => ` ${line}`)
+    .join('\n');
 }
 
 /** An engine stand-in answering from recorded parses, counting what it was asked. */
@@ -33,7 +39,9 @@ function inspector(parses: Record<string, { formatted?: string; dump: string } |
     },
     async explainAst(statement) {
       calls.explain.push(statement);
-      const parse = Object.values(parses).find((p) => !(p instanceof Error) && (p.formatted ?? '') === statement) ?? answer(statement);
+      const parse =
+        Object.values(parses).find((p) => !(p instanceof Error) && (p.formatted ?? '') === statement) ??
+        answer(statement);
       if (parse instanceof Error) throw parse;
       return parse.dump;
     },
@@ -55,7 +63,8 @@ describe('StatementGuard', () => {
   it('accepts a statement and asks the engine only once per text', async () => {
     const { fake, calls } = inspector({ 'INSERT INTO t FORMAT JSONEachRow': { dump: INSERT } });
     const guard = new StatementGuard(fake);
-    for (let i = 0; i < 3; i++) expect(await guard.check('INSERT INTO t FORMAT JSONEachRow', {})).toEqual({ type: 'InsertQuery' });
+    for (let i = 0; i < 3; i++)
+      expect(await guard.check('INSERT INTO t FORMAT JSONEachRow', {})).toEqual({ type: 'InsertQuery' });
     expect(calls).toEqual({ format: 1, explain: ['INSERT INTO t FORMAT JSONEachRow'] });
   });
 
@@ -67,13 +76,18 @@ describe('StatementGuard', () => {
   });
 
   it('refuses file() and INTO OUTFILE from the parse, and remembers the refusal', async () => {
-    const { fake, calls } = inspector({ "SELECT `file`('/etc/hostname')": { dump: SELECT_FILE }, "SELECT $a1$ x $a1$ INTO OUTFILE '/tmp/out.txt'": { dump: OUTFILE } });
+    const { fake, calls } = inspector({
+      "SELECT `file`('/etc/hostname')": { dump: SELECT_FILE },
+      "SELECT $a1$ x $a1$ INTO OUTFILE '/tmp/out.txt'": { dump: OUTFILE },
+    });
     const guard = new StatementGuard(fake);
     const file = await refusal(guard.check("SELECT `file`('/etc/hostname')", {}));
     expect(file.type).toBe('ACCESS_DENIED');
     expect(file.message).toMatch(/^file reads or writes outside ClickHouse's tables/);
     expect((await refusal(guard.check("SELECT `file`('/etc/hostname')", {}))).message).toBe(file.message);
-    expect((await refusal(guard.check("SELECT $a1$ x $a1$ INTO OUTFILE '/tmp/out.txt'", {}))).message).toMatch(/INTO OUTFILE is not accepted/);
+    expect((await refusal(guard.check("SELECT $a1$ x $a1$ INTO OUTFILE '/tmp/out.txt'", {}))).message).toMatch(
+      /INTO OUTFILE is not accepted/,
+    );
     expect(calls.format).toBe(2);
   });
 
@@ -93,12 +107,18 @@ describe('StatementGuard', () => {
     });
     const guard = new StatementGuard(fake);
     expect(await guard.check("EXPLAIN AST SELECT file('/etc/hostname')", {})).toEqual({ type: 'Explain' });
-    expect((await refusal(guard.check("EXPLAIN AST SELECT file('/etc/hostname') INTO OUTFILE '/tmp/x'", {}))).message).toMatch(/INTO OUTFILE/);
-    expect((await refusal(guard.check("EXPLAIN SYNTAX SELECT 1 INTO OUTFILE '/tmp/x'", {}))).message).toMatch(/INTO OUTFILE/);
+    expect(
+      (await refusal(guard.check("EXPLAIN AST SELECT file('/etc/hostname') INTO OUTFILE '/tmp/x'", {}))).message,
+    ).toMatch(/INTO OUTFILE/);
+    expect((await refusal(guard.check("EXPLAIN SYNTAX SELECT 1 INTO OUTFILE '/tmp/x'", {}))).message).toMatch(
+      /INTO OUTFILE/,
+    );
   });
 
   it("passes the engine's error on, and asks again next time", async () => {
-    const { fake, calls } = inspector({ 'SELEC 1': new ClickHouseHttpError(62, 'SYNTAX_ERROR', 'Code: 62. DB::Exception: Syntax error. (SYNTAX_ERROR)') });
+    const { fake, calls } = inspector({
+      'SELEC 1': new ClickHouseHttpError(62, 'SYNTAX_ERROR', 'Code: 62. DB::Exception: Syntax error. (SYNTAX_ERROR)'),
+    });
     const guard = new StatementGuard(fake);
     expect((await refusal(guard.check('SELEC 1', {}))).code).toBe(62);
     expect((await refusal(guard.check('SELEC 1', {}))).code).toBe(62);
@@ -107,8 +127,12 @@ describe('StatementGuard', () => {
   });
 
   it('refuses a parse it cannot read (a line break smuggled into a name)', async () => {
-    const { fake } = inspector({ 'SELECT 1 AS `a\n    Literal x`': { dump: `${SELECT_ONE} (alias a\n    Literal x)` } });
-    expect((await refusal(new StatementGuard(fake).check('SELECT 1 AS `a\n    Literal x`', {}))).message).toMatch(/could not be read/);
+    const { fake } = inspector({
+      'SELECT 1 AS `a\n    Literal x`': { dump: `${SELECT_ONE} (alias a\n    Literal x)` },
+    });
+    expect((await refusal(new StatementGuard(fake).check('SELECT 1 AS `a\n    Literal x`', {}))).message).toMatch(
+      /could not be read/,
+    );
   });
 
   it('keeps a bounded number of verdicts and does not cache long texts', async () => {

@@ -81,7 +81,10 @@ export class StatementGuard {
     const { root } = parsed;
     if (root.type === 'InsertQuery' && /\sFORMAT\s+Values\s*$/i.test(formatted)) {
       // clickhouse-local ends VALUES data at the first ';' and runs what follows as more statements.
-      return refuse('INSERT ... VALUES (format Values) is not accepted by chdb-server: chDB would run text after a ";" in the data as further statements; send the rows in another format such as JSONEachRow', ErrorCode.NOT_IMPLEMENTED);
+      return refuse(
+        'INSERT ... VALUES (format Values) is not accepted by chdb-server: chDB would run text after a ";" in the data as further statements; send the rows in another format such as JSONEachRow',
+        ErrorCode.NOT_IMPLEMENTED,
+      );
     }
     const reason = externalAccess(parseOnly(root));
     if (reason) return refuse(reason);

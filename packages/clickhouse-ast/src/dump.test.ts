@@ -28,7 +28,9 @@ const CREATE_WITH_COMMENT = `CreateQuery x (children 3)
 
 describe('parseAstDump', () => {
   it('reads types, names, aliases and nesting', () => {
-    const parsed = parseAstDump('SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  TableIdentifier default.lt_events (alias e)\n');
+    const parsed = parseAstDump(
+      'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  TableIdentifier default.lt_events (alias e)\n',
+    );
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     const table = parsed.root.children[0]!.children[0]!;
@@ -37,11 +39,16 @@ describe('parseAstDump', () => {
 
   it('reads node types that contain a space', () => {
     const parsed = parseAstDump(CREATE_WITH_COMMENT);
-    expect(parsed.ok && parsed.root.children.map((c) => c.type)).toEqual(['Identifier', 'Columns definition', 'Literal']);
+    expect(parsed.ok && parsed.root.children.map((c) => c.type)).toEqual([
+      'Identifier',
+      'Columns definition',
+      'Literal',
+    ]);
   });
 
   it('refuses a dump whose counts do not add up (a line break smuggled in through an alias)', () => {
-    const smuggled = 'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1 (alias a\n    Literal x)';
+    const smuggled =
+      'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)\n   ExpressionList (children 1)\n    Literal UInt64_1 (alias a\n    Literal x)';
     const parsed = parseAstDump(smuggled);
     expect(parsed).toMatchObject({ ok: false });
     expect(!parsed.ok && parsed.reason).toMatch(/does not add up/);
@@ -76,7 +83,9 @@ describe('externalAccess', () => {
   });
 
   it('finds external table engines and dictionary sources', () => {
-    expect(access('CreateQuery x (children 1)\n Storage definition (children 1)\n  Function File')).toMatch(/File reads or writes/);
+    expect(access('CreateQuery x (children 1)\n Storage definition (children 1)\n  Function File')).toMatch(
+      /File reads or writes/,
+    );
     expect(access('CreateQuery d (children 1)\n Dictionary definition')).toMatch(/dictionaries/);
     expect(access('BackupQuery (children 1)\n Function Disk')).toMatch(/BACKUP/);
   });

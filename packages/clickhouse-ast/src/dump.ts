@@ -25,7 +25,15 @@ const CHILDREN = / ?\(children (\d+)\)$/;
 const ALIAS = / ?\(alias (.*)\)$/s;
 
 /** Node types whose names contain a space ("Columns definition", "Storage definition", …). */
-const SPACED_TYPES = ['Columns definition', 'Storage definition', 'Dictionary definition', 'Dictionary lifetime', 'Dictionary layout', 'Dictionary range', 'Dictionary settings'];
+const SPACED_TYPES = [
+  'Columns definition',
+  'Storage definition',
+  'Dictionary definition',
+  'Dictionary lifetime',
+  'Dictionary layout',
+  'Dictionary range',
+  'Dictionary settings',
+];
 
 export function parseAstDump(text: string): DumpResult {
   const lines = text.replace(/\n+$/, '').split('\n');
@@ -45,7 +53,8 @@ export function parseAstDump(text: string): DumpResult {
       root = node;
     } else {
       const parent = stack[stack.length - 1];
-      if (!parent || parent.node.depth !== node.depth - 1) return { ok: false, reason: `line ${node.line} of the parse is not nested under a node` };
+      if (!parent || parent.node.depth !== node.depth - 1)
+        return { ok: false, reason: `line ${node.line} of the parse is not nested under a node` };
       parent.node.children.push(node);
     }
     stack.push({ node, expected });

@@ -28,20 +28,80 @@ export type PolicyRefusal = 'STATEMENT' | 'OUTPUT' | 'SETTINGS' | 'FUNCTION' | '
 
 /** System tables whose rows say nothing about users, secrets, other queries or the host's files. */
 export const HARMLESS_SYSTEM_TABLES = [
-  'one', 'numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'tables', 'columns', 'databases', 'parts', 'parts_columns',
-  'functions', 'table_functions', 'data_type_families', 'formats', 'time_zones', 'settings', 'merges', 'mutations',
+  'one',
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'tables',
+  'columns',
+  'databases',
+  'parts',
+  'parts_columns',
+  'functions',
+  'table_functions',
+  'data_type_families',
+  'formats',
+  'time_zones',
+  'settings',
+  'merges',
+  'mutations',
 ].map((t) => `system.${t}`);
 
-const READ_STATEMENTS = new Set(['SelectWithUnionQuery', 'ShowTables', 'DescribeQuery', 'ExistsTableQuery', 'ShowCreateTableQuery']);
-const EXPLAIN_KINDS = new Set(['EXPLAIN', 'EXPLAIN AST', 'EXPLAIN SYNTAX', 'EXPLAIN PLAN', 'EXPLAIN PIPELINE', 'EXPLAIN QUERY TREE', 'EXPLAIN ESTIMATE']);
+const READ_STATEMENTS = new Set([
+  'SelectWithUnionQuery',
+  'ShowTables',
+  'DescribeQuery',
+  'ExistsTableQuery',
+  'ShowCreateTableQuery',
+]);
+const EXPLAIN_KINDS = new Set([
+  'EXPLAIN',
+  'EXPLAIN AST',
+  'EXPLAIN SYNTAX',
+  'EXPLAIN PLAN',
+  'EXPLAIN PIPELINE',
+  'EXPLAIN QUERY TREE',
+  'EXPLAIN ESTIMATE',
+]);
 
 /** Every node type a read statement is made of; anything else (DDL, SET, parameters, …) is refused. */
 const READ_NODE_TYPES = new Set([
-  ...READ_STATEMENTS, 'Explain', 'SelectIntersectExceptQuery', 'SelectQuery', 'ExpressionList', 'Identifier', 'TableIdentifier', 'Function', 'Literal',
-  'Asterisk', 'QualifiedAsterisk', 'ColumnsRegexpMatcher', 'ColumnsListMatcher', 'QualifiedColumnsRegexpMatcher', 'QualifiedColumnsListMatcher',
-  'ColumnsTransformerList', 'ColumnsApplyTransformer', 'ColumnsExceptTransformer', 'ColumnsReplaceTransformer', 'ColumnsReplaceTransformerReplacement',
-  'Subquery', 'WithElement', 'TablesInSelectQuery', 'TablesInSelectQueryElement', 'TableExpression', 'TableJoin', 'ArrayJoin', 'OrderByElement',
-  'InterpolateElement', 'WindowDefinition', 'WindowListElement', 'SampleRatio', 'DataType', 'NameTypePair', 'ColumnsMatcher',
+  ...READ_STATEMENTS,
+  'Explain',
+  'SelectIntersectExceptQuery',
+  'SelectQuery',
+  'ExpressionList',
+  'Identifier',
+  'TableIdentifier',
+  'Function',
+  'Literal',
+  'Asterisk',
+  'QualifiedAsterisk',
+  'ColumnsRegexpMatcher',
+  'ColumnsListMatcher',
+  'QualifiedColumnsRegexpMatcher',
+  'QualifiedColumnsListMatcher',
+  'ColumnsTransformerList',
+  'ColumnsApplyTransformer',
+  'ColumnsExceptTransformer',
+  'ColumnsReplaceTransformer',
+  'ColumnsReplaceTransformerReplacement',
+  'Subquery',
+  'WithElement',
+  'TablesInSelectQuery',
+  'TablesInSelectQueryElement',
+  'TableExpression',
+  'TableJoin',
+  'ArrayJoin',
+  'OrderByElement',
+  'InterpolateElement',
+  'WindowDefinition',
+  'WindowListElement',
+  'SampleRatio',
+  'DataType',
+  'NameTypePair',
+  'ColumnsMatcher',
 ]);
 
 /** Functions the parser writes itself and system.functions does not list. */
@@ -50,7 +110,16 @@ const PARSER_FUNCTIONS = new Set(['lambda', 'exists', 'grouping']);
 /** Reads a scalar from outside the tables the policy allows (dictionaries, Join tables) or the host (introspection). */
 const OUT_OF_POLICY_FUNCTION = /^(dict[A-Z]|joinGet|addressTo|demangle|getServerSetting|hasColumnInTable)/i;
 
-const IN_FUNCTIONS = new Set(['in', 'notIn', 'globalIn', 'globalNotIn', 'nullIn', 'notNullIn', 'globalNullIn', 'globalNotNullIn']);
+const IN_FUNCTIONS = new Set([
+  'in',
+  'notIn',
+  'globalIn',
+  'globalNotIn',
+  'nullIn',
+  'notNullIn',
+  'globalNullIn',
+  'globalNotNullIn',
+]);
 
 /**
  * Decides whether a parsed statement is a read the SQL endpoint may run: an allowlist of
@@ -64,18 +133,32 @@ export function checkReadStatement(root: AstNode, policy: ReadPolicy, catalogue:
   if (root.type === 'Explain') {
     if (!EXPLAIN_KINDS.has(root.name)) return refuse('STATEMENT', `${root.name} is not accepted`);
   } else if (!READ_STATEMENTS.has(root.type)) {
-    return refuse('STATEMENT', `only SELECT, WITH, SHOW TABLES, SHOW CREATE TABLE, DESCRIBE, EXISTS and EXPLAIN are accepted, got ${describeStatement(root)}`);
+    return refuse(
+      'STATEMENT',
+      `only SELECT, WITH, SHOW TABLES, SHOW CREATE TABLE, DESCRIBE, EXISTS and EXPLAIN are accepted, got ${describeStatement(root)}`,
+    );
   }
   for (const { node, parents } of walk(root)) {
     const parent = parents[parents.length - 1];
-    if (node.type === 'Set') return refuse('SETTINGS', "a SETTINGS clause is not accepted; the endpoint's limits are fixed by its configuration");
-    if (!READ_NODE_TYPES.has(node.type)) return refuse('STATEMENT', `${node.type} is not accepted in a read-only query`);
+    if (node.type === 'Set')
+      return refuse(
+        'SETTINGS',
+        "a SETTINGS clause is not accepted; the endpoint's limits are fixed by its configuration",
+      );
+    if (!READ_NODE_TYPES.has(node.type))
+      return refuse('STATEMENT', `${node.type} is not accepted in a read-only query`);
     if (parent && isStatement(parent)) {
       if (node.type === 'Literal') return refuse('OUTPUT', 'INTO OUTFILE is not accepted');
-      if (node.type === 'Identifier' && parent.type !== 'ShowTables' && parent.type !== 'ExistsTableQuery' && parent.type !== 'ShowCreateTableQuery') {
+      if (
+        node.type === 'Identifier' &&
+        parent.type !== 'ShowTables' &&
+        parent.type !== 'ExistsTableQuery' &&
+        parent.type !== 'ShowCreateTableQuery'
+      ) {
         return refuse('OUTPUT', 'a FORMAT clause is not accepted; choose the format with the "format" field');
       }
-      if (parent.type === 'Explain' && !READ_STATEMENTS.has(node.type)) return refuse('STATEMENT', `EXPLAIN of ${describeStatement(node)} is not accepted`);
+      if (parent.type === 'Explain' && !READ_STATEMENTS.has(node.type))
+        return refuse('STATEMENT', `EXPLAIN of ${describeStatement(node)} is not accepted`);
     }
     if (node.type === 'Function') {
       const refused = checkFunction(node, parent, policy, catalogue);
@@ -90,21 +173,40 @@ export function checkReadStatement(root: AstNode, policy: ReadPolicy, catalogue:
   return { ok: true, statement };
 }
 
-function checkFunction(node: AstNode, parent: AstNode | undefined, policy: ReadPolicy, catalogue: EngineCatalogue): PolicyDecision | undefined {
+function checkFunction(
+  node: AstNode,
+  parent: AstNode | undefined,
+  policy: ReadPolicy,
+  catalogue: EngineCatalogue,
+): PolicyDecision | undefined {
   const name = node.name;
   if (parent?.type === 'TableExpression' || parent?.type === 'DescribeQuery') {
     if (policy.tableFunctions.has(name) && !isExternalFunction(name)) return undefined;
-    return { ok: false, code: 'TABLE_FUNCTION', reason: `the table function ${name}() is not accepted; query the tables instead` };
+    return {
+      ok: false,
+      code: 'TABLE_FUNCTION',
+      reason: `the table function ${name}() is not accepted; query the tables instead`,
+    };
   }
   if (isExternalFunction(name) || OUT_OF_POLICY_FUNCTION.test(name)) {
-    return { ok: false, code: 'FUNCTION', reason: `${name}() reads outside the tables this endpoint may read and is not accepted` };
+    return {
+      ok: false,
+      code: 'FUNCTION',
+      reason: `${name}() reads outside the tables this endpoint may read and is not accepted`,
+    };
   }
-  if (!isKnownFunction(name, catalogue)) return { ok: false, code: 'FUNCTION', reason: `unknown function ${JSON.stringify(name)}` };
+  if (!isKnownFunction(name, catalogue))
+    return { ok: false, code: 'FUNCTION', reason: `unknown function ${JSON.stringify(name)}` };
   return undefined;
 }
 
 function isKnownFunction(name: string, catalogue: EngineCatalogue): boolean {
-  if (catalogue.functions.has(name) || catalogue.caseInsensitiveFunctions.has(name.toLowerCase()) || PARSER_FUNCTIONS.has(name)) return true;
+  if (
+    catalogue.functions.has(name) ||
+    catalogue.caseInsensitiveFunctions.has(name.toLowerCase()) ||
+    PARSER_FUNCTIONS.has(name)
+  )
+    return true;
   return isCombinedAggregate(name, catalogue, 0);
 }
 
@@ -114,7 +216,12 @@ function isCombinedAggregate(name: string, catalogue: EngineCatalogue, depth: nu
   for (const combinator of catalogue.combinators) {
     if (!name.endsWith(combinator) || name.length === combinator.length) continue;
     const base = name.slice(0, -combinator.length);
-    if (catalogue.aggregateFunctions.has(base) || catalogue.caseInsensitiveFunctions.has(base.toLowerCase()) || isCombinedAggregate(base, catalogue, depth + 1)) return true;
+    if (
+      catalogue.aggregateFunctions.has(base) ||
+      catalogue.caseInsensitiveFunctions.has(base.toLowerCase()) ||
+      isCombinedAggregate(base, catalogue, depth + 1)
+    )
+      return true;
   }
   return false;
 }
@@ -140,12 +247,16 @@ function checkTable(named: string, policy: ReadPolicy, catalogue: EngineCatalogu
   if (parts.length === 1) return undefined; // the policy's database
   const [database, table] = parts as [string, string];
   if (maybeColumn && !catalogue.databases.has(database) && !/^information_schema$/i.test(database)) return undefined;
-  if (!maybeColumn && parts.length > 2) return `the table name ${JSON.stringify(named)} is ambiguous; quote it as database.table`;
+  if (!maybeColumn && parts.length > 2)
+    return `the table name ${JSON.stringify(named)} is ambiguous; quote it as database.table`;
   if (database === policy.database) return undefined;
   if (policy.tables.has(`${database}.${table}`)) return undefined;
   return `the table ${database}.${table} is not readable through this endpoint`;
 }
 
 function describeStatement(node: AstNode): string {
-  return node.type.replace(/Query$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+  return node.type
+    .replace(/Query$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toUpperCase();
 }

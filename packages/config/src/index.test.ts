@@ -13,7 +13,12 @@ const schema = {
 describe('parseEnv', () => {
   it('applies defaults and converts values', () => {
     expect(parseEnv({ NAME: 'x', BATCH: '20', DEBUG: 'yes', KAFKA_BROKERS: 'a:1, b:2' }, schema)).toEqual({
-      KAFKA_BROKERS: ['a:1', 'b:2'], REDIS_URL: 'redis://127.0.0.1:6379', BATCH: 20, DEBUG: true, MODE: 'live', NAME: 'x',
+      KAFKA_BROKERS: ['a:1', 'b:2'],
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      BATCH: 20,
+      DEBUG: true,
+      MODE: 'live',
+      NAME: 'x',
     });
   });
 

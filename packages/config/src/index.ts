@@ -36,7 +36,9 @@ function field<T>(fallback: T | undefined, convert: (raw: string, name: string) 
         return fallback === undefined ? { ok: false, message: `${name} is required` } : { ok: true, value: fallback };
       }
       const v = convert(raw, name);
-      return typeof v === 'string' && v.startsWith('\0') ? { ok: false, message: v.slice(1) } : { ok: true, value: v as T };
+      return typeof v === 'string' && v.startsWith('\0')
+        ? { ok: false, message: v.slice(1) }
+        : { ok: true, value: v as T };
     },
   };
 }
@@ -48,7 +50,9 @@ export const str = (fallback?: string): Field<string> => field(fallback, (raw) =
 export const int = (fallback: number | undefined, min: number, max: number): Field<number> =>
   field<number>(fallback, (raw, name) => {
     const n = Number(raw);
-    return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max ? n : fail(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
+      ? n
+      : fail(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
   });
 
 export const bool = (fallback: boolean): Field<boolean> =>
@@ -59,13 +63,19 @@ export const bool = (fallback: boolean): Field<boolean> =>
   });
 
 export const oneOf = <T extends string>(fallback: T, values: readonly T[]): Field<T> =>
-  field<T>(fallback, (raw, name) => ((values as readonly string[]).includes(raw) ? (raw as T) : fail(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`)));
+  field<T>(fallback, (raw, name) =>
+    (values as readonly string[]).includes(raw)
+      ? (raw as T)
+      : fail(`${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`),
+  );
 
 export const url = (fallback: string | undefined, protocols: readonly string[]): Field<string> =>
   field<string>(fallback, (raw, name) => {
     try {
       const u = new URL(raw);
-      return protocols.includes(u.protocol) ? raw : fail(`${name} must use ${protocols.join(' or ')}, got ${u.protocol}`);
+      return protocols.includes(u.protocol)
+        ? raw
+        : fail(`${name} must use ${protocols.join(' or ')}, got ${u.protocol}`);
     } catch {
       return fail(`${name} must be a URL, got ${JSON.stringify(raw)}`);
     }
@@ -74,9 +84,14 @@ export const url = (fallback: string | undefined, protocols: readonly string[]):
 /** Comma-separated host:port list, as Kafka clients take it. */
 export const hostPorts = (fallback: string): Field<string[]> =>
   field<string[]>(fallback.split(','), (raw, name) => {
-    const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = parts.filter((p) => !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(p));
-    return parts.length > 0 && bad.length === 0 ? parts : fail(`${name} must be host:port[,host:port…], got ${JSON.stringify(raw)}`);
+    return parts.length > 0 && bad.length === 0
+      ? parts
+      : fail(`${name} must be host:port[,host:port…], got ${JSON.stringify(raw)}`);
   });
 
 /** Runs a service's config parse and exits with the message naming every bad variable. */

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LIMITS } from '@livetally/events';
 import { keySpace, type KeySpace } from './keys';
-import { MINUTE_BUCKET_TTL_SECONDS, MINUTE_MS, RANK_DIMENSIONS, RANK_MEASURES, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
+import {
+  MINUTE_BUCKET_TTL_SECONDS,
+  MINUTE_MS,
+  RANK_DIMENSIONS,
+  RANK_MEASURES,
+  liveKeys,
+  type LiveKeys,
+  type LiveRankDimension,
+  type LiveRankMeasure,
+} from './live-keys';
 import { encodeLivePlan, type LivePlan } from './live-plan';
 import { LIVE_STATE_GATE, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
 import { LIVE_OPS_LOOP } from './redis-store';
@@ -185,12 +194,15 @@ export class CampaignStaging {
         await this.call('ltReleaseCampaignLease', key, token);
       },
     };
-    const timer = setInterval(() => {
-      this.call<number>('ltRefreshCampaignLease', key, token, ttlMs).then(
-        (held) => void (held === 1 || (lease.lost = true)),
-        () => undefined, // retried on the next tick; the TTL leaves room
-      );
-    }, Math.max(100, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.call<number>('ltRefreshCampaignLease', key, token, ttlMs).then(
+          (held) => void (held === 1 || (lease.lost = true)),
+          () => undefined, // retried on the next tick; the TTL leaves room
+        );
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
     return lease;
   }
@@ -201,7 +213,20 @@ export class CampaignStaging {
     const sinceMinute = oldestKeptMinute(now);
     const k = this.options.keys;
     const staged = this.scopeKeys(scope.staged, sinceMinute, now);
-    const reply = await this.call<[number, string?, string?, string[]?]>('ltCampaignCut', 7 + staged.length, this.offsetsKey, this.keys.liveState, this.keys.rebuildLock, k.catalogue, k.version, k.pending, k.staging, staged, scope.id, gen);
+    const reply = await this.call<[number, string?, string?, string[]?]>(
+      'ltCampaignCut',
+      7 + staged.length,
+      this.offsetsKey,
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      k.catalogue,
+      k.version,
+      k.pending,
+      k.staging,
+      staged,
+      scope.id,
+      gen,
+    );
     if (reply[0] !== 1) return null;
     const flat = reply[3] ?? [];
     const upTo = new Map<number, string>();
@@ -214,7 +239,17 @@ export class CampaignStaging {
     for (const plan of this.plansOf(scope.staged, history, cut.now)) {
       const { keys, args } = encodeLivePlan(plan);
       if (args.length === 0) continue;
-      const ok = await this.call<number>('ltCampaignStage', 3 + keys.length, this.options.keys.staging, this.keys.liveState, this.keys.rebuildLock, keys, scope.id, cut.gen, JSON.stringify(args));
+      const ok = await this.call<number>(
+        'ltCampaignStage',
+        3 + keys.length,
+        this.options.keys.staging,
+        this.keys.liveState,
+        this.keys.rebuildLock,
+        keys,
+        scope.id,
+        cut.gen,
+        JSON.stringify(args),
+      );
       if (ok !== 1) return false;
     }
     return true;
@@ -225,7 +260,22 @@ export class CampaignStaging {
     const k = this.options.keys;
     const staged = this.scopeKeys(scope.staged, cut.sinceMinute, now);
     const live = this.scopeKeys(scope.live, cut.sinceMinute, now);
-    const ok = await this.call<number>('ltCampaignSwap', 5 + staged.length + live.length, k.staging, this.keys.liveState, this.keys.rebuildLock, k.pending, k.version, staged, live, scope.id, cut.gen, cut.pending, this.keys.changesChannel, JSON.stringify([scope.live]));
+    const ok = await this.call<number>(
+      'ltCampaignSwap',
+      5 + staged.length + live.length,
+      k.staging,
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      k.pending,
+      k.version,
+      staged,
+      live,
+      scope.id,
+      cut.gen,
+      cut.pending,
+      this.keys.changesChannel,
+      JSON.stringify([scope.live]),
+    );
     return ok === 1;
   }
 
@@ -258,7 +308,10 @@ export class CampaignStaging {
         }
       }
     }
-    for (const [key, ids] of [[this.live.hosts(scope), h.hosts], [this.live.viewers(scope), h.viewers]] as const) {
+    for (const [key, ids] of [
+      [this.live.hosts(scope), h.hosts],
+      [this.live.viewers(scope), h.viewers],
+    ] as const) {
       for (let i = 0; i < (ids?.length ?? 0); i += MEMBERS_PER_CALL) {
         const plan = emptyPlan();
         plan.hyperLogLogs.set(key, new Set(ids!.slice(i, i + MEMBERS_PER_CALL)));
@@ -268,9 +321,11 @@ export class CampaignStaging {
   }
 
   private call<T>(command: string, ...args: unknown[]): Promise<T> {
-    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch((err: unknown) => {
-      throw liveStateError(err) ?? err;
-    });
+    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch(
+      (err: unknown) => {
+        throw liveStateError(err) ?? err;
+      },
+    );
   }
 }
 

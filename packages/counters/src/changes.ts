@@ -8,7 +8,12 @@ export interface ChangeSubscription {
  * Listens for the scopes each applied batch changed. Takes its own connection:
  * a subscribed Redis connection cannot run other commands.
  */
-export async function subscribeToChanges(subscriber: Redis, channel: string, onChanged: (scopes: string[]) => void, onError: (err: Error) => void = () => {}): Promise<ChangeSubscription> {
+export async function subscribeToChanges(
+  subscriber: Redis,
+  channel: string,
+  onChanged: (scopes: string[]) => void,
+  onError: (err: Error) => void = () => {},
+): Promise<ChangeSubscription> {
   subscriber.on('message', (ch: string, message: string) => {
     if (ch !== channel) return;
     try {

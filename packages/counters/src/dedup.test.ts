@@ -39,7 +39,16 @@ describe('fingerprint', () => {
     const alphabet = ['a', 'Z', '9', '-', ':', '\u0000', 'é', '深', '😀', '\ud800', '\udfff'];
     let seed = 7;
     const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-    const samples = ['', 'abc', 'douyin\u0000e-1', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(63), 'x'.repeat(64), 'y'.repeat(300)];
+    const samples = [
+      '',
+      'abc',
+      'douyin\u0000e-1',
+      'x'.repeat(55),
+      'x'.repeat(56),
+      'x'.repeat(63),
+      'x'.repeat(64),
+      'y'.repeat(300),
+    ];
     for (let i = 0; i < 2000; i++) {
       const length = Math.floor(random() * 200);
       let text = '';
@@ -49,6 +58,9 @@ describe('fingerprint', () => {
     for (const text of samples) expect(js(text).equals(node(text)), JSON.stringify(text)).toBe(true);
     // The fingerprint is digest bytes 4..15, bucketed by bytes 0..3.
     const d = node('douyin\u0000e-1');
-    expect(fingerprint('douyin', 'e-1', 0, 1024)).toEqual({ bucket: `0:${d.readUInt32BE(0) % 1024}`, field: d.subarray(4, 16) });
+    expect(fingerprint('douyin', 'e-1', 0, 1024)).toEqual({
+      bucket: `0:${d.readUInt32BE(0) % 1024}`,
+      field: d.subarray(4, 16),
+    });
   });
 });

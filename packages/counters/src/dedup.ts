@@ -201,7 +201,12 @@ function fingerprintInto(platform: string, eventId: string, out: Buffer, at: num
 }
 
 /** Where a fingerprint lives and what it is; pure, so it is unit tested. */
-export function fingerprint(platform: string, eventId: string, ts: number, bucketsPerHour: number): { bucket: string; field: Buffer } {
+export function fingerprint(
+  platform: string,
+  eventId: string,
+  ts: number,
+  bucketsPerHour: number,
+): { bucket: string; field: Buffer } {
   const field = Buffer.alloc(FIELD_BYTES);
   const head = fingerprintInto(platform, eventId, field, 0);
   const hour = Math.floor(ts / HOUR_MS);
@@ -214,7 +219,8 @@ const OFFSET_BITS = 2 ** 40;
 export function ownerOf(partition: number, offset: string): string {
   // Exact in doubles while the sum stays below 2^53; BigInt otherwise.
   const o = Number(offset);
-  if (partition >= 0 && partition < 4096 && o >= 0 && o < OFFSET_BITS && Number.isInteger(o) && String(o) === offset) return String(partition * OFFSET_BITS + o);
+  if (partition >= 0 && partition < 4096 && o >= 0 && o < OFFSET_BITS && Number.isInteger(o) && String(o) === offset)
+    return String(partition * OFFSET_BITS + o);
   return (BigInt(partition) * 2n ** 40n + BigInt(offset)).toString();
 }
 
@@ -274,7 +280,8 @@ export class EventDeduplicator {
       keys.push(keySpace(this.prefix).appliedOffsets(fence.topic));
       args.push(String(fence.partition), String(fence.ownerGen), fence.expectedOffset);
     }
-    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[] | null>>).ltClaimEvents!;
+    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[] | null>>)
+      .ltClaimEvents!;
     const result = await command.call(this.redis, keys.length, keys, args);
     return result === null ? null : result.map((r) => r === 1);
   }

@@ -1,15 +1,73 @@
 export * from './totals';
 export * from './keys';
-export { RedisCounterStore, type ApplyBatchInput, type ApplyOutcome, type CounterStoreObserver, type PartitionTakeover } from './redis-store';
+export {
+  RedisCounterStore,
+  type ApplyBatchInput,
+  type ApplyOutcome,
+  type CounterStoreObserver,
+  type PartitionTakeover,
+} from './redis-store';
 export { subscribeToChanges, type ChangeSubscription } from './changes';
 export { EventDeduplicator, fingerprint, ownerOf, type ClaimFence, type ClaimInput, type DedupOptions } from './dedup';
-export { LiveStateStore, LiveStateNotReadyError, LIVE_STATE_GATE, liveStateError, type LiveStatus, type LiveSnapshot, type MarkOutcome, type NotReadyReason, type RawTotals, type RebuiltState, type RebuiltWriteOutcome, type CatalogueKeys } from './live-state';
+export {
+  LiveStateStore,
+  LiveStateNotReadyError,
+  LIVE_STATE_GATE,
+  liveStateError,
+  type LiveStatus,
+  type LiveSnapshot,
+  type MarkOutcome,
+  type NotReadyReason,
+  type RawTotals,
+  type RebuiltState,
+  type RebuiltWriteOutcome,
+  type CatalogueKeys,
+} from './live-state';
 export { LiveMeasureWriter, type MinuteBucket, type RankEntry } from './live-restore';
-export { compareTotals, exactTotals, formatComparison, scopeKind, type Comparison, type ExactTotals, type FieldDifference, type ScopeDifference } from './reconcile';
-export { liveKeys, RANK_DIMENSIONS as LIVE_RANK_DIMENSIONS, RANK_MEASURES as LIVE_RANK_MEASURES, MINUTE_BUCKET_TTL_SECONDS, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
-export { BatchPlanner, planLiveWrites, encodeLivePlan, type BatchPlannerOptions, type EncodedLivePlan, type LivePlan } from './live-plan';
-export { LiveStateReader, windowsOf, type LiveMeasures, type MinutePoint, type Windows, type Ranking } from './live-reader';
+export {
+  compareTotals,
+  exactTotals,
+  formatComparison,
+  scopeKind,
+  type Comparison,
+  type ExactTotals,
+  type FieldDifference,
+  type ScopeDifference,
+} from './reconcile';
+export {
+  liveKeys,
+  RANK_DIMENSIONS as LIVE_RANK_DIMENSIONS,
+  RANK_MEASURES as LIVE_RANK_MEASURES,
+  MINUTE_BUCKET_TTL_SECONDS,
+  type LiveKeys,
+  type LiveRankDimension,
+  type LiveRankMeasure,
+} from './live-keys';
+export {
+  BatchPlanner,
+  planLiveWrites,
+  encodeLivePlan,
+  type BatchPlannerOptions,
+  type EncodedLivePlan,
+  type LivePlan,
+} from './live-plan';
+export {
+  LiveStateReader,
+  windowsOf,
+  type LiveMeasures,
+  type MinutePoint,
+  type Windows,
+  type Ranking,
+} from './live-reader';
 export { MinuteWindowCache, type WindowReadKind } from './live-window-cache';
 export { NotDurableError, waitUntilDurable } from './durable';
-export { CampaignStaging, oldestKeptMinute, type CampaignCut, type CampaignLease, type CampaignStagingKeys, type StagedHistory, type StagedScope } from './campaign-staging';
+export {
+  CampaignStaging,
+  oldestKeptMinute,
+  type CampaignCut,
+  type CampaignLease,
+  type CampaignStagingKeys,
+  type StagedHistory,
+  type StagedScope,
+} from './campaign-staging';
 export { adoptGroupOffsets } from './upgrade';

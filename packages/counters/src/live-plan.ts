@@ -1,5 +1,13 @@
 import type { LiveEvent } from '@livetally/events';
-import { MINUTE_BUCKET_TTL_SECONDS, MINUTE_MS, RANK_DIMENSIONS, RANK_MEASURES, liveKeys, type LiveKeys, type LiveRankDimension } from './live-keys';
+import {
+  MINUTE_BUCKET_TTL_SECONDS,
+  MINUTE_MS,
+  RANK_DIMENSIONS,
+  RANK_MEASURES,
+  liveKeys,
+  type LiveKeys,
+  type LiveRankDimension,
+} from './live-keys';
 import { TOTAL_FIELDS, type Deltas, type Totals } from './totals';
 
 /**
@@ -199,7 +207,9 @@ export class BatchPlanner {
       if (acc.hosts) plan.hyperLogLogs.set(keys.hosts(acc.scope), acc.hosts);
     }
     for (const [parent, rank] of this.ranks) {
-      this.forEachRanking(rank, (d, m, members) => plan.sortedSets.set(keys.ranking(parent, RANK_DIMENSIONS[d]!, RANK_MEASURES[m]!), members));
+      this.forEachRanking(rank, (d, m, members) =>
+        plan.sortedSets.set(keys.ranking(parent, RANK_DIMENSIONS[d]!, RANK_MEASURES[m]!), members),
+      );
     }
     return plan;
   }
@@ -295,7 +305,10 @@ export class BatchPlanner {
   }
 
   /** Leaderboards of a parent in dimension-major order (as the original plan listed them). */
-  private forEachRanking(rank: RankAcc, fn: (dimension: number, measure: number, members: Map<string, number>) => void): void {
+  private forEachRanking(
+    rank: RankAcc,
+    fn: (dimension: number, measure: number, members: Map<string, number>) => void,
+  ): void {
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       for (let m = 0; m < MEASURE_COUNT; m++) {
         const members = rank[d * MEASURE_COUNT + m];
@@ -321,7 +334,13 @@ function pushMembers(args: (string | number)[], keyIndex: number, members: Set<s
  * @param parentsOf the scopes whose leaderboards an event enters (`all` and campaigns)
  * @param now wall clock; minute buckets older than their TTL are not written
  */
-export function planLiveWrites(events: Iterable<LiveEvent>, scopesOf: (e: LiveEvent) => readonly string[], parentsOf: (e: LiveEvent) => readonly string[], now: number, keys: LiveKeys = liveKeys()): LivePlan {
+export function planLiveWrites(
+  events: Iterable<LiveEvent>,
+  scopesOf: (e: LiveEvent) => readonly string[],
+  parentsOf: (e: LiveEvent) => readonly string[],
+  now: number,
+  keys: LiveKeys = liveKeys(),
+): LivePlan {
   const planner = new BatchPlanner({ now });
   for (const e of events) planner.addTo(e, scopesOf(e), parentsOf(e));
   return planner.livePlan(keys);

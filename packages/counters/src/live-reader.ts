@@ -80,7 +80,16 @@ export class LiveStateReader {
     return new Map(
       scopes.map((s, i) => {
         const t = totalsFrom(replies[i * 3] as Record<string, string>);
-        return [s, { ...t, netSalesFen: t.salesFen - t.refundsFen, liveSessions: t.sessions - t.sessionsEnded, uniqueViewers: Number(replies[i * 3 + 1]), activeHosts: Number(replies[i * 3 + 2]) }];
+        return [
+          s,
+          {
+            ...t,
+            netSalesFen: t.salesFen - t.refundsFen,
+            liveSessions: t.sessions - t.sessionsEnded,
+            uniqueViewers: Number(replies[i * 3 + 1]),
+            activeHosts: Number(replies[i * 3 + 2]),
+          },
+        ];
       }),
     );
   }
@@ -111,7 +120,12 @@ export class LiveStateReader {
   }
 
   /** 1-based position of one member (e.g. a city nationally), or null. */
-  async rankOf(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure, member: string): Promise<{ rank: number; value: number; members: number } | null> {
+  async rankOf(
+    parent: string,
+    dimension: LiveRankDimension,
+    measure: LiveRankMeasure,
+    member: string,
+  ): Promise<{ rank: number; value: number; members: number } | null> {
     const key = this.live.ranking(parent, dimension, measure);
     const [score, members] = await this.exec<unknown>((p) => p.zscore(key, member).zcard(key));
     if (score === null) return null;

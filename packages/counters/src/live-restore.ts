@@ -1,6 +1,15 @@
 import type { Redis } from 'ioredis';
 import { globEscape } from './keys';
-import { MINUTE_BUCKET_TTL_SECONDS, MINUTE_MS, RANK_DIMENSIONS, RANK_MEASURES, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
+import {
+  MINUTE_BUCKET_TTL_SECONDS,
+  MINUTE_MS,
+  RANK_DIMENSIONS,
+  RANK_MEASURES,
+  liveKeys,
+  type LiveKeys,
+  type LiveRankDimension,
+  type LiveRankMeasure,
+} from './live-keys';
 import { TOTAL_FIELDS } from './totals';
 
 /**
@@ -82,7 +91,8 @@ export class LiveMeasureWriter {
   /** Runs `command` once per chunk of at most KEYS_PER_CALL keys, in one pipeline. */
   private async perKey(command: string, entries: readonly [key: string, args: (string | number)[]][]): Promise<void> {
     if (entries.length === 0) return;
-    const p = this.redis.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & ReturnType<Redis['pipeline']>;
+    const p = this.redis.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> &
+      ReturnType<Redis['pipeline']>;
     for (let i = 0; i < entries.length; i += KEYS_PER_CALL) {
       const chunk = entries.slice(i, i + KEYS_PER_CALL);
       const args: (string | number)[] = [];
@@ -104,7 +114,13 @@ export class LiveMeasureWriter {
     let removed = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${globEscape(this.prefix)}:?:{${globEscape(scopePrefix)}*`, 'COUNT', 5_000);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${globEscape(this.prefix)}:?:{${globEscape(scopePrefix)}*`,
+        'COUNT',
+        5_000,
+      );
       cursor = next;
       const mine = keys.filter((k) => head.test(k));
       if (mine.length > 0) removed += await this.redis.unlink(...mine);
@@ -138,7 +154,10 @@ export class LiveMeasureWriter {
   }
 
   /** PFADDs ids to the unique-viewer (`viewers`) or active-host (`hosts`) HyperLogLog of each scope. */
-  async addToHyperLogLogs(what: 'viewers' | 'hosts', pairs: readonly (readonly [scope: string, id: string])[]): Promise<void> {
+  async addToHyperLogLogs(
+    what: 'viewers' | 'hosts',
+    pairs: readonly (readonly [scope: string, id: string])[],
+  ): Promise<void> {
     const byKey = new Map<string, string[]>();
     for (const [scope, id] of pairs) {
       const key = what === 'viewers' ? this.keys.viewers(scope) : this.keys.hosts(scope);
@@ -146,7 +165,10 @@ export class LiveMeasureWriter {
       if (!ids) byKey.set(key, (ids = []));
       ids.push(id);
     }
-    await this.perKey('ltRestoreHyperLogLogs', [...byKey].map(([key, ids]) => [key, [ids.length, ...ids]]));
+    await this.perKey(
+      'ltRestoreHyperLogLogs',
+      [...byKey].map(([key, ids]) => [key, [ids.length, ...ids]]),
+    );
   }
 
   /**
@@ -170,7 +192,10 @@ export class LiveMeasureWriter {
         written++;
       }
     }
-    await this.perKey('ltRestoreRanks', [...byKey].map(([key, args]) => [key, [args.length / 2, ...args]]));
+    await this.perKey(
+      'ltRestoreRanks',
+      [...byKey].map(([key, args]) => [key, [args.length / 2, ...args]]),
+    );
     return written;
   }
 }

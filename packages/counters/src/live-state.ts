@@ -35,7 +35,12 @@ export class LiveStateNotReadyError extends Error {
     readonly reason: NotReadyReason,
     message?: string,
   ) {
-    super(message ?? (reason === 'rebuilding' ? 'live state in Redis is being rebuilt; waiting' : 'Redis holds no live state (marker missing); waiting for a rebuild'));
+    super(
+      message ??
+        (reason === 'rebuilding'
+          ? 'live state in Redis is being rebuilt; waiting'
+          : 'Redis holds no live state (marker missing); waiting for a rebuild'),
+    );
     this.name = 'LiveStateNotReadyError';
   }
 }
@@ -204,7 +209,13 @@ export class LiveStateStore {
    * caller saw ClickHouse hold no rows for the topic) and Redis holds nothing.
    */
   async markReady(topic: string, fresh: boolean): Promise<MarkOutcome> {
-    return this.call<MarkOutcome>('ltMarkReady', this.keys.appliedOffsets(topic), this.keys.liveState, this.keys.rebuildLock, fresh ? '1' : '0');
+    return this.call<MarkOutcome>(
+      'ltMarkReady',
+      this.keys.appliedOffsets(topic),
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      fresh ? '1' : '0',
+    );
   }
 
   /** Every scope with a totals key (SCAN, so Redis is never blocked). */
@@ -247,7 +258,11 @@ export class LiveStateStore {
     const totals = new Map<string, RawTotals>();
     scopes.forEach((s, i) => totals.set(s, value(i + 2) as RawTotals));
     const snap: LiveSnapshot = { status: statusOf(marker ?? null, lock ?? null), offsets, totals };
-    if (catalogue) snap.catalogue = { version: (value(scopes.length + 2) as string | null) ?? '0', bodies: value(scopes.length + 3) as string[] };
+    if (catalogue)
+      snap.catalogue = {
+        version: (value(scopes.length + 2) as string | null) ?? '0',
+        bodies: value(scopes.length + 3) as string[],
+      };
     return snap;
   }
 
@@ -290,8 +305,18 @@ export class LiveStateStore {
    * deletion of stale scopes, the marker, and the lock's release.
    */
   async writeRebuiltState(state: RebuiltState): Promise<RebuiltWriteOutcome> {
-    const keys = [this.keys.appliedOffsets(state.topic), this.keys.liveState, this.keys.rebuildLock, state.catalogue?.versionKey ?? this.keys.liveState];
-    const args: (string | number)[] = [state.token, state.totals.size, state.offsets.size, state.catalogue?.version ?? ''];
+    const keys = [
+      this.keys.appliedOffsets(state.topic),
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      state.catalogue?.versionKey ?? this.keys.liveState,
+    ];
+    const args: (string | number)[] = [
+      state.token,
+      state.totals.size,
+      state.offsets.size,
+      state.catalogue?.version ?? '',
+    ];
     for (const [partition, offset] of state.offsets) args.push(String(partition), offset);
     for (const [scope, totals] of state.totals) {
       keys.push(this.keys.totals(scope));
@@ -301,7 +326,8 @@ export class LiveStateStore {
     }
     for (const scope of state.remove) keys.push(this.keys.totals(scope));
     // One array argument: spreading hundreds of thousands of values into a call overflows the stack.
-    const code = await (this.redis as unknown as Record<string, (all: (string | number)[]) => Promise<number>>).ltWriteRebuilt!([keys.length, ...keys, ...args]);
+    const code = await (this.redis as unknown as Record<string, (all: (string | number)[]) => Promise<number>>)
+      .ltWriteRebuilt!([keys.length, ...keys, ...args]);
     return code === 1 ? 'written' : code === 2 ? 'catalogue-changed' : 'lock-lost';
   }
 

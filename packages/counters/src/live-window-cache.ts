@@ -112,7 +112,11 @@ export class MinuteWindowCache {
     for (const [scope, depth] of requests) {
       let window = this.scopes.get(scope);
       // Made before the read so that a notification arriving meanwhile is not lost.
-      if (!window) this.scopes.set(scope, (window = { buckets: new Map(), totals: emptyTotals(), depth, changed: false, full: true, usedAt: now }));
+      if (!window)
+        this.scopes.set(
+          scope,
+          (window = { buckets: new Map(), totals: emptyTotals(), depth, changed: false, full: true, usedAt: now }),
+        );
       window.usedAt = now;
       if (depth > window.depth) Object.assign(window, { depth, full: true });
       if (window.full || (window.changed && scope.startsWith('campaign:'))) {

@@ -31,7 +31,11 @@ describe('compareTotals', () => {
   });
 
   it('treats a scope missing on one side as zeros and says which side has it', () => {
-    const c = compareTotals(new Map([['host:h-1', { views: '2' }]]), new Map([['stream:s-9', { orders: '1', salesFen: '500' }]]), computable);
+    const c = compareTotals(
+      new Map([['host:h-1', { views: '2' }]]),
+      new Map([['stream:s-9', { orders: '1', salesFen: '500' }]]),
+      computable,
+    );
     expect(c.differences.map((d) => [d.scope, d.presence])).toEqual([
       ['host:h-1', 'live-only'],
       ['stream:s-9', 'history-only'],
@@ -41,7 +45,11 @@ describe('compareTotals', () => {
 
   it('compares beyond 2^53 exactly', () => {
     const big = '9007199254740993'; // 2^53 + 1: equal to 2^53 as a double
-    const c = compareTotals(new Map([['all', { salesFen: big }]]), new Map([['all', { salesFen: '9007199254740992' }]]), computable);
+    const c = compareTotals(
+      new Map([['all', { salesFen: big }]]),
+      new Map([['all', { salesFen: '9007199254740992' }]]),
+      computable,
+    );
     expect(c.differences[0]!.fields[0]!.delta).toBe('+1');
   });
 
@@ -63,7 +71,11 @@ describe('compareTotals', () => {
 
 describe('formatComparison', () => {
   it('prints a table of differences and a summary naming the scopes', () => {
-    const c = compareTotals(new Map([['district:Luohu', { views: '5', orders: '1' }]]), new Map([['district:Luohu', { views: '7', orders: '1' }]]), computable);
+    const c = compareTotals(
+      new Map([['district:Luohu', { views: '5', orders: '1' }]]),
+      new Map([['district:Luohu', { views: '7', orders: '1' }]]),
+      computable,
+    );
     const text = formatComparison(c);
     expect(text).toContain('district:Luohu  views');
     expect(text).toMatch(/district:Luohu\s+views\s+5\s+7\s+-2/);
@@ -71,13 +83,24 @@ describe('formatComparison', () => {
   });
 
   it('says OK and mentions skipped kinds', () => {
-    const c = compareTotals(new Map([['campaign:x', { views: '1' }], ['all', {}]]), new Map(), computable);
-    expect(formatComparison(c)).toBe('skipped 1 campaign scope(s): ClickHouse cannot compute campaign totals yet\nOK: 1 scopes compared, all agree');
+    const c = compareTotals(
+      new Map([
+        ['campaign:x', { views: '1' }],
+        ['all', {}],
+      ]),
+      new Map(),
+      computable,
+    );
+    expect(formatComparison(c)).toBe(
+      'skipped 1 campaign scope(s): ClickHouse cannot compute campaign totals yet\nOK: 1 scopes compared, all agree',
+    );
   });
 
   it('limits the table and points at --json', () => {
     const live = new Map(Array.from({ length: 5 }, (_, i) => [`host:h-${i}`, { views: '1' }] as const));
-    expect(formatComparison(compareTotals(live, new Map(), computable), { limit: 2 })).toContain('… and 3 more differing scopes (use --json for all)');
+    expect(formatComparison(compareTotals(live, new Map(), computable), { limit: 2 })).toContain(
+      '… and 3 more differing scopes (use --json for all)',
+    );
   });
 });
 
@@ -100,6 +123,10 @@ describe('helpers', () => {
 
   it('escapes glob characters of a prefix for SCAN', () => {
     expect(globEscape('a*b?[c]\\')).toBe('a\\*b\\?\\[c\\]\\\\');
-    expect(keySpace('lt')).toMatchObject({ liveState: 'lt:state', rebuildLock: 'lt:rebuild', totalsPattern: 'lt:t:{*}' });
+    expect(keySpace('lt')).toMatchObject({
+      liveState: 'lt:state',
+      rebuildLock: 'lt:rebuild',
+      totalsPattern: 'lt:t:{*}',
+    });
   });
 });

@@ -64,7 +64,11 @@ function delta(live: string, history: string): string {
  * Compares every scope either side knows. A scope missing on one side counts as all
  * zeros there, so an empty Redis key or a history without rows for it agree with zero.
  */
-export function compareTotals(live: ReadonlyMap<string, RawTotals>, history: ReadonlyMap<string, RawTotals>, computable: (kind: string) => boolean): Comparison {
+export function compareTotals(
+  live: ReadonlyMap<string, RawTotals>,
+  history: ReadonlyMap<string, RawTotals>,
+  computable: (kind: string) => boolean,
+): Comparison {
   const skipped = new Map<string, number>();
   const differences: ScopeDifference[] = [];
   let compared = 0;
@@ -78,7 +82,12 @@ export function compareTotals(live: ReadonlyMap<string, RawTotals>, history: Rea
     compared++;
     const l = exactTotals(live.get(scope));
     const h = exactTotals(history.get(scope));
-    const fields = TOTAL_FIELDS.filter((f) => l[f] !== h[f]).map((f) => ({ field: f, live: l[f], history: h[f], delta: delta(l[f], h[f]) }));
+    const fields = TOTAL_FIELDS.filter((f) => l[f] !== h[f]).map((f) => ({
+      field: f,
+      live: l[f],
+      history: h[f],
+      delta: delta(l[f], h[f]),
+    }));
     if (fields.length === 0) continue;
     const presence = !history.has(scope) ? 'live-only' : !live.has(scope) ? 'history-only' : 'both';
     differences.push({ scope, presence, fields, live: l, history: h });
@@ -98,18 +107,37 @@ export function formatComparison(c: Comparison, options: { limit?: number } = {}
   if (c.differences.length > 0) {
     const rows: string[][] = [['scope', 'field', 'redis', 'clickhouse', 'redis-clickhouse']];
     for (const d of c.differences.slice(0, limit)) {
-      d.fields.forEach((f, i) => rows.push([i === 0 ? d.scope + (d.presence === 'both' ? '' : ` (${d.presence})`) : '', f.field, f.live, f.history, f.delta]));
+      d.fields.forEach((f, i) =>
+        rows.push([
+          i === 0 ? d.scope + (d.presence === 'both' ? '' : ` (${d.presence})`) : '',
+          f.field,
+          f.live,
+          f.history,
+          f.delta,
+        ]),
+      );
     }
     const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-    for (const r of rows) lines.push(r.map((cell, col) => (col >= 2 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd());
-    if (c.differences.length > limit) lines.push(`… and ${c.differences.length - limit} more differing scopes (use --json for all)`);
+    for (const r of rows)
+      lines.push(
+        r
+          .map((cell, col) => (col >= 2 ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
+          .join('  ')
+          .trimEnd(),
+      );
+    if (c.differences.length > limit)
+      lines.push(`… and ${c.differences.length - limit} more differing scopes (use --json for all)`);
     lines.push('');
   }
-  for (const s of c.skipped) lines.push(`skipped ${s.scopes} ${s.kind} scope(s): ClickHouse cannot compute ${s.kind} totals yet`);
+  for (const s of c.skipped)
+    lines.push(`skipped ${s.scopes} ${s.kind} scope(s): ClickHouse cannot compute ${s.kind} totals yet`);
   lines.push(
     c.differences.length === 0
       ? `OK: ${c.compared} scopes compared, all agree`
-      : `DIFFER: ${c.differences.length} of ${c.compared} scopes differ: ${c.differences.slice(0, 10).map((d) => d.scope).join(', ')}${c.differences.length > 10 ? ', …' : ''}`,
+      : `DIFFER: ${c.differences.length} of ${c.compared} scopes differ: ${c.differences
+          .slice(0, 10)
+          .map((d) => d.scope)
+          .join(', ')}${c.differences.length > 10 ? ', …' : ''}`,
   );
   return lines.join('\n');
 }

@@ -164,7 +164,11 @@ export class RedisCounterStore {
 
   async appliedOffsets(topic: string): Promise<Map<number, string>> {
     const all = await this.redis.hgetall(this.keys.appliedOffsets(topic));
-    return new Map(Object.entries(all).filter(([p]) => /^\d+$/.test(p)).map(([p, o]) => [Number(p), o]));
+    return new Map(
+      Object.entries(all)
+        .filter(([p]) => /^\d+$/.test(p))
+        .map(([p, o]) => [Number(p), o]),
+    );
   }
 
   /**
@@ -172,13 +176,28 @@ export class RedisCounterStore {
    * `floor`, ClickHouse's highest), so the earlier owners' applies and durable marks are refused.
    */
   async takePartition(topic: string, partition: number, floor: number): Promise<PartitionTakeover> {
-    const [gen, applied, durable] = await this.call<[string, string, string]>('ltTakePartition', this.keys.appliedOffsets(topic), this.keys.liveState, this.keys.rebuildLock, String(partition), String(floor));
+    const [gen, applied, durable] = await this.call<[string, string, string]>(
+      'ltTakePartition',
+      this.keys.appliedOffsets(topic),
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      String(partition),
+      String(floor),
+    );
     return { gen: Number(gen), applied, durable };
   }
 
   /** Records that both stores hold the partition up to `offset`; false when `ownerGen` no longer owns it or Redis's applied offset is below `offset`. */
   async markDurable(topic: string, partition: number, ownerGen: number, offset: string): Promise<boolean> {
-    return (await this.call<number>('ltMarkDurable', this.keys.appliedOffsets(topic), String(partition), String(ownerGen), offset)) === 1;
+    return (
+      (await this.call<number>(
+        'ltMarkDurable',
+        this.keys.appliedOffsets(topic),
+        String(partition),
+        String(ownerGen),
+        offset,
+      )) === 1
+    );
   }
 
   /**
@@ -187,14 +206,21 @@ export class RedisCounterStore {
    * the JavaScript stack.
    */
   private call<T>(command: string, ...args: (string | number | (string | number)[])[]): Promise<T> {
-    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch((err: unknown) => {
-      throw liveStateError(err) ?? err;
-    });
+    return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args).catch(
+      (err: unknown) => {
+        throw liveStateError(err) ?? err;
+      },
+    );
   }
 
   async applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome> {
     const started = performance.now();
-    const keys = [this.keys.appliedOffsets(input.topic), this.keys.liveState, this.keys.rebuildLock, input.catalogue?.key ?? this.keys.liveState];
+    const keys = [
+      this.keys.appliedOffsets(input.topic),
+      this.keys.liveState,
+      this.keys.rebuildLock,
+      input.catalogue?.key ?? this.keys.liveState,
+    ];
     const ops: (string | number)[] = [0];
     const scopes: string[] = [];
     for (const [scope, delta] of input.deltas) {
@@ -213,11 +239,23 @@ export class RedisCounterStore {
     const liveKeys = input.live?.keys ?? [];
     const encoded = encodeOps(ops, input.live?.args);
     const args = [
-      String(input.partition), input.expectedOffset, input.newOffset, this.keys.changesChannel, scopes.length > 0 ? JSON.stringify(scopes) : '',
-      input.catalogue ? String(input.catalogue.version) : '', encoded, String(input.ownerGen),
+      String(input.partition),
+      input.expectedOffset,
+      input.newOffset,
+      this.keys.changesChannel,
+      scopes.length > 0 ? JSON.stringify(scopes) : '',
+      input.catalogue ? String(input.catalogue.version) : '',
+      encoded,
+      String(input.ownerGen),
     ];
     // Arrays, not spread arguments: a large batch has thousands of keys (ioredis flattens them).
-    const [ok, current] = await this.call<[number, string]>('ltApplyBatch', keys.length + liveKeys.length, keys, liveKeys, args);
+    const [ok, current] = await this.call<[number, string]>(
+      'ltApplyBatch',
+      keys.length + liveKeys.length,
+      keys,
+      liveKeys,
+      args,
+    );
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
     if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
     if (ok === 3) return { applied: false, staleOwner: true };

@@ -3,7 +3,16 @@ import type { LiveEvent } from '@livetally/events';
 import { keySpace, scopeOfTotalsKey } from './keys';
 import { addTotals, aggregate, emptyTotals } from './totals';
 
-const common = { v: 1 as const, platform: 'douyin', streamId: 's-1', hostId: 'h-1', ts: 1, city: 'Shenzhen', district: 'Luohu', category: 'jewellery' };
+const common = {
+  v: 1 as const,
+  platform: 'douyin',
+  streamId: 's-1',
+  hostId: 'h-1',
+  ts: 1,
+  city: 'Shenzhen',
+  district: 'Luohu',
+  category: 'jewellery',
+};
 const events: LiveEvent[] = [
   { ...common, type: 'stream_started', eventId: 'e1' },
   { ...common, type: 'view', eventId: 'e2', viewerId: 'v1' },
@@ -16,11 +25,29 @@ const events: LiveEvent[] = [
 describe('aggregate', () => {
   it('sums contributions per scope', () => {
     const d = aggregate(events);
-    expect(d.get('all')).toEqual({ sessions: 1, views: 2, orders: 1, items: 3, salesFen: 10_000, refunds: 1, refundsFen: 2_500, sessionsEnded: 1 });
+    expect(d.get('all')).toEqual({
+      sessions: 1,
+      views: 2,
+      orders: 1,
+      items: 3,
+      salesFen: 10_000,
+      refunds: 1,
+      refundsFen: 2_500,
+      sessionsEnded: 1,
+    });
     expect(d.get('district:Futian')).toEqual({ views: 1 });
     expect(d.get('district:Luohu')?.views).toBe(1);
     expect(d.get('host:h-1')?.salesFen).toBe(10_000);
-    expect([...d.keys()].sort()).toEqual(['all', 'category:jewellery', 'city:Shenzhen', 'district:Futian', 'district:Luohu', 'host:h-1', 'platform:douyin', 'stream:s-1']);
+    expect([...d.keys()].sort()).toEqual([
+      'all',
+      'category:jewellery',
+      'city:Shenzhen',
+      'district:Futian',
+      'district:Luohu',
+      'host:h-1',
+      'platform:douyin',
+      'stream:s-1',
+    ]);
   });
 
   it('adds extra scopes such as campaigns', () => {

@@ -13,7 +13,16 @@ export interface Totals {
   refunds: number;
 }
 
-export const TOTAL_FIELDS = ['views', 'sessions', 'sessionsEnded', 'salesFen', 'refundsFen', 'orders', 'items', 'refunds'] as const satisfies readonly (keyof Totals)[];
+export const TOTAL_FIELDS = [
+  'views',
+  'sessions',
+  'sessionsEnded',
+  'salesFen',
+  'refundsFen',
+  'orders',
+  'items',
+  'refunds',
+] as const satisfies readonly (keyof Totals)[];
 export type TotalField = (typeof TOTAL_FIELDS)[number];
 
 export function emptyTotals(): Totals {
@@ -39,7 +48,10 @@ export function contributionOf(event: LiveEvent): Partial<Totals> {
 /** Per-scope deltas of a batch: pre-aggregated so the store sees one write per touched key. */
 export type Deltas = Map<string, Partial<Totals>>;
 
-export function aggregate(events: Iterable<LiveEvent>, extraScopes: (e: LiveEvent) => readonly string[] = () => []): Deltas {
+export function aggregate(
+  events: Iterable<LiveEvent>,
+  extraScopes: (e: LiveEvent) => readonly string[] = () => [],
+): Deltas {
   const deltas: Deltas = new Map();
   const add = (scope: string, contribution: Partial<Totals>) => {
     let d = deltas.get(scope);

@@ -25,7 +25,10 @@ return n`;
  * offsets for the topic and count the retained topic again. Returns how many
  * partitions were adopted (0 when there was nothing to do).
  */
-export async function adoptGroupOffsets(redis: Redis, options: { prefix: string; group: string; topic: string }): Promise<number> {
+export async function adoptGroupOffsets(
+  redis: Redis,
+  options: { prefix: string; group: string; topic: string },
+): Promise<number> {
   const current = keySpace(options.prefix).appliedOffsets(options.topic);
   const previous = `${options.prefix}:off:${options.group}:${options.topic}`;
   return Number(await redis.eval(ADOPT, 2, current, previous));

@@ -29,15 +29,28 @@ export function decodeEvent(bytes: Uint8Array | null, now: number, limits: Limit
     return { ok: false, errors: [{ field: '$', reason: 'not_json', message: 'message has no value' }] };
   }
   if (bytes.length > limits.maxEventBytes) {
-    return { ok: false, errors: [{ field: '$', reason: 'oversized', message: `message is ${bytes.length} bytes, at most ${limits.maxEventBytes} allowed` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          field: '$',
+          reason: 'oversized',
+          message: `message is ${bytes.length} bytes, at most ${limits.maxEventBytes} allowed`,
+        },
+      ],
+    };
   }
   const text = utf8Text(bytes);
-  if (text === null) return { ok: false, errors: [{ field: '$', reason: 'not_utf8', message: 'message is not valid UTF-8' }] };
+  if (text === null)
+    return { ok: false, errors: [{ field: '$', reason: 'not_utf8', message: 'message is not valid UTF-8' }] };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return { ok: false, errors: [{ field: '$', reason: 'not_json', message: `message is not JSON: ${(err as Error).message}` }] };
+    return {
+      ok: false,
+      errors: [{ field: '$', reason: 'not_json', message: `message is not JSON: ${(err as Error).message}` }],
+    };
   }
   return validateEvent(parsed, { now, limits });
 }

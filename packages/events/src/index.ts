@@ -2,4 +2,13 @@ export * from './types';
 export * from './limits';
 export { validateEvent, type ValidateOptions } from './validate';
 export { encodeEvent, decodeEvent, describeErrors } from './codec';
-export { scopesOf, parseScope, parseStrictScope, formatScope, CAMPAIGN_ID_PATTERN, SCOPE_KINDS, type Scope, type ScopeKind } from './scopes';
+export {
+  scopesOf,
+  parseScope,
+  parseStrictScope,
+  formatScope,
+  CAMPAIGN_ID_PATTERN,
+  SCOPE_KINDS,
+  type Scope,
+  type ScopeKind,
+} from './scopes';

@@ -3,8 +3,27 @@ import { formatScope, parseScope, parseStrictScope, scopesOf } from './scopes';
 
 describe('scopes', () => {
   it('lists every scope an event counts towards', () => {
-    const scopes = scopesOf({ v: 1, type: 'view', eventId: 'e', platform: 'taobao', streamId: 's-1', hostId: 'h-2', ts: 0, city: 'Shenzhen', district: 'Luohu', category: 'jewellery' });
-    expect(scopes).toEqual(['all', 'city:Shenzhen', 'district:Luohu', 'category:jewellery', 'platform:taobao', 'host:h-2', 'stream:s-1']);
+    const scopes = scopesOf({
+      v: 1,
+      type: 'view',
+      eventId: 'e',
+      platform: 'taobao',
+      streamId: 's-1',
+      hostId: 'h-2',
+      ts: 0,
+      city: 'Shenzhen',
+      district: 'Luohu',
+      category: 'jewellery',
+    });
+    expect(scopes).toEqual([
+      'all',
+      'city:Shenzhen',
+      'district:Luohu',
+      'category:jewellery',
+      'platform:taobao',
+      'host:h-2',
+      'stream:s-1',
+    ]);
   });
 
   it('parses and formats scopes', () => {
@@ -23,10 +42,32 @@ describe('scopes', () => {
   });
 
   it('strictly: accepts only values an event or the campaign API can produce for the kind', () => {
-    for (const good of ['all', "district:Bao'an", 'city:深圳', 'category:珠宝首饰', 'platform:douyin', 'host:h-42', 'stream:s.1_a', 'campaign:ecm-2024', `host:${'h'.repeat(128)}`]) {
+    for (const good of [
+      'all',
+      "district:Bao'an",
+      'city:深圳',
+      'category:珠宝首饰',
+      'platform:douyin',
+      'host:h-42',
+      'stream:s.1_a',
+      'campaign:ecm-2024',
+      `host:${'h'.repeat(128)}`,
+    ]) {
       expect(parseStrictScope(good).ok, good).toBe(true);
     }
-    for (const bad of ['planet:Mars', 'host:h 42', "host:h'1", 'stream:深圳', 'platform:dou yin', `platform:${'p'.repeat(65)}`, `city:${'c'.repeat(65)}`, `host:${'h'.repeat(129)}`, 'campaign:ECM', 'campaign:ecm_2024', `campaign:${'c'.repeat(65)}`]) {
+    for (const bad of [
+      'planet:Mars',
+      'host:h 42',
+      "host:h'1",
+      'stream:深圳',
+      'platform:dou yin',
+      `platform:${'p'.repeat(65)}`,
+      `city:${'c'.repeat(65)}`,
+      `host:${'h'.repeat(129)}`,
+      'campaign:ECM',
+      'campaign:ecm_2024',
+      `campaign:${'c'.repeat(65)}`,
+    ]) {
       const r = parseStrictScope(bad);
       expect(r.ok, bad).toBe(false);
     }

@@ -41,9 +41,16 @@ export function parseScope(text: string): { ok: true; scope: Scope } | { ok: fal
   const kind = text.slice(0, colon);
   const value = text.slice(colon + 1);
   if (!KIND_SET.has(kind) || kind === 'all') {
-    return { ok: false, message: `unknown scope kind ${JSON.stringify(kind)}; expected one of ${[...KIND_SET].filter((k) => k !== 'all').join(', ')}` };
+    return {
+      ok: false,
+      message: `unknown scope kind ${JSON.stringify(kind)}; expected one of ${[...KIND_SET].filter((k) => k !== 'all').join(', ')}`,
+    };
   }
-  if (!SCOPE_VALUE.test(value)) return { ok: false, message: `scope value ${JSON.stringify(value)} is empty, too long or has characters that are not allowed` };
+  if (!SCOPE_VALUE.test(value))
+    return {
+      ok: false,
+      message: `scope value ${JSON.stringify(value)} is empty, too long or has characters that are not allowed`,
+    };
   return { ok: true, scope: { kind: kind as ScopeKind, value } };
 }
 
@@ -74,7 +81,10 @@ export function parseStrictScope(text: string): ReturnType<typeof parseScope> {
   const { kind, value } = parsed.scope;
   const rule = VALUE_RULES[kind];
   if (value.length > rule.maxLength || !rule.pattern.test(value)) {
-    return { ok: false, message: `${kind} value ${JSON.stringify(value.slice(0, 80))} cannot exist: at most ${rule.maxLength} characters matching ${rule.pattern.source}` };
+    return {
+      ok: false,
+      message: `${kind} value ${JSON.stringify(value.slice(0, 80))} cannot exist: at most ${rule.maxLength} characters matching ${rule.pattern.source}`,
+    };
   }
   return parsed;
 }

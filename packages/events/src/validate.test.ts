@@ -66,9 +66,18 @@ describe('validateEvent', () => {
 
   it('reports every missing field at once', () => {
     expect(reasons({ v: 1, type: 'sale' })).toEqual([
-      'eventId:missing_field', 'platform:missing_field', 'streamId:missing_field', 'hostId:missing_field',
-      'ts:missing_field', 'city:missing_field', 'district:missing_field', 'category:missing_field',
-      'orderId:missing_field', 'sku:missing_field', 'quantity:missing_field', 'amountFen:missing_field',
+      'eventId:missing_field',
+      'platform:missing_field',
+      'streamId:missing_field',
+      'hostId:missing_field',
+      'ts:missing_field',
+      'city:missing_field',
+      'district:missing_field',
+      'category:missing_field',
+      'orderId:missing_field',
+      'sku:missing_field',
+      'quantity:missing_field',
+      'amountFen:missing_field',
     ]);
   });
 
@@ -106,7 +115,9 @@ describe('validateEvent', () => {
   it('rejects over-long strings', () => {
     expect(reasons({ ...sale, eventId: 'e'.repeat(LIMITS.maxIdLength + 1) })).toEqual(['eventId:too_long']);
     expect(reasons({ ...sale, district: 'd'.repeat(LIMITS.maxDimensionLength + 1) })).toEqual(['district:too_long']);
-    expect(reasons({ ...base, type: 'stream_started', title: 't'.repeat(LIMITS.maxTitleLength + 1) })).toEqual(['title:too_long']);
+    expect(reasons({ ...base, type: 'stream_started', title: 't'.repeat(LIMITS.maxTitleLength + 1) })).toEqual([
+      'title:too_long',
+    ]);
   });
 
   it('rejects control characters', () => {
@@ -152,6 +163,7 @@ describe('decodeEvent', () => {
   it('describes errors on one line', () => {
     const r = decodeEvent(Buffer.from(JSON.stringify({ ...sale, quantity: 0 })), NOW);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(describeErrors(r.errors)).toBe('quantity: out_of_range (quantity must be between 1 and 100000, got 0)');
+    if (!r.ok)
+      expect(describeErrors(r.errors)).toBe('quantity: out_of_range (quantity must be between 1 and 100000, got 0)');
   });
 });

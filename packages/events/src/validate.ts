@@ -1,5 +1,12 @@
 import { LIMITS, type Limits } from './limits';
-import { EVENT_TYPES, EVENT_VERSION, type EventType, type FieldError, type LiveEvent, type RejectReason } from './types';
+import {
+  EVENT_TYPES,
+  EVENT_VERSION,
+  type EventType,
+  type FieldError,
+  type LiveEvent,
+  type RejectReason,
+} from './types';
 
 // Identifiers end up inside Redis keys and ClickHouse rows: a small charset keeps
 // key injection (":", "{", "*") and look-alike values out.
@@ -9,7 +16,7 @@ const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 // space and a little punctuation; nothing that reads as SQL or a key separator.
 export const DIMENSION_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} '._-]*$/u;
 // C0, DEL, C1 controls and the Unicode line/paragraph separators.
- 
+
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
@@ -55,7 +62,14 @@ function scanId(value: string, opaque: boolean): number {
   let result = isAsciiAlnum(value.charCodeAt(0)) ? CLEAN : INVALID;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (isAsciiAlnum(c) || c === 0x2e /* . */ || c === 0x5f /* _ */ || c === 0x2d /* - */ || (opaque && c === 0x3a) /* : */) continue;
+    if (
+      isAsciiAlnum(c) ||
+      c === 0x2e /* . */ ||
+      c === 0x5f /* _ */ ||
+      c === 0x2d /* - */ ||
+      (opaque && c === 0x3a) /* : */
+    )
+      continue;
     if (isControl(c)) return CONTROL;
     result = INVALID;
   }
@@ -87,7 +101,14 @@ const SCANS = new Map<RegExp | null, Scan>([
   [null, scanControl],
 ]);
 
-function checkString(o: Obj, field: string, c: Collector, maxLen: number, pattern: RegExp | null, optional = false): string | undefined {
+function checkString(
+  o: Obj,
+  field: string,
+  c: Collector,
+  maxLen: number,
+  pattern: RegExp | null,
+  optional = false,
+): string | undefined {
   const value = o[field];
   if (value === undefined || value === null) {
     if (!optional) c.add(field, 'missing_field', `${field} is required`);
@@ -106,7 +127,13 @@ function checkString(o: Obj, field: string, c: Collector, maxLen: number, patter
     return undefined;
   }
   const scan = SCANS.get(pattern);
-  const verdict = scan ? scan(value) : CONTROL_CHARS.test(value) ? CONTROL : pattern && !pattern.test(value) ? INVALID : CLEAN;
+  const verdict = scan
+    ? scan(value)
+    : CONTROL_CHARS.test(value)
+      ? CONTROL
+      : pattern && !pattern.test(value)
+        ? INVALID
+        : CLEAN;
   if (verdict === CONTROL) {
     c.add(field, 'control_characters', `${field} contains control characters`);
     return undefined;
@@ -146,19 +173,44 @@ function describe(value: unknown): string {
 }
 
 /** Validates a parsed JSON value as a LiveTally event and returns a clean copy (unknown fields dropped). */
-export function validateEvent(input: unknown, options: ValidateOptions): { ok: true; event: LiveEvent } | { ok: false; errors: FieldError[] } {
+export function validateEvent(
+  input: unknown,
+  options: ValidateOptions,
+): { ok: true; event: LiveEvent } | { ok: false; errors: FieldError[] } {
   const limits = options.limits ?? LIMITS;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { ok: false, errors: [{ field: '$', reason: 'not_object', message: `event must be a JSON object, got ${describe(input)}` }] };
+    return {
+      ok: false,
+      errors: [{ field: '$', reason: 'not_object', message: `event must be a JSON object, got ${describe(input)}` }],
+    };
   }
   const o = input as Obj;
-  if (o.v === undefined) return { ok: false, errors: [{ field: 'v', reason: 'missing_field', message: 'v is required' }] };
+  if (o.v === undefined)
+    return { ok: false, errors: [{ field: 'v', reason: 'missing_field', message: 'v is required' }] };
   if (o.v !== EVENT_VERSION) {
-    return { ok: false, errors: [{ field: 'v', reason: 'unsupported_version', message: `v must be ${EVENT_VERSION}, got ${JSON.stringify(o.v)}` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          field: 'v',
+          reason: 'unsupported_version',
+          message: `v must be ${EVENT_VERSION}, got ${JSON.stringify(o.v)}`,
+        },
+      ],
+    };
   }
   if (typeof o.type !== 'string' || !TYPE_SET.has(o.type)) {
     const reason: RejectReason = o.type === undefined ? 'missing_field' : 'unknown_type';
-    return { ok: false, errors: [{ field: 'type', reason, message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(o.type) ?? 'nothing'}` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          field: 'type',
+          reason,
+          message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(o.type) ?? 'nothing'}`,
+        },
+      ],
+    };
   }
   const type = o.type as EventType;
   const c = new Collector();
@@ -192,13 +244,41 @@ export function validateEvent(input: unknown, options: ValidateOptions): { ok: t
       const sku = checkString(o, 'sku', c, limits.maxIdLength, ID_PATTERN);
       const quantity = checkInteger(o, 'quantity', c, 1, limits.maxQuantity);
       const amountFen = checkInteger(o, 'amountFen', c, 0, limits.maxAmountFen);
-      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, orderId, sku, quantity, amountFen };
+      event = {
+        v: EVENT_VERSION,
+        type,
+        eventId,
+        platform,
+        streamId,
+        hostId,
+        ts,
+        city,
+        district,
+        category,
+        orderId,
+        sku,
+        quantity,
+        amountFen,
+      };
       break;
     }
     case 'refund': {
       const orderId = checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
       const amountFen = checkInteger(o, 'amountFen', c, 1, limits.maxAmountFen);
-      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, orderId, amountFen };
+      event = {
+        v: EVENT_VERSION,
+        type,
+        eventId,
+        platform,
+        streamId,
+        hostId,
+        ts,
+        city,
+        district,
+        category,
+        orderId,
+        amountFen,
+      };
       break;
     }
   }

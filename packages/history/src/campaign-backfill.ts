@@ -24,7 +24,13 @@ export interface BackfillAggregates {
 const MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
   sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
   sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
-const DIMENSIONS: Record<string, string> = { host: 'host_id', district: 'district', category: 'category', platform: 'platform', city: 'city' };
+const DIMENSIONS: Record<string, string> = {
+  host: 'host_id',
+  district: 'district',
+  category: 'category',
+  platform: 'platform',
+  city: 'city',
+};
 
 function numbers(row: Record<string, string | number>): Record<string, number> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
@@ -37,7 +43,12 @@ function numbers(row: Record<string, string | number>): Record<string, number> {
 export function campaignSliceWhere(slice: BackfillSlice, params: Record<string, unknown>): string {
   Object.assign(params, { topic: slice.topic, upTo: asBigIntMap(slice.upTo), from: slice.startsAt, to: slice.endsAt });
   const parts = [UP_TO, 'toUnixTimestamp64Milli(ts) >= {from:Int64}', 'toUnixTimestamp64Milli(ts) < {to:Int64}'];
-  const lists: [keyof BackfillSlice['filters'], string][] = [['cities', 'city'], ['districts', 'district'], ['categories', 'category'], ['platforms', 'platform']];
+  const lists: [keyof BackfillSlice['filters'], string][] = [
+    ['cities', 'city'],
+    ['districts', 'district'],
+    ['categories', 'category'],
+    ['platforms', 'platform'],
+  ];
   for (const [key, column] of lists) {
     const values = slice.filters[key];
     if (values && values.length > 0) {
@@ -77,15 +88,28 @@ export class CampaignBackfillQueries {
         params,
       );
       const byMeasure: Record<string, Record<string, number>> = { gmv: {}, views: {}, sessions: {} };
-      for (const r of rows) for (const m of ['gmv', 'views', 'sessions']) if (Number(r[m]) !== 0) byMeasure[m]![String(r.name)] = Number(r[m]);
+      for (const r of rows)
+        for (const m of ['gmv', 'views', 'sessions'])
+          if (Number(r[m]) !== 0) byMeasure[m]![String(r.name)] = Number(r[m]);
       rankings[dimension] = byMeasure;
     }
-    const hosts = (await this.rows(`SELECT DISTINCT host_id AS h FROM lt_events WHERE ${where}`, params)).map((r) => String(r.h));
-    return { totals: numbers(totals ?? {}), minutes: minutes.map(({ t, ...rest }) => ({ t: Number(t), totals: numbers(rest) })), rankings, hosts };
+    const hosts = (await this.rows(`SELECT DISTINCT host_id AS h FROM lt_events WHERE ${where}`, params)).map((r) =>
+      String(r.h),
+    );
+    return {
+      totals: numbers(totals ?? {}),
+      minutes: minutes.map(({ t, ...rest }) => ({ t: Number(t), totals: numbers(rest) })),
+      rankings,
+      hosts,
+    };
   }
 
   /** Streams the distinct viewer ids of the slice in chunks, for the unique-viewer estimate. */
-  async forEachViewerChunk(slice: BackfillSlice, chunkSize: number, onChunk: (viewers: string[]) => Promise<void>): Promise<number> {
+  async forEachViewerChunk(
+    slice: BackfillSlice,
+    chunkSize: number,
+    onChunk: (viewers: string[]) => Promise<void>,
+  ): Promise<number> {
     if (slice.upTo.size === 0) return 0;
     const params: Record<string, unknown> = {};
     const where = this.where(slice, params);

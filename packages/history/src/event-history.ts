@@ -74,13 +74,28 @@ export class EventHistory {
   async insertEvents(rows: readonly EventRow[], deduplicationToken: string): Promise<void> {
     if (rows.length === 0) return;
     const started = performance.now();
-    const clickhouse_settings = { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1 } as const;
+    const clickhouse_settings = {
+      insert_deduplication_token: deduplicationToken,
+      insert_deduplicate: 1,
+      deduplicate_blocks_in_dependent_materialized_views: 1,
+    } as const;
     const tsv = encodeRowsTsv(rows);
     if (tsv !== null) {
       // One chunk: the request body is exactly these bytes (no per-row JSON objects).
-      await this.client.insert({ table: 'lt_events', columns: [...EVENT_ROW_COLUMNS], values: Readable.from([Buffer.from(tsv)], { objectMode: false }), format: 'TabSeparated', clickhouse_settings });
+      await this.client.insert({
+        table: 'lt_events',
+        columns: [...EVENT_ROW_COLUMNS],
+        values: Readable.from([Buffer.from(tsv)], { objectMode: false }),
+        format: 'TabSeparated',
+        clickhouse_settings,
+      });
     } else {
-      await this.client.insert({ table: 'lt_events', values: rows as EventRow[], format: 'JSONEachRow', clickhouse_settings });
+      await this.client.insert({
+        table: 'lt_events',
+        values: rows as EventRow[],
+        format: 'JSONEachRow',
+        clickhouse_settings,
+      });
     }
     this.observer.onInsert?.(performance.now() - started, rows.length);
   }
@@ -92,7 +107,11 @@ export class EventHistory {
     const column = scopeColumn(kind);
     if (kind !== 'all' && !column) throw new Error(`history has no column for scope kind ${kind}`);
     const where = column ? ` WHERE ${column} = {value:String}` : '';
-    const rs = await this.client.query({ query: TOTALS_SELECT + where, query_params: { value }, format: 'JSONEachRow' });
+    const rs = await this.client.query({
+      query: TOTALS_SELECT + where,
+      query_params: { value },
+      format: 'JSONEachRow',
+    });
     const [row] = await rs.json<Record<keyof HistoryTotals, string>>();
     const out = {} as HistoryTotals;
     for (const [k, v] of Object.entries(row ?? {})) out[k as keyof HistoryTotals] = Number(v);
@@ -102,7 +121,8 @@ export class EventHistory {
   /** Highest stored offset per partition of a topic. */
   async maxOffsets(topic: string): Promise<Map<number, string>> {
     const rs = await this.client.query({
-      query: 'SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM lt_events WHERE topic = {topic:String} GROUP BY kafka_partition',
+      query:
+        'SELECT kafka_partition AS p, toString(max(kafka_offset)) AS o FROM lt_events WHERE topic = {topic:String} GROUP BY kafka_partition',
       query_params: { topic },
       format: 'JSONEachRow',
     });
@@ -114,7 +134,11 @@ export class EventHistory {
    * at or below `upTo` (partition → last included offset), in one GROUP BY;
    * `onlyScopes` restricts the answer to those scopes.
    */
-  async totalsByScope(topic: string, upTo: ReadonlyMap<number, string>, onlyScopes?: readonly string[]): Promise<Map<string, ScopeTotalsText>> {
+  async totalsByScope(
+    topic: string,
+    upTo: ReadonlyMap<number, string>,
+    onlyScopes?: readonly string[],
+  ): Promise<Map<string, ScopeTotalsText>> {
     const out = new Map<string, ScopeTotalsText>();
     if (upTo.size === 0 || onlyScopes?.length === 0) return out;
     const rs = await this.client.query({
@@ -134,7 +158,11 @@ export class EventHistory {
 
   /** Whether any row of the topic is stored. */
   async hasRows(topic: string): Promise<boolean> {
-    const rs = await this.client.query({ query: 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} LIMIT 1)', query_params: { topic }, format: 'JSONEachRow' });
+    const rs = await this.client.query({
+      query: 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} LIMIT 1)',
+      query_params: { topic },
+      format: 'JSONEachRow',
+    });
     const [row] = await rs.json<{ n: string }>();
     return Number(row?.n ?? 0) > 0;
   }
@@ -160,8 +188,20 @@ export class EventHistory {
       },
       chunkSize,
       (row): StoredEventKey => {
-        const r = row.json<{ platform: string; event_id: string; ts_ms: string; partition_n: number | string; offset_text: string }>();
-        return { platform: r.platform, eventId: r.event_id, ts: Number(r.ts_ms), partition: Number(r.partition_n), offset: r.offset_text };
+        const r = row.json<{
+          platform: string;
+          event_id: string;
+          ts_ms: string;
+          partition_n: number | string;
+          offset_text: string;
+        }>();
+        return {
+          platform: r.platform,
+          eventId: r.event_id,
+          ts: Number(r.ts_ms),
+          partition: Number(r.partition_n),
+          offset: r.offset_text,
+        };
       },
       onChunk,
     );

@@ -62,7 +62,8 @@ export class FencedEventWriter {
   /** The highest owner generation ClickHouse has recorded for the partition (0: none). */
   async ownerGeneration(topic: string, partition: number): Promise<number> {
     const rs = await this.client.query({
-      query: 'SELECT max(gen) AS gen FROM lt_partition_owners WHERE topic = {topic:String} AND kafka_partition = {partition:UInt16}',
+      query:
+        'SELECT max(gen) AS gen FROM lt_partition_owners WHERE topic = {topic:String} AND kafka_partition = {partition:UInt16}',
       query_params: { topic, partition },
       format: 'JSONEachRow',
     });
@@ -96,10 +97,19 @@ export class FencedEventWriter {
   private async insertPart(rows: readonly FencedRow[], flushId: string): Promise<void> {
     const started = performance.now();
     const clickhouse_settings = { log_comment: `${FLUSH_COMMENT}${flushId}` };
-    const tsv = encodeRowsTsv(rows.map((r) => r.row), (i) => String(rows[i]!.ownerGen));
+    const tsv = encodeRowsTsv(
+      rows.map((r) => r.row),
+      (i) => String(rows[i]!.ownerGen),
+    );
     if (tsv !== null) {
       const values = Readable.from([Buffer.from(tsv)], { objectMode: false });
-      await this.client.insert({ table: 'lt_events_ingest', columns: FENCED_COLUMNS, values, format: 'TabSeparated', clickhouse_settings });
+      await this.client.insert({
+        table: 'lt_events_ingest',
+        columns: FENCED_COLUMNS,
+        values,
+        format: 'TabSeparated',
+        clickhouse_settings,
+      });
     } else {
       const values = rows.map(({ row, ownerGen }) => ({ ...row, owner_gen: ownerGen }));
       await this.client.insert({ table: 'lt_events_ingest', values, format: 'JSONEachRow', clickhouse_settings });
@@ -122,7 +132,11 @@ export class FencedEventWriter {
       // longer waiting, never a flush missed through timing.
       const age = Math.max(0, (performance.now() - since) / 1000 - 0.5);
       const params = { comment: comment ?? '', prefix: FLUSH_COMMENT, age };
-      const rs = await this.client.query({ query: `SELECT count() AS n FROM system.processes WHERE ${condition}`, query_params: params, format: 'JSONEachRow' });
+      const rs = await this.client.query({
+        query: `SELECT count() AS n FROM system.processes WHERE ${condition}`,
+        query_params: params,
+        format: 'JSONEachRow',
+      });
       const [{ n }] = (await rs.json<{ n: string }>()) as [{ n: string }];
       if (Number(n) === 0) return;
       if (performance.now() > deadline) {

@@ -28,8 +28,18 @@ export interface HistoryMeasures {
   activeHosts: number;
 }
 
-const COLUMN: Record<RankDimension, string> = { host: 'host_id', district: 'district', category: 'category', platform: 'platform', city: 'city' };
-const MEASURE_SQL: Record<RankMeasure, string> = { gmv: 'sum(sales_fen)', views: 'sum(views)', sessions: 'sum(sessions)' };
+const COLUMN: Record<RankDimension, string> = {
+  host: 'host_id',
+  district: 'district',
+  category: 'category',
+  platform: 'platform',
+  city: 'city',
+};
+const MEASURE_SQL: Record<RankMeasure, string> = {
+  gmv: 'sum(sales_fen)',
+  views: 'sum(views)',
+  sessions: 'sum(sessions)',
+};
 const MEASURES = `sum(views) AS views, sum(sessions) AS sessions, sum(sessions_ended) AS sessionsEnded,
   sum(sales_fen) AS salesFen, sum(refunds_fen) AS refundsFen, sum(sales_fen) - sum(refunds_fen) AS netSalesFen,
   sum(orders) AS orders, sum(items) AS items, sum(refunds) AS refunds,
@@ -43,7 +53,12 @@ function subjectWhere(subject: HistorySubject, params: Record<string, unknown>):
     return [`${COLUMN[subject.kind]} = {subjectValue:String}`];
   }
   const out: string[] = [];
-  const lists: [keyof typeof subject, string][] = [['cities', 'city'], ['districts', 'district'], ['categories', 'category'], ['platforms', 'platform']];
+  const lists: [keyof typeof subject, string][] = [
+    ['cities', 'city'],
+    ['districts', 'district'],
+    ['categories', 'category'],
+    ['platforms', 'platform'],
+  ];
   for (const [key, column] of lists) {
     const values = subject[key] as string[] | undefined;
     if (values && values.length > 0) {
@@ -55,7 +70,9 @@ function subjectWhere(subject: HistorySubject, params: Record<string, unknown>):
 }
 
 function toNumbers<T>(row: Record<string, string | number>): T {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'bucket' || k === 'name' ? v : Number(v)])) as T;
+  return Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [k, k === 'bucket' || k === 'name' ? v : Number(v)]),
+  ) as T;
 }
 
 /** Reads only the per-minute rollups, never raw events, so ranges of months stay fast. */
@@ -82,7 +99,13 @@ export class HistoryQueries {
   }
 
   /** A time series at minute, hour or day granularity; buckets in the given zone, empty ones omitted. */
-  async series(subject: HistorySubject, from: number, to: number, granularity: Granularity, timeZone = 'Asia/Shanghai'): Promise<(HistoryMeasures & { bucket: string })[]> {
+  async series(
+    subject: HistorySubject,
+    from: number,
+    to: number,
+    granularity: Granularity,
+    timeZone = 'Asia/Shanghai',
+  ): Promise<(HistoryMeasures & { bucket: string })[]> {
     const params: Record<string, unknown> = { tz: timeZone };
     const where = [this.range(from, to, params), ...subjectWhere(subject, params)].join(' AND ');
     const bucket = {
@@ -90,18 +113,37 @@ export class HistoryQueries {
       hour: 'toStartOfHour(toTimeZone(minute, {tz:String}))',
       day: 'toStartOfDay(toTimeZone(minute, {tz:String}))',
     }[granularity];
-    return this.rows(`SELECT formatDateTime(${bucket}, '%Y-%m-%dT%H:%i:%S', {tz:String}) AS bucket, ${MEASURES} FROM lt_rollup_minute WHERE ${where} GROUP BY bucket ORDER BY bucket`, params);
+    return this.rows(
+      `SELECT formatDateTime(${bucket}, '%Y-%m-%dT%H:%i:%S', {tz:String}) AS bucket, ${MEASURES} FROM lt_rollup_minute WHERE ${where} GROUP BY bucket ORDER BY bucket`,
+      params,
+    );
   }
 
   /** Top-N members of a dimension by a measure over a range, optionally within a subject. */
-  async top(dimension: RankDimension, measure: RankMeasure, from: number, to: number, limit: number, subject: HistorySubject = { kind: 'all' }): Promise<{ name: string; value: number }[]> {
+  async top(
+    dimension: RankDimension,
+    measure: RankMeasure,
+    from: number,
+    to: number,
+    limit: number,
+    subject: HistorySubject = { kind: 'all' },
+  ): Promise<{ name: string; value: number }[]> {
     const params: Record<string, unknown> = { limit };
     const where = [this.range(from, to, params), ...subjectWhere(subject, params)].join(' AND ');
-    return this.rows(`SELECT ${COLUMN[dimension]} AS name, ${MEASURE_SQL[measure]} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name ORDER BY value DESC, name ASC LIMIT {limit:UInt32}`, params);
+    return this.rows(
+      `SELECT ${COLUMN[dimension]} AS name, ${MEASURE_SQL[measure]} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name ORDER BY value DESC, name ASC LIMIT {limit:UInt32}`,
+      params,
+    );
   }
 
   /** 1-based rank of one member (e.g. a city nationally) by a measure over a range; null when absent. */
-  async rankOf(dimension: RankDimension, name: string, measure: RankMeasure, from: number, to: number): Promise<{ rank: number; of: number; value: number } | null> {
+  async rankOf(
+    dimension: RankDimension,
+    name: string,
+    measure: RankMeasure,
+    from: number,
+    to: number,
+  ): Promise<{ rank: number; of: number; value: number } | null> {
     const params: Record<string, unknown> = { name };
     const where = this.range(from, to, params);
     const [row] = await this.rows<{ rank: number; of: number; value: number }>(

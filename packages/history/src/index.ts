@@ -1,9 +1,31 @@
 export { createHistoryClient, type HistoryClientOptions } from './client';
 export { migrate, MIGRATIONS, type Migration } from './migrations';
 export { toEventRow, scopeColumn, SCOPE_COLUMN_KINDS, type EventRow, type KafkaPosition } from './rows';
-export { EventHistory, HISTORY_SCOPE_KINDS, type HistoryObserver, type HistoryTotals, type ScopeTotalsText, type StoredEventKey } from './event-history';
-export { HistoryQueries, RANK_DIMENSIONS, RANK_MEASURES, type Granularity, type HistoryMeasures, type HistorySubject, type RankDimension, type RankMeasure } from './history-queries';
+export {
+  EventHistory,
+  HISTORY_SCOPE_KINDS,
+  type HistoryObserver,
+  type HistoryTotals,
+  type ScopeTotalsText,
+  type StoredEventKey,
+} from './event-history';
+export {
+  HistoryQueries,
+  RANK_DIMENSIONS,
+  RANK_MEASURES,
+  type Granularity,
+  type HistoryMeasures,
+  type HistorySubject,
+  type RankDimension,
+  type RankMeasure,
+} from './history-queries';
 export { CampaignBackfillQueries, type BackfillSlice, type BackfillAggregates } from './campaign-backfill';
 export { campaignSliceWhere } from './campaign-backfill';
-export { LiveHistory, DIMENSION_SCOPE_KINDS, type LiveSelection, type MinuteBucketRow, type RankingRow } from './live-history';
+export {
+  LiveHistory,
+  DIMENSION_SCOPE_KINDS,
+  type LiveSelection,
+  type MinuteBucketRow,
+  type RankingRow,
+} from './live-history';
 export { FencedEventWriter, type FencedRow, type FencedWriterOptions } from './fenced-writer';

@@ -38,10 +38,25 @@ export interface RankingRow {
 const MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
   sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
   sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
-const MEASURE_NAMES = ['views', 'sessions', 'sessionsEnded', 'salesFen', 'refundsFen', 'orders', 'items', 'refunds'] as const;
+const MEASURE_NAMES = [
+  'views',
+  'sessions',
+  'sessionsEnded',
+  'salesFen',
+  'refundsFen',
+  'orders',
+  'items',
+  'refunds',
+] as const;
 
 /** Leaderboard dimensions and the column each ranks by (live-keys RANK_DIMENSIONS). */
-const RANK_COLUMNS: [string, string][] = [['host', 'host_id'], ['district', 'district'], ['category', 'category'], ['platform', 'platform'], ['city', 'city']];
+const RANK_COLUMNS: [string, string][] = [
+  ['host', 'host_id'],
+  ['district', 'district'],
+  ['category', 'category'],
+  ['platform', 'platform'],
+  ['city', 'city'],
+];
 
 /** Every dimension scope kind, `all` first. */
 export const DIMENSION_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KINDS];
@@ -50,14 +65,24 @@ function scopeArray(kinds: readonly string[]): string {
   const parts = kinds.map((k) => {
     if (k === 'all') return `'all'`;
     const column = scopeColumn(k);
-    if (!column) throw new Error(`no dimension scope kind ${JSON.stringify(k)}; expected ${DIMENSION_SCOPE_KINDS.join(', ')}`);
+    if (!column)
+      throw new Error(`no dimension scope kind ${JSON.stringify(k)}; expected ${DIMENSION_SCOPE_KINDS.join(', ')}`);
     return `concat('${k}:', ${column})`;
   });
   if (parts.length === 0) throw new Error('no scope kinds selected');
   return `[${parts.join(', ')}]`;
 }
 
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r', '0': '\0', b: '\b', f: '\f', "'": "'" };
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  t: '\t',
+  n: '\n',
+  r: '\r',
+  '0': '\0',
+  b: '\b',
+  f: '\f',
+  "'": "'",
+};
 
 /** Undoes ClickHouse's TabSeparated escaping of one field. */
 export function unescapeTsv(field: string): string {
@@ -74,14 +99,22 @@ export class LiveHistory {
   constructor(private readonly client: ClickHouseClient) {}
 
   /** FROM … WHERE … and the scope expression of a selection; values go to `params`. */
-  private source(sel: LiveSelection, params: Record<string, unknown>, options: { perScope: boolean }): { scope: string; from: string; where: string } {
+  private source(
+    sel: LiveSelection,
+    params: Record<string, unknown>,
+    options: { perScope: boolean },
+  ): { scope: string; from: string; where: string } {
     if (sel.scopes === 'campaign') {
       params.scope = sel.scope;
       return { scope: '{scope:String}', from: 'lt_events', where: campaignSliceWhere(sel.slice, params) };
     }
     Object.assign(params, { topic: sel.topic, upTo: asBigIntMap(sel.upTo) });
     if (!options.perScope) return { scope: `'all'`, from: 'lt_events', where: UP_TO };
-    return { scope: 'scope', from: `lt_events ARRAY JOIN ${scopeArray(sel.kinds ?? DIMENSION_SCOPE_KINDS)} AS scope`, where: UP_TO };
+    return {
+      scope: 'scope',
+      from: `lt_events ARRAY JOIN ${scopeArray(sel.kinds ?? DIMENSION_SCOPE_KINDS)} AS scope`,
+      where: UP_TO,
+    };
   }
 
   private empty(sel: LiveSelection): boolean {
@@ -89,7 +122,13 @@ export class LiveHistory {
   }
 
   /** Streams a query's rows in chunks; returns how many rows there were. */
-  private stream<T>(query: string, params: Record<string, unknown>, chunkSize: number, map: (row: Record<string, unknown>) => T, onChunk: (rows: T[]) => Promise<void>): Promise<number> {
+  private stream<T>(
+    query: string,
+    params: Record<string, unknown>,
+    chunkSize: number,
+    map: (row: Record<string, unknown>) => T,
+    onChunk: (rows: T[]) => Promise<void>,
+  ): Promise<number> {
     return queryInChunks(this.client, { query, query_params: params }, chunkSize, (row) => map(row.json()), onChunk);
   }
 
@@ -99,13 +138,22 @@ export class LiveHistory {
     if (this.empty(sel)) return out;
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: true });
-    const rs = await this.client.query({ query: `SELECT ${src.scope} AS scope, ${MEASURES} FROM ${src.from} WHERE ${src.where} GROUP BY scope`, query_params: params, format: 'JSONEachRow' });
+    const rs = await this.client.query({
+      query: `SELECT ${src.scope} AS scope, ${MEASURES} FROM ${src.from} WHERE ${src.where} GROUP BY scope`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
     for (const row of await rs.json<Record<string, unknown>>()) out.set(String(row.scope), textTotals(row));
     return out;
   }
 
   /** Per-scope, per-event-minute totals of rows whose event time is at or after `sinceMs`. */
-  async forEachMinuteBucket(sel: LiveSelection, sinceMs: number, chunkSize: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>): Promise<number> {
+  async forEachMinuteBucket(
+    sel: LiveSelection,
+    sinceMs: number,
+    chunkSize: number,
+    onChunk: (rows: MinuteBucketRow[]) => Promise<void>,
+  ): Promise<number> {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = { since: sinceMs };
     const src = this.source(sel, params, { perScope: true });
@@ -125,14 +173,23 @@ export class LiveHistory {
    * JSON: these answers are the largest a rebuild reads, and parsing JSON per row
    * costs the client more than ClickHouse spends producing them.
    */
-  async forEachDistinct(sel: LiveSelection, what: 'viewers' | 'hosts', chunkSize: number, onChunk: (pairs: [scope: string, id: string][]) => Promise<void>): Promise<number> {
+  async forEachDistinct(
+    sel: LiveSelection,
+    what: 'viewers' | 'hosts',
+    chunkSize: number,
+    onChunk: (pairs: [scope: string, id: string][]) => Promise<void>,
+  ): Promise<number> {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: true });
     const [column, only] = what === 'viewers' ? ['viewer_id', ` AND type = 'view'`] : ['host_id', ''];
     return queryInChunks(
       this.client,
-      { query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`, query_params: params, format: 'TabSeparated' },
+      {
+        query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`,
+        query_params: params,
+        format: 'TabSeparated',
+      },
       chunkSize,
       (row): [string, string] => {
         const tab = row.text.indexOf('\t');
@@ -157,6 +214,12 @@ export class LiveHistory {
       query_params: params,
       format: 'JSONEachRow',
     });
-    return (await rs.json<Record<string, unknown>>()).map((r) => ({ dimension: String(r.dimension), member: String(r.member), gmv: String(r.gmv), views: String(r.views), sessions: String(r.sessions) }));
+    return (await rs.json<Record<string, unknown>>()).map((r) => ({
+      dimension: String(r.dimension),
+      member: String(r.member),
+      gmv: String(r.gmv),
+      views: String(r.views),
+      sessions: String(r.sessions),
+    }));
   }
 }

@@ -149,7 +149,11 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
     for (const statement of m.statements) await client.command({ query: statement });
-    await client.insert({ table: 'lt_schema_migrations', values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    await client.insert({
+      table: 'lt_schema_migrations',
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+    });
     applied.push(m.version);
   }
   return applied;

@@ -53,13 +53,37 @@ export function toEventRow(event: LiveEvent, at: KafkaPosition): EventRow {
 
 /** The inserted columns, in EventRow order (ingested_at takes its default). */
 export const EVENT_ROW_COLUMNS = [
-  'event_id', 'platform', 'type', 'stream_id', 'host_id', 'ts', 'city', 'district', 'category', 'viewer_id',
-  'order_id', 'sku', 'quantity', 'amount_fen', 'title', 'topic', 'kafka_partition', 'kafka_offset',
+  'event_id',
+  'platform',
+  'type',
+  'stream_id',
+  'host_id',
+  'ts',
+  'city',
+  'district',
+  'category',
+  'viewer_id',
+  'order_id',
+  'sku',
+  'quantity',
+  'amount_fen',
+  'title',
+  'topic',
+  'kafka_partition',
+  'kafka_offset',
 ] as const satisfies readonly (keyof EventRow)[];
 
 // Characters TabSeparated must escape, and their escapes (ClickHouse's TSV rules).
 const TSV_SPECIAL = /[\\\t\n\r\0\b\f]/;
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
+const TSV_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+  '\b': '\\b',
+  '\f': '\\f',
+};
 const TSV_SPECIAL_ALL = new RegExp(TSV_SPECIAL.source, 'g');
 
 function tsvText(s: string): string {
@@ -95,7 +119,8 @@ export function encodeRowsTsv(rows: readonly EventRow[], extraColumn?: (index: n
     const quantity = intText(r.quantity);
     const amount = intText(r.amount_fen);
     const partition = intText(r.kafka_partition);
-    if (ts === null || quantity === null || amount === null || partition === null || !DIGITS.test(r.kafka_offset)) return null;
+    if (ts === null || quantity === null || amount === null || partition === null || !DIGITS.test(r.kafka_offset))
+      return null;
     out +=
       `${tsvText(r.event_id)}\t${tsvText(r.platform)}\t${tsvText(r.type)}\t${tsvText(r.stream_id)}\t${tsvText(r.host_id)}\t${ts}\t` +
       `${tsvText(r.city)}\t${tsvText(r.district)}\t${tsvText(r.category)}\t${tsvText(r.viewer_id)}\t${tsvText(r.order_id)}\t` +

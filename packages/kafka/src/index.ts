@@ -17,13 +17,16 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** kafkajs logs through the service's pino logger instead of its own console output. */
 function pinoLogCreator(logger: Logger): logCreator {
-  return () => ({ namespace, level, log }) => {
-    const { message, ...extra } = log;
-    logger[LEVELS[level] ?? 'info']({ kafka: namespace, ...extra }, message);
-  };
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, ...extra } = log;
+      logger[LEVELS[level] ?? 'info']({ kafka: namespace, ...extra }, message);
+    };
 }
 
-export function createKafka(options: { clientId: string; brokers: string[]; logger: Logger } & Partial<KafkaConfig>): Kafka {
+export function createKafka(
+  options: { clientId: string; brokers: string[]; logger: Logger } & Partial<KafkaConfig>,
+): Kafka {
   const { logger, ...config } = options;
   return new Kafka({
     logLevel: logLevel.WARN,
@@ -34,7 +37,10 @@ export function createKafka(options: { clientId: string; brokers: string[]; logg
 }
 
 /** Creates the topics if they do not exist; existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<string[]> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: { topic: string; numPartitions: number }[],
+): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {

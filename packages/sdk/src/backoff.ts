@@ -8,7 +8,12 @@ export interface BackoffOptions {
  * over the whole window keeps many clients that failed together from retrying together.
  * With a Retry-After the wait is at least that, plus up to one base of jitter.
  */
-export function retryDelayMs(attempt: number, options: BackoffOptions, random: () => number, retryAfterMs?: number): number {
+export function retryDelayMs(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number,
+  retryAfterMs?: number,
+): number {
   if (retryAfterMs !== undefined) return retryAfterMs + Math.floor(random() * options.baseMs);
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.min(attempt - 1, 30));
   return Math.floor(random() * ceiling);

@@ -6,7 +6,16 @@ import type { EventInput } from './types';
 const T0 = Date.UTC(2025, 7, 23, 12, 0, 0);
 
 function view(i: number, extra: Partial<EventInput> = {}): EventInput {
-  return { type: 'view', streamId: 's-1', hostId: 'h-1', city: 'Shenzhen', district: 'Futian', category: 'jewellery', viewerId: `v-${i}`, ...extra } as EventInput;
+  return {
+    type: 'view',
+    streamId: 's-1',
+    hostId: 'h-1',
+    city: 'Shenzhen',
+    district: 'Futian',
+    category: 'jewellery',
+    viewerId: `v-${i}`,
+    ...extra,
+  } as EventInput;
 }
 
 function setup(tuning: ClientTuning = {}) {
@@ -14,11 +23,22 @@ function setup(tuning: ClientTuning = {}) {
   clock.time = T0;
   const transport = new ScriptedTransport(clock);
   let ids = 0;
-  const client = createLiveTallyClient({ transport, platform: 'douyin', scheduler: clock, random: () => 0.5, newEventId: () => `gen-${++ids}`, ...tuning });
+  const client = createLiveTallyClient({
+    transport,
+    platform: 'douyin',
+    scheduler: clock,
+    random: () => 0.5,
+    newEventId: () => `gen-${++ids}`,
+    ...tuning,
+  });
   return { clock, transport, client };
 }
 
-const retry = (retryAfterMs?: number) => () => ({ kind: 'retry' as const, reason: 'HTTP 503 KAFKA_UNAVAILABLE', retryAfterMs });
+const retry = (retryAfterMs?: number) => () => ({
+  kind: 'retry' as const,
+  reason: 'HTTP 503 KAFKA_UNAVAILABLE',
+  retryAfterMs,
+});
 
 describe('batching', () => {
   it('sends a batch when it is full and the rest after the linger time', async () => {
@@ -83,7 +103,10 @@ describe('retries', () => {
     await clock.advance(0);
     for (let i = 0; i < 3; i++) await clock.advance(clock.pendingTimers[0] ?? 0);
     const outcomes = await sent;
-    expect(outcomes).toEqual([{ status: 'accepted', eventId: 'gen-1', attempts: 4 }, { status: 'accepted', eventId: 'gen-2', attempts: 4 }]);
+    expect(outcomes).toEqual([
+      { status: 'accepted', eventId: 'gen-1', attempts: 4 },
+      { status: 'accepted', eventId: 'gen-2', attempts: 4 },
+    ]);
     expect(transport.calls.map((c) => c.at - T0)).toEqual([0, 50, 150, 350]); // random 0.5 × 100, 200, 400
     for (let i = 1; i < 4; i++) {
       expect(transport.ids(i)).toEqual(['gen-1', 'gen-2']);
@@ -109,7 +132,13 @@ describe('retries', () => {
     const sent = client.send(view(1));
     await clock.advance(60_000);
     const outcome = await sent;
-    expect(outcome).toMatchObject({ status: 'failed', eventId: 'gen-1', code: 'GAVE_UP', attempts: 3, error: expect.stringContaining('KAFKA_UNAVAILABLE') });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      eventId: 'gen-1',
+      code: 'GAVE_UP',
+      attempts: 3,
+      error: expect.stringContaining('KAFKA_UNAVAILABLE'),
+    });
     expect(outcome.status === 'failed' && outcome.event.eventId).toBe('gen-1');
     expect(transport.calls).toHaveLength(3);
     const report = await client.flush();
@@ -127,7 +156,12 @@ describe('retries', () => {
 
   it('does not retry a refused request', async () => {
     const { clock, transport, client } = setup({ lingerMs: 0 });
-    transport.script.push(() => ({ kind: 'fatal', reason: 'HTTP 403 FORBIDDEN_PLATFORM', status: 403, code: 'FORBIDDEN_PLATFORM' }));
+    transport.script.push(() => ({
+      kind: 'fatal',
+      reason: 'HTTP 403 FORBIDDEN_PLATFORM',
+      status: 403,
+      code: 'FORBIDDEN_PLATFORM',
+    }));
     const sent = client.send(view(1));
     await clock.advance(0);
     expect(await sent).toMatchObject({ status: 'failed', code: 'FORBIDDEN_PLATFORM', attempts: 1 });
@@ -140,9 +174,20 @@ describe('per-event results', () => {
     const { transport, client } = setup();
     transport.script.push((events) => ({
       kind: 'results',
-      results: events.map((_e, i) => (i === 1 ? { status: 'duplicate_in_batch' } : i === 2 ? { status: 'rejected', errors: [{ field: 'ts', reason: 'out_of_range', message: 'late' }] } : { status: 'accepted' })),
+      results: events.map((_e, i) =>
+        i === 1
+          ? { status: 'duplicate_in_batch' }
+          : i === 2
+            ? { status: 'rejected', errors: [{ field: 'ts', reason: 'out_of_range', message: 'late' }] }
+            : { status: 'accepted' },
+      ),
     }));
-    const outcomes = client.sendMany([view(1, { eventId: 'a' }), view(2, { eventId: 'a' }), view(3), view(4, { city: 'Bad;City' })]);
+    const outcomes = client.sendMany([
+      view(1, { eventId: 'a' }),
+      view(2, { eventId: 'a' }),
+      view(3),
+      view(4, { city: 'Bad;City' }),
+    ]);
     await client.flush();
     expect((await outcomes).map((o) => o.status)).toEqual(['accepted', 'duplicate', 'rejected', 'rejected']);
     expect(transport.calls[0]!.events).toHaveLength(3);

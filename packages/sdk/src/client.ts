@@ -3,7 +3,15 @@ import { validateEvent, type LiveEvent } from '@livetally/events';
 import { retryDelayMs } from './backoff';
 import { HttpTransport, type HttpTransportOptions } from './http-transport';
 import { KafkaTransport, type KafkaTransportOptions } from './kafka-transport';
-import { systemScheduler, type EventInput, type EventOutcome, type FailedOutcome, type FlushReport, type Scheduler, type Transport } from './types';
+import {
+  systemScheduler,
+  type EventInput,
+  type EventOutcome,
+  type FailedOutcome,
+  type FlushReport,
+  type Scheduler,
+  type Transport,
+} from './types';
 
 export interface ClientTuning {
   /** Fills in `platform` when an event has none (the HTTP collector only takes the key's own platform). */
@@ -53,7 +61,12 @@ interface Pending {
 }
 
 export function createLiveTallyClient(options: ClientOptions): LiveTallyClient {
-  const transport = typeof options.transport === 'object' ? options.transport : options.transport === 'http' ? new HttpTransport(options as HttpTransportOptions) : new KafkaTransport(options as KafkaTransportOptions);
+  const transport =
+    typeof options.transport === 'object'
+      ? options.transport
+      : options.transport === 'http'
+        ? new HttpTransport(options as HttpTransportOptions)
+        : new KafkaTransport(options as KafkaTransportOptions);
   return new Client(transport, options);
 }
 
@@ -93,12 +106,34 @@ class Client implements LiveTallyClient {
     if (this.closing) return Promise.reject(new Error('the LiveTally client is closed'));
     // Stamped once, here: every retry of this event carries the same eventId and ts, which is
     // what lets the pipeline recognise a resend and count it once.
-    const stamped = { v: 1, ...input, eventId: input.eventId ?? this.t.newEventId(), ts: input.ts ?? this.t.scheduler.now(), platform: input.platform ?? this.t.platform };
+    const stamped = {
+      v: 1,
+      ...input,
+      eventId: input.eventId ?? this.t.newEventId(),
+      ts: input.ts ?? this.t.scheduler.now(),
+      platform: input.platform ?? this.t.platform,
+    };
     const checked = validateEvent(stamped, { now: this.t.scheduler.now() });
-    if (!checked.ok) return Promise.resolve(this.record({ status: 'rejected', eventId: typeof stamped.eventId === 'string' ? stamped.eventId : null, errors: checked.errors }));
+    if (!checked.ok)
+      return Promise.resolve(
+        this.record({
+          status: 'rejected',
+          eventId: typeof stamped.eventId === 'string' ? stamped.eventId : null,
+          errors: checked.errors,
+        }),
+      );
     const event = checked.event;
     if (this.held >= this.t.maxBufferedEvents) {
-      return Promise.resolve(this.record({ status: 'failed', eventId: event.eventId, event, error: `buffer full (${this.t.maxBufferedEvents} events waiting)`, code: 'BUFFER_FULL', attempts: 0 }));
+      return Promise.resolve(
+        this.record({
+          status: 'failed',
+          eventId: event.eventId,
+          event,
+          error: `buffer full (${this.t.maxBufferedEvents} events waiting)`,
+          code: 'BUFFER_FULL',
+          attempts: 0,
+        }),
+      );
     }
     return new Promise<EventOutcome>((resolve) => {
       const bytes = Buffer.byteLength(JSON.stringify(event));
@@ -173,7 +208,9 @@ class Client implements LiveTallyClient {
     let reason = '';
     let attempt = 1;
     for (; ; attempt++) {
-      const response = await this.transport.sendBatch(events).catch((err: Error) => ({ kind: 'retry' as const, reason: err.message, retryAfterMs: undefined }));
+      const response = await this.transport
+        .sendBatch(events)
+        .catch((err: Error) => ({ kind: 'retry' as const, reason: err.message, retryAfterMs: undefined }));
       if (response.kind === 'results') {
         batch.forEach((p, i) => {
           const r = response.results[i];
@@ -185,16 +222,37 @@ class Client implements LiveTallyClient {
         return;
       }
       if (response.kind === 'fatal') {
-        for (const p of batch) p.settle({ status: 'failed', eventId: p.event.eventId, event: p.event, error: response.reason, code: response.code, attempts: attempt });
+        for (const p of batch)
+          p.settle({
+            status: 'failed',
+            eventId: p.event.eventId,
+            event: p.event,
+            error: response.reason,
+            code: response.code,
+            attempts: attempt,
+          });
         return;
       }
       reason = response.reason;
       if (attempt >= this.t.maxAttempts) break;
-      const waitMs = retryDelayMs(attempt, { baseMs: this.t.baseBackoffMs, maxMs: this.t.maxBackoffMs }, this.t.random, response.retryAfterMs);
+      const waitMs = retryDelayMs(
+        attempt,
+        { baseMs: this.t.baseBackoffMs, maxMs: this.t.maxBackoffMs },
+        this.t.random,
+        response.retryAfterMs,
+      );
       if (scheduler.now() + waitMs - started > this.t.giveUpAfterMs) break;
       await new Promise<void>((resolve) => scheduler.setTimeout(resolve, waitMs));
     }
-    for (const p of batch) p.settle({ status: 'failed', eventId: p.event.eventId, event: p.event, error: `gave up after ${attempt} attempt(s): ${reason}`, code: 'GAVE_UP', attempts: attempt });
+    for (const p of batch)
+      p.settle({
+        status: 'failed',
+        eventId: p.event.eventId,
+        event: p.event,
+        error: `gave up after ${attempt} attempt(s): ${reason}`,
+        code: 'GAVE_UP',
+        attempts: attempt,
+      });
   }
 
   private record(outcome: EventOutcome): EventOutcome {

@@ -35,7 +35,10 @@ export class HttpTransport implements Transport {
     const json = Buffer.from(JSON.stringify({ events }), 'utf8');
     const threshold = this.options.gzipAboveBytes ?? 1024;
     const compress = threshold !== false && json.length >= threshold;
-    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${this.options.apiKey}` };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${this.options.apiKey}`,
+    };
     if (compress) headers['content-encoding'] = 'gzip';
     let status: number;
     let retryAfter: string | null;
@@ -57,13 +60,15 @@ export class HttpTransport implements Transport {
     const body = parseJson(text);
     if (status === 200 || status === 207) {
       const results = (body as { results?: unknown } | undefined)?.results;
-      if (Array.isArray(results) && results.length === events.length) return { kind: 'results', results: results as EventResult[] };
+      if (Array.isArray(results) && results.length === events.length)
+        return { kind: 'results', results: results as EventResult[] };
       // The status says stored but the answer is unreadable: resending is safe (same eventIds).
       return { kind: 'retry', reason: `unreadable ${status} answer` };
     }
     const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     const reason = `HTTP ${status}${error?.code ? ` ${error.code}` : ''}${error?.message ? `: ${error.message}` : ''}`;
-    if (RETRY_STATUSES.has(status)) return { kind: 'retry', reason, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };
+    if (RETRY_STATUSES.has(status))
+      return { kind: 'retry', reason, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };
     return { kind: 'fatal', reason, status, code: error?.code };
   }
 

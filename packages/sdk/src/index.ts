@@ -2,4 +2,14 @@ export { createLiveTallyClient, type ClientOptions, type ClientTuning, type Live
 export { HttpTransport, type HttpTransportOptions } from './http-transport';
 export { KafkaTransport, type KafkaTransportOptions } from './kafka-transport';
 export { retryDelayMs, parseRetryAfter, type BackoffOptions } from './backoff';
-export { systemScheduler, type BatchResponse, type EventInput, type EventOutcome, type EventResult, type FailedOutcome, type FlushReport, type Scheduler, type Transport } from './types';
+export {
+  systemScheduler,
+  type BatchResponse,
+  type EventInput,
+  type EventOutcome,
+  type EventResult,
+  type FailedOutcome,
+  type FlushReport,
+  type Scheduler,
+  type Transport,
+} from './types';

@@ -36,7 +36,8 @@ export class KafkaTransport implements Transport {
       sending.catch(() => undefined); // if the timeout wins, a late failure has nobody to tell
       const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      if ((await Promise.race([sending, timedOut])) === 'timeout') return { kind: 'retry', reason: `Kafka did not acknowledge within ${timeoutMs} ms` };
+      if ((await Promise.race([sending, timedOut])) === 'timeout')
+        return { kind: 'retry', reason: `Kafka did not acknowledge within ${timeoutMs} ms` };
       return { kind: 'results', results: events.map(() => ({ status: 'accepted' as const })) };
     } catch (err) {
       // kafkajs marks what is worth retrying (connection loss, leader moves…); the rest is fatal.
@@ -50,8 +51,17 @@ export class KafkaTransport implements Transport {
   private connect(): Promise<Producer> {
     this.producer ??= (async () => {
       const { Kafka, Partitioners, logLevel } = await import('kafkajs');
-      const kafka = new Kafka({ clientId: this.options.clientId ?? 'livetally-sdk', brokers: this.options.brokers, logLevel: logLevel.ERROR, ...this.options.kafka });
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      const kafka = new Kafka({
+        clientId: this.options.clientId ?? 'livetally-sdk',
+        brokers: this.options.brokers,
+        logLevel: logLevel.ERROR,
+        ...this.options.kafka,
+      });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       return producer;
     })().catch((err: unknown) => {

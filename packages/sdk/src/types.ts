@@ -7,7 +7,9 @@ type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
  * out (the client fills them in once, so every retry sends the same values), and
  * `platform` when the client was given a default platform.
  */
-export type EventInput = { [T in LiveEvent['type']]: Optional<Extract<LiveEvent, { type: T }>, 'v' | 'eventId' | 'ts' | 'platform'> }[LiveEvent['type']];
+export type EventInput = {
+  [T in LiveEvent['type']]: Optional<Extract<LiveEvent, { type: T }>, 'v' | 'eventId' | 'ts' | 'platform'>;
+}[LiveEvent['type']];
 
 /** What became of one event. */
 export type EventOutcome =

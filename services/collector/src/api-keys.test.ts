@@ -7,7 +7,11 @@ const K3 = 'k3-cccccccccccccccccccc';
 
 describe('ApiKeyring', () => {
   it('identifies the platform of a key, including rotated keys', () => {
-    const ring = new ApiKeyring([{ platform: 'douyin', key: K1 }, { platform: 'taobao', key: K2 }, { platform: 'douyin', key: K3 }]);
+    const ring = new ApiKeyring([
+      { platform: 'douyin', key: K1 },
+      { platform: 'taobao', key: K2 },
+      { platform: 'douyin', key: K3 },
+    ]);
     expect(ring.identify(K1)).toBe('douyin');
     expect(ring.identify(K3)).toBe('douyin');
     expect(ring.identify(K2)).toBe('taobao');
@@ -19,13 +23,18 @@ describe('ApiKeyring', () => {
 
 describe('parsing key lists', () => {
   it('reads platform:key lists', () => {
-    expect(parseApiKeyList(` douyin:${K1}, taobao:${K2} ,`)).toEqual([{ platform: 'douyin', key: K1 }, { platform: 'taobao', key: K2 }]);
+    expect(parseApiKeyList(` douyin:${K1}, taobao:${K2} ,`)).toEqual([
+      { platform: 'douyin', key: K1 },
+      { platform: 'taobao', key: K2 },
+    ]);
     expect(parseApiKeyList(`douyin:${K1},${K2}`)).toBe('entry 2 must be platform:key');
   });
 
   it('reads JSON files with one key or several per platform', () => {
     expect(parseApiKeyFile(JSON.stringify({ douyin: K1, taobao: [K2, K3] }))).toEqual([
-      { platform: 'douyin', key: K1 }, { platform: 'taobao', key: K2 }, { platform: 'taobao', key: K3 },
+      { platform: 'douyin', key: K1 },
+      { platform: 'taobao', key: K2 },
+      { platform: 'taobao', key: K3 },
     ]);
     expect(parseApiKeyFile('{ nope')).toBe('is not valid JSON');
     expect(parseApiKeyFile('[]')).toMatch(/JSON object/);
@@ -33,7 +42,14 @@ describe('parsing key lists', () => {
   });
 
   it('reports weak keys, bad platform names and shared keys without quoting any key', () => {
-    const problems = checkApiKeys([{ platform: 'douyin', key: 'short' }, { platform: 'tao bao', key: K1 }, { platform: 'jd', key: K1 }], 'COLLECTOR_API_KEYS');
+    const problems = checkApiKeys(
+      [
+        { platform: 'douyin', key: 'short' },
+        { platform: 'tao bao', key: K1 },
+        { platform: 'jd', key: K1 },
+      ],
+      'COLLECTOR_API_KEYS',
+    );
     expect(problems).toEqual([
       'COLLECTOR_API_KEYS entry 1 (douyin): the key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -',
       expect.stringMatching(/^COLLECTOR_API_KEYS entry 2: the platform name must match/),

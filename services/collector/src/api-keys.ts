@@ -23,10 +23,13 @@ export function checkApiKeys(entries: readonly ApiKeyEntry[], source: string): s
   const seen = new Map<string, string>();
   entries.forEach((e, i) => {
     const where = `${source} entry ${i + 1}${PLATFORM_PATTERN.test(e.platform) ? ` (${e.platform})` : ''}`;
-    if (!PLATFORM_PATTERN.test(e.platform)) problems.push(`${where}: the platform name must match ${PLATFORM_PATTERN.source}`);
-    if (!KEY_PATTERN.test(e.key)) problems.push(`${where}: the key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -`);
+    if (!PLATFORM_PATTERN.test(e.platform))
+      problems.push(`${where}: the platform name must match ${PLATFORM_PATTERN.source}`);
+    if (!KEY_PATTERN.test(e.key))
+      problems.push(`${where}: the key must be 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -`);
     const owner = seen.get(e.key);
-    if (owner !== undefined && owner !== e.platform) problems.push(`${where}: the same key is also configured for ${owner}`);
+    if (owner !== undefined && owner !== e.platform)
+      problems.push(`${where}: the same key is also configured for ${owner}`);
     seen.set(e.key, e.platform);
   });
   return problems;
@@ -35,7 +38,11 @@ export function checkApiKeys(entries: readonly ApiKeyEntry[], source: string): s
 /** "douyin:<key>,taobao:<key>"; a platform may appear more than once (key rotation). */
 export function parseApiKeyList(raw: string): ApiKeyEntry[] | string {
   const entries: ApiKeyEntry[] = [];
-  for (const [i, part] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+  for (const [i, part] of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .entries()) {
     const colon = part.indexOf(':');
     if (colon <= 0) return `entry ${i + 1} must be platform:key`;
     entries.push({ platform: part.slice(0, colon).trim(), key: part.slice(colon + 1).trim() });
@@ -51,12 +58,14 @@ export function parseApiKeyFile(text: string): ApiKeyEntry[] | string {
   } catch {
     return 'is not valid JSON'; // the parser's message would quote the file's content
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'must hold a JSON object { "platform": "key" | ["key", …] }';
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return 'must hold a JSON object { "platform": "key" | ["key", …] }';
   const entries: ApiKeyEntry[] = [];
   for (const [platform, value] of Object.entries(parsed)) {
     const keys: unknown[] = Array.isArray(value) ? value : [value];
     for (const key of keys) {
-      if (typeof key !== 'string') return `the value for ${JSON.stringify(platform)} must be a string or an array of strings`;
+      if (typeof key !== 'string')
+        return `the value for ${JSON.stringify(platform)} must be a string or an array of strings`;
       entries.push({ platform, key });
     }
   }

@@ -14,15 +14,35 @@ import { SharedPlatformLimiter } from './platform-limit';
 let app: FastifyInstance | undefined;
 const logLines: string[] = [];
 
-async function makeApp(options: { rate?: number; burst?: number; maxBatchEvents?: number; maxBodyBytes?: number; ready?: () => boolean } = {}) {
+async function makeApp(
+  options: {
+    rate?: number;
+    burst?: number;
+    maxBatchEvents?: number;
+    maxBodyBytes?: number;
+    ready?: () => boolean;
+  } = {},
+) {
   const sink = new MemorySink();
   const metrics = new CollectorMetrics({ defaultMetrics: false });
-  const destination = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(String(chunk));
+      cb();
+    },
+  });
   app = await buildCollectorApp({
     sink,
-    keys: new ApiKeyring([{ platform: 'douyin', key: DOUYIN_KEY }, { platform: 'taobao', key: TAOBAO_KEY }]),
+    keys: new ApiKeyring([
+      { platform: 'douyin', key: DOUYIN_KEY },
+      { platform: 'taobao', key: TAOBAO_KEY },
+    ]),
     // The same limiter as in production, with this process's counters only (tests/collector-rate-limit.test.ts shares them through Redis).
-    limiter: new SharedPlatformLimiter({ eventsPerSecond: options.rate ?? 1_000_000, burst: options.burst ?? 1_000_000, keyPrefix: 'test' }),
+    limiter: new SharedPlatformLimiter({
+      eventsPerSecond: options.rate ?? 1_000_000,
+      burst: options.burst ?? 1_000_000,
+      keyPrefix: 'test',
+    }),
     limits: { maxBatchEvents: options.maxBatchEvents ?? 100, maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 },
     isReady: options.ready ?? (() => true),
     logger: createLogger({ service: 'collector', level: 'trace', destination }),
@@ -50,12 +70,20 @@ afterEach(async () => {
 describe('POST /v1/events', () => {
   it('accepts a batch, produces each event keyed by streamId, and answers 200 with per-event results in order', async () => {
     const { app, sink } = await makeApp();
-    const events = [saleEvent({ eventId: 'a', streamId: 's-9' }), saleEvent({ eventId: 'b', type: 'view', viewerId: 'v-1', extra: 'dropped' })];
+    const events = [
+      saleEvent({ eventId: 'a', streamId: 's-9' }),
+      saleEvent({ eventId: 'b', type: 'view', viewerId: 'v-1', extra: 'dropped' }),
+    ];
     const res = await app.inject(post({ events }));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
-      accepted: 2, duplicates: 0, rejected: 0,
-      results: [{ index: 0, eventId: 'a', status: 'accepted' }, { index: 1, eventId: 'b', status: 'accepted' }],
+      accepted: 2,
+      duplicates: 0,
+      rejected: 0,
+      results: [
+        { index: 0, eventId: 'a', status: 'accepted' },
+        { index: 1, eventId: 'b', status: 'accepted' },
+      ],
     });
     expect(sink.sent).toHaveLength(1);
     expect(sink.sent[0]!.map((m) => m.key)).toEqual(['s-9', 's-1']);
@@ -83,20 +111,33 @@ describe('POST /v1/events', () => {
 
   it('answers 207 with field errors for rejected events and marks in-batch duplicates', async () => {
     const { app, sink } = await makeApp();
-    const res = await app.inject(post({
-      events: [
-        saleEvent({ eventId: 'x', amountFen: 1.5 }), // rejected…
-        saleEvent({ eventId: 'x' }), // …so this fix of it is accepted
-        saleEvent({ eventId: 'x', amountFen: 1 }), // a second copy in the same request
-        { v: 1, type: 'view' },
-        'not an event',
-      ],
-    }));
+    const res = await app.inject(
+      post({
+        events: [
+          saleEvent({ eventId: 'x', amountFen: 1.5 }), // rejected…
+          saleEvent({ eventId: 'x' }), // …so this fix of it is accepted
+          saleEvent({ eventId: 'x', amountFen: 1 }), // a second copy in the same request
+          { v: 1, type: 'view' },
+          'not an event',
+        ],
+      }),
+    );
     expect(res.statusCode).toBe(207);
     const body = res.json();
     expect(body).toMatchObject({ accepted: 1, duplicates: 1, rejected: 3 });
-    expect(body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'accepted', 'duplicate_in_batch', 'rejected', 'rejected']);
-    expect(body.results[0]).toEqual({ index: 0, eventId: 'x', status: 'rejected', errors: [{ field: 'amountFen', reason: 'not_integer', message: expect.any(String) }] });
+    expect(body.results.map((r: { status: string }) => r.status)).toEqual([
+      'rejected',
+      'accepted',
+      'duplicate_in_batch',
+      'rejected',
+      'rejected',
+    ]);
+    expect(body.results[0]).toEqual({
+      index: 0,
+      eventId: 'x',
+      status: 'rejected',
+      errors: [{ field: 'amountFen', reason: 'not_integer', message: expect.any(String) }],
+    });
     expect(body.results[3].errors.map((e: { reason: string }) => e.reason)).toContain('missing_field');
     expect(body.results[4]).toMatchObject({ eventId: null, errors: [{ reason: 'not_object' }] });
     expect(sink.events).toHaveLength(1);
@@ -128,15 +169,32 @@ describe('authentication and platforms', () => {
 
   it('accepts X-API-Key as well', async () => {
     const { app } = await makeApp();
-    const res = await app.inject(post({ events: [saleEvent({ platform: 'taobao' })] }, { 'x-api-key': TAOBAO_KEY }, null));
+    const res = await app.inject(
+      post({ events: [saleEvent({ platform: 'taobao' })] }, { 'x-api-key': TAOBAO_KEY }, null),
+    );
     expect(res.statusCode).toBe(200);
   });
 
   it('refuses the whole request with 403 when any event names another platform', async () => {
     const { app, sink } = await makeApp();
-    const res = await app.inject(post({ events: [saleEvent(), saleEvent({ eventId: 'e-2', platform: 'taobao' }), saleEvent({ eventId: 'e-3', platform: 'jd' })] }));
+    const res = await app.inject(
+      post({
+        events: [
+          saleEvent(),
+          saleEvent({ eventId: 'e-2', platform: 'taobao' }),
+          saleEvent({ eventId: 'e-3', platform: 'jd' }),
+        ],
+      }),
+    );
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toEqual({ error: { code: 'FORBIDDEN_PLATFORM', message: expect.stringContaining('2 event(s)'), platform: 'douyin', indexes: [1, 2] } });
+    expect(res.json()).toEqual({
+      error: {
+        code: 'FORBIDDEN_PLATFORM',
+        message: expect.stringContaining('2 event(s)'),
+        platform: 'douyin',
+        indexes: [1, 2],
+      },
+    });
     expect(sink.sent).toHaveLength(0);
   });
 
@@ -154,7 +212,9 @@ describe('authentication and platforms', () => {
 describe('bodies and limits', () => {
   it('inflates gzip bodies', async () => {
     const { app, sink } = await makeApp();
-    const res = await app.inject(post(gzipSync(JSON.stringify({ events: [saleEvent()] })), { 'content-encoding': 'gzip' }));
+    const res = await app.inject(
+      post(gzipSync(JSON.stringify({ events: [saleEvent()] })), { 'content-encoding': 'gzip' }),
+    );
     expect(res.statusCode).toBe(200);
     expect(sink.events).toHaveLength(1);
   });
@@ -169,8 +229,18 @@ describe('bodies and limits', () => {
   });
 
   it.each([
-    ['a raw body over the byte limit', () => post({ events: [saleEvent({ title: 'x'.repeat(70 * 1024) })] }), 413, 'PAYLOAD_TOO_LARGE'],
-    ['more events than a batch may hold', () => post({ events: Array.from({ length: 101 }, (_, i) => saleEvent({ eventId: `e-${i}` })) }), 413, 'TOO_MANY_EVENTS'],
+    [
+      'a raw body over the byte limit',
+      () => post({ events: [saleEvent({ title: 'x'.repeat(70 * 1024) })] }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'more events than a batch may hold',
+      () => post({ events: Array.from({ length: 101 }, (_, i) => saleEvent({ eventId: `e-${i}` })) }),
+      413,
+      'TOO_MANY_EVENTS',
+    ],
     ['invalid JSON', () => post('{"events": ['), 400, 'INVALID_JSON'],
     ['invalid UTF-8', () => post(Buffer.from([0x7b, 0xff, 0x7d])), 400, 'INVALID_JSON'],
     ['an empty body', () => post(''), 400, 'INVALID_JSON'],
@@ -178,7 +248,12 @@ describe('bodies and limits', () => {
     ['an empty batch', () => post({ events: [] }), 400, 'INVALID_BODY'],
     ['corrupt gzip', () => post(Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }), 400, 'INVALID_BODY'],
     ['text/plain', () => post('[]', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['a non-UTF-8 charset', () => post('[]', { 'content-type': 'application/json; charset=latin1' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'a non-UTF-8 charset',
+      () => post('[]', { 'content-type': 'application/json; charset=latin1' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['an unsupported encoding', () => post('[]', { 'content-encoding': 'br' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
   ])('answers %s with the catalogue error', async (_label, request, status, code) => {
     const { app, sink } = await makeApp();
@@ -190,7 +265,11 @@ describe('bodies and limits', () => {
 
   it('answers 415 when there is no content type', async () => {
     const { app } = await makeApp();
-    const res = await app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${DOUYIN_KEY}` } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${DOUYIN_KEY}` },
+    });
     expect(res.statusCode).toBe(415);
   });
 });
@@ -198,7 +277,9 @@ describe('bodies and limits', () => {
 describe('rate limit and Kafka outages', () => {
   it('answers 429 with Retry-After once a platform used its burst, per platform, and takes events again in the next window', async () => {
     const { app, sink } = await makeApp({ rate: 30, burst: 30 }); // 30 events per 1 s window
-    const batch = (platform: string) => ({ events: Array.from({ length: 20 }, (_, i) => saleEvent({ eventId: `${platform}-${i}`, platform })) });
+    const batch = (platform: string) => ({
+      events: Array.from({ length: 20 }, (_, i) => saleEvent({ eventId: `${platform}-${i}`, platform })),
+    });
     expect((await app.inject(post(batch('douyin')))).statusCode).toBe(200);
     const limited = await app.inject(post(batch('douyin')));
     expect(limited.statusCode).toBe(429);
@@ -225,9 +306,15 @@ describe('rate limit and Kafka outages', () => {
     const res = await app.inject(post({ events: [saleEvent(), saleEvent({ eventId: 'e-2' })] }));
     expect(res.statusCode).toBe(413);
     expect(res.headers['retry-after']).toBeUndefined();
-    expect(res.json().error).toEqual({ code: 'TOO_LARGE_FOR_KAFKA', message: expect.stringContaining('smaller requests'), largestStream: { streamId: 's-1', events: 2, bytes: 2_000_000 } });
+    expect(res.json().error).toEqual({
+      code: 'TOO_LARGE_FOR_KAFKA',
+      message: expect.stringContaining('smaller requests'),
+      largestStream: { streamId: 's-1', events: 2, bytes: 2_000_000 },
+    });
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
-    expect(await metrics.render()).toContain('livetally_collector_refused_requests_total{platform="douyin",code="TOO_LARGE_FOR_KAFKA"} 1');
+    expect(await metrics.render()).toContain(
+      'livetally_collector_refused_requests_total{platform="douyin",code="TOO_LARGE_FOR_KAFKA"} 1',
+    );
   });
 
   it('answers 500 INTERNAL without details for an unexpected sink error', async () => {
@@ -253,10 +340,15 @@ describe('operational endpoints', () => {
 
   it('/metrics, on its own listener, counts events by platform and result, refusals and request durations', async () => {
     const { app, metrics } = await makeApp();
-    await app.inject(post({ events: [saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'b', quantity: 0 })] }));
+    await app.inject(
+      post({
+        events: [saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'a' }), saleEvent({ eventId: 'b', quantity: 0 })],
+      }),
+    );
     await app.inject(post({ events: [saleEvent({ platform: 'taobao' })] }));
     // Not on the platforms' port: one platform's key must not read every platform's counts.
-    for (const headers of [{}, { authorization: `Bearer ${DOUYIN_KEY}` }]) expect((await app.inject({ url: '/metrics', headers })).statusCode).toBe(404);
+    for (const headers of [{}, { authorization: `Bearer ${DOUYIN_KEY}` }])
+      expect((await app.inject({ url: '/metrics', headers })).statusCode).toBe(404);
     const metricsApp = buildMetricsApp(metrics);
     const scrape = await metricsApp.inject('/metrics');
     await metricsApp.close();
@@ -267,7 +359,9 @@ describe('operational endpoints', () => {
     expect(text).toContain('livetally_collector_events_total{platform="douyin",result="rejected"} 1');
     expect(text).toContain('livetally_collector_event_rejections_total{platform="douyin",reason="out_of_range"} 1');
     expect(text).toContain('livetally_collector_refused_requests_total{platform="douyin",code="FORBIDDEN_PLATFORM"} 1');
-    expect(text).toContain('livetally_collector_http_request_duration_seconds_count{method="POST",route="/v1/events"} 2');
+    expect(text).toContain(
+      'livetally_collector_http_request_duration_seconds_count{method="POST",route="/v1/events"} 2',
+    );
     expect(text).toContain('livetally_collector_ready 1');
   });
 

@@ -69,7 +69,13 @@ export function classifyBatch(events: readonly unknown[], now: number): Classifi
     const value = encodeEvent(event);
     // The ingest workers dead-letter anything larger; refuse it here where the sender hears about it.
     if (value.length > LIMITS.maxEventBytes) {
-      return reject(index, event.eventId, [{ field: '$', reason: 'oversized', message: `event is ${value.length} bytes encoded, at most ${LIMITS.maxEventBytes} allowed` }]);
+      return reject(index, event.eventId, [
+        {
+          field: '$',
+          reason: 'oversized',
+          message: `event is ${value.length} bytes encoded, at most ${LIMITS.maxEventBytes} allowed`,
+        },
+      ]);
     }
     seen.add(fingerprint);
     messages.push({ key: event.streamId, value });

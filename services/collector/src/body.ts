@@ -15,15 +15,27 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function registerBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, async (request: FastifyRequest, body: Buffer) =>
-    decodeBody(body, { contentType: request.headers['content-type'], contentEncoding: request.headers['content-encoding'] }, maxBodyBytes),
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: maxBodyBytes },
+    async (request: FastifyRequest, body: Buffer) =>
+      decodeBody(
+        body,
+        { contentType: request.headers['content-type'], contentEncoding: request.headers['content-encoding'] },
+        maxBodyBytes,
+      ),
   );
 }
 
 /** Checks charset and encoding, inflates, decodes UTF-8 strictly and parses JSON. */
-export async function decodeBody(raw: Buffer, headers: { contentType?: string; contentEncoding?: string }, maxBodyBytes: number): Promise<unknown> {
+export async function decodeBody(
+  raw: Buffer,
+  headers: { contentType?: string; contentEncoding?: string },
+  maxBodyBytes: number,
+): Promise<unknown> {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers.contentType ?? '')?.[1];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported; send UTF-8.`);
+  if (charset !== undefined && !/^utf-?8$/i.test(charset))
+    throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `charset ${charset} is not supported; send UTF-8.`);
   const bytes = await inflate(raw, (headers.contentEncoding ?? '').trim().toLowerCase(), maxBodyBytes);
   if (bytes.length === 0) throw new CollectorError('INVALID_JSON', 'The body is empty.');
   let text: string;
@@ -41,7 +53,11 @@ export async function decodeBody(raw: Buffer, headers: { contentType?: string; c
 
 async function inflate(raw: Buffer, encoding: string, maxBodyBytes: number): Promise<Buffer> {
   if (encoding === '' || encoding === 'identity') return raw;
-  if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new CollectorError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${encoding} is not supported; use gzip or none.`);
+  if (encoding !== 'gzip' && encoding !== 'x-gzip')
+    throw new CollectorError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding ${encoding} is not supported; use gzip or none.`,
+    );
   try {
     return await gunzipAsync(raw, { maxOutputLength: maxBodyBytes });
   } catch (err) {
@@ -54,9 +70,17 @@ async function inflate(raw: Buffer, encoding: string, maxBodyBytes: number): Pro
 
 /** The events of a parsed body: `{ "events": [...] }` or a bare array, 1..maxEvents of them. */
 export function extractEvents(body: unknown, maxEvents: number): unknown[] {
-  const events = Array.isArray(body) ? body : typeof body === 'object' && body !== null && Array.isArray((body as { events?: unknown }).events) ? (body as { events: unknown[] }).events : undefined;
+  const events = Array.isArray(body)
+    ? body
+    : typeof body === 'object' && body !== null && Array.isArray((body as { events?: unknown }).events)
+      ? (body as { events: unknown[] }).events
+      : undefined;
   if (events === undefined) throw new CollectorError('INVALID_BODY');
   if (events.length === 0) throw new CollectorError('INVALID_BODY', 'The batch has no events.');
-  if (events.length > maxEvents) throw new CollectorError('TOO_MANY_EVENTS', `The batch has ${events.length} events; at most ${maxEvents} are accepted per request.`);
+  if (events.length > maxEvents)
+    throw new CollectorError(
+      'TOO_MANY_EVENTS',
+      `The batch has ${events.length} events; at most ${maxEvents} are accepted per request.`,
+    );
   return events;
 }

@@ -59,7 +59,10 @@ export interface CollectorConfig {
  * Parses the given environment; throws ConfigError naming every bad variable.
  * `readFile` is injectable so tests need no files.
  */
-export function parseCollectorConfig(env: Env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): CollectorConfig {
+export function parseCollectorConfig(
+  env: Env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): CollectorConfig {
   const problems: string[] = [];
   let e: ReturnType<typeof parseEnv<typeof schema>> | undefined;
   try {
@@ -71,7 +74,9 @@ export function parseCollectorConfig(env: Env, readFile: (path: string) => strin
   const apiKeys = loadApiKeys(env, readFile, problems);
   if (e && e.COLLECTOR_RATE_LIMIT_BURST < e.COLLECTOR_MAX_BATCH_EVENTS) {
     // A burst smaller than a full batch would answer 429 to every full batch forever.
-    problems.push(`COLLECTOR_RATE_LIMIT_BURST must be at least COLLECTOR_MAX_BATCH_EVENTS (${e.COLLECTOR_MAX_BATCH_EVENTS}), got ${e.COLLECTOR_RATE_LIMIT_BURST}`);
+    problems.push(
+      `COLLECTOR_RATE_LIMIT_BURST must be at least COLLECTOR_MAX_BATCH_EVENTS (${e.COLLECTOR_MAX_BATCH_EVENTS}), got ${e.COLLECTOR_RATE_LIMIT_BURST}`,
+    );
   }
   if (problems.length > 0 || !e) throw new ConfigError(problems);
   return {
@@ -83,7 +88,11 @@ export function parseCollectorConfig(env: Env, readFile: (path: string) => strin
     maxBatchEvents: e.COLLECTOR_MAX_BATCH_EVENTS,
     maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
     redisUrl: e.REDIS_URL,
-    rateLimit: { eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC, burst: e.COLLECTOR_RATE_LIMIT_BURST, keyPrefix: `${e.REDIS_KEY_PREFIX}:rl:collector` },
+    rateLimit: {
+      eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC,
+      burst: e.COLLECTOR_RATE_LIMIT_BURST,
+      keyPrefix: `${e.REDIS_KEY_PREFIX}:rl:collector`,
+    },
     produceTimeoutMs: e.COLLECTOR_PRODUCE_TIMEOUT_MS,
     maxProduceBytes: e.COLLECTOR_MAX_PRODUCE_BYTES,
     maxPendingEvents: e.COLLECTOR_MAX_PENDING_EVENTS,
@@ -103,7 +112,9 @@ function loadApiKeys(env: Env, readFile: (path: string) => string, problems: str
     problems.push('COLLECTOR_API_KEYS (platform:key,…) or COLLECTOR_API_KEYS_FILE (a JSON file) is required');
     return [];
   }
-  const [name, parsed] = list ? ['COLLECTOR_API_KEYS', parseApiKeyList(list)] : ['COLLECTOR_API_KEYS_FILE', readKeyFile(file!, readFile)];
+  const [name, parsed] = list
+    ? ['COLLECTOR_API_KEYS', parseApiKeyList(list)]
+    : ['COLLECTOR_API_KEYS_FILE', readKeyFile(file!, readFile)];
   if (typeof parsed === 'string') {
     problems.push(`${name} ${parsed}`);
     return [];

@@ -8,8 +8,15 @@ export const ERROR_CATALOGUE = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
   INVALID_JSON: { status: 400, message: 'The body is not valid UTF-8 JSON.' },
   INVALID_BODY: { status: 400, message: 'The body must be {"events":[…]} or a JSON array with at least one event.' },
-  UNAUTHORIZED: { status: 401, message: 'A valid API key is required (Authorization: Bearer <key>, or X-API-Key: <key>).' },
-  FORBIDDEN_PLATFORM: { status: 403, message: "An API key may only send events whose platform is the key's own platform; nothing in this request was stored." },
+  UNAUTHORIZED: {
+    status: 401,
+    message: 'A valid API key is required (Authorization: Bearer <key>, or X-API-Key: <key>).',
+  },
+  FORBIDDEN_PLATFORM: {
+    status: 403,
+    message:
+      "An API key may only send events whose platform is the key's own platform; nothing in this request was stored.",
+  },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the collector accepts.' },
   TOO_MANY_EVENTS: { status: 413, message: 'The batch holds more events than the collector accepts.' },
@@ -18,11 +25,19 @@ export const ERROR_CATALOGUE = {
     message:
       "Kafka refused this request's events as too large for one write: a partition's share of the request passed the topic's max.message.bytes (all events of one stream share a partition; error.largestStream names the largest). Some events of this request may be stored. Resend the same events (same eventIds) in smaller requests, with fewer events of any one stream in each; resends are counted once.",
   },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send Content-Type: application/json (UTF-8), optionally with Content-Encoding: gzip.' },
-  RATE_LIMITED: { status: 429, message: "This platform is over its event rate limit; nothing in this request was stored. Retry after Retry-After seconds." },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Send Content-Type: application/json (UTF-8), optionally with Content-Encoding: gzip.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    message:
+      'This platform is over its event rate limit; nothing in this request was stored. Retry after Retry-After seconds.',
+  },
   KAFKA_UNAVAILABLE: {
     status: 503,
-    message: 'Kafka did not acknowledge the events: none, some or all may have been stored. Resend the same events (same eventIds) after Retry-After seconds; resends are counted once.',
+    message:
+      'Kafka did not acknowledge the events: none, some or all may have been stored. Resend the same events (same eventIds) after Retry-After seconds; resends are counted once.',
   },
   NOT_READY: { status: 503, message: 'The collector is not ready (starting or shutting down).' },
   INTERNAL: { status: 500, message: 'Internal error.' },
@@ -55,7 +70,11 @@ export class CollectorError extends Error {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message, details: Record<string, unknown> = {}): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string = ERROR_CATALOGUE[code].message,
+  details: Record<string, unknown> = {},
+): ErrorBody {
   return { error: { ...details, code, message } };
 }
 

@@ -34,7 +34,14 @@ class ScriptedProducer implements ProducerLike {
   }
   /** What kafkajs raises for the broker's MESSAGE_TOO_LARGE. */
   refuseAsTooLarge(): void {
-    this.sends.shift()?.reject(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', code: 10 }));
+    this.sends
+      .shift()
+      ?.reject(
+        Object.assign(
+          new Error('The request included a message larger than the max message size the server will accept'),
+          { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', code: 10 },
+        ),
+      );
   }
 }
 
@@ -45,8 +52,15 @@ async function connectedSink(options: { timeoutMs?: number; maxPendingEvents?: n
   const producer = new ScriptedProducer();
   const outcomes: string[] = [];
   const sink = new KafkaEventSink({
-    createProducer: () => producer, topic: 't', timeoutMs: options.timeoutMs ?? 1_000, maxPendingEvents: options.maxPendingEvents ?? 100, logger, cooldownMs: 2_000, maxProduceBytes: MAX_PRODUCE_BYTES,
-    observer: { onProduce: (_s, outcome) => outcomes.push(outcome) }, now: () => now,
+    createProducer: () => producer,
+    topic: 't',
+    timeoutMs: options.timeoutMs ?? 1_000,
+    maxPendingEvents: options.maxPendingEvents ?? 100,
+    logger,
+    cooldownMs: 2_000,
+    maxProduceBytes: MAX_PRODUCE_BYTES,
+    observer: { onProduce: (_s, outcome) => outcomes.push(outcome) },
+    now: () => now,
   });
   sink.start();
   await vi.waitFor(() => expect(sink.isReady()).toBe(true));
@@ -72,7 +86,14 @@ describe('KafkaEventSink', () => {
     vi.useFakeTimers();
     const producer = new ScriptedProducer();
     producer.connectFailures = 2;
-    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 10, logger, maxProduceBytes: MAX_PRODUCE_BYTES });
+    const sink = new KafkaEventSink({
+      createProducer: () => producer,
+      topic: 't',
+      timeoutMs: 1_000,
+      maxPendingEvents: 10,
+      logger,
+      maxProduceBytes: MAX_PRODUCE_BYTES,
+    });
     sink.start();
     await expect(sink.send([msg('a')])).rejects.toBeInstanceOf(SinkUnavailableError);
     expect(sink.isReady()).toBe(false);
@@ -139,7 +160,14 @@ describe('KafkaEventSink coalescing', () => {
     const producer = new ScriptedProducer();
     // Room for exactly two of these records: their 9-byte values alone would let six in.
     const maxProduceBytes = RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('b'));
-    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 1_000, maxPendingEvents: 100, logger, maxProduceBytes });
+    const sink = new KafkaEventSink({
+      createProducer: () => producer,
+      topic: 't',
+      timeoutMs: 1_000,
+      maxPendingEvents: 100,
+      logger,
+      maxProduceBytes,
+    });
     sink.start();
     await vi.waitFor(() => expect(sink.isReady()).toBe(true));
     const first = sink.send([msg('a')]); // goes out alone
@@ -162,7 +190,14 @@ describe('KafkaEventSink coalescing', () => {
 describe('KafkaEventSink timeouts while queued', () => {
   it('drops a timed-out request that never reached the producer', async () => {
     const producer = new ScriptedProducer();
-    const sink = new KafkaEventSink({ createProducer: () => producer, topic: 't', timeoutMs: 200, maxPendingEvents: 100, logger, maxProduceBytes: MAX_PRODUCE_BYTES });
+    const sink = new KafkaEventSink({
+      createProducer: () => producer,
+      topic: 't',
+      timeoutMs: 200,
+      maxPendingEvents: 100,
+      logger,
+      maxProduceBytes: MAX_PRODUCE_BYTES,
+    });
     sink.start();
     await vi.waitFor(() => expect(sink.isReady()).toBe(true));
     const stuck = sink.send([msg('a')]);
@@ -183,7 +218,12 @@ describe('KafkaEventSink: records the broker refuses as too large', () => {
     const outcomes: string[] = [];
     const sink = new KafkaEventSink({
       createProducer: () => producers[producers.push(new ScriptedProducer()) - 1]!,
-      topic: 't', timeoutMs: 1_000, maxPendingEvents: 100, logger, cooldownMs: 2_000, maxProduceBytes,
+      topic: 't',
+      timeoutMs: 1_000,
+      maxPendingEvents: 100,
+      logger,
+      cooldownMs: 2_000,
+      maxProduceBytes,
       observer: { onProduce: (_s, outcome) => outcomes.push(outcome) },
     });
     sink.start();
@@ -199,7 +239,9 @@ describe('KafkaEventSink: records the broker refuses as too large', () => {
     current().refuseAsTooLarge();
     const refusal = await big.catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(RecordsTooLargeError);
-    expect(refusal).toMatchObject({ largestStream: { streamId: 'hot', events: 2, bytes: RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('hot')) } });
+    expect(refusal).toMatchObject({
+      largestStream: { streamId: 'hot', events: 2, bytes: RECORD_BATCH_OVERHEAD_BYTES + 2 * recordBytes(msg('hot')) },
+    });
     expect(outcomes).toEqual(['too_large']);
     expect(sink.isReady()).toBe(true);
     // The refused call's producer is replaced: its sequence numbers no longer match the broker's.
@@ -242,7 +284,13 @@ describe('KafkaEventSink: records the broker refuses as too large', () => {
     let done = false;
     const sending = sink.send([msg('a'), msg('b'), msg('c'), msg('d'), msg('e')]).then(() => (done = true));
     for (const keys of [['a', 'b'], ['c', 'd'], ['e']]) {
-      await vi.waitFor(() => expect(current().records.at(-1)!.messages.map((m) => m.key)).toEqual(keys));
+      await vi.waitFor(() =>
+        expect(
+          current()
+            .records.at(-1)!
+            .messages.map((m) => m.key),
+        ).toEqual(keys),
+      );
       expect(done).toBe(false);
       current().ack();
     }

@@ -116,7 +116,10 @@ export class KafkaEventSink implements EventSink {
           return;
         } catch (err) {
           const waitMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
-          this.options.logger.warn({ err: (err as Error).message, attempt, retryInMs: waitMs }, 'cannot connect to Kafka; requests are answered 503 until it answers');
+          this.options.logger.warn(
+            { err: (err as Error).message, attempt, retryInMs: waitMs },
+            'cannot connect to Kafka; requests are answered 503 until it answers',
+          );
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, waitMs);
             this.wake = () => {
@@ -138,20 +141,26 @@ export class KafkaEventSink implements EventSink {
     if (!this.connected) throw new SinkUnavailableError('not connected to Kafka', this.cooldownMs);
     const coolingMs = this.failedUntil - this.now();
     if (coolingMs > 0) throw new SinkUnavailableError('Kafka failed moments ago', coolingMs);
-    if (this.pending + messages.length > this.options.maxPendingEvents) throw new SinkUnavailableError('too many events are waiting for Kafka', this.cooldownMs);
+    if (this.pending + messages.length > this.options.maxPendingEvents)
+      throw new SinkUnavailableError('too many events are waiting for Kafka', this.cooldownMs);
 
     const started = this.now();
     const { sending, cancel } = this.enqueue(messages);
     this.track(sending, messages.length);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs)));
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs)),
+    );
     try {
       const outcome = await Promise.race([sending.then(() => 'ok' as const), timedOut]);
       this.observe(started, outcome, messages.length);
       if (outcome === 'timeout') {
         cancel();
         this.fail();
-        throw new SinkUnavailableError(`Kafka did not acknowledge within ${this.options.timeoutMs} ms`, this.cooldownMs);
+        throw new SinkUnavailableError(
+          `Kafka did not acknowledge within ${this.options.timeoutMs} ms`,
+          this.cooldownMs,
+        );
       }
     } catch (err) {
       if (err instanceof SinkUnavailableError) throw err;
@@ -186,7 +195,9 @@ export class KafkaEventSink implements EventSink {
       clearTimeout(timer);
     }
     this.disconnected = true;
-    await this.producer.disconnect().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'producer disconnect failed'));
+    await this.producer
+      .disconnect()
+      .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'producer disconnect failed'));
   }
 
   /** Drops the producer's connections without waiting for sends (a shutdown past its deadline). */
@@ -242,13 +253,20 @@ export class KafkaEventSink implements EventSink {
   private async renewProducer(): Promise<void> {
     const stale = this.producer;
     this.producer = this.options.createProducer();
-    void stale.disconnect().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'disconnecting the replaced producer failed'));
+    void stale
+      .disconnect()
+      .catch((err: Error) =>
+        this.options.logger.warn({ err: err.message }, 'disconnecting the replaced producer failed'),
+      );
     try {
       await this.producer.connect();
       // stop() disconnected while this one was connecting.
       if (this.disconnected) await this.producer.disconnect().catch(() => undefined);
     } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'the new producer cannot connect; requests are answered 503 until it does');
+      this.options.logger.warn(
+        { err: (err as Error).message },
+        'the new producer cannot connect; requests are answered 503 until it does',
+      );
       this.connected = false;
       this.connectLoop = undefined;
       this.start();
@@ -258,14 +276,16 @@ export class KafkaEventSink implements EventSink {
   private track(sending: Promise<unknown>, events: number): void {
     this.pending += events;
     this.options.observer?.onPending?.(this.pending);
-    const settled: Promise<void> = sending.then(
-      () => undefined,
-      () => undefined, // reported by send(), or by nobody if it already timed out
-    ).finally(() => {
-      this.pending -= events;
-      this.inFlight.delete(settled);
-      this.options.observer?.onPending?.(this.pending);
-    });
+    const settled: Promise<void> = sending
+      .then(
+        () => undefined,
+        () => undefined, // reported by send(), or by nobody if it already timed out
+      )
+      .finally(() => {
+        this.pending -= events;
+        this.inFlight.delete(settled);
+        this.options.observer?.onPending?.(this.pending);
+      });
     this.inFlight.add(settled);
   }
 

@@ -16,7 +16,10 @@ export function buildMetricsApp(metrics: CollectorMetrics): FastifyInstance {
   return app;
 }
 
-export async function startMetricsServer(metrics: CollectorMetrics, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startMetricsServer(
+  metrics: CollectorMetrics,
+  listen: { host: string; port: number },
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = buildMetricsApp(metrics);
   await app.listen(listen);
   const address = app.server.address() as AddressInfo;

@@ -26,7 +26,12 @@ export class CollectorMetrics implements SinkObserver {
     labelNames: ['platform', 'code'] as const,
     registers: [this.registry],
   });
-  private readonly httpRequests = new Counter({ name: 'livetally_collector_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
+  private readonly httpRequests = new Counter({
+    name: 'livetally_collector_http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
   private readonly httpDuration = new Histogram({
     name: 'livetally_collector_http_request_duration_seconds',
     help: 'HTTP request duration, body parsing and the Kafka acknowledgement included',
@@ -41,12 +46,21 @@ export class CollectorMetrics implements SinkObserver {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  private readonly pendingEvents = new Gauge({ name: 'livetally_collector_kafka_pending_events', help: 'Events handed to the producer and not yet settled', registers: [this.registry] });
-  private readonly ready = new Gauge({ name: 'livetally_collector_ready', help: '1 when the collector can store events', registers: [this.registry] });
+  private readonly pendingEvents = new Gauge({
+    name: 'livetally_collector_kafka_pending_events',
+    help: 'Events handed to the producer and not yet settled',
+    registers: [this.registry],
+  });
+  private readonly ready = new Gauge({
+    name: 'livetally_collector_ready',
+    help: '1 when the collector can store events',
+    registers: [this.registry],
+  });
   private readiness: () => boolean = () => false;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'livetally_collector_' });
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'livetally_collector_' });
   }
 
   /** The readiness gauge is read at scrape time. */
@@ -54,7 +68,11 @@ export class CollectorMetrics implements SinkObserver {
     this.readiness = isReady;
   }
 
-  onEvents(platform: string, counts: { accepted: number; duplicates: number; rejected: number }, reasons: ReadonlyMap<string, number>): void {
+  onEvents(
+    platform: string,
+    counts: { accepted: number; duplicates: number; rejected: number },
+    reasons: ReadonlyMap<string, number>,
+  ): void {
     if (counts.accepted > 0) this.events.inc({ platform, result: 'accepted' }, counts.accepted);
     if (counts.duplicates > 0) this.events.inc({ platform, result: 'duplicate_in_batch' }, counts.duplicates);
     if (counts.rejected > 0) this.events.inc({ platform, result: 'rejected' }, counts.rejected);

@@ -39,7 +39,15 @@ export class SharedPlatformLimiter implements PlatformLimiter {
     const duration = Math.max(1, Math.ceil(options.burst / options.eventsPerSecond));
     const local = new RateLimiterMemory({ keyPrefix: options.keyPrefix, points, duration });
     this.limiter = options.redis
-      ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix: options.keyPrefix, points, duration, rejectIfRedisNotReady: true, insuranceLimiter: local, inMemoryBlockOnConsumed: points + 1 })
+      ? new RateLimiterRedis({
+          storeClient: options.redis,
+          keyPrefix: options.keyPrefix,
+          points,
+          duration,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: local,
+          inMemoryBlockOnConsumed: points + 1,
+        })
       : local;
   }
 

@@ -12,7 +12,8 @@ const keys = (call: ProduceCall | undefined) => call?.messages.map((m) => m.key)
 function queue(maxProduceBytes: number) {
   const q = new ProduceQueue(maxProduceBytes);
   const outcomes = new Map<string, string>();
-  const add = (name: string, ...names: string[]) => q.add(names.map(msg), (err) => outcomes.set(name, err ? err.message : 'ok'));
+  const add = (name: string, ...names: string[]) =>
+    q.add(names.map(msg), (err) => outcomes.set(name, err ? err.message : 'ok'));
   return { q, outcomes, add };
 }
 
@@ -30,7 +31,13 @@ describe('ProduceQueue', () => {
     const second = q.next()!;
     expect(keys(second)).toEqual(['b2', 'b3', 'c1']);
     q.acknowledged(second);
-    expect(outcomes).toEqual(new Map([['A', 'ok'], ['B', 'ok'], ['C', 'ok']]));
+    expect(outcomes).toEqual(
+      new Map([
+        ['A', 'ok'],
+        ['B', 'ok'],
+        ['C', 'ok'],
+      ]),
+    );
     expect(q.next()).toBeUndefined();
     expect(q.isEmpty).toBe(true);
   });
@@ -48,7 +55,12 @@ describe('ProduceQueue', () => {
     add('B', 'b1', 'b2', 'b3');
     add('C', 'c1');
     q.fail(q.next()!, new Error('NOT_ENOUGH_REPLICAS'));
-    expect(outcomes).toEqual(new Map([['A', 'NOT_ENOUGH_REPLICAS'], ['B', 'NOT_ENOUGH_REPLICAS']]));
+    expect(outcomes).toEqual(
+      new Map([
+        ['A', 'NOT_ENOUGH_REPLICAS'],
+        ['B', 'NOT_ENOUGH_REPLICAS'],
+      ]),
+    );
     expect(keys(q.next())).toEqual(['c1']);
   });
 
@@ -66,7 +78,12 @@ describe('ProduceQueue', () => {
     q.fail(alone[1]!, new Error('too large'));
     q.acknowledged(alone[2]!);
     expect(keys(q.next())).toEqual(['c2']);
-    expect(outcomes).toEqual(new Map([['A', 'ok'], ['B', 'too large']]));
+    expect(outcomes).toEqual(
+      new Map([
+        ['A', 'ok'],
+        ['B', 'too large'],
+      ]),
+    );
   });
 
   it('does not isolate a call that held one request', () => {

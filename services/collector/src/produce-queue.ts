@@ -50,7 +50,16 @@ export class ProduceQueue {
 
   /** Queues a request's records; the returned function drops those not yet in a call. */
   add(messages: readonly KafkaMessage[], settle: (err?: Error) => void): () => void {
-    const waiting: Waiting = { messages, sizes: messages.map(recordBytes), next: 0, acknowledged: 0, inFlight: 0, cancelled: false, settled: false, settle };
+    const waiting: Waiting = {
+      messages,
+      sizes: messages.map(recordBytes),
+      next: 0,
+      acknowledged: 0,
+      inFlight: 0,
+      cancelled: false,
+      settled: false,
+      settle,
+    };
     this.waiting.push(waiting);
     return () => this.cancel(waiting);
   }

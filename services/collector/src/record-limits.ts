@@ -22,12 +22,15 @@ export interface SizedRecord {
  */
 export function recordBytes(record: SizedRecord): number {
   let bytes = RECORD_FRAMING_BYTES + Buffer.byteLength(record.key) + record.value.length;
-  for (const [name, value] of Object.entries(record.headers ?? {})) bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(name) + Buffer.byteLength(value);
+  for (const [name, value] of Object.entries(record.headers ?? {}))
+    bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(name) + Buffer.byteLength(value);
   return bytes;
 }
 
 /** The stream (Kafka key) with the most record bytes among `messages`, with its batch size. */
-export function largestStream(messages: readonly KafkaMessage[]): { streamId: string; events: number; bytes: number } | undefined {
+export function largestStream(
+  messages: readonly KafkaMessage[],
+): { streamId: string; events: number; bytes: number } | undefined {
   const streams = new Map<string, { events: number; bytes: number }>();
   for (const m of messages) {
     const s = streams.get(m.key) ?? { events: 0, bytes: RECORD_BATCH_OVERHEAD_BYTES };

@@ -37,7 +37,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     // onRequest runs before the body is read: an unauthenticated caller never makes us inflate or parse anything.
     onRequest: async (request) => {
       const key = presentedKey(request);
-      if (key === undefined) throw new CollectorError('UNAUTHORIZED', 'No API key was sent (Authorization: Bearer <key>, or X-API-Key: <key>).');
+      if (key === undefined)
+        throw new CollectorError(
+          'UNAUTHORIZED',
+          'No API key was sent (Authorization: Bearer <key>, or X-API-Key: <key>).',
+        );
       const platform = deps.keys.identify(key);
       if (platform === undefined) throw new CollectorError('UNAUTHORIZED', 'The API key is not valid.');
       platforms.set(request, platform);
@@ -51,14 +55,20 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const foreign = foreignPlatformIndexes(events, platform);
       if (foreign.length > 0) {
         deps.metrics.onRefused(platform, 'FORBIDDEN_PLATFORM');
-        throw new CollectorError('FORBIDDEN_PLATFORM', `${foreign.length} event(s) name a platform other than ${platform}; nothing in this request was stored.`, {
-          details: { platform, indexes: foreign.slice(0, MAX_LISTED_INDEXES) },
-        });
+        throw new CollectorError(
+          'FORBIDDEN_PLATFORM',
+          `${foreign.length} event(s) name a platform other than ${platform}; nothing in this request was stored.`,
+          {
+            details: { platform, indexes: foreign.slice(0, MAX_LISTED_INDEXES) },
+          },
+        );
       }
       const allowed = await deps.limiter.take(platform, events.length);
       if (!allowed.ok) {
         deps.metrics.onRefused(platform, 'RATE_LIMITED');
-        throw new CollectorError('RATE_LIMITED', undefined, { retryAfterSeconds: retryAfterSeconds(allowed.retryAfterMs) });
+        throw new CollectorError('RATE_LIMITED', undefined, {
+          retryAfterSeconds: retryAfterSeconds(allowed.retryAfterMs),
+        });
       }
 
       const batch = classifyBatch(events, deps.now());
@@ -68,12 +78,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         } catch (err) {
           if (err instanceof RecordsTooLargeError) {
             deps.metrics.onRefused(platform, 'TOO_LARGE_FOR_KAFKA');
-            throw new CollectorError('TOO_LARGE_FOR_KAFKA', undefined, { details: { largestStream: err.largestStream } });
+            throw new CollectorError('TOO_LARGE_FOR_KAFKA', undefined, {
+              details: { largestStream: err.largestStream },
+            });
           }
           if (!(err instanceof SinkUnavailableError)) throw err;
           deps.metrics.onRefused(platform, 'KAFKA_UNAVAILABLE');
-          request.log.warn({ platform, events: batch.messages.length, reason: err.message }, 'events not acknowledged by Kafka; answering 503');
-          throw new CollectorError('KAFKA_UNAVAILABLE', undefined, { retryAfterSeconds: retryAfterSeconds(err.retryAfterMs) });
+          request.log.warn(
+            { platform, events: batch.messages.length, reason: err.message },
+            'events not acknowledged by Kafka; answering 503',
+          );
+          throw new CollectorError('KAFKA_UNAVAILABLE', undefined, {
+            retryAfterSeconds: retryAfterSeconds(err.retryAfterMs),
+          });
         }
       }
       deps.metrics.onEvents(platform, batch.counts, batch.reasons);
@@ -84,7 +101,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => (deps.isReady() ? { status: 'ready' } : reply.code(503).header('retry-after', '1').send(errorBody('NOT_READY'))));
+  app.get('/readyz', async (_request, reply) =>
+    deps.isReady() ? { status: 'ready' } : reply.code(503).header('retry-after', '1').send(errorBody('NOT_READY')),
+  );
 }
 
 /** `Authorization: Bearer <key>` (preferred) or `X-API-Key: <key>`. */

@@ -56,7 +56,11 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   let stopping = false;
   const isReady = () => !stopping && sink.isReady();
   // Only the rate limit uses Redis: commands fail fast while it is away (each instance then counts on its own).
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-collector' });
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectionName: 'lt-collector',
+  });
   redis.on('error', throttledWarn(log, 'redis connection error; rate limits are per instance until it is back'));
 
   const app = await buildCollectorApp({
@@ -85,7 +89,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       stopping = true; // readiness off first, so load balancers drain us
       const deadline = Date.now() + config.shutdownTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), config.shutdownTimeoutMs)));
+      const expired = new Promise<'expired'>(
+        (resolve) => (timer = setTimeout(() => resolve('expired'), config.shutdownTimeoutMs)),
+      );
       const graceful = (async () => {
         await app.close();
         await sink.stop(Math.max(0, deadline - Date.now()));

@@ -11,10 +11,25 @@ let app: FastifyInstance | undefined;
 
 async function makeApp(options: { ready?: () => boolean } = {}) {
   const totals = new MemoryTotals()
-    .add('all', { views: 12, sessions: 3, sessionsEnded: 1, salesFen: 9_007_199_254_740_991, refundsFen: 2_500, orders: 4, items: 9, refunds: 1 })
+    .add('all', {
+      views: 12,
+      sessions: 3,
+      sessionsEnded: 1,
+      salesFen: 9_007_199_254_740_991,
+      refundsFen: 2_500,
+      orders: 4,
+      items: 9,
+      refunds: 1,
+    })
     .add("district:Bao'an", { orders: 7 });
   const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 5 });
-  app = await buildApp({ totals, hub, isReady: options.ready ?? (() => true), logger: createLogger({ service: 'gateway', level: 'silent' }), now: () => NOW });
+  app = await buildApp({
+    totals,
+    hub,
+    isReady: options.ready ?? (() => true),
+    logger: createLogger({ service: 'gateway', level: 'silent' }),
+    now: () => NOW,
+  });
   return { app, totals, hub };
 }
 
@@ -31,7 +46,16 @@ describe('GET /v1/totals/:scope', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.json()).toEqual({
       scope: 'all',
-      totals: { views: 12, sessions: 3, sessionsEnded: 1, salesFen: 9_007_199_254_740_991, refundsFen: 2_500, orders: 4, items: 9, refunds: 1 },
+      totals: {
+        views: 12,
+        sessions: 3,
+        sessionsEnded: 1,
+        salesFen: 9_007_199_254_740_991,
+        refundsFen: 2_500,
+        orders: 4,
+        items: 9,
+        refunds: 1,
+      },
       asOf: '2025-11-11T12:00:00.000Z',
     });
     expect(res.body).toContain('"salesFen":9007199254740991');
@@ -43,7 +67,10 @@ describe('GET /v1/totals/:scope', () => {
       const res = await app.inject(url);
       expect(res.json()).toMatchObject({ scope: "district:Bao'an", totals: { orders: 7, views: 0 } });
     }
-    expect((await app.inject(`/v1/totals/${encodeURIComponent('district:福田')}`)).json()).toMatchObject({ scope: 'district:福田', totals: { orders: 0 } });
+    expect((await app.inject(`/v1/totals/${encodeURIComponent('district:福田')}`)).json()).toMatchObject({
+      scope: 'district:福田',
+      totals: { orders: 0 },
+    });
     expect((await app.inject(`/v1/totals/city:${'x'.repeat(128)}`)).statusCode).toBe(200); // longer than fastify's default param limit
   });
 
@@ -91,7 +118,13 @@ describe('operational endpoints', () => {
     await app.inject('/v1/totals/bad');
     const res = await app.inject('/metrics');
     expect(res.headers['content-type']).toContain('text/plain');
-    for (const name of ['gateway_ws_clients', 'gateway_ws_subscriptions', 'gateway_ws_messages_sent_total', 'gateway_update_fanout_latency_seconds', 'gateway_http_request_duration_seconds']) {
+    for (const name of [
+      'gateway_ws_clients',
+      'gateway_ws_subscriptions',
+      'gateway_ws_messages_sent_total',
+      'gateway_update_fanout_latency_seconds',
+      'gateway_http_request_duration_seconds',
+    ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
     expect(res.body).toContain('gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="200"} 1');
@@ -114,11 +147,20 @@ describe('GET / (dashboard)', () => {
     const csp = String(res.headers['content-security-policy']);
     expect(csp).toContain("default-src 'self'");
     // The page may connect to its own origin only (its WebSocket included), not to any ws:/wss: host.
-    expect(csp.split(';').map((d) => d.trim()).filter((d) => d.startsWith('connect-src'))).toEqual(["connect-src 'self'"]);
+    expect(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .filter((d) => d.startsWith('connect-src')),
+    ).toEqual(["connect-src 'self'"]);
     expect(csp).not.toContain('unsafe-inline');
     const script = /<script>([\s\S]*?)<\/script>/.exec(res.body)![1]!;
     expect(csp).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
-    expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+    expect(res.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    });
     expect(res.body).toContain('成交额 GMV');
     expect(res.body).not.toMatch(/(src|href)=["']?(https?:)?\/\//i); // self-contained: nothing from elsewhere
   });
@@ -142,7 +184,11 @@ describe('/v1/live through injectWS', () => {
     const got = await next(4);
     expect(got.filter((f) => f.type === 'error').map((f) => f.code)).toEqual(['INVALID_JSON', 'INVALID_CHANNEL']);
     expect(got.find((f) => f.type === 'pong')).toBeDefined();
-    expect(got.find((f) => f.type === 'snapshot')).toMatchObject({ channel: "totals:district:Bao'an", data: { orders: 7 }, seq: 1 });
+    expect(got.find((f) => f.type === 'snapshot')).toMatchObject({
+      channel: "totals:district:Bao'an",
+      data: { orders: 7 },
+      seq: 1,
+    });
     ws.terminate();
   });
 });

@@ -71,10 +71,22 @@ export const DEFAULT_APP_LIMITS: AppLimits = {
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-export const DEFAULT_LIVE_OPTIONS: LiveSocketOptions = { maxMessageBytes: 4096, heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, closeGraceMs: 1000, frameRate: { perSecond: 20, burst: 40 } };
+export const DEFAULT_LIVE_OPTIONS: LiveSocketOptions = {
+  maxMessageBytes: 4096,
+  heartbeatMs: 15_000,
+  maxBufferedBytes: 1024 * 1024,
+  closeGraceMs: 1000,
+  frameRate: { perSecond: 20, burst: 40 },
+};
 
 // fastify's request serializer, minus the token a dashboard or WebSocket URL may carry.
-const requestLog = (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort });
+const requestLog = (req: FastifyRequest) => ({
+  method: req.method,
+  url: redactUrl(req.url),
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+});
 
 /** Builds the gateway's fastify app without listening, so tests can inject() into it. */
 export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
@@ -133,7 +145,13 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   registerOriginCheck(app, limits.allowedOrigins, refused);
   registerAuth(app, deps.auth, refused, deps.now ?? Date.now);
   registerConnectionCaps(app, new ConnectionCounter(limits), refused);
-  registerHttpRoutes(app, { totals: deps.totals, isReady: deps.isReady, metrics, dashboardHtml: page.html, now: deps.now ?? Date.now });
+  registerHttpRoutes(app, {
+    totals: deps.totals,
+    isReady: deps.isReady,
+    metrics,
+    dashboardHtml: page.html,
+    now: deps.now ?? Date.now,
+  });
   registerApiRoutes(app, {
     history: deps.history,
     campaigns: deps.campaigns,
@@ -143,6 +161,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
     onSqlQuery: (outcome, ms) => metrics.onSqlQuery(outcome, ms),
   });
-  registerOpenApiRoute(app, routes, { metricsPublic: deps.auth?.metricsPublic ?? false, rateLimited: deps.rateLimits !== undefined });
+  registerOpenApiRoute(app, routes, {
+    metricsPublic: deps.auth?.metricsPublic ?? false,
+    rateLimited: deps.rateLimits !== undefined,
+  });
   return app;
 }

@@ -123,7 +123,10 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
   const secretsRaw = env.GATEWAY_TOKEN_SECRETS?.trim();
   const authOn = !env.GATEWAY_AUTH || env.GATEWAY_AUTH === 'on';
   const secrets = secretsRaw || authOn ? parseTokenSecrets(secretsRaw) : undefined;
-  if (secrets && !secrets.ok) problems.push(...secrets.problems.map((p) => (secretsRaw ? p : `${p}; or GATEWAY_AUTH=off to run open (local demo only)`)));
+  if (secrets && !secrets.ok)
+    problems.push(
+      ...secrets.problems.map((p) => (secretsRaw ? p : `${p}; or GATEWAY_AUTH=off to run open (local demo only)`)),
+    );
   const origins = parseOrigins(env.GATEWAY_ALLOWED_ORIGINS ?? '');
   if (typeof origins === 'string') problems.push(origins);
   if (problems.length > 0 || !parsed || typeof origins === 'string') throw new ConfigError(problems);
@@ -140,15 +143,29 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
     ingest: { topic: e.KAFKA_TOPIC, groupId: e.KAFKA_GROUP_ID },
-    clickhouse: { url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      username: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+    },
     sql: {
       maxSeconds: e.SQL_MAX_SECONDS,
       maxRows: e.SQL_MAX_ROWS,
       maxMemoryBytes: e.SQL_MAX_MEMORY_BYTES,
-      tableFunctions: e.SQL_ALLOWED_TABLE_FUNCTIONS.split(',').map((f) => f.trim()).filter(Boolean),
+      tableFunctions: e.SQL_ALLOWED_TABLE_FUNCTIONS.split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
     },
-    sqlCredentials: e.CLICKHOUSE_SQL_USER ? { username: e.CLICKHOUSE_SQL_USER, password: e.CLICKHOUSE_SQL_PASSWORD } : { username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD },
-    auth: { mode: e.GATEWAY_AUTH, keys: secrets?.ok ? secrets.keys : [], clockSkewSeconds: e.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS, metricsPublic: e.GATEWAY_METRICS_PUBLIC },
+    sqlCredentials: e.CLICKHOUSE_SQL_USER
+      ? { username: e.CLICKHOUSE_SQL_USER, password: e.CLICKHOUSE_SQL_PASSWORD }
+      : { username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD },
+    auth: {
+      mode: e.GATEWAY_AUTH,
+      keys: secrets?.ok ? secrets.keys : [],
+      clockSkewSeconds: e.GATEWAY_TOKEN_CLOCK_SKEW_SECONDS,
+      metricsPublic: e.GATEWAY_METRICS_PUBLIC,
+    },
     limits: {
       bodyLimit: e.GATEWAY_BODY_LIMIT_BYTES,
       connectionTimeout: Math.max(e.GATEWAY_CONNECTION_TIMEOUT_MS, (e.SQL_MAX_SECONDS + 15) * 1000),
@@ -171,7 +188,10 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
 /** "https://screens.example.com,http://10.0.0.5:8080" or "*"; each must be a bare origin. */
 function parseOrigins(raw: string): string[] | string {
   const out: string[] = [];
-  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (entry === '*') {
       out.push(entry);
       continue;
@@ -197,7 +217,10 @@ function parseTrustProxy(raw: string): boolean | string[] {
   const v = raw.trim();
   if (v === '' || /^(false|off|no)$/i.test(v)) return false;
   if (/^(true|on|yes)$/i.test(v)) return true;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The configuration as it may be logged: no secrets, no passwords. */
@@ -206,8 +229,16 @@ export function describeConfig(config: GatewayConfig): Record<string, unknown> {
     ...config,
     redisUrl: safeUrl(config.redisUrl),
     clickhouse: { ...config.clickhouse, password: config.clickhouse.password ? '[redacted]' : '' },
-    sqlCredentials: { username: config.sqlCredentials.username, password: config.sqlCredentials.password ? '[redacted]' : '' },
-    auth: { mode: config.auth.mode, kids: config.auth.keys.map((k) => k.kid ?? '(unnamed)'), clockSkewSeconds: config.auth.clockSkewSeconds, metricsPublic: config.auth.metricsPublic },
+    sqlCredentials: {
+      username: config.sqlCredentials.username,
+      password: config.sqlCredentials.password ? '[redacted]' : '',
+    },
+    auth: {
+      mode: config.auth.mode,
+      kids: config.auth.keys.map((k) => k.kid ?? '(unnamed)'),
+      clockSkewSeconds: config.auth.clockSkewSeconds,
+      metricsPublic: config.auth.metricsPublic,
+    },
   };
 }
 

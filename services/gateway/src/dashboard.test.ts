@@ -10,7 +10,9 @@ import { computePace } from './http/pace';
 const html = readFileSync(DASHBOARD_FILE, 'utf8');
 const block = /\/\/ --- formatting[^\n]*\n([\s\S]*?)\/\/ --- end formatting ---/.exec(html)![1]!;
 type PaceStatus = 'not_started' | 'ahead' | 'behind' | 'met' | 'missed';
-const page = new Function(`${block}; return { formatFen, formatCount, formatYuan, formatFenShort, formatCountShort, shareBp, formatBp, paceOf, niceStep };`)() as {
+const page = new Function(
+  `${block}; return { formatFen, formatCount, formatYuan, formatFenShort, formatCountShort, shareBp, formatBp, paceOf, niceStep };`,
+)() as {
   formatFen(fen: unknown): string;
   formatCount(n: unknown): string;
   formatYuan(fen: unknown): string;
@@ -18,7 +20,13 @@ const page = new Function(`${block}; return { formatFen, formatCount, formatYuan
   formatCountShort(n: unknown): string;
   shareBp(part: number, whole: number): number;
   formatBp(bp: number): string;
-  paceOf(actual: number, target: number, startsAt: number, endsAt: number, now: number): { doneBp: number; elapsedBp: number; expected: number; status: PaceStatus };
+  paceOf(
+    actual: number,
+    target: number,
+    startsAt: number,
+    endsAt: number,
+    now: number,
+  ): { doneBp: number; elapsedBp: number; expected: number; status: PaceStatus };
   niceStep(max: number): number;
 };
 const { formatFen, formatCount } = page;
@@ -69,9 +77,42 @@ describe('dashboard formatting', () => {
   it('judges pace exactly as the REST pace does', () => {
     const START = Date.parse('2024-08-23T00:00:00+08:00');
     const END = START + 10 * 86_400_000;
-    const campaign = { id: 'c', name: 'C', startsAt: START, endsAt: END, timeZone: 'Asia/Shanghai', filters: {}, targets: { gmvFen: 1_000_000 }, status: 'active', createdAt: 0, updatedAt: 0, version: 1 } satisfies Campaign;
-    const zero = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, netSalesFen: 0, orders: 0, items: 0, refunds: 0, uniqueViewers: 0, activeHosts: 0 };
-    for (const now of [START - 1, START, START + 1, START + 86_400_000, START + 4 * 86_400_000 + 17, END - 1, END, END + 1]) {
+    const campaign = {
+      id: 'c',
+      name: 'C',
+      startsAt: START,
+      endsAt: END,
+      timeZone: 'Asia/Shanghai',
+      filters: {},
+      targets: { gmvFen: 1_000_000 },
+      status: 'active',
+      createdAt: 0,
+      updatedAt: 0,
+      version: 1,
+    } satisfies Campaign;
+    const zero = {
+      views: 0,
+      sessions: 0,
+      sessionsEnded: 0,
+      salesFen: 0,
+      refundsFen: 0,
+      netSalesFen: 0,
+      orders: 0,
+      items: 0,
+      refunds: 0,
+      uniqueViewers: 0,
+      activeHosts: 0,
+    };
+    for (const now of [
+      START - 1,
+      START,
+      START + 1,
+      START + 86_400_000,
+      START + 4 * 86_400_000 + 17,
+      END - 1,
+      END,
+      END + 1,
+    ]) {
       for (const salesFen of [0, 1, 99_999, 100_000, 399_999, 400_001, 999_999, 1_000_000, 2_000_000]) {
         const rest = computePace(campaign, { ...zero, salesFen }, now).targets.gmvFen!;
         const mine = page.paceOf(salesFen, 1_000_000, START, END, now);
@@ -79,7 +120,12 @@ describe('dashboard formatting', () => {
         expect(mine.expected).toBe(rest.expectedByNow > mine.expected ? rest.expectedByNow - 1 : rest.expectedByNow); // REST rounds, the page truncates
       }
     }
-    expect(page.paceOf(500, 1000, START, END, START + 4 * 86_400_000)).toEqual({ doneBp: 5000, elapsedBp: 4000, expected: 400, status: 'ahead' });
+    expect(page.paceOf(500, 1000, START, END, START + 4 * 86_400_000)).toEqual({
+      doneBp: 5000,
+      elapsedBp: 4000,
+      expected: 400,
+      status: 'ahead',
+    });
   });
 });
 
@@ -97,7 +143,12 @@ describe('dashboard page', () => {
       expect(csp).toContain(hash);
     }
     expect(csp).not.toContain('unsafe-inline');
-    expect(csp.split(';').map((d) => d.trim()).filter((d) => d.startsWith('connect-src'))).toEqual(["connect-src 'self'"]);
+    expect(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .filter((d) => d.startsWith('connect-src')),
+    ).toEqual(["connect-src 'self'"]);
   });
 
   it('loads nothing from elsewhere and uses nothing the CSP would block', () => {
@@ -111,7 +162,22 @@ describe('dashboard page', () => {
   });
 
   it('gives every figure a stable data-testid with a data-value', () => {
-    for (const id of ['gmv', 'net-gmv', 'refunds-fen', 'views', 'unique-viewers', 'sessions', 'sessions-ended', 'live-sessions', 'active-hosts', 'orders', 'items', 'refunds', 'rank-city-Shenzhen', 'chart']) {
+    for (const id of [
+      'gmv',
+      'net-gmv',
+      'refunds-fen',
+      'views',
+      'unique-viewers',
+      'sessions',
+      'sessions-ended',
+      'live-sessions',
+      'active-hosts',
+      'orders',
+      'items',
+      'refunds',
+      'rank-city-Shenzhen',
+      'chart',
+    ]) {
       expect(html, id).toMatch(new RegExp(`data-testid="${id}"[^>]*data-value=""`));
     }
     expect(html).toContain('data-testid="status" data-state="connecting"');

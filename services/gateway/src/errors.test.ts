@@ -25,8 +25,12 @@ describe('error catalogue', () => {
     const err = new GatewayError('INVALID_SCOPE', 'scope "x" is bad');
     expect([err.code, err.status, err.message]).toEqual(['INVALID_SCOPE', 400, 'scope "x" is bad']);
     expect(new GatewayError('NOT_READY').message).toBe(ERROR_CATALOGUE.NOT_READY.message);
-    expect(errorBody('NOT_FOUND')).toEqual({ error: { code: 'NOT_FOUND', message: ERROR_CATALOGUE.NOT_FOUND.message } });
-    expect(errorBody('INVALID_CAMPAIGN', 'bad', [{ field: 'id', message: 'x' }])).toEqual({ error: { code: 'INVALID_CAMPAIGN', message: 'bad', details: [{ field: 'id', message: 'x' }] } });
+    expect(errorBody('NOT_FOUND')).toEqual({
+      error: { code: 'NOT_FOUND', message: ERROR_CATALOGUE.NOT_FOUND.message },
+    });
+    expect(errorBody('INVALID_CAMPAIGN', 'bad', [{ field: 'id', message: 'x' }])).toEqual({
+      error: { code: 'INVALID_CAMPAIGN', message: 'bad', details: [{ field: 'id', message: 'x' }] },
+    });
     expect(new GatewayError('SQL_LIMIT', 'rows', { clickhouseCode: 396 }).details).toEqual({ clickhouseCode: 396 });
   });
 });

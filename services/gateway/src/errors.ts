@@ -16,14 +16,37 @@ export const ERROR_CATALOGUE = {
   INVALID_CAMPAIGN: { status: 400, message: 'The campaign is invalid; details lists every bad field.' },
   CONFLICT: { status: 409, message: 'The resource already exists.' },
   // Access control (src/auth/; GATEWAY_AUTH=on) and request limits.
-  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required: missing, malformed, forged, expired or signed with an unknown key.' },
-  FORBIDDEN: { status: 403, message: "The caller's token does not allow this: it lacks the role or does not cover the scope." },
-  FORBIDDEN_ORIGIN: { status: 403, message: 'WebSocket upgrades are accepted from the same origin or from GATEWAY_ALLOWED_ORIGINS only.' },
+  UNAUTHORIZED: {
+    status: 401,
+    message: 'A valid bearer token is required: missing, malformed, forged, expired or signed with an unknown key.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    message: "The caller's token does not allow this: it lacks the role or does not cover the scope.",
+  },
+  FORBIDDEN_ORIGIN: {
+    status: 403,
+    message: 'WebSocket upgrades are accepted from the same origin or from GATEWAY_ALLOWED_ORIGINS only.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than GATEWAY_BODY_LIMIT_BYTES allows.' },
-  TOO_MANY_CONNECTIONS: { status: 429, message: 'This client address has WS_MAX_CONNECTIONS_PER_IP live connections already.' },
-  GATEWAY_FULL: { status: 503, message: 'This gateway has WS_MAX_CONNECTIONS live connections, or WS_MAX_SUBSCRIPTIONS_TOTAL live subscriptions, already; try again later or another gateway.' },
-  READ_ONLY: { status: 400, message: "Only a single read statement over the allowed tables is accepted (judged from ClickHouse's own parse; details.refusal says which rule)." },
-  SQL_DISABLED: { status: 503, message: 'The SQL endpoint is off: CLICKHOUSE_SQL_USER is not a read-only ClickHouse user (see the gateway log).' },
+  TOO_MANY_CONNECTIONS: {
+    status: 429,
+    message: 'This client address has WS_MAX_CONNECTIONS_PER_IP live connections already.',
+  },
+  GATEWAY_FULL: {
+    status: 503,
+    message:
+      'This gateway has WS_MAX_CONNECTIONS live connections, or WS_MAX_SUBSCRIPTIONS_TOTAL live subscriptions, already; try again later or another gateway.',
+  },
+  READ_ONLY: {
+    status: 400,
+    message:
+      "Only a single read statement over the allowed tables is accepted (judged from ClickHouse's own parse; details.refusal says which rule).",
+  },
+  SQL_DISABLED: {
+    status: 503,
+    message: 'The SQL endpoint is off: CLICKHOUSE_SQL_USER is not a read-only ClickHouse user (see the gateway log).',
+  },
   SQL_ERROR: { status: 400, message: 'ClickHouse refused the query.' },
   SQL_TIMEOUT: { status: 408, message: 'The query ran longer than SQL_MAX_SECONDS allows.' },
   SQL_LIMIT: { status: 400, message: 'The query exceeded a limit (SQL_MAX_ROWS or SQL_MAX_MEMORY_BYTES).' },
@@ -32,8 +55,16 @@ export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, message: 'The frame is not valid JSON.' },
   BAD_FRAME: { status: 400, message: 'A frame must be a JSON text object with a string "type".' },
   UNKNOWN_TYPE: { status: 400, message: 'Unknown message type; expected subscribe, unsubscribe or ping.' },
-  INVALID_CHANNEL: { status: 400, message: 'The channel is not valid; expected totals:, windows: or series:<scope>, or rankings:<all|campaign:<id>>:<dimension>:<measure>, whose scope value has only the characters and length its kind allows.' },
-  TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections; unsubscribe first.' },
+  INVALID_CHANNEL: {
+    status: 400,
+    message:
+      'The channel is not valid; expected totals:, windows: or series:<scope>, or rankings:<all|campaign:<id>>:<dimension>:<measure>, whose scope value has only the characters and length its kind allows.',
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    message:
+      'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections; unsubscribe first.',
+  },
   FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
   RATE_LIMITED: {
     status: 429,
@@ -53,14 +84,22 @@ export interface ErrorBody {
 /** An error the gateway raises on purpose; `detail` replaces the generic message. */
 export class GatewayError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, detail?: string, readonly details?: unknown) {
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+    readonly details?: unknown,
+  ) {
     super(detail ?? ERROR_CATALOGUE[code].message);
     this.name = 'GatewayError';
     this.status = ERROR_CATALOGUE[code].status;
   }
 }
 
-export function errorBody(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message, details?: unknown): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string = ERROR_CATALOGUE[code].message,
+  details?: unknown,
+): ErrorBody {
   return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
 

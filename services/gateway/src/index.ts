@@ -12,7 +12,15 @@ export { EngineSqlPolicy, prepareStatement } from './http/sql-policy';
 export { ClickHouseSqlRunner, createSqlClient, type SqlLimits } from './http/sql-runner';
 export { judgeSqlUser } from './http/sql-user-check';
 export { SQL_FORMATS, type CampaignApi, type HistoryReader, type SqlFormat, type SqlRunner } from './http/types';
-export { mintToken, signToken, verifyToken, ROLES, type TokenClaims, type TokenKey, type VerifyResult } from './auth/token';
+export {
+  mintToken,
+  signToken,
+  verifyToken,
+  ROLES,
+  type TokenClaims,
+  type TokenKey,
+  type VerifyResult,
+} from './auth/token';
 export { parseTokenSecrets } from './auth/keys';
 export { scopeAllowed, checkScopePattern } from './auth/scopes';
 export type { AuthSettings } from './auth/guard';

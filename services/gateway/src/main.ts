@@ -8,7 +8,10 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 const config = loadGatewayConfig();
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
 logger.info({ config: describeConfig(config) }, 'starting gateway');
-if (config.auth.mode === 'off') logger.warn('GATEWAY_AUTH=off: every route and live channel is open to anyone who can reach the gateway (local demo only)');
+if (config.auth.mode === 'off')
+  logger.warn(
+    'GATEWAY_AUTH=off: every route and live channel is open to anyone who can reach the gateway (local demo only)',
+  );
 
 const gateway = await startGateway(config, logger, { keyPrefix: config.redisKeyPrefix }).catch((err: unknown) => {
   logger.fatal({ err }, 'gateway failed to start');

@@ -8,17 +8,39 @@ import type { HubObserver } from './live/types';
  */
 export class GatewayMetrics implements HubObserver, LiveSocketHooks {
   readonly registry = new Registry();
-  private readonly wsClients = new Gauge({ name: 'gateway_ws_clients', help: 'Open WebSocket connections', registers: [this.registry] });
-  private readonly subscriptions = new Gauge({ name: 'gateway_ws_subscriptions', help: 'Channel subscriptions over all connections', registers: [this.registry] });
-  private readonly messagesSent = new Counter({ name: 'gateway_ws_messages_sent_total', help: 'WebSocket frames sent, by type', labelNames: ['type'] as const, registers: [this.registry] });
+  private readonly wsClients = new Gauge({
+    name: 'gateway_ws_clients',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  });
+  private readonly subscriptions = new Gauge({
+    name: 'gateway_ws_subscriptions',
+    help: 'Channel subscriptions over all connections',
+    registers: [this.registry],
+  });
+  private readonly messagesSent = new Counter({
+    name: 'gateway_ws_messages_sent_total',
+    help: 'WebSocket frames sent, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
   private readonly fanOutLatency = new Histogram({
     name: 'gateway_update_fanout_latency_seconds',
     help: 'From the first change notification of a channel to its update being sent',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
-  private readonly readErrors = new Counter({ name: 'gateway_totals_read_errors_total', help: 'Failed reads of live totals', registers: [this.registry] });
-  private readonly httpRequests = new Counter({ name: 'gateway_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] as const, registers: [this.registry] });
+  private readonly readErrors = new Counter({
+    name: 'gateway_totals_read_errors_total',
+    help: 'Failed reads of live totals',
+    registers: [this.registry],
+  });
+  private readonly httpRequests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
   private readonly httpDuration = new Histogram({
     name: 'gateway_http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -27,7 +49,12 @@ export class GatewayMetrics implements HubObserver, LiveSocketHooks {
     registers: [this.registry],
   });
 
-  private readonly sqlQueries = new Counter({ name: 'gateway_sql_queries_total', help: 'POST /v1/sql queries by outcome (ok, refused, timeout, limit, error, unavailable)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  private readonly sqlQueries = new Counter({
+    name: 'gateway_sql_queries_total',
+    help: 'POST /v1/sql queries by outcome (ok, refused, timeout, limit, error, unavailable)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly sqlDuration = new Histogram({
     name: 'gateway_sql_query_duration_seconds',
     help: 'POST /v1/sql query duration, refused ones included',

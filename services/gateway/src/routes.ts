@@ -16,23 +16,27 @@ export interface HttpRouteDeps {
 
 /** The plain HTTP endpoints: totals, health, readiness, metrics and the dashboard page. */
 export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): void {
-  app.get<{ Params: { scope: string } }>('/v1/totals/:scope', { schema: CORE_SCHEMAS.totals }, async (request, reply) => {
-    // fastify has already URL-decoded the parameter, so district:Bao%27an arrives as district:Bao'an.
-    const parsed = parseScope(request.params.scope);
-    if (!parsed.ok) throw new GatewayError('INVALID_SCOPE', parsed.message);
-    if (!deps.isReady()) throw new GatewayError('NOT_READY');
-    const scope = formatScope(parsed.scope);
-    let totals: Totals | undefined;
-    try {
-      totals = (await deps.totals.readTotals([scope])).get(scope);
-    } catch (err) {
-      request.log.warn({ err, scope }, 'reading totals failed');
-      throw new GatewayError('NOT_READY', 'The totals store did not answer; try again shortly.');
-    }
-    if (!totals) throw new Error(`totals reader returned nothing for ${scope}`);
-    reply.header('cache-control', 'no-store');
-    return { scope, totals: pickTotals(totals), asOf: new Date(deps.now()).toISOString() };
-  });
+  app.get<{ Params: { scope: string } }>(
+    '/v1/totals/:scope',
+    { schema: CORE_SCHEMAS.totals },
+    async (request, reply) => {
+      // fastify has already URL-decoded the parameter, so district:Bao%27an arrives as district:Bao'an.
+      const parsed = parseScope(request.params.scope);
+      if (!parsed.ok) throw new GatewayError('INVALID_SCOPE', parsed.message);
+      if (!deps.isReady()) throw new GatewayError('NOT_READY');
+      const scope = formatScope(parsed.scope);
+      let totals: Totals | undefined;
+      try {
+        totals = (await deps.totals.readTotals([scope])).get(scope);
+      } catch (err) {
+        request.log.warn({ err, scope }, 'reading totals failed');
+        throw new GatewayError('NOT_READY', 'The totals store did not answer; try again shortly.');
+      }
+      if (!totals) throw new Error(`totals reader returned nothing for ${scope}`);
+      reply.header('cache-control', 'no-store');
+      return { scope, totals: pickTotals(totals), asOf: new Date(deps.now()).toISOString() };
+    },
+  );
 
   app.get('/healthz', { schema: CORE_SCHEMAS.healthz }, async () => ({ status: 'ok' }));
 
@@ -46,7 +50,9 @@ export function registerHttpRoutes(app: FastifyInstance, deps: HttpRouteDeps): v
     return deps.metrics.render();
   });
 
-  app.get('/', { schema: CORE_SCHEMAS.dashboard }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(deps.dashboardHtml));
+  app.get('/', { schema: CORE_SCHEMAS.dashboard }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(deps.dashboardHtml),
+  );
 }
 
 /** Copies exactly the documented fields, in a stable order, whatever else the reader returned. */

@@ -2,7 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Backfill, CampaignService } from '@livetally/campaigns';
-import { LiveStateReader, MinuteWindowCache, RedisCounterStore, subscribeToChanges, type ChangeSubscription } from '@livetally/counters';
+import {
+  LiveStateReader,
+  MinuteWindowCache,
+  RedisCounterStore,
+  subscribeToChanges,
+  type ChangeSubscription,
+} from '@livetally/counters';
 import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';
@@ -39,10 +45,18 @@ export interface StartOptions {
  * run commands), the counter store, the change feed into the hub, and the HTTP server.
  * It listens before Redis is reachable; /readyz says when the gateway can serve.
  */
-export async function startGateway(config: GatewayConfig, logger: Logger, options: StartOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningGateway> {
   const log = logger.child({ component: 'gateway' });
   // Commands fail fast while Redis is down (requests answer 503) instead of queueing.
-  const commands = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-gateway' });
+  const commands = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectionName: 'lt-gateway',
+  });
   commands.on('error', throttledWarn(log, 'redis command connection error'));
   // The subscriber waits through outages; ioredis resubscribes after reconnecting.
   const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'lt-gateway-sub' });
@@ -51,7 +65,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
-  const hub = new LiveHub({ reader: store, channelReader: redisChannelReader(liveState, new MinuteWindowCache(commands, options.keyPrefix)), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, maxSubscriptionsPerClient: config.wsMaxSubscriptions, maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal, maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken });
+  const hub = new LiveHub({
+    reader: store,
+    channelReader: redisChannelReader(liveState, new MinuteWindowCache(commands, options.keyPrefix)),
+    tickMs: config.liveTickMs,
+    pushIntervalMs: config.livePushIntervalMs,
+    maxSubscriptionsPerClient: config.wsMaxSubscriptions,
+    maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal,
+    maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken,
+  });
 
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;
@@ -89,18 +111,47 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     isReady,
     logger,
     metrics,
-    live: { maxMessageBytes: config.wsMaxMessageBytes, heartbeatMs: config.wsHeartbeatMs, frameRate: { perSecond: config.limits.wsFrameRate, burst: config.limits.wsFrameBurst } },
-    auth: config.auth.mode === 'on' ? { keys: config.auth.keys, clockSkewSeconds: config.auth.clockSkewSeconds, metricsPublic: config.auth.metricsPublic } : undefined,
-    limits: { ...config.limits, maxConnections: config.limits.wsMaxConnections, maxConnectionsPerIp: config.limits.wsMaxConnectionsPerIp },
+    live: {
+      maxMessageBytes: config.wsMaxMessageBytes,
+      heartbeatMs: config.wsHeartbeatMs,
+      frameRate: { perSecond: config.limits.wsFrameRate, burst: config.limits.wsFrameBurst },
+    },
+    auth:
+      config.auth.mode === 'on'
+        ? {
+            keys: config.auth.keys,
+            clockSkewSeconds: config.auth.clockSkewSeconds,
+            metricsPublic: config.auth.metricsPublic,
+          }
+        : undefined,
+    limits: {
+      ...config.limits,
+      maxConnections: config.limits.wsMaxConnections,
+      maxConnectionsPerIp: config.limits.wsMaxConnectionsPerIp,
+    },
     // Counted on the command connection: while Redis is away it fails fast and each instance counts on its own.
-    rateLimits: { perMinute: config.limits.ratePerMinute, sqlPerMinute: config.limits.sqlRatePerMinute, redis: commands, keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:rl` },
+    rateLimits: {
+      perMinute: config.limits.ratePerMinute,
+      sqlPerMinute: config.limits.sqlRatePerMinute,
+      redis: commands,
+      keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:rl`,
+    },
     history: historySide.history,
     campaigns: historySide.campaigns,
     sql: historySide.sql,
   });
   await app.listen({ host: config.host, port: config.port });
   hub.start();
-  log.info({ redis: safeUrl(config.redisUrl), tickMs: config.liveTickMs, pushIntervalMs: config.livePushIntervalMs, auth: config.auth.mode, keys: config.auth.keys.map((k) => k.kid ?? '(unnamed)') }, 'gateway listening');
+  log.info(
+    {
+      redis: safeUrl(config.redisUrl),
+      tickMs: config.liveTickMs,
+      pushIntervalMs: config.livePushIntervalMs,
+      auth: config.auth.mode,
+      keys: config.auth.keys.map((k) => k.kid ?? '(unnamed)'),
+    },
+    'gateway listening',
+  );
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -114,12 +165,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
       log.info('gateway stopped');
     })());
 
-  return { app, hub, url: baseUrl(app.server.address() as AddressInfo), isReady, campaigns: historySide.campaigns, stop };
+  return {
+    app,
+    hub,
+    url: baseUrl(app.server.address() as AddressInfo),
+    isReady,
+    campaigns: historySide.campaigns,
+    stop,
+  };
 }
 
 async function closeRedis(client: Redis): Promise<void> {
   // QUIT needs a live connection; otherwise (or if it hangs) just drop the socket.
-  if (client.status === 'ready') await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  if (client.status === 'ready')
+    await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
   client.disconnect();
 }
 

@@ -6,7 +6,22 @@ import { nextOffset, offsetAfter, processPartitionBatch, type BatchDeps, type Ow
 
 const NOW = Date.UTC(2024, 8, 1);
 const event = (eventId: string, extra: Record<string, unknown> = {}) =>
-  Buffer.from(JSON.stringify({ v: 1, type: 'view', eventId, platform: 'douyin', streamId: 's1', hostId: 'h1', ts: NOW - 1000, city: 'Shenzhen', district: 'Luohu', category: 'jewellery', viewerId: `v-${eventId}`, ...extra }));
+  Buffer.from(
+    JSON.stringify({
+      v: 1,
+      type: 'view',
+      eventId,
+      platform: 'douyin',
+      streamId: 's1',
+      hostId: 'h1',
+      ts: NOW - 1000,
+      city: 'Shenzhen',
+      district: 'Luohu',
+      category: 'jewellery',
+      viewerId: `v-${eventId}`,
+      ...extra,
+    }),
+  );
 
 describe('offsetAfter', () => {
   it('orders Kafka offsets exactly, at any size', () => {
@@ -21,7 +36,11 @@ describe('offsetAfter', () => {
   });
 
   it('names the offset after one, from nothing yet ("-1") to 64-bit sizes', () => {
-    expect([nextOffset('-1'), nextOffset('9'), nextOffset('9007199254740992')]).toEqual(['0', '10', '9007199254740993']);
+    expect([nextOffset('-1'), nextOffset('9'), nextOffset('9007199254740992')]).toEqual([
+      '0',
+      '10',
+      '9007199254740993',
+    ]);
   });
 });
 
@@ -50,8 +69,22 @@ describe('processPartitionBatch', () => {
     };
     return { d, order, applies, letters };
   }
-  const owned = (applied: string, durable: string, stored: string[] = []): OwnedPartition => ({ topic: 't', partition: 3, gen: 7, applied, durable, storedAfterDurable: new Set(stored), queued: durable, positioned: true });
-  const at = (offset: string, value: Buffer | null, timestamp = NOW) => ({ offset, timestamp: String(timestamp), key: null, value });
+  const owned = (applied: string, durable: string, stored: string[] = []): OwnedPartition => ({
+    topic: 't',
+    partition: 3,
+    gen: 7,
+    applied,
+    durable,
+    storedAfterDurable: new Set(stored),
+    queued: durable,
+    positioned: true,
+  });
+  const at = (offset: string, value: Buffer | null, timestamp = NOW) => ({
+    offset,
+    timestamp: String(timestamp),
+    key: null,
+    value,
+  });
 
   it('applies to Redis what it has not seen, fenced by the owner generation, and hands back the rows ClickHouse lacks', async () => {
     const { d, order, applies, letters } = deps();
@@ -59,10 +92,20 @@ describe('processPartitionBatch', () => {
     const outcome = await processPartitionBatch(d, state, {
       topic: 't',
       partition: 3,
-      messages: [at('9', event('durable')), at('11', event('stored')), at('12', event('in-redis')), at('13', Buffer.from('{not json')), at('14', event('dup')), at('15', event('b'))],
+      messages: [
+        at('9', event('durable')),
+        at('11', event('stored')),
+        at('12', event('in-redis')),
+        at('13', Buffer.from('{not json')),
+        at('14', event('dup')),
+        at('15', event('b')),
+      ],
     });
     expect(outcome).toMatchObject({ kind: 'processed', lastOffset: '15', counted: 1, duplicates: 1, deadLettered: 1 });
-    expect(outcome.kind === 'processed' && outcome.rows.map((r) => [r.row.kafka_offset, r.ownerGen])).toEqual([['12', 7], ['15', 7]]);
+    expect(outcome.kind === 'processed' && outcome.rows.map((r) => [r.row.kafka_offset, r.ownerGen])).toEqual([
+      ['12', 7],
+      ['15', 7],
+    ]);
     expect(order).toEqual(['dead letters', 'apply']);
     expect(letters).toEqual(['13']);
     expect(applies[0]).toMatchObject({ ownerGen: 7, expectedOffset: '12', newOffset: '15' });
@@ -83,14 +126,22 @@ describe('processPartitionBatch', () => {
   });
 
   it('skips what both stores hold, and defers a batch whose partition another owner took', async () => {
-    expect(await processPartitionBatch(deps().d, owned('20', '20'), { topic: 't', partition: 3, messages: [at('19', event('a')), at('20', event('b'))] })).toEqual({
+    expect(
+      await processPartitionBatch(deps().d, owned('20', '20'), {
+        topic: 't',
+        partition: 3,
+        messages: [at('19', event('a')), at('20', event('b'))],
+      }),
+    ).toEqual({
       kind: 'skipped',
       lastOffset: '20',
       reason: 'already-stored',
     });
     const stale = deps({ applied: false, staleOwner: true });
     const state = owned('4', '4');
-    expect(await processPartitionBatch(stale.d, state, { topic: 't', partition: 3, messages: [at('5', event('a'))] })).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
+    expect(
+      await processPartitionBatch(stale.d, state, { topic: 't', partition: 3, messages: [at('5', event('a'))] }),
+    ).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
     expect(state.applied).toBe('4');
   });
 
@@ -103,7 +154,11 @@ describe('processPartitionBatch', () => {
         return null;
       },
     };
-    const outcome = await processPartitionBatch(d, owned('4', '4'), { topic: 't', partition: 3, messages: [at('5', event('a')), at('6', Buffer.from('{not json'))] });
+    const outcome = await processPartitionBatch(d, owned('4', '4'), {
+      topic: 't',
+      partition: 3,
+      messages: [at('5', event('a')), at('6', Buffer.from('{not json'))],
+    });
     expect(outcome).toEqual({ kind: 'deferred', reason: 'lost-ownership' });
     expect(fences).toEqual([{ topic: 't', partition: 3, ownerGen: 7, expectedOffset: '4' }]);
     expect(order).toEqual([]);

@@ -1,5 +1,13 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
-import { BatchPlanner, liveKeys, type ApplyBatchInput, type ApplyOutcome, type ClaimFence, type ClaimInput, type LiveKeys } from '@livetally/counters';
+import {
+  BatchPlanner,
+  liveKeys,
+  type ApplyBatchInput,
+  type ApplyOutcome,
+  type ClaimFence,
+  type ClaimInput,
+  type LiveKeys,
+} from '@livetally/counters';
 import type { CampaignMatcher } from '@livetally/campaigns';
 import { toEventRow, type FencedRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';
@@ -74,13 +82,19 @@ export interface BatchDeps {
  * The live path never waits for ClickHouse; offsets are committed once the flusher
  * stored the rows (history-flusher.ts).
  */
-export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartition, batch: PartitionBatch): Promise<BatchOutcome> {
+export async function processPartitionBatch(
+  deps: BatchDeps,
+  owned: OwnedPartition,
+  batch: PartitionBatch,
+): Promise<BatchOutcome> {
   const { topic, partition } = batch;
   await deps.liveState?.ensureReady(topic);
   const batchLast = batch.messages[batch.messages.length - 1]?.offset;
   const fresh = batch.messages.filter((m) => offsetAfter(m.offset, owned.durable));
   if (batchLast === undefined || fresh.length === 0) {
-    return batchLast === undefined ? { kind: 'deferred', reason: 'empty' } : { kind: 'skipped', lastOffset: batchLast, reason: 'already-stored' };
+    return batchLast === undefined
+      ? { kind: 'deferred', reason: 'empty' }
+      : { kind: 'skipped', lastOffset: batchLast, reason: 'already-stored' };
   }
 
   const valid: LiveEvent[] = [];
@@ -97,8 +111,19 @@ export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartiti
     }
   }
 
-  const claims: ClaimInput[] = valid.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: validOffsets[i]! }));
-  const firsts = await deps.duplicates.claim(claims, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied });
+  const claims: ClaimInput[] = valid.map((e, i) => ({
+    platform: e.platform,
+    eventId: e.eventId,
+    ts: e.ts,
+    partition,
+    offset: validOffsets[i]!,
+  }));
+  const firsts = await deps.duplicates.claim(claims, {
+    topic,
+    partition,
+    ownerGen: owned.gen,
+    expectedOffset: owned.applied,
+  });
   if (firsts === null) return lostOwnership(deps, owned, 'claims refused');
   const live: LiveEvent[] = [];
   const rows: FencedRow[] = [];
@@ -106,22 +131,37 @@ export async function processPartitionBatch(deps: BatchDeps, owned: OwnedPartiti
     if (!firsts[i]) continue;
     const offset = validOffsets[i]!;
     if (offsetAfter(offset, owned.applied)) live.push(valid[i]!);
-    if (offsetAfter(offset, owned.queued) && !owned.storedAfterDurable.has(offset)) rows.push({ row: toEventRow(valid[i]!, { topic, partition, offset }), ownerGen: owned.gen });
+    if (offsetAfter(offset, owned.queued) && !owned.storedAfterDurable.has(offset))
+      rows.push({ row: toEventRow(valid[i]!, { topic, partition, offset }), ownerGen: owned.gen });
   }
 
   if (letters.length > 0) await deps.deadLetters.publish(letters);
   const counted = live.length;
   if (offsetAfter(batchLast, owned.applied)) {
-    const outcome = await applyCounters(deps, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied, newOffset: batchLast }, live);
+    const outcome = await applyCounters(
+      deps,
+      { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied, newOffset: batchLast },
+      live,
+    );
     if (!outcome.applied) return lostOwnership(deps, owned, outcome);
     owned.applied = batchLast;
   }
   if (offsetAfter(batchLast, owned.queued)) owned.queued = batchLast;
-  return { kind: 'processed', lastOffset: batchLast, rows, counted, duplicates: valid.length - firsts.filter(Boolean).length, deadLettered: letters.length };
+  return {
+    kind: 'processed',
+    lastOffset: batchLast,
+    rows,
+    counted,
+    duplicates: valid.length - firsts.filter(Boolean).length,
+    deadLettered: letters.length,
+  };
 }
 
 function lostOwnership(deps: BatchDeps, owned: OwnedPartition, refusal: unknown): BatchOutcome {
-  deps.logger.warn({ partition: owned.partition, gen: owned.gen, refusal }, 'the partition changed hands or its applied offset moved; taking it again');
+  deps.logger.warn(
+    { partition: owned.partition, gen: owned.gen, refusal },
+    'the partition changed hands or its applied offset moved; taking it again',
+  );
   return { kind: 'deferred', reason: 'lost-ownership' };
 }
 
@@ -145,7 +185,11 @@ const MAX_CATALOGUE_RETRIES = 5;
 type Catalogue = Awaited<ReturnType<NonNullable<BatchDeps['campaigns']>['get']>>;
 
 /** Totals deltas and live writes of the batch in one pass, matched against `catalogue`. */
-function planCounters(deps: BatchDeps, events: readonly LiveEvent[], catalogue: Catalogue | undefined): Pick<ApplyBatchInput, 'deltas' | 'live'> {
+function planCounters(
+  deps: BatchDeps,
+  events: readonly LiveEvent[],
+  catalogue: Catalogue | undefined,
+): Pick<ApplyBatchInput, 'deltas' | 'live'> {
   const planner = new BatchPlanner({ now: deps.now() });
   const matcher = catalogue?.matcher;
   for (const e of events) planner.add(e, matcher ? matcher.scopesFor(e) : NO_SCOPES);
@@ -159,16 +203,22 @@ const NO_SCOPES: readonly string[] = [];
  * campaign scopes) atomically. A campaign change between planning and applying makes
  * the script refuse; the batch is then matched again.
  */
-async function applyCounters(deps: BatchDeps, at: Omit<ApplyBatchInput, 'deltas'>, events: readonly LiveEvent[]): Promise<ApplyOutcome> {
+async function applyCounters(
+  deps: BatchDeps,
+  at: Omit<ApplyBatchInput, 'deltas'>,
+  events: readonly LiveEvent[],
+): Promise<ApplyOutcome> {
   for (let attempt = 1; ; attempt++) {
     const catalogue = deps.campaigns ? await deps.campaigns.get() : undefined;
     const outcome = await deps.counters.applyBatch({
       ...at,
       ...planCounters(deps, events, catalogue),
-      catalogue: catalogue && deps.campaigns ? { key: deps.campaigns.versionKey, version: catalogue.version } : undefined,
+      catalogue:
+        catalogue && deps.campaigns ? { key: deps.campaigns.versionKey, version: catalogue.version } : undefined,
     });
     if (outcome.applied || !('staleCatalogue' in outcome)) return outcome;
     deps.campaigns!.invalidate();
-    if (attempt >= MAX_CATALOGUE_RETRIES) throw new Error(`campaign catalogue kept changing (now version ${outcome.catalogueVersion}); retrying the batch`);
+    if (attempt >= MAX_CATALOGUE_RETRIES)
+      throw new Error(`campaign catalogue kept changing (now version ${outcome.catalogueVersion}); retrying the batch`);
   }
 }

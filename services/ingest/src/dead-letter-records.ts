@@ -67,18 +67,30 @@ function commonHeaders(letter: DeadLetter, failedAt: string, errors: DeadLetter[
 }
 
 function originalHeaders(value: Buffer, kind: LetterValue): Record<string, string> {
-  return { [DLQ_HEADERS.value]: kind, [DLQ_HEADERS.originalBytes]: String(value.length), [DLQ_HEADERS.originalSha256]: sha256(value) };
+  return {
+    [DLQ_HEADERS.value]: kind,
+    [DLQ_HEADERS.originalBytes]: String(value.length),
+    [DLQ_HEADERS.originalSha256]: sha256(value),
+  };
 }
 
 /** The letter with its original key and value, the value cut to `keptBytes` (with size and hash) when longer. */
-export function letterRecord(letter: DeadLetter, partition: number, failedAt: string, keptBytes = KEPT_ORIGINAL_BYTES): LetterRecord {
+export function letterRecord(
+  letter: DeadLetter,
+  partition: number,
+  failedAt: string,
+  keptBytes = KEPT_ORIGINAL_BYTES,
+): LetterRecord {
   const original = letter.value ?? Buffer.alloc(0);
   const truncated = original.length > keptBytes;
   return {
     partition,
     key: letter.key,
     value: truncated ? original.subarray(0, keptBytes) : original,
-    headers: { ...commonHeaders(letter, failedAt, letter.errors), ...(truncated ? originalHeaders(original, 'truncated') : { [DLQ_HEADERS.value]: 'original' }) },
+    headers: {
+      ...commonHeaders(letter, failedAt, letter.errors),
+      ...(truncated ? originalHeaders(original, 'truncated') : { [DLQ_HEADERS.value]: 'original' }),
+    },
     letter,
     parked: false,
   };
@@ -90,12 +102,18 @@ export function letterRecord(letter: DeadLetter, partition: number, failedAt: st
  * first errors with short messages, and `why` it was parked.
  */
 export function parkedRecord(letter: DeadLetter, partition: number, failedAt: string, why: string): LetterRecord {
-  const errors = letter.errors.slice(0, PARKED_ERRORS).map((e) => ({ ...e, message: e.message.slice(0, PARKED_ERROR_MESSAGE_CHARS) }));
+  const errors = letter.errors
+    .slice(0, PARKED_ERRORS)
+    .map((e) => ({ ...e, message: e.message.slice(0, PARKED_ERROR_MESSAGE_CHARS) }));
   return {
     partition,
     key: null,
     value: Buffer.alloc(0),
-    headers: { ...commonHeaders(letter, failedAt, errors), ...originalHeaders(letter.value ?? Buffer.alloc(0), 'omitted'), [DLQ_HEADERS.parked]: why },
+    headers: {
+      ...commonHeaders(letter, failedAt, errors),
+      ...originalHeaders(letter.value ?? Buffer.alloc(0), 'omitted'),
+      [DLQ_HEADERS.parked]: why,
+    },
     letter,
     parked: true,
   };
@@ -104,7 +122,8 @@ export function parkedRecord(letter: DeadLetter, partition: number, failedAt: st
 /** An upper bound of the record's size on the wire. */
 export function recordBytes(record: Pick<LetterRecord, 'key' | 'value' | 'headers'>): number {
   let bytes = RECORD_OVERHEAD + (record.key?.length ?? 0) + record.value.length;
-  for (const [name, value] of Object.entries(record.headers)) bytes += HEADER_OVERHEAD + Buffer.byteLength(name) + Buffer.byteLength(value);
+  for (const [name, value] of Object.entries(record.headers))
+    bytes += HEADER_OVERHEAD + Buffer.byteLength(name) + Buffer.byteLength(value);
   return bytes;
 }
 
@@ -138,7 +157,11 @@ export function splitBySize(topic: string, records: readonly LetterRecord[], max
 
 /** True when Kafka refused a request because a message or batch in it is too large; such a request never succeeds as it is. */
 export function isTooLarge(err: unknown): boolean {
-  for (let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+  for (
+    let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
     if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
     e = (e.cause ?? e.originalError) as typeof e;
   }

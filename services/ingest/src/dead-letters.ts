@@ -1,7 +1,15 @@
 import { Partitioners, type Admin, type PartitionMetadata, type Producer } from 'kafkajs';
 import { describeErrors } from '@livetally/events';
 import type { Logger } from '@livetally/logging';
-import { isTooLarge, letterRecord, parkedRecord, recordBytes, requestBytes, splitBySize, type LetterRecord } from './dead-letter-records';
+import {
+  isTooLarge,
+  letterRecord,
+  parkedRecord,
+  recordBytes,
+  requestBytes,
+  splitBySize,
+  type LetterRecord,
+} from './dead-letter-records';
 import type { DeadLetter } from './outcomes';
 
 export { DLQ_HEADERS } from './dead-letter-records';
@@ -63,7 +71,11 @@ export class DeadLetterPublisher {
     while (queue.length > 0) {
       const request = queue.shift()!;
       try {
-        await this.options.producer.send({ topic, acks: -1, messages: request.map(({ partition, key, value, headers }) => ({ partition, key, value, headers })) });
+        await this.options.producer.send({
+          topic,
+          acks: -1,
+          messages: request.map(({ partition, key, value, headers }) => ({ partition, key, value, headers })),
+        });
         continue;
       } catch (err) {
         if (!isTooLarge(err)) throw err;
@@ -71,12 +83,19 @@ export class DeadLetterPublisher {
         if (request.length > 1) {
           this.lowerLimit(bytes);
           const half = Math.ceil(request.length / 2);
-          queue = [request.slice(0, half), request.slice(half), ...splitBySize(topic, queue.flat(), this.maxRequestBytes)];
+          queue = [
+            request.slice(0, half),
+            request.slice(half),
+            ...splitBySize(topic, queue.flat(), this.maxRequestBytes),
+          ];
           continue;
         }
         const [record] = request as [LetterRecord];
         if (record.parked) {
-          throw new Error(`dead-letter topic ${topic} refused even a parked letter (${bytes} bytes) for ${record.letter.partition}@${record.letter.offset}: raise the topic's max.message.bytes`, { cause: err });
+          throw new Error(
+            `dead-letter topic ${topic} refused even a parked letter (${bytes} bytes) for ${record.letter.partition}@${record.letter.offset}: raise the topic's max.message.bytes`,
+            { cause: err },
+          );
         }
         queue.unshift([this.park(record, failedAt, `refused by ${topic} as too large (${bytes} bytes)`)]);
       }
@@ -86,12 +105,28 @@ export class DeadLetterPublisher {
   /** The record as it is, or parked when it exceeds the request limit even alone. */
   private fitted(record: LetterRecord, failedAt: string): LetterRecord {
     const bytes = requestBytes(this.options.topic, [record]);
-    return bytes <= this.options.maxRequestBytes ? record : this.park(record, failedAt, `larger than INGEST_DLQ_MAX_REQUEST_BYTES (${bytes} > ${this.options.maxRequestBytes} bytes)`);
+    return bytes <= this.options.maxRequestBytes
+      ? record
+      : this.park(
+          record,
+          failedAt,
+          `larger than INGEST_DLQ_MAX_REQUEST_BYTES (${bytes} > ${this.options.maxRequestBytes} bytes)`,
+        );
   }
 
   private park(record: LetterRecord, failedAt: string, why: string): LetterRecord {
     const { letter } = record;
-    this.options.logger.warn({ partition: letter.partition, offset: letter.offset, keyBytes: letter.key?.length ?? 0, valueBytes: letter.value?.length ?? 0, letterBytes: recordBytes(record), why }, 'dead letter parked without its key and value');
+    this.options.logger.warn(
+      {
+        partition: letter.partition,
+        offset: letter.offset,
+        keyBytes: letter.key?.length ?? 0,
+        valueBytes: letter.value?.length ?? 0,
+        letterBytes: recordBytes(record),
+        why,
+      },
+      'dead letter parked without its key and value',
+    );
     return parkedRecord(letter, record.partition, failedAt, why);
   }
 
@@ -108,7 +143,11 @@ export class DeadLetterPublisher {
   /** The producer's own choice for keyed letters; letters without a key follow their source partition. */
   private partitionOf(letter: DeadLetter, metadata: PartitionMetadata[]): number {
     if (letter.key === null) return letter.partition % metadata.length;
-    return this.partitioner({ topic: this.options.topic, partitionMetadata: metadata, message: { key: letter.key, value: null } });
+    return this.partitioner({
+      topic: this.options.topic,
+      partitionMetadata: metadata,
+      message: { key: letter.key, value: null },
+    });
   }
 
   private async partitionMetadata(): Promise<PartitionMetadata[]> {

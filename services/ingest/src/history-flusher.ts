@@ -142,11 +142,17 @@ export class HistoryFlusher {
         this.observer.onFlushFailed?.(err, attempt);
         if (this.stopped && attempt >= STOPPING_ATTEMPTS) {
           // Not durable, so not committed: the partitions' next owners write these rows.
-          this.deps.logger.warn({ err, rows: rows.length }, 'stopping with rows ClickHouse did not take; their offsets stay uncommitted');
+          this.deps.logger.warn(
+            { err, rows: rows.length },
+            'stopping with rows ClickHouse did not take; their offsets stay uncommitted',
+          );
           return;
         }
         const wait = backoffMs(attempt, this.options.retryMaxMs);
-        this.deps.logger.warn({ err, rows: rows.length, attempt, retryInMs: wait }, 'ClickHouse insert failed; finding out what it stored before writing the rest');
+        this.deps.logger.warn(
+          { err, rows: rows.length, attempt, retryInMs: wait },
+          'ClickHouse insert failed; finding out what it stored before writing the rest',
+        );
         await new Promise((r) => setTimeout(r, wait));
         rows = await this.unstored(rows, flushId).catch((checkErr: unknown) => {
           this.deps.logger.warn({ err: checkErr }, 'could not ask ClickHouse what it stored; asking again');
@@ -165,10 +171,15 @@ export class HistoryFlusher {
     const lowest = new Map<number, string>();
     for (const { row } of rows) {
       const before = lowest.get(row.kafka_partition);
-      if (before === undefined || offsetAfter(before, row.kafka_offset)) lowest.set(row.kafka_partition, row.kafka_offset);
+      if (before === undefined || offsetAfter(before, row.kafka_offset))
+        lowest.set(row.kafka_partition, row.kafka_offset);
     }
     const stored = new Map<number, Set<string>>();
-    for (const [partition, offset] of lowest) stored.set(partition, await this.deps.writer.storedOffsets(this.deps.topic, partition, (BigInt(offset) - 1n).toString()));
+    for (const [partition, offset] of lowest)
+      stored.set(
+        partition,
+        await this.deps.writer.storedOffsets(this.deps.topic, partition, (BigInt(offset) - 1n).toString()),
+      );
     return rows.filter(({ row }) => !stored.get(row.kafka_partition)!.has(row.kafka_offset));
   }
 
@@ -181,7 +192,10 @@ export class HistoryFlusher {
     for (const b of through.values()) {
       await this.deps.onDurable(b.partition, b.gen, b.lastOffset).catch((err: unknown) => {
         // The next flush of the partition marks a later offset; until then a replay re-checks ClickHouse.
-        this.deps.logger.warn({ err, partition: b.partition, offset: b.lastOffset }, 'could not record the durable offset');
+        this.deps.logger.warn(
+          { err, partition: b.partition, offset: b.lastOffset },
+          'could not record the durable offset',
+        );
       });
     }
   }

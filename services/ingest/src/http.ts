@@ -2,7 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 /** Small side server: Prometheus metrics, liveness and readiness for orchestrators. */
-export function startOpsServer(options: { host: string; port: number; registry: Registry; isReady: () => boolean }): Promise<Server> {
+export function startOpsServer(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  isReady: () => boolean;
+}): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {

@@ -13,7 +13,13 @@ describe('LiveStateGate', () => {
   it('passes when the marker is set, and reuses that answer briefly', async () => {
     let now = 0;
     const live = fakeLive('ready', () => 'ready');
-    const gate = new LiveStateGate({ live, history: { hasRows: async () => true }, logger, cacheMs: 1_000, now: () => now });
+    const gate = new LiveStateGate({
+      live,
+      history: { hasRows: async () => true },
+      logger,
+      cacheMs: 1_000,
+      now: () => now,
+    });
     await gate.ensureReady('t');
     await gate.ensureReady('t');
     expect(live.status).toHaveBeenCalledTimes(1);
@@ -23,7 +29,11 @@ describe('LiveStateGate', () => {
   });
 
   it('refuses while a rebuild runs', async () => {
-    const gate = new LiveStateGate({ live: fakeLive('rebuilding', () => 'rebuilding'), history: { hasRows: async () => true }, logger });
+    const gate = new LiveStateGate({
+      live: fakeLive('rebuilding', () => 'rebuilding'),
+      history: { hasRows: async () => true },
+      logger,
+    });
     await expect(gate.ensureReady('t')).rejects.toMatchObject({ reason: 'rebuilding', retryable: true });
   });
 
@@ -39,7 +49,9 @@ describe('LiveStateGate', () => {
 
   it('adopts offsets already in Redis without asking ClickHouse', async () => {
     const hasRows = vi.fn(async () => true);
-    await new LiveStateGate({ live: fakeLive('missing', () => 'adopted'), history: { hasRows }, logger }).ensureReady('t');
+    await new LiveStateGate({ live: fakeLive('missing', () => 'adopted'), history: { hasRows }, logger }).ensureReady(
+      't',
+    );
     expect(hasRows).not.toHaveBeenCalled();
   });
 
@@ -55,7 +67,12 @@ describe('LiveStateGate', () => {
   it('starts at most one automatic rebuild at a time', async () => {
     let finish!: () => void;
     const autoRebuild = vi.fn(() => new Promise<void>((r) => (finish = r)));
-    const gate = new LiveStateGate({ live: fakeLive('missing', () => 'missing'), history: { hasRows: async () => true }, logger, autoRebuild });
+    const gate = new LiveStateGate({
+      live: fakeLive('missing', () => 'missing'),
+      history: { hasRows: async () => true },
+      logger,
+      autoRebuild,
+    });
     await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
     await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
     expect(autoRebuild).toHaveBeenCalledTimes(1);

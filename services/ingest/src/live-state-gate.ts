@@ -53,16 +53,25 @@ export class LiveStateGate {
       case 'ready':
         return this.confirmed();
       case 'initialized':
-        logger.info({ topic }, 'fresh deployment: Redis and ClickHouse hold nothing for this topic; live state initialised');
+        logger.info(
+          { topic },
+          'fresh deployment: Redis and ClickHouse hold nothing for this topic; live state initialised',
+        );
         return this.confirmed();
       case 'adopted':
-        logger.warn({ topic }, 'Redis holds applied offsets but no live-state marker (state from before the marker existed); adopted it as live state. Run `npm run reconcile` to verify it');
+        logger.warn(
+          { topic },
+          'Redis holds applied offsets but no live-state marker (state from before the marker existed); adopted it as live state. Run `npm run reconcile` to verify it',
+        );
         return this.confirmed();
       case 'rebuilding':
         throw new LiveStateNotReadyError('rebuilding');
       case 'missing':
         this.noStateButHistory(topic);
-        throw new LiveStateNotReadyError('missing', `Redis holds no live state but ClickHouse holds events of ${topic}: run \`npm run rebuild\`${this.options.autoRebuild ? ' (auto rebuild is on)' : ' (or set INGEST_AUTO_REBUILD=true)'}`);
+        throw new LiveStateNotReadyError(
+          'missing',
+          `Redis holds no live state but ClickHouse holds events of ${topic}: run \`npm run rebuild\`${this.options.autoRebuild ? ' (auto rebuild is on)' : ' (or set INGEST_AUTO_REBUILD=true)'}`,
+        );
     }
   }
 
@@ -74,7 +83,10 @@ export class LiveStateGate {
     const { logger, autoRebuild } = this.options;
     const now = this.now();
     if (autoRebuild && !this.rebuilding) {
-      logger.warn({ topic }, 'Redis holds no live state but ClickHouse holds events: starting a rebuild from ClickHouse (INGEST_AUTO_REBUILD)');
+      logger.warn(
+        { topic },
+        'Redis holds no live state but ClickHouse holds events: starting a rebuild from ClickHouse (INGEST_AUTO_REBUILD)',
+      );
       this.rebuilding = autoRebuild()
         .catch((err: unknown) => logger.error({ err }, 'automatic rebuild failed; workers keep waiting'))
         .finally(() => {
@@ -86,6 +98,10 @@ export class LiveStateGate {
     if (now - this.lastHint < (this.options.hintEveryMs ?? 30_000)) return;
     this.lastHint = now;
     if (autoRebuild) logger.warn({ topic }, 'waiting for the running rebuild of the live state');
-    else logger.error({ topic }, 'Redis holds no live state (lost?) but ClickHouse holds events of this topic: ingest waits. Run `npm run rebuild` (same environment) to restore it from ClickHouse, or start workers with INGEST_AUTO_REBUILD=true');
+    else
+      logger.error(
+        { topic },
+        'Redis holds no live state (lost?) but ClickHouse holds events of this topic: ingest waits. Run `npm run rebuild` (same environment) to restore it from ClickHouse, or start workers with INGEST_AUTO_REBUILD=true',
+      );
   }
 }

@@ -57,7 +57,9 @@ const counters = new RedisCounterStore(redis, {
   observer: { onApply: (ms) => metrics.redisApplySeconds.observe(ms / 1000) },
 });
 const history = new EventHistory(clickhouse);
-const writer = new FencedEventWriter(clickhouse, { observer: { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) } });
+const writer = new FencedEventWriter(clickhouse, {
+  observer: { onInsert: (ms) => metrics.clickhouseInsertSeconds.observe(ms / 1000) },
+});
 const admin = kafka.admin();
 // Named in lt_partition_owners so operators can tell which process took a partition.
 const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -74,7 +76,12 @@ const owners = new PartitionOwners({
 });
 let worker: IngestWorker;
 const flusher = new HistoryFlusher(
-  { writer, topic: config.kafka.topic, onDurable: (partition, gen, offset) => worker.onDurable(partition, gen, offset), logger },
+  {
+    writer,
+    topic: config.kafka.topic,
+    onDurable: (partition, gen, offset) => worker.onDurable(partition, gen, offset),
+    logger,
+  },
   { ...config.flush, retryMaxMs: config.retryMaxMs },
   {
     onFlush: (rows) => {
@@ -84,8 +91,18 @@ const flusher = new HistoryFlusher(
     onFlushFailed: () => worker?.refreshReadiness(),
   },
 );
-const duplicates = new EventDeduplicator(redis, { prefix: config.redis.keyPrefix, windowSeconds: config.dedup.windowSeconds, bucketsPerHour: config.dedup.bucketsPerHour });
-const deadLetters = new DeadLetterPublisher({ producer, admin, topic: config.kafka.dlqTopic, maxRequestBytes: config.deadLetters.maxRequestBytes, logger });
+const duplicates = new EventDeduplicator(redis, {
+  prefix: config.redis.keyPrefix,
+  windowSeconds: config.dedup.windowSeconds,
+  bucketsPerHour: config.dedup.bucketsPerHour,
+});
+const deadLetters = new DeadLetterPublisher({
+  producer,
+  admin,
+  topic: config.kafka.dlqTopic,
+  maxRequestBytes: config.deadLetters.maxRequestBytes,
+  logger,
+});
 // No polling: a batch planned with an outdated catalogue is refused by the apply
 // script, and the worker reloads the catalogue then.
 const campaignStore = new CampaignStore(redis, clickhouse, config.redis.keyPrefix);
@@ -112,7 +129,15 @@ const gate = new LiveStateGate({
             onlyIfMissing: true,
             progress: (message) => logger.info({ step: 'rebuild' }, message),
           });
-          logger.info({ scopes: result.scopes, partitions: result.partitions, fingerprints: result.fingerprints, outcome: result.outcome }, 'automatic rebuild finished');
+          logger.info(
+            {
+              scopes: result.scopes,
+              partitions: result.partitions,
+              fingerprints: result.fingerprints,
+              outcome: result.outcome,
+            },
+            'automatic rebuild finished',
+          );
         } catch (err) {
           if (!(err instanceof RebuildBusyError)) throw err;
           logger.info('another process is rebuilding the live state; waiting for it');
@@ -136,14 +161,21 @@ worker = new IngestWorker({
   onFatal: (err) => void stop(`kafka consumer could not recover: ${err.message}`).then(() => process.exit(1)),
   deps: {
     counters,
-    campaigns: { get: () => catalogue.get(), invalidate: () => catalogue.invalidate(), versionKey: campaignStore.keys.version },
+    campaigns: {
+      get: () => catalogue.get(),
+      invalidate: () => catalogue.invalidate(),
+      versionKey: campaignStore.keys.version,
+    },
     duplicates,
     liveState: gate,
     deadLetters: {
       async publish(letters) {
         await deadLetters.publish(letters);
         for (const l of letters) metrics.deadLetters.inc({ reason: l.errors[0]?.reason ?? 'unknown' });
-        logger.warn({ count: letters.length, offsets: letters.map((l) => `${l.partition}@${l.offset}`) }, 'dead-lettered invalid events');
+        logger.warn(
+          { count: letters.length, offsets: letters.map((l) => `${l.partition}@${l.offset}`) },
+          'dead-lettered invalid events',
+        );
       },
     },
     now: Date.now,
@@ -189,7 +221,9 @@ function stop(reason: string): Promise<void> {
 /** Both stores answer within 3 s: Redis PING, ClickHouse /ping. */
 async function probeStores(): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('store probe timed out after 3 s')), 3_000)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error('store probe timed out after 3 s')), 3_000)),
+  );
   const ping = async () => {
     await redis.ping();
     const ch = await clickhouse.ping();
@@ -205,8 +239,20 @@ async function probeStores(): Promise<void> {
 process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
 
-logger.info({ brokers: config.kafka.brokers, redis: safeUrl(config.redis.url), clickhouse: safeUrl(config.clickhouse.url), group: config.kafka.groupId }, 'starting ingest');
-ops = await startOpsServer({ ...config.http, registry: metrics.registry, isReady: () => worker.isReady() && stopping === null });
+logger.info(
+  {
+    brokers: config.kafka.brokers,
+    redis: safeUrl(config.redis.url),
+    clickhouse: safeUrl(config.clickhouse.url),
+    group: config.kafka.groupId,
+  },
+  'starting ingest',
+);
+ops = await startOpsServer({
+  ...config.http,
+  registry: metrics.registry,
+  isReady: () => worker.isReady() && stopping === null,
+});
 redis.connect().catch(() => undefined); // ioredis keeps reconnecting (retryStrategy)
 // Start-up waits (not ready) for the stores rather than failing while they are down.
 for (let attempt = 1; stopping === null; attempt++) {
@@ -220,8 +266,16 @@ for (let attempt = 1; stopping === null; attempt++) {
     }
     const applied = await migrate(clickhouse);
     if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
-    const adopted = await adoptGroupOffsets(redis, { prefix: config.redis.keyPrefix, group: config.kafka.groupId, topic: config.kafka.topic });
-    if (adopted > 0) logger.info({ partitions: adopted, group: config.kafka.groupId }, "adopted the previous release's per-group applied offsets as the topic's");
+    const adopted = await adoptGroupOffsets(redis, {
+      prefix: config.redis.keyPrefix,
+      group: config.kafka.groupId,
+      topic: config.kafka.topic,
+    });
+    if (adopted > 0)
+      logger.info(
+        { partitions: adopted, group: config.kafka.groupId },
+        "adopted the previous release's per-group applied offsets as the topic's",
+      );
     break;
   } catch (err) {
     const wait = backoffMs(attempt, config.retryMaxMs);
@@ -233,5 +287,8 @@ if (stopping === null) {
   await producer.connect();
   await admin.connect();
   await worker.start();
-  logger.info({ metrics: `http://${config.http.host}:${(ops.address() as { port: number }).port}/metrics` }, 'ingest running');
+  logger.info(
+    { metrics: `http://${config.http.host}:${(ops.address() as { port: number }).port}/metrics` },
+    'ingest running',
+  );
 }

@@ -17,7 +17,14 @@ export interface DeadLetter {
 
 export type BatchOutcome =
   /** Redis holds the batch; `rows` are what ClickHouse still lacks, for the history flusher. */
-  | { kind: 'processed'; lastOffset: string; rows: FencedRow[]; counted: number; duplicates: number; deadLettered: number }
+  | {
+      kind: 'processed';
+      lastOffset: string;
+      rows: FencedRow[];
+      counted: number;
+      duplicates: number;
+      deadLettered: number;
+    }
   | { kind: 'skipped'; lastOffset: string; reason: 'already-stored' }
   /** Nothing resolved; `lost-ownership`: another worker took the partition, or its state moved (take it again). */
   | { kind: 'deferred'; reason: 'empty' | 'lost-ownership' };

@@ -19,7 +19,11 @@ export interface OwnershipDeps {
 
 /** Kafka no longer holds what a partition needs to catch up: only a rebuild from ClickHouse can. */
 export class RebuildRequiredError extends Error {
-  constructor(readonly partition: number, readonly from: string, readonly logStart: string) {
+  constructor(
+    readonly partition: number,
+    readonly from: string,
+    readonly logStart: string,
+  ) {
     super(
       `partition ${partition} must be replayed from offset ${from} (Redis lost state back to there), but Kafka holds it only from ${logStart}: ` +
         'run `npm run rebuild` to restore the live state from ClickHouse',
@@ -78,7 +82,8 @@ export class PartitionOwners {
     if (!offsetAfter(firstFetched, from)) return undefined;
     const logStart = await this.deps.logStart(owned.topic, owned.partition);
     if (!offsetAfter(logStart, from)) return from;
-    if (owned.durable !== '-1' || owned.applied !== '-1') throw new RebuildRequiredError(owned.partition, from, logStart);
+    if (owned.durable !== '-1' || owned.applied !== '-1')
+      throw new RebuildRequiredError(owned.partition, from, logStart);
     // Nothing counted yet: what Kafka no longer holds was never in either store.
     return offsetAfter(firstFetched, logStart) ? logStart : undefined;
   }
@@ -90,7 +95,10 @@ export class PartitionOwners {
     await fence.takeOwnership(topic, partition, gen, owner);
     const storedAfterDurable = await fence.storedOffsets(topic, partition, durable);
     this.durableAtTake.set(partition, durable);
-    logger.info({ partition, gen, applied, durable, storedAfterDurable: storedAfterDurable.size }, 'took the partition');
+    logger.info(
+      { partition, gen, applied, durable, storedAfterDurable: storedAfterDurable.size },
+      'took the partition',
+    );
     return { topic, partition, gen, applied, durable, storedAfterDurable, queued: durable, positioned: false };
   }
 }

@@ -10,7 +10,22 @@ import { IngestWorker, type WorkerOptions } from './worker';
 
 const logger = pino({ level: 'silent' });
 const NOW = Date.UTC(2024, 8, 1);
-const sale = { v: 1, type: 'sale', eventId: 'e1', platform: 'douyin', streamId: 's1', hostId: 'h1', ts: NOW, city: 'Shenzhen', district: 'Luohu', category: 'jewellery', orderId: 'o1', sku: 'k1', quantity: 1, amountFen: 100 };
+const sale = {
+  v: 1,
+  type: 'sale',
+  eventId: 'e1',
+  platform: 'douyin',
+  streamId: 's1',
+  hostId: 'h1',
+  ts: NOW,
+  city: 'Shenzhen',
+  district: 'Luohu',
+  category: 'jewellery',
+  orderId: 'o1',
+  sku: 'k1',
+  quantity: 1,
+  amountFen: 100,
+};
 
 /** The part of a kafkajs consumer the worker uses; eachBatch is captured for the test to drive. */
 function fakeConsumer() {
@@ -70,14 +85,22 @@ function fakeDeps(failures = 0) {
     topic: 't',
     owner: 'test',
     counters: { takePartition: async () => ({ gen: 1, applied: '4', durable: '4' }) },
-    fence: { ownerGeneration: async () => 0, takeOwnership: async () => undefined, storedOffsets: async () => new Set<string>() },
+    fence: {
+      ownerGeneration: async () => 0,
+      takeOwnership: async () => undefined,
+      storedOffsets: async () => new Set<string>(),
+    },
     logStart: async () => '0',
     logger,
   });
   let worker: IngestWorker | undefined;
   const flusher = new HistoryFlusher(
     {
-      writer: { insert: async (rows) => void (calls.inserted += rows.length), settle: async () => undefined, storedOffsets: async () => new Set<string>() },
+      writer: {
+        insert: async (rows) => void (calls.inserted += rows.length),
+        settle: async () => undefined,
+        storedOffsets: async () => new Set<string>(),
+      },
       topic: 't',
       onDurable: (p, gen, offset) => worker!.onDurable(p, gen, offset),
       logger,
@@ -85,11 +108,19 @@ function fakeDeps(failures = 0) {
     { maxRows: 1, maxWaitMs: 10, maxBufferedRows: 1000, retryMaxMs: 100 },
   );
   const durable: string[] = [];
-  const extra = { owners, flusher, durableOffsets: { markDurable: async (_t: string, _p: number, _g: number, o: string) => (durable.push(o), true) } };
+  const extra = {
+    owners,
+    flusher,
+    durableOffsets: { markDurable: async (_t: string, _p: number, _g: number, o: string) => (durable.push(o), true) },
+  };
   return { deps, calls, durable, extra, bind: (w: IngestWorker) => (worker = w) };
 }
 
-function makeWorker(consumer: ReturnType<typeof fakeConsumer>, fakes: ReturnType<typeof fakeDeps>, extra: Partial<WorkerOptions> = {}) {
+function makeWorker(
+  consumer: ReturnType<typeof fakeConsumer>,
+  fakes: ReturnType<typeof fakeDeps>,
+  extra: Partial<WorkerOptions> = {},
+) {
   const readiness: boolean[] = [];
   const worker = new IngestWorker({
     consumer: { ...consumer, commitOffsets: vi.fn(async () => undefined), seek: vi.fn() } as unknown as Consumer,
@@ -154,7 +185,9 @@ describe('IngestWorker', () => {
     const { worker } = makeWorker(consumer, fakeDeps(Infinity));
     await worker.start();
     const { payload, resolved, heartbeat } = fakePayload();
-    heartbeat.mockRejectedValue(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }));
+    heartbeat.mockRejectedValue(
+      Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' }),
+    );
     await expect(consumer.eachBatch!(payload)).rejects.toThrow('rebalancing');
     expect(resolved).toEqual([]);
     expect(worker.isReady()).toBe(true);

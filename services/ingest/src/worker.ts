@@ -38,7 +38,6 @@ export interface WorkerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 /**
  * Runs the consumer (ADR 0001): a partition's first batch takes ownership of it and, if
  * Kafka's position is past the durable offset, seeks back there. A batch's offset is
@@ -74,7 +73,10 @@ export class IngestWorker {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.update({ joined: false });
       if (this.stopped) return;
-      logger.error({ err: payload.error, restart: payload.restart, crashes: this.crashes + 1 }, 'kafka consumer crashed');
+      logger.error(
+        { err: payload.error, restart: payload.restart, crashes: this.crashes + 1 },
+        'kafka consumer crashed',
+      );
       if (!this.crashed(payload.error) && !payload.restart) this.scheduleRecovery();
     });
   }
@@ -108,12 +110,17 @@ export class IngestWorker {
   async onDurable(partition: number, gen: number, offset: string): Promise<void> {
     const { durableOffsets, consumer, topic, logger } = this.options;
     if (!(await durableOffsets.markDurable(topic, partition, gen, offset))) {
-      logger.warn({ partition, gen, offset }, 'the partition changed hands, or Redis no longer holds what this worker applied (restored from an older snapshot): not marked durable; taking it again');
+      logger.warn(
+        { partition, gen, offset },
+        'the partition changed hands, or Redis no longer holds what this worker applied (restored from an older snapshot): not marked durable; taking it again',
+      );
       this.lose(partition);
       return;
     }
     // Positions come from the durable offsets in Redis; the commit is for lag monitoring.
-    await consumer.commitOffsets([{ topic, partition, offset: nextOffset(offset) }]).catch((err: Error) => logger.debug({ err: err.message, partition }, 'offset commit skipped'));
+    await consumer
+      .commitOffsets([{ topic, partition, offset: nextOffset(offset) }])
+      .catch((err: Error) => logger.debug({ err: err.message, partition }, 'offset commit skipped'));
   }
 
   private async run(): Promise<void> {
@@ -171,7 +178,8 @@ export class IngestWorker {
   private update(change: { joined?: boolean; storesUp?: boolean }): void {
     this.joined = change.joined ?? this.joined;
     this.storesUp = change.storesUp ?? this.storesUp;
-    const ready = this.joined && this.storesUp && this.failing.size === 0 && this.options.flusher.isHealthy() && !this.stopped;
+    const ready =
+      this.joined && this.storesUp && this.failing.size === 0 && this.options.flusher.isHealthy() && !this.stopped;
     if (this.ready !== ready) {
       this.ready = ready;
       this.options.hooks?.onReadyChange?.(ready);
@@ -196,7 +204,10 @@ export class IngestWorker {
     try {
       this.options.consumer.seek({ topic: this.options.topic, partition, offset: from });
     } catch (err) {
-      this.options.logger.warn({ err, partition }, 'could not read the partition again after losing it; its next batch will');
+      this.options.logger.warn(
+        { err, partition },
+        'could not read the partition again after losing it; its next batch will',
+      );
     }
   }
 
@@ -205,7 +216,12 @@ export class IngestWorker {
     const { deps, hooks, logger, retryMaxMs, owners, flusher } = this.options;
     const log = logger.child({ partition: batch.partition, firstOffset: batch.firstOffset() });
     hooks?.onLag?.(batch.partition, Number(batch.offsetLag()));
-    const messages = batch.messages.map((m) => ({ offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value }));
+    const messages = batch.messages.map((m) => ({
+      offset: m.offset,
+      timestamp: m.timestamp,
+      key: m.key,
+      value: m.value,
+    }));
     const stillWanted = () => isRunning() && !isStale();
     let attempt = 0;
     try {
@@ -226,8 +242,21 @@ export class IngestWorker {
           const owned = await this.heartbeating(owners.get(batch.partition), payload);
           const firstFetched = batch.firstOffset();
           if (firstFetched !== null && (await this.seekedBack(owned, firstFetched, log))) return;
-          outcome = await this.heartbeating(processPartitionBatch({ ...deps, logger: log }, owned, { topic: batch.topic, partition: batch.partition, messages }), payload);
-          if (outcome.kind === 'processed') flusher.add({ partition: batch.partition, gen: owned.gen, lastOffset: outcome.lastOffset, rows: outcome.rows });
+          outcome = await this.heartbeating(
+            processPartitionBatch({ ...deps, logger: log }, owned, {
+              topic: batch.topic,
+              partition: batch.partition,
+              messages,
+            }),
+            payload,
+          );
+          if (outcome.kind === 'processed')
+            flusher.add({
+              partition: batch.partition,
+              gen: owned.gen,
+              lastOffset: outcome.lastOffset,
+              rows: outcome.rows,
+            });
         } catch (err) {
           this.failing.add(batch.partition);
           this.update({});

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, categorySalesFen, cityDaily, MEAN_QUANTITY, meanUnitPriceFen, nationalDaily, scaleForRate, VIEWS_PER_SESSION } from './calibration';
+import {
+  calibrate,
+  categorySalesFen,
+  cityDaily,
+  MEAN_QUANTITY,
+  meanUnitPriceFen,
+  nationalDaily,
+  scaleForRate,
+  VIEWS_PER_SESSION,
+} from './calibration';
 import { CAMPAIGN_CITIES, SHENZHEN, SHENZHEN_FACTS } from './campaign-profile';
 import { SessionPlanner } from './campaign-planner';
 import { HOUR_MS, parseShanghaiTime } from './shanghai-time';
@@ -34,19 +43,25 @@ describe('calibration', () => {
       }
     }
     expect(Math.abs(salesFen / (TARGET_FEN * scale) - 1)).toBeLessThan(0.05);
-    expect(Math.abs(views / (calibrate(scale, FROM, TO).shenzhen.views) - 1)).toBeLessThan(0.05);
-    expect(Math.abs(sessions / (calibrate(scale, FROM, TO).shenzhen.sessions) - 1)).toBeLessThan(0.01);
+    expect(Math.abs(views / calibrate(scale, FROM, TO).shenzhen.views - 1)).toBeLessThan(0.05);
+    expect(Math.abs(sessions / calibrate(scale, FROM, TO).shenzhen.sessions - 1)).toBeLessThan(0.01);
   });
 
   it('ranks Shenzhen third nationally by expected sales, sessions and hosts', () => {
-    const by = (f: (c: (typeof CAMPAIGN_CITIES)[number]) => number) => [...CAMPAIGN_CITIES].sort((a, b) => f(b) - f(a)).map((c) => c.name);
+    const by = (f: (c: (typeof CAMPAIGN_CITIES)[number]) => number) =>
+      [...CAMPAIGN_CITIES].sort((a, b) => f(b) - f(a)).map((c) => c.name);
     expect(by((c) => cityDaily(c).salesFen).slice(0, 3)).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen']);
     expect(by((c) => cityDaily(c).sessions).slice(0, 3)).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen']);
     expect(by((c) => c.factor * SHENZHEN_FACTS.hosts)[2]).toBe('Shenzhen');
   });
 
   it("leads Shenzhen with clothing, electronics, jewellery and eyewear; Luohu's Shuibei cluster with jewellery", () => {
-    expect(top(categorySalesFen(SHENZHEN)).slice(0, 4).sort()).toEqual(['clothing', 'electronics', 'eyewear', 'jewellery']);
+    expect(top(categorySalesFen(SHENZHEN)).slice(0, 4).sort()).toEqual([
+      'clothing',
+      'electronics',
+      'eyewear',
+      'jewellery',
+    ]);
     const luohu = categorySalesFen(SHENZHEN, 1, 'Luohu');
     expect(top(luohu)[0]).toBe('jewellery');
     const all = [...luohu.values()].reduce((a, b) => a + b, 0);

@@ -1,4 +1,13 @@
-import { CAMPAIGN_CATEGORIES, CAMPAIGN_CITIES, SESSION, SHENZHEN, SHENZHEN_FACTS, type CampaignCity, type CampaignDistrict, type CategoryName } from './campaign-profile';
+import {
+  CAMPAIGN_CATEGORIES,
+  CAMPAIGN_CITIES,
+  SESSION,
+  SHENZHEN,
+  SHENZHEN_FACTS,
+  type CampaignCity,
+  type CampaignDistrict,
+  type CategoryName,
+} from './campaign-profile';
 import { logUniformMean } from './dist';
 import { DAY_MS, formatShanghai } from './shanghai-time';
 
@@ -64,7 +73,8 @@ function perView(city: CampaignCity, only?: string): Map<CategoryName, PerView> 
 const sum = (m: Map<CategoryName, PerView>, k: keyof PerView) => [...m.values()].reduce((s, p) => s + p[k], 0);
 
 /** The one calibration factor: multiplies every category's orders-per-view. */
-export const CONVERSION_SCALE = SZ_TARGET_SALES_FEN_PER_DAY / (SZ_SESSIONS_PER_DAY * VIEWS_PER_SESSION * sum(perView(SHENZHEN), 'salesFen'));
+export const CONVERSION_SCALE =
+  SZ_TARGET_SALES_FEN_PER_DAY / (SZ_SESSIONS_PER_DAY * VIEWS_PER_SESSION * sum(perView(SHENZHEN), 'salesFen'));
 
 export interface DailyFigures {
   sessions: number;
@@ -85,13 +95,24 @@ export function cityDaily(city: CampaignCity, scale = 1): DailyFigures {
   const k = views * CONVERSION_SCALE;
   const orders = k * sum(pv, 'orders');
   const refunds = k * sum(pv, 'refunds');
-  return { sessions, views, orders, salesFen: k * sum(pv, 'salesFen'), refunds, refundsFen: k * sum(pv, 'refundsFen'), events: 2 * sessions + views + orders + refunds };
+  return {
+    sessions,
+    views,
+    orders,
+    salesFen: k * sum(pv, 'salesFen'),
+    refunds,
+    refundsFen: k * sum(pv, 'refundsFen'),
+    events: 2 * sessions + views + orders + refunds,
+  };
 }
 
 /** Expected sales per day by category in a city (or one district of it), fen. */
 export function categorySalesFen(city: CampaignCity, scale = 1, district?: string): Map<CategoryName, number> {
   const pv = perView(city, district);
-  const dShare = district === undefined ? 1 : city.districts.find((d) => d.name === district)!.weight / city.districts.reduce((s, d) => s + d.weight, 0);
+  const dShare =
+    district === undefined
+      ? 1
+      : city.districts.find((d) => d.name === district)!.weight / city.districts.reduce((s, d) => s + d.weight, 0);
   const views = SZ_SESSIONS_PER_DAY * city.factor * scale * VIEWS_PER_SESSION * dShare;
   return new Map([...pv].map(([name, p]) => [name, views * CONVERSION_SCALE * p.salesFen]));
 }
@@ -132,8 +153,20 @@ export function calibrate(scale: number, from: number, to: number): Calibration 
   const days = (to - from) / DAY_MS;
   const shenzhenPerDay = cityDaily(SHENZHEN, scale);
   const nationalPerDay = nationalDaily(scale);
-  const shenzhen = Object.fromEntries(Object.entries(shenzhenPerDay).map(([k, v]) => [k, v * days])) as unknown as DailyFigures;
-  return { scale, from, to, days, nationalPerDay, shenzhenPerDay, shenzhen, events: nationalPerDay.events * days, shenzhenHosts: hostPoolSize(SHENZHEN, scale) };
+  const shenzhen = Object.fromEntries(
+    Object.entries(shenzhenPerDay).map(([k, v]) => [k, v * days]),
+  ) as unknown as DailyFigures;
+  return {
+    scale,
+    from,
+    to,
+    days,
+    nationalPerDay,
+    shenzhenPerDay,
+    shenzhen,
+    events: nationalPerDay.events * days,
+    shenzhenHosts: hostPoolSize(SHENZHEN, scale),
+  };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -9,7 +9,10 @@ import { DAY_MS, HOUR_MS, parseShanghaiTime, shanghaiHour } from './shanghai-tim
 const FROM = parseShanghaiTime('2024-09-10');
 const TO = FROM + DAY_MS;
 const ranked = (totals: Map<string, ExpectedTotals>, kind: string, by: (t: ExpectedTotals) => number) =>
-  [...totals].filter(([s]) => s.startsWith(`${kind}:`)).sort((a, b) => by(b[1]) - by(a[1])).map(([s]) => s.slice(kind.length + 1));
+  [...totals]
+    .filter(([s]) => s.startsWith(`${kind}:`))
+    .sort((a, b) => by(b[1]) - by(a[1]))
+    .map(([s]) => s.slice(kind.length + 1));
 
 describe('CampaignGenerator', () => {
   // One day of the whole national market at 1/1000 of its real size (~600k events).
@@ -34,7 +37,9 @@ describe('CampaignGenerator', () => {
       if (!r.ok || JSON.stringify(r.event) !== JSON.stringify(e)) problems.push(`${e.eventId} does not validate`);
     }
     expect(problems.slice(0, 5)).toEqual([]);
-    expect(new Set(events.map((e) => e.type))).toEqual(new Set(['stream_started', 'stream_ended', 'view', 'sale', 'refund']));
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(['stream_started', 'stream_ended', 'view', 'sale', 'refund']),
+    );
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
   });
 
@@ -46,7 +51,8 @@ describe('CampaignGenerator', () => {
     for (const e of events) {
       if (e.type === 'stream_started') started.set(e.streamId, e);
       const s = started.get(e.streamId);
-      if (!s || s.hostId !== e.hostId || s.district !== e.district || s.category !== e.category) problems.push(`${e.eventId} on ${e.streamId}`);
+      if (!s || s.hostId !== e.hostId || s.district !== e.district || s.category !== e.category)
+        problems.push(`${e.eventId} on ${e.streamId}`);
       const c = counts.get(e.streamId) ?? { views: 0, orders: 0 };
       counts.set(e.streamId, c);
       if (e.type === 'view') c.views++;
@@ -54,7 +60,8 @@ describe('CampaignGenerator', () => {
         c.orders++;
         sold.set(e.orderId, e.amountFen);
       }
-      if (e.type === 'refund' && sold.get(e.orderId) !== e.amountFen) problems.push(`refund ${e.eventId} of unknown sale ${e.orderId}`);
+      if (e.type === 'refund' && sold.get(e.orderId) !== e.amountFen)
+        problems.push(`refund ${e.eventId} of unknown sale ${e.orderId}`);
       if (e.type === 'stream_ended') c.endTs = e.ts;
     }
     expect(problems.slice(0, 5)).toEqual([]);
@@ -65,7 +72,12 @@ describe('CampaignGenerator', () => {
       for (const p of planner.planHour(ts)) {
         if (p.startTs <= FROM || p.endTs >= TO) continue;
         const c = counts.get(`c1-s${p.no}`);
-        expect({ start: started.get(`c1-s${p.no}`)?.ts, ...c }).toEqual({ start: p.startTs, views: p.views, orders: p.orders, endTs: p.endTs });
+        expect({ start: started.get(`c1-s${p.no}`)?.ts, ...c }).toEqual({
+          start: p.startTs,
+          views: p.views,
+          orders: p.orders,
+          endTs: p.endTs,
+        });
         expect(p.endTs - p.startTs).toBeGreaterThanOrEqual(SESSION.minDurationMs - 1);
         expect(p.endTs - p.startTs).toBeLessThanOrEqual(SESSION.maxDurationMs + 1);
         whole++;
@@ -79,7 +91,12 @@ describe('CampaignGenerator', () => {
   it('ranks Shenzhen third nationally by GMV, sessions and hosts over a generated day', () => {
     // A day at this scale is about ten Shenzhen sessions: the sales order of the top two varies with the seed.
     expect(ranked(totals, 'city', (t) => t.salesFen)[2]).toBe('Shenzhen');
-    expect(ranked(totals, 'city', (t) => t.sessions).slice(0, 4)).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen', 'Shanghai']);
+    expect(ranked(totals, 'city', (t) => t.sessions).slice(0, 4)).toEqual([
+      'Hangzhou',
+      'Guangzhou',
+      'Shenzhen',
+      'Shanghai',
+    ]);
     const hosts = new Map<string, Set<string>>();
     for (const e of events) hosts.set(e.city, (hosts.get(e.city) ?? new Set()).add(e.hostId));
     expect([...hosts].sort((a, b) => b[1].size - a[1].size)[2]![0]).toBe('Shenzhen');

@@ -30,7 +30,9 @@ export class CampaignGenerator implements Iterable<LiveEvent> {
   readonly from: number;
   readonly to: number;
   private readonly prefix: string;
-  private readonly heap = new MinHeap<SessionCursor>((a, b) => a.nextTs < b.nextTs || (a.nextTs === b.nextTs && a.plan.no < b.plan.no));
+  private readonly heap = new MinHeap<SessionCursor>(
+    (a, b) => a.nextTs < b.nextTs || (a.nextTs === b.nextTs && a.plan.no < b.plan.no),
+  );
   private plannedUntil: number;
   private seq = 0;
 

@@ -1,5 +1,12 @@
 import { hostPoolSize, SZ_SESSIONS_PER_DAY } from './calibration';
-import { CAMPAIGN_CITIES, CAMPAIGN_PLATFORMS, SESSION, type CampaignCity, type CampaignDistrict, type CategoryName } from './campaign-profile';
+import {
+  CAMPAIGN_CITIES,
+  CAMPAIGN_PLATFORMS,
+  SESSION,
+  type CampaignCity,
+  type CampaignDistrict,
+  type CategoryName,
+} from './campaign-profile';
 import type { Rng } from './rng';
 
 /** Weighted choice by binary search over cumulative weights. */
@@ -67,14 +74,18 @@ function apportion(total: number, weights: number[]): number[] {
   const exact = weights.map((w) => (total * w) / sum);
   const out = exact.map((x) => Math.max(1, Math.floor(x)));
   const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let left = total - out.reduce((a, b) => a + b, 0), k = 0; left > 0 && k < order.length; left--, k++) out[order[k]![1]]! += 1;
+  for (let left = total - out.reduce((a, b) => a + b, 0), k = 0; left > 0 && k < order.length; left--, k++)
+    out[order[k]![1]]! += 1;
   return out;
 }
 
 /** Hosts of every city, with Zipf popularity ranks shuffled over the districts. */
 export function buildMarket(rng: Rng, scale: number): MarketCity[] {
   return CAMPAIGN_CITIES.map((city) => {
-    const counts = apportion(hostPoolSize(city, scale), city.districts.map((d) => d.hostWeight ?? d.weight));
+    const counts = apportion(
+      hostPoolSize(city, scale),
+      city.districts.map((d) => d.hostWeight ?? d.weight),
+    );
     const total = counts.reduce((a, b) => a + b, 0);
     const ranks = Array.from({ length: total }, (_, i) => i + 1);
     for (let i = ranks.length - 1; i > 0; i--) {
@@ -103,6 +114,11 @@ export function buildMarket(rng: Rng, scale: number): MarketCity[] {
         ),
       };
     });
-    return { profile: city, districts: new Picker(districts, (d) => d.profile.weight), sessionsPerDay: SZ_SESSIONS_PER_DAY * city.factor * scale, hostCount: total };
+    return {
+      profile: city,
+      districts: new Picker(districts, (d) => d.profile.weight),
+      sessionsPerDay: SZ_SESSIONS_PER_DAY * city.factor * scale,
+      hostCount: total,
+    };
   });
 }

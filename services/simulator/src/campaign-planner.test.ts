@@ -15,7 +15,8 @@ function planWeek(planner: SessionPlanner): SessionPlan[] {
   return plans;
 }
 
-const expectedSalesFen = (p: SessionPlan) => p.orders * MEAN_QUANTITY * meanUnitPriceFen(p.category, p.district.profile);
+const expectedSalesFen = (p: SessionPlan) =>
+  p.orders * MEAN_QUANTITY * meanUnitPriceFen(p.category, p.district.profile);
 
 function totalBy(plans: SessionPlan[], key: (p: SessionPlan) => string, value: (p: SessionPlan) => number): string[] {
   const m = new Map<string, number>();
@@ -34,22 +35,46 @@ describe('SessionPlanner', () => {
   const shenzhen = planWeek(new SessionPlanner(5, 1e-2, 'shanghai', ['Shenzhen']));
 
   it('ranks Shenzhen third nationally by sales, sessions and hosts', () => {
-    expect(totalBy(national, (p) => p.city.profile.name, expectedSalesFen).slice(0, 4)).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen', 'Shanghai']);
-    expect(totalBy(national, (p) => p.city.profile.name, () => 1).slice(0, 4)).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen', 'Shanghai']);
+    expect(totalBy(national, (p) => p.city.profile.name, expectedSalesFen).slice(0, 4)).toEqual([
+      'Hangzhou',
+      'Guangzhou',
+      'Shenzhen',
+      'Shanghai',
+    ]);
+    expect(
+      totalBy(
+        national,
+        (p) => p.city.profile.name,
+        () => 1,
+      ).slice(0, 4),
+    ).toEqual(['Hangzhou', 'Guangzhou', 'Shenzhen', 'Shanghai']);
     expect(distinctHostsBy(national, (p) => p.city.profile.name)[2]).toBe('Shenzhen');
   });
 
   it("sells mostly jewellery in Luohu, Shuibei's gold at high order values", () => {
     const luohu = shenzhen.filter((p) => p.district.profile.name === 'Luohu');
     expect(totalBy(luohu, (p) => p.category, expectedSalesFen)[0]).toBe('jewellery');
-    const aov = (plans: SessionPlan[]) => plans.reduce((s, p) => s + expectedSalesFen(p), 0) / plans.reduce((s, p) => s + p.orders, 0);
+    const aov = (plans: SessionPlan[]) =>
+      plans.reduce((s, p) => s + expectedSalesFen(p), 0) / plans.reduce((s, p) => s + p.orders, 0);
     expect(aov(luohu)).toBeGreaterThan(1.5 * aov(shenzhen));
   });
 
   it("leads Shenzhen with clothing, electronics, jewellery and eyewear; Bao'an's e-commerce bases have the most hosts", () => {
-    expect(totalBy(shenzhen, (p) => p.category, expectedSalesFen).slice(0, 4).sort()).toEqual(['clothing', 'electronics', 'eyewear', 'jewellery']);
+    expect(
+      totalBy(shenzhen, (p) => p.category, expectedSalesFen)
+        .slice(0, 4)
+        .sort(),
+    ).toEqual(['clothing', 'electronics', 'eyewear', 'jewellery']);
     expect(distinctHostsBy(shenzhen, (p) => p.district.profile.name)[0]).toBe("Bao'an");
-    expect(totalBy(shenzhen.filter((p) => p.district.profile.name === "Bao'an"), (p) => p.category, () => 1).slice(0, 2).sort()).toEqual(['clothing', 'electronics']);
+    expect(
+      totalBy(
+        shenzhen.filter((p) => p.district.profile.name === "Bao'an"),
+        (p) => p.category,
+        () => 1,
+      )
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['clothing', 'electronics']);
   });
 
   it('starts most sessions in the evening, Asia/Shanghai', () => {

@@ -81,7 +81,8 @@ export class SessionPlanner {
       const due = this.carry[i]! + city.sessionsPerDay * share;
       const n = Math.floor(due);
       this.carry[i] = due - n;
-      for (let k = 0; k < n; k++) plans.push(this.plan(city, this.points[i]!.next(), hourStart + Math.floor(this.rng.next() * HOUR_MS)));
+      for (let k = 0; k < n; k++)
+        plans.push(this.plan(city, this.points[i]!.next(), hourStart + Math.floor(this.rng.next() * HOUR_MS)));
     });
     plans.sort((a, b) => a.startTs - b.startTs);
     return plans.map((p) => ({ ...p, no: ++this.count }));
@@ -99,6 +100,16 @@ export class SessionPlanner {
     const duration = SESSION.minDurationMs * (SESSION.maxDurationMs / SESSION.minDurationMs) ** u3!;
     const views = randomRound(rng, (VIEWS_PER_SESSION * host.viewFactor * duration) / MEAN_DURATION_MS);
     const orders = poisson(rng, views * category(name).conversion * CONVERSION_SCALE);
-    return { city, district, host, category: name, startTs, endTs: startTs + Math.round(duration), views, orders, seed: rng.int(1, 2 ** 31 - 1) };
+    return {
+      city,
+      district,
+      host,
+      category: name,
+      startTs,
+      endTs: startTs + Math.round(duration),
+      views,
+      orders,
+      seed: rng.int(1, 2 ** 31 - 1),
+    };
   }
 }

@@ -70,7 +70,15 @@ export interface CampaignCity {
   districts: CampaignDistrict[];
 }
 
-const GENERAL: CategoryMix = { clothing: 30, beauty: 18, food: 16, home: 14, electronics: 10, jewellery: 7, eyewear: 5 };
+const GENERAL: CategoryMix = {
+  clothing: 30,
+  beauty: 18,
+  food: 16,
+  home: 14,
+  electronics: 10,
+  jewellery: 7,
+  eyewear: 5,
+};
 const one = (name: string, weight: number, mix: CategoryMix = GENERAL): CampaignDistrict => ({ name, weight, mix });
 
 export const SHENZHEN: CampaignCity = {
@@ -79,18 +87,60 @@ export const SHENZHEN: CampaignCity = {
   factor: 1,
   districts: [
     // E-commerce bases: many small hosts, clothing and electronics.
-    { name: "Bao'an", weight: 24, hostWeight: 34, mix: { clothing: 36, electronics: 30, home: 12, beauty: 7, eyewear: 5, jewellery: 5, food: 5 } },
+    {
+      name: "Bao'an",
+      weight: 24,
+      hostWeight: 34,
+      mix: { clothing: 36, electronics: 30, home: 12, beauty: 7, eyewear: 5, jewellery: 5, food: 5 },
+    },
     // Henggang's eyewear makers, Bantian's electronics.
-    { name: 'Longgang', weight: 17, mix: { clothing: 25, eyewear: 25, electronics: 20, home: 12, beauty: 8, jewellery: 5, food: 5 } },
-    { name: 'Nanshan', weight: 13, mix: { electronics: 40, beauty: 20, clothing: 15, eyewear: 8, home: 7, jewellery: 5, food: 5 } },
-    { name: 'Futian', weight: 12, mix: { clothing: 30, beauty: 20, eyewear: 15, jewellery: 15, electronics: 10, food: 5, home: 5 } },
+    {
+      name: 'Longgang',
+      weight: 17,
+      mix: { clothing: 25, eyewear: 25, electronics: 20, home: 12, beauty: 8, jewellery: 5, food: 5 },
+    },
+    {
+      name: 'Nanshan',
+      weight: 13,
+      mix: { electronics: 40, beauty: 20, clothing: 15, eyewear: 8, home: 7, jewellery: 5, food: 5 },
+    },
+    {
+      name: 'Futian',
+      weight: 12,
+      mix: { clothing: 30, beauty: 20, eyewear: 15, jewellery: 15, electronics: 10, food: 5, home: 5 },
+    },
     // The Shuibei gold-jewellery cluster.
-    { name: 'Luohu', weight: 11, mix: { jewellery: 65, clothing: 10, beauty: 10, eyewear: 5, food: 5, electronics: 3, home: 2 }, priceFactor: { jewellery: 1.6 } },
-    { name: 'Longhua', weight: 12, mix: { electronics: 35, clothing: 20, eyewear: 15, home: 15, beauty: 5, jewellery: 5, food: 5 } },
-    { name: 'Guangming', weight: 4, mix: { food: 30, home: 25, clothing: 20, electronics: 15, beauty: 5, eyewear: 3, jewellery: 2 } },
-    { name: 'Pingshan', weight: 3, mix: { home: 30, food: 25, electronics: 20, clothing: 15, beauty: 5, eyewear: 3, jewellery: 2 } },
-    { name: 'Yantian', weight: 2, mix: { food: 40, home: 20, clothing: 20, beauty: 10, electronics: 5, eyewear: 3, jewellery: 2 } },
-    { name: 'Dapeng', weight: 2, mix: { food: 50, home: 15, clothing: 15, beauty: 10, jewellery: 5, electronics: 3, eyewear: 2 } },
+    {
+      name: 'Luohu',
+      weight: 11,
+      mix: { jewellery: 65, clothing: 10, beauty: 10, eyewear: 5, food: 5, electronics: 3, home: 2 },
+      priceFactor: { jewellery: 1.6 },
+    },
+    {
+      name: 'Longhua',
+      weight: 12,
+      mix: { electronics: 35, clothing: 20, eyewear: 15, home: 15, beauty: 5, jewellery: 5, food: 5 },
+    },
+    {
+      name: 'Guangming',
+      weight: 4,
+      mix: { food: 30, home: 25, clothing: 20, electronics: 15, beauty: 5, eyewear: 3, jewellery: 2 },
+    },
+    {
+      name: 'Pingshan',
+      weight: 3,
+      mix: { home: 30, food: 25, electronics: 20, clothing: 15, beauty: 5, eyewear: 3, jewellery: 2 },
+    },
+    {
+      name: 'Yantian',
+      weight: 2,
+      mix: { food: 40, home: 20, clothing: 20, beauty: 10, electronics: 5, eyewear: 3, jewellery: 2 },
+    },
+    {
+      name: 'Dapeng',
+      weight: 2,
+      mix: { food: 50, home: 15, clothing: 15, beauty: 10, jewellery: 5, electronics: 3, eyewear: 2 },
+    },
   ],
 };
 
@@ -100,19 +150,63 @@ export const CAMPAIGN_CITIES: readonly CampaignCity[] = [
     name: 'Hangzhou',
     code: 'hz',
     factor: 2,
-    districts: [one('Yuhang', 40, { clothing: 40, beauty: 18, home: 12, food: 10, electronics: 8, jewellery: 7, eyewear: 5 }), one('Xiaoshan', 20), one('Binjiang', 20), one('Gongshu', 20)],
+    districts: [
+      one('Yuhang', 40, { clothing: 40, beauty: 18, home: 12, food: 10, electronics: 8, jewellery: 7, eyewear: 5 }),
+      one('Xiaoshan', 20),
+      one('Binjiang', 20),
+      one('Gongshu', 20),
+    ],
   },
   {
     name: 'Guangzhou',
     code: 'gz',
     factor: 1.6,
-    districts: [one('Baiyun', 30, { clothing: 45, beauty: 25, home: 10, food: 8, electronics: 6, jewellery: 3, eyewear: 3 }), one('Panyu', 25, { jewellery: 40, clothing: 25, beauty: 15, home: 8, food: 6, electronics: 4, eyewear: 2 }), one('Tianhe', 25), one('Haizhu', 20)],
+    districts: [
+      one('Baiyun', 30, { clothing: 45, beauty: 25, home: 10, food: 8, electronics: 6, jewellery: 3, eyewear: 3 }),
+      one('Panyu', 25, { jewellery: 40, clothing: 25, beauty: 15, home: 8, food: 6, electronics: 4, eyewear: 2 }),
+      one('Tianhe', 25),
+      one('Haizhu', 20),
+    ],
   },
   SHENZHEN,
-  { name: 'Shanghai', code: 'sh', factor: 0.75, districts: [one('Pudong', 40, { beauty: 28, clothing: 28, food: 12, electronics: 12, home: 10, jewellery: 6, eyewear: 4 }), one('Minhang', 20), one("Jing'an", 20), one('Xuhui', 20)] },
-  { name: 'Beijing', code: 'bj', factor: 0.6, districts: [one('Chaoyang', 45), one('Haidian', 35, { electronics: 30, clothing: 20, beauty: 15, food: 15, home: 10, jewellery: 5, eyewear: 5 }), one('Dongcheng', 20)] },
-  { name: 'Chengdu', code: 'cd', factor: 0.45, districts: [one('Wuhou', 50, { food: 30, clothing: 28, beauty: 15, home: 12, electronics: 7, jewellery: 5, eyewear: 3 }), one('Jinjiang', 50)] },
-  { name: 'Jinhua', code: 'jh', factor: 0.4, districts: [one('Yiwu', 100, { home: 40, clothing: 25, food: 12, beauty: 10, electronics: 6, jewellery: 4, eyewear: 3 })] },
+  {
+    name: 'Shanghai',
+    code: 'sh',
+    factor: 0.75,
+    districts: [
+      one('Pudong', 40, { beauty: 28, clothing: 28, food: 12, electronics: 12, home: 10, jewellery: 6, eyewear: 4 }),
+      one('Minhang', 20),
+      one("Jing'an", 20),
+      one('Xuhui', 20),
+    ],
+  },
+  {
+    name: 'Beijing',
+    code: 'bj',
+    factor: 0.6,
+    districts: [
+      one('Chaoyang', 45),
+      one('Haidian', 35, { electronics: 30, clothing: 20, beauty: 15, food: 15, home: 10, jewellery: 5, eyewear: 5 }),
+      one('Dongcheng', 20),
+    ],
+  },
+  {
+    name: 'Chengdu',
+    code: 'cd',
+    factor: 0.45,
+    districts: [
+      one('Wuhou', 50, { food: 30, clothing: 28, beauty: 15, home: 12, electronics: 7, jewellery: 5, eyewear: 3 }),
+      one('Jinjiang', 50),
+    ],
+  },
+  {
+    name: 'Jinhua',
+    code: 'jh',
+    factor: 0.4,
+    districts: [
+      one('Yiwu', 100, { home: 40, clothing: 25, food: 12, beauty: 10, electronics: 6, jewellery: 4, eyewear: 3 }),
+    ],
+  },
   { name: 'Wuhan', code: 'wh', factor: 0.3, districts: [one('Jianghan', 50), one('Hongshan', 50)] },
   { name: 'Changsha', code: 'cs', factor: 0.25, districts: [one('Yuelu', 50), one('Furong', 50)] },
   { name: "Xi'an", code: 'xa', factor: 0.2, districts: [one('Yanta', 100)] },

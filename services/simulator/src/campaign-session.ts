@@ -54,7 +54,10 @@ export class SessionCursor {
       const quantity = this.rng.next() < SESSION.multiItemShare ? this.rng.int(2, 5) : 1;
       const amountFen = quantity * Math.round(logUniform(this.rng, c.minPriceFen, c.maxPriceFen) * priceFactor);
       const sku = `${c.name}-${this.rng.int(1, 400)}`;
-      const refundTs = this.rng.next() < c.refundRate ? ts + Math.round(logUniform(this.rng, SESSION.minRefundDelayMs, SESSION.maxRefundDelayMs)) : null;
+      const refundTs =
+        this.rng.next() < c.refundRate
+          ? ts + Math.round(logUniform(this.rng, SESSION.minRefundDelayMs, SESSION.maxRefundDelayMs))
+          : null;
       if (ts < from) continue;
       const orderId = `${this.streamId}-o${k}`;
       this.orders.push({ ts, type: 'sale', orderId, sku, quantity, amountFen });
@@ -78,7 +81,18 @@ export class SessionCursor {
   /** The envelope every event of this session shares (built as one literal: spreads are slow here). */
   private event<T extends LiveEvent['type']>(type: T, eventId: string, ts: number) {
     const p = this.plan;
-    return { v: 1 as const, type, eventId, platform: p.host.platform, streamId: this.streamId, hostId: p.host.id, ts, city: p.city.profile.name, district: p.district.profile.name, category: p.category };
+    return {
+      v: 1 as const,
+      type,
+      eventId,
+      platform: p.host.platform,
+      streamId: this.streamId,
+      hostId: p.host.id,
+      ts,
+      city: p.city.profile.name,
+      district: p.district.profile.name,
+      category: p.category,
+    };
   }
 
   /** The event at nextTs; call only while !done. */
@@ -94,17 +108,40 @@ export class SessionCursor {
     if (!this.started) {
       this.started = true;
       const p = this.plan;
-      return Object.assign(this.event('stream_started', eventId, this.viewStart), { title: `${p.district.profile.name} ${p.category} live` });
+      return Object.assign(this.event('stream_started', eventId, this.viewStart), {
+        title: `${p.district.profile.name} ${p.category} live`,
+      });
     }
     const order = this.orders[this.orderIdx];
     if (order && order.ts <= this.viewTs && order.ts <= this.nextTs) {
       this.orderIdx++;
-      if (order.type === 'refund') return Object.assign(this.event('refund', eventId, order.ts), { orderId: order.orderId, amountFen: order.amountFen });
-      return Object.assign(this.event('sale', eventId, order.ts), { orderId: order.orderId, sku: order.sku, quantity: order.quantity, amountFen: order.amountFen });
+      if (order.type === 'refund')
+        return Object.assign(this.event('refund', eventId, order.ts), {
+          orderId: order.orderId,
+          amountFen: order.amountFen,
+        });
+      return Object.assign(this.event('sale', eventId, order.ts), {
+        orderId: order.orderId,
+        sku: order.sku,
+        quantity: order.quantity,
+        amountFen: order.amountFen,
+      });
     }
     if (this.viewTs <= this.nextTs) {
       const p = this.plan;
-      const event: LiveEvent = { v: 1, type: 'view', eventId, platform: p.host.platform, streamId: this.streamId, hostId: p.host.id, ts: this.viewTs, city: p.city.profile.name, district: p.district.profile.name, category: p.category, viewerId: `v${this.rng.int(1, 80_000_000)}` };
+      const event: LiveEvent = {
+        v: 1,
+        type: 'view',
+        eventId,
+        platform: p.host.platform,
+        streamId: this.streamId,
+        hostId: p.host.id,
+        ts: this.viewTs,
+        city: p.city.profile.name,
+        district: p.district.profile.name,
+        category: p.category,
+        viewerId: `v${this.rng.int(1, 80_000_000)}`,
+      };
       this.viewsLeft--;
       this.advanceView();
       return event;

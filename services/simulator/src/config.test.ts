@@ -10,12 +10,23 @@ describe('parseSimulatorConfig', () => {
     expect(c).toMatchObject({ mode: 'campaign', scale: 0.00001, minutes: 5, speed: null, curve: 'shanghai' });
     expect(new Date(c.from).toISOString()).toBe('2024-08-22T16:00:00.000Z');
     expect(new Date(c.to).toISOString()).toBe('2024-10-31T16:00:00.000Z');
-    expect(parse('--mode', 'campaign', '--speed', '20000', '--from', '2024-10-01T20:00:00+08:00', '--to', '2024-10-02')).toMatchObject({ speed: 20_000, scale: DEFAULT_CAMPAIGN_SCALE, from: Date.parse('2024-10-01T12:00:00Z') });
+    expect(
+      parse('--mode', 'campaign', '--speed', '20000', '--from', '2024-10-01T20:00:00+08:00', '--to', '2024-10-02'),
+    ).toMatchObject({ speed: 20_000, scale: DEFAULT_CAMPAIGN_SCALE, from: Date.parse('2024-10-01T12:00:00Z') });
   });
 
   it('keeps live and seeded as they were; live sizes the market from --rate unless --scale is given', () => {
-    expect(parse('--mode', 'live', '--rate', '300')).toMatchObject({ mode: 'live', ratePerSecond: 300, scale: null, curve: 'flat' });
-    expect(parse('--mode', 'seeded', '--count', '500', '--malformed-every', '10')).toMatchObject({ mode: 'seeded', count: 500, malformedEvery: 10 });
+    expect(parse('--mode', 'live', '--rate', '300')).toMatchObject({
+      mode: 'live',
+      ratePerSecond: 300,
+      scale: null,
+      curve: 'flat',
+    });
+    expect(parse('--mode', 'seeded', '--count', '500', '--malformed-every', '10')).toMatchObject({
+      mode: 'seeded',
+      count: 500,
+      malformedEvery: 10,
+    });
     expect(parse('--cities', 'Shenzhen,Hangzhou').cities).toEqual(['Shenzhen', 'Hangzhou']);
   });
 

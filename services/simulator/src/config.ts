@@ -41,23 +41,32 @@ export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now())
   const problems: string[] = [];
   const num = (name: string, raw: string | undefined, min: number, max: number) => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) problems.push(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      problems.push(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
     return n;
   };
   const real = (name: string, raw: string | undefined, max: number): number | null => {
     if (raw === undefined) return null;
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) problems.push(`--${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
+    if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max)
+      problems.push(`--${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
     return n;
   };
   const time = (name: string, raw: string) => {
     const ts = parseShanghaiTime(raw);
-    if (Number.isNaN(ts)) problems.push(`--${name} must be a date (2024-08-23, midnight Asia/Shanghai) or an ISO time with a zone, got ${JSON.stringify(raw)}`);
+    if (Number.isNaN(ts))
+      problems.push(
+        `--${name} must be a date (2024-08-23, midnight Asia/Shanghai) or an ISO time with a zone, got ${JSON.stringify(raw)}`,
+      );
     return ts;
   };
   const mode = values.mode as (typeof MODES)[number];
   const cities = values.cities === undefined ? undefined : values.cities.split(',').map((c) => c.trim());
-  for (const c of cities ?? []) if (!CAMPAIGN_CITIES.some((k) => k.name === c)) problems.push(`--cities: unknown city ${JSON.stringify(c)}; known: ${CAMPAIGN_CITIES.map((k) => k.name).join(', ')}`);
+  for (const c of cities ?? [])
+    if (!CAMPAIGN_CITIES.some((k) => k.name === c))
+      problems.push(
+        `--cities: unknown city ${JSON.stringify(c)}; known: ${CAMPAIGN_CITIES.map((k) => k.name).join(', ')}`,
+      );
   const config = {
     brokers: e.KAFKA_BROKERS,
     topic: e.KAFKA_TOPIC,
@@ -81,12 +90,17 @@ export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now())
     curve: (values.curve ?? (mode === 'live' ? 'flat' : 'shanghai')) as 'flat' | 'shanghai',
     cities,
   };
-  if (!MODES.includes(mode)) problems.push(`--mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(values.mode)}`);
-  if (config.curve !== 'flat' && config.curve !== 'shanghai') problems.push(`--curve must be flat or shanghai, got ${JSON.stringify(values.curve)}`);
+  if (!MODES.includes(mode))
+    problems.push(`--mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(values.mode)}`);
+  if (config.curve !== 'flat' && config.curve !== 'shanghai')
+    problems.push(`--curve must be flat or shanghai, got ${JSON.stringify(values.curve)}`);
   if (mode === 'campaign') {
     if (config.speed !== null && config.minutes !== null) problems.push('give --speed or --minutes, not both');
     if (!(config.from < config.to)) problems.push(`--from must lie before --to`);
-    if (config.to > now + FUTURE_SKEW_MS) problems.push(`--to lies in the future: campaign mode plays past windows (ingest rejects event times more than 5 minutes ahead)`);
+    if (config.to > now + FUTURE_SKEW_MS)
+      problems.push(
+        `--to lies in the future: campaign mode plays past windows (ingest rejects event times more than 5 minutes ahead)`,
+      );
   }
   if (problems.length > 0) throw new Error(`invalid arguments:\n  - ${problems.join('\n  - ')}`);
   return config;

@@ -31,7 +31,11 @@ export interface DatasetOptions {
 export function buildDataset(options: DatasetOptions): DatasetMessage[] {
   let i = 0;
   const step = options.count > 1 ? options.spanMs / (options.count - 1) : 0;
-  const generator = new EventGenerator({ seed: options.seed, hosts: options.hosts, clock: () => Math.floor(options.startTs + i * step) });
+  const generator = new EventGenerator({
+    seed: options.seed,
+    hosts: options.hosts,
+    clock: () => Math.floor(options.startTs + i * step),
+  });
   const out: DatasetMessage[] = [];
   const every = (n: number | undefined) => (n ?? 0) > 0 && (i + 1) % n! === 0;
   for (; i < options.count; i++) {
@@ -46,7 +50,13 @@ export function buildDataset(options: DatasetOptions): DatasetMessage[] {
     if (every(options.malformedEvery)) {
       const kind = MALFORMED_KINDS[Math.floor((i + 1) / options.malformedEvery!) % MALFORMED_KINDS.length]!;
       const raw = kind.make(event);
-      out.push({ key: event.streamId, value: Buffer.isBuffer(raw) ? raw : Buffer.from(raw), event: null, kind: 'malformed', expectedReason: kind.reason });
+      out.push({
+        key: event.streamId,
+        value: Buffer.isBuffer(raw) ? raw : Buffer.from(raw),
+        event: null,
+        kind: 'malformed',
+        expectedReason: kind.reason,
+      });
       continue;
     }
     if (every(options.lateEvery)) event = { ...event, ts: event.ts - (options.lateByMs ?? 90 * 60_000) };
@@ -83,7 +93,11 @@ export function expectedTotals(events: Iterable<LiveEvent>): Map<string, Expecte
   const totals = new Map<string, ExpectedTotals>();
   const bump = (scope: string, e: LiveEvent) => {
     let t = totals.get(scope);
-    if (!t) totals.set(scope, (t = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 }));
+    if (!t)
+      totals.set(
+        scope,
+        (t = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 }),
+      );
     if (e.type === 'view') t.views++;
     else if (e.type === 'stream_started') t.sessions++;
     else if (e.type === 'stream_ended') t.sessionsEnded++;
@@ -97,7 +111,16 @@ export function expectedTotals(events: Iterable<LiveEvent>): Map<string, Expecte
     }
   };
   for (const e of events) {
-    for (const scope of ['all', `city:${e.city}`, `district:${e.district}`, `category:${e.category}`, `platform:${e.platform}`, `host:${e.hostId}`, `stream:${e.streamId}`]) bump(scope, e);
+    for (const scope of [
+      'all',
+      `city:${e.city}`,
+      `district:${e.district}`,
+      `category:${e.category}`,
+      `platform:${e.platform}`,
+      `host:${e.hostId}`,
+      `stream:${e.streamId}`,
+    ])
+      bump(scope, e);
   }
   return totals;
 }

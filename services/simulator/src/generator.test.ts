@@ -30,7 +30,15 @@ describe('buildDataset', () => {
   });
 
   it('adds platform resends and late events when asked', () => {
-    const d = buildDataset({ seed: 3, count: 2_000, duplicateEvery: 40, lateEvery: 25, lateByMs: 7_200_000, startTs: START, spanMs: 60_000 });
+    const d = buildDataset({
+      seed: 3,
+      count: 2_000,
+      duplicateEvery: 40,
+      lateEvery: 25,
+      lateByMs: 7_200_000,
+      startTs: START,
+      spanMs: 60_000,
+    });
     const dupes = d.filter((m) => m.kind === 'duplicate');
     expect(dupes).toHaveLength(50);
     const validValues = new Set(d.filter((m) => m.kind === 'valid').map((m) => m.value.toString('base64')));
@@ -52,7 +60,10 @@ describe('buildDataset', () => {
 
   it('skews host popularity', () => {
     const byHost = expectedTotals(data.flatMap((m) => (m.event ? [m.event] : [])));
-    const views = [...byHost].filter(([s]) => s.startsWith('host:')).map(([, t]) => t.views).sort((a, b) => b - a);
+    const views = [...byHost]
+      .filter(([s]) => s.startsWith('host:'))
+      .map(([, t]) => t.views)
+      .sort((a, b) => b - a);
     const top = views.slice(0, Math.ceil(views.length / 10)).reduce((a, b) => a + b, 0);
     const all = views.reduce((a, b) => a + b, 0);
     expect(top / all).toBeGreaterThan(0.3);

@@ -88,7 +88,11 @@ export class EventGenerator {
     const host = this.rng.weighted(this.hosts.map((h) => ({ value: h, weight: h.popularity })));
     const stream: Stream = { id: `s${this.options.seed}-${this.seq + 1}`, host, sales: [] };
     this.live.push(stream);
-    return { ...this.base(stream, 'stream_started'), type: 'stream_started', title: `${host.district} ${host.category.name} live` };
+    return {
+      ...this.base(stream, 'stream_started'),
+      type: 'stream_started',
+      title: `${host.district} ${host.category.name} live`,
+    };
   }
 
   private endStream(): LiveEvent {
@@ -104,7 +108,14 @@ export class EventGenerator {
     const c = stream.host.category;
     const quantity = this.rng.next() < 0.85 ? 1 : this.rng.int(2, 5);
     const amountFen = quantity * this.rng.int(c.minPriceFen, c.maxPriceFen);
-    const event = { ...this.base(stream, 'sale'), type: 'sale' as const, orderId: `o${this.options.seed}-${this.seq + 1}`, sku: `${c.name}-${this.rng.int(1, 400)}`, quantity, amountFen };
+    const event = {
+      ...this.base(stream, 'sale'),
+      type: 'sale' as const,
+      orderId: `o${this.options.seed}-${this.seq + 1}`,
+      sku: `${c.name}-${this.rng.int(1, 400)}`,
+      quantity,
+      amountFen,
+    };
     event.orderId = `o${event.eventId.slice(1)}`;
     stream.sales.push({ orderId: event.orderId, amountFen, refunded: false });
     if (stream.sales.length > 200) stream.sales.shift();

@@ -30,12 +30,23 @@ const isRunning = () => running;
 function progress(sent: number, total: number | null, startedAt: number) {
   const secs = (Date.now() - startedAt) / 1000;
   const of = total === null ? '' : ` / ${total} (${((100 * sent) / total).toFixed(1)}%)`;
-  process.stderr.write(`[simulator] sent ${sent}${of} in ${secs.toFixed(1)} s, ${(sent / Math.max(secs, 0.001)).toFixed(0)} events/s\n`);
+  process.stderr.write(
+    `[simulator] sent ${sent}${of} in ${secs.toFixed(1)} s, ${(sent / Math.max(secs, 0.001)).toFixed(0)} events/s\n`,
+  );
 }
 
 async function runSeeded(p: Producer) {
   const now = Date.now();
-  const data = buildDataset({ seed: config.seed, count: config.count, malformedEvery: config.malformedEvery, duplicateEvery: config.duplicateEvery, lateEvery: config.lateEvery, startTs: now - 3_600_000, spanMs: 3_600_000, hosts: config.hosts });
+  const data = buildDataset({
+    seed: config.seed,
+    count: config.count,
+    malformedEvery: config.malformedEvery,
+    duplicateEvery: config.duplicateEvery,
+    lateEvery: config.lateEvery,
+    startTs: now - 3_600_000,
+    spanMs: 3_600_000,
+    hosts: config.hosts,
+  });
   const startedAt = Date.now();
   let lastReport = startedAt;
   for (let i = 0; i < data.length && running; i += 1_000) {
@@ -53,7 +64,11 @@ async function runSeeded(p: Producer) {
     valid: data.filter((m) => m.kind === 'valid').length,
     malformed: data.filter((m) => m.kind === 'malformed').length,
     duplicates: data.filter((m) => m.kind === 'duplicate').length,
-    expected: Object.fromEntries([...totals].filter(([s]) => s === 'all' || s.startsWith('district:') || s.startsWith('category:') || s.startsWith('platform:'))),
+    expected: Object.fromEntries(
+      [...totals].filter(
+        ([s]) => s === 'all' || s.startsWith('district:') || s.startsWith('category:') || s.startsWith('platform:'),
+      ),
+    ),
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }

@@ -46,9 +46,20 @@ export async function runCampaign(p: Producer, config: SimulatorConfig, isRunnin
   const speed = config.speed ?? (to - from) / ((config.minutes ?? DEFAULT_CAMPAIGN_MINUTES) * 60_000);
   const cal = calibrate(scale, from, to);
   for (const line of describeCalibration(cal)) log(line);
-  log(`speed ${speed.toFixed(0)}x: the window plays in ${((to - from) / speed / 60_000).toFixed(1)} min, about ${int(cal.events / ((to - from) / speed / 1000))} events/s (bursty: evenings are busy)`);
-  log(`campaign target at this scale: {"cities":["Shenzhen"],"targets":{"gmvFen":${Math.round(cal.shenzhen.salesFen)}}}`);
-  const generator = new CampaignGenerator({ seed: config.seed, scale, from, to, curve: config.curve, cities: config.cities });
+  log(
+    `speed ${speed.toFixed(0)}x: the window plays in ${((to - from) / speed / 60_000).toFixed(1)} min, about ${int(cal.events / ((to - from) / speed / 1000))} events/s (bursty: evenings are busy)`,
+  );
+  log(
+    `campaign target at this scale: {"cities":["Shenzhen"],"targets":{"gmvFen":${Math.round(cal.shenzhen.salesFen)}}}`,
+  );
+  const generator = new CampaignGenerator({
+    seed: config.seed,
+    scale,
+    from,
+    to,
+    curve: config.curve,
+    cities: config.cities,
+  });
   const stats = new PlayStats();
   const wall0 = Date.now();
   let reached = from;
@@ -58,7 +69,9 @@ export async function runCampaign(p: Producer, config: SimulatorConfig, isRunnin
     const rate = ((stats.sent - last.sent) * 1000) / Math.max(now - last.at, 1);
     last = { at: now, sent: stats.sent };
     const pct = (100 * (reached - from)) / (to - from);
-    log(`${pct.toFixed(1)}% | event time ${formatShanghai(reached)} | sent ${int(stats.sent)} | ${int(rate)} events/s | Shenzhen GMV ${int(stats.shenzhen.salesFen / 100)} yuan`);
+    log(
+      `${pct.toFixed(1)}% | event time ${formatShanghai(reached)} | sent ${int(stats.sent)} | ${int(rate)} events/s | Shenzhen GMV ${int(stats.shenzhen.salesFen / 100)} yuan`,
+    );
   };
   while (isRunning()) {
     const target = Math.min(to, from + (Date.now() - wall0) * speed);
@@ -82,7 +95,16 @@ export async function runCampaign(p: Producer, config: SimulatorConfig, isRunnin
     complete: reached >= to,
     window: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), scale, seed: config.seed },
     sent: stats.sent,
-    shenzhen: { salesFen: sz.salesFen, expectedSalesFen: Math.round(cal.shenzhen.salesFen), refundsFen: sz.refundsFen, orders: sz.orders, views: sz.views, expectedViews: Math.round(cal.shenzhen.views), sessions: sz.sessions, expectedSessions: Math.round(cal.shenzhen.sessions) },
+    shenzhen: {
+      salesFen: sz.salesFen,
+      expectedSalesFen: Math.round(cal.shenzhen.salesFen),
+      refundsFen: sz.refundsFen,
+      orders: sz.orders,
+      views: sz.views,
+      expectedViews: Math.round(cal.shenzhen.views),
+      sessions: sz.sessions,
+      expectedSessions: Math.round(cal.shenzhen.sessions),
+    },
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
@@ -93,13 +115,25 @@ export async function runLive(p: Producer, config: SimulatorConfig, isRunning: (
   const scale = config.scale ?? scaleForRate(config.ratePerSecond);
   const to = config.durationSeconds > 0 ? start + config.durationSeconds * 1000 : undefined;
   const day = calibrate(scale, start, start + 86_400_000);
-  log(`live market at scale ${scale.toPrecision(3)}: about ${int(day.events / 86_400)} events/s on average (${config.curve} daily curve), ${int(day.nationalPerDay.sessions)} sessions/day, Shenzhen ${int(day.shenzhen.salesFen / 100)} yuan/day`);
-  const generator = new CampaignGenerator({ seed: config.seed, scale, from: start, to, curve: config.curve, cities: config.cities, idPrefix: `l${config.seed}.${start.toString(36)}` });
+  log(
+    `live market at scale ${scale.toPrecision(3)}: about ${int(day.events / 86_400)} events/s on average (${config.curve} daily curve), ${int(day.nationalPerDay.sessions)} sessions/day, Shenzhen ${int(day.shenzhen.salesFen / 100)} yuan/day`,
+  );
+  const generator = new CampaignGenerator({
+    seed: config.seed,
+    scale,
+    from: start,
+    to,
+    curve: config.curve,
+    cities: config.cities,
+    idPrefix: `l${config.seed}.${start.toString(36)}`,
+  });
   const stats = new PlayStats();
   let lastReport = start;
   const report = () => {
     const secs = (Date.now() - start) / 1000;
-    log(`sent ${int(stats.sent)} in ${secs.toFixed(1)} s, ${int(stats.sent / Math.max(secs, 0.001))} events/s | Shenzhen GMV ${int(stats.shenzhen.salesFen / 100)} yuan, ${stats.shenzhen.sessions} sessions`);
+    log(
+      `sent ${int(stats.sent)} in ${secs.toFixed(1)} s, ${int(stats.sent / Math.max(secs, 0.001))} events/s | Shenzhen GMV ${int(stats.shenzhen.salesFen / 100)} yuan, ${stats.shenzhen.sessions} sessions`,
+    );
   };
   while (isRunning() && (to === undefined || Date.now() < to || generator.peekTs() !== null)) {
     const events = generator.until(Date.now(), BATCH);

@@ -5,7 +5,7 @@ export const DAY_MS = 86_400_000;
 
 /** Hour of day (0–23) in Asia/Shanghai. */
 export function shanghaiHour(ts: number): number {
-  return (((Math.floor((ts + SHANGHAI_OFFSET_MS) / HOUR_MS) % 24) + 24) % 24);
+  return ((Math.floor((ts + SHANGHAI_OFFSET_MS) / HOUR_MS) % 24) + 24) % 24;
 }
 
 /**

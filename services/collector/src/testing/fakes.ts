@@ -8,8 +8,20 @@ export const TAOBAO_KEY = 'tb-test-key-0123456789abcdef';
 /** A valid sale event for douyin; override any field. */
 export function saleEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    v: 1, type: 'sale', eventId: 'e-1', platform: 'douyin', streamId: 's-1', hostId: 'h-1', ts: NOW - 1_000,
-    city: 'Shenzhen', district: 'Futian', category: 'jewellery', orderId: 'o-1', sku: 'sku-1', quantity: 2, amountFen: 12_900,
+    v: 1,
+    type: 'sale',
+    eventId: 'e-1',
+    platform: 'douyin',
+    streamId: 's-1',
+    hostId: 'h-1',
+    ts: NOW - 1_000,
+    city: 'Shenzhen',
+    district: 'Futian',
+    category: 'jewellery',
+    orderId: 'o-1',
+    sku: 'sku-1',
+    quantity: 2,
+    amountFen: 12_900,
     ...overrides,
   };
 }

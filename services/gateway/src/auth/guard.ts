@@ -28,7 +28,12 @@ export interface Access {
   expiresAt(request: FastifyRequest): number | undefined;
 }
 
-export const OPEN_ACCESS: Access = { enabled: false, authorize: allowAll, canSee: () => true, expiresAt: () => undefined };
+export const OPEN_ACCESS: Access = {
+  enabled: false,
+  authorize: allowAll,
+  canSee: () => true,
+  expiresAt: () => undefined,
+};
 
 /** Sec-WebSocket-Protocol entry carrying a token: browsers cannot set headers on a WebSocket. */
 export const BEARER_PROTOCOL_PREFIX = 'bearer.';
@@ -37,14 +42,19 @@ export const BEARER_PROTOCOL_PREFIX = 'bearer.';
  * The token a request presents: `Authorization: Bearer` for every request; for a
  * WebSocket upgrade also a `bearer.<token>` subprotocol or the `token` query parameter.
  */
-export function presentedToken(request: Pick<FastifyRequest, 'headers' | 'query' | 'ws'>): { token?: string; problem?: string } {
+export function presentedToken(request: Pick<FastifyRequest, 'headers' | 'query' | 'ws'>): {
+  token?: string;
+  problem?: string;
+} {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer +([^\s]+)\s*$/i.exec(header);
     return m ? { token: m[1] } : { problem: 'the Authorization header must be "Bearer <token>"' };
   }
   if (!request.ws) return {};
-  const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim());
   const fromProtocol = protocols.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
   if (fromProtocol) return { token: fromProtocol.slice(BEARER_PROTOCOL_PREFIX.length) };
   const query = (request.query ?? {}) as Record<string, unknown>;
@@ -57,15 +67,36 @@ export function presentedToken(request: Pick<FastifyRequest, 'headers' | 'query'
  * upgrade is refused before the socket opens), then pass the policy (403 FORBIDDEN).
  * Without settings nothing is registered and everything is allowed.
  */
-export function registerAuth(app: FastifyInstance, settings: AuthSettings | undefined, onRefused: (reason: string) => void = () => undefined, now: () => number = Date.now): void {
+export function registerAuth(
+  app: FastifyInstance,
+  settings: AuthSettings | undefined,
+  onRefused: (reason: string) => void = () => undefined,
+  now: () => number = Date.now,
+): void {
   if (!settings) return;
   app.decorateRequest('principal', null);
 
-  const refuse = (request: FastifyRequest, reply: FastifyReply, code: ErrorCode, reason: string, message: string): FastifyReply => {
+  const refuse = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    code: ErrorCode,
+    reason: string,
+    message: string,
+  ): FastifyReply => {
     onRefused(reason);
-    request.log[code === 'FORBIDDEN' ? 'info' : 'debug']({ reason, sub: request.principal?.sub, route: request.routeOptions.url }, 'access refused');
-    if (code === 'UNAUTHORIZED') reply.header('www-authenticate', `Bearer realm="livetally"${reason === 'missing' ? '' : ', error="invalid_token"'}`);
-    return reply.code(code === 'UNAUTHORIZED' ? 401 : 403).header('cache-control', 'no-store').send(errorBody(code, message));
+    request.log[code === 'FORBIDDEN' ? 'info' : 'debug'](
+      { reason, sub: request.principal?.sub, route: request.routeOptions.url },
+      'access refused',
+    );
+    if (code === 'UNAUTHORIZED')
+      reply.header(
+        'www-authenticate',
+        `Bearer realm="livetally"${reason === 'missing' ? '' : ', error="invalid_token"'}`,
+      );
+    return reply
+      .code(code === 'UNAUTHORIZED' ? 401 : 403)
+      .header('cache-control', 'no-store')
+      .send(errorBody(code, message));
   };
 
   app.addHook('onRequest', async (request, reply) => {
@@ -73,10 +104,26 @@ export function registerAuth(app: FastifyInstance, settings: AuthSettings | unde
     if (rule?.open) return;
     const presented = presentedToken(request);
     if (presented.problem) return refuse(request, reply, 'UNAUTHORIZED', 'malformed', presented.problem);
-    if (!presented.token) return refuse(request, reply, 'UNAUTHORIZED', 'missing', 'a bearer token is required (Authorization: Bearer <token>)');
-    const verified = verifyToken(presented.token, settings.keys, { now: now(), clockSkewSeconds: settings.clockSkewSeconds });
+    if (!presented.token)
+      return refuse(
+        request,
+        reply,
+        'UNAUTHORIZED',
+        'missing',
+        'a bearer token is required (Authorization: Bearer <token>)',
+      );
+    const verified = verifyToken(presented.token, settings.keys, {
+      now: now(),
+      clockSkewSeconds: settings.clockSkewSeconds,
+    });
     if (!verified.ok) {
-      return refuse(request, reply, 'UNAUTHORIZED', verified.reason, verified.reason === 'expired' ? 'the token has expired' : 'the token is not valid');
+      return refuse(
+        request,
+        reply,
+        'UNAUTHORIZED',
+        verified.reason,
+        verified.reason === 'expired' ? 'the token has expired' : 'the token is not valid',
+      );
     }
     request.principal = verified.claims;
     const decision = decide(verified.claims, rule, targetOf(request));
@@ -99,7 +146,8 @@ export function accessFor(settings: AuthSettings | undefined): Access {
     enabled: true,
     authorize: (request, role) => request.principal?.role === role,
     canSee: (request, scope) => request.principal !== null && scopeAllowed(request.principal.scopes, scope),
-    expiresAt: (request) => (request.principal ? (request.principal.exp + settings.clockSkewSeconds) * 1000 : undefined),
+    expiresAt: (request) =>
+      request.principal ? (request.principal.exp + settings.clockSkewSeconds) * 1000 : undefined,
   };
 }
 

@@ -9,9 +9,20 @@ export const REQUIRED_WHEN = 'when GATEWAY_AUTH=on (the default)';
  * one until its tokens have expired, then remove it. A single secret may go without a
  * kid ("secret"). Problems name the variable and the entry, never a secret.
  */
-export function parseTokenSecrets(raw: string | undefined): { ok: true; keys: TokenKey[] } | { ok: false; problems: string[] } {
-  const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) return { ok: false, problems: [`${NAME} is required ${REQUIRED_WHEN} (kid:secret, each secret at least ${MIN_SECRET_BYTES} bytes); create one with ${NAME}="k1:$(openssl rand -base64 48)" (npm start keeps one in .data/gateway-token-secrets)`] };
+export function parseTokenSecrets(
+  raw: string | undefined,
+): { ok: true; keys: TokenKey[] } | { ok: false; problems: string[] } {
+  const parts = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length === 0)
+    return {
+      ok: false,
+      problems: [
+        `${NAME} is required ${REQUIRED_WHEN} (kid:secret, each secret at least ${MIN_SECRET_BYTES} bytes); create one with ${NAME}="k1:$(openssl rand -base64 48)" (npm start keeps one in .data/gateway-token-secrets)`,
+      ],
+    };
   const problems: string[] = [];
   const keys: TokenKey[] = [];
   const kids = new Set<string | undefined>();
@@ -22,8 +33,10 @@ export function parseTokenSecrets(raw: string | undefined): { ok: true; keys: To
     const secret = bare ? part : part.slice(colon + 1).trim();
     const where = `${NAME} entry ${i + 1}${kid !== undefined && KID.test(kid) ? ` (${kid})` : ''}`;
     if (bare && parts.length > 1) problems.push(`${where}: with several secrets every entry must be kid:secret`);
-    if (kid !== undefined && !KID.test(kid)) problems.push(`${where}: the kid must be 1-32 characters of A-Z a-z 0-9 . _ -`);
-    if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) problems.push(`${where}: the secret must be at least ${MIN_SECRET_BYTES} bytes (openssl rand -base64 48)`);
+    if (kid !== undefined && !KID.test(kid))
+      problems.push(`${where}: the kid must be 1-32 characters of A-Z a-z 0-9 . _ -`);
+    if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES)
+      problems.push(`${where}: the secret must be at least ${MIN_SECRET_BYTES} bytes (openssl rand -base64 48)`);
     if (kids.has(kid)) problems.push(`${where}: the kid is listed twice`);
     if (keys.some((k) => k.secret === secret)) problems.push(`${where}: the same secret is listed twice`);
     kids.add(kid);

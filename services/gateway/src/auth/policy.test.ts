@@ -5,14 +5,21 @@ import type { Role, TokenClaims } from './token';
 
 const claims = (role: Role, scopes: string[]): TokenClaims => ({ sub: 't', role, scopes, iat: 0, exp: 1 });
 const CAMPAIGN_READER = claims('reader', ['campaign:ecm-2024']);
-const target = (method: string, route: string, params: Record<string, string> = {}, query: Record<string, unknown> = {}): RouteTarget => ({ method, route, params, query });
+const target = (
+  method: string,
+  route: string,
+  params: Record<string, string> = {},
+  query: Record<string, unknown> = {},
+): RouteTarget => ({ method, route, params, query });
 const opts = { metricsPublic: false };
 const allowed = (c: TokenClaims, t: RouteTarget) => decide(c, ruleFor(t.method, t.route, opts), t).ok;
 
 describe('scope patterns', () => {
   it('accepts *, <kind>:* and canonical scopes only', () => {
-    for (const ok of ['*', 'all', 'campaign:*', 'district:*', 'campaign:ecm-2024', "district:Bao'an", 'city:深圳']) expect(checkScopePattern(ok), ok).toBeUndefined();
-    for (const bad of ['', 'all:*', 'planet:*', 'campaign:', 'campaign:ecm*', 'district:<b>', '**']) expect(checkScopePattern(bad), bad).toBeDefined();
+    for (const ok of ['*', 'all', 'campaign:*', 'district:*', 'campaign:ecm-2024', "district:Bao'an", 'city:深圳'])
+      expect(checkScopePattern(ok), ok).toBeUndefined();
+    for (const bad of ['', 'all:*', 'planet:*', 'campaign:', 'campaign:ecm*', 'district:<b>', '**'])
+      expect(checkScopePattern(bad), bad).toBeDefined();
   });
 
   it('matches exact scopes, kind wildcards and *', () => {
@@ -31,7 +38,8 @@ describe('scope patterns', () => {
 
 describe('access policy', () => {
   it('keeps probes, the dashboard page and the API document open; unknown routes stay 404', () => {
-    for (const route of ['/', '/healthz', '/readyz', '/openapi.json']) expect(ruleFor('GET', route, opts)?.open, route).toBe(true);
+    for (const route of ['/', '/healthz', '/readyz', '/openapi.json'])
+      expect(ruleFor('GET', route, opts)?.open, route).toBe(true);
     expect(ruleFor('HEAD', '/healthz', opts)?.open).toBe(true);
     expect(ruleFor('GET', undefined, opts)?.open).toBe(true);
     expect(ruleFor('GET', '/metrics', opts)?.open).toBeUndefined();
@@ -62,7 +70,8 @@ describe('access policy', () => {
       target('POST', '/v1/sql'),
       target('GET', '/metrics'),
     ];
-    for (const t of refused) expect(allowed(CAMPAIGN_READER, t), `${t.method} ${t.route} ${JSON.stringify(t.query)}`).toBe(false);
+    for (const t of refused)
+      expect(allowed(CAMPAIGN_READER, t), `${t.method} ${t.route} ${JSON.stringify(t.query)}`).toBe(false);
   });
 
   it('gives campaign writes to admins within their scopes, SQL to engineers, metrics to both', () => {
@@ -77,14 +86,20 @@ describe('access policy', () => {
     // Creation names the campaign in the body, checked once it is parsed.
     const create = ruleFor('POST', '/v1/campaigns', opts)!;
     expect(checkScope(claims('admin', ['campaign:a']), create.bodyScope!({ id: 'a' })).ok).toBe(true);
-    expect(checkScope(claims('admin', ['campaign:a']), create.bodyScope!({ id: 'b' }))).toEqual({ ok: false, message: 'the token does not cover "campaign:b"' });
+    expect(checkScope(claims('admin', ['campaign:a']), create.bodyScope!({ id: 'b' }))).toEqual({
+      ok: false,
+      message: 'the token does not cover "campaign:b"',
+    });
     expect(create.bodyScope!({})).toBeUndefined(); // no id: the campaign service answers 400
   });
 
   it('checks scopes in their canonical form and explains refusals', () => {
     const luohu = claims('reader', ['district:Luohu']);
     expect(allowed(luohu, target('GET', '/v1/history/totals', {}, { scope: 'district:Luohu' }))).toBe(true);
-    expect(decide(luohu, ruleFor('POST', '/v1/sql', opts), target('POST', '/v1/sql'))).toEqual({ ok: false, message: 'this needs the engineer role; the token has reader' });
+    expect(decide(luohu, ruleFor('POST', '/v1/sql', opts), target('POST', '/v1/sql'))).toEqual({
+      ok: false,
+      message: 'this needs the engineer role; the token has reader',
+    });
   });
 
   it('refuses a route that has no rule', () => {

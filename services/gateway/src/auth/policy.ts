@@ -61,7 +61,11 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'GET /v1/campaigns/:id': { scope: campaign },
   'GET /v1/campaigns/:id/history': { scope: campaign },
   'GET /v1/campaigns/:id/rankings': { scope: campaign },
-  'POST /v1/campaigns': { roles: ADMIN, bodyScope: (b) => (typeof (b as { id?: unknown } | null)?.id === 'string' ? `campaign:${(b as { id: string }).id}` : undefined) },
+  'POST /v1/campaigns': {
+    roles: ADMIN,
+    bodyScope: (b) =>
+      typeof (b as { id?: unknown } | null)?.id === 'string' ? `campaign:${(b as { id: string }).id}` : undefined,
+  },
   'PUT /v1/campaigns/:id': { roles: ADMIN, scope: campaign },
   'POST /v1/campaigns/:id/end': { roles: ADMIN, scope: campaign },
   'POST /v1/sql': { roles: ['engineer'] },
@@ -79,13 +83,17 @@ export function ruleFor(method: string, route: string | undefined, options: Poli
 export function decide(claims: TokenClaims, rule: Rule | undefined, target: RouteTarget): Decision {
   if (!rule) return { ok: false, message: `no access rule covers ${target.method} ${target.route ?? ''}` };
   if (rule.open) return { ok: true };
-  if (rule.roles && !rule.roles.includes(claims.role)) return { ok: false, message: `this needs the ${rule.roles.join(' or ')} role; the token has ${claims.role}` };
+  if (rule.roles && !rule.roles.includes(claims.role))
+    return { ok: false, message: `this needs the ${rule.roles.join(' or ')} role; the token has ${claims.role}` };
   return rule.scope ? checkScope(claims, rule.scope(target)) : { ok: true };
 }
 
 export function checkScope(claims: TokenClaims, scope: string | undefined): Decision {
   if (scope === undefined || scopeAllowed(claims.scopes, scope)) return { ok: true };
-  return { ok: false, message: `the token does not cover ${JSON.stringify(canonicalScope(scope) ?? scope.slice(0, 140))}` };
+  return {
+    ok: false,
+    message: `the token does not cover ${JSON.stringify(canonicalScope(scope) ?? scope.slice(0, 140))}`,
+  };
 }
 
 /** Roles a route is limited to, for documentation (OpenAPI x-required-role); undefined = any role. */

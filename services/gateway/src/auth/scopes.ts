@@ -12,11 +12,16 @@ export function checkScopePattern(pattern: string): string | undefined {
   if (pattern === '*') return undefined;
   if (pattern.endsWith(':*')) {
     const kind = pattern.slice(0, -2);
-    return KINDS.has(kind) ? undefined : `scope pattern ${JSON.stringify(pattern.slice(0, 80))} names an unknown kind; expected one of ${[...KINDS].join(', ')}`;
+    return KINDS.has(kind)
+      ? undefined
+      : `scope pattern ${JSON.stringify(pattern.slice(0, 80))} names an unknown kind; expected one of ${[...KINDS].join(', ')}`;
   }
   const canonical = canonicalScope(pattern);
-  if (canonical === undefined) return `scope pattern ${JSON.stringify(pattern.slice(0, 80))} is not *, <kind>:* or a scope such as campaign:ecm-2024`;
-  return canonical === pattern ? undefined : `scope pattern ${JSON.stringify(pattern.slice(0, 80))} must be written ${JSON.stringify(canonical)}`;
+  if (canonical === undefined)
+    return `scope pattern ${JSON.stringify(pattern.slice(0, 80))} is not *, <kind>:* or a scope such as campaign:ecm-2024`;
+  return canonical === pattern
+    ? undefined
+    : `scope pattern ${JSON.stringify(pattern.slice(0, 80))} must be written ${JSON.stringify(canonical)}`;
 }
 
 /** The canonical form of a scope, or undefined when it is not a valid scope. */

@@ -35,7 +35,8 @@ export const KID = /^[A-Za-z0-9._-]{1,32}$/;
 // A 32-byte HMAC is 43 base64url characters without padding.
 const SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{43}$/;
 
-export type VerifyFailure = 'malformed' | 'unsupported_alg' | 'unknown_key' | 'bad_signature' | 'invalid_claims' | 'expired' | 'not_yet_valid';
+export type VerifyFailure =
+  'malformed' | 'unsupported_alg' | 'unknown_key' | 'bad_signature' | 'invalid_claims' | 'expired' | 'not_yet_valid';
 export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: VerifyFailure; message: string };
 
 export interface VerifyOptions {
@@ -45,19 +46,32 @@ export interface VerifyOptions {
   clockSkewSeconds: number;
 }
 
-const sign = (key: TokenKey, data: string): Buffer => createHmac('sha256', Buffer.from(key.secret, 'utf8')).update(data, 'ascii').digest();
+const sign = (key: TokenKey, data: string): Buffer =>
+  createHmac('sha256', Buffer.from(key.secret, 'utf8')).update(data, 'ascii').digest();
 
 /** Signs claims with a key (its kid goes into the payload); throws when the claims are not valid. */
 export function signToken(claims: Omit<TokenClaims, 'kid'>, key: TokenKey): string {
   const problem = checkClaims({ ...claims, kid: key.kid });
   if (problem) throw new Error(`cannot sign: ${problem}`);
-  const payload = { v: 1, alg: TOKEN_ALG, ...(key.kid === undefined ? {} : { kid: key.kid }), sub: claims.sub, role: claims.role, scopes: claims.scopes, iat: claims.iat, exp: claims.exp };
+  const payload = {
+    v: 1,
+    alg: TOKEN_ALG,
+    ...(key.kid === undefined ? {} : { kid: key.kid }),
+    sub: claims.sub,
+    role: claims.role,
+    scopes: claims.scopes,
+    iat: claims.iat,
+    exp: claims.exp,
+  };
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${body}.${sign(key, body).toString('base64url')}`;
 }
 
 /** Mints a token valid from `now` (ms) for `ttlSeconds`. */
-export function mintToken(input: { sub: string; role: Role; scopes: string[]; ttlSeconds: number; now: number }, key: TokenKey): string {
+export function mintToken(
+  input: { sub: string; role: Role; scopes: string[]; ttlSeconds: number; now: number },
+  key: TokenKey,
+): string {
   const iat = Math.floor(input.now / 1000);
   return signToken({ sub: input.sub, role: input.role, scopes: input.scopes, iat, exp: iat + input.ttlSeconds }, key);
 }
@@ -68,7 +82,8 @@ export function mintToken(input: { sub: string; role: Role; scopes: string[]; tt
  * and metrics, callers tell the client little more than "invalid" or "expired".
  */
 export function verifyToken(token: unknown, keys: readonly TokenKey[], options: VerifyOptions): VerifyResult {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !SHAPE.test(token)) return fail('malformed', 'not a token');
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !SHAPE.test(token))
+    return fail('malformed', 'not a token');
   const [body, sig] = token.split('.') as [string, string];
   const signature = Buffer.from(sig, 'base64url');
   // Exactly one encoding is accepted for each part, so a token cannot be altered and still pass.
@@ -78,7 +93,8 @@ export function verifyToken(token: unknown, keys: readonly TokenKey[], options: 
   let payload: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(raw.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('malformed', 'payload is not a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return fail('malformed', 'payload is not a JSON object');
     payload = parsed as Record<string, unknown>;
   } catch {
     return fail('malformed', 'payload is not JSON');
@@ -93,18 +109,31 @@ export function verifyToken(token: unknown, keys: readonly TokenKey[], options: 
   if (problem) return fail('invalid_claims', problem);
   const nowSeconds = options.now / 1000;
   if (nowSeconds >= claims.exp + options.clockSkewSeconds) return fail('expired', 'token has expired');
-  if (claims.iat > nowSeconds + options.clockSkewSeconds) return fail('not_yet_valid', 'token was issued in the future');
-  return { ok: true, claims: { sub: claims.sub, role: claims.role, scopes: [...claims.scopes], iat: claims.iat, exp: claims.exp, ...(claims.kid === undefined ? {} : { kid: claims.kid }) } };
+  if (claims.iat > nowSeconds + options.clockSkewSeconds)
+    return fail('not_yet_valid', 'token was issued in the future');
+  return {
+    ok: true,
+    claims: {
+      sub: claims.sub,
+      role: claims.role,
+      scopes: [...claims.scopes],
+      iat: claims.iat,
+      exp: claims.exp,
+      ...(claims.kid === undefined ? {} : { kid: claims.kid }),
+    },
+  };
 }
 
 /** A problem with the claims' shape, or undefined. */
 export function checkClaims(c: Partial<TokenClaims>): string | undefined {
   if (typeof c.sub !== 'string' || !SUB.test(c.sub)) return 'sub must be 1-128 letters, digits or " @\'._:-"';
   if (!ROLES.includes(c.role as Role)) return `role must be one of ${ROLES.join(', ')}`;
-  if (!Array.isArray(c.scopes) || c.scopes.length > MAX_SCOPES || c.scopes.some((s) => typeof s !== 'string')) return `scopes must be a list of at most ${MAX_SCOPES} strings`;
+  if (!Array.isArray(c.scopes) || c.scopes.length > MAX_SCOPES || c.scopes.some((s) => typeof s !== 'string'))
+    return `scopes must be a list of at most ${MAX_SCOPES} strings`;
   const bad = c.scopes.map(checkScopePattern).find((p) => p !== undefined);
   if (bad) return bad;
-  if (!Number.isSafeInteger(c.iat) || !Number.isSafeInteger(c.exp) || (c.iat as number) < 0) return 'iat and exp must be whole seconds since the epoch';
+  if (!Number.isSafeInteger(c.iat) || !Number.isSafeInteger(c.exp) || (c.iat as number) < 0)
+    return 'iat and exp must be whole seconds since the epoch';
   if ((c.exp as number) <= (c.iat as number)) return 'exp must be after iat';
   if (c.kid !== undefined && !KID.test(c.kid)) return 'kid must be 1-32 characters of A-Z a-z 0-9 . _ -';
   return undefined;

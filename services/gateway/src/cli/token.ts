@@ -54,25 +54,41 @@ const keys = loadTokenKeys();
 
 if (v.verify !== undefined) {
   const result = verifyToken(v.verify.trim(), keys, { now: Date.now(), clockSkewSeconds: 0 });
-  process.stdout.write(`${JSON.stringify(result.ok ? { valid: true, claims: result.claims, expires: new Date(result.claims.exp * 1000).toISOString() } : { valid: false, reason: result.reason })}\n`);
+  process.stdout.write(
+    `${JSON.stringify(result.ok ? { valid: true, claims: result.claims, expires: new Date(result.claims.exp * 1000).toISOString() } : { valid: false, reason: result.reason })}\n`,
+  );
   process.exit(result.ok ? 0 : 1);
 }
 
 if (!v.role || !ROLES.includes(v.role as Role)) usage(`--role must be one of ${ROLES.join(', ')}`);
 const role = v.role as Role;
 if (role === 'reader' && !v.scopes) usage('--scopes is required for readers (e.g. --scopes campaign:ecm-2024)');
-const scopes = (v.scopes ?? '*').split(',').map((s) => s.trim()).filter(Boolean);
+const scopes = (v.scopes ?? '*')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const s of scopes) {
   const problem = checkScopePattern(s);
   if (problem) usage(`--scopes: ${problem}`);
 }
 const ttlSeconds = parseTtl(v.ttl);
-if (ttlSeconds === undefined) usage(`--ttl ${JSON.stringify(v.ttl)} is not a duration such as 90s, 15m, 8h or 30d (at most 366d)`);
+if (ttlSeconds === undefined)
+  usage(`--ttl ${JSON.stringify(v.ttl)} is not a duration such as 90s, 15m, 8h or 30d (at most 366d)`);
 const key = v.kid === undefined ? keys[0]! : keys.find((k) => k.kid === v.kid);
-if (!key) usage(`--kid ${JSON.stringify(v.kid)} is not in GATEWAY_TOKEN_SECRETS (known: ${keys.map((k) => k.kid ?? '(unnamed)').join(', ')})`);
+if (!key)
+  usage(
+    `--kid ${JSON.stringify(v.kid)} is not in GATEWAY_TOKEN_SECRETS (known: ${keys.map((k) => k.kid ?? '(unnamed)').join(', ')})`,
+  );
 const sub = v.sub ?? `cli-${role}`;
 const now = Date.now();
-const problem = checkClaims({ sub, role, scopes, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + ttlSeconds, kid: key.kid });
+const problem = checkClaims({
+  sub,
+  role,
+  scopes,
+  iat: Math.floor(now / 1000),
+  exp: Math.floor(now / 1000) + ttlSeconds,
+  kid: key.kid,
+});
 if (problem) usage(problem);
 
 const token = mintToken({ sub, role, scopes, ttlSeconds, now }, key);
@@ -80,6 +96,8 @@ const expires = new Date((Math.floor(now / 1000) + ttlSeconds) * 1000).toISOStri
 if (v.json) {
   process.stdout.write(`${JSON.stringify({ token, sub, role, scopes, kid: key.kid ?? null, expires })}\n`);
 } else {
-  process.stderr.write(`${role} token for ${sub}, scopes ${scopes.join(',')}, key ${key.kid ?? '(unnamed)'}, expires ${expires}\n`);
+  process.stderr.write(
+    `${role} token for ${sub}, scopes ${scopes.join(',')}, key ${key.kid ?? '(unnamed)'}, expires ${expires}\n`,
+  );
   process.stdout.write(`${token}\n`);
 }

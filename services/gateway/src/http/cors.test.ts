@@ -17,8 +17,13 @@ afterEach(async () => {
 
 const make = async (allowedOrigins: string[]) => (app = await makeApiApp({ auth, limits: { allowedOrigins } }));
 const preflight = (origin: string, method = 'GET') =>
-  app!.inject({ method: 'OPTIONS', url: '/v1/totals/all', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' } });
-const get = (origin: string, token?: string) => app!.inject({ url: '/v1/totals/all', headers: { origin, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  app!.inject({
+    method: 'OPTIONS',
+    url: '/v1/totals/all',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' },
+  });
+const get = (origin: string, token?: string) =>
+  app!.inject({ url: '/v1/totals/all', headers: { origin, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
 
 describe('CORS (GATEWAY_ALLOWED_ORIGINS)', () => {
   it('lets a listed origin read the API with a bearer token, preflight first', async () => {

@@ -24,8 +24,18 @@ export interface CollectedRoute {
 type Json = Record<string, unknown>;
 
 const STATUS_TEXT: Record<string, string> = {
-  101: 'Switching Protocols', 200: 'OK', 201: 'Created', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
-  409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable',
+  101: 'Switching Protocols',
+  200: 'OK',
+  201: 'Created',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
 };
 
 /** Starts collecting; call before any route is registered. The returned list fills as routes are added. */
@@ -34,7 +44,12 @@ export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
   app.addHook('onRoute', (route: RouteOptions & { websocket?: boolean }) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || method === 'OPTIONS') continue; // fastify adds HEAD for every GET
-      routes.push({ method: method.toLowerCase(), url: route.url, schema: route.schema as Json | undefined, websocket: route.websocket === true });
+      routes.push({
+        method: method.toLowerCase(),
+        url: route.url,
+        schema: route.schema as Json | undefined,
+        websocket: route.websocket === true,
+      });
     }
   });
   return routes;
@@ -67,28 +82,43 @@ export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInf
   const paths: Record<string, Record<string, Json>> = {};
   const tags = new Set<string>();
   for (const route of routes) {
-    const schema = { ...(route.schema ?? {}), ...(info.extra?.[`${route.method.toUpperCase()} ${route.url}`] ?? {}) } as Json;
+    const schema = {
+      ...(route.schema ?? {}),
+      ...(info.extra?.[`${route.method.toUpperCase()} ${route.url}`] ?? {}),
+    } as Json;
     if (schema.hide === true) continue;
     const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const op: Json = { operationId: operationId(route.method, route.url) };
-    for (const key of ['summary', 'description', 'tags', 'deprecated'] as const) if (schema[key] !== undefined) op[key] = schema[key];
+    for (const key of ['summary', 'description', 'tags', 'deprecated'] as const)
+      if (schema[key] !== undefined) op[key] = schema[key];
     for (const [key, value] of Object.entries(schema)) if (key.startsWith('x-')) op[key] = value;
     for (const tag of (schema.tags as string[] | undefined) ?? []) tags.add(tag);
-    const parameters = [...toParameters(schema.params as Json | undefined, 'path'), ...toParameters(schema.querystring as Json | undefined, 'query')];
+    const parameters = [
+      ...toParameters(schema.params as Json | undefined, 'path'),
+      ...toParameters(schema.querystring as Json | undefined, 'query'),
+    ];
     if (parameters.length > 0) op.parameters = parameters;
-    if (schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(schema.body) } } };
+    if (schema.body)
+      op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(schema.body) } } };
     op.responses = toResponses(schema.response as Json | undefined, route.websocket);
     if (info.security) secure(op, route, info.security);
-    for (const [status, response] of Object.entries(info.commonResponses?.(route.method, route.url) ?? {})) (op.responses as Json)[status] ??= response;
+    for (const [status, response] of Object.entries(info.commonResponses?.(route.method, route.url) ?? {}))
+      (op.responses as Json)[status] ??= response;
     (paths[path] ??= {})[route.method] = op;
   }
-  const sorted = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]!]));
+  const sorted = Object.fromEntries(
+    Object.keys(paths)
+      .sort()
+      .map((p) => [p, paths[p]!]),
+  );
   return {
     openapi: '3.0.3',
     info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
     tags: [...tags].sort().map((name) => ({ name })),
     paths: sorted,
-    ...(info.security ? { components: { securitySchemes: info.security.schemes }, 'x-security-note': info.security.description } : {}),
+    ...(info.security
+      ? { components: { securitySchemes: info.security.schemes }, 'x-security-note': info.security.description }
+      : {}),
   };
 }
 
@@ -109,7 +139,13 @@ function toParameters(schema: Json | undefined, where: 'path' | 'query'): Json[]
   const required = new Set((schema?.required as string[] | undefined) ?? []);
   return Object.entries(props).map(([name, prop]) => {
     const { description, ...rest } = prop;
-    return { name, in: where, required: where === 'path' || required.has(name), ...(description ? { description } : {}), schema: toSchema(rest) };
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(description ? { description } : {}),
+      schema: toSchema(rest),
+    };
   });
 }
 
@@ -120,14 +156,17 @@ function toResponses(response: Json | undefined, websocket: boolean): Json {
     const description = (s.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response';
     if (s.content) {
       // fastify's per-content-type form: { content: { 'text/plain': { schema } } }
-      const content = Object.fromEntries(Object.entries(s.content as Record<string, Json>).map(([type, c]) => [type, { schema: toSchema(c.schema) }]));
+      const content = Object.fromEntries(
+        Object.entries(s.content as Record<string, Json>).map(([type, c]) => [type, { schema: toSchema(c.schema) }]),
+      );
       out[status] = { description, content };
     } else {
       const { description: _omit, ...body } = s;
       out[status] = { description, content: { 'application/json': { schema: toSchema(body) } } };
     }
   }
-  if (websocket && !out['101']) out['101'] = { description: 'Switching Protocols: the connection is upgraded to a WebSocket' };
+  if (websocket && !out['101'])
+    out['101'] = { description: 'Switching Protocols: the connection is upgraded to a WebSocket' };
   if (Object.keys(out).length === 0) out.default = { description: 'Response' };
   return out;
 }

@@ -2,7 +2,12 @@ import type { Campaign, CampaignTargets } from '@livetally/campaigns';
 import type { HistoryMeasures } from '@livetally/history';
 
 /** Which measure each campaign target is compared with. */
-export const TARGET_MEASURE: Record<keyof CampaignTargets, keyof HistoryMeasures> = { gmvFen: 'salesFen', views: 'views', sessions: 'sessions', hosts: 'activeHosts' };
+export const TARGET_MEASURE: Record<keyof CampaignTargets, keyof HistoryMeasures> = {
+  gmvFen: 'salesFen',
+  views: 'views',
+  sessions: 'sessions',
+  hosts: 'activeHosts',
+};
 
 export type PaceStatus = 'not_started' | 'ahead' | 'behind' | 'met' | 'missed';
 
@@ -45,7 +50,14 @@ export function computePace(campaign: Campaign, history: HistoryMeasures, now: n
     else if (elapsed >= 1) status = 'missed';
     else if (elapsed === 0) status = 'not_started';
     else status = done >= elapsed ? 'ahead' : 'behind';
-    targets[key] = { measure, target, actual, doneShare: round(done), expectedByNow: Math.round(target * elapsed), status };
+    targets[key] = {
+      measure,
+      target,
+      actual,
+      doneShare: round(done),
+      expectedByNow: Math.round(target * elapsed),
+      status,
+    };
   }
   return { asOf: now, elapsedShare: round(elapsed), targets };
 }

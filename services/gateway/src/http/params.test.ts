@@ -43,7 +43,9 @@ describe('ranges', () => {
     expect(parseRange({ from: String(T), to: String(T + DAY) })).toEqual({ from: T, to: T + DAY });
     expect(errorOf(() => checkRange(T, T)).message).toContain('after from');
     expect(checkRange(T, T + 7 * DAY, 'minute')).toEqual({ from: T, to: T + 7 * DAY });
-    expect(errorOf(() => checkRange(T, T + 7 * DAY + 60_000, 'minute')).message).toContain('a minute series covers at most 7 days');
+    expect(errorOf(() => checkRange(T, T + 7 * DAY + 60_000, 'minute')).message).toContain(
+      'a minute series covers at most 7 days',
+    );
     expect(checkRange(T, T + 400 * DAY, 'hour').to).toBe(T + 400 * DAY);
     expect(errorOf(() => checkRange(T, T + 401 * DAY, 'hour')).message).toContain('at most 400 days');
   });
@@ -58,7 +60,9 @@ describe('subjectFromScope', () => {
   });
 
   it('refuses stream, campaign and unknown scopes with a pointer', () => {
-    expect(errorOf(() => subjectFromScope('stream:s-1')).message).toMatch(/per-stream history .* lt_events .* POST \/v1\/sql/);
+    expect(errorOf(() => subjectFromScope('stream:s-1')).message).toMatch(
+      /per-stream history .* lt_events .* POST \/v1\/sql/,
+    );
     expect(errorOf(() => subjectFromScope('campaign:ecm')).message).toContain('/v1/campaigns/ecm/history');
     expect(errorOf(() => subjectFromScope('planet:Mars'))).toMatchObject({ code: 'INVALID_SCOPE', status: 400 });
   });

@@ -27,9 +27,22 @@ async function makeApp(options: { perMinute?: number; sqlPerMinute?: number; aut
   return app;
 }
 
-const bearer = (sub: string) => ({ authorization: `Bearer ${mintToken({ sub, role: 'engineer', scopes: ['*'], ttlSeconds: 600, now: Date.now() }, KEY)}` });
-const get = (url: string, from = '10.0.0.1', headers: Record<string, string> = {}): InjectOptions => ({ method: 'GET', url, remoteAddress: from, headers });
-const sql = (from = '10.0.0.1', headers: Record<string, string> = {}): InjectOptions => ({ method: 'POST', url: '/v1/sql', remoteAddress: from, headers, payload: { query: 'SELECT 1' } });
+const bearer = (sub: string) => ({
+  authorization: `Bearer ${mintToken({ sub, role: 'engineer', scopes: ['*'], ttlSeconds: 600, now: Date.now() }, KEY)}`,
+});
+const get = (url: string, from = '10.0.0.1', headers: Record<string, string> = {}): InjectOptions => ({
+  method: 'GET',
+  url,
+  remoteAddress: from,
+  headers,
+});
+const sql = (from = '10.0.0.1', headers: Record<string, string> = {}): InjectOptions => ({
+  method: 'POST',
+  url: '/v1/sql',
+  remoteAddress: from,
+  headers,
+  payload: { query: 'SELECT 1' },
+});
 
 afterEach(async () => {
   await app?.close();
@@ -48,7 +61,9 @@ describe('REST rate limits', () => {
     expect(remaining).toEqual(['2', '1', '0']);
     const refused = await app.inject(get('/v1/history/totals?from=0&to=60000'));
     expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toEqual({ error: { code: 'RATE_LIMITED', message: expect.stringContaining('GATEWAY_RATE_LIMIT_PER_MINUTE') } });
+    expect(refused.json()).toEqual({
+      error: { code: 'RATE_LIMITED', message: expect.stringContaining('GATEWAY_RATE_LIMIT_PER_MINUTE') },
+    });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(refused.headers['cache-control']).toBe('no-store');
@@ -82,7 +97,9 @@ describe('REST rate limits', () => {
     expect((await app.inject(get('/v1/totals/all', '10.0.0.2', bearer('screen-a')))).statusCode).toBe(200);
     expect((await app.inject(get('/v1/totals/all', '10.0.0.3', bearer('screen-a')))).statusCode).toBe(429);
     expect((await app.inject(get('/v1/totals/all', '10.0.0.1', bearer('screen-b')))).statusCode).toBe(200);
-    const forged = { authorization: `Bearer ${mintToken({ sub: 'x', role: 'reader', scopes: ['*'], ttlSeconds: 600, now: Date.now() }, { kid: 'k1', secret: randomBytes(36).toString('base64') })}` };
+    const forged = {
+      authorization: `Bearer ${mintToken({ sub: 'x', role: 'reader', scopes: ['*'], ttlSeconds: 600, now: Date.now() }, { kid: 'k1', secret: randomBytes(36).toString('base64') })}`,
+    };
     expect((await app.inject(get('/v1/totals/all', '10.0.0.9', forged))).statusCode).toBe(401);
     expect((await app.inject(get('/v1/totals/all', '10.0.0.9', forged))).statusCode).toBe(401);
     expect((await app.inject(get('/v1/totals/all', '10.0.0.9', forged))).statusCode).toBe(429);
@@ -92,7 +109,9 @@ describe('REST rate limits', () => {
 describe('OpenAPI', () => {
   it('documents the 429 with Retry-After on every limited route and not on the exempt ones', async () => {
     const app = await makeApp();
-    const doc = (await app.inject(get('/openapi.json', '10.0.0.7'))).json() as { paths: Record<string, Record<string, { responses: Record<string, { headers?: object; content?: object }> }>> };
+    const doc = (await app.inject(get('/openapi.json', '10.0.0.7'))).json() as {
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: object; content?: object }> }>>;
+    };
     const limited = doc.paths['/v1/sql']!.post!.responses['429']!;
     expect(limited.headers).toHaveProperty('Retry-After');
     expect(JSON.stringify(limited.content)).toContain('RATE_LIMITED');

@@ -62,8 +62,13 @@ export function addressKey(ip: string): string {
   const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]!.split('::');
   const left = head ? head.split(':') : [];
   const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /**
@@ -96,10 +101,23 @@ export function createRequestLimiter(settings: RateLimitSettings, group: LimitGr
  * Counts every request to a limited route and answers 429 RATE_LIMITED with Retry-After
  * once a client is over its limit. An onRequest hook: register it before authentication.
  */
-export function registerRateLimits(app: FastifyInstance, settings: RateLimitSettings, clientKey: (request: FastifyRequest) => string, onRefused: (reason: string) => void = () => undefined): void {
+export function registerRateLimits(
+  app: FastifyInstance,
+  settings: RateLimitSettings,
+  clientKey: (request: FastifyRequest) => string,
+  onRefused: (reason: string) => void = () => undefined,
+): void {
   const limiters: Record<LimitGroup, { limiter: RateLimiterAbstract; limit: number; variable: string }> = {
-    rest: { limiter: createRequestLimiter(settings, 'rest'), limit: settings.perMinute, variable: 'GATEWAY_RATE_LIMIT_PER_MINUTE' },
-    sql: { limiter: createRequestLimiter(settings, 'sql'), limit: settings.sqlPerMinute, variable: 'GATEWAY_SQL_RATE_LIMIT_PER_MINUTE' },
+    rest: {
+      limiter: createRequestLimiter(settings, 'rest'),
+      limit: settings.perMinute,
+      variable: 'GATEWAY_RATE_LIMIT_PER_MINUTE',
+    },
+    sql: {
+      limiter: createRequestLimiter(settings, 'sql'),
+      limit: settings.sqlPerMinute,
+      variable: 'GATEWAY_SQL_RATE_LIMIT_PER_MINUTE',
+    },
   };
   app.addHook('onRequest', async (request, reply) => {
     const group = limitGroupOf(request.method, request.routeOptions.url);
@@ -117,7 +135,10 @@ export function registerRateLimits(app: FastifyInstance, settings: RateLimitSett
       allowed = false;
     }
     const resetSeconds = Math.max(1, Math.ceil(verdict.msBeforeNext / 1000));
-    reply.header('x-ratelimit-limit', limit).header('x-ratelimit-remaining', verdict.remainingPoints).header('x-ratelimit-reset', resetSeconds);
+    reply
+      .header('x-ratelimit-limit', limit)
+      .header('x-ratelimit-remaining', verdict.remainingPoints)
+      .header('x-ratelimit-reset', resetSeconds);
     if (allowed) return;
     onRefused(group === 'sql' ? 'sql_requests' : 'requests');
     request.log.info({ client: key, group }, 'request refused: over the rate limit');
@@ -125,6 +146,11 @@ export function registerRateLimits(app: FastifyInstance, settings: RateLimitSett
       .code(429)
       .header('retry-after', resetSeconds)
       .header('cache-control', 'no-store')
-      .send(errorBody('RATE_LIMITED', `over ${limit} requests per minute (${variable}) for this client; retry after ${resetSeconds} s`));
+      .send(
+        errorBody(
+          'RATE_LIMITED',
+          `over ${limit} requests per minute (${variable}) for this client; retry after ${resetSeconds} s`,
+        ),
+      );
   });
 }

@@ -17,7 +17,11 @@ export const errorSchema = (codes: readonly ErrorCode[]) => ({
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string', enum: [...codes] }, message: str(), details: { description: 'Only for codes that document it.' } },
+      properties: {
+        code: { type: 'string', enum: [...codes] },
+        message: str(),
+        details: { description: 'Only for codes that document it.' },
+      },
     },
   },
 });
@@ -25,34 +29,71 @@ export const errorSchema = (codes: readonly ErrorCode[]) => ({
 /** Error responses by status, built from the codes a route can answer with. */
 export function errorResponses(...codes: ErrorCode[]): Record<number, object> {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(ERROR_CATALOGUE[code].status, [...(byStatus.get(ERROR_CATALOGUE[code].status) ?? []), code]);
+  for (const code of codes)
+    byStatus.set(ERROR_CATALOGUE[code].status, [...(byStatus.get(ERROR_CATALOGUE[code].status) ?? []), code]);
   return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorSchema(list)]));
 }
 
-export const instantSchema = (what: string) => str(`${what}: ms since epoch or ISO-8601 with a zone offset (2024-08-23T00:00:00+08:00); on a whole minute`);
-export const scopeQuerySchema = str('all, city:<name>, district:<name>, category:<name>, platform:<name> or host:<id> (default all); stream: and campaign: are not in the rollups');
+export const instantSchema = (what: string) =>
+  str(`${what}: ms since epoch or ISO-8601 with a zone offset (2024-08-23T00:00:00+08:00); on a whole minute`);
+export const scopeQuerySchema = str(
+  'all, city:<name>, district:<name>, category:<name>, platform:<name> or host:<id> (default all); stream: and campaign: are not in the rollups',
+);
 
-const MEASURE_FIELDS = ['views', 'sessions', 'sessionsEnded', 'salesFen', 'refundsFen', 'netSalesFen', 'orders', 'items', 'refunds', 'uniqueViewers', 'activeHosts'] as const;
+const MEASURE_FIELDS = [
+  'views',
+  'sessions',
+  'sessionsEnded',
+  'salesFen',
+  'refundsFen',
+  'netSalesFen',
+  'orders',
+  'items',
+  'refunds',
+  'uniqueViewers',
+  'activeHosts',
+] as const;
 export const measuresSchema = {
   type: 'object',
-  description: 'Exact sums (money in integer fen); uniqueViewers is an estimate (ClickHouse uniq, within ~2%); activeHosts is exact.',
+  description:
+    'Exact sums (money in integer fen); uniqueViewers is an estimate (ClickHouse uniq, within ~2%); activeHosts is exact.',
   required: [...MEASURE_FIELDS],
   properties: Object.fromEntries(MEASURE_FIELDS.map((f) => [f, int()])),
 };
 
-export const bucketSchema = { ...measuresSchema, required: ['bucket', ...MEASURE_FIELDS], properties: { bucket: str('Bucket start in local time of tz, without offset (2024-08-23T05:00:00)'), ...measuresSchema.properties } };
+export const bucketSchema = {
+  ...measuresSchema,
+  required: ['bucket', ...MEASURE_FIELDS],
+  properties: {
+    bucket: str('Bucket start in local time of tz, without offset (2024-08-23T05:00:00)'),
+    ...measuresSchema.properties,
+  },
+};
 
 export const dimensionSchema = { type: 'string', enum: [...RANK_DIMENSIONS] };
 export const measureSchema = { type: 'string', enum: [...RANK_MEASURES], description: 'gmv = sales in fen' };
 export const limitSchema = { type: 'integer', minimum: 1, maximum: 100, default: 10 };
-export const rankedItem = { type: 'object', required: ['rank', 'name', 'value'], properties: { rank: { type: 'integer' }, name: { type: 'string' }, value: { type: 'integer' } } };
-export const granularitySchema = { type: 'string', enum: ['minute', 'hour', 'day'], description: 'minute ranges are capped at 7 days, hour at 400 days' };
+export const rankedItem = {
+  type: 'object',
+  required: ['rank', 'name', 'value'],
+  properties: { rank: { type: 'integer' }, name: { type: 'string' }, value: { type: 'integer' } },
+};
+export const granularitySchema = {
+  type: 'string',
+  enum: ['minute', 'hour', 'day'],
+  description: 'minute ranges are capped at 7 days, hour at 400 days',
+};
 
 const list = (description: string) => ({ type: 'array', items: { type: 'string' }, maxItems: 100, description });
 const filtersSchema = {
   type: 'object',
   description: 'Every listed dimension must match; an absent or empty list matches all.',
-  properties: { cities: list('City names'), districts: list('District names'), categories: list('Category names'), platforms: list('Platform names') },
+  properties: {
+    cities: list('City names'),
+    districts: list('District names'),
+    categories: list('Category names'),
+    platforms: list('Platform names'),
+  },
 };
 const targetsSchema = {
   type: 'object',
@@ -63,7 +104,8 @@ const timeSchema = { description: 'ms since epoch or ISO-8601 with a zone offset
 
 export const campaignInputSchema = {
   type: 'object',
-  description: 'Validated by the campaign service, which reports every bad field at once (400 INVALID_CAMPAIGN, details: [{field, message}]).',
+  description:
+    'Validated by the campaign service, which reports every bad field at once (400 INVALID_CAMPAIGN, details: [{field, message}]).',
   required: ['id', 'name', 'startsAt', 'endsAt'],
   properties: {
     id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
@@ -78,7 +120,19 @@ export const campaignInputSchema = {
 
 export const campaignSchema = {
   type: 'object',
-  required: ['id', 'name', 'startsAt', 'endsAt', 'timeZone', 'filters', 'targets', 'status', 'createdAt', 'updatedAt', 'version'],
+  required: [
+    'id',
+    'name',
+    'startsAt',
+    'endsAt',
+    'timeZone',
+    'filters',
+    'targets',
+    'status',
+    'createdAt',
+    'updatedAt',
+    'version',
+  ],
   properties: {
     id: str(),
     name: str(),

@@ -9,7 +9,6 @@ import {
 } from '@livetally/clickhouse-ast';
 import type { SqlVetting } from './types';
 
-
 export interface SqlPolicyOptions {
   /** The database the endpoint's queries run in: all of its tables are readable. */
   database: string;
@@ -44,7 +43,11 @@ export class EngineSqlPolicy {
     private readonly options: SqlPolicyOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.policy = { database: options.database, tables: new Set(HARMLESS_SYSTEM_TABLES), tableFunctions: new Set(options.tableFunctions) };
+    this.policy = {
+      database: options.database,
+      tables: new Set(HARMLESS_SYSTEM_TABLES),
+      tableFunctions: new Set(options.tableFunctions),
+    };
   }
 
   /** Throws ClickHouse's error when the statement does not parse. */
@@ -86,13 +89,17 @@ export class EngineSqlPolicy {
 
   private async loadCatalogue(): Promise<EngineCatalogue> {
     const [functions, combinators, databases] = await Promise.all([
-      this.rows<{ name: string; case_insensitive: number; is_aggregate: number }>('SELECT name, case_insensitive, is_aggregate FROM system.functions'),
+      this.rows<{ name: string; case_insensitive: number; is_aggregate: number }>(
+        'SELECT name, case_insensitive, is_aggregate FROM system.functions',
+      ),
       this.rows<{ name: string }>('SELECT name FROM system.aggregate_function_combinators'),
       this.rows<{ name: string }>('SELECT name FROM system.databases'),
     ]);
     return {
       functions: new Set(functions.map((f) => f.name)),
-      caseInsensitiveFunctions: new Set(functions.filter((f) => Number(f.case_insensitive) === 1).map((f) => f.name.toLowerCase())),
+      caseInsensitiveFunctions: new Set(
+        functions.filter((f) => Number(f.case_insensitive) === 1).map((f) => f.name.toLowerCase()),
+      ),
       aggregateFunctions: new Set(functions.filter((f) => Number(f.is_aggregate) === 1).map((f) => f.name)),
       combinators: combinators.map((c) => c.name),
       databases: new Set(databases.map((d) => d.name)),

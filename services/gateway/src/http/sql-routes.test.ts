@@ -30,15 +30,28 @@ describe('POST /v1/sql', () => {
     sql.answer = async () => 'n\n1\n';
     const csv = await post({ query: 'SELECT 1 AS n', format: 'CSVWithNames' });
     expect([csv.headers['content-type'], csv.body]).toEqual(['text/csv; charset=utf-8', 'n\n1\n']);
-    expect(sql.queries).toEqual([{ query: 'SELECT 1', format: 'JSON' }, { query: 'SELECT 1 AS n', format: 'CSVWithNames' }]);
+    expect(sql.queries).toEqual([
+      { query: 'SELECT 1', format: 'JSON' },
+      { query: 'SELECT 1 AS n', format: 'CSVWithNames' },
+    ]);
   });
 
   it('answers a refusal with 400 READ_ONLY, its rule in details, without running anything', async () => {
     const { sql, post } = await setup();
-    sql.verdict = async () => ({ ok: false, refusal: 'FUNCTION', reason: 'file() reads outside the tables this endpoint may read and is not accepted' });
+    sql.verdict = async () => ({
+      ok: false,
+      refusal: 'FUNCTION',
+      reason: 'file() reads outside the tables this endpoint may read and is not accepted',
+    });
     const res = await post({ query: "SELECT `file`('/etc/hostname')" });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: 'READ_ONLY', message: 'file() reads outside the tables this endpoint may read and is not accepted', details: { refusal: 'FUNCTION' } } });
+    expect(res.json()).toEqual({
+      error: {
+        code: 'READ_ONLY',
+        message: 'file() reads outside the tables this endpoint may read and is not accepted',
+        details: { refusal: 'FUNCTION' },
+      },
+    });
     expect(sql.queries).toEqual([]);
   });
 
@@ -51,13 +64,17 @@ describe('POST /v1/sql', () => {
     expect([res.statusCode, res.json().error.code]).toEqual([503, 'SQL_DISABLED']);
   });
 
-  it('answers a syntax error with ClickHouse\'s message', async () => {
+  it("answers a syntax error with ClickHouse's message", async () => {
     const { sql, post } = await setup();
     sql.verdict = async () => {
       throw clickhouseError(62, 'SYNTAX_ERROR', 'Syntax error: failed at position 8');
     };
     const res = await post({ query: 'SELECT (' });
-    expect([res.statusCode, res.json().error.code, res.json().error.details.clickhouseType]).toEqual([400, 'SQL_ERROR', 'SYNTAX_ERROR']);
+    expect([res.statusCode, res.json().error.code, res.json().error.details.clickhouseType]).toEqual([
+      400,
+      'SQL_ERROR',
+      'SYNTAX_ERROR',
+    ]);
   });
 
   it('validates the body', async () => {
@@ -66,12 +83,28 @@ describe('POST /v1/sql', () => {
       const res = await post(body);
       expect([res.statusCode, res.json().error.code]).toEqual([400, 'BAD_REQUEST']);
     }
-    expect((await post({ query: 'SELECT 1', format: 'Parquet' })).json().error.message).toContain('JSON, JSONCompact, JSONEachRow, CSVWithNames, TabSeparatedWithNames');
+    expect((await post({ query: 'SELECT 1', format: 'Parquet' })).json().error.message).toContain(
+      'JSON, JSONCompact, JSONEachRow, CSVWithNames, TabSeparatedWithNames',
+    );
   });
 
   it.each([
-    [159, 'TIMEOUT_EXCEEDED', 'Timeout exceeded: elapsed 1001 ms, maximum: 1000 ms.', 408, 'SQL_TIMEOUT', 'SQL_MAX_SECONDS'],
-    [396, 'TOO_MANY_ROWS_OR_BYTES', 'Limit for result exceeded, max rows: 10.00 thousand', 400, 'SQL_LIMIT', 'SQL_MAX_ROWS'],
+    [
+      159,
+      'TIMEOUT_EXCEEDED',
+      'Timeout exceeded: elapsed 1001 ms, maximum: 1000 ms.',
+      408,
+      'SQL_TIMEOUT',
+      'SQL_MAX_SECONDS',
+    ],
+    [
+      396,
+      'TOO_MANY_ROWS_OR_BYTES',
+      'Limit for result exceeded, max rows: 10.00 thousand',
+      400,
+      'SQL_LIMIT',
+      'SQL_MAX_ROWS',
+    ],
     [241, 'MEMORY_LIMIT_EXCEEDED', 'Query memory limit exceeded', 400, 'SQL_LIMIT', 'SQL_MAX_MEMORY_BYTES'],
     [164, 'READONLY', 'Cannot execute query in readonly mode.', 400, 'READ_ONLY', undefined],
     [60, 'UNKNOWN_TABLE', 'Table default.nope does not exist.', 400, 'SQL_ERROR', undefined],
@@ -82,7 +115,13 @@ describe('POST /v1/sql', () => {
     };
     const res = await post({ query: 'SELECT 1' });
     expect(res.statusCode).toBe(status);
-    expect(res.json()).toEqual({ error: { code, message, details: { clickhouseCode: chCode, clickhouseType: chType, ...(limit ? { limit } : {}) } } });
+    expect(res.json()).toEqual({
+      error: {
+        code,
+        message,
+        details: { clickhouseCode: chCode, clickhouseType: chType, ...(limit ? { limit } : {}) },
+      },
+    });
   });
 
   it('answers 503 when ClickHouse does not answer, and counts outcomes in /metrics', async () => {
@@ -108,7 +147,12 @@ describe('POST /v1/sql', () => {
     const res = await post({ query: 'SELECT 1' });
     expect([res.statusCode, res.json().error.code, asked]).toEqual([403, 'FORBIDDEN', ['engineer']]);
     expect(sql.queries).toEqual([]);
-    const ok = await app!.inject({ method: 'POST', url: '/v1/sql', payload: { query: 'SELECT 1' }, headers: { 'x-role': 'engineer' } });
+    const ok = await app!.inject({
+      method: 'POST',
+      url: '/v1/sql',
+      payload: { query: 'SELECT 1' },
+      headers: { 'x-role': 'engineer' },
+    });
     expect(ok.statusCode).toBe(200);
   });
 });

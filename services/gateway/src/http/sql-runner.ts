@@ -84,7 +84,10 @@ export class ClickHouseSqlRunner implements SqlRunner {
   }
 
   private async readUser(): Promise<SqlUserVerdict> {
-    const setting = await this.client.query({ query: "SELECT getSetting('readonly') AS readonly", format: 'JSONEachRow' });
+    const setting = await this.client.query({
+      query: "SELECT getSetting('readonly') AS readonly",
+      format: 'JSONEachRow',
+    });
     const [row] = await setting.json<{ readonly: string | number }>();
     const grants = await this.client.query({ query: 'SHOW GRANTS FINAL', format: 'JSONEachRow' });
     const lines = (await grants.json<Record<string, string>>()).map((row) => String(Object.values(row)[0] ?? ''));

@@ -13,7 +13,10 @@ const GRANT = /^GRANT (.+) ON \S+ TO .+$/;
 export function judgeSqlUser(user: string, readonlySetting: string, grantLines: string[]): SqlUserVerdict {
   const readonly = Number(readonlySetting);
   if (!(readonly >= 1)) {
-    return { ok: false, reason: `the ClickHouse user ${JSON.stringify(user)} is not read-only (its profile has readonly=${readonlySetting}); give CLICKHOUSE_SQL_USER a profile with readonly=2 (infra/clickhouse/users.d/livetally.xml)` };
+    return {
+      ok: false,
+      reason: `the ClickHouse user ${JSON.stringify(user)} is not read-only (its profile has readonly=${readonlySetting}); give CLICKHOUSE_SQL_USER a profile with readonly=2 (infra/clickhouse/users.d/livetally.xml)`,
+    };
   }
   const extra = new Set<string>();
   for (const line of grantLines.map((l) => l.trim()).filter(Boolean)) {
@@ -22,10 +25,14 @@ export function judgeSqlUser(user: string, readonlySetting: string, grantLines: 
       extra.add(line);
       continue;
     }
-    for (const privilege of grant[1]!.split(',').map((p) => p.trim())) if (!READ_PRIVILEGES.test(privilege)) extra.add(privilege);
+    for (const privilege of grant[1]!.split(',').map((p) => p.trim()))
+      if (!READ_PRIVILEGES.test(privilege)) extra.add(privilege);
   }
   if (extra.size > 0) {
-    return { ok: false, reason: `the ClickHouse user ${JSON.stringify(user)} holds more than SELECT and SHOW (${[...extra].slice(0, 8).join(', ')}); revoke them or use a user made for reading` };
+    return {
+      ok: false,
+      reason: `the ClickHouse user ${JSON.stringify(user)} holds more than SELECT and SHOW (${[...extra].slice(0, 8).join(', ')}); revoke them or use a user made for reading`,
+    };
   }
   return { ok: true, readonly };
 }

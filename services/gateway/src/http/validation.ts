@@ -8,7 +8,8 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
   const messages = errors.map((e) => {
     const path = `${dataVar}${e.instancePath.replace(/\//g, '.')}`;
     const params = e.params as { allowedValues?: unknown[]; missingProperty?: string };
-    if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) return `${path} must be one of ${params.allowedValues.join(', ')}`;
+    if (e.keyword === 'enum' && Array.isArray(params.allowedValues))
+      return `${path} must be one of ${params.allowedValues.join(', ')}`;
     if (e.keyword === 'required' && params.missingProperty) return `${path}.${params.missingProperty} is required`;
     return `${path} ${e.message ?? 'is invalid'}`;
   });

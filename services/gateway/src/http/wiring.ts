@@ -29,7 +29,13 @@ export const noCampaignBackfill: Backfill = async () => undefined;
  * down at start the gateway still starts and keeps retrying, since live totals need only
  * Redis), the rollup queries, the campaign store and service, and the SQL runner.
  */
-export async function connectHistory(config: GatewayConfig, redis: Redis, keyPrefix: string | undefined, backfillOverride: Backfill | undefined, log: Logger): Promise<HistoryWiring> {
+export async function connectHistory(
+  config: GatewayConfig,
+  redis: Redis,
+  keyPrefix: string | undefined,
+  backfillOverride: Backfill | undefined,
+  log: Logger,
+): Promise<HistoryWiring> {
   const client = createHistoryClient(config.clickhouse);
   // Engineers' queries run as their own ClickHouse user (CLICKHOUSE_SQL_USER; a readonly profile on a real server).
   const sqlClient = createSqlClient({ ...config.clickhouse, ...config.sqlCredentials }, config.sql);
@@ -38,10 +44,16 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
   const attempt = async (): Promise<void> => {
     try {
       const applied = await migrate(client);
-      log.info({ clickhouse: safeUrl(config.clickhouse.url), database: config.clickhouse.database, applied }, 'history schema ready');
+      log.info(
+        { clickhouse: safeUrl(config.clickhouse.url), database: config.clickhouse.database, applied },
+        'history schema ready',
+      );
     } catch (err) {
       if (closed) return;
-      log.warn({ err, retryMs: MIGRATE_RETRY_MS }, 'could not migrate the history schema; history, campaigns and SQL answer 503 until it succeeds');
+      log.warn(
+        { err, retryMs: MIGRATE_RETRY_MS },
+        'could not migrate the history schema; history, campaigns and SQL answer 503 until it succeeds',
+      );
       retry = setTimeout(() => void attempt(), MIGRATE_RETRY_MS);
       retry.unref();
     }
@@ -49,10 +61,19 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
   // Normally done before the gateway listens; a hanging ClickHouse delays start-up by at most this.
   await Promise.race([attempt(), new Promise((r) => setTimeout(r, MIGRATE_WAIT_MS).unref())]);
 
-  const policy = new EngineSqlPolicy(sqlClient, { database: config.clickhouse.database, tableFunctions: config.sql.tableFunctions });
+  const policy = new EngineSqlPolicy(sqlClient, {
+    database: config.clickhouse.database,
+    tableFunctions: config.sql.tableFunctions,
+  });
   const sql = new ClickHouseSqlRunner(sqlClient, config.sql, policy, config.sqlCredentials.username);
   void sql.checkUser().then(
-    (verdict) => (verdict.ok ? log.info({ user: config.sqlCredentials.username, readonly: verdict.readonly }, 'SQL endpoint user is read-only') : log.error({ reason: verdict.reason }, 'SQL endpoint is off')),
+    (verdict) =>
+      verdict.ok
+        ? log.info(
+            { user: config.sqlCredentials.username, readonly: verdict.readonly },
+            'SQL endpoint user is read-only',
+          )
+        : log.error({ reason: verdict.reason }, 'SQL endpoint is off'),
     (err) => log.warn({ err }, 'could not check the SQL endpoint user yet; checked again before the first query'),
   );
 
@@ -65,13 +86,18 @@ export async function connectHistory(config: GatewayConfig, redis: Redis, keyPre
       prefix: keyPrefix,
       topic: config.ingest.topic,
       now: Date.now,
-      progress: (campaign, message) => log.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),
+      progress: (campaign, message) =>
+        log.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),
     });
   const campaigns = new CampaignService({
     store,
     backfill,
     now: Date.now,
-    onBackfillError: (campaign, err) => log.error({ err, campaign: campaign.id, version: campaign.version }, 'campaign backfill failed; it stays pending and is retried'),
+    onBackfillError: (campaign, err) =>
+      log.error(
+        { err, campaign: campaign.id, version: campaign.version },
+        'campaign backfill failed; it stays pending and is retried',
+      ),
   });
   // The real backfill leaves a campaign pending until its figures are swapped in: pick up
   // what a failed run or a gateway that died mid-way left (an override keeps nothing

@@ -81,10 +81,17 @@ export class LiveConnection implements Subscriber {
     }
     if (verdict === 'limited') {
       hooks.onRefused?.('rate');
-      return this.reject('RATE_LIMITED', `over ${options.frameRate.perSecond} frames per second; this frame was dropped`);
+      return this.reject(
+        'RATE_LIMITED',
+        `over ${options.frameRate.perSecond} frames per second; this frame was dropped`,
+      );
     }
     const bytes = byteLength(data);
-    if (bytes > options.maxMessageBytes) return this.reject('FRAME_TOO_LARGE', `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`);
+    if (bytes > options.maxMessageBytes)
+      return this.reject(
+        'FRAME_TOO_LARGE',
+        `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`,
+      );
     if (isBinary) return this.reject('BAD_FRAME', 'binary frames are not supported; send JSON text');
     const parsed = parseClientMessage(rawToString(data));
     if (!parsed.ok) return this.reject(parsed.code, parsed.message);

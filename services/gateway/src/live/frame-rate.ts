@@ -33,7 +33,10 @@ export class FrameRateLimiter {
 
   take(now: number): FrameVerdict {
     // A clock that steps back must not mint tokens.
-    this.tokens = Math.min(this.options.burst, this.tokens + (Math.max(0, now - this.last) * this.options.perSecond) / 1000);
+    this.tokens = Math.min(
+      this.options.burst,
+      this.tokens + (Math.max(0, now - this.last) * this.options.perSecond) / 1000,
+    );
     this.last = Math.max(this.last, now);
     if (this.tokens >= 1) {
       this.tokens -= 1;

@@ -6,7 +6,14 @@ import type { HubObserver } from './types';
 function setup(options: { max?: number; observer?: HubObserver; pushIntervalMs?: number } = {}) {
   const totals = new MemoryTotals().add('all', { views: 1, salesFen: 100 }).add("district:Bao'an", { orders: 2 });
   const clock = new ManualClock();
-  const hub = new LiveHub({ reader: totals, tickMs: 1000, pushIntervalMs: options.pushIntervalMs, maxSubscriptionsPerClient: options.max ?? 10, clock, observer: options.observer });
+  const hub = new LiveHub({
+    reader: totals,
+    tickMs: 1000,
+    pushIntervalMs: options.pushIntervalMs,
+    maxSubscriptionsPerClient: options.max ?? 10,
+    clock,
+    observer: options.observer,
+  });
   return { totals, clock, hub };
 }
 
@@ -21,7 +28,13 @@ describe('LiveHub', () => {
     const { hub, clock } = setup();
     const sub = await subscribed(hub, "totals:district:Bao'an");
     expect(sub.frames).toEqual([
-      { type: 'snapshot', channel: "totals:district:Bao'an", data: expect.objectContaining({ orders: 2, views: 0 }), seq: 1, ts: clock.t },
+      {
+        type: 'snapshot',
+        channel: "totals:district:Bao'an",
+        data: expect.objectContaining({ orders: 2, views: 0 }),
+        seq: 1,
+        ts: clock.t,
+      },
     ]);
   });
 
@@ -37,7 +50,16 @@ describe('LiveHub', () => {
     }
     await hub.tick();
     expect(totals.reads).toEqual([['all', "district:Bao'an"]]); // one read; unwatched city:Shenzhen skipped
-    for (const sub of [a, b]) expect(sub.ofType('update')).toEqual([{ type: 'update', channel: 'totals:all', data: expect.objectContaining({ views: 51, salesFen: 250 }), seq: 2, ts: expect.any(Number) }]);
+    for (const sub of [a, b])
+      expect(sub.ofType('update')).toEqual([
+        {
+          type: 'update',
+          channel: 'totals:all',
+          data: expect.objectContaining({ views: 51, salesFen: 250 }),
+          seq: 2,
+          ts: expect.any(Number),
+        },
+      ]);
     expect(c.ofType('update')).toHaveLength(1);
     expect(c.ofType('update')[0]!.data).toMatchObject({ orders: 52 });
   });
@@ -88,12 +110,24 @@ describe('LiveHub', () => {
 
   it('caps subscriptions per token over all its subscribers, and over the whole process', async () => {
     const totals = new MemoryTotals();
-    const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 10, maxSubscriptionsPerOwner: 3, maxSubscriptionsTotal: 5, clock: new ManualClock() });
+    const hub = new LiveHub({
+      reader: totals,
+      tickMs: 1000,
+      maxSubscriptionsPerClient: 10,
+      maxSubscriptionsPerOwner: 3,
+      maxSubscriptionsTotal: 5,
+      clock: new ManualClock(),
+    });
     const owned = (owner: string) => Object.assign(new RecordingSubscriber(), { owner });
     const [a1, a2, b, anonymous] = [owned('screen-a'), owned('screen-a'), owned('screen-b'), new RecordingSubscriber()];
-    for (const channel of ['totals:all', 'totals:city:Shenzhen']) expect(hub.subscribe(a1, channel)).toMatchObject({ ok: true });
+    for (const channel of ['totals:all', 'totals:city:Shenzhen'])
+      expect(hub.subscribe(a1, channel)).toMatchObject({ ok: true });
     expect(hub.subscribe(a2, 'totals:all')).toMatchObject({ ok: true });
-    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: expect.stringContaining('per token') });
+    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({
+      ok: false,
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      message: expect.stringContaining('per token'),
+    });
     expect(hub.subscribe(a1, 'totals:all')).toMatchObject({ ok: true }); // a re-subscribe is not one more
     expect(hub.subscribe(b, 'totals:all')).toMatchObject({ ok: true }); // another token has its own budget
     expect(hub.subscribe(anonymous, 'totals:all')).toMatchObject({ ok: true });
@@ -109,8 +143,16 @@ describe('LiveHub', () => {
   it('rejects malformed channels with a clear message', () => {
     const { hub } = setup();
     const sub = new RecordingSubscriber();
-    expect(hub.subscribe(sub, 'all')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('totals:') });
-    expect(hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining('unknown scope kind') });
+    expect(hub.subscribe(sub, 'all')).toMatchObject({
+      ok: false,
+      code: 'INVALID_CHANNEL',
+      message: expect.stringContaining('totals:'),
+    });
+    expect(hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({
+      ok: false,
+      code: 'INVALID_CHANNEL',
+      message: expect.stringContaining('unknown scope kind'),
+    });
     expect(hub.stats().subscriptions).toBe(0);
   });
 
@@ -129,7 +171,9 @@ describe('LiveHub', () => {
     expect(slow.ofType('update')).toEqual([]);
     slow.congested = false;
     await hub.tick(); // still dirty because of the skipped subscriber
-    expect(slow.ofType('update')).toEqual([expect.objectContaining({ seq: 3, data: expect.objectContaining({ views: 3 }) })]);
+    expect(slow.ofType('update')).toEqual([
+      expect.objectContaining({ seq: 3, data: expect.objectContaining({ views: 3 }) }),
+    ]);
     expect(fast.ofType('update')).toHaveLength(2);
   });
 
@@ -146,7 +190,9 @@ describe('LiveHub', () => {
     expect(sub.ofType('update')).toEqual([expect.objectContaining({ data: expect.objectContaining({ orders: 1 }) })]);
     totals.failReads = 1;
     const late = await subscribed(hub, 'totals:category:food');
-    expect(late.frames).toEqual([{ type: 'error', code: 'NOT_READY', message: expect.any(String), channel: 'totals:category:food' }]);
+    expect(late.frames).toEqual([
+      { type: 'error', code: 'NOT_READY', message: expect.any(String), channel: 'totals:category:food' },
+    ]);
     expect(hub.stats().subscriptions).toBe(1);
     expect(errors).toHaveLength(2);
   });
@@ -158,7 +204,9 @@ describe('LiveHub', () => {
     const second = await subscribed(hub, 'totals:all');
     expect(second.ofType('snapshot')[0]).toMatchObject({ seq: 2, data: { views: 6 } });
     await hub.tick();
-    expect(first.ofType('update')).toEqual([expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 6 }) })]);
+    expect(first.ofType('update')).toEqual([
+      expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 6 }) }),
+    ]);
     expect(second.ofType('update')).toEqual([]);
   });
 
@@ -193,7 +241,9 @@ describe('LiveHub', () => {
     expect(clock.timeouts.map((t) => t.ms)).toEqual([0]);
     clock.timeouts[0]!.fn();
     await hub.idle();
-    expect(sub.ofType('update')).toEqual([expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 2 }) })]);
+    expect(sub.ofType('update')).toEqual([
+      expect.objectContaining({ seq: 2, data: expect.objectContaining({ views: 2 }) }),
+    ]);
 
     clock.t += 30;
     totals.add('all', { views: 1 });
@@ -246,10 +296,21 @@ describe('LiveHub with a channel reader', () => {
     const channelReader = {
       async read(channels: readonly { name: string; kind?: string }[]) {
         reads.push(channels.map((c) => c.name));
-        return new Map<string, unknown>(channels.map((c) => [c.name, c.kind === 'rankings' ? { top: [{ name: 'h-1', value: gmv }], members: 1 } : { m1: { views: minuteViews } }]));
+        return new Map<string, unknown>(
+          channels.map((c) => [
+            c.name,
+            c.kind === 'rankings' ? { top: [{ name: 'h-1', value: gmv }], members: 1 } : { m1: { views: minuteViews } },
+          ]),
+        );
       },
     };
-    const hub = new LiveHub({ reader: new MemoryTotals(), channelReader, tickMs: 1000, maxSubscriptionsPerClient: 10, clock });
+    const hub = new LiveHub({
+      reader: new MemoryTotals(),
+      channelReader,
+      tickMs: 1000,
+      maxSubscriptionsPerClient: 10,
+      clock,
+    });
     return { hub, reads, set: (v: number, g: number) => ((minuteViews = v), (gmv = g)) };
   }
 

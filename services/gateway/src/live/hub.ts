@@ -1,6 +1,13 @@
 import { LiveChannel } from './channel';
 import { errorFrame, isTimeBased, parseChannel, snapshotFrame, type Failure } from './protocol';
-import { systemClock, type ChannelReader, type HubClock, type HubObserver, type Subscriber, type TotalsReader } from './types';
+import {
+  systemClock,
+  type ChannelReader,
+  type HubClock,
+  type HubObserver,
+  type Subscriber,
+  type TotalsReader,
+} from './types';
 import { OutFrame } from './wire';
 
 export type { ChannelReader, HubClock, HubObserver, Subscriber, TotalsReader } from './types';
@@ -163,12 +170,30 @@ export class LiveHub {
 
   /** Why one more subscription is refused (this connection, its token, then the whole process), if it is. */
   private checkCaps(sub: Subscriber, ofThisSubscriber: number): Failure | undefined {
-    const { maxSubscriptionsPerClient: perClient, maxSubscriptionsPerOwner: perOwner = Infinity, maxSubscriptionsTotal: total = Infinity } = this.options;
-    if (ofThisSubscriber >= perClient) return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${perClient} subscriptions per connection; unsubscribe first` };
+    const {
+      maxSubscriptionsPerClient: perClient,
+      maxSubscriptionsPerOwner: perOwner = Infinity,
+      maxSubscriptionsTotal: total = Infinity,
+    } = this.options;
+    if (ofThisSubscriber >= perClient)
+      return {
+        ok: false,
+        code: 'TOO_MANY_SUBSCRIPTIONS',
+        message: `at most ${perClient} subscriptions per connection; unsubscribe first`,
+      };
     if (sub.owner !== undefined && (this.byOwner.get(sub.owner) ?? 0) >= perOwner) {
-      return { ok: false, code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${perOwner} subscriptions per token over all its connections; unsubscribe first` };
+      return {
+        ok: false,
+        code: 'TOO_MANY_SUBSCRIPTIONS',
+        message: `at most ${perOwner} subscriptions per token over all its connections; unsubscribe first`,
+      };
     }
-    if (this.subscriptions >= total) return { ok: false, code: 'GATEWAY_FULL', message: `this gateway serves its maximum of ${total} live subscriptions; try again later or another gateway` };
+    if (this.subscriptions >= total)
+      return {
+        ok: false,
+        code: 'GATEWAY_FULL',
+        message: `this gateway serves its maximum of ${total} live subscriptions; try again later or another gateway`,
+      };
     return undefined;
   }
 
@@ -212,9 +237,19 @@ export class LiveHub {
   /** Reads the given channels, keyed by channel name; on failure reports it and returns null. */
   private async read(channels: LiveChannel[]): Promise<Map<string, unknown> | null> {
     try {
-      if (this.options.channelReader) return await this.options.channelReader.read(channels.map((c) => c.channel), this.clock.now());
+      if (this.options.channelReader)
+        return await this.options.channelReader.read(
+          channels.map((c) => c.channel),
+          this.clock.now(),
+        );
       const totals = await this.options.reader.readTotals(channels.map((c) => c.scope));
-      return new Map(channels.flatMap((c) => (!c.channel.kind || c.channel.kind === 'totals') && totals.has(c.scope) ? [[c.name, totals.get(c.scope)]] : []));
+      return new Map(
+        channels.flatMap((c) =>
+          (!c.channel.kind || c.channel.kind === 'totals') && totals.has(c.scope)
+            ? [[c.name, totals.get(c.scope)]]
+            : [],
+        ),
+      );
     } catch (err) {
       this.observer.onReadError?.(err);
       return null;
@@ -266,12 +301,16 @@ export class LiveHub {
       if (!channel?.subscribers.has(sub)) continue; // unsubscribed while reading
       if (!values.has(channel.name) || channel.value === undefined) {
         this.unsubscribe(sub, name);
-        safeSend(sub, new OutFrame(errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name)));
+        safeSend(
+          sub,
+          new OutFrame(errorFrame('NOT_READY', 'could not read the totals; subscribe again shortly', name)),
+        );
         this.observer.onFramesSent?.('error', 1);
         continue;
       }
       let snapshot = snapshots.get(channel);
-      if (!snapshot) snapshots.set(channel, (snapshot = new OutFrame(snapshotFrame(name, channel.value, channel.seq, ts))));
+      if (!snapshot)
+        snapshots.set(channel, (snapshot = new OutFrame(snapshotFrame(name, channel.value, channel.seq, ts))));
       safeSend(sub, snapshot);
       channel.markSnapshotSent(sub);
       sent++;

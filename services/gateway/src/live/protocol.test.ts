@@ -3,19 +3,37 @@ import { errorFrame, parseChannel, parseClientMessage } from './protocol';
 
 describe('parseChannel', () => {
   it('accepts totals:<scope> and returns the canonical channel and scope', () => {
-    expect(parseChannel('totals:all')).toEqual({ ok: true, channel: { name: 'totals:all', scope: 'all', kind: 'totals' } });
-    expect(parseChannel("totals:district:Bao'an")).toEqual({ ok: true, channel: { name: "totals:district:Bao'an", scope: "district:Bao'an", kind: 'totals' } });
+    expect(parseChannel('totals:all')).toEqual({
+      ok: true,
+      channel: { name: 'totals:all', scope: 'all', kind: 'totals' },
+    });
+    expect(parseChannel("totals:district:Bao'an")).toEqual({
+      ok: true,
+      channel: { name: "totals:district:Bao'an", scope: "district:Bao'an", kind: 'totals' },
+    });
     expect(parseChannel('totals:district:福田')).toMatchObject({ ok: true, channel: { scope: 'district:福田' } });
   });
 
   it('accepts windows, series and rankings channels', () => {
-    expect(parseChannel('windows:campaign:ecm-2024')).toEqual({ ok: true, channel: { name: 'windows:campaign:ecm-2024', scope: 'campaign:ecm-2024', kind: 'windows' } });
+    expect(parseChannel('windows:campaign:ecm-2024')).toEqual({
+      ok: true,
+      channel: { name: 'windows:campaign:ecm-2024', scope: 'campaign:ecm-2024', kind: 'windows' },
+    });
     expect(parseChannel('series:all')).toMatchObject({ ok: true, channel: { kind: 'series', scope: 'all' } });
     expect(parseChannel('rankings:campaign:ecm-2024:district:gmv')).toEqual({
       ok: true,
-      channel: { name: 'rankings:campaign:ecm-2024:district:gmv', scope: 'campaign:ecm-2024', kind: 'rankings', dimension: 'district', measure: 'gmv' },
+      channel: {
+        name: 'rankings:campaign:ecm-2024:district:gmv',
+        scope: 'campaign:ecm-2024',
+        kind: 'rankings',
+        dimension: 'district',
+        measure: 'gmv',
+      },
     });
-    expect(parseChannel('rankings:all:city:views')).toMatchObject({ ok: true, channel: { scope: 'all', dimension: 'city', measure: 'views' } });
+    expect(parseChannel('rankings:all:city:views')).toMatchObject({
+      ok: true,
+      channel: { scope: 'all', dimension: 'city', measure: 'views' },
+    });
   });
 
   it.each([
@@ -42,15 +60,25 @@ describe('parseChannel', () => {
     ['totals:all:extra', 'unknown scope kind'],
     ['totals:\u0000', 'scope must be'],
   ])('rejects %j', (text, hint) => {
-    expect(parseChannel(text)).toMatchObject({ ok: false, code: 'INVALID_CHANNEL', message: expect.stringContaining(hint) });
+    expect(parseChannel(text)).toMatchObject({
+      ok: false,
+      code: 'INVALID_CHANNEL',
+      message: expect.stringContaining(hint),
+    });
   });
 });
 
 describe('parseClientMessage', () => {
   it('reads the three client messages', () => {
     expect(parseClientMessage('{"type":"ping"}')).toEqual({ ok: true, message: { type: 'ping' } });
-    expect(parseClientMessage('{"type":"subscribe","channel":"totals:all"}')).toEqual({ ok: true, message: { type: 'subscribe', channel: 'totals:all' } });
-    expect(parseClientMessage('{"type":"unsubscribe","channel":"totals:all","extra":1}')).toEqual({ ok: true, message: { type: 'unsubscribe', channel: 'totals:all' } });
+    expect(parseClientMessage('{"type":"subscribe","channel":"totals:all"}')).toEqual({
+      ok: true,
+      message: { type: 'subscribe', channel: 'totals:all' },
+    });
+    expect(parseClientMessage('{"type":"unsubscribe","channel":"totals:all","extra":1}')).toEqual({
+      ok: true,
+      message: { type: 'unsubscribe', channel: 'totals:all' },
+    });
   });
 
   it.each([
@@ -69,6 +97,11 @@ describe('parseClientMessage', () => {
 
   it('builds error frames with and without a channel', () => {
     expect(JSON.parse(errorFrame('BAD_FRAME', 'nope'))).toEqual({ type: 'error', code: 'BAD_FRAME', message: 'nope' });
-    expect(JSON.parse(errorFrame('INVALID_CHANNEL', 'bad', 'x'))).toEqual({ type: 'error', code: 'INVALID_CHANNEL', message: 'bad', channel: 'x' });
+    expect(JSON.parse(errorFrame('INVALID_CHANNEL', 'bad', 'x'))).toEqual({
+      type: 'error',
+      code: 'INVALID_CHANNEL',
+      message: 'bad',
+      channel: 'x',
+    });
   });
 });

@@ -1,4 +1,9 @@
-import { LIVE_RANK_DIMENSIONS, LIVE_RANK_MEASURES, type LiveRankDimension, type LiveRankMeasure } from '@livetally/counters';
+import {
+  LIVE_RANK_DIMENSIONS,
+  LIVE_RANK_MEASURES,
+  type LiveRankDimension,
+  type LiveRankMeasure,
+} from '@livetally/counters';
 import { formatScope, parseStrictScope } from '@livetally/events';
 import type { ErrorCode } from '../errors';
 
@@ -10,7 +15,8 @@ import type { ErrorCode } from '../errors';
  */
 export const TOTALS_CHANNEL_PREFIX = 'totals:';
 
-export type ClientMessage = { type: 'subscribe'; channel: string } | { type: 'unsubscribe'; channel: string } | { type: 'ping' };
+export type ClientMessage =
+  { type: 'subscribe'; channel: string } | { type: 'unsubscribe'; channel: string } | { type: 'ping' };
 
 export type Failure = { ok: false; code: ErrorCode; message: string };
 
@@ -50,13 +56,29 @@ export function parseChannel(text: string): { ok: true; channel: Channel } | Fai
     const measure = parts.pop() as LiveRankMeasure;
     const dimension = parts.pop() as LiveRankDimension;
     const parent = parseStrictScope(parts.join(':'));
-    if (!parent.ok || (parent.scope.kind !== 'all' && parent.scope.kind !== 'campaign') || !LIVE_RANK_DIMENSIONS.includes(dimension) || !LIVE_RANK_MEASURES.includes(measure)) {
-      return { ok: false, code: 'INVALID_CHANNEL', message: `rankings channel must look like "rankings:<all|campaign:<id>>:<${LIVE_RANK_DIMENSIONS.join('|')}>:<${LIVE_RANK_MEASURES.join('|')}>", got ${JSON.stringify(text.slice(0, 80))}` };
+    if (
+      !parent.ok ||
+      (parent.scope.kind !== 'all' && parent.scope.kind !== 'campaign') ||
+      !LIVE_RANK_DIMENSIONS.includes(dimension) ||
+      !LIVE_RANK_MEASURES.includes(measure)
+    ) {
+      return {
+        ok: false,
+        code: 'INVALID_CHANNEL',
+        message: `rankings channel must look like "rankings:<all|campaign:<id>>:<${LIVE_RANK_DIMENSIONS.join('|')}>:<${LIVE_RANK_MEASURES.join('|')}>", got ${JSON.stringify(text.slice(0, 80))}`,
+      };
     }
     const scope = formatScope(parent.scope);
-    return { ok: true, channel: { name: `rankings:${scope}:${dimension}:${measure}`, scope, kind, dimension, measure } };
+    return {
+      ok: true,
+      channel: { name: `rankings:${scope}:${dimension}:${measure}`, scope, kind, dimension, measure },
+    };
   }
-  return { ok: false, code: 'INVALID_CHANNEL', message: `channel must start with totals:, windows:, series: or rankings:, got ${JSON.stringify(text.slice(0, 80))}` };
+  return {
+    ok: false,
+    code: 'INVALID_CHANNEL',
+    message: `channel must start with totals:, windows:, series: or rankings:, got ${JSON.stringify(text.slice(0, 80))}`,
+  };
 }
 
 /** Parses one text frame; never throws, so a bad frame can only ever earn an error frame. */
@@ -67,7 +89,12 @@ export function parseClientMessage(text: string): { ok: true; message: ClientMes
   } catch {
     return { ok: false, code: 'INVALID_JSON', message: 'frame is not valid JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    typeof (value as { type?: unknown }).type !== 'string'
+  ) {
     return { ok: false, code: 'BAD_FRAME', message: 'frame must be a JSON object with a string "type"' };
   }
   const { type, channel } = value as { type: string; channel?: unknown };
@@ -76,19 +103,32 @@ export function parseClientMessage(text: string): { ok: true; message: ClientMes
       return { ok: true, message: { type } };
     case 'subscribe':
     case 'unsubscribe':
-      if (typeof channel !== 'string') return { ok: false, code: 'INVALID_CHANNEL', message: `"${type}" needs a string "channel" such as "totals:all"` };
+      if (typeof channel !== 'string')
+        return {
+          ok: false,
+          code: 'INVALID_CHANNEL',
+          message: `"${type}" needs a string "channel" such as "totals:all"`,
+        };
       return { ok: true, message: { type, channel } };
     default:
-      return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown type ${JSON.stringify(type.slice(0, 40))}; expected subscribe, unsubscribe or ping` };
+      return {
+        ok: false,
+        code: 'UNKNOWN_TYPE',
+        message: `unknown type ${JSON.stringify(type.slice(0, 40))}; expected subscribe, unsubscribe or ping`,
+      };
   }
 }
 
-export const snapshotFrame = (channel: string, data: unknown, seq: number, ts: number): string => JSON.stringify({ type: 'snapshot', channel, data, seq, ts });
+export const snapshotFrame = (channel: string, data: unknown, seq: number, ts: number): string =>
+  JSON.stringify({ type: 'snapshot', channel, data, seq, ts });
 
-export const updateFrame = (channel: string, data: unknown, seq: number, ts: number): string => JSON.stringify({ type: 'update', channel, data, seq, ts });
+export const updateFrame = (channel: string, data: unknown, seq: number, ts: number): string =>
+  JSON.stringify({ type: 'update', channel, data, seq, ts });
 
 export const pongFrame = (ts: number): string => JSON.stringify({ type: 'pong', ts });
 
 export function errorFrame(code: ErrorCode, message: string, channel?: string): string {
-  return JSON.stringify(channel === undefined ? { type: 'error', code, message } : { type: 'error', code, message, channel });
+  return JSON.stringify(
+    channel === undefined ? { type: 'error', code, message } : { type: 'error', code, message, channel },
+  );
 }

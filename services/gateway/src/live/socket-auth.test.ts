@@ -7,7 +7,10 @@ import { makeApiApp } from '../testing/api-fakes';
 import type { GatewayDeps } from '../app';
 
 const KEY: TokenKey = { kid: 'k1', secret: 'unit-test-secret-that-is-long-enough' };
-const READER = mintToken({ sub: 'screen', role: 'reader', scopes: ['campaign:ecm-2024'], ttlSeconds: 600, now: Date.now() }, KEY);
+const READER = mintToken(
+  { sub: 'screen', role: 'reader', scopes: ['campaign:ecm-2024'], ttlSeconds: 600, now: Date.now() },
+  KEY,
+);
 type Frame = { type: string; code?: string; channel?: string };
 
 let app: FastifyInstance | undefined;
@@ -43,17 +46,32 @@ describe('/v1/live access control', () => {
   it('answers subscriptions outside the token scopes with FORBIDDEN and subscribes nothing', async () => {
     const url = await listen();
     const { ws, frames } = await open(`${url}?token=${READER}`);
-    for (const channel of ['totals:all', 'windows:district:Luohu', 'rankings:all:city:gmv', 'totals:campaign:ecm-2024', 'rankings:campaign:ecm-2024:district:gmv']) ws.send(JSON.stringify({ type: 'subscribe', channel }));
+    for (const channel of [
+      'totals:all',
+      'windows:district:Luohu',
+      'rankings:all:city:gmv',
+      'totals:campaign:ecm-2024',
+      'rankings:campaign:ecm-2024:district:gmv',
+    ])
+      ws.send(JSON.stringify({ type: 'subscribe', channel }));
     await until(() => (frames.length >= 5 ? true : undefined));
-    expect(frames.filter((f) => f.code === 'FORBIDDEN').map((f) => f.channel)).toEqual(['totals:all', 'windows:district:Luohu', 'rankings:all:city:gmv']);
+    expect(frames.filter((f) => f.code === 'FORBIDDEN').map((f) => f.channel)).toEqual([
+      'totals:all',
+      'windows:district:Luohu',
+      'rankings:all:city:gmv',
+    ]);
     expect(frames.find((f) => f.type === 'snapshot')).toMatchObject({ channel: 'totals:campaign:ecm-2024' });
-    expect(frames.filter((f) => f.channel === 'rankings:campaign:ecm-2024:district:gmv').map((f) => f.code)).not.toContain('FORBIDDEN');
+    expect(
+      frames.filter((f) => f.channel === 'rankings:campaign:ecm-2024:district:gmv').map((f) => f.code),
+    ).not.toContain('FORBIDDEN');
   });
 
   it('refuses foreign origins with 403 and accepts its own and listed ones', async () => {
     const url = await listen({ limits: { allowedOrigins: ['https://ops.example.com'] } });
     const host = new URL(url).host;
-    await expect(open(`${url}?token=${READER}`, { headers: { origin: 'https://evil.example' } })).rejects.toThrow('status 403');
+    await expect(open(`${url}?token=${READER}`, { headers: { origin: 'https://evil.example' } })).rejects.toThrow(
+      'status 403',
+    );
     await open(`${url}?token=${READER}`, { headers: { origin: `http://${host}` } });
     await open(`${url}?token=${READER}`, { headers: { origin: 'https://ops.example.com' } });
   });

@@ -23,7 +23,13 @@ afterEach(async () => {
 async function listen(live: GatewayDeps['live'] = {}) {
   const totals = new MemoryTotals().add('all', { views: 1 });
   const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 5 });
-  app = await buildApp({ totals, hub, isReady: () => true, logger: createLogger({ service: 'gateway', level: 'silent' }), live });
+  app = await buildApp({
+    totals,
+    hub,
+    isReady: () => true,
+    logger: createLogger({ service: 'gateway', level: 'silent' }),
+    live,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { url: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/live`, totals, hub };
 }
@@ -42,7 +48,12 @@ describe('/v1/live over TCP', () => {
     clients[0]!.ws.send('{"type":"ping"}');
     await until(() => (clients.every((c, i) => c.frames.length === (i === 0 ? 5 : 4)) ? true : undefined));
     for (const { frames } of clients) {
-      expect(frames.slice(0, 4).map((f) => [f.type, f.seq, f.data?.views])).toEqual([['snapshot', 1, 1], ['update', 2, 2], ['update', 3, 3], ['update', 4, 4]]);
+      expect(frames.slice(0, 4).map((f) => [f.type, f.seq, f.data?.views])).toEqual([
+        ['snapshot', 1, 1],
+        ['update', 2, 2],
+        ['update', 3, 3],
+        ['update', 4, 4],
+      ]);
     }
     expect(clients[0]!.frames[4]).toMatchObject({ type: 'pong' });
   });

@@ -36,7 +36,13 @@ const HARD_CAP_FACTOR = 16;
 const HEARTBEAT_SLICES = 10;
 
 /** Registers @fastify/websocket, the /v1/live route, the heartbeat and socket shutdown. */
-export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, options: LiveSocketOptions, hooks: LiveSocketHooks = {}, access: Pick<Access, 'canSee' | 'expiresAt'> = OPEN_ACCESS): Promise<void> {
+export async function registerLiveSocket(
+  app: FastifyInstance,
+  hub: LiveHub,
+  options: LiveSocketOptions,
+  hooks: LiveSocketHooks = {},
+  access: Pick<Access, 'canSee' | 'expiresAt'> = OPEN_ACCESS,
+): Promise<void> {
   const ctx: RouteContext = { hub, options, hooks, access };
   const connections = new Set<LiveConnection>();
   let opened = 0;
@@ -60,7 +66,10 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
     async preClose() {
       clearInterval(heartbeat);
       const clients = [...app.websocketServer.clients];
-      const closed = clients.map((ws) => new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve()))));
+      const closed = clients.map(
+        (ws) =>
+          new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.once('close', () => resolve()))),
+      );
       for (const ws of clients) ws.close(1001, 'server shutting down');
       await Promise.race([Promise.all(closed), delay(options.closeGraceMs)]);
       for (const ws of clients) if (ws.readyState !== ws.CLOSED) ws.terminate();
@@ -97,7 +106,13 @@ export async function registerLiveSocket(app: FastifyInstance, hub: LiveHub, opt
   app.get('/v1/live', { websocket: true }, (socket, request) => {
     // Everything here is synchronous, so the listeners exist before any await could
     // let an error or a message slip by unobserved.
-    const connection = new LiveConnection(ctx, socket, request, request.raw.socket ?? undefined, opened++ % HEARTBEAT_SLICES);
+    const connection = new LiveConnection(
+      ctx,
+      socket,
+      request,
+      request.raw.socket ?? undefined,
+      opened++ % HEARTBEAT_SLICES,
+    );
     connections.add(connection);
     socket.on('error', (err) => connection.log().debug({ err }, 'websocket error'));
     socket.on('pong', () => (connection.alive = true));

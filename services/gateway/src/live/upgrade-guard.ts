@@ -20,7 +20,11 @@ export interface UpgradeLimits {
  * browser's Origin must be the gateway's own (same host and port as the Host header)
  * or listed. The "null" origin of sandboxed pages and files never matches.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[]): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+): boolean {
   if (origin === undefined) return true;
   if (allowed.includes('*')) return true;
   let url: URL;
@@ -76,14 +80,23 @@ function refuse(reply: FastifyReply, code: ErrorCode, status: number, message: s
 const isUpgrade = (request: FastifyRequest) => request.ws === true;
 
 /** Origin check; registered before authentication so cross-site pages learn nothing about tokens. */
-export function registerOriginCheck(app: FastifyInstance, allowedOrigins: readonly string[], onRefused: (reason: string) => void): void {
+export function registerOriginCheck(
+  app: FastifyInstance,
+  allowedOrigins: readonly string[],
+  onRefused: (reason: string) => void,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     if (!isUpgrade(request)) return;
     const origin = request.headers.origin;
     if (originAllowed(origin, request.headers.host, allowedOrigins)) return;
     onRefused('origin');
     request.log.info({ origin: String(origin).slice(0, 200) }, 'websocket upgrade refused: origin not allowed');
-    return refuse(reply, 'FORBIDDEN_ORIGIN', 403, `origin ${JSON.stringify(String(origin).slice(0, 200))} may not open live connections here`);
+    return refuse(
+      reply,
+      'FORBIDDEN_ORIGIN',
+      403,
+      `origin ${JSON.stringify(String(origin).slice(0, 200))} may not open live connections here`,
+    );
   });
 }
 
@@ -92,7 +105,11 @@ export function registerOriginCheck(app: FastifyInstance, allowedOrigins: readon
  * use up slots. The slot is held until the TCP socket closes, whether or not the
  * upgrade completes.
  */
-export function registerConnectionCaps(app: FastifyInstance, counter: ConnectionCounter, onRefused: (reason: string) => void): void {
+export function registerConnectionCaps(
+  app: FastifyInstance,
+  counter: ConnectionCounter,
+  onRefused: (reason: string) => void,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     // app.injectWS() upgrades have no TCP socket to count.
     if (!isUpgrade(request) || !request.raw.socket) return;
@@ -103,7 +120,10 @@ export function registerConnectionCaps(app: FastifyInstance, counter: Connection
       return;
     }
     onRefused(verdict === 'ip' ? 'connections_per_ip' : 'connections');
-    request.log.warn({ ip, open: counter.total }, verdict === 'ip' ? 'websocket upgrade refused: per-address cap' : 'websocket upgrade refused: gateway full');
+    request.log.warn(
+      { ip, open: counter.total },
+      verdict === 'ip' ? 'websocket upgrade refused: per-address cap' : 'websocket upgrade refused: gateway full',
+    );
     return verdict === 'ip'
       ? refuse(reply, 'TOO_MANY_CONNECTIONS', 429, `this address already has the maximum number of live connections`)
       : refuse(reply, 'GATEWAY_FULL', 503, 'this gateway has the maximum number of live connections');

@@ -8,7 +8,13 @@ afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => reso
 
 describe('encodeTextFrame', () => {
   it('uses the 7-bit, 16-bit and 64-bit length forms at their boundaries', () => {
-    for (const [length, header] of [[0, 2], [125, 2], [126, 4], [65_535, 4], [65_536, 10]] as const) {
+    for (const [length, header] of [
+      [0, 2],
+      [125, 2],
+      [126, 4],
+      [65_535, 4],
+      [65_536, 10],
+    ] as const) {
       const frame = encodeTextFrame('x'.repeat(length));
       expect(frame.length).toBe(header + length);
       expect(frame[0]).toBe(0x81);
@@ -18,7 +24,13 @@ describe('encodeTextFrame', () => {
   });
 
   it('is read by a ws client exactly as ws.send would deliver it', async () => {
-    const texts = ['', '{"type":"update"}', 'é'.repeat(100), JSON.stringify({ data: 'y'.repeat(70_000) }), 'x'.repeat(65_535)];
+    const texts = [
+      '',
+      '{"type":"update"}',
+      'é'.repeat(100),
+      JSON.stringify({ data: 'y'.repeat(70_000) }),
+      'x'.repeat(65_535),
+    ];
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => server!.once('listening', r));
     server.on('connection', (ws, request) => {

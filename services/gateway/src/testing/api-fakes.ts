@@ -8,7 +8,18 @@ import { LiveHub } from '../live/hub';
 import { MemoryTotals } from './fakes';
 
 export const measures = (over: Partial<HistoryMeasures> = {}): HistoryMeasures => ({
-  views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, netSalesFen: 0, orders: 0, items: 0, refunds: 0, uniqueViewers: 0, activeHosts: 0, ...over,
+  views: 0,
+  sessions: 0,
+  sessionsEnded: 0,
+  salesFen: 0,
+  refundsFen: 0,
+  netSalesFen: 0,
+  orders: 0,
+  items: 0,
+  refunds: 0,
+  uniqueViewers: 0,
+  activeHosts: 0,
+  ...over,
 });
 
 /** HistoryReader that records each call and answers from fixed values (or fails). */
@@ -16,7 +27,10 @@ export class FakeHistory implements HistoryReader {
   readonly calls: { method: string; args: unknown[] }[] = [];
   fail: Error | undefined;
   totalsValue = measures({ views: 10, salesFen: 500, netSalesFen: 500, orders: 2 });
-  topValue = [{ name: 'h-1', value: 900 }, { name: 'h-2', value: 400 }];
+  topValue = [
+    { name: 'h-1', value: 900 },
+    { name: 'h-2', value: 400 },
+  ];
   rankValue: { rank: number; of: number; value: number } | null = { rank: 2, of: 7, value: 400 };
 
   private record(method: string, args: unknown[]): void {
@@ -29,17 +43,36 @@ export class FakeHistory implements HistoryReader {
     return this.totalsValue;
   }
 
-  async series(subject: HistorySubject, from: number, to: number, granularity: Granularity, tz?: string): Promise<(HistoryMeasures & { bucket: string })[]> {
+  async series(
+    subject: HistorySubject,
+    from: number,
+    to: number,
+    granularity: Granularity,
+    tz?: string,
+  ): Promise<(HistoryMeasures & { bucket: string })[]> {
     this.record('series', [subject, from, to, granularity, tz]);
     return [{ bucket: '2024-08-23T00:00:00', ...this.totalsValue }];
   }
 
-  async top(dimension: RankDimension, measure: RankMeasure, from: number, to: number, limit: number, subject?: HistorySubject): Promise<{ name: string; value: number }[]> {
+  async top(
+    dimension: RankDimension,
+    measure: RankMeasure,
+    from: number,
+    to: number,
+    limit: number,
+    subject?: HistorySubject,
+  ): Promise<{ name: string; value: number }[]> {
     this.record('top', [dimension, measure, from, to, limit, subject]);
     return this.topValue;
   }
 
-  async rankOf(dimension: RankDimension, name: string, measure: RankMeasure, from: number, to: number): Promise<{ rank: number; of: number; value: number } | null> {
+  async rankOf(
+    dimension: RankDimension,
+    name: string,
+    measure: RankMeasure,
+    from: number,
+    to: number,
+  ): Promise<{ rank: number; of: number; value: number } | null> {
     this.record('rankOf', [dimension, name, measure, from, to]);
     return this.rankValue;
   }
@@ -72,5 +105,11 @@ export { memoryCampaigns } from '@livetally/campaigns';
 export async function makeApiApp(deps: Partial<GatewayDeps> = {}): Promise<FastifyInstance> {
   const totals = new MemoryTotals();
   const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 5 });
-  return buildApp({ totals, hub, isReady: () => true, logger: createLogger({ service: 'gateway', level: 'silent' }), ...deps });
+  return buildApp({
+    totals,
+    hub,
+    isReady: () => true,
+    logger: createLogger({ service: 'gateway', level: 'silent' }),
+    ...deps,
+  });
 }

@@ -5,7 +5,10 @@ export class TestSockets<Frame> {
   private readonly opened: WebSocket[] = [];
 
   /** Opens a socket; resolves with it and the frames it gets, or rejects with the refused status. */
-  open(url: string, options: { protocols?: string[] } & WebSocket.ClientOptions = {}): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
+  open(
+    url: string,
+    options: { protocols?: string[] } & WebSocket.ClientOptions = {},
+  ): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
     const { protocols = [], ...clientOptions } = options;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, protocols, clientOptions);

@@ -15,7 +15,12 @@ export interface Connections {
 
 export async function connect(options: { redisUrl: string; clickhouse: HistoryClientOptions }): Promise<Connections> {
   // Fail fast instead of queueing forever when Redis is down: an operator is waiting.
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 10_000, retryStrategy: (n) => (n > 3 ? null : 200 * n) });
+  const redis = new Redis(options.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 10_000,
+    retryStrategy: (n) => (n > 3 ? null : 200 * n),
+  });
   redis.on('error', () => undefined); // surfaced by the failing command instead
   const clickhouse = createHistoryClient(options.clickhouse);
   try {
@@ -37,7 +42,8 @@ export async function connect(options: { redisUrl: string; clickhouse: HistoryCl
 /** Progress on stderr with the elapsed time, so stdout stays the result (table or JSON). */
 export function progressPrinter(name: string): (message: string) => void {
   const started = performance.now();
-  return (message) => process.stderr.write(`[${name} +${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+  return (message) =>
+    process.stderr.write(`[${name} +${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
 /** Runs a command and exits with its code; usage and configuration errors exit 2, failures 3. */

@@ -5,7 +5,11 @@ import { UsageError, parseFlags, parseRebuildConfig, parseReconcileConfig } from
 describe('operator command configuration', () => {
   it('uses the ingest workers’ names and defaults', () => {
     const c = parseReconcileConfig({ KAFKA_TOPIC: 'x', REDIS_KEY_PREFIX: 'p', CLICKHOUSE_DATABASE: 'db' });
-    expect(c).toMatchObject({ topic: 'x', redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' }, clickhouse: { database: 'db', username: 'default' } });
+    expect(c).toMatchObject({
+      topic: 'x',
+      redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' },
+      clickhouse: { database: 'db', username: 'default' },
+    });
   });
 
   it('gives rebuild a grace period longer than an insert may take, and the dedup layout of the workers', () => {
@@ -18,9 +22,15 @@ describe('operator command configuration', () => {
   });
 
   it('takes the unique-viewer kinds to restore as a list of dimension kinds, or none', () => {
-    expect(parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all, host,stream,host' }).viewerKinds).toEqual(['all', 'host', 'stream']);
+    expect(parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all, host,stream,host' }).viewerKinds).toEqual([
+      'all',
+      'host',
+      'stream',
+    ]);
     expect(parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'none' }).viewerKinds).toEqual([]);
-    expect(() => parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all,campaign' })).toThrow(/REBUILD_UNIQUE_VIEWER_KINDS must be none or a comma-separated list/);
+    expect(() => parseRebuildConfig({ REBUILD_UNIQUE_VIEWER_KINDS: 'all,campaign' })).toThrow(
+      /REBUILD_UNIQUE_VIEWER_KINDS must be none or a comma-separated list/,
+    );
   });
 
   it('names every bad variable', () => {

@@ -18,7 +18,13 @@ function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
   return {
     topic: c.KAFKA_TOPIC,
     redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
-    clickhouse: { url: c.CLICKHOUSE_URL, username: c.CLICKHOUSE_USER, password: c.CLICKHOUSE_PASSWORD, database: c.CLICKHOUSE_DATABASE, requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS },
+    clickhouse: {
+      url: c.CLICKHOUSE_URL,
+      username: c.CLICKHOUSE_USER,
+      password: c.CLICKHOUSE_PASSWORD,
+      database: c.CLICKHOUSE_DATABASE,
+      requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS,
+    },
     logLevel: c.LOG_LEVEL,
   };
 }
@@ -32,11 +38,21 @@ const scopeKinds = (fallback: readonly string[]): Field<string[]> => ({
   parse(raw, name) {
     if (raw === undefined) return { ok: true, value: [...fallback] };
     if (raw.trim() === 'none') return { ok: true, value: [] };
-    const kinds = [...new Set(raw.split(',').map((k) => k.trim()).filter(Boolean))];
+    const kinds = [
+      ...new Set(
+        raw
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
+    ];
     const bad = kinds.filter((k) => !DIMENSION_SCOPE_KINDS.includes(k));
     return kinds.length > 0 && bad.length === 0
       ? { ok: true, value: kinds }
-      : { ok: false, message: `${name} must be none or a comma-separated list of ${DIMENSION_SCOPE_KINDS.join(', ')}, got ${JSON.stringify(raw)}` };
+      : {
+          ok: false,
+          message: `${name} must be none or a comma-separated list of ${DIMENSION_SCOPE_KINDS.join(', ')}, got ${JSON.stringify(raw)}`,
+        };
   },
 });
 
@@ -75,7 +91,8 @@ export class UsageError extends Error {
 export function parseFlags<F extends string>(argv: readonly string[], flags: readonly F[]): Set<F> {
   const out = new Set<F>();
   for (const arg of argv) {
-    if (!(flags as readonly string[]).includes(arg)) throw new UsageError(`unknown argument ${JSON.stringify(arg)}; expected ${flags.join(', ')}`);
+    if (!(flags as readonly string[]).includes(arg))
+      throw new UsageError(`unknown argument ${JSON.stringify(arg)}; expected ${flags.join(', ')}`);
     out.add(arg as F);
   }
   return out;

@@ -33,7 +33,9 @@ runCommand('rebuild', USAGE, async () => {
   }
   const config = parseRebuildConfig(process.env);
   const progress = progressPrinter('rebuild');
-  progress(`ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic} → Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix})`);
+  progress(
+    `ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic} → Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix})`,
+  );
   const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
   const abort = new AbortController();
   const onSignal = () => {
@@ -54,7 +56,10 @@ runCommand('rebuild', USAGE, async () => {
         live,
         history,
         dedup: { restore: (keys) => dedup.restore(keys), windowSeconds: config.dedup.windowSeconds },
-        measures: rebuildMeasures(conn.redis, conn.clickhouse, { prefix: config.redis.keyPrefix, viewerKinds: config.viewerKinds }),
+        measures: rebuildMeasures(conn.redis, conn.clickhouse, {
+          prefix: config.redis.keyPrefix,
+          viewerKinds: config.viewerKinds,
+        }),
         topic: config.topic,
         graceMs: config.graceMs,
         lockTtlMs: config.lockTtlMs,
@@ -74,7 +79,13 @@ runCommand('rebuild', USAGE, async () => {
     let verification = null;
     if (config.verify) {
       progress('verifying: reconcile against ClickHouse (workers are running again)');
-      verification = await reconcile({ live, history, campaigns: reconcileCampaigns(conn.clickhouse, { prefix: config.redis.keyPrefix }), topic: config.topic, progress: (m) => progress(`  ${m}`) });
+      verification = await reconcile({
+        live,
+        history,
+        campaigns: reconcileCampaigns(conn.clickhouse, { prefix: config.redis.keyPrefix }),
+        topic: config.topic,
+        progress: (m) => progress(`  ${m}`),
+      });
       verified = agrees(verification);
       if (!verified && verification.comparison) process.stderr.write(`${formatComparison(verification.comparison)}\n`);
     }

@@ -25,7 +25,9 @@ runCommand('reconcile', USAGE, async () => {
   }
   const config = parseReconcileConfig(process.env);
   const progress = progressPrinter('reconcile');
-  progress(`Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`);
+  progress(
+    `Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`,
+  );
   const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
   try {
     const result = await reconcile({
@@ -39,9 +41,15 @@ runCommand('reconcile', USAGE, async () => {
     if (flags.has('--json')) {
       process.stdout.write(`${JSON.stringify({ agree: ok, ...result }, null, 2)}\n`);
     } else if (result.comparison === null) {
-      process.stdout.write(result.status === 'rebuilding' ? 'NOT READY: a rebuild is running; run reconcile again when it finished\n' : 'NOT READY: Redis holds no live state (marker missing); run `npm run rebuild`\n');
+      process.stdout.write(
+        result.status === 'rebuilding'
+          ? 'NOT READY: a rebuild is running; run reconcile again when it finished\n'
+          : 'NOT READY: Redis holds no live state (marker missing); run `npm run rebuild`\n',
+      );
     } else {
-      process.stdout.write(`compared kinds: ${result.kinds.join(', ')}${result.campaigns === null ? '' : ` (${result.campaigns} campaign(s) in the catalogue)`}\n${formatComparison(result.comparison)}\n`);
+      process.stdout.write(
+        `compared kinds: ${result.kinds.join(', ')}${result.campaigns === null ? '' : ` (${result.campaigns} campaign(s) in the catalogue)`}\n${formatComparison(result.comparison)}\n`,
+      );
     }
     return ok ? EXIT.ok : EXIT.differ;
   } finally {

@@ -40,7 +40,12 @@ export interface MeasureRun {
 export const emptyCounts = (): MeasureCounts => ({ minuteBuckets: 0, viewerIds: 0, hostIds: 0, rankEntries: 0 });
 
 export function addCounts(a: MeasureCounts, b: MeasureCounts): MeasureCounts {
-  return { minuteBuckets: a.minuteBuckets + b.minuteBuckets, viewerIds: a.viewerIds + b.viewerIds, hostIds: a.hostIds + b.hostIds, rankEntries: a.rankEntries + b.rankEntries };
+  return {
+    minuteBuckets: a.minuteBuckets + b.minuteBuckets,
+    viewerIds: a.viewerIds + b.viewerIds,
+    hostIds: a.hostIds + b.hostIds,
+    rankEntries: a.rankEntries + b.rankEntries,
+  };
 }
 
 const CHUNK = 20_000;
@@ -52,7 +57,14 @@ export function firstLiveMinute(now: number): number {
   return Math.ceil((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE) * MINUTE;
 }
 
-async function restoreSelection(deps: MeasureDeps, run: MeasureRun, sel: LiveSelection, parent: string, viewerSelections: { label: string; sel: LiveSelection }[], label: string): Promise<MeasureCounts> {
+async function restoreSelection(
+  deps: MeasureDeps,
+  run: MeasureRun,
+  sel: LiveSelection,
+  parent: string,
+  viewerSelections: { label: string; sel: LiveSelection }[],
+  label: string,
+): Promise<MeasureCounts> {
   const counts = emptyCounts();
   const { writer, history } = deps;
 
@@ -63,7 +75,9 @@ async function restoreSelection(deps: MeasureDeps, run: MeasureRun, sel: LiveSel
     });
   });
   run.check();
-  run.progress(`  ${label}: ${counts.minuteBuckets} minute bucket(s) of the last ${MINUTE_BUCKET_TTL_SECONDS / 3600} h`);
+  run.progress(
+    `  ${label}: ${counts.minuteBuckets} minute bucket(s) of the last ${MINUTE_BUCKET_TTL_SECONDS / 3600} h`,
+  );
 
   await run.timed('activeHosts', async () => {
     counts.hostIds = await history.forEachDistinct(sel, 'hosts', CHUNK, async (pairs) => {
@@ -82,22 +96,28 @@ async function restoreSelection(deps: MeasureDeps, run: MeasureRun, sel: LiveSel
       n = await history.forEachDistinct(v.sel, 'viewers', CHUNK, async (pairs) => {
         run.check();
         await writer.addToHyperLogLogs('viewers', pairs);
-        if (Math.floor((reported + pairs.length) / PROGRESS_EVERY) > Math.floor(reported / PROGRESS_EVERY)) run.progress(`    ${v.label}: ${reported + pairs.length} viewer id(s) so far…`);
+        if (Math.floor((reported + pairs.length) / PROGRESS_EVERY) > Math.floor(reported / PROGRESS_EVERY))
+          run.progress(`    ${v.label}: ${reported + pairs.length} viewer id(s) so far…`);
         reported += pairs.length;
       });
     });
     run.check();
     counts.viewerIds += n;
-    run.progress(`  ${v.label}: unique-viewer HyperLogLogs from ${n} (scope, viewer) pair(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    run.progress(
+      `  ${v.label}: unique-viewer HyperLogLogs from ${n} (scope, viewer) pair(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
 
   await run.timed('leaderboards', async () => {
     const rows = await history.rankings(sel);
     run.check();
-    for (let i = 0; i < rows.length; i += CHUNK) counts.rankEntries += await writer.addRankings(parent, rows.slice(i, i + CHUNK));
+    for (let i = 0; i < rows.length; i += CHUNK)
+      counts.rankEntries += await writer.addRankings(parent, rows.slice(i, i + CHUNK));
   });
   run.check();
-  run.progress(`  ${label}: ${counts.rankEntries} leaderboard entr${counts.rankEntries === 1 ? 'y' : 'ies'} of ${parent}`);
+  run.progress(
+    `  ${label}: ${counts.rankEntries} leaderboard entr${counts.rankEntries === 1 ? 'y' : 'ies'} of ${parent}`,
+  );
   return counts;
 }
 
@@ -113,9 +133,23 @@ export async function restoreDimensionMeasures(deps: MeasureDeps, run: MeasureRu
  * Every live measure of one campaign scope, from the rows its definition matches;
  * returns them with the campaign's totals (for the final atomic write).
  */
-export async function restoreCampaign(deps: MeasureDeps, run: MeasureRun, campaign: Campaign): Promise<{ totals: ScopeTotalsText | undefined; counts: MeasureCounts }> {
+export async function restoreCampaign(
+  deps: MeasureDeps,
+  run: MeasureRun,
+  campaign: Campaign,
+): Promise<{ totals: ScopeTotalsText | undefined; counts: MeasureCounts }> {
   const scope = `campaign:${campaign.id}`;
-  const sel: LiveSelection = { scopes: 'campaign', scope, slice: { topic: run.topic, upTo: run.upTo, startsAt: campaign.startsAt, endsAt: campaign.endsAt, filters: campaign.filters } };
+  const sel: LiveSelection = {
+    scopes: 'campaign',
+    scope,
+    slice: {
+      topic: run.topic,
+      upTo: run.upTo,
+      startsAt: campaign.startsAt,
+      endsAt: campaign.endsAt,
+      filters: campaign.filters,
+    },
+  };
   const totals = (await run.timed('campaignTotals', () => deps.history.totals(sel))).get(scope);
   run.check();
   const counts = await restoreSelection(deps, run, sel, scope, [{ label: scope, sel }], scope);

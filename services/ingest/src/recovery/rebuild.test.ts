@@ -4,7 +4,14 @@ import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/c
 import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
-function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?: boolean; writeOutcomes?: RebuiltWriteOutcome[] } = {}) {
+function fakes(
+  options: {
+    lockFree?: boolean;
+    holdLock?: () => boolean;
+    marker?: boolean;
+    writeOutcomes?: RebuiltWriteOutcome[];
+  } = {},
+) {
   const calls: string[] = [];
   const written: RebuiltState[] = [];
   const live: RebuildDeps['live'] = {
@@ -24,16 +31,46 @@ function fakes(options: { lockFree?: boolean; holdLock?: () => boolean; marker?:
     renewCatalogueVersion: vi.fn(async () => (calls.push('renew'), '1700000000000')),
   };
   const history: RebuildDeps['history'] = {
-    maxOffsets: vi.fn(async () => (calls.push('maxOffsets'), new Map([[0, '41'], [3, '7']]))),
+    maxOffsets: vi.fn(
+      async () => (
+        calls.push('maxOffsets'),
+        new Map([
+          [0, '41'],
+          [3, '7'],
+        ])
+      ),
+    ),
     totalsByScope: vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>) => {
       calls.push(`totals ${JSON.stringify([...upTo])}`);
-      return new Map([['all', { views: '3', sessions: '1', sessionsEnded: '0', salesFen: '0', refundsFen: '0', orders: '0', items: '0', refunds: '0' }]]);
+      return new Map([
+        [
+          'all',
+          {
+            views: '3',
+            sessions: '1',
+            sessionsEnded: '0',
+            salesFen: '0',
+            refundsFen: '0',
+            orders: '0',
+            items: '0',
+            refunds: '0',
+          },
+        ],
+      ]);
     }),
-    forEachRecentEventKey: vi.fn(async (_t: string, _u: ReadonlyMap<number, string>, _s: number, _c: number, onChunk: (k: StoredEventKey[]) => Promise<void>) => {
-      calls.push('fingerprints');
-      await onChunk([{ platform: 'p', eventId: 'e', ts: 1, partition: 0, offset: '41' }]);
-      return 1;
-    }),
+    forEachRecentEventKey: vi.fn(
+      async (
+        _t: string,
+        _u: ReadonlyMap<number, string>,
+        _s: number,
+        _c: number,
+        onChunk: (k: StoredEventKey[]) => Promise<void>,
+      ) => {
+        calls.push('fingerprints');
+        await onChunk([{ platform: 'p', eventId: 'e', ts: 1, partition: 0, offset: '41' }]);
+        return 1;
+      },
+    ),
   };
   const restored: ClaimInput[] = [];
   const dedup = { restore: vi.fn(async (k: readonly ClaimInput[]) => void restored.push(...k)), windowSeconds: 60 };
@@ -52,23 +89,42 @@ describe('rebuildLiveState', () => {
     expect(f.calls.filter((c) => c.startsWith('sleep')).length).toBeGreaterThanOrEqual(1);
     const order = f.calls.filter((c) => !c.startsWith('sleep'));
     expect(order).toEqual(['lock', 'maxOffsets', 'totals [[0,"41"],[3,"7"]]', 'scan', 'fingerprints', 'write']);
-    expect(f.written[0]).toMatchObject({ topic: 't', remove: ['host:gone'], offsets: new Map([[0, '41'], [3, '7']]) });
+    expect(f.written[0]).toMatchObject({
+      topic: 't',
+      remove: ['host:gone'],
+      offsets: new Map([
+        [0, '41'],
+        [3, '7'],
+      ]),
+    });
     expect([...f.written[0]!.totals.keys()]).toEqual(['all']);
     expect(f.restored).toHaveLength(1);
-    expect(result).toMatchObject({ outcome: 'rebuilt', partitions: 2, scopes: 1, removedScopes: 1, keptScopes: [{ kind: 'campaign', scopes: 1 }], fingerprints: 1, offsets: { '0': '41', '3': '7' } });
+    expect(result).toMatchObject({
+      outcome: 'rebuilt',
+      partitions: 2,
+      scopes: 1,
+      removedScopes: 1,
+      keptScopes: [{ kind: 'campaign', scopes: 1 }],
+      fingerprints: 1,
+      offsets: { '0': '41', '3': '7' },
+    });
     expect(f.live.releaseRebuildLock).not.toHaveBeenCalled(); // the write released it atomically
     expect(f.live.publishChanged).toHaveBeenCalledWith(['all', 'host:gone']);
   });
 
   it('refuses to run beside another rebuild', async () => {
     const f = fakes({ lockFree: false });
-    await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(RebuildBusyError);
+    await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(
+      RebuildBusyError,
+    );
     expect(f.history.maxOffsets).not.toHaveBeenCalled();
   });
 
   it('writes nothing when the lock was lost, and gives it up', async () => {
     const f = fakes({ holdLock: () => false });
-    await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(RebuildLockLostError);
+    await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(
+      RebuildLockLostError,
+    );
     expect(f.calls).toContain('release');
   });
 
@@ -76,7 +132,9 @@ describe('rebuildLiveState', () => {
     const f = fakes();
     const abort = new AbortController();
     abort.abort();
-    await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 10, lockTtlMs: 30_000, signal: abort.signal })).rejects.toThrow(/interrupted/);
+    await expect(
+      rebuildLiveState({ ...f, topic: 't', graceMs: 10, lockTtlMs: 30_000, signal: abort.signal }),
+    ).rejects.toThrow(/interrupted/);
     expect(f.live.writeRebuiltState).not.toHaveBeenCalled();
     expect(f.calls).toContain('release');
   });
@@ -89,15 +147,35 @@ describe('rebuildLiveState', () => {
   });
 });
 
-const TOTALS = { views: '2', sessions: '0', sessionsEnded: '0', salesFen: '500', refundsFen: '0', orders: '1', items: '1', refunds: '0' };
+const TOTALS = {
+  views: '2',
+  sessions: '0',
+  sessionsEnded: '0',
+  salesFen: '500',
+  refundsFen: '0',
+  orders: '1',
+  items: '1',
+  refunds: '0',
+};
 const NOW = Date.UTC(2026, 9, 1, 12, 0, 0);
 const campaign = (id: string, version = 1): Campaign => ({
-  id, name: id, startsAt: NOW - 86_400_000, endsAt: NOW + 86_400_000, timeZone: 'Asia/Shanghai', filters: { districts: ['Futian'] }, targets: {}, status: 'active', createdAt: 0, updatedAt: 0, version,
+  id,
+  name: id,
+  startsAt: NOW - 86_400_000,
+  endsAt: NOW + 86_400_000,
+  timeZone: 'Asia/Shanghai',
+  filters: { districts: ['Futian'] },
+  targets: {},
+  status: 'active',
+  createdAt: 0,
+  updatedAt: 0,
+  version,
 });
 
 function measureFakes(calls: string[], catalogues: { version: number; campaigns: Campaign[] }[]) {
   const written: { what: string; rows: unknown[] }[] = [];
-  const label = (sel: LiveSelection) => (sel.scopes === 'campaign' ? sel.scope : `dimensions${sel.kinds ? `[${sel.kinds.join(',')}]` : ''}`);
+  const label = (sel: LiveSelection) =>
+    sel.scopes === 'campaign' ? sel.scope : `dimensions${sel.kinds ? `[${sel.kinds.join(',')}]` : ''}`;
   const measures: NonNullable<RebuildDeps['measures']> = {
     catalogue: {
       restore: vi.fn(async () => (calls.push('catalogue restore'), 1)),
@@ -109,24 +187,53 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
       versionKey: 'p:campaigns:version',
     },
     history: {
-      totals: vi.fn(async (sel: LiveSelection) => (calls.push(`totals ${label(sel)}`), new Map(sel.scopes === 'campaign' && sel.scope !== 'campaign:empty' ? [[sel.scope, TOTALS]] : []))),
-      forEachMinuteBucket: vi.fn(async (sel: LiveSelection, since: number, _c: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>) => {
-        calls.push(`minutes ${label(sel)} since ${(NOW - since) / 60_000} min`);
-        await onChunk([{ scope: sel.scopes === 'campaign' ? sel.scope : 'all', t: NOW - 60_000, totals: TOTALS }]);
-        return 1;
-      }),
-      forEachDistinct: vi.fn(async (sel: LiveSelection, what: 'viewers' | 'hosts', _c: number, onChunk: (pairs: [string, string][]) => Promise<void>) => {
-        calls.push(`${what} ${label(sel)}`);
-        await onChunk([['all', 'x']]);
-        return 1;
-      }),
-      rankings: vi.fn(async (sel: LiveSelection) => (calls.push(`rankings ${label(sel)}`), [{ dimension: 'district', member: 'Futian', gmv: '500', views: '2', sessions: '0' }])),
+      totals: vi.fn(
+        async (sel: LiveSelection) => (
+          calls.push(`totals ${label(sel)}`),
+          new Map(sel.scopes === 'campaign' && sel.scope !== 'campaign:empty' ? [[sel.scope, TOTALS]] : [])
+        ),
+      ),
+      forEachMinuteBucket: vi.fn(
+        async (sel: LiveSelection, since: number, _c: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>) => {
+          calls.push(`minutes ${label(sel)} since ${(NOW - since) / 60_000} min`);
+          await onChunk([{ scope: sel.scopes === 'campaign' ? sel.scope : 'all', t: NOW - 60_000, totals: TOTALS }]);
+          return 1;
+        },
+      ),
+      forEachDistinct: vi.fn(
+        async (
+          sel: LiveSelection,
+          what: 'viewers' | 'hosts',
+          _c: number,
+          onChunk: (pairs: [string, string][]) => Promise<void>,
+        ) => {
+          calls.push(`${what} ${label(sel)}`);
+          await onChunk([['all', 'x']]);
+          return 1;
+        },
+      ),
+      rankings: vi.fn(
+        async (sel: LiveSelection) => (
+          calls.push(`rankings ${label(sel)}`),
+          [{ dimension: 'district', member: 'Futian', gmv: '500', views: '2', sessions: '0' }]
+        ),
+      ),
     },
     writer: {
       clear: vi.fn(async (prefix?: string) => (calls.push(`clear ${prefix ?? '*'}`), 3)),
-      addMinuteBuckets: vi.fn(async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length)),
-      addToHyperLogLogs: vi.fn(async (what: string, pairs: readonly (readonly [string, string])[]) => void written.push({ what, rows: [...pairs] })),
-      addRankings: vi.fn(async (parent: string, rows: readonly unknown[]) => (written.push({ what: `rank ${parent}`, rows: [...rows] }), rows.length * 2)),
+      addMinuteBuckets: vi.fn(
+        async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length),
+      ),
+      addToHyperLogLogs: vi.fn(
+        async (what: string, pairs: readonly (readonly [string, string])[]) =>
+          void written.push({ what, rows: [...pairs] }),
+      ),
+      addRankings: vi.fn(
+        async (parent: string, rows: readonly unknown[]) => (
+          written.push({ what: `rank ${parent}`, rows: [...rows] }),
+          rows.length * 2
+        ),
+      ),
     },
     viewerKinds: ['all', 'city'],
     now: () => NOW,
@@ -141,11 +248,30 @@ describe('rebuildLiveState with live measures and campaigns', () => {
     const result = await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
     const order = f.calls.filter((c) => !c.startsWith('sleep'));
     expect(order).toEqual([
-      'lock', 'catalogue restore', 'renew', 'maxOffsets', 'totals [[0,"41"],[3,"7"]]', 'scan', 'fingerprints', 'clear *',
-      'minutes dimensions since 180 min', 'hosts dimensions', 'viewers dimensions[all]', 'viewers dimensions[city]', 'rankings dimensions',
+      'lock',
+      'catalogue restore',
+      'renew',
+      'maxOffsets',
+      'totals [[0,"41"],[3,"7"]]',
+      'scan',
+      'fingerprints',
+      'clear *',
+      'minutes dimensions since 180 min',
+      'hosts dimensions',
+      'viewers dimensions[all]',
+      'viewers dimensions[city]',
+      'rankings dimensions',
       'catalogue 7',
-      'totals campaign:month', 'minutes campaign:month since 180 min', 'hosts campaign:month', 'viewers campaign:month', 'rankings campaign:month',
-      'totals campaign:empty', 'minutes campaign:empty since 180 min', 'hosts campaign:empty', 'viewers campaign:empty', 'rankings campaign:empty',
+      'totals campaign:month',
+      'minutes campaign:month since 180 min',
+      'hosts campaign:month',
+      'viewers campaign:month',
+      'rankings campaign:month',
+      'totals campaign:empty',
+      'minutes campaign:empty since 180 min',
+      'hosts campaign:empty',
+      'viewers campaign:empty',
+      'rankings campaign:empty',
       'write',
     ]);
     const w = f.written[0]!;
@@ -153,16 +279,36 @@ describe('rebuildLiveState with live measures and campaigns', () => {
     expect([...w.totals.keys()]).toEqual(['all', 'campaign:month']);
     // campaign:c1 has no definition any more and host:gone no rows: both go.
     expect(w.remove).toEqual(['host:gone', 'campaign:c1']);
-    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => x.what)).toEqual(['rank all', 'rank campaign:month', 'rank campaign:empty']);
-    expect(result).toMatchObject({ campaigns: 2, keptScopes: [], scopes: 2, removedScopes: 2, measures: { minuteBuckets: 3, clearedKeys: 3, viewerKinds: ['all', 'city'], rankEntries: 6 } });
+    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => x.what)).toEqual([
+      'rank all',
+      'rank campaign:month',
+      'rank campaign:empty',
+    ]);
+    expect(result).toMatchObject({
+      campaigns: 2,
+      keptScopes: [],
+      scopes: 2,
+      removedScopes: 2,
+      measures: { minuteBuckets: 3, clearedKeys: 3, viewerKinds: ['all', 'city'], rankEntries: 6 },
+    });
     expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
   });
 
   it('redoes the campaign scopes when a campaign changed before the final write', async () => {
     const f = fakes({ writeOutcomes: ['catalogue-changed', 'written'] });
-    const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month')] }, { version: 8, campaigns: [campaign('month', 2)] }]);
+    const m = measureFakes(f.calls, [
+      { version: 7, campaigns: [campaign('month')] },
+      { version: 8, campaigns: [campaign('month', 2)] },
+    ]);
     const progress: string[] = [];
-    await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000, progress: (msg) => void progress.push(msg) });
+    await rebuildLiveState({
+      ...f,
+      measures: m.measures,
+      topic: 't',
+      graceMs: 0,
+      lockTtlMs: 30_000,
+      progress: (msg) => void progress.push(msg),
+    });
     expect(f.written.map((w) => w.catalogue?.version)).toEqual(['7', '8']);
     expect(f.calls.filter((c) => c.startsWith('clear'))).toEqual(['clear *', 'clear campaign:']);
     expect(f.calls.filter((c) => c === 'totals campaign:month')).toHaveLength(2);
@@ -172,7 +318,9 @@ describe('rebuildLiveState with live measures and campaigns', () => {
   it('gives up, writing nothing, when the catalogue keeps changing', async () => {
     const f = fakes({ writeOutcomes: ['catalogue-changed', 'catalogue-changed', 'catalogue-changed'] });
     const m = measureFakes(f.calls, [{ version: 7, campaigns: [] }]);
-    await expect(rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toThrow(/kept changing/);
+    await expect(
+      rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 }),
+    ).rejects.toThrow(/kept changing/);
     expect(f.calls).toContain('release');
   });
 });

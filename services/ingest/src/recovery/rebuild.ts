@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Campaign } from '@livetally/campaigns';
 import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/counters';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
-import { addCounts, emptyCounts, restoreCampaign, restoreDimensionMeasures, type MeasureCounts, type MeasureDeps, type MeasureRun } from './live-measures';
+import {
+  addCounts,
+  emptyCounts,
+  restoreCampaign,
+  restoreDimensionMeasures,
+  type MeasureCounts,
+  type MeasureDeps,
+  type MeasureRun,
+} from './live-measures';
 
 /**
  * Restores the live state in Redis from ClickHouse while ingest workers keep running:
@@ -43,7 +51,18 @@ export interface RebuildCatalogue {
 }
 
 export interface RebuildDeps {
-  live: Pick<LiveStateStore, 'acquireRebuildLock' | 'refreshRebuildLock' | 'releaseRebuildLock' | 'rebuildLockTtl' | 'scanScopes' | 'writeRebuiltState' | 'publishChanged' | 'hasMarker' | 'renewCatalogueVersion'>;
+  live: Pick<
+    LiveStateStore,
+    | 'acquireRebuildLock'
+    | 'refreshRebuildLock'
+    | 'releaseRebuildLock'
+    | 'rebuildLockTtl'
+    | 'scanScopes'
+    | 'writeRebuiltState'
+    | 'publishChanged'
+    | 'hasMarker'
+    | 'renewCatalogueVersion'
+  >;
   history: Pick<EventHistory, 'maxOffsets' | 'totalsByScope' | 'forEachRecentEventKey'>;
   /** Restores resend fingerprints; left out when there is no deduplication to restore. */
   dedup?: { restore(inputs: readonly ClaimInput[]): Promise<void>; windowSeconds: number };
@@ -86,7 +105,9 @@ export interface RebuildResult {
 
 export class RebuildBusyError extends Error {
   constructor(ttlMs: number) {
-    super(`another rebuild holds the lock (expires in ${Math.max(0, Math.round(ttlMs / 1000))} s unless refreshed); not starting a second one`);
+    super(
+      `another rebuild holds the lock (expires in ${Math.max(0, Math.round(ttlMs / 1000))} s unless refreshed); not starting a second one`,
+    );
     this.name = 'RebuildBusyError';
   }
 }
@@ -120,14 +141,17 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
 
   let lost = false;
   let refreshing = Promise.resolve();
-  const refresher = setInterval(() => {
-    refreshing = live.refreshRebuildLock(token, deps.lockTtlMs).then(
-      (held) => {
-        if (!held) lost = true;
-      },
-      () => undefined, // a failed refresh is retried on the next tick; the TTL leaves room
-    );
-  }, Math.max(250, Math.floor(deps.lockTtlMs / 3)));
+  const refresher = setInterval(
+    () => {
+      refreshing = live.refreshRebuildLock(token, deps.lockTtlMs).then(
+        (held) => {
+          if (!held) lost = true;
+        },
+        () => undefined, // a failed refresh is retried on the next tick; the TTL leaves room
+      );
+    },
+    Math.max(250, Math.floor(deps.lockTtlMs / 3)),
+  );
   const checkLock = () => {
     if (deps.signal?.aborted) throw new Error('rebuild interrupted before the write; nothing was written');
     if (lost) throw new RebuildLockLostError();
@@ -138,12 +162,25 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
     // Checked under the lock: a concurrent rebuild may have finished just before.
     if (deps.onlyIfMissing && (await live.hasMarker())) {
       progress('live state is already there (rebuilt by another process); nothing to do');
-      return { outcome: 'not-needed', partitions: 0, offsets: {}, scopes: 0, removedScopes: 0, keptScopes: [], fingerprints: 0, campaigns: null, measures: null, timingsMs };
+      return {
+        outcome: 'not-needed',
+        partitions: 0,
+        offsets: {},
+        scopes: 0,
+        removedScopes: 0,
+        keptScopes: [],
+        fingerprints: 0,
+        campaigns: null,
+        measures: null,
+        timingsMs,
+      };
     }
 
     await timed('graceWait', async () => {
       const until = Date.now() + deps.graceMs;
-      progress(`waiting ${(deps.graceMs / 1000).toFixed(1)} s for ClickHouse inserts already in flight`, { graceMs: deps.graceMs });
+      progress(`waiting ${(deps.graceMs / 1000).toFixed(1)} s for ClickHouse inserts already in flight`, {
+        graceMs: deps.graceMs,
+      });
       let reported = Date.now();
       for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
         await sleep(Math.min(left, 1_000));
@@ -170,7 +207,9 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
 
     const offsets = await timed('maxOffsets', () => history.maxOffsets(topic));
     checkLock();
-    progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, { offsets: Object.fromEntries(offsets) });
+    progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, {
+      offsets: Object.fromEntries(offsets),
+    });
 
     const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
     checkLock();
@@ -179,10 +218,12 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
     const computable = new Set(measures ? [...HISTORY_SCOPE_KINDS, 'campaign'] : HISTORY_SCOPE_KINDS);
     const existing = await timed('scan', () => live.scanScopes());
     const kept = new Map<string, number>();
-    for (const s of existing) if (!computable.has(scopeKind(s))) kept.set(scopeKind(s), (kept.get(scopeKind(s)) ?? 0) + 1);
+    for (const s of existing)
+      if (!computable.has(scopeKind(s))) kept.set(scopeKind(s), (kept.get(scopeKind(s)) ?? 0) + 1);
     const keptScopes = [...kept].map(([kind, scopes]) => ({ kind, scopes }));
     progress(`Redis: ${existing.length} scope key(s) before the rebuild`);
-    for (const k of keptScopes) progress(`  kept ${k.scopes} ${k.kind} scope(s) as they are: ClickHouse cannot compute ${k.kind} totals yet`);
+    for (const k of keptScopes)
+      progress(`  kept ${k.scopes} ${k.kind} scope(s) as they are: ClickHouse cannot compute ${k.kind} totals yet`);
 
     let fingerprints = 0;
     const dedup = deps.dedup;
@@ -192,7 +233,8 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
           checkLock();
           await dedup.restore(keys);
           fingerprints += keys.length;
-          if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
+          if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0)
+            progress(`  ${fingerprints} resend fingerprints restored…`);
         }),
       );
       progress(`Redis: ${fingerprints} resend fingerprint(s) of the last ${dedup.windowSeconds} s restored`);
@@ -205,7 +247,9 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
       run.now = (measures.now ?? Date.now)();
       clearedKeys = await timed('clear', () => measures.writer.clear());
       checkLock();
-      progress(`Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`);
+      progress(
+        `Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`,
+      );
       counts = await restoreDimensionMeasures(measures, run);
     }
 
@@ -237,16 +281,28 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
       remove = existing.filter((s) => computable.has(scopeKind(s)) && !all.has(s));
       checkLock();
       const outcome = await timed('write', () =>
-        live.writeRebuiltState({ token, topic, totals: all as Map<string, Partial<Record<TotalField, string>>>, remove, offsets, catalogue }),
+        live.writeRebuiltState({
+          token,
+          topic,
+          totals: all as Map<string, Partial<Record<TotalField, string>>>,
+          remove,
+          offsets,
+          catalogue,
+        }),
       );
       if (outcome === 'lock-lost') throw new RebuildLockLostError();
       if (outcome === 'written') break;
-      if (attempt >= CATALOGUE_ATTEMPTS) throw new Error(`the campaign catalogue kept changing during the rebuild (${attempt} attempts); nothing was written, run it again`);
+      if (attempt >= CATALOGUE_ATTEMPTS)
+        throw new Error(
+          `the campaign catalogue kept changing during the rebuild (${attempt} attempts); nothing was written, run it again`,
+        );
     }
     written = true;
     clearInterval(refresher);
     await refreshing;
-    progress(`Redis: ${all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${remove.length} stale scope(s) deleted); live state marked ready, lock released`);
+    progress(
+      `Redis: ${all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${remove.length} stale scope(s) deleted); live state marked ready, lock released`,
+    );
     await live.publishChanged([...all.keys(), ...remove]).catch(() => undefined);
 
     return {

@@ -2,8 +2,16 @@ import { describe, expect, it, vi } from 'vitest';
 import type { LiveSnapshot } from '@livetally/counters';
 import { agrees, reconcile, type ReconcileDeps } from './reconcile';
 
-const totals = (views: number) => ({ views: String(views), sessions: '0', sessionsEnded: '0', salesFen: '0', refundsFen: '0', orders: '0', items: '0', refunds: '0' });
-
+const totals = (views: number) => ({
+  views: String(views),
+  sessions: '0',
+  sessionsEnded: '0',
+  salesFen: '0',
+  refundsFen: '0',
+  orders: '0',
+  items: '0',
+  refunds: '0',
+});
 
 /** The stores are durable through any cut here (tests/reconcile.test.ts waits for real ones). */
 const waitUntilDurable = async () => undefined;
@@ -16,7 +24,11 @@ describe('reconcile', () => {
       totals: new Map(scopes.map((s) => [s, { views: '5' }])),
     }));
     const totalsByScope = vi.fn(async () => new Map([['all', totals(5)]]));
-    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable }, history: { totalsByScope }, topic: 't' });
+    const r = await reconcile({
+      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
+      history: { totalsByScope },
+      topic: 't',
+    });
     expect(totalsByScope).toHaveBeenCalledWith('t', new Map([[1, '99']]));
     expect(agrees(r)).toBe(true);
     expect(r).toMatchObject({ lateScopes: 0, offsets: { '1': '99' }, redisScopes: 1, clickhouseScopes: 1 });
@@ -30,9 +42,19 @@ describe('reconcile', () => {
       totals: new Map(scopes.map((s) => [s, s === 'stream:newer' ? {} : { views: s === 'stream:new' ? '2' : '1' }])),
     }));
     const totalsByScope = vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>, only?: readonly string[]) =>
-      only ? new Map(only.map((s) => [s, totals(Number(upTo.get(0)) - 9)])) : new Map([['all', totals(1)], ['stream:new', totals(1)], ['stream:newer', totals(1)]]),
+      only
+        ? new Map(only.map((s) => [s, totals(Number(upTo.get(0)) - 9)]))
+        : new Map([
+            ['all', totals(1)],
+            ['stream:new', totals(1)],
+            ['stream:newer', totals(1)],
+          ]),
     );
-    const r = await reconcile({ live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable }, history: { totalsByScope }, topic: 't' });
+    const r = await reconcile({
+      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
+      history: { totalsByScope },
+      topic: 't',
+    });
     expect(snapshot.mock.calls.map((c) => c[1])).toEqual([['all'], ['stream:new', 'stream:newer']]);
     expect(totalsByScope.mock.calls[1]).toEqual(['t', new Map([[0, '11']]), ['stream:new', 'stream:newer']]);
     // stream:new agrees at the second cut (2 = 2); stream:newer has no Redis key there.
@@ -44,7 +66,11 @@ describe('reconcile', () => {
   it('does not compare without live state', async () => {
     const totalsByScope = vi.fn();
     const r = await reconcile({
-      live: { scanScopes: async () => [], snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map() }), waitUntilDurable },
+      live: {
+        scanScopes: async () => [],
+        snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map() }),
+        waitUntilDurable,
+      },
       history: { totalsByScope },
       topic: 't',
     });
@@ -55,7 +81,11 @@ describe('reconcile', () => {
 
   it('treats an empty Redis hash as a missing key', async () => {
     const deps: ReconcileDeps = {
-      live: { scanScopes: async () => ['host:h'], snapshot: async () => ({ status: 'ready', offsets: new Map([[0, '1']]), totals: new Map([['host:h', {}]]) }), waitUntilDurable },
+      live: {
+        scanScopes: async () => ['host:h'],
+        snapshot: async () => ({ status: 'ready', offsets: new Map([[0, '1']]), totals: new Map([['host:h', {}]]) }),
+        waitUntilDurable,
+      },
       history: { totalsByScope: async () => new Map([['host:h', totals(2)]]) },
       topic: 't',
     };
@@ -64,27 +94,50 @@ describe('reconcile', () => {
   });
 
   describe('campaign scopes', () => {
-    const def = (id: string) => JSON.stringify({ id, startsAt: 1000, endsAt: 5000, filters: { districts: ['Futian'] } });
+    const def = (id: string) =>
+      JSON.stringify({ id, startsAt: 1000, endsAt: 5000, filters: { districts: ['Futian'] } });
     const keys = { catalogue: 'p:campaigns', version: 'p:campaigns:version' };
 
-    function deps(redisViews: () => Record<string, number>, historyViews: Record<string, number>, bodies = [def('month'), def('quiet')]) {
+    function deps(
+      redisViews: () => Record<string, number>,
+      historyViews: Record<string, number>,
+      bodies = [def('month'), def('quiet')],
+    ) {
       const snapshots: string[][] = [];
       const live: ReconcileDeps['live'] = {
         scanScopes: async () => ['all', 'campaign:month', 'campaign:orphan'],
         waitUntilDurable,
-        snapshot: vi.fn(async (_t: string, scopes: readonly string[], catalogue?: { catalogue: string; version: string }): Promise<LiveSnapshot> => {
-          snapshots.push([...scopes]);
-          const views = redisViews();
-          return {
-            status: 'ready',
-            offsets: new Map([[0, String(10 + snapshots.length)]]),
-            totals: new Map(scopes.map((s) => [s, s === 'all' ? { views: '5' } : views[s] === undefined ? {} : { views: String(views[s]) }])),
-            ...(catalogue ? { catalogue: { version: '3', bodies } } : {}),
-          };
-        }),
+        snapshot: vi.fn(
+          async (
+            _t: string,
+            scopes: readonly string[],
+            catalogue?: { catalogue: string; version: string },
+          ): Promise<LiveSnapshot> => {
+            snapshots.push([...scopes]);
+            const views = redisViews();
+            return {
+              status: 'ready',
+              offsets: new Map([[0, String(10 + snapshots.length)]]),
+              totals: new Map(
+                scopes.map((s) => [
+                  s,
+                  s === 'all' ? { views: '5' } : views[s] === undefined ? {} : { views: String(views[s]) },
+                ]),
+              ),
+              ...(catalogue ? { catalogue: { version: '3', bodies } } : {}),
+            };
+          },
+        ),
       };
-      const campaignTotals = vi.fn(async (sel: { scopes: string; scope?: string; slice?: { upTo: ReadonlyMap<number, string>; startsAt: number; filters: object } }) =>
-        historyViews[sel.scope!] === undefined ? new Map() : new Map([[sel.scope!, totals(historyViews[sel.scope!]!)]]),
+      const campaignTotals = vi.fn(
+        async (sel: {
+          scopes: string;
+          scope?: string;
+          slice?: { upTo: ReadonlyMap<number, string>; startsAt: number; filters: object };
+        }) =>
+          historyViews[sel.scope!] === undefined
+            ? new Map()
+            : new Map([[sel.scope!, totals(historyViews[sel.scope!]!)]]),
       );
       const d: ReconcileDeps = {
         live,
@@ -97,14 +150,29 @@ describe('reconcile', () => {
     }
 
     it('compares every campaign of the catalogue at a cut of its own, with its definition', async () => {
-      const { d, snapshots, campaignTotals } = deps(() => ({ 'campaign:month': 7, 'campaign:orphan': 1 }), { 'campaign:month': 7 });
+      const { d, snapshots, campaignTotals } = deps(() => ({ 'campaign:month': 7, 'campaign:orphan': 1 }), {
+        'campaign:month': 7,
+      });
       const r = await reconcile(d);
       expect(agrees(r)).toBe(false); // campaign:orphan has a key but no campaign
       expect(r.comparison!.differences.map((x) => [x.scope, x.presence])).toEqual([['campaign:orphan', 'live-only']]);
       // Dimension cut without campaign scopes; campaign cut with the scanned ones, then the catalogue's others.
       expect(snapshots.slice(0, 3)).toEqual([['all'], ['campaign:month', 'campaign:orphan'], ['campaign:quiet']]);
-      expect(campaignTotals.mock.calls[0]![0]).toMatchObject({ scopes: 'campaign', scope: 'campaign:month', slice: { topic: 't', upTo: new Map([[0, '12']]), startsAt: 1000, endsAt: 5000, filters: { districts: ['Futian'] } } });
-      expect(r).toMatchObject({ kinds: ['all', 'city', 'district', 'category', 'platform', 'host', 'stream', 'campaign'], campaigns: 2 });
+      expect(campaignTotals.mock.calls[0]![0]).toMatchObject({
+        scopes: 'campaign',
+        scope: 'campaign:month',
+        slice: {
+          topic: 't',
+          upTo: new Map([[0, '12']]),
+          startsAt: 1000,
+          endsAt: 5000,
+          filters: { districts: ['Futian'] },
+        },
+      });
+      expect(r).toMatchObject({
+        kinds: ['all', 'city', 'district', 'category', 'platform', 'host', 'stream', 'campaign'],
+        campaigns: 2,
+      });
       expect(r.comparison!.skipped).toEqual([]);
       expect(r.comparison!.compared).toBe(4); // all, month, orphan, quiet (no rows, no key: agrees)
     });
@@ -114,7 +182,9 @@ describe('reconcile', () => {
       d.live.scanScopes = async () => ['all', 'campaign:month'];
       const r = await reconcile(d);
       expect(r.campaignRechecks).toBe(1);
-      expect(r.comparison!.differences).toMatchObject([{ scope: 'campaign:month', fields: [{ field: 'views', live: '8', history: '7', delta: '+1' }] }]);
+      expect(r.comparison!.differences).toMatchObject([
+        { scope: 'campaign:month', fields: [{ field: 'views', live: '8', history: '7', delta: '+1' }] },
+      ]);
       expect(r.comparison).toMatchObject({ compared: 2, agreeing: 1 });
     });
 

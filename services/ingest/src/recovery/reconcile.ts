@@ -1,5 +1,14 @@
 import type { Campaign } from '@livetally/campaigns';
-import { compareTotals, scopeKind, type CatalogueKeys, type Comparison, type LiveSnapshot, type LiveStateStore, type LiveStatus, type RawTotals } from '@livetally/counters';
+import {
+  compareTotals,
+  scopeKind,
+  type CatalogueKeys,
+  type Comparison,
+  type LiveSnapshot,
+  type LiveStateStore,
+  type LiveStatus,
+  type RawTotals,
+} from '@livetally/counters';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livetally/history';
 
 /**
@@ -77,8 +86,24 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   };
   const kinds = deps.campaigns ? [...HISTORY_SCOPE_KINDS, 'campaign'] : [...HISTORY_SCOPE_KINDS];
   const notReady = (snap: LiveSnapshot): ReconcileResult => {
-    progress(snap.status === 'rebuilding' ? 'Redis: a rebuild is running; nothing to compare yet' : 'Redis: no live state (marker missing): run `npm run rebuild`');
-    return { status: snap.status, topic, offsets: offsetsOf(snap), lateScopes: 0, redisScopes: 0, clickhouseScopes: 0, kinds, campaigns: null, campaignRechecks: 0, comparison: null, timingsMs };
+    progress(
+      snap.status === 'rebuilding'
+        ? 'Redis: a rebuild is running; nothing to compare yet'
+        : 'Redis: no live state (marker missing): run `npm run rebuild`',
+    );
+    return {
+      status: snap.status,
+      topic,
+      offsets: offsetsOf(snap),
+      lateScopes: 0,
+      redisScopes: 0,
+      clickhouseScopes: 0,
+      kinds,
+      campaigns: null,
+      campaignRechecks: 0,
+      comparison: null,
+      timingsMs,
+    };
   };
   // With campaigns compared, campaign scopes leave the dimension cut for a cut of their own.
   const dimensional = (scope: string) => !deps.campaigns || scopeKind(scope) !== 'campaign';
@@ -124,24 +149,53 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
       if (differing.length === 0) return first;
       // A campaign backfill (after a change) may be adding history right now: compare again.
       const recheckMs = cc.recheckMs ?? 2_000;
-      progress(`  ${differing.length} campaign scope(s) differ; comparing them again at a fresh cut in ${(recheckMs / 1000).toFixed(1)} s (a backfill may be running)`);
+      progress(
+        `  ${differing.length} campaign scope(s) differ; comparing them again at a fresh cut in ${(recheckMs / 1000).toFixed(1)} s (a backfill may be running)`,
+      );
       await sleep(recheckMs);
       const again = await compareCampaigns(cc, live, topic, differing, { only: true });
       if (again.status !== 'ready') return again;
-      return { ...first, rechecks: differing.length, comparison: { ...first.comparison, agreeing: first.comparison.agreeing + again.comparison.agreeing, differences: again.comparison.differences } };
+      return {
+        ...first,
+        rechecks: differing.length,
+        comparison: {
+          ...first.comparison,
+          agreeing: first.comparison.agreeing + again.comparison.agreeing,
+          differences: again.comparison.differences,
+        },
+      };
     });
-    if (outcome.status !== 'ready') return notReady({ status: outcome.status, offsets: snap.offsets, totals: new Map() });
+    if (outcome.status !== 'ready')
+      return notReady({ status: outcome.status, offsets: snap.offsets, totals: new Map() });
     campaigns = outcome.campaigns;
     campaignRechecks = outcome.rechecks;
     redisScopes += outcome.redisScopes;
     comparison = merge(comparison, outcome.comparison);
-    progress(`campaign scopes: ${outcome.comparison.compared} compared against ${outcome.campaigns} campaign definition(s) at their own cut, ${outcome.comparison.differences.length} differ`);
+    progress(
+      `campaign scopes: ${outcome.comparison.compared} compared against ${outcome.campaigns} campaign definition(s) at their own cut, ${outcome.comparison.differences.length} differ`,
+    );
   }
-  progress(`compared ${comparison.compared} scope(s) of kinds ${kinds.join(', ')}: ${comparison.agreeing} agree, ${comparison.differences.length} differ`);
-  return { status: 'ready', topic, offsets: offsetsOf(snap), lateScopes: late.length, redisScopes, clickhouseScopes: hist.size, kinds, campaigns, campaignRechecks, comparison, timingsMs };
+  progress(
+    `compared ${comparison.compared} scope(s) of kinds ${kinds.join(', ')}: ${comparison.agreeing} agree, ${comparison.differences.length} differ`,
+  );
+  return {
+    status: 'ready',
+    topic,
+    offsets: offsetsOf(snap),
+    lateScopes: late.length,
+    redisScopes,
+    clickhouseScopes: hist.size,
+    kinds,
+    campaigns,
+    campaignRechecks,
+    comparison,
+    timingsMs,
+  };
 }
 
-type CampaignOutcome = { status: Exclude<LiveStatus, 'ready'> } | { status: 'ready'; comparison: Comparison; campaigns: number; redisScopes: number; rechecks: number };
+type CampaignOutcome =
+  | { status: Exclude<LiveStatus, 'ready'> }
+  | { status: 'ready'; comparison: Comparison; campaigns: number; redisScopes: number; rechecks: number };
 
 /**
  * Compares campaign scopes at one atomic cut (offsets, totals, catalogue). Starts with
@@ -149,7 +203,13 @@ type CampaignOutcome = { status: Exclude<LiveStatus, 'ready'> } | { status: 'rea
  * appear in the catalogue read at a cut but were not asked for are compared at a
  * further cut of their own (bounded).
  */
-async function compareCampaigns(cc: NonNullable<ReconcileDeps['campaigns']>, live: ReconcileDeps['live'], topic: string, scopes: readonly string[], options: { only?: boolean } = {}): Promise<CampaignOutcome> {
+async function compareCampaigns(
+  cc: NonNullable<ReconcileDeps['campaigns']>,
+  live: ReconcileDeps['live'],
+  topic: string,
+  scopes: readonly string[],
+  options: { only?: boolean } = {},
+): Promise<CampaignOutcome> {
   let comparison: Comparison = { compared: 0, agreeing: 0, differences: [], skipped: [] };
   const done = new Set<string>();
   let pending = [...new Set(scopes)];
@@ -169,13 +229,20 @@ async function compareCampaigns(cc: NonNullable<ReconcileDeps['campaigns']>, liv
     for (const scope of pending) {
       const c = defs.get(scope);
       if (!c) continue; // a campaign scope without a definition must be empty
-      const totals = await cc.history.totals({ scopes: 'campaign', scope, slice: { topic, upTo: snap.offsets, startsAt: c.startsAt, endsAt: c.endsAt, filters: c.filters } });
+      const totals = await cc.history.totals({
+        scopes: 'campaign',
+        scope,
+        slice: { topic, upTo: snap.offsets, startsAt: c.startsAt, endsAt: c.endsAt, filters: c.filters },
+      });
       const t = totals.get(scope);
       if (t) hist.set(scope, t);
     }
     const redis = present(snap.totals);
     redisScopes += redis.size;
-    comparison = merge(comparison, compareTotals(redis, hist, () => true));
+    comparison = merge(
+      comparison,
+      compareTotals(redis, hist, () => true),
+    );
     // Only the asked-for scopes were read: count them even when neither side has them.
     const absent = pending.filter((s) => !redis.has(s) && !hist.has(s)).length;
     comparison = { ...comparison, compared: comparison.compared + absent, agreeing: comparison.agreeing + absent };

@@ -14,18 +14,29 @@ import type { ReconcileDeps } from './reconcile';
 export const DEFAULT_VIEWER_KINDS: readonly string[] = ['all', 'city', 'district', 'category', 'platform'];
 
 /** What a rebuild needs to restore the campaign catalogue and every live measure. */
-export function rebuildMeasures(redis: Redis, clickhouse: ClickHouseClient, options: { prefix: string; viewerKinds?: readonly string[] }): NonNullable<RebuildDeps['measures']> {
+export function rebuildMeasures(
+  redis: Redis,
+  clickhouse: ClickHouseClient,
+  options: { prefix: string; viewerKinds?: readonly string[] },
+): NonNullable<RebuildDeps['measures']> {
   const campaigns = new CampaignStore(redis, clickhouse, options.prefix);
   return {
     history: new LiveHistory(clickhouse),
     writer: new LiveMeasureWriter(redis, options.prefix),
     viewerKinds: options.viewerKinds ?? DEFAULT_VIEWER_KINDS,
-    catalogue: { restore: () => campaigns.restoreFromHistory(), snapshot: () => campaigns.snapshot(), versionKey: campaigns.keys.version },
+    catalogue: {
+      restore: () => campaigns.restoreFromHistory(),
+      snapshot: () => campaigns.snapshot(),
+      versionKey: campaigns.keys.version,
+    },
   };
 }
 
 /** What a reconcile needs to compare campaign scopes. */
-export function reconcileCampaigns(clickhouse: ClickHouseClient, options: { prefix: string }): NonNullable<ReconcileDeps['campaigns']> {
+export function reconcileCampaigns(
+  clickhouse: ClickHouseClient,
+  options: { prefix: string },
+): NonNullable<ReconcileDeps['campaigns']> {
   const { catalogue, version } = campaignKeys(options.prefix);
   return { keys: { catalogue, version }, history: new LiveHistory(clickhouse) };
 }
