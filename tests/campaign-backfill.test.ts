@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
-import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/counters';
+import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 import type { RunningGateway } from '@livetally/gateway';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';

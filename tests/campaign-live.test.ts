@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesCampaign, type Campaign } from '@livetally/campaigns';
-import { LiveStateReader, RedisCounterStore, type Totals } from '@livetally/counters';
+import { LiveStateReader, RedisCounterStore, type Totals } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './support/kafka';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignStore, campaignScope, stagingScope, type Campaign } from '@livetally/campaigns';
-import { CampaignStaging, LiveStateNotReadyError, keySpace, liveKeys, type StagedScope } from '@livetally/counters';
+import { CampaignStaging, LiveStateNotReadyError, keySpace, liveKeys, type StagedScope } from '@livetally/live-state';
 import { createHistoryDatabase } from './support/gateway-history';
 import { STACK, uniqueName } from './support/stack';
 

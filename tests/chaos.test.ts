@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { RedisCounterStore, type Totals } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { Rng } from '../services/simulator/src/rng';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './support/kafka';

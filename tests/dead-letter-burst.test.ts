@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS, decodeEvent } from '@livetally/events';
-import { RedisCounterStore } from '@livetally/counters';
+import { RedisCounterStore } from '@livetally/live-state';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { clickhouseTotals } from './support/ledger';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventDeduplicator } from '@livetally/counters';
+import { EventDeduplicator } from '@livetally/live-state';
 import { STACK, uniqueName } from './support/stack';
 
 const prefix = uniqueName('dd');

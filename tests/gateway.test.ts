@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { RedisCounterStore, type Totals } from '@livetally/live-state';
 import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
 import { within } from './support/gateway-auth';

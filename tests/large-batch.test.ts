@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventDeduplicator, RedisCounterStore, aggregate, encodeLivePlan, planLiveWrites } from '@livetally/counters';
+import { EventDeduplicator, RedisCounterStore, aggregate, encodeLivePlan, planLiveWrites } from '@livetally/live-state';
 import { scopesOf } from '@livetally/events';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { deletePrefix, STACK, uniqueName } from './support/stack';

@@ -6,7 +6,7 @@ import {
   liveKeys,
   type MinutePoint,
   type WindowReadKind,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import { LiveWriter, liveEvent } from './support/live-writes';
 import { STACK, uniqueName } from './support/stack';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adoptGroupOffsets, keySpace } from '@livetally/counters';
+import { adoptGroupOffsets, keySpace } from '@livetally/live-state';
 import { STACK, deletePrefix, uniqueName } from './support/stack';
 
 /**

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { RedisCounterStore, type Totals } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { createTopics, deleteTopics, readTopic, testKafka } from './support/kafka';
 import { checkLedger } from './support/ledger';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignStore, matchesCampaign, type Campaign } from '@livetally/campaigns';
-import { LiveStateReader, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/counters';
+import { LiveStateReader, LiveStateStore, RedisCounterStore, globEscape, type Totals } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 import { migrate } from '@livetally/history';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';

@@ -8,7 +8,7 @@ import {
   RedisCounterStore,
   globEscape,
   type Totals,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied, waitUntilStored } from './support/kafka';

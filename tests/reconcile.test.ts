@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventHistory } from '@livetally/history';
-import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/counters';
+import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/live-state';
 import { agrees, reconcile } from '../services/ingest/src/recovery/reconcile';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';

@@ -4,7 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounterStore } from '@livetally/counters';
+import { RedisCounterStore } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 import { createLiveTallyClient, type EventInput } from '@livetally/sdk';
 import { expectedTotals } from '../services/simulator/src/dataset';

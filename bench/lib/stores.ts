@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
-import { keySpace } from '@livetally/counters';
+import { keySpace } from '@livetally/live-state';
 import { STACK } from './stack';
 
 export function benchRedis(): Redis {
@@ -20,7 +20,7 @@ export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000)
 /**
  * Marks the prefix's live state as present, as the first worker of a fresh deployment
  * does (nothing in Redis, nothing in ClickHouse): counter-writing scripts refuse
- * without the marker (packages/counters/src/live-state.ts).
+ * without the marker (packages/live-state/src/live-state.ts).
  */
 export async function markFreshDeployment(redis: Redis, prefix: string): Promise<void> {
   await redis.set(keySpace(prefix).liveState, 'ready');

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { RedisCounterStore, type Totals } from '@livetally/live-state';
 import type { Scenario } from '../lib/context';
 import { summarizeProcessProfile, type ProfileSummary } from '../lib/cpuprofile';
 import { fmtInt } from '../lib/log';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { keySpace, RedisCounterStore } from '@livetally/counters';
+import { keySpace, RedisCounterStore } from '@livetally/live-state';
 import type { BenchContext, Scenario } from '../lib/context';
 import { summarizeProcessProfile, type ProfileSummary } from '../lib/cpuprofile';
 import { deleteTopicsAndGroups, withAdmin } from '../lib/kafka';

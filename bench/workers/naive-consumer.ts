@@ -9,7 +9,7 @@
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { contributionOf, keySpace } from '@livetally/counters';
+import { contributionOf, keySpace } from '@livetally/live-state';
 import { decodeEvent, scopesOf } from '@livetally/events';
 import { toEventRow } from '@livetally/history';
 

@@ -2,7 +2,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/counters';
+import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/live-state';
 import {
   buildDataset,
   expectedTotals,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
-import { keySpace, waitUntilDurable } from '@livetally/counters';
+import { keySpace, waitUntilDurable } from '@livetally/live-state';
 import { STACK, waitFor } from './stack';
 
 export function testKafka(clientId = 'livetally-tests'): Kafka {

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
-import type { Totals } from '@livetally/counters';
+import type { Totals } from '@livetally/live-state';
 import type { DatasetMessage } from '../../services/simulator/src/dataset';
 import { allOffsets, readTopic } from './kafka';
 

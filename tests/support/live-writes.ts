@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BatchPlanner, RedisCounterStore } from '@livetally/counters';
+import { BatchPlanner, RedisCounterStore } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 
 /**

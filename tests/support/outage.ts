@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { RedisCounterStore, type Totals } from '@livetally/counters';
+import { RedisCounterStore, type Totals } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../../services/simulator/src/dataset';
 import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, waitUntilStored } from './kafka';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { CampaignStaging, waitUntilDurable, type StagedScope } from '@livetally/counters';
+import { CampaignStaging, waitUntilDurable, type StagedScope } from '@livetally/live-state';
 import type { BackfillSlice, CampaignBackfillQueries } from '@livetally/history';
 import { campaignScope, stagingScope, type Campaign } from './campaign';
 import type { Backfill } from './service';

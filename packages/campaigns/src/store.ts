@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import type { CampaignStagingKeys } from '@livetally/counters';
+import type { CampaignStagingKeys } from '@livetally/live-state';
 import { coverageOf, stagingScope, type Campaign, type CatalogueCampaign } from './campaign';
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { TOTAL_FIELDS, type Totals } from '@livetally/counters';
+import { TOTAL_FIELDS, type Totals } from '@livetally/live-state';
 import { formatScope, parseScope } from '@livetally/events';
 import { GatewayError, errorBody } from './errors';
 import { CORE_SCHEMAS } from './http/core-schemas';

@@ -8,7 +8,7 @@ import {
   RedisCounterStore,
   subscribeToChanges,
   type ChangeSubscription,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';

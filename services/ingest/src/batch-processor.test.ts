@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ApplyBatchInput, ApplyOutcome } from '@livetally/counters';
+import type { ApplyBatchInput, ApplyOutcome } from '@livetally/live-state';
 import { LIMITS } from '@livetally/events';
 import { nextOffset, offsetAfter, processPartitionBatch, type BatchDeps, type OwnedPartition } from './batch-processor';
 

@@ -7,7 +7,7 @@ import {
   type ClaimFence,
   type ClaimInput,
   type LiveKeys,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import type { CampaignMatcher } from '@livetally/campaigns';
 import { toEventRow, type FencedRow } from '@livetally/history';
 import type { Logger } from '@livetally/logging';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/counters';
+import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/live-state';
 import { createLogger } from '@livetally/logging';
 import { LiveStateGate } from './live-state-gate';
 

@@ -1,4 +1,4 @@
-import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/counters';
+import { LiveStateNotReadyError, type LiveStatus, type MarkOutcome } from '@livetally/live-state';
 import type { Logger } from '@livetally/logging';
 
 export interface LiveStateGateOptions {

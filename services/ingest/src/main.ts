@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfigOrExit } from '@livetally/config';
-import { EventDeduplicator, LiveStateStore, RedisCounterStore, adoptGroupOffsets } from '@livetally/counters';
+import { EventDeduplicator, LiveStateStore, RedisCounterStore, adoptGroupOffsets } from '@livetally/live-state';
 import { CampaignStore } from '@livetally/campaigns';
 import { EventHistory, FencedEventWriter, createHistoryClient, migrate } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';

@@ -1,4 +1,4 @@
-import type { PartitionTakeover } from '@livetally/counters';
+import type { PartitionTakeover } from '@livetally/live-state';
 import type { Logger } from '@livetally/logging';
 import { nextOffset, offsetAfter, type OwnedPartition } from './batch-processor';
 

@@ -1,5 +1,5 @@
 import type { FastifySchema } from 'fastify';
-import { TOTAL_FIELDS } from '@livetally/counters';
+import { TOTAL_FIELDS } from '@livetally/live-state';
 import { errorResponses } from './schemas';
 
 /** Schemas of the routes in ../routes.ts, kept here so that file stays about behaviour. */

@@ -3,7 +3,7 @@ import {
   LIVE_RANK_MEASURES,
   type LiveRankDimension,
   type LiveRankMeasure,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import { formatScope, parseStrictScope } from '@livetally/events';
 import type { ErrorCode } from '../errors';
 

@@ -1,4 +1,4 @@
-import { windowsOf, type LiveStateReader, type MinutePoint, type MinuteWindowCache } from '@livetally/counters';
+import { windowsOf, type LiveStateReader, type MinutePoint, type MinuteWindowCache } from '@livetally/live-state';
 import type { Channel } from './protocol';
 import type { ChannelReader } from './types';
 

@@ -1,4 +1,4 @@
-import type { Totals } from '@livetally/counters';
+import type { Totals } from '@livetally/live-state';
 import type { Channel } from './protocol';
 import type { OutFrame } from './wire';
 

@@ -1,4 +1,4 @@
-import { emptyTotals, type Totals } from '@livetally/counters';
+import { emptyTotals, type Totals } from '@livetally/live-state';
 import type { HubClock, Subscriber, TotalsReader } from '../live/types';
 import type { OutFrame } from '../live/wire';
 

@@ -1,4 +1,4 @@
-import { EventDeduplicator, LiveStateStore, formatComparison } from '@livetally/counters';
+import { EventDeduplicator, LiveStateStore, formatComparison } from '@livetally/live-state';
 import { EventHistory, migrate } from '@livetally/history';
 import { safeUrl } from '@livetally/logging';
 import { agrees, reconcile } from '../recovery/reconcile';

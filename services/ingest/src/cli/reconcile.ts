@@ -1,4 +1,4 @@
-import { LiveStateStore, formatComparison } from '@livetally/counters';
+import { LiveStateStore, formatComparison } from '@livetally/live-state';
 import { EventHistory } from '@livetally/history';
 import { safeUrl } from '@livetally/logging';
 import { agrees, reconcile } from '../recovery/reconcile';

@@ -1,5 +1,5 @@
 import type { Campaign } from '@livetally/campaigns';
-import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/counters';
+import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
 import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/history';
 
 /**

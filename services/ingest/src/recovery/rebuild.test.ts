@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '@livetally/campaigns';
-import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/counters';
+import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/live-state';
 import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 

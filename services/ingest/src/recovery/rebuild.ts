@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Campaign } from '@livetally/campaigns';
-import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/counters';
+import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/live-state';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
 import {
   addCounts,

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { LiveSnapshot } from '@livetally/counters';
+import type { LiveSnapshot } from '@livetally/live-state';
 import { agrees, reconcile, type ReconcileDeps } from './reconcile';
 
 const totals = (views: number) => ({

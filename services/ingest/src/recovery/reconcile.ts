@@ -8,7 +8,7 @@ import {
   type LiveStateStore,
   type LiveStatus,
   type RawTotals,
-} from '@livetally/counters';
+} from '@livetally/live-state';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livetally/history';
 
 /**

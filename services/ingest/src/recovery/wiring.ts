@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { CampaignStore, campaignKeys } from '@livetally/campaigns';
-import { LiveMeasureWriter } from '@livetally/counters';
+import { LiveMeasureWriter } from '@livetally/live-state';
 import { LiveHistory } from '@livetally/history';
 import type { RebuildDeps } from './rebuild';
 import type { ReconcileDeps } from './reconcile';
