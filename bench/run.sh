@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench [-- --quick] [-- --only <name>[,<name>]] — see bench/run.ts and README "Benchmarks".
+# npm run bench [-- --quick] [-- --only <name>[,<name>]] — see bench/run.ts and docs/benchmarks.md.
 # Installs dependencies when missing (a fresh clone), raises the open-file limit (the fan-out scenario holds up to 10k sockets per side),
 # brings the local stack up if it is down (and stops it again afterwards, like npm test),
 # then runs the TypeScript orchestrator.

@@ -1,6 +1,6 @@
 /**
  * npm run bench — throughput, latency and fan-out measured side by side against
- * baselines, on the real local stack. See README "Benchmarks".
+ * baselines, on the real local stack. See docs/benchmarks.md.
  *
  *   npm run bench                       full run (~10-15 min)
  *   npm run bench -- --quick            smaller counts, a few-minute smoke run

@@ -88,7 +88,7 @@ export function confluentUnavailable(): string | null {
     createRequire(import.meta.url).resolve(CONFLUENT_PACKAGE);
     return null;
   } catch {
-    return `${CONFLUENT_PACKAGE} is not installed (optional; see README "Benchmarks")`;
+    return `${CONFLUENT_PACKAGE} is not installed (optional; see docs/benchmarks.md)`;
   }
 }
 
