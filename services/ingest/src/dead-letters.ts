@@ -1,5 +1,4 @@
 import { Partitioners, type Admin, type PartitionMetadata, type Producer } from 'kafkajs';
-import { describeErrors } from '@livetally/events';
 import type { Logger } from '@livetally/logging';
 import {
   isTooLarge,
@@ -159,8 +158,4 @@ export class DeadLetterPublisher {
     this.partitions = { metadata, readAt: now };
     return metadata;
   }
-}
-
-export function summarize(letters: readonly DeadLetter[]): string {
-  return letters.map((l) => `${l.partition}@${l.offset}: ${describeErrors(l.errors)}`).join(' | ');
 }

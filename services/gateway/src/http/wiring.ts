@@ -21,9 +21,6 @@ export interface HistoryWiring {
   close(): Promise<void>;
 }
 
-/** A backfill that does nothing: the default until the owner of campaign live state supplies one. */
-export const noCampaignBackfill: Backfill = async () => undefined;
-
 /**
  * The gateway's ClickHouse side: the schema (migrate() is idempotent; if ClickHouse is
  * down at start the gateway still starts and keeps retrying, since live totals need only
