@@ -18,6 +18,7 @@
  * wanted (partitions cannot be removed: `bash infra/stack.sh reset`).
  */
 import kafkajs from 'kafkajs';
+import { TOPICS } from '@livetally/events';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -26,9 +27,9 @@ interface TopicSpec {
   numPartitions: number;
 }
 
-const TOPICS: readonly TopicSpec[] = [
-  { topic: 'livetally.events', numPartitions: 12 },
-  { topic: 'livetally.events.dlq', numPartitions: 3 },
+const WANTED_TOPICS: readonly TopicSpec[] = [
+  { topic: TOPICS.events, numPartitions: 12 },
+  { topic: TOPICS.deadLetters, numPartitions: 3 },
 ];
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
@@ -119,8 +120,8 @@ async function partitionCounts(
 async function main(): Promise<void> {
   const { admin, existing } = await waitForBroker();
   try {
-    const present = TOPICS.filter((t) => existing.has(t.topic));
-    const missing = TOPICS.filter((t) => !existing.has(t.topic));
+    const present = WANTED_TOPICS.filter((t) => existing.has(t.topic));
+    const missing = WANTED_TOPICS.filter((t) => !existing.has(t.topic));
 
     // existing topics: check / grow partition counts
     const counts = await partitionCounts(
@@ -152,13 +153,13 @@ async function main(): Promise<void> {
     }
 
     // verify: right partition counts and every partition has a leader
-    const names = TOPICS.map((t) => t.topic);
+    const names = WANTED_TOPICS.map((t) => t.topic);
     const verifyDeadline = Date.now() + 30_000;
     for (;;) {
       let problem = '';
       try {
         const after = await partitionCounts(admin, names);
-        for (const spec of TOPICS) {
+        for (const spec of WANTED_TOPICS) {
           const got = after.get(spec.topic);
           if (!got) problem = `${spec.topic} not in metadata yet`;
           else if (got.count !== spec.numPartitions)
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
       if (Date.now() >= verifyDeadline) fail(`topics not ready: ${problem}`);
       await sleep(500);
     }
-    log(`ready: ${TOPICS.map((t) => `${t.topic}=${t.numPartitions}`).join(' ')}`);
+    log(`ready: ${WANTED_TOPICS.map((t) => `${t.topic}=${t.numPartitions}`).join(' ')}`);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

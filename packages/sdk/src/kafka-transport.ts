@@ -1,10 +1,10 @@
 import type { KafkaConfig, Producer } from 'kafkajs';
-import { encodeEvent, type LiveEvent } from '@livetally/events';
+import { TOPICS, encodeEvent, type LiveEvent } from '@livetally/events';
 import type { BatchResponse, Transport } from './types';
 
 export interface KafkaTransportOptions {
   brokers: string[];
-  /** Default livetally.events. */
+  /** Default TOPICS.events (livetally.events). */
   topic?: string;
   clientId?: string;
   /** Bounds one batch's wait for the acknowledgement (default 30 s); a timeout is retried. */
@@ -29,7 +29,7 @@ export class KafkaTransport implements Transport {
     try {
       const producer = await this.connect();
       const sending = producer.send({
-        topic: this.options.topic ?? 'livetally.events',
+        topic: this.options.topic ?? TOPICS.events,
         acks: -1,
         messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })),
       });

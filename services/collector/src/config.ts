@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
-import { TOPICS } from '@livetally/kafka';
+import { TOPICS } from '@livetally/events';
 import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
 
 /** Every setting the collector reads from the environment, declared once. */

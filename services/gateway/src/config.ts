@@ -1,5 +1,6 @@
 import { safeUrl } from '@livetally/logging';
 import { ConfigError, bool, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { TOPICS } from '@livetally/events';
 import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
 import type { TokenKey } from './auth/token';
 
@@ -19,7 +20,7 @@ const schema = {
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
   // History, campaigns and the engineers' SQL endpoint (src/http/).
   // Where ingest records applied offsets; campaign backfills cut at them.
-  KAFKA_TOPIC: str('livetally.events'),
+  KAFKA_TOPIC: str(TOPICS.events),
   KAFKA_GROUP_ID: str('ingest'),
   CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
   CLICKHOUSE_USER: str('default'),

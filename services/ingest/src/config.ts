@@ -1,4 +1,5 @@
 import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { TOPICS } from '@livetally/events';
 
 /**
  * Where a worker's state lives: its topic and group, Redis keys and ClickHouse database.
@@ -6,7 +7,7 @@ import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@live
  * so run with the workers' environment they act on exactly the workers' state.
  */
 export const WORKER_STATE_FIELDS = {
-  KAFKA_TOPIC: str('livetally.events'),
+  KAFKA_TOPIC: str(TOPICS.events),
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_KEY_PREFIX: str('lt'),
   CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
@@ -23,7 +24,7 @@ export function parseIngestConfig(env: Env) {
     ...WORKER_STATE_FIELDS,
     // The consumer group only spreads partitions over workers; positions come from the live state.
     KAFKA_GROUP_ID: str('ingest'),
-    KAFKA_DLQ_TOPIC: str('livetally.events.dlq'),
+    KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
     // Dead letters go out in produce requests of at most this many bytes; keep it under the
     // DLQ topic's max.message.bytes (Kafka's default is 1 MiB).
     INGEST_DLQ_MAX_REQUEST_BYTES: int(512 * 1024, 32 * 1024, 64 * 1_048_576),

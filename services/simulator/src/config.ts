@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
+import { TOPICS } from '@livetally/events';
 import { CAMPAIGN_CITIES, SHENZHEN_FACTS } from './campaign-profile';
 import { parseShanghaiTime } from './shanghai-time';
 
@@ -14,7 +15,7 @@ export const DEFAULT_CAMPAIGN_MINUTES = 5;
 export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now()) {
   const e = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    KAFKA_TOPIC: str('livetally.events'),
+    KAFKA_TOPIC: str(TOPICS.events),
     LOG_LEVEL: oneOf('info', ['error', 'warn', 'info', 'debug'] as const),
   });
   const { values } = parseArgs({
