@@ -82,9 +82,9 @@ describe('collector: a request the broker refuses as too large', () => {
     expect(res.headers.get('retry-after')).toBeNull();
     expect(res.json.error).toMatchObject({
       code: 'TOO_LARGE_FOR_KAFKA',
-      largestStream: { streamId: `${run}-hot-1`, events: 600 },
+      details: { largestStream: { streamId: `${run}-hot-1`, events: 600 } },
     });
-    expect(res.json.error.largestStream.bytes).toBeGreaterThan(TOPIC_MAX_MESSAGE_BYTES);
+    expect(res.json.error.details.largestStream.bytes).toBeGreaterThan(TOPIC_MAX_MESSAGE_BYTES);
     expect(res.json.error.message).toMatch(/smaller requests/);
     for (const e of hot) refused.add(e.eventId);
 

@@ -94,7 +94,10 @@ describe('collector on the real stack', () => {
     const events = [...platformEvents(3, 5, 'douyin'), ...platformEvents(4, 1, 'taobao')];
     const res = await collector.post({ events }, auth('douyin'));
     expect(res.status).toBe(403);
-    expect(res.json.error).toMatchObject({ code: 'FORBIDDEN_PLATFORM', platform: 'douyin', indexes: [5] });
+    expect(res.json.error).toMatchObject({
+      code: 'FORBIDDEN_PLATFORM',
+      details: { platform: 'douyin', indexes: [5] },
+    });
   });
 
   it('answers bad requests from the error catalogue', async () => {

@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { LiveEvent } from '@livetally/events';
+import type { ErrorBody } from '@livetally/http-errors';
 import { parseRetryAfter } from './backoff';
 import type { BatchResponse, EventResult, Transport } from './types';
 
@@ -65,7 +66,8 @@ export class HttpTransport implements Transport {
       // The status says stored but the answer is unreadable: resending is safe (same eventIds).
       return { kind: 'retry', reason: `unreadable ${status} answer` };
     }
-    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    // The collector's error shape, but read defensively: a proxy in between may answer anything.
+    const error = (body as Partial<ErrorBody> | undefined)?.error;
     const reason = `HTTP ${status}${error?.code ? ` ${error.code}` : ''}${error?.message ? `: ${error.message}` : ''}`;
     if (RETRY_STATUSES.has(status))
       return { kind: 'retry', reason, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) };

@@ -191,8 +191,7 @@ describe('authentication and platforms', () => {
       error: {
         code: 'FORBIDDEN_PLATFORM',
         message: expect.stringContaining('2 event(s)'),
-        platform: 'douyin',
-        indexes: [1, 2],
+        details: { platform: 'douyin', indexes: [1, 2] },
       },
     });
     expect(sink.sent).toHaveLength(0);
@@ -309,7 +308,7 @@ describe('rate limit and Kafka outages', () => {
     expect(res.json().error).toEqual({
       code: 'TOO_LARGE_FOR_KAFKA',
       message: expect.stringContaining('smaller requests'),
-      largestStream: { streamId: 's-1', events: 2, bytes: 2_000_000 },
+      details: { largestStream: { streamId: 's-1', events: 2, bytes: 2_000_000 } },
     });
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect(await metrics.render()).toContain(

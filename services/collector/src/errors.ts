@@ -1,8 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBodies, type ErrorBodyOf } from '@livetally/http-errors';
 
 /**
  * The collector's one error vocabulary; every non-2xx answer is
- * `{ "error": { "code", "message", …details } }` with the status listed here.
+ * `{ "error": { "code", "message", "details"? } }` (the body every LiveTally HTTP
+ * service answers with) with the status listed here.
  */
 export const ERROR_CATALOGUE = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
@@ -23,7 +25,7 @@ export const ERROR_CATALOGUE = {
   TOO_LARGE_FOR_KAFKA: {
     status: 413,
     message:
-      "Kafka refused this request's events as too large for one write: a partition's share of the request passed the topic's max.message.bytes (all events of one stream share a partition; error.largestStream names the largest). Some events of this request may be stored. Resend the same events (same eventIds) in smaller requests, with fewer events of any one stream in each; resends are counted once.",
+      "Kafka refused this request's events as too large for one write: a partition's share of the request passed the topic's max.message.bytes (all events of one stream share a partition; error.details.largestStream names the largest). Some events of this request may be stored. Resend the same events (same eventIds) in smaller requests, with fewer events of any one stream in each; resends are counted once.",
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -45,14 +47,12 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string } & Record<string, unknown>;
-}
+export type ErrorBody = ErrorBodyOf<typeof ERROR_CATALOGUE>;
 
 export interface ErrorExtras {
   /** Sets Retry-After (429, 503). */
   retryAfterSeconds?: number;
-  /** Extra fields inside `error`, e.g. the indexes of the offending events. */
+  /** `error.details`, e.g. the indexes of the offending events. */
   details?: Record<string, unknown>;
 }
 
@@ -70,13 +70,8 @@ export class CollectorError extends Error {
   }
 }
 
-export function errorBody(
-  code: ErrorCode,
-  message: string = ERROR_CATALOGUE[code].message,
-  details: Record<string, unknown> = {},
-): ErrorBody {
-  return { error: { ...details, code, message } };
-}
+/** The body of every error answer (the shape all LiveTally HTTP services share). */
+export const errorBody = errorBodies(ERROR_CATALOGUE);
 
 /** Retry-After is whole seconds; never 0, which some clients read as "hammer now". */
 export function retryAfterSeconds(ms: number): number {

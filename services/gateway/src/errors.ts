@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBodies, type ErrorBodyOf } from '@livetally/http-errors';
 
 /**
  * The gateway's one error vocabulary. HTTP answers and WebSocket error frames use
@@ -76,10 +77,8 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
-export interface ErrorBody {
-  /** `details` is present only where a code documents it (INVALID_CAMPAIGN: the bad fields; SQL_*: ClickHouse's code). */
-  error: { code: ErrorCode; message: string; details?: unknown };
-}
+/** `details` is present only where a code documents it (INVALID_CAMPAIGN: the bad fields; SQL_*: ClickHouse's code). */
+export type ErrorBody = ErrorBodyOf<typeof ERROR_CATALOGUE>;
 
 /** An error the gateway raises on purpose; `detail` replaces the generic message. */
 export class GatewayError extends Error {
@@ -95,13 +94,8 @@ export class GatewayError extends Error {
   }
 }
 
-export function errorBody(
-  code: ErrorCode,
-  message: string = ERROR_CATALOGUE[code].message,
-  details?: unknown,
-): ErrorBody {
-  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
-}
+/** The body of every error answer (the shape all LiveTally HTTP services share). */
+export const errorBody = errorBodies(ERROR_CATALOGUE);
 
 /**
  * Fastify error handler: known errors keep their code and message; fastify's own 4xx

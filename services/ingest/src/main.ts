@@ -251,6 +251,7 @@ logger.info(
 ops = await startOpsServer({
   ...config.http,
   registry: metrics.registry,
+  logger,
   isReady: () => worker.isReady() && stopping === null,
 });
 redis.connect().catch(() => undefined); // ioredis keeps reconnecting (retryStrategy)
