@@ -8,7 +8,10 @@
  *
  * Env:
  *   KAFKA_BROKERS              comma-separated brokers (default 127.0.0.1:9092)
- *   KAFKA_REPLICATION_FACTOR   replication factor for new topics (default: the broker's default.replication.factor)
+ *   KAFKA_REPLICATION_FACTOR   replication factor for new topics (default: the broker's default.replication.factor);
+ *                              when set, new topics also get min.insync.replicas (topicReplication: 3 → 2), the
+ *                              script waits until that many brokers are up, and an existing topic with another
+ *                              replication factor fails it (infra/stack.sh sets 3 when it runs three brokers)
  *   CREATE_TOPICS_TIMEOUT_MS   how long to wait for the broker to answer (default 60000)
  *
  * Retries until the broker answers metadata requests (it doubles as the
@@ -18,7 +21,7 @@
  * wanted (partitions cannot be removed: `bash infra/stack.sh reset`).
  */
 import kafkajs from 'kafkajs';
-import { TOPICS } from '@livetally/events';
+import { TOPICS, topicReplication } from '@livetally/events';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -37,7 +40,10 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
   .map((b) => b.trim())
   .filter((b) => b.length > 0);
 const timeoutMs = Number(process.env.CREATE_TOPICS_TIMEOUT_MS ?? 60_000);
-const replicationFactor = process.env.KAFKA_REPLICATION_FACTOR ? Number(process.env.KAFKA_REPLICATION_FACTOR) : -1; // -1: broker default
+// undefined: the broker's defaults
+const replication = process.env.KAFKA_REPLICATION_FACTOR
+  ? topicReplication(Number(process.env.KAFKA_REPLICATION_FACTOR))
+  : undefined;
 
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -58,6 +64,8 @@ const errText = (e: unknown): string => {
 };
 
 if (brokers.length === 0) fail('KAFKA_BROKERS is empty');
+if (replication && replication.replicationFactor !== Number(process.env.KAFKA_REPLICATION_FACTOR))
+  fail(`bad KAFKA_REPLICATION_FACTOR: ${process.env.KAFKA_REPLICATION_FACTOR} (1 to 3)`);
 if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
   fail(`bad CREATE_TOPICS_TIMEOUT_MS: ${process.env.CREATE_TOPICS_TIMEOUT_MS}`);
 
@@ -72,7 +80,10 @@ const kafka = new Kafka({
 
 type Admin = ReturnType<InstanceType<typeof Kafka>['admin']>;
 
-/** Connects and lists topics; retries until the broker answers or the deadline passes. */
+/**
+ * Connects and lists topics; retries until the broker answers (and, with a replication
+ * factor asked for, that many brokers are up) or the deadline passes.
+ */
 async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }> {
   const deadline = started + timeoutMs;
   let attempt = 0;
@@ -83,8 +94,13 @@ async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }>
     try {
       await admin.connect();
       const existing = new Set(await admin.listTopics());
-      log(`broker ${brokers.join(',')} answered (attempt ${attempt})`);
-      return { admin, existing };
+      const up = (await admin.describeCluster()).brokers.length;
+      if (up >= (replication?.replicationFactor ?? 1)) {
+        log(`broker ${brokers.join(',')} answered (attempt ${attempt}, ${up} broker(s) up)`);
+        return { admin, existing };
+      }
+      lastErr = `${up} of the ${replication?.replicationFactor} brokers a replicated topic needs are up`;
+      await admin.disconnect().catch(() => undefined);
     } catch (e) {
       lastErr = errText(e);
       await admin.disconnect().catch(() => undefined);
@@ -104,14 +120,15 @@ async function waitForBroker(): Promise<{ admin: Admin; existing: Set<string> }>
 async function partitionCounts(
   admin: Admin,
   topics: string[],
-): Promise<Map<string, { count: number; leaderless: number }>> {
-  const out = new Map<string, { count: number; leaderless: number }>();
+): Promise<Map<string, { count: number; leaderless: number; replicas: number }>> {
+  const out = new Map<string, { count: number; leaderless: number; replicas: number }>();
   if (topics.length === 0) return out;
   const md = await admin.fetchTopicMetadata({ topics });
   for (const t of md.topics) {
     out.set(t.name, {
       count: t.partitions.length,
       leaderless: t.partitions.filter((p) => p.leader < 0).length,
+      replicas: Math.min(...t.partitions.map((p) => p.replicas.length)),
     });
   }
   return out;
@@ -130,6 +147,13 @@ async function main(): Promise<void> {
     );
     for (const spec of present) {
       const have = counts.get(spec.topic)?.count ?? 0;
+      const replicas = counts.get(spec.topic)?.replicas ?? 0;
+      if (replication && replicas !== replication.replicationFactor) {
+        fail(
+          `topic ${spec.topic} has ${replicas} replica(s) per partition but ${replication.replicationFactor} are wanted; ` +
+            'this script does not move replicas (local stack: `bash infra/stack.sh reset`)',
+        );
+      }
       if (have === spec.numPartitions) {
         log(`topic ${spec.topic} exists (${have} partitions)`);
       } else if (have < spec.numPartitions) {
@@ -144,11 +168,23 @@ async function main(): Promise<void> {
     }
 
     if (missing.length > 0) {
-      log(`creating ${missing.map((t) => `${t.topic} (${t.numPartitions} partitions)`).join(', ')}`);
+      const replicated = replication
+        ? `, replication factor ${replication.replicationFactor}, min.insync.replicas=${replication.minInsyncReplicas}`
+        : '';
+      log(`creating ${missing.map((t) => `${t.topic} (${t.numPartitions} partitions)`).join(', ')}${replicated}`);
+      // The verify loop below waits for the leaders: with several brokers, one may not know
+      // the new topic for a moment, which kafkajs' own wait reports as an error.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         timeout: 30_000,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor })),
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor: replication?.replicationFactor ?? -1, // -1: the broker's default
+          configEntries: replication
+            ? [{ name: 'min.insync.replicas', value: String(replication.minInsyncReplicas) }]
+            : [],
+        })),
       });
     }
 

@@ -18,8 +18,14 @@
 #                                                ClickHouse keeps the CLICKHOUSE_USER/PASSWORD you set)
 #   LT_DATA_DIR (<repo>/.data)  a second stack needs its own, and its own ports:
 #   LT_KAFKA_PORT (9092)  LT_KAFKA_CONTROLLER_PORT (LT_KAFKA_PORT+1)
-#   LT_REDIS_PORT (6379)  LT_CLICKHOUSE_PORT (8123)  LT_KAFKA_HEAP (768m)
+#   LT_REDIS_PORT (6379)  LT_CLICKHOUSE_PORT (8123)  LT_KAFKA_HEAP (768m; 512m per broker of three)
 #   LT_CHDB_ENTRY (packages/chdb-server/src/main.ts)
+#   LT_KAFKA_BROKERS (1, or the count of the brokers running)  1 or 3 KRaft nodes (each broker
+#       and controller). Three: broker n on LT_KAFKA_PORT+2(n-1), controller on
+#       LT_KAFKA_CONTROLLER_PORT+2(n-1) (9092/9093, 9094/9095, 9096/9097), data in
+#       .data/kafka-3/node-n, topics with replication factor 3 and min.insync.replicas=2,
+#       KAFKA_BROKERS in stack.env naming all three. The one-broker data (.data/kafka) is
+#       kept apart; switching modes needs a `down` first.
 # .data/stack.env sets LT_STACK_MANAGED=1 next to the three URLs and the stand-in's
 # credentials (CLICKHOUSE_USER/PASSWORD for services, CLICKHOUSE_SQL_USER/PASSWORD read-only);
 # with it in the environment (i.e. after `source .data/stack.env`) a URL equal to our own
@@ -42,17 +48,18 @@ KAFKA_DIR="$ROOT/infra/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs"
 KAFKA_JAR="kafka_2.13-$KAFKA_VERSION.jar"
 KAFKA_DATA="$DATA/kafka"
-KAFKA_PROPS="$KAFKA_DATA/server.properties"
 
 KAFKA_PORT="${LT_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${LT_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 REDIS_PORT="${LT_REDIS_PORT:-6379}"
 CH_PORT="${LT_CLICKHOUSE_PORT:-8123}"
-KAFKA_HEAP="${LT_KAFKA_HEAP:-768m}"
 CHDB_ENTRY="${LT_CHDB_ENTRY:-packages/chdb-server/src/main.ts}"
 [[ "$CHDB_ENTRY" == /* ]] || CHDB_ENTRY="$ROOT/$CHDB_ENTRY"
 
-LOCAL_KAFKA="127.0.0.1:$KAFKA_PORT"
+# Kafka runs as 1 or 3 nodes (resolve_kafka_nodes, once the helpers exist); these are
+# the client addresses of each layout.
+LOCAL_KAFKA_1="127.0.0.1:$KAFKA_PORT"
+LOCAL_KAFKA_3="127.0.0.1:$KAFKA_PORT,127.0.0.1:$((KAFKA_PORT + 2)),127.0.0.1:$((KAFKA_PORT + 4))"
 LOCAL_REDIS="redis://127.0.0.1:$REDIS_PORT"
 LOCAL_CH="http://127.0.0.1:$CH_PORT"
 
@@ -60,13 +67,13 @@ LOCAL_CH="http://127.0.0.1:$CH_PORT"
 # unless it came from our own stack.env.
 EXT_KAFKA="${KAFKA_BROKERS:-}" EXT_REDIS="${REDIS_URL:-}" EXT_CH="${CLICKHOUSE_URL:-}"
 if [[ "${LT_STACK_MANAGED:-}" == 1 ]]; then
-  [[ "$EXT_KAFKA" == "$LOCAL_KAFKA" ]] && EXT_KAFKA=""
+  [[ "$EXT_KAFKA" == "$LOCAL_KAFKA_1" || "$EXT_KAFKA" == "$LOCAL_KAFKA_3" ]] && EXT_KAFKA=""
   [[ "$EXT_REDIS" == "$LOCAL_REDIS" ]] && EXT_REDIS=""
   [[ "$EXT_CH" == "$LOCAL_CH" ]] && EXT_CH=""
 fi
 
 # process patterns (checked against /proc/PID/cmdline so a recycled pid is never taken for ours)
-declare -A PATTERN=([redis]=redis-server [kafka]=kafka.Kafka [clickhouse]=node)
+declare -A PATTERN=([redis]=redis-server [kafka]=kafka.Kafka [kafka-1]=kafka.Kafka [kafka-2]=kafka.Kafka [kafka-3]=kafka.Kafka [clickhouse]=node)
 
 # ---------------------------------------------------------------------------- output / timing
 T0=$(date +%s%N)
@@ -179,6 +186,21 @@ stop_service() { # name
   rm -f "$PIDS/$name.pid"
 }
 
+# Every broker of either layout at once: stopped one by one, the last ones of three would
+# lose their controller quorum and wait out their controlled shutdown.
+stop_kafka() {
+  local name names=()
+  for name in kafka kafka-1 kafka-2 kafka-3; do
+    if is_ours "$name" "$(pid_of "$name")"; then names+=("$name"); else rm -f "$PIDS/$name.pid"; fi
+  done
+  if ((${#names[@]} == 0)); then
+    printf '  %-11s not running\n' kafka
+    return 0
+  fi
+  for name in "${names[@]}"; do stop_service "$name" & done
+  wait
+}
+
 lock() { # serialise up/down/reset (fd 9; every service we start gets 9>&- so it does not inherit the lock)
   mkdir -p "$DATA"
   exec 9>"$DATA/.lock"
@@ -215,13 +237,64 @@ kafka_jars() {
   info "$(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in infra/kafka/libs ($(du -sh "$KAFKA_LIBS" | cut -f1))"
 }
 
-kafka_render_props() {
-  mkdir -p "$KAFKA_DATA/data"
-  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
-    -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
-    -e "s|@LOG_DIRS@|$KAFKA_DATA/data|g" \
-    "$KAFKA_DIR/server.properties.template" >"$KAFKA_PROPS.tmp"
-  mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
+# One node (kafka: .data/kafka, the layout of every earlier version) or three (kafka-1..3:
+# .data/kafka-3/node-n, cluster id in .data/kafka-3/cluster.id); set by resolve_kafka_nodes.
+KAFKA_NODES="" KAFKA_HEAP="" LOCAL_KAFKA=""
+
+resolve_kafka_nodes() {
+  local running_nodes=""
+  if running kafka; then
+    running_nodes=1
+  elif running kafka-1 || running kafka-2 || running kafka-3; then
+    running_nodes=3
+  fi
+  KAFKA_NODES="${LT_KAFKA_BROKERS:-${running_nodes:-1}}"
+  [[ "$KAFKA_NODES" == 1 || "$KAFKA_NODES" == 3 ]] || die "LT_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_NODES'"
+  if [[ -n "$running_nodes" && "$running_nodes" != "$KAFKA_NODES" && "${1:-}" == up ]]; then
+    die "kafka: this stack runs $running_nodes broker(s) but LT_KAFKA_BROKERS=$KAFKA_NODES; 'bash infra/stack.sh down' first (each layout keeps its own data)"
+  fi
+  if [[ $KAFKA_NODES == 1 ]]; then
+    KAFKA_HEAP="${LT_KAFKA_HEAP:-768m}" LOCAL_KAFKA="$LOCAL_KAFKA_1"
+  else
+    KAFKA_HEAP="${LT_KAFKA_HEAP:-512m}" LOCAL_KAFKA="$LOCAL_KAFKA_3"
+    local ports
+    ports="$(for n in 1 2 3; do echo "$(node_port "$n")"; echo "$(node_controller_port "$n")"; done | sort -u | wc -l)"
+    [[ "$ports" == 6 ]] ||
+      die "kafka: three brokers use LT_KAFKA_PORT+0/2/4 and LT_KAFKA_CONTROLLER_PORT+0/2/4 ($KAFKA_PORT, $KAFKA_CONTROLLER_PORT): they overlap"
+  fi
+}
+
+kafka_node_ids() { if [[ $KAFKA_NODES == 1 ]]; then echo 1; else echo 1 2 3; fi; }
+node_name() { if [[ $KAFKA_NODES == 1 ]]; then echo kafka; else echo "kafka-$1"; fi; }
+node_dir() { if [[ $KAFKA_NODES == 1 ]]; then echo "$KAFKA_DATA"; else echo "$DATA/kafka-3/node-$1"; fi; }
+cluster_dir() { if [[ $KAFKA_NODES == 1 ]]; then echo "$KAFKA_DATA"; else echo "$DATA/kafka-3"; fi; }
+node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+node_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+node_log() { echo "$LOGS/$(node_name "$1").log"; }
+
+kafka_voters() {
+  local n out=""
+  for n in $(kafka_node_ids); do out+="${out:+,}$n@127.0.0.1:$(node_controller_port "$n")"; done
+  echo "$out"
+}
+
+kafka_render_props() { # node
+  local dir props
+  dir="$(node_dir "$1")" props="$(node_dir "$1")/server.properties"
+  mkdir -p "$dir/data"
+  {
+    sed -e "s|@NODE_ID@|$1|g" \
+      -e "s|@KAFKA_PORT@|$(node_port "$1")|g" \
+      -e "s|@CONTROLLER_PORT@|$(node_controller_port "$1")|g" \
+      -e "s|@VOTERS@|$(kafka_voters)|g" \
+      -e "s|@LOG_DIRS@|$dir/data|g" \
+      "$KAFKA_DIR/server.properties.template"
+    if [[ $KAFKA_NODES != 1 ]]; then
+      printf '\n'
+      cat "$KAFKA_DIR/cluster.properties"
+    fi
+  } >"$props.tmp"
+  mv "$props.tmp" "$props"
 }
 
 kafka_java() { # args...
@@ -229,58 +302,94 @@ kafka_java() { # args...
 }
 
 kafka_format() {
-  kafka_render_props
-  if [[ -f "$KAFKA_DATA/data/meta.properties" ]]; then
-    if [[ ! -s "$KAFKA_DATA/cluster.id" ]]; then
-      sed -n 's/^cluster\.id=//p' "$KAFKA_DATA/data/meta.properties" >"$KAFKA_DATA/cluster.id"
+  local n dir cluster_id_file unformatted=""
+  cluster_id_file="$(cluster_dir)/cluster.id"
+  for n in $(kafka_node_ids); do
+    kafka_render_props "$n"
+    dir="$(node_dir "$n")"
+    if [[ -f "$dir/data/meta.properties" ]]; then
+      [[ -s "$cluster_id_file" ]] || sed -n 's/^cluster\.id=//p' "$dir/data/meta.properties" >"$cluster_id_file"
+    else
+      unformatted+=" $n"
     fi
-    step "Kafka storage already formatted (cluster id $(cat "$KAFKA_DATA/cluster.id"))"
+  done
+  if [[ -z "$unformatted" ]]; then
+    step "Kafka storage already formatted (cluster id $(cat "$cluster_id_file"))"
     return 0
   fi
-  step "formatting Kafka storage (KRaft, once)…"
-  if [[ ! -s "$KAFKA_DATA/cluster.id" ]]; then
+  step "formatting Kafka storage (KRaft, once; node(s)$unformatted)…"
+  if [[ ! -s "$cluster_id_file" ]]; then
     local uuid
     uuid="$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$LOGS/kafka-format.log" | tr -d '\r\n')" || true
     [[ "$uuid" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail_service kafka "$LOGS/kafka-format.log" "StorageTool random-uuid failed (got '$uuid')"
-    printf '%s\n' "$uuid" >"$KAFKA_DATA/cluster.id"
+    printf '%s\n' "$uuid" >"$cluster_id_file"
   fi
-  kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA_DATA/cluster.id")" -c "$KAFKA_PROPS" \
-    >>"$LOGS/kafka-format.log" 2>&1 || fail_service kafka "$LOGS/kafka-format.log" "formatting the storage failed"
-  info "cluster id $(cat "$KAFKA_DATA/cluster.id") → $SHOWN/kafka/cluster.id"
+  for n in $unformatted; do
+    kafka_java kafka.tools.StorageTool format -t "$(cat "$cluster_id_file")" -c "$(node_dir "$n")/server.properties" \
+      >>"$LOGS/kafka-format.log" 2>&1 || fail_service kafka "$LOGS/kafka-format.log" "formatting the storage of node $n failed"
+  done
+  info "cluster id $(cat "$cluster_id_file") → ${cluster_id_file#"$ROOT"/}"
 }
 
 kafka_start() {
-  if running kafka; then
-    step "Kafka already running (pid $(pid_of kafka))"
+  local n name started=0
+  for n in $(kafka_node_ids); do
+    name="$(node_name "$n")"
+    running "$name" && continue
+    rm -f "$PIDS/$name.pid"
+    if port_open 127.0.0.1 "$(node_port "$n")" || port_open 127.0.0.1 "$(node_controller_port "$n")"; then
+      die "$name: port $(node_port "$n") or $(node_controller_port "$n") on 127.0.0.1 is taken by a process that is not ours; stop it, or set LT_KAFKA_PORT, or point KAFKA_BROKERS at it"
+    fi
+    kafka_render_props "$n"
+    printf '\n===== stack.sh: starting Kafka %s at %s =====\n' "$KAFKA_VERSION" "$(date -Is)" >>"$(node_log "$n")"
+    setsid java -Xms256m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+      -Djava.awt.headless=true -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$(node_dir "$n")/server.properties" >>"$(node_log "$n")" 2>&1 </dev/null 9>&- &
+    echo $! >"$PIDS/$name.pid"
+    started=$((started + 1))
+  done
+  if [[ $started == 0 ]]; then
+    step "Kafka already running ($(kafka_pids))"
     return 0
   fi
-  rm -f "$PIDS/kafka.pid"
-  if port_open 127.0.0.1 "$KAFKA_PORT" || port_open 127.0.0.1 "$KAFKA_CONTROLLER_PORT"; then
-    die "kafka: port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT on 127.0.0.1 is taken by a process that is not ours; stop it, or set LT_KAFKA_PORT, or point KAFKA_BROKERS at it"
-  fi
-  step "starting Kafka $KAFKA_VERSION on $LOCAL_KAFKA (controller :$KAFKA_CONTROLLER_PORT, heap $KAFKA_HEAP)…"
-  kafka_render_props
-  printf '\n===== stack.sh: starting Kafka %s at %s =====\n' "$KAFKA_VERSION" "$(date -Is)" >>"$LOGS/kafka.log"
-  setsid java -Xms256m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-    -Djava.awt.headless=true -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" >>"$LOGS/kafka.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$PIDS/kafka.pid"
-  info "pid $(pid_of kafka), log $SHOWN/logs/kafka.log"
+  step "starting Kafka $KAFKA_VERSION on $LOCAL_KAFKA ($KAFKA_NODES node(s), controller :$(kafka_controller_ports), heap $KAFKA_HEAP each)…"
+  for n in $(kafka_node_ids); do info "$(node_name "$n"): pid $(pid_of "$(node_name "$n")"), log ${SHOWN}/logs/$(node_name "$n").log"; done
+}
+
+kafka_pids() {
+  local n out=""
+  for n in $(kafka_node_ids); do out+="${out:+, }pid $(pid_of "$(node_name "$n")")"; done
+  echo "$out"
+}
+
+kafka_controller_ports() {
+  local n out=""
+  for n in $(kafka_node_ids); do out+="${out:+,:}$(node_controller_port "$n")"; done
+  echo "$out"
 }
 
 kafka_wait_port() {
-  local i
-  for ((i = 0; i < 900; i++)); do # 90 s
-    port_open 127.0.0.1 "$KAFKA_PORT" && return 0
-    running kafka || fail_service kafka "$LOGS/kafka.log" "the broker process exited during start-up"
-    sleep 0.1
+  local i n
+  for n in $(kafka_node_ids); do
+    for ((i = 0; i < 900; i++)); do # 90 s
+      port_open 127.0.0.1 "$(node_port "$n")" && break
+      running "$(node_name "$n")" || fail_service "$(node_name "$n")" "$(node_log "$n")" "the broker process exited during start-up"
+      sleep 0.1
+    done
+    port_open 127.0.0.1 "$(node_port "$n")" ||
+      fail_service "$(node_name "$n")" "$(node_log "$n")" "port $(node_port "$n") did not open within 90s"
   done
-  fail_service kafka "$LOGS/kafka.log" "port $KAFKA_PORT did not open within 90s"
 }
 
 kafka_topics() { # brokers
-  if ! (cd "$ROOT" && KAFKA_BROKERS="$1" node --import tsx infra/create-topics.ts 2>&1 | sed 's/^/        /'); then
-    [[ -z "$EXT_KAFKA" ]] && log_tail kafka "$LOGS/kafka.log"
+  # Our three brokers: every topic on all three, acknowledged writes on two (create-topics waits for all three).
+  local replication=()
+  [[ -z "$EXT_KAFKA" && $KAFKA_NODES == 3 ]] && replication=(KAFKA_REPLICATION_FACTOR=3)
+  if ! (cd "$ROOT" && env KAFKA_BROKERS="$1" "${replication[@]}" node --import tsx infra/create-topics.ts 2>&1 | sed 's/^/        /'); then
+    if [[ -z "$EXT_KAFKA" ]]; then
+      local n
+      for n in $(kafka_node_ids); do log_tail "$(node_name "$n")" "$(node_log "$n")"; done
+    fi
     die "kafka: the broker at $1 did not answer metadata requests / topics could not be ensured"
   fi
 }
@@ -436,7 +545,7 @@ cmd_up() {
   else
     step "waiting for Kafka ($LOCAL_KAFKA) and ensuring topics…"
     kafka_wait_port
-    info "port $KAFKA_PORT open (+$(elapsed))"
+    info "port(s) of $LOCAL_KAFKA open (+$(elapsed))"
   fi
   kafka_topics "$kafka_brokers"
   if [[ -z "$EXT_CH" ]]; then
@@ -468,13 +577,14 @@ EOF
   echo
   echo "LiveTally stack ready in $(elapsed)"
   printf '  %-11s %-28s %s\n' Kafka "$kafka_brokers" \
-    "$([[ -n "$EXT_KAFKA" ]] && echo external || echo "pid $(pid_of kafka), log $SHOWN/logs/kafka.log")"
+    "$([[ -n "$EXT_KAFKA" ]] && echo external || echo "$(kafka_pids), log(s) $SHOWN/logs/kafka*.log")"
   printf '  %-11s %-28s %s\n' Redis "$redis_url" \
     "$([[ -n "$EXT_REDIS" ]] && echo external || echo "pid $(pid_of redis), log $SHOWN/logs/redis.log")"
   printf '  %-11s %-28s %s\n' ClickHouse "$ch_url" \
     "$([[ -n "$EXT_CH" ]] && echo external || echo "chDB stand-in, pid $(pid_of clickhouse), log $SHOWN/logs/clickhouse.log")"
   if [[ -z "$EXT_CH" ]]; then echo "  accounts    $CH_USER (services), $CH_SQL_USER (read-only); passwords in $SHOWN/clickhouse.credentials"; fi
-  echo "  topics      livetally.events (12 partitions), livetally.events.dlq (3 partitions)"
+  echo "  topics      livetally.events (12 partitions), livetally.events.dlq (3 partitions)$(
+    [[ -z "$EXT_KAFKA" && $KAFKA_NODES == 3 ]] && echo ", replication factor 3, min.insync.replicas=2")"
   echo "  env         source $SHOWN/stack.env"
 }
 
@@ -483,7 +593,7 @@ cmd_down() {
   lock
   echo "LiveTally stack: down"
   stop_service clickhouse
-  stop_service kafka
+  stop_kafka
   stop_service redis
   rm -f "$ENV_FILE"
   if [[ "${1:-}" != --for-reset ]]; then echo "stopped in $(elapsed) (data kept in $SHOWN/; 'reset' deletes it)"; fi
@@ -497,12 +607,18 @@ cmd_status() {
   if [[ -n "$EXT_KAFKA" ]]; then
     local hp="${EXT_KAFKA%%,*}"
     if port_open "${hp%:*}" "${hp##*:}"; then status_line kafka up "$EXT_KAFKA" external; else status_line kafka down "$EXT_KAFKA" external; all=1; fi
-  elif running kafka && port_open 127.0.0.1 "$KAFKA_PORT"; then
-    status_line kafka up "$LOCAL_KAFKA" "pid $(pid_of kafka), cluster id $(cat "$KAFKA_DATA/cluster.id" 2>/dev/null || echo '?')"
-  elif running kafka; then
-    status_line kafka down "$LOCAL_KAFKA" "pid $(pid_of kafka) running but port closed (starting?)"; all=1
   else
-    status_line kafka down "$LOCAL_KAFKA" ""; all=1
+    local n name address
+    for n in $(kafka_node_ids); do
+      name="$(node_name "$n")" address="127.0.0.1:$(node_port "$n")"
+      if running "$name" && port_open 127.0.0.1 "$(node_port "$n")"; then
+        status_line "$name" up "$address" "pid $(pid_of "$name"), cluster id $(cat "$(cluster_dir)/cluster.id" 2>/dev/null || echo '?')"
+      elif running "$name"; then
+        status_line "$name" down "$address" "pid $(pid_of "$name") running but port closed (starting?)"; all=1
+      else
+        status_line "$name" down "$address" ""; all=1
+      fi
+    done
   fi
   # Redis
   if [[ -n "$EXT_REDIS" ]]; then
@@ -536,6 +652,8 @@ cmd_reset() {
 usage() {
   sed -n '2,/^set /p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p'
 }
+
+resolve_kafka_nodes "${1:-}"
 
 case "${1:-}" in
   up) cmd_up ;;

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -233,61 +233,125 @@ export async function startChdb(): Promise<DedicatedService & { credentials: Cli
   return { ...chdb, credentials };
 }
 
+export interface DedicatedKafkaCluster {
+  /** Every broker's host:port, comma-separated, as KAFKA_BROKERS takes them. */
+  url: string;
+  /** Node `i + 1`'s process (broker and KRaft controller), to kill and start again on its own port and directory. */
+  nodes: DedicatedService[];
+  /** Kills every node and deletes their directories. */
+  remove(): Promise<void>;
+}
+
 /**
  * A single-node KRaft Kafka broker (the jars and config template infra/stack.sh uses)
  * on free ports and a freshly formatted log directory. Run `bash infra/stack.sh up`
  * once if infra/kafka/libs is missing.
  */
 export async function startKafka(): Promise<DedicatedService> {
-  if (!existsSync(join(KAFKA_DIR, 'libs', 'kafka_2.13-3.9.1.jar')))
-    throw new Error('infra/kafka/libs has no Kafka jars: run `bash infra/stack.sh up` once');
-  const [port, controllerPort] = [await freePort(), await freePort()];
-  const dir = tempDir('kafka');
-  const props = join(dir, 'server.properties');
-  writeFileSync(
-    props,
-    readFileSync(join(KAFKA_DIR, 'server.properties.template'), 'utf8')
-      .replaceAll('@KAFKA_PORT@', String(port))
-      .replaceAll('@CONTROLLER_PORT@', String(controllerPort))
-      .replaceAll('@LOG_DIRS@', join(dir, 'data')),
-  );
-  const java = [
-    '-Dlog4j.configuration=file:' + join(KAFKA_DIR, 'log4j.properties'),
-    '-cp',
-    `${join(KAFKA_DIR, 'libs')}/*`,
-  ];
-  const clusterId = randomBytes(16).toString('base64url');
-  const format = spawnSync(
-    'java',
-    ['-Xmx256m', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
-    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-  );
-  if (format.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`formatting the Kafka log directory failed:\n${format.stdout}\n${format.stderr}`);
-  }
-  const brokers = [`127.0.0.1:${port}`];
-  const kafka = daemon({
-    name: 'kafka',
-    url: brokers[0]!,
-    port,
-    dir,
-    command: () => ({
-      cmd: 'java',
-      args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props],
-    }),
-    ready: () => brokerAnswers(brokers),
-    startTimeoutMs: 60_000,
-  });
-  await start(kafka);
-  return kafka;
+  return (await startKafkaCluster(1)).nodes[0]!;
 }
 
-/** The broker answers a metadata request (its listener is up and it has registered). */
-async function brokerAnswers(brokers: string[]): Promise<boolean> {
+/**
+ * `size` KRaft nodes (each broker and controller, as infra/stack.sh runs them with
+ * LT_KAFKA_BROKERS=3) on free ports, each with its own freshly formatted directory. With
+ * more than one node, infra/kafka/cluster.properties applies: replication factor 3,
+ * min.insync.replicas 2 and a dead broker noticed within seconds. Nodes start together
+ * (the controllers need a quorum) and each is ready once it serves metadata that lists
+ * itself as a live broker.
+ */
+export async function startKafkaCluster(size: number): Promise<DedicatedKafkaCluster> {
+  if (!existsSync(join(KAFKA_DIR, 'libs', 'kafka_2.13-3.9.1.jar')))
+    throw new Error('infra/kafka/libs has no Kafka jars: run `bash infra/stack.sh up` once');
+  const specs = [];
+  for (let id = 1; id <= size; id++) specs.push({ id, port: await freePort(), controllerPort: await freePort() });
+  const voters = specs.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const clusterId = randomBytes(16).toString('base64url');
+  const url = specs.map((n) => `127.0.0.1:${n.port}`).join(',');
+  const nodes = await Promise.all(
+    specs.map(async (spec) => {
+      const dir = tempDir(`kafka-${spec.id}`);
+      const props = join(dir, 'server.properties');
+      writeFileSync(props, kafkaProperties({ ...spec, voters, logDirs: join(dir, 'data'), cluster: size > 1 }));
+      await formatKafkaStorage(clusterId, props).catch((err: Error) => {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      });
+      const own = `127.0.0.1:${spec.port}`;
+      return daemon({
+        name: size > 1 ? `kafka-${spec.id}` : 'kafka',
+        url: own,
+        port: spec.port,
+        dir,
+        command: () => ({
+          cmd: 'java',
+          args: [
+            '-Xms128m',
+            '-Xmx512m',
+            '-XX:+UseG1GC',
+            '-Djava.awt.headless=true',
+            ...KAFKA_JAVA,
+            'kafka.Kafka',
+            props,
+          ],
+        }),
+        ready: () => brokerAnswers(own, spec.id),
+        startTimeoutMs: 90_000,
+      });
+    }),
+  );
+  const remove = async () => {
+    await Promise.all(nodes.map((n) => n.remove()));
+  };
+  const started = await Promise.allSettled(nodes.map((n) => n.start()));
+  const failed = started.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+  if (failed.length > 0) {
+    await remove();
+    throw new Error(failed.map((e) => e.message).join('\n'));
+  }
+  return { url, nodes, remove };
+}
+
+const KAFKA_JAVA = [
+  '-Dlog4j.configuration=file:' + join(KAFKA_DIR, 'log4j.properties'),
+  '-cp',
+  `${join(KAFKA_DIR, 'libs')}/*`,
+];
+
+/** infra/kafka/server.properties.template filled in for one node (and cluster.properties after it for several). */
+function kafkaProperties(node: {
+  id: number;
+  port: number;
+  controllerPort: number;
+  voters: string;
+  logDirs: string;
+  cluster: boolean;
+}): string {
+  const single = readFileSync(join(KAFKA_DIR, 'server.properties.template'), 'utf8')
+    .replaceAll('@NODE_ID@', String(node.id))
+    .replaceAll('@KAFKA_PORT@', String(node.port))
+    .replaceAll('@CONTROLLER_PORT@', String(node.controllerPort))
+    .replaceAll('@VOTERS@', node.voters)
+    .replaceAll('@LOG_DIRS@', node.logDirs);
+  return node.cluster ? `${single}\n${readFileSync(join(KAFKA_DIR, 'cluster.properties'), 'utf8')}` : single;
+}
+
+function formatKafkaStorage(clusterId: string, props: string): Promise<void> {
+  return new Promise((res, rej) => {
+    execFile(
+      'java',
+      ['-Xmx256m', ...KAFKA_JAVA, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err ? rej(new Error(`formatting the Kafka log directory failed:\n${stdout}\n${stderr}`)) : res(),
+    );
+  });
+}
+
+/** The broker serves metadata that lists itself as a live broker (it has registered and is not fenced). */
+async function brokerAnswers(broker: string, nodeId: number): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'lt-dedicated-probe',
-    brokers,
+    brokers: [broker],
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
     connectionTimeout: 1_000,
@@ -295,7 +359,7 @@ async function brokerAnswers(brokers: string[]): Promise<boolean> {
   try {
     await admin.connect();
     const { brokers: live } = await admin.describeCluster();
-    return live.length > 0;
+    return live.some((b) => b.nodeId === nodeId);
   } catch {
     return false;
   } finally {

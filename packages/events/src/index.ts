@@ -1,6 +1,6 @@
 export * from './types';
 export * from './limits';
-export { TOPICS } from './topics';
+export { TOPICS, topicReplication, type TopicReplication } from './topics';
 export { validateEvent, type ValidateOptions } from './validate';
 export { encodeEvent, decodeEvent, describeErrors } from './codec';
 export {
