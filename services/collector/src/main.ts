@@ -1,3 +1,4 @@
+import { exitOnSignals } from '@livetally/lifecycle';
 import { createLogger } from '@livetally/logging';
 import { loadCollectorConfig } from './config';
 import { startCollector } from './server';
@@ -20,20 +21,4 @@ logger.info(
   `collector listening on ${collector.url}`,
 );
 
-let exiting = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (exiting) return; // a second Ctrl-C must not start a second shutdown
-  exiting = true;
-  logger.info({ signal }, 'shutting down');
-  // stop() has its own deadline; this one only catches a stop that hangs past it.
-  setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000).unref();
-  collector.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+exitOnSignals({ stop: collector.stop, logger, shutdownTimeoutMs: config.shutdownTimeoutMs });

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import { throttledWarn, type Logger } from '@livetally/logging';
 import { createKafka } from '@livetally/kafka';
+import { stopWithin } from '@livetally/lifecycle';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
 import type { CollectorConfig } from './config';
@@ -88,25 +89,21 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     (stopped ??= (async () => {
       stopping = true; // readiness off first, so load balancers drain us
       const deadline = Date.now() + config.shutdownTimeoutMs;
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<'expired'>(
-        (resolve) => (timer = setTimeout(() => resolve('expired'), config.shutdownTimeoutMs)),
+      await stopWithin(
+        config.shutdownTimeoutMs,
+        async () => {
+          await app.close();
+          await sink.stop(Math.max(0, deadline - Date.now()));
+          await metricsServer.app.close();
+          redis.disconnect();
+        },
+        () => {
+          app.server.closeAllConnections();
+          sink.disconnectNow();
+          void metricsServer.app.close().catch(() => undefined);
+          redis.disconnect();
+        },
       );
-      const graceful = (async () => {
-        await app.close();
-        await sink.stop(Math.max(0, deadline - Date.now()));
-        await metricsServer.app.close();
-        redis.disconnect();
-      })();
-      const outcome = await Promise.race([graceful.then(() => 'done' as const), expired]);
-      clearTimeout(timer);
-      if (outcome === 'expired') {
-        app.server.closeAllConnections();
-        sink.disconnectNow();
-        void metricsServer.app.close().catch(() => undefined);
-        redis.disconnect();
-        throw new Error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; connections dropped`);
-      }
       log.info('collector stopped');
     })());
 
