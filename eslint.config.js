@@ -14,7 +14,6 @@ export default tseslint.config(
       'bench-results/',
       'test-results/',
       'infra/kafka/libs/',
-      'services/gateway/src/public/',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

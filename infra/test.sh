@@ -38,6 +38,8 @@ cleanup() {
 trap cleanup EXIT
 
 npx tsc --noEmit -p tsconfig.json
+# The dashboard's browser code is its own program (DOM types, no Node types).
+npx tsc --noEmit -p services/gateway/src/dashboard/browser/tsconfig.json
 echo "[test] type check passed"
 npx eslint .
 echo "[test] lint passed"
