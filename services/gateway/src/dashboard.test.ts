@@ -96,6 +96,8 @@ describe('dashboard build', () => {
     const noMarker = file('page.html', '<html><body></body></html>');
     expect(() => renderDashboardHtml(noMarker, entry)).toThrow(/page\.html must hold the script marker exactly once/);
     const broken = file('broken.ts', 'const x: number = ;\n');
-    expect(() => renderDashboardHtml(DASHBOARD_TEMPLATE, broken)).toThrow(/broken\.ts/);
+    expect(() => renderDashboardHtml(DASHBOARD_TEMPLATE, broken)).toThrow(
+      /^dashboard: bundling .*broken\.ts failed: .*broken\.ts:1:/s,
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildResult } from 'esbuild';
 
 /** The page's markup and style; its script is bundled from DASHBOARD_ENTRY into one inline <script>. */
 export const DASHBOARD_TEMPLATE = new URL('./dashboard/page.html', import.meta.url);
@@ -26,23 +26,31 @@ export interface DashboardPage {
  * once per process. Type checking and lint stay with tsc and ESLint (npm run typecheck, npm run lint).
  */
 export function bundleDashboardScript(entry: URL = DASHBOARD_ENTRY): string {
-  const result = buildSync({
-    entryPoints: [fileURLToPath(entry)],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    charset: 'utf8',
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-  });
+  const result = bundle(entry);
   const code = result.outputFiles[0]!.text.trimEnd();
   // The HTML parser ends a script at "</script" and treats "<!--" specially inside it.
   if (/<\/script|<!--/i.test(code))
     throw new Error(`dashboard: the bundle of ${fileURLToPath(entry)} contains </script or <!--; it cannot be inlined`);
   return code;
+}
+
+function bundle(entry: URL): BuildResult<{ write: false }> {
+  try {
+    return buildSync({
+      entryPoints: [fileURLToPath(entry)],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      charset: 'utf8',
+      legalComments: 'none',
+      write: false,
+      logLevel: 'silent',
+    });
+  } catch (err) {
+    throw new Error(`dashboard: bundling ${fileURLToPath(entry)} failed: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** page.html with the bundled script in place of its marker. */
