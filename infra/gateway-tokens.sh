@@ -26,6 +26,12 @@ compose_gateway_init() { # file
   GATEWAY_TOKEN_SECRETS=$(cat "$1")
   export GATEWAY_TOKEN_SECRETS
   reader=$(mint_token reader) && engineer=$(mint_token engineer) || { echo "[tokens] minting failed" >&2; return 1; }
+  # Prometheus scrapes the gateway's /metrics with an engineer token of its own, kept
+  # in the same volume (read-only for prometheus); re-running gateway-init renews it.
+  node --import tsx services/gateway/src/cli/token.ts --role engineer --scopes '*' --ttl 365d --sub prometheus \
+    2>/dev/null >"$(dirname "$1")/prometheus-token.tmp" || { echo "[tokens] minting the scrape token failed" >&2; return 1; }
+  mv "$(dirname "$1")/prometheus-token.tmp" "$(dirname "$1")/prometheus-token"
+  chmod 644 "$(dirname "$1")/prometheus-token"
   echo "Access control is on. Tokens (valid $TOKEN_TTL; docker compose run --rm gateway-init prints new ones):"
   echo "  Reader:     $reader"
   echo "  Engineer:   $engineer   (SQL, /metrics)"

@@ -24,6 +24,22 @@ ensure_chromium() {
 }
 ensure_chromium
 
+# tests/monitoring.test.ts checks the alert rules with Prometheus's own promtool (it skips
+# without it); Debian's prometheus package carries it. Installed only when missing, as root.
+ensure_promtool() {
+  if command -v promtool >/dev/null; then return 0; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "[test] promtool is missing and this shell cannot apt-get install as root; the alert rules check will skip. Install: apt-get install prometheus" >&2
+    return 0
+  fi
+  echo "[test] installing Debian's prometheus package for promtool…"
+  local install='DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null'
+  if ! { eval "$install" 2>/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && eval "$install"; }; }; then
+    echo "[test] installing prometheus failed; the alert rules check will skip" >&2
+  fi
+}
+ensure_promtool
+
 started_stack=0
 if ! bash infra/stack.sh status >/dev/null 2>&1; then
   started_stack=1

@@ -142,6 +142,6 @@ describe('gateway limits on the real stack', () => {
     });
     const text = await metrics.text();
     for (const reason of ['rate', 'abusive', 'origin', 'connections_per_ip'])
-      expect(text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
+      expect(text).toMatch(new RegExp(`livetally_gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
   });
 });

@@ -210,7 +210,7 @@ describe('gateway access control on the real stack', () => {
     const metrics = await call('GET', '/metrics', ENGINEER);
     expect(metrics.status).toBe(200);
     for (const reason of ['missing', 'expired', 'bad_signature', 'unknown_key', 'forbidden'])
-      expect(metrics.body.text).toMatch(new RegExp(`gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
+      expect(metrics.body.text).toMatch(new RegExp(`livetally_gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
     expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });

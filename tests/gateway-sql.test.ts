@@ -171,6 +171,6 @@ describe('POST /v1/sql on the real stack', () => {
     expect((await sql('SELECT 1 AS one')).json().data).toEqual([{ one: 1 }]);
     const metrics = (await app.inject('/metrics')).body;
     for (const outcome of ['ok', 'refused', 'limit', 'timeout', 'error'])
-      expect(metrics).toMatch(new RegExp(`gateway_sql_queries_total\\{outcome="${outcome}"\\} [1-9]`));
+      expect(metrics).toMatch(new RegExp(`livetally_gateway_sql_queries_total\\{outcome="${outcome}"\\} [1-9]`));
   });
 });

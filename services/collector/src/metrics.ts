@@ -59,8 +59,8 @@ export class CollectorMetrics implements SinkObserver {
   private readiness: () => boolean = () => false;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true)
-      collectDefaultMetrics({ register: this.registry, prefix: 'livetally_collector_' });
+    // Node's default metrics keep their stock names, as stock dashboards expect.
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   /** The readiness gauge is read at scrape time. */

@@ -119,16 +119,16 @@ describe('operational endpoints', () => {
     const res = await app.inject('/metrics');
     expect(res.headers['content-type']).toContain('text/plain');
     for (const name of [
-      'gateway_ws_clients',
-      'gateway_ws_subscriptions',
-      'gateway_ws_messages_sent_total',
-      'gateway_update_fanout_latency_seconds',
-      'gateway_http_request_duration_seconds',
+      'livetally_gateway_ws_clients',
+      'livetally_gateway_ws_subscriptions',
+      'livetally_gateway_ws_messages_sent_total',
+      'livetally_gateway_update_fanout_latency_seconds',
+      'livetally_gateway_http_request_duration_seconds',
     ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
-    expect(res.body).toContain('gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="200"} 1');
-    expect(res.body).toContain('gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="400"} 1');
+    expect(res.body).toContain('livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="200"} 1');
+    expect(res.body).toContain('livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="400"} 1');
   });
 
   it('answers unknown routes with NOT_FOUND', async () => {

@@ -105,6 +105,7 @@ export async function startGateway(
 
   const historySide = await connectHistory(config, commands, options.keyPrefix, options.campaignBackfill, log);
   const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
+  metrics.watchReadiness(isReady);
   const app = await buildApp({
     totals: store,
     hub,

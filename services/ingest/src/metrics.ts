@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createIngestMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'livetally_ingest_' });
+  // Node's default metrics keep their stock names, as stock dashboards expect.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     events: new Counter({
@@ -44,6 +45,11 @@ export function createIngestMetrics() {
       name: 'livetally_ingest_clickhouse_insert_seconds',
       help: 'Raw event insert latency (one flush)',
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    clickhouseInsertFailures: new Counter({
+      name: 'livetally_ingest_clickhouse_insert_failures_total',
+      help: 'ClickHouse inserts (flushes) that failed and will be retried; the rows stay buffered and offsets uncommitted',
       registers: [registry],
     }),
     flushRows: new Histogram({

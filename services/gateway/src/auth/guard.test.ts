@@ -163,7 +163,7 @@ describe('REST access control (GATEWAY_AUTH=on)', () => {
     expect((await app.inject({ url: '/metrics', headers: bearer(READER) })).statusCode).toBe(403);
     const metrics = await app.inject({ url: '/metrics', headers: bearer(ENGINEER) });
     expect(metrics.statusCode).toBe(200);
-    expect(metrics.body).toMatch(/gateway_access_refused_total\{reason="missing"\} 1/);
+    expect(metrics.body).toMatch(/livetally_gateway_access_refused_total\{reason="missing"\} 1/);
     await app.close();
     expect((await (await make({ metricsPublic: true })).app.inject('/metrics')).statusCode).toBe(200);
   });

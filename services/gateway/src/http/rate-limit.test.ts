@@ -74,7 +74,7 @@ describe('REST rate limits', () => {
       expect((await app.inject(get('/readyz'))).statusCode).toBe(200);
     }
     const metrics = await app.inject(get('/metrics', '10.0.0.3'));
-    expect(metrics.body).toMatch(/gateway_access_refused_total\{reason="requests"\} 2/);
+    expect(metrics.body).toMatch(/livetally_gateway_access_refused_total\{reason="requests"\} 2/);
   });
 
   it('limits POST /v1/sql lower, in a budget of its own', async () => {

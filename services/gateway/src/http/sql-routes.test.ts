@@ -134,8 +134,8 @@ describe('POST /v1/sql', () => {
     sql.verdict = async () => ({ ok: false, refusal: 'STATEMENT', reason: 'DROP is not accepted' });
     await post({ query: 'DROP TABLE x' });
     const metrics = (await app.inject('/metrics')).body;
-    expect(metrics).toContain('gateway_sql_queries_total{outcome="unavailable"} 1');
-    expect(metrics).toContain('gateway_sql_queries_total{outcome="refused"} 1');
+    expect(metrics).toContain('livetally_gateway_sql_queries_total{outcome="unavailable"} 1');
+    expect(metrics).toContain('livetally_gateway_sql_queries_total{outcome="refused"} 1');
   });
 
   it('asks the role check for the engineer role (403 FORBIDDEN when refused)', async () => {

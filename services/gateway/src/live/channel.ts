@@ -53,16 +53,16 @@ export class LiveChannel {
   /**
    * Sends the current value, serialized once, to every ready subscriber that has not
    * seen it. A congested subscriber is skipped rather than queued behind: it gets the
-   * latest value on a later tick. Returns how many were sent and whether any was skipped.
+   * latest value on a later tick. Returns how many were sent and how many skipped.
    */
-  fanOut(ts: number, send: (sub: Subscriber, frame: OutFrame) => void): { sent: number; congested: boolean } {
+  fanOut(ts: number, send: (sub: Subscriber, frame: OutFrame) => void): { sent: number; congested: number } {
     let frame: OutFrame | undefined;
     let sent = 0;
-    let congested = false;
+    let congested = 0;
     for (const [sub, s] of this.subscribers) {
       if (!this.value || !s.ready || s.seenSeq >= this.seq) continue;
       if (sub.isCongested()) {
-        congested = true;
+        congested++;
         continue;
       }
       send(sub, (frame ??= new OutFrame(updateFrame(this.name, this.value, this.seq, ts))));

@@ -157,7 +157,8 @@ describe('LiveHub', () => {
   });
 
   it('skips a congested subscriber and gives it the latest value on a later tick', async () => {
-    const { hub, totals } = setup();
+    const deferred: number[] = [];
+    const { hub, totals } = setup({ observer: { onUpdatesDeferred: (n) => deferred.push(n) } });
     const slow = await subscribed(hub, 'totals:all');
     const fast = await subscribed(hub, 'totals:all');
     slow.congested = true;
@@ -175,6 +176,7 @@ describe('LiveHub', () => {
       expect.objectContaining({ seq: 3, data: expect.objectContaining({ views: 3 }) }),
     ]);
     expect(fast.ofType('update')).toHaveLength(2);
+    expect(deferred).toEqual([1, 1]); // the two ticks that skipped it, none after it drained
   });
 
   it('retries a failed tick read and answers a failed snapshot read with an error frame', async () => {

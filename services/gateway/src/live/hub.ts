@@ -277,8 +277,10 @@ export class LiveHub {
         this.observer.onFramesSent?.('update', sent);
         if (channel.dirtySince !== undefined) this.observer.onFanOut?.(ts - channel.dirtySince, sent);
       }
-      if (congested) this.dirty.add(channel.name);
-      else channel.dirtySince = undefined;
+      if (congested > 0) {
+        this.observer.onUpdatesDeferred?.(congested);
+        this.dirty.add(channel.name);
+      } else channel.dirtySince = undefined;
     }
   }
 

@@ -53,5 +53,7 @@ export interface HubObserver {
   /** Time from the first change notification to the update going out. */
   onFanOut?(latencyMs: number, recipients: number): void;
   onSubscriptions?(total: number): void;
+  /** Updates not sent to congested sockets in one fan-out (they get the latest value later). */
+  onUpdatesDeferred?(count: number): void;
   onReadError?(err: unknown): void;
 }
