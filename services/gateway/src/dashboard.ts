@@ -21,9 +21,10 @@ export interface DashboardPage {
  * a fresh clone, a unit test building the app, a gateway a test spawns, the Docker image
  * (installed with --omit=dev, where Vite is absent) and an engineer who just edited
  * main.ts all serve the page built from the sources they have, with no command to
- * remember. esbuild is already in every gateway process (tsx runs the sources with it), so
- * this adds no package; bundling takes about 20 ms (a few hundred on a cold, busy machine),
- * once per process. Type checking and lint stay with tsc and ESLint (npm run typecheck, npm run lint).
+ * remember (and Vite 8 needs Node 20.19 or later, the project any Node 20). esbuild is
+ * already in every gateway process (tsx runs the sources with it), so this adds no
+ * package; bundling takes about 20 ms (a few hundred on a cold, busy machine), once per
+ * process. Type checking and lint stay with tsc and ESLint (npm run typecheck, npm run lint).
  */
 export function bundleDashboardScript(entry: URL = DASHBOARD_ENTRY): string {
   const result = bundle(entry);
