@@ -9,7 +9,7 @@ import {
   type DatasetMessage,
   type DatasetOptions,
 } from '../../services/simulator/src/dataset';
-import type { DedicatedService } from './dedicated';
+import type { DedicatedKafkaCluster, DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
 import { checkLedger, clickhouseTotals } from './ledger';
 import { startService, type ServiceProcess } from './processes';
@@ -26,7 +26,8 @@ import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor, t
 export interface FaultStores {
   redis?: DedicatedService;
   chdb?: DedicatedService & { credentials: ClickHouseAccount };
-  kafka?: DedicatedService;
+  /** A dedicated broker, or a cluster of them (its url lists every broker). */
+  kafka?: DedicatedService | DedicatedKafkaCluster;
 }
 
 export interface FaultRun {
@@ -71,7 +72,7 @@ export async function startFaultRun(
   const topic = `lt.${run}`;
   const dlqTopic = `${topic}.dlq`;
   const { stores = {} } = options;
-  const brokers = stores.kafka ? [stores.kafka.url] : STACK.kafkaBrokers;
+  const brokers = stores.kafka ? stores.kafka.url.split(',') : STACK.kafkaBrokers;
   const kafka = stores.kafka
     ? new Kafka({ clientId: run, brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 300 } })
     : testKafka();

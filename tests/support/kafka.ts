@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { topicReplication } from '@livetally/events';
 import { keySpace, waitUntilDurable } from '@livetally/live-state';
 import { STACK, waitFor } from './stack';
 
@@ -7,7 +8,11 @@ export function testKafka(clientId = 'livetally-tests'): Kafka {
   return new Kafka({ clientId, brokers: STACK.kafkaBrokers, logLevel: logLevel.NOTHING });
 }
 
-/** `configEntries`: topic settings such as max.message.bytes. */
+/**
+ * `configEntries`: topic settings such as max.message.bytes. Topics are replicated as
+ * the stack's are (topicReplication): on three brokers, three copies and
+ * min.insync.replicas=2; on one, a single copy.
+ */
 export async function createTopics(
   kafka: Kafka,
   topics: { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[],
@@ -15,10 +20,55 @@ export async function createTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+    const { replicationFactor, minInsyncReplicas } = topicReplication((await admin.describeCluster()).brokers.length);
+    const minInsync = { name: 'min.insync.replicas', value: String(minInsyncReplicas) };
+    await admin.createTopics({
+      topics: topics.map((t) => ({ ...t, replicationFactor, configEntries: [...(t.configEntries ?? []), minInsync] })),
+      waitForLeaders: false,
+    });
+    // Not kafkajs' own wait: with several brokers, the one it asks may not know the new
+    // topic for a moment, which it reports as an error instead of waiting.
+    const names = topics.map((t) => t.topic);
+    await waitFor(
+      `leaders of ${names.join(', ')}`,
+      async () =>
+        (await admin.fetchTopicMetadata({ topics: names })).topics.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+        ),
+      30_000,
+      100,
+    );
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The leader's node id of each partition of `topic`, and each partition's in-sync replicas. */
+export async function partitionReplicas(
+  kafka: Kafka,
+  topic: string,
+): Promise<Map<number, { leader: number; isr: number[] }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    return new Map(metadata!.partitions.map((p) => [p.partitionId, { leader: p.leader, isr: p.isr }]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The node id of `groupId`'s coordinator: the leader of the __consumer_offsets partition
+ * Kafka hashes the group id to (Java's String.hashCode, made non-negative, modulo the
+ * partition count). The topic exists once some group has asked for its coordinator.
+ */
+export async function groupCoordinator(kafka: Kafka, groupId: string): Promise<number> {
+  const partitions = await partitionReplicas(kafka, '__consumer_offsets');
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+  const nonNegative = hash === -2147483648 ? 0 : Math.abs(hash);
+  return partitions.get(nonNegative % partitions.size)!.leader;
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {

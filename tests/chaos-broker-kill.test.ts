@@ -1,0 +1,149 @@
+import { logLevel } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '@livetally/events';
+import { createLiveTallyClient, type FlushReport, type LiveTallyClient } from '@livetally/sdk';
+import {
+  startChdb,
+  startKafkaCluster,
+  startRedis,
+  type DedicatedKafkaCluster,
+  type DedicatedService,
+} from './support/dedicated';
+import { startFaultRun, type FaultRun } from './support/fault-run';
+import { groupCoordinator, partitionReplicas } from './support/kafka';
+import { waitFor, type ClickHouseAccount } from './support/stack';
+
+/**
+ * Issue 12 (2): Kafka with replication. The test's own three KRaft brokers (the shared
+ * stack is never touched) hold a 12-partition topic with three copies of every
+ * partition and min.insync.replicas=2. The SDK's Kafka transport (idempotent producer,
+ * acks=all) sends 120,000 events with platform resends while two real ingest workers
+ * count them. In the middle, the broker that coordinates the workers' consumer group
+ * and leads some of the topic's partitions is SIGKILLed; the other two take over its
+ * partitions and the group, and it is started again later and catches up. At the end:
+ * the SDK had every event acknowledged, Redis and ClickHouse hold the data set's exact
+ * totals in every scope, and the ledger shows every offset on the topic ended once, and
+ * no more offsets than messages sent (a producer retry across the failover wrote
+ * nothing twice).
+ */
+const COUNT = 120_000;
+const CHUNK = 4_000;
+const PRODUCE_PAUSE_MS = 400;
+const KILL_AT = 0.35; // share of the data set acknowledged before the kill
+const RESTART_AT = 0.7; // …and before the restart
+// Hard cap of the whole test (start-up of three brokers included).
+const TEST_TIMEOUT_MS = 360_000;
+
+let cluster: DedicatedKafkaCluster | undefined;
+let redis: DedicatedService | undefined;
+let chdb: (DedicatedService & { credentials: ClickHouseAccount }) | undefined;
+let r: FaultRun | undefined;
+let client: LiveTallyClient | undefined;
+
+afterAll(async () => {
+  await client?.close().catch(() => undefined);
+  await r?.close().catch(() => undefined);
+  await Promise.all([cluster?.remove(), redis?.remove(), chdb?.remove()]);
+});
+
+describe('Kafka with replication: a broker SIGKILLed under load and restarted', () => {
+  it(
+    'loses and doubles nothing: the SDK had every event acknowledged, Redis, ClickHouse and the ledger are exact',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const t0 = Date.now();
+      const timeline: string[] = [];
+      const note = (what: string) => timeline.push(`+${seconds(t0)} s ${what}`);
+      [cluster, redis, chdb] = await Promise.all([startKafkaCluster(3), startRedis(), startChdb()]);
+      note(`three brokers (${cluster.url}), Redis and chDB up`);
+      const run = (r = await startFaultRun('chaos_broker_kill', {
+        count: COUNT,
+        partitions: 12,
+        dlqPartitions: 3,
+        seed: 1212,
+        // Everything through the SDK, which validates before sending: no malformed messages.
+        dataset: { malformedEvery: 0, duplicateEvery: 47, hosts: 600 },
+        stores: { kafka: cluster, redis, chdb },
+      }));
+      const replicas = await partitionReplicas(run.kafka, run.topic);
+      expect([...replicas.values()].map((p) => p.isr.length)).toEqual(Array(12).fill(3));
+      run.startWorker();
+      run.startWorker();
+
+      client = createLiveTallyClient({
+        transport: 'kafka',
+        brokers: cluster.url.split(','),
+        topic: run.topic,
+        clientId: `${run.run}-sdk`,
+        // The failover takes seconds; a batch resent by the SDK after its own timeout would
+        // be a second copy on the topic, which is what the ledger below would catch.
+        sendTimeoutMs: 60_000,
+        giveUpAfterMs: 120_000,
+        kafka: { logLevel: logLevel.NOTHING }, // kafkajs logs every refused connection to the dead broker
+      });
+      const sdk = client;
+      let acknowledged = 0;
+      const reports: FlushReport[] = [];
+      const producing = (async () => {
+        for (let i = 0; i < COUNT; i += CHUNK) {
+          const chunk = run.data.slice(i, i + CHUNK).map((m) => JSON.parse(m.value.toString()) as LiveEvent);
+          await sdk.sendMany(chunk);
+          reports.push(await sdk.flush());
+          acknowledged = Math.min(COUNT, i + CHUNK);
+          await sleep(PRODUCE_PAUSE_MS);
+        }
+        note(`all ${COUNT} events acknowledged to the SDK`);
+      })();
+      const reached = (share: number) =>
+        waitFor(`${share * COUNT} events acknowledged`, async () => acknowledged >= share * COUNT, 180_000, 100);
+
+      await reached(KILL_AT);
+      const coordinator = await waitFor('the group coordinator', () => groupCoordinator(run.kafka, run.run));
+      const led = (node: number, leaders: Map<number, { leader: number }>) =>
+        [...leaders].filter(([, p]) => p.leader === node).map(([partition]) => partition);
+      const before = await partitionReplicas(run.kafka, run.topic);
+      // The coordinator, unless it leads none of the topic's partitions; then a broker that does.
+      const victim = led(coordinator, before).length > 0 ? coordinator : before.get(0)!.leader;
+      const victimLed = led(victim, before);
+      expect(victimLed.length).toBeGreaterThan(0);
+      const broker = cluster.nodes[victim - 1]!;
+      await broker.stop('SIGKILL');
+      note(
+        `SIGKILL broker ${victim} at ${acknowledged} acknowledged (group coordinator: ${victim === coordinator}; leader of partitions ${victimLed.join(',')})`,
+      );
+      await waitFor('the partitions led by the killed broker to have new leaders', async () => {
+        const now = await partitionReplicas(run.kafka, run.topic);
+        return victimLed.every((p) => ![victim, -1].includes(now.get(p)!.leader));
+      });
+      note(`partitions ${victimLed.join(',')} led by the other brokers`);
+
+      await reached(RESTART_AT);
+      note(`starting broker ${victim} again at ${acknowledged} acknowledged`);
+      await broker.start();
+      note(`broker ${victim} registered again`);
+      await producing;
+      const report = await sdk.close();
+      reports.push(report);
+      expect(reports.flatMap((rep) => rep.failed)).toEqual([]);
+      expect(reports.reduce((sum, rep) => sum + rep.accepted, 0)).toBe(COUNT);
+
+      try {
+        await run.expectExact({ timeoutMs: 180_000 });
+        note('Redis, ClickHouse and the ledger exact');
+        await waitFor(
+          `broker ${victim} back in every partition's in-sync replicas`,
+          async () =>
+            [...(await partitionReplicas(run.kafka, run.topic)).values()].every((p) => p.isr.includes(victim)),
+          60_000,
+          500,
+        );
+        note(`broker ${victim} in sync again on all 12 partitions`);
+      } finally {
+        process.stdout.write(`[chaos-broker-kill] timeline:\n  ${timeline.join('\n  ')}\n`);
+      }
+    },
+  );
+});
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+const seconds = (from: number) => ((Date.now() - from) / 1000).toFixed(1);
