@@ -13,6 +13,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/**/*.test.ts'],
+          // The stack: the one the caller names, else testcontainers, else the native one.
+          globalSetup: ['tests/support/global-setup.ts'],
           // One shared local stack: integration files run one after another.
           fileParallelism: false,
           testTimeout: 120_000,
