@@ -36,6 +36,9 @@ function fakeConsumer() {
     connect: vi.fn(async () => undefined),
     subscribe: vi.fn(async () => undefined),
     disconnect: vi.fn(async () => undefined),
+    pause: vi.fn(),
+    commitOffsets: vi.fn(async (_offsets: { offset: string }[]) => undefined),
+    seek: vi.fn(),
     run: vi.fn(async (opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => {
       consumer.eachBatch = opts.eachBatch;
       bus.emit('join', { payload: {} });
@@ -66,7 +69,7 @@ function fakePayload(running = { value: true }) {
 }
 
 /** Store fakes; `failures` makes the first n Redis applies throw as if Redis were down. The real stores are tested in tests/. */
-function fakeDeps(failures = 0) {
+function fakeDeps(failures = 0, flush = { maxRows: 1, maxWaitMs: 10 }) {
   const calls = { applyAttempts: 0, inserted: 0, applied: 0 };
   const deps: BatchDeps = {
     counters: {
@@ -105,7 +108,7 @@ function fakeDeps(failures = 0) {
       onDurable: (p, gen, offset) => worker!.onDurable(p, gen, offset),
       logger,
     },
-    { maxRows: 1, maxWaitMs: 10, maxBufferedRows: 1000, retryMaxMs: 100 },
+    { ...flush, maxBufferedRows: 1000, retryMaxMs: 100 },
   );
   const durable: string[] = [];
   const extra = {
@@ -123,7 +126,7 @@ function makeWorker(
 ) {
   const readiness: boolean[] = [];
   const worker = new IngestWorker({
-    consumer: { ...consumer, commitOffsets: vi.fn(async () => undefined), seek: vi.fn() } as unknown as Consumer,
+    consumer: consumer as unknown as Consumer,
     topic: 't',
     deps: fakes.deps,
     ...fakes.extra,
@@ -217,6 +220,30 @@ describe('IngestWorker', () => {
     expect(resolved).toEqual(['5']);
     expect(worker.isReady()).toBe(true);
     await worker.stop();
+    expect(worker.isReady()).toBe(false);
+  });
+
+  it('on stop, fetches nothing more, writes what the flusher holds and commits it before leaving the group', async () => {
+    const steps: string[] = [];
+    const consumer = fakeConsumer();
+    consumer.pause = vi.fn(() => void steps.push('pause'));
+    consumer.commitOffsets = vi.fn(
+      async (offsets: { offset: string }[]) => void steps.push(`commit ${offsets[0]!.offset}`),
+    );
+    consumer.disconnect = vi.fn(async () => void steps.push('disconnect'));
+    // Rows wait in the flusher until stop() drains them.
+    const fakes = fakeDeps(0, { maxRows: 1_000, maxWaitMs: 60_000 });
+    const { worker } = makeWorker(consumer, fakes);
+    await worker.start();
+    const { payload, resolved } = fakePayload();
+    await consumer.eachBatch!(payload);
+    expect(resolved).toEqual(['5']);
+    expect(fakes.calls.inserted).toBe(0);
+
+    await worker.stop();
+    expect(fakes.calls.inserted).toBe(1);
+    expect(fakes.durable).toEqual(['5']);
+    expect(steps).toEqual(['pause', 'commit 6', 'disconnect']);
     expect(worker.isReady()).toBe(false);
   });
 

@@ -59,6 +59,7 @@ export class IngestWorker {
   private probeTimer: NodeJS.Timeout | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
   private assigned: ReadonlySet<number> = new Set();
+  private readonly handling = new Set<Promise<void>>();
 
   constructor(private readonly options: WorkerOptions) {
     const { consumer, logger } = options;
@@ -92,18 +93,27 @@ export class IngestWorker {
   }
 
   /**
-   * Stops probing and recovery, disconnects (waits for the running batch), then writes
-   * what the flusher holds so those offsets are durable for the partitions' next owners.
+   * Stops probing and recovery and fetches nothing more; once the running batches end,
+   * writes what the flusher holds, so those offsets are durable for the partitions' next
+   * owners, and only then leaves the group: Kafka takes offset commits from members only,
+   * so committing before disconnecting is what leaves the group's lag at zero.
    */
   async stop(): Promise<void> {
+    const { consumer, topic, flusher, logger } = this.options;
     this.stopped = true;
     clearTimeout(this.probeTimer);
     clearTimeout(this.recoverTimer);
     this.update({ joined: false });
-    await this.options.consumer.disconnect();
+    try {
+      consumer.pause([{ topic }]);
+    } catch (err) {
+      logger.debug({ err }, 'consumer not running; nothing to pause');
+    }
+    await Promise.allSettled(this.handling);
     // Stopping first bounds the drain: a flush ClickHouse keeps refusing gives up after a few attempts.
-    this.options.flusher.stop();
-    await this.options.flusher.drain();
+    flusher.stop();
+    await flusher.drain();
+    await consumer.disconnect();
   }
 
   /** Both stores hold the partition through `offset` (the flusher says so): record it, then commit. */
@@ -132,8 +142,18 @@ export class IngestWorker {
       // Offsets are committed by onDurable, once ClickHouse holds the rows too.
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 12,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) => this.track(this.handleBatch(payload)),
     });
+  }
+
+  /** Remembers a running batch until it ends, so stop() can wait for it. */
+  private async track(batch: Promise<void>): Promise<void> {
+    this.handling.add(batch);
+    try {
+      await batch;
+    } finally {
+      this.handling.delete(batch);
+    }
   }
 
   /** kafkajs gave up on the consumer (a non-retriable crash): disconnect and run it again. */
@@ -222,7 +242,7 @@ export class IngestWorker {
       key: m.key,
       value: m.value,
     }));
-    const stillWanted = () => isRunning() && !isStale();
+    const stillWanted = () => isRunning() && !isStale() && !this.stopped;
     let attempt = 0;
     try {
       // Leaving this loop without resolving (stopping, rebalanced, seeked) is safe:
@@ -319,12 +339,12 @@ export class IngestWorker {
 
   /**
    * Waits, heartbeating so the group keeps the partition, and returns early when the
-   * consumer stops. A heartbeat error (rebalance, broker gone) is thrown on so that
+   * consumer or the worker stops. A heartbeat error (rebalance, broker gone) is thrown on so that
    * kafkajs rejoins or retries; nothing was resolved, so nothing is lost.
    */
   private async pause(ms: number, { heartbeat, isRunning }: EachBatchPayload): Promise<void> {
     const until = Date.now() + ms;
-    while (isRunning() && Date.now() < until) {
+    while (isRunning() && !this.stopped && Date.now() < until) {
       await sleep(Math.min(250, until - Date.now()));
       await heartbeat();
     }
