@@ -119,8 +119,11 @@ export function parkedRecord(letter: DeadLetter, partition: number, failedAt: st
   };
 }
 
+/** What a record's size on the wire depends on. */
+export type SizedRecord = Pick<LetterRecord, 'key' | 'value' | 'headers'>;
+
 /** An upper bound of the record's size on the wire. */
-export function recordBytes(record: Pick<LetterRecord, 'key' | 'value' | 'headers'>): number {
+export function recordBytes(record: SizedRecord): number {
   let bytes = RECORD_OVERHEAD + (record.key?.length ?? 0) + record.value.length;
   for (const [name, value] of Object.entries(record.headers))
     bytes += HEADER_OVERHEAD + Buffer.byteLength(name) + Buffer.byteLength(value);
@@ -128,7 +131,7 @@ export function recordBytes(record: Pick<LetterRecord, 'key' | 'value' | 'header
 }
 
 /** An upper bound of the size of one produce request carrying `records` to `topic`. */
-export function requestBytes(topic: string, records: readonly LetterRecord[]): number {
+export function requestBytes(topic: string, records: readonly SizedRecord[]): number {
   return records.reduce((sum, r) => sum + recordBytes(r), REQUEST_OVERHEAD + Buffer.byteLength(topic));
 }
 
@@ -136,10 +139,10 @@ export function requestBytes(topic: string, records: readonly LetterRecord[]): n
  * Consecutive groups of records, in order, each one request of at most `maxBytes`; a
  * record too large for any request travels alone (the caller parks it if refused).
  */
-export function splitBySize(topic: string, records: readonly LetterRecord[], maxBytes: number): LetterRecord[][] {
+export function splitBySize<R extends SizedRecord>(topic: string, records: readonly R[], maxBytes: number): R[][] {
   const budget = maxBytes - REQUEST_OVERHEAD - Buffer.byteLength(topic);
-  const out: LetterRecord[][] = [];
-  let current: LetterRecord[] = [];
+  const out: R[][] = [];
+  let current: R[] = [];
   let bytes = 0;
   for (const record of records) {
     const size = recordBytes(record);

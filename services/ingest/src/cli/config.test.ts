@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@livetally/config';
-import { UsageError, parseFlags, parseRebuildConfig, parseReconcileConfig } from './config';
+import { UsageError, parseDlqConfig, parseFlags, parseRebuildConfig, parseReconcileConfig } from './config';
 
 describe('operator command configuration', () => {
   it('uses the ingest workers’ names and defaults', () => {
@@ -10,6 +10,18 @@ describe('operator command configuration', () => {
       redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'p' },
       clickhouse: { database: 'db', username: 'default' },
     });
+  });
+
+  it('gives dlq the workers’ topics and a replay ledger beside the dead-letter topic unless one is named', () => {
+    expect(parseDlqConfig({})).toMatchObject({
+      brokers: ['127.0.0.1:9092'],
+      topic: 'livetally.events',
+      dlqTopic: 'livetally.events.dlq',
+      ledgerTopic: 'livetally.events.dlq.replayed',
+    });
+    expect(parseDlqConfig({ KAFKA_DLQ_TOPIC: 'x.dlq' }).ledgerTopic).toBe('x.dlq.replayed');
+    expect(parseDlqConfig({ KAFKA_DLQ_REPLAY_LEDGER_TOPIC: 'ledger' }).ledgerTopic).toBe('ledger');
+    expect(() => parseDlqConfig({ KAFKA_BROKERS: 'nope' })).toThrow(ConfigError);
   });
 
   it('gives rebuild a grace period longer than an insert may take, and the dedup layout of the workers', () => {

@@ -1,7 +1,9 @@
-import { bool, int, parseEnv, type Env, type Field } from '@livetally/config';
+import { bool, hostPorts, int, parseEnv, str, type Env, type Field } from '@livetally/config';
+import { TOPICS } from '@livetally/events';
 import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
 import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
 import { LOG_LEVEL_FIELD, WORKER_STATE_FIELDS } from '../config';
+import { defaultLedgerTopic } from '../dlq/replay-ledger';
 
 /**
  * Configuration of the operator commands. Same variable names (and defaults) as the
@@ -77,6 +79,27 @@ export function parseRebuildConfig(env: Env) {
     verify: c.REBUILD_VERIFY,
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
     viewerKinds: c.REBUILD_UNIQUE_VIEWER_KINDS,
+  };
+}
+
+/**
+ * `livetally dlq`: the workers' brokers, topic and dead-letter topic, and the replay
+ * ledger (a compacted topic; empty: beside the dead-letter topic, <KAFKA_DLQ_TOPIC>.replayed).
+ */
+export function parseDlqConfig(env: Env) {
+  const c = parseEnv(env, {
+    KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+    KAFKA_TOPIC: WORKER_STATE_FIELDS.KAFKA_TOPIC,
+    KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
+    KAFKA_DLQ_REPLAY_LEDGER_TOPIC: str(''),
+    LOG_LEVEL: LOG_LEVEL_FIELD,
+  });
+  return {
+    brokers: c.KAFKA_BROKERS,
+    topic: c.KAFKA_TOPIC,
+    dlqTopic: c.KAFKA_DLQ_TOPIC,
+    ledgerTopic: c.KAFKA_DLQ_REPLAY_LEDGER_TOPIC || defaultLedgerTopic(c.KAFKA_DLQ_TOPIC),
+    logLevel: c.LOG_LEVEL,
   };
 }
 
