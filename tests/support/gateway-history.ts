@@ -23,6 +23,8 @@ export interface HistoryFixture {
 export async function createHistoryDatabase(
   tag: string,
   events: readonly LiveEvent[] = [],
+  /** The Kafka topic the rows say they were read from (rebuild and reconcile read one topic's rows). */
+  topic = 't',
 ): Promise<{ database: string; client: ClickHouseClient; drop(): Promise<void> }> {
   const database = uniqueName(tag);
   const admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
@@ -33,7 +35,7 @@ export async function createHistoryDatabase(
   for (let i = 0; i < events.length; i += 5_000) {
     const rows = events
       .slice(i, i + 5_000)
-      .map((e, j) => toEventRow(e, { topic: 't', partition: 0, offset: String(i + j) }));
+      .map((e, j) => toEventRow(e, { topic, partition: 0, offset: String(i + j) }));
     await history.insertEvents(rows, `t:0:${i}`);
   }
   return {
