@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventDeduplicator, RedisCounterStore, aggregate, encodeLivePlan, planLiveWrites } from '@livetally/live-state';
-import { scopesOf } from '@livetally/events';
+import { BatchPlanner, EventDeduplicator, RedisCounterStore } from '@livetally/live-state';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { deletePrefix, STACK, uniqueName } from './support/stack';
 
@@ -35,7 +34,9 @@ describe('one very large batch', () => {
       events.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })),
     );
     expect(firsts.every(Boolean)).toBe(true);
-    const live = encodeLivePlan(planLiveWrites(events, scopesOf, () => ['all'], now, store.liveKeys));
+    const planner = new BatchPlanner({ now });
+    for (const e of events) planner.add(e);
+    const live = planner.encodeLive(store.liveKeys);
     expect(live.args.length).toBeGreaterThan(200_000);
     const { gen } = await store.takePartition('t', 0, 0);
     const outcome = await store.applyBatch({
@@ -44,7 +45,7 @@ describe('one very large batch', () => {
       ownerGen: gen,
       expectedOffset: '-1',
       newOffset: String(events.length - 1),
-      deltas: aggregate(events),
+      deltas: planner.deltas(),
       live,
     });
     expect(outcome).toEqual({ applied: true });

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { MIGRATIONS, migrate } from '@livetally/history';
+import { MEASURE_SELECT, MIGRATIONS, ROLLUP_SUMS, VIEWER_ROWS, migrate } from '@livetally/history';
 import type { Scenario } from '../lib/context';
 import { fmtInt } from '../lib/log';
 import { summarize, type Summary } from '../lib/stats';
@@ -31,12 +31,9 @@ export interface HistoryQuery {
 
 // Measures as the product reads them (packages/history: EventHistory for raw events,
 // HistoryQueries for the rollup): exact sums, estimated unique viewers, active hosts.
-const RAW_MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions,
-  sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen,
-  countIf(type = 'sale') AS orders, sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds,
-  uniqIf(viewer_id, type = 'view') AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
-const ROLLUP_MEASURES = `sum(views) AS views, sum(sessions) AS sessions, sum(sales_fen) AS salesFen, sum(refunds_fen) AS refundsFen,
-  sum(orders) AS orders, sum(items) AS items, sum(refunds) AS refunds, uniqMerge(viewers) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
+const RAW_MEASURES = `${MEASURE_SELECT},
+  uniqIf(${VIEWER_ROWS.column}, ${VIEWER_ROWS.where}) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
+const ROLLUP_MEASURES = `${ROLLUP_SUMS}, uniqMerge(viewers) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
 const RAW_RANGE = 'ts >= toDateTime({from:UInt32}) AND ts < toDateTime({to:UInt32})';
 const ROLLUP_RANGE = 'minute >= toDateTime({from:UInt32}) AND minute < toDateTime({to:UInt32})';
 

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
+import { MEASURE_SELECT, SCOPE_COLUMN_KINDS, scopeColumn } from '@livetally/history';
 import type { Totals } from '@livetally/live-state';
 import type { DatasetMessage } from '../../services/simulator/src/dataset';
 import { allOffsets, readTopic } from './kafka';
@@ -46,15 +47,6 @@ export async function checkLedger(opts: {
   };
 }
 
-const KIND_COLUMNS: [string, string][] = [
-  ['city', 'city'],
-  ['district', 'district'],
-  ['category', 'category'],
-  ['platform', 'platform'],
-  ['host', 'host_id'],
-  ['stream', 'stream_id'],
-];
-
 /** ClickHouse's totals for every scope of one topic, computed with GROUP BY per scope kind. */
 export async function clickhouseTotals(
   ch: ClickHouseClient,
@@ -62,13 +54,12 @@ export async function clickhouseTotals(
   topic: string,
 ): Promise<Map<string, Totals>> {
   const out = new Map<string, Totals>();
-  const measures = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
-    sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
-    sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
+  const measures = MEASURE_SELECT;
   const queries: [string, string][] = [
     ['all', `SELECT 'all' AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String}`],
   ];
-  for (const [kind, column] of KIND_COLUMNS) {
+  for (const kind of SCOPE_COLUMN_KINDS) {
+    const column = scopeColumn(kind)!;
     queries.push([
       kind,
       `SELECT concat('${kind}:', ${column}) AS scope, ${measures} FROM ${database}.lt_events WHERE topic = {topic:String} GROUP BY ${column}`,

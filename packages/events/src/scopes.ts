@@ -5,6 +5,20 @@ import { DIMENSION_PATTERN, ID_PATTERN } from './validate';
 /** Scope kinds that every event contributes to; campaigns are added by campaign matching. */
 export const SCOPE_KINDS = ['all', 'city', 'district', 'category', 'platform', 'host', 'stream'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number] | 'campaign';
+export type DimensionKind = Exclude<(typeof SCOPE_KINDS)[number], 'all'>;
+
+/** The event field each dimension scope takes its value from. */
+export const DIMENSION_FIELDS = {
+  city: 'city',
+  district: 'district',
+  category: 'category',
+  platform: 'platform',
+  host: 'hostId',
+  stream: 'streamId',
+} as const satisfies Record<DimensionKind, keyof EventBase>;
+
+/** Dimension scope kinds in scopesOf order (every kind but `all`). */
+export const DIMENSION_KINDS = SCOPE_KINDS.filter((k): k is DimensionKind => k !== 'all');
 
 export interface Scope {
   kind: ScopeKind;
@@ -20,17 +34,11 @@ export function formatScope(scope: Scope): string {
   return scope.kind === 'all' ? 'all' : `${scope.kind}:${scope.value}`;
 }
 
-/** The scope strings an event counts towards, `all` first. */
+/** The scope strings an event counts towards, `all` first, then DIMENSION_KINDS. */
 export function scopesOf(event: EventBase): string[] {
-  return [
-    'all',
-    `city:${event.city}`,
-    `district:${event.district}`,
-    `category:${event.category}`,
-    `platform:${event.platform}`,
-    `host:${event.hostId}`,
-    `stream:${event.streamId}`,
-  ];
+  const out = ['all'];
+  for (const kind of DIMENSION_KINDS) out.push(`${kind}:${event[DIMENSION_FIELDS[kind]]}`);
+  return out;
 }
 
 /** Parses "all" or "<kind>:<value>"; returns an error message instead of throwing. */

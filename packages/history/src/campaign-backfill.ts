@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { LEADERBOARD_DIMENSIONS, LEADERBOARD_MEASURE_NAMES } from '@livetally/events';
 import { queryInChunks } from './client';
 import { UP_TO, asBigIntMap } from './event-history';
+import { MEASURE_SELECT, VIEWER_ROWS, leaderboardSql } from './counting-sql';
+import { scopeColumn } from './rows';
 
 /** The slice of stored events a campaign backfill recomputes. */
 export interface BackfillSlice {
@@ -21,16 +24,9 @@ export interface BackfillAggregates {
   hosts: string[];
 }
 
-const MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
-  sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
-  sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
-const DIMENSIONS: Record<string, string> = {
-  host: 'host_id',
-  district: 'district',
-  category: 'category',
-  platform: 'platform',
-  city: 'city',
-};
+/** Leaderboard dimensions and the column each ranks by. */
+const RANK_COLUMNS: [string, string][] = LEADERBOARD_DIMENSIONS.map((d) => [d, scopeColumn(d)!]);
+const RANK_SELECT = LEADERBOARD_MEASURE_NAMES.map((m) => `${leaderboardSql(m)} AS ${m}`).join(', ');
 
 function numbers(row: Record<string, string | number>): Record<string, number> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
@@ -76,21 +72,23 @@ export class CampaignBackfillQueries {
     if (slice.upTo.size === 0) return { totals: {}, minutes: [], rankings: {}, hosts: [] };
     const params: Record<string, unknown> = { since: sinceMinute };
     const where = this.where(slice, params);
-    const [totals] = await this.rows(`SELECT ${MEASURES} FROM lt_events WHERE ${where}`, params);
+    const [totals] = await this.rows(`SELECT ${MEASURE_SELECT} FROM lt_events WHERE ${where}`, params);
     const minutes = await this.rows(
-      `SELECT toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURES} FROM lt_events WHERE ${where} AND toUnixTimestamp64Milli(ts) >= {since:Int64} GROUP BY t ORDER BY t`,
+      `SELECT toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURE_SELECT} FROM lt_events WHERE ${where} AND toUnixTimestamp64Milli(ts) >= {since:Int64} GROUP BY t ORDER BY t`,
       params,
     );
     const rankings: BackfillAggregates['rankings'] = {};
-    for (const [dimension, column] of Object.entries(DIMENSIONS)) {
+    for (const [dimension, column] of RANK_COLUMNS) {
       const rows = await this.rows(
-        `SELECT ${column} AS name, sumIf(amount_fen, type = 'sale') AS gmv, countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions FROM lt_events WHERE ${where} GROUP BY name`,
+        `SELECT ${column} AS name, ${RANK_SELECT} FROM lt_events WHERE ${where} GROUP BY name`,
         params,
       );
-      const byMeasure: Record<string, Record<string, number>> = { gmv: {}, views: {}, sessions: {} };
+      const byMeasure = Object.fromEntries(LEADERBOARD_MEASURE_NAMES.map((m) => [m, {}])) as Record<
+        string,
+        Record<string, number>
+      >;
       for (const r of rows)
-        for (const m of ['gmv', 'views', 'sessions'])
-          if (Number(r[m]) !== 0) byMeasure[m]![String(r.name)] = Number(r[m]);
+        for (const m of LEADERBOARD_MEASURE_NAMES) if (Number(r[m]) !== 0) byMeasure[m]![String(r.name)] = Number(r[m]);
       rankings[dimension] = byMeasure;
     }
     const hosts = (await this.rows(`SELECT DISTINCT host_id AS h FROM lt_events WHERE ${where}`, params)).map((r) =>
@@ -115,7 +113,10 @@ export class CampaignBackfillQueries {
     const where = this.where(slice, params);
     return queryInChunks(
       this.client,
-      { query: `SELECT DISTINCT viewer_id AS v FROM lt_events WHERE ${where} AND type = 'view'`, query_params: params },
+      {
+        query: `SELECT DISTINCT ${VIEWER_ROWS.column} AS v FROM lt_events WHERE ${where} AND ${VIEWER_ROWS.where}`,
+        query_params: params,
+      },
       chunkSize,
       (row) => row.json<{ v: string }>().v,
       onChunk,

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { parseScope } from '@livetally/events';
+import { parseScope, type MeasureTotals } from '@livetally/events';
+import { MEASURE_SELECT } from './counting-sql';
 import { queryInChunks } from './client';
 import type { EventRow } from './rows';
 import { EVENT_ROW_COLUMNS, SCOPE_COLUMN_KINDS, encodeRowsTsv, scopeColumn } from './rows';
@@ -10,26 +11,10 @@ export interface HistoryObserver {
 }
 
 /** Cumulative measures as ClickHouse computes them, same shape as the live totals. */
-export interface HistoryTotals {
-  views: number;
-  sessions: number;
-  sessionsEnded: number;
-  salesFen: number;
-  refundsFen: number;
-  orders: number;
-  items: number;
-  refunds: number;
-}
+export type HistoryTotals = MeasureTotals;
 
 const MEASURES = `
-    countIf(type = 'view') AS views,
-    countIf(type = 'stream_started') AS sessions,
-    countIf(type = 'stream_ended') AS sessionsEnded,
-    sumIf(amount_fen, type = 'sale') AS salesFen,
-    sumIf(amount_fen, type = 'refund') AS refundsFen,
-    countIf(type = 'sale') AS orders,
-    sumIf(quantity, type = 'sale') AS items,
-    countIf(type = 'refund') AS refunds`;
+    ${MEASURE_SELECT}`;
 
 const TOTALS_SELECT = `
   SELECT${MEASURES}

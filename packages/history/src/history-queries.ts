@@ -1,4 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  LEADERBOARD_DIMENSIONS,
+  LEADERBOARD_MEASURE_NAMES,
+  type LeaderboardDimension,
+  type LeaderboardMeasure,
+  type MeasureTotals,
+} from '@livetally/events';
+import { ROLLUP_SUMS, leaderboardRollupSql, rollupColumn } from './counting-sql';
+import { scopeColumn } from './rows';
 
 /** What a history query is about: one scope, or a campaign's filters. */
 export type HistorySubject =
@@ -7,42 +16,22 @@ export type HistorySubject =
   | { kind: 'filters'; cities?: string[]; districts?: string[]; categories?: string[]; platforms?: string[] };
 
 export type Granularity = 'minute' | 'hour' | 'day';
-export const RANK_DIMENSIONS = ['host', 'district', 'category', 'platform', 'city'] as const;
-export type RankDimension = (typeof RANK_DIMENSIONS)[number];
-export const RANK_MEASURES = ['gmv', 'views', 'sessions'] as const;
-export type RankMeasure = (typeof RANK_MEASURES)[number];
+export const RANK_DIMENSIONS = LEADERBOARD_DIMENSIONS;
+export type RankDimension = LeaderboardDimension;
+export const RANK_MEASURES = LEADERBOARD_MEASURE_NAMES;
+export type RankMeasure = LeaderboardMeasure;
 
-export interface HistoryMeasures {
-  views: number;
-  sessions: number;
-  sessionsEnded: number;
-  salesFen: number;
-  refundsFen: number;
+export interface HistoryMeasures extends MeasureTotals {
   netSalesFen: number;
-  orders: number;
-  items: number;
-  refunds: number;
   /** Estimated distinct viewers (ClickHouse uniq). */
   uniqueViewers: number;
   /** Distinct hosts with any event. */
   activeHosts: number;
 }
 
-const COLUMN: Record<RankDimension, string> = {
-  host: 'host_id',
-  district: 'district',
-  category: 'category',
-  platform: 'platform',
-  city: 'city',
-};
-const MEASURE_SQL: Record<RankMeasure, string> = {
-  gmv: 'sum(sales_fen)',
-  views: 'sum(views)',
-  sessions: 'sum(sessions)',
-};
-const MEASURES = `sum(views) AS views, sum(sessions) AS sessions, sum(sessions_ended) AS sessionsEnded,
-  sum(sales_fen) AS salesFen, sum(refunds_fen) AS refundsFen, sum(sales_fen) - sum(refunds_fen) AS netSalesFen,
-  sum(orders) AS orders, sum(items) AS items, sum(refunds) AS refunds,
+const COLUMN = Object.fromEntries(RANK_DIMENSIONS.map((d) => [d, scopeColumn(d)!])) as Record<RankDimension, string>;
+const MEASURES = `${ROLLUP_SUMS},
+  sum(${rollupColumn('salesFen')}) - sum(${rollupColumn('refundsFen')}) AS netSalesFen,
   uniqMerge(viewers) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
 
 /** WHERE fragments come from a fixed set; every value travels as a query parameter. */
@@ -131,7 +120,7 @@ export class HistoryQueries {
     const params: Record<string, unknown> = { limit };
     const where = [this.range(from, to, params), ...subjectWhere(subject, params)].join(' AND ');
     return this.rows(
-      `SELECT ${COLUMN[dimension]} AS name, ${MEASURE_SQL[measure]} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name ORDER BY value DESC, name ASC LIMIT {limit:UInt32}`,
+      `SELECT ${COLUMN[dimension]} AS name, ${leaderboardRollupSql(measure)} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name ORDER BY value DESC, name ASC LIMIT {limit:UInt32}`,
       params,
     );
   }
@@ -149,7 +138,7 @@ export class HistoryQueries {
     const [row] = await this.rows<{ rank: number; of: number; value: number }>(
       `SELECT rank, of, value FROM (
          SELECT name, value, rank() OVER (ORDER BY value DESC) AS rank, count() OVER () AS of
-         FROM (SELECT ${COLUMN[dimension]} AS name, ${MEASURE_SQL[measure]} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name)
+         FROM (SELECT ${COLUMN[dimension]} AS name, ${leaderboardRollupSql(measure)} AS value FROM lt_rollup_minute WHERE ${where} GROUP BY name)
        ) WHERE name = {name:String}`,
       params,
     );

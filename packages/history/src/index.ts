@@ -1,6 +1,25 @@
 export { createHistoryClient, type HistoryClientOptions } from './client';
 export { migrate, MIGRATIONS, type Migration } from './migrations';
-export { toEventRow, scopeColumn, SCOPE_COLUMN_KINDS, type EventRow, type KafkaPosition } from './rows';
+export {
+  toEventRow,
+  scopeColumn,
+  columnOf,
+  FIELD_COLUMNS,
+  SCOPE_COLUMN_KINDS,
+  type EventRow,
+  type KafkaPosition,
+} from './rows';
+export {
+  MEASURE_SELECT,
+  ROLLUP_SUMS,
+  ROLLUP_VIEW_QUERY,
+  VIEWER_ROWS,
+  leaderboardRollupSql,
+  leaderboardSql,
+  measureSql,
+  rollupColumn,
+  rollupColumnDefinition,
+} from './counting-sql';
 export {
   EventHistory,
   HISTORY_SCOPE_KINDS,

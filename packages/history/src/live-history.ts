@@ -1,8 +1,15 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  LEADERBOARD_DIMENSIONS,
+  LEADERBOARD_MEASURE_NAMES,
+  MEASURES,
+  type LeaderboardMeasure,
+} from '@livetally/events';
 import { queryInChunks } from './client';
 import { campaignSliceWhere, type BackfillSlice } from './campaign-backfill';
 import { UP_TO, asBigIntMap, type ScopeTotalsText } from './event-history';
 import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
+import { MEASURE_SELECT, VIEWER_ROWS, leaderboardSql } from './counting-sql';
 
 /**
  * What a rebuild of the live state reads from ClickHouse beyond cumulative totals —
@@ -26,37 +33,11 @@ export interface MinuteBucketRow {
   totals: ScopeTotalsText;
 }
 
-export interface RankingRow {
-  dimension: string;
-  member: string;
-  gmv: string;
-  views: string;
-  sessions: string;
-}
+/** One member's leaderboard values in one dimension (exact integer text per leaderboard measure). */
+export type RankingRow = { dimension: string; member: string } & Record<LeaderboardMeasure, string>;
 
-/** Measures of the live totals, per row group (same definitions as EventHistory). */
-const MEASURES = `countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions, countIf(type = 'stream_ended') AS sessionsEnded,
-  sumIf(amount_fen, type = 'sale') AS salesFen, sumIf(amount_fen, type = 'refund') AS refundsFen, countIf(type = 'sale') AS orders,
-  sumIf(quantity, type = 'sale') AS items, countIf(type = 'refund') AS refunds`;
-const MEASURE_NAMES = [
-  'views',
-  'sessions',
-  'sessionsEnded',
-  'salesFen',
-  'refundsFen',
-  'orders',
-  'items',
-  'refunds',
-] as const;
-
-/** Leaderboard dimensions and the column each ranks by (live-keys RANK_DIMENSIONS). */
-const RANK_COLUMNS: [string, string][] = [
-  ['host', 'host_id'],
-  ['district', 'district'],
-  ['category', 'category'],
-  ['platform', 'platform'],
-  ['city', 'city'],
-];
+/** Leaderboard dimensions and the column each ranks by. */
+const RANK_COLUMNS: [string, string][] = LEADERBOARD_DIMENSIONS.map((d) => [d, scopeColumn(d)!]);
 
 /** Every dimension scope kind, `all` first. */
 export const DIMENSION_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KINDS];
@@ -91,7 +72,7 @@ export function unescapeTsv(field: string): string {
 
 function textTotals(row: Record<string, unknown>): ScopeTotalsText {
   const out = {} as ScopeTotalsText;
-  for (const f of MEASURE_NAMES) out[f] = String(row[f] ?? '0');
+  for (const f of MEASURES) out[f] = String(row[f] ?? '0');
   return out;
 }
 
@@ -139,7 +120,7 @@ export class LiveHistory {
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: true });
     const rs = await this.client.query({
-      query: `SELECT ${src.scope} AS scope, ${MEASURES} FROM ${src.from} WHERE ${src.where} GROUP BY scope`,
+      query: `SELECT ${src.scope} AS scope, ${MEASURE_SELECT} FROM ${src.from} WHERE ${src.where} GROUP BY scope`,
       query_params: params,
       format: 'JSONEachRow',
     });
@@ -158,7 +139,7 @@ export class LiveHistory {
     const params: Record<string, unknown> = { since: sinceMs };
     const src = this.source(sel, params, { perScope: true });
     return this.stream(
-      `SELECT ${src.scope} AS scope, toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURES}
+      `SELECT ${src.scope} AS scope, toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURE_SELECT}
         FROM ${src.from} WHERE ${src.where} AND toUnixTimestamp64Milli(ts) >= {since:Int64} GROUP BY scope, t`,
       params,
       chunkSize,
@@ -182,7 +163,7 @@ export class LiveHistory {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: true });
-    const [column, only] = what === 'viewers' ? ['viewer_id', ` AND type = 'view'`] : ['host_id', ''];
+    const [column, only] = what === 'viewers' ? [VIEWER_ROWS.column, ` AND ${VIEWER_ROWS.where}`] : ['host_id', ''];
     return queryInChunks(
       this.client,
       {
@@ -201,25 +182,23 @@ export class LiveHistory {
 
   /**
    * The leaderboards of the selection's parent (`all` for dimensions, the campaign
-   * otherwise): per dimension and member, sales (gmv), views and sessions started.
+   * otherwise): per dimension and member, every leaderboard measure.
    */
   async rankings(sel: LiveSelection): Promise<RankingRow[]> {
     if (this.empty(sel)) return [];
     const params: Record<string, unknown> = {};
     const src = this.source(sel, params, { perScope: false });
     const rs = await this.client.query({
-      query: `SELECT d.1 AS dimension, d.2 AS member, sumIf(amount_fen, type = 'sale') AS gmv, countIf(type = 'view') AS views, countIf(type = 'stream_started') AS sessions
+      query: `SELECT d.1 AS dimension, d.2 AS member, ${LEADERBOARD_MEASURE_NAMES.map((m) => `${leaderboardSql(m)} AS ${m}`).join(', ')}
         FROM ${src.from} ARRAY JOIN [${RANK_COLUMNS.map(([d, c]) => `('${d}', CAST(${c} AS String))`).join(', ')}] AS d
         WHERE ${src.where} GROUP BY dimension, member`,
       query_params: params,
       format: 'JSONEachRow',
     });
-    return (await rs.json<Record<string, unknown>>()).map((r) => ({
-      dimension: String(r.dimension),
-      member: String(r.member),
-      gmv: String(r.gmv),
-      views: String(r.views),
-      sessions: String(r.sessions),
-    }));
+    return (await rs.json<Record<string, unknown>>()).map((r) => {
+      const row = { dimension: String(r.dimension), member: String(r.member) } as RankingRow;
+      for (const m of LEADERBOARD_MEASURE_NAMES) row[m] = String(r[m]);
+      return row;
+    });
   }
 }

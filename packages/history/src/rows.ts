@@ -1,4 +1,4 @@
-import type { LiveEvent } from '@livetally/events';
+import { DIMENSION_FIELDS, DIMENSION_KINDS, type LiveEvent } from '@livetally/events';
 
 /** One row of lt_events, as inserted (TabSeparated, see encodeRowsTsv; JSONEachRow as a fallback). */
 export interface EventRow {
@@ -130,14 +130,34 @@ export function encodeRowsTsv(rows: readonly EventRow[], extraColumn?: (index: n
   return out;
 }
 
-const SCOPE_COLUMNS: Record<string, string> = {
-  city: 'city',
-  district: 'district',
-  category: 'category',
-  platform: 'platform',
-  host: 'host_id',
-  stream: 'stream_id',
+/**
+ * The lt_events column holding each event field that counting reads: the dimension
+ * fields scopes come from, the fields amounts come from, and viewer ids (toEventRow
+ * writes them there; a unit test holds the two together).
+ */
+export const FIELD_COLUMNS: Readonly<Record<string, { column: string; signed: boolean }>> = {
+  city: { column: 'city', signed: false },
+  district: { column: 'district', signed: false },
+  category: { column: 'category', signed: false },
+  platform: { column: 'platform', signed: false },
+  hostId: { column: 'host_id', signed: false },
+  streamId: { column: 'stream_id', signed: false },
+  viewerId: { column: 'viewer_id', signed: false },
+  quantity: { column: 'quantity', signed: false },
+  amountFen: { column: 'amount_fen', signed: true },
 };
+
+/** The lt_events column of an event field; throws for a field no column holds (a counting rule that reads it cannot be queried). */
+export function columnOf(field: string): string {
+  const c = FIELD_COLUMNS[field];
+  if (!c)
+    throw new Error(`no lt_events column holds the event field ${JSON.stringify(field)}: add it to FIELD_COLUMNS`);
+  return c.column;
+}
+
+const SCOPE_COLUMNS: Record<string, string> = Object.fromEntries(
+  DIMENSION_KINDS.map((kind) => [kind, columnOf(DIMENSION_FIELDS[kind])]),
+);
 
 /** Scope kinds with a column of their own, in scopesOf order. */
 export const SCOPE_COLUMN_KINDS: readonly string[] = Object.keys(SCOPE_COLUMNS);

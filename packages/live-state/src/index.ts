@@ -45,7 +45,6 @@ export {
 } from './live-keys';
 export {
   BatchPlanner,
-  planLiveWrites,
   encodeLivePlan,
   type BatchPlannerOptions,
   type EncodedLivePlan,

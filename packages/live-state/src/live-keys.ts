@@ -1,11 +1,18 @@
+import {
+  LEADERBOARD_DIMENSIONS,
+  LEADERBOARD_MEASURE_NAMES,
+  type LeaderboardDimension,
+  type LeaderboardMeasure,
+} from '@livetally/events';
+
 /**
  * Keys of the live measures beyond cumulative totals. Each key carries its scope in a
  * hash tag, like the totals key, so one scope's keys share a Redis Cluster slot.
  */
-export const RANK_DIMENSIONS = ['host', 'district', 'category', 'platform', 'city'] as const;
-export type LiveRankDimension = (typeof RANK_DIMENSIONS)[number];
-export const RANK_MEASURES = ['gmv', 'views', 'sessions'] as const;
-export type LiveRankMeasure = (typeof RANK_MEASURES)[number];
+export const RANK_DIMENSIONS = LEADERBOARD_DIMENSIONS;
+export type LiveRankDimension = LeaderboardDimension;
+export const RANK_MEASURES = LEADERBOARD_MEASURE_NAMES;
+export type LiveRankMeasure = LeaderboardMeasure;
 
 /** Minute buckets live this long: the 2-hour series plus slack for late events. */
 export const MINUTE_BUCKET_TTL_SECONDS = 3 * 3600;

@@ -1,4 +1,13 @@
-import type { LiveEvent } from '@livetally/events';
+import {
+  DIMENSION_FIELDS,
+  DIMENSION_KINDS,
+  EVENT_TYPES,
+  LEADERBOARD_MEASURES,
+  contributionsOf,
+  viewerFieldOf,
+  type EventType,
+  type LiveEvent,
+} from '@livetally/events';
 import {
   MINUTE_BUCKET_TTL_SECONDS,
   MINUTE_MS,
@@ -6,14 +15,12 @@ import {
   RANK_MEASURES,
   liveKeys,
   type LiveKeys,
-  type LiveRankDimension,
 } from './live-keys';
 import { TOTAL_FIELDS, type Deltas, type Totals } from './totals';
 
 /**
- * Everything one batch changes besides cumulative totals, pre-aggregated so Redis sees
- * one command per touched key: per-minute buckets (rolling windows, sparklines) by
- * event time, HyperLogLogs of viewers and hosts, and leaderboards.
+ * Live writes as maps keyed by Redis key: what a campaign backfill stages from history
+ * (campaign-staging.ts), encoded by encodeLivePlan into the op list the apply script runs.
  */
 export interface LivePlan {
   /** key → field → delta, for minute buckets. */
@@ -32,48 +39,63 @@ export interface EncodedLivePlan {
   args: (string | number)[];
 }
 
-// Field indexes into a totals vector, in TOTAL_FIELDS order.
-const VIEWS = 0;
-const SESSIONS = 1;
-const SESSIONS_ENDED = 2;
-const SALES_FEN = 3;
-const REFUNDS_FEN = 4;
-const ORDERS = 5;
-const ITEMS = 6;
-const REFUNDS = 7;
 const FIELD_COUNT = TOTAL_FIELDS.length;
+const DIMENSION_COUNT = RANK_DIMENSIONS.length;
+const MEASURE_COUNT = RANK_MEASURES.length;
 
-/** The fields an event type contributes to (even with a zero amount), as a bit mask. */
-const TYPE_MASK: Record<LiveEvent['type'], number> = {
-  stream_started: 1 << SESSIONS,
-  stream_ended: 1 << SESSIONS_ENDED,
-  view: 1 << VIEWS,
-  sale: (1 << ORDERS) | (1 << ITEMS) | (1 << SALES_FEN),
-  refund: (1 << REFUNDS) | (1 << REFUNDS_FEN),
-};
+/**
+ * One event type's part of the counting rule, compiled once for the hot path: parallel
+ * arrays of where each amount goes (an index into a totals vector or into
+ * RANK_MEASURES) and where it comes from (a field of the event; null: 1 per event).
+ */
+interface CompiledType {
+  /** The measures the type contributes to (even with a zero amount), as a bit mask of TOTAL_FIELDS indexes. */
+  mask: number;
+  slots: number[];
+  fields: (string | null)[];
+  rankSlots: number[];
+  rankFields: (string | null)[];
+  /** The field naming the viewer, for the unique-viewer HyperLogLogs; null: the type names none. */
+  viewer: string | null;
+}
 
-/** Adds what one event contributes (see contributionOf) into a totals vector. */
-function contribute(v: number[], e: LiveEvent): void {
-  switch (e.type) {
-    case 'view':
-      v[VIEWS]! += 1;
-      break;
-    case 'sale':
-      v[ORDERS]! += 1;
-      v[ITEMS]! += e.quantity;
-      v[SALES_FEN]! += e.amountFen;
-      break;
-    case 'stream_started':
-      v[SESSIONS]! += 1;
-      break;
-    case 'stream_ended':
-      v[SESSIONS_ENDED]! += 1;
-      break;
-    case 'refund':
-      v[REFUNDS]! += 1;
-      v[REFUNDS_FEN]! += e.amountFen;
-      break;
+function compile(type: EventType): CompiledType {
+  const c: CompiledType = {
+    mask: 0,
+    slots: [],
+    fields: [],
+    rankSlots: [],
+    rankFields: [],
+    viewer: viewerFieldOf(type),
+  };
+  for (const { measure, field } of contributionsOf(type)) {
+    const slot = TOTAL_FIELDS.indexOf(measure);
+    c.mask |= 1 << slot;
+    c.slots.push(slot);
+    c.fields.push(field);
+    RANK_MEASURES.forEach((rank, r) => {
+      if (LEADERBOARD_MEASURES[rank] !== measure) return;
+      c.rankSlots.push(r);
+      c.rankFields.push(field);
+    });
   }
+  return c;
+}
+
+const COMPILED = Object.fromEntries(EVENT_TYPES.map((t) => [t, compile(t)])) as Record<EventType, CompiledType>;
+
+function fieldOf(e: LiveEvent, field: string): unknown {
+  return (e as unknown as Record<string, unknown>)[field];
+}
+
+function amount(e: LiveEvent, field: string | null): number {
+  return field === null ? 1 : (fieldOf(e, field) as number);
+}
+
+/** Adds what one event contributes into a totals vector. */
+function contribute(v: number[], c: CompiledType, e: LiveEvent): void {
+  const { slots, fields } = c;
+  for (let i = 0; i < slots.length; i++) v[slots[i]!]! += amount(e, fields[i]!);
 }
 
 interface Vector {
@@ -81,7 +103,8 @@ interface Vector {
   mask: number;
 }
 
-const newVector = (): Vector => ({ v: [0, 0, 0, 0, 0, 0, 0, 0], mask: 0 });
+const ZEROS: readonly number[] = TOTAL_FIELDS.map(() => 0);
+const newVector = (): Vector => ({ v: ZEROS.slice(), mask: 0 });
 
 /** What a batch adds to one scope. */
 interface ScopeAcc {
@@ -96,30 +119,14 @@ interface ScopeAcc {
 // Leaderboards of one parent scope: [dimension][measure] → member → delta.
 type RankAcc = Map<string, number>[];
 
-const DIMENSION_COUNT = RANK_DIMENSIONS.length;
-const MEASURE_COUNT = RANK_MEASURES.length;
-const GMV = RANK_MEASURES.indexOf('gmv');
-const RANK_VIEWS = RANK_MEASURES.indexOf('views');
-const RANK_SESSIONS = RANK_MEASURES.indexOf('sessions');
-// Member of an event per RANK_DIMENSIONS entry: host, district, category, platform, city.
-const RANK_MEMBER: Record<LiveRankDimension, (e: LiveEvent) => string> = {
-  host: (e) => e.hostId,
-  district: (e) => e.district,
-  category: (e) => e.category,
-  platform: (e) => e.platform,
-  city: (e) => e.city,
-};
-const MEMBER_OF = RANK_DIMENSIONS.map((d) => RANK_MEMBER[d]);
+/** The event field of each leaderboard dimension (RANK_DIMENSIONS order). */
+const MEMBER_FIELDS: readonly string[] = RANK_DIMENSIONS.map((d) => DIMENSION_FIELDS[d]);
 
-/** Dimension scopes of an event in scopesOf order after `all`: prefix and value. */
-const DIMENSION_SCOPES: readonly [prefix: string, value: (e: LiveEvent) => string][] = [
-  ['city:', (e) => e.city],
-  ['district:', (e) => e.district],
-  ['category:', (e) => e.category],
-  ['platform:', (e) => e.platform],
-  ['host:', (e) => e.hostId],
-  ['stream:', (e) => e.streamId],
-];
+/** Dimension scopes of an event in scopesOf order after `all`: prefix and the field of the value. */
+const DIMENSION_SCOPES: readonly [prefix: string, field: string][] = DIMENSION_KINDS.map((k) => [
+  `${k}:`,
+  DIMENSION_FIELDS[k],
+]);
 
 export interface BatchPlannerOptions {
   /** Wall clock; minute buckets older than their TTL are not written. */
@@ -131,8 +138,9 @@ export interface BatchPlannerOptions {
 /**
  * Aggregates a batch in one pass, per scope, without building a key per event:
  * scope strings are made once per distinct scope and Redis keys once per distinct
- * key, when the plan is encoded. Produces the totals deltas (as aggregate does) and
- * the live plan (as planLiveWrites + encodeLivePlan do).
+ * key, when the plan is encoded. Produces the totals deltas and the live writes of
+ * the batch, as the counting rule (@livetally/events COUNTING_RULE) says; the ingest
+ * workers run it, and tests compare it with the rule's plain form (tally).
  */
 export class BatchPlanner {
   private readonly byScope = new Map<string, ScopeAcc>();
@@ -156,28 +164,22 @@ export class BatchPlanner {
    * also the leaderboard parents besides `all`.
    */
   add(e: LiveEvent, extraScopes: readonly string[] = []): void {
+    const c = COMPILED[e.type];
     const minute = Math.floor(e.ts / MINUTE_MS) * MINUTE_MS;
-    this.touch(this.all, e, minute);
+    this.touch(this.all, c, e, minute);
     for (let k = 0; k < DIMENSION_SCOPES.length; k++) {
-      const [prefix, valueOf] = DIMENSION_SCOPES[k]!;
-      const value = valueOf(e);
+      const [prefix, field] = DIMENSION_SCOPES[k]!;
+      const value = fieldOf(e, field) as string;
       const byValue = this.byDimension[k]!;
       let acc = byValue.get(value);
       if (acc === undefined) byValue.set(value, (acc = this.scopeAcc(prefix + value)));
-      this.touch(acc, e, minute);
+      this.touch(acc, c, e, minute);
     }
-    for (let i = 0; i < extraScopes.length; i++) this.touch(this.scopeAcc(extraScopes[i]!), e, minute);
-    if (this.live) {
-      this.rank(this.allRanks!, e);
-      for (let i = 0; i < extraScopes.length; i++) this.rank(this.rankAcc(extraScopes[i]!), e);
+    for (let i = 0; i < extraScopes.length; i++) this.touch(this.scopeAcc(extraScopes[i]!), c, e, minute);
+    if (this.live && c.rankSlots.length > 0) {
+      this.rank(this.allRanks!, c, e);
+      for (let i = 0; i < extraScopes.length; i++) this.rank(this.rankAcc(extraScopes[i]!), c, e);
     }
-  }
-
-  /** Generic form: the event counts in exactly `scopes` and enters the leaderboards of `parents`. */
-  addTo(e: LiveEvent, scopes: readonly string[], parents: readonly string[]): void {
-    const minute = Math.floor(e.ts / MINUTE_MS) * MINUTE_MS;
-    for (let i = 0; i < scopes.length; i++) this.touch(this.scopeAcc(scopes[i]!), e, minute);
-    if (this.live) for (let i = 0; i < parents.length; i++) this.rank(this.rankAcc(parents[i]!), e);
   }
 
   /** Per-scope totals deltas; a scope appears once touched, with the fields its events contribute to. */
@@ -188,30 +190,6 @@ export class BatchPlanner {
       out.set(acc.scope, partialTotals(acc.totals));
     }
     return out;
-  }
-
-  /** The live writes as maps keyed by Redis key (tests and tools; the worker encodes directly). */
-  livePlan(keys: LiveKeys = liveKeys()): LivePlan {
-    const plan: LivePlan = { hashes: new Map(), hyperLogLogs: new Map(), sortedSets: new Map(), expiring: new Map() };
-    for (const acc of this.byScope.values()) {
-      if (acc.minutes) {
-        for (const [minute, vector] of acc.minutes) {
-          const key = keys.minute(acc.scope, minute);
-          const fields = new Map<string, number>();
-          for (let f = 0; f < FIELD_COUNT; f++) if (vector.mask & (1 << f)) fields.set(TOTAL_FIELDS[f]!, vector.v[f]!);
-          plan.hashes.set(key, fields);
-          plan.expiring.set(key, this.ttlOf(minute));
-        }
-      }
-      if (acc.viewers) plan.hyperLogLogs.set(keys.viewers(acc.scope), acc.viewers);
-      if (acc.hosts) plan.hyperLogLogs.set(keys.hosts(acc.scope), acc.hosts);
-    }
-    for (const [parent, rank] of this.ranks) {
-      this.forEachRanking(rank, (d, m, members) =>
-        plan.sortedSets.set(keys.ranking(parent, RANK_DIMENSIONS[d]!, RANK_MEASURES[m]!), members),
-      );
-    }
-    return plan;
   }
 
   /** The live writes as the apply script's op list: H (minute fields), P (PFADD), Z (ZINCRBY), then E (EXPIRE). */
@@ -264,43 +242,32 @@ export class BatchPlanner {
     return acc;
   }
 
-  private touch(acc: ScopeAcc, e: LiveEvent, minute: number): void {
-    const mask = TYPE_MASK[e.type];
-    contribute(acc.totals.v, e);
-    acc.totals.mask |= mask;
+  private touch(acc: ScopeAcc, c: CompiledType, e: LiveEvent, minute: number): void {
+    contribute(acc.totals.v, c, e);
+    acc.totals.mask |= c.mask;
     if (!this.live) return;
     if (minute >= this.oldestMinute) {
       acc.minutes ??= new Map();
       let bucket = acc.minutes.get(minute);
       if (bucket === undefined) acc.minutes.set(minute, (bucket = newVector()));
-      contribute(bucket.v, e);
-      bucket.mask |= mask;
+      contribute(bucket.v, c, e);
+      bucket.mask |= c.mask;
     }
-    if (e.type === 'view') (acc.viewers ??= new Set()).add(e.viewerId);
+    if (c.viewer !== null) (acc.viewers ??= new Set()).add(fieldOf(e, c.viewer) as string);
     (acc.hosts ??= new Set()).add(e.hostId);
   }
 
-  private rank(acc: RankAcc, e: LiveEvent): void {
-    let measure: number;
-    let delta: number;
-    if (e.type === 'sale') {
-      measure = GMV;
-      delta = e.amountFen;
-    } else if (e.type === 'view') {
-      measure = RANK_VIEWS;
-      delta = 1;
-    } else if (e.type === 'stream_started') {
-      measure = RANK_SESSIONS;
-      delta = 1;
-    } else {
-      return;
-    }
-    for (let d = 0; d < DIMENSION_COUNT; d++) {
-      const slot = d * MEASURE_COUNT + measure;
-      let members = acc[slot];
-      if (members === undefined) acc[slot] = members = new Map();
-      const member = MEMBER_OF[d]!(e);
-      members.set(member, (members.get(member) ?? 0) + delta);
+  private rank(acc: RankAcc, c: CompiledType, e: LiveEvent): void {
+    for (let r = 0; r < c.rankSlots.length; r++) {
+      const measure = c.rankSlots[r]!;
+      const delta = amount(e, c.rankFields[r]!);
+      for (let d = 0; d < DIMENSION_COUNT; d++) {
+        const slot = d * MEASURE_COUNT + measure;
+        let members = acc[slot];
+        if (members === undefined) acc[slot] = members = new Map();
+        const member = fieldOf(e, MEMBER_FIELDS[d]!) as string;
+        members.set(member, (members.get(member) ?? 0) + delta);
+      }
     }
   }
 
@@ -327,23 +294,6 @@ function partialTotals(vector: Vector): Partial<Totals> {
 function pushMembers(args: (string | number)[], keyIndex: number, members: Set<string>): void {
   args.push('P', keyIndex, members.size);
   for (const m of members) args.push(m);
-}
-
-/**
- * @param scopesOf every scope an event counts in (dimension scopes and campaigns)
- * @param parentsOf the scopes whose leaderboards an event enters (`all` and campaigns)
- * @param now wall clock; minute buckets older than their TTL are not written
- */
-export function planLiveWrites(
-  events: Iterable<LiveEvent>,
-  scopesOf: (e: LiveEvent) => readonly string[],
-  parentsOf: (e: LiveEvent) => readonly string[],
-  now: number,
-  keys: LiveKeys = liveKeys(),
-): LivePlan {
-  const planner = new BatchPlanner({ now });
-  for (const e of events) planner.addTo(e, scopesOf(e), parentsOf(e));
-  return planner.livePlan(keys);
 }
 
 /** Encodes a plan as the flat op list the apply script executes (see redis-store.ts). */

@@ -28,13 +28,8 @@ export interface MinuteBucket {
   totals: Partial<Record<string, string>>;
 }
 
-export interface RankEntry {
-  dimension: string;
-  member: string;
-  gmv: string;
-  views: string;
-  sessions: string;
-}
+/** One member's values in one leaderboard dimension: integer text per leaderboard measure. */
+export type RankEntry = { dimension: string; member: string } & Record<LiveRankMeasure, string>;
 
 const PFADD_SLICE = 1_000;
 /** Keys per script call: bounds how long one call holds Redis (a few ms). */

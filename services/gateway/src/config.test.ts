@@ -13,6 +13,7 @@ describe('gateway config', () => {
       liveTickMs: 1000,
       livePushIntervalMs: 100,
       logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
       wsMaxSubscriptions: 50,
       wsMaxMessageBytes: 4096,
       wsHeartbeatMs: 15_000,

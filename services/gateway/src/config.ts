@@ -15,6 +15,8 @@ const schema = {
   // Changed totals go out this soon after the previous push, not on the next tick.
   LIVE_PUSH_INTERVAL_MS: int(100, 10, 60_000),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  // stop() past this: sockets and Redis connections are dropped and the process exits 1.
+  GATEWAY_SHUTDOWN_TIMEOUT_MS: int(10_000, 1_000, 300_000),
   WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
@@ -96,6 +98,8 @@ export interface GatewayConfig {
   liveTickMs: number;
   livePushIntervalMs: number;
   logLevel: string;
+  /** How long stop() may take before it drops what is left (GATEWAY_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
   wsHeartbeatMs: number;
@@ -140,6 +144,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     liveTickMs: e.LIVE_TICK_MS,
     livePushIntervalMs: e.LIVE_PUSH_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.GATEWAY_SHUTDOWN_TIMEOUT_MS,
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,

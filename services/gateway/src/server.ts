@@ -9,6 +9,7 @@ import {
   subscribeToChanges,
   type ChangeSubscription,
 } from '@livetally/live-state';
+import { stopWithin } from '@livetally/lifecycle';
 import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';
@@ -25,7 +26,10 @@ export interface RunningGateway {
   isReady(): boolean;
   /** Campaign create/replace/end and their backfills (`idle()` waits for running ones). */
   campaigns: CampaignService;
-  /** Idempotent: readiness off, tick stopped, fastify (and every socket) closed, Redis quit. */
+  /**
+   * Idempotent: readiness off, tick stopped, fastify (and every socket) closed, Redis quit;
+   * past GATEWAY_SHUTDOWN_TIMEOUT_MS the sockets and connections are dropped and it rejects.
+   */
   stop(): Promise<void>;
 }
 
@@ -159,10 +163,21 @@ export async function startGateway(
     (stopped ??= (async () => {
       stopping = true; // readiness off first, so load balancers drain us
       hub.stop();
-      await app.close(); // its preClose hook closes every WebSocket
-      await subscription?.close();
-      await historySide.close(); // lets running backfills finish (briefly) while Redis is still open
-      await Promise.all([closeRedis(commands), closeRedis(subscriber)]);
+      await stopWithin(
+        config.shutdownTimeoutMs,
+        async () => {
+          await app.close(); // its preClose hook closes every WebSocket
+          await subscription?.close();
+          await historySide.close(); // lets running backfills finish (briefly) while Redis is still open
+          await Promise.all([closeRedis(commands), closeRedis(subscriber)]);
+        },
+        () => {
+          app.server.closeAllConnections();
+          void historySide.close().catch(() => undefined);
+          commands.disconnect();
+          subscriber.disconnect();
+        },
+      );
       log.info('gateway stopped');
     })());
 

@@ -1,4 +1,4 @@
-import { encodeEvent, type LiveEvent, type RejectReason } from '@livetally/events';
+import { encodeEvent, tally, type LiveEvent, type MeasureTotals, type RejectReason } from '@livetally/events';
 import { EventGenerator } from './generator';
 import { MALFORMED_KINDS } from './malformed';
 
@@ -74,53 +74,12 @@ function resendCandidate(out: DatasetMessage[], i: number): DatasetMessage | und
   return undefined;
 }
 
-export interface ExpectedTotals {
-  views: number;
-  sessions: number;
-  sessionsEnded: number;
-  salesFen: number;
-  refundsFen: number;
-  orders: number;
-  items: number;
-  refunds: number;
-}
+export type ExpectedTotals = MeasureTotals;
 
 /**
- * Expected totals per scope, computed directly from the events and independently
- * of the pipeline's own aggregation code.
+ * Expected totals per scope: the counting rule applied to the events in its plainest
+ * form (tally), the oracle the pipeline's planner and SQL are compared with.
  */
 export function expectedTotals(events: Iterable<LiveEvent>): Map<string, ExpectedTotals> {
-  const totals = new Map<string, ExpectedTotals>();
-  const bump = (scope: string, e: LiveEvent) => {
-    let t = totals.get(scope);
-    if (!t)
-      totals.set(
-        scope,
-        (t = { views: 0, sessions: 0, sessionsEnded: 0, salesFen: 0, refundsFen: 0, orders: 0, items: 0, refunds: 0 }),
-      );
-    if (e.type === 'view') t.views++;
-    else if (e.type === 'stream_started') t.sessions++;
-    else if (e.type === 'stream_ended') t.sessionsEnded++;
-    else if (e.type === 'sale') {
-      t.orders++;
-      t.items += e.quantity;
-      t.salesFen += e.amountFen;
-    } else {
-      t.refunds++;
-      t.refundsFen += e.amountFen;
-    }
-  };
-  for (const e of events) {
-    for (const scope of [
-      'all',
-      `city:${e.city}`,
-      `district:${e.district}`,
-      `category:${e.category}`,
-      `platform:${e.platform}`,
-      `host:${e.hostId}`,
-      `stream:${e.streamId}`,
-    ])
-      bump(scope, e);
-  }
-  return totals;
+  return tally(events);
 }

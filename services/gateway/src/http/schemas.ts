@@ -1,3 +1,4 @@
+import { MEASURES } from '@livetally/events';
 import { RANK_DIMENSIONS, RANK_MEASURES } from '@livetally/history';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors';
 
@@ -40,19 +41,7 @@ export const scopeQuerySchema = str(
   'all, city:<name>, district:<name>, category:<name>, platform:<name> or host:<id> (default all); stream: and campaign: are not in the rollups',
 );
 
-const MEASURE_FIELDS = [
-  'views',
-  'sessions',
-  'sessionsEnded',
-  'salesFen',
-  'refundsFen',
-  'netSalesFen',
-  'orders',
-  'items',
-  'refunds',
-  'uniqueViewers',
-  'activeHosts',
-] as const;
+const MEASURE_FIELDS = [...MEASURES, 'netSalesFen', 'uniqueViewers', 'activeHosts'] as const;
 export const measuresSchema = {
   type: 'object',
   description:

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { emptyMeasureTotals } from '@livetally/events';
 import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
 import { buildApp, type GatewayDeps } from '../app';
@@ -8,15 +9,8 @@ import { LiveHub } from '../live/hub';
 import { MemoryTotals } from './fakes';
 
 export const measures = (over: Partial<HistoryMeasures> = {}): HistoryMeasures => ({
-  views: 0,
-  sessions: 0,
-  sessionsEnded: 0,
-  salesFen: 0,
-  refundsFen: 0,
+  ...emptyMeasureTotals(),
   netSalesFen: 0,
-  orders: 0,
-  items: 0,
-  refunds: 0,
   uniqueViewers: 0,
   activeHosts: 0,
   ...over,

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { COUNTING_RULE, MEASURES, contributionOf, contributionsOf, tally, viewerFieldOf } from './counting';
+import { EVENT_TYPES, type LiveEvent } from './types';
+
+const common = {
+  v: 1 as const,
+  platform: 'douyin',
+  streamId: 's-1',
+  hostId: 'h-1',
+  ts: 1,
+  city: 'Shenzhen',
+  district: 'Luohu',
+  category: 'jewellery',
+};
+const events: LiveEvent[] = [
+  { ...common, type: 'stream_started', eventId: 'e1' },
+  { ...common, type: 'view', eventId: 'e2', viewerId: 'v1' },
+  { ...common, type: 'view', eventId: 'e3', viewerId: 'v2', district: 'Futian' },
+  { ...common, type: 'sale', eventId: 'e4', orderId: 'o1', sku: 'k', quantity: 3, amountFen: 10_000 },
+  { ...common, type: 'refund', eventId: 'e5', orderId: 'o1', amountFen: 2_500 },
+  { ...common, type: 'stream_ended', eventId: 'e6' },
+];
+const zeros = Object.fromEntries(MEASURES.map((m) => [m, 0]));
+
+describe('the counting rule', () => {
+  it('says what each event adds, listing a measure even when its amount is 0', () => {
+    expect(events.map(contributionOf)).toEqual([
+      { sessions: 1 },
+      { views: 1 },
+      { views: 1 },
+      { salesFen: 10_000, orders: 1, items: 3 },
+      { refundsFen: 2_500, refunds: 1 },
+      { sessionsEnded: 1 },
+    ]);
+    expect(contributionOf({ ...events[3]!, type: 'sale', amountFen: 0 } as LiveEvent)).toEqual({
+      salesFen: 0,
+      orders: 1,
+      items: 3,
+    });
+  });
+
+  it('covers every event type and only known measures, amounts from numeric fields', () => {
+    for (const type of EVENT_TYPES) {
+      expect(COUNTING_RULE[type]).toBeDefined();
+      for (const c of contributionsOf(type)) {
+        expect(MEASURES).toContain(c.measure);
+        expect(c.field === null || /^[a-z][A-Za-z]*$/.test(c.field)).toBe(true);
+      }
+    }
+    expect(EVENT_TYPES.filter((t) => viewerFieldOf(t) !== null)).toEqual(['view']);
+  });
+
+  it('tallies totals per scope, every scope of an event and its extra scopes', () => {
+    const t = tally(events);
+    expect(t.get('all')).toEqual({
+      ...zeros,
+      sessions: 1,
+      views: 2,
+      orders: 1,
+      items: 3,
+      salesFen: 10_000,
+      refunds: 1,
+      refundsFen: 2_500,
+      sessionsEnded: 1,
+    });
+    expect(t.get('district:Futian')).toEqual({ ...zeros, views: 1 });
+    expect(t.get('host:h-1')?.salesFen).toBe(10_000);
+    expect([...t.keys()].sort()).toEqual([
+      'all',
+      'category:jewellery',
+      'city:Shenzhen',
+      'district:Futian',
+      'district:Luohu',
+      'host:h-1',
+      'platform:douyin',
+      'stream:s-1',
+    ]);
+    expect(tally(events.slice(1, 2), () => ['campaign:ecm']).get('campaign:ecm')).toEqual({ ...zeros, views: 1 });
+  });
+});
