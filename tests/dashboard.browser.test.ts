@@ -20,7 +20,7 @@ import { STACK, clickhouseEnv, freePort, stackClickHouse, uniqueName, waitFor } 
  * integers, money in fen) must equal what the REST API and the live channels say, exactly.
  * Also: the page survives a gateway restart (reconnecting → live again) and the final
  * screenshot is saved to test-results/dashboard.png (LT_UPDATE_SCREENSHOT=1: docs/dashboard.png,
- * the one the README shows).
+ * the one the README and docs/dashboard.md show).
  */
 const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium'; // Debian's package; LT_CHROMIUM only to try another build
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

@@ -1,4 +1,4 @@
-/** Bounds that make a value "absurd"; documented in the README's event reference. */
+/** Bounds that make a value "absurd"; documented in docs/platform-onboarding.md (the event schema). */
 export const LIMITS = {
   /** Largest encoded event accepted, in bytes. */
   maxEventBytes: 16 * 1024,

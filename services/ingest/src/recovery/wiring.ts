@@ -9,7 +9,7 @@ import type { ReconcileDeps } from './reconcile';
 /**
  * Dimension kinds whose unique-viewer HyperLogLogs a rebuild restores by default.
  * Host and stream scopes are left out: one (scope, viewer) pair per view and scope
- * makes them as large as the views themselves (see README, Rebuild and reconcile).
+ * makes them as large as the views themselves (docs/operations.md, "Redis lost": the measured cost).
  */
 export const DEFAULT_VIEWER_KINDS: readonly string[] = ['all', 'city', 'district', 'category', 'platform'];
 
