@@ -1,9 +1,7 @@
+import { exitOnSignals } from '@livetally/lifecycle';
 import { createLogger } from '@livetally/logging';
 import { describeConfig, loadGatewayConfig } from './config';
 import { startGateway } from './server';
-
-// After this long a stuck shutdown gives up and exits non-zero, so an orchestrator is never left waiting.
-const SHUTDOWN_DEADLINE_MS = 10_000;
 
 const config = loadGatewayConfig();
 const logger = createLogger({ service: 'gateway', level: config.logLevel });
@@ -19,22 +17,4 @@ const gateway = await startGateway(config, logger, { keyPrefix: config.redisKeyP
 });
 logger.info({ url: `${gateway.url}/` }, `dashboard: ${gateway.url}/`);
 
-let exiting = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (exiting) return; // a second Ctrl-C must not start a second shutdown
-  exiting = true;
-  logger.info({ signal }, 'shutting down');
-  setTimeout(() => {
-    logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown deadline passed; exiting anyway');
-    process.exit(1);
-  }, SHUTDOWN_DEADLINE_MS).unref();
-  gateway.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+exitOnSignals({ stop: gateway.stop, logger, shutdownTimeoutMs: config.shutdownTimeoutMs });
