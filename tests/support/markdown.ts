@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 /**
@@ -22,9 +22,14 @@ export interface MarkdownLink {
   line: number;
 }
 
-/** README.md and every page under docs/, as paths relative to the repository root. */
+/** README.md, every page under docs/ and the packages' and services' READMEs, relative to the root. */
 export function documentationPages(root = ROOT): string[] {
   const pages = ['README.md'];
+  for (const dir of ['packages', 'services']) {
+    for (const name of readdirSync(join(root, dir))) {
+      if (existsSync(join(root, dir, name, 'README.md'))) pages.push(`${dir}/${name}/README.md`);
+    }
+  }
   const walk = (dir: string): void => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const path = join(dir, entry.name);
