@@ -18,24 +18,38 @@ export interface KafkaTransportOptions {
  * the boundary here, not API keys). Idempotent producer, acks=all, key = streamId — the
  * same contract as the collector. kafkajs is loaded on first use, so HTTP-only users
  * never load it.
+ *
+ * One send at a time: kafkajs numbers each partition's records when it builds a request
+ * and, when a request fails, takes back the numbers of every partition in it, also of
+ * those the broker wrote. A send that took numbers meanwhile, or the next one, would reuse
+ * them, and the broker would take its records for a resend of what it already holds:
+ * acknowledged, and dropped. So sends wait their turn, and after a failed send the next
+ * one gets a new producer (a new producer id has no numbers on the broker yet). The
+ * client's batches in flight queue here; with maxInFlightRequests 1 kafkajs sent one
+ * request per broker at a time anyway.
  */
 export class KafkaTransport implements Transport {
   private producer: Promise<Producer> | undefined;
+  /** The send on the wire (settled or not); the next one starts after it. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: KafkaTransportOptions) {}
 
   async sendBatch(events: readonly LiveEvent[]): Promise<BatchResponse> {
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     try {
-      const producer = await this.connect();
-      const sending = producer.send({
-        topic: this.options.topic ?? TOPICS.events,
-        acks: -1,
-        messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })),
-      });
+      // A batch whose time ran out before its turn is not sent: its caller already resends it.
+      const sending = this.inTurn(() => (expired ? Promise.resolve() : this.produce(events)));
       sending.catch(() => undefined); // if the timeout wins, a late failure has nobody to tell
       const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const timedOut = new Promise<'timeout'>(
+        (resolve) =>
+          (timer = setTimeout(() => {
+            expired = true;
+            resolve('timeout');
+          }, timeoutMs)),
+      );
       if ((await Promise.race([sending, timedOut])) === 'timeout')
         return { kind: 'retry', reason: `Kafka did not acknowledge within ${timeoutMs} ms` };
       return { kind: 'results', results: events.map(() => ({ status: 'accepted' as const })) };
@@ -45,6 +59,28 @@ export class KafkaTransport implements Transport {
       return e.retriable === false ? { kind: 'fatal', reason: e.message } : { kind: 'retry', reason: e.message };
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.turn.then(work);
+    this.turn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async produce(events: readonly LiveEvent[]): Promise<void> {
+    const connecting = this.connect();
+    const producer = await connecting;
+    try {
+      await producer.send({
+        topic: this.options.topic ?? TOPICS.events,
+        acks: -1,
+        messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })),
+      });
+    } catch (err) {
+      if (this.producer === connecting) this.producer = undefined;
+      void producer.disconnect().catch(() => undefined);
+      throw err;
     }
   }
 
