@@ -1,15 +1,20 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace code imports @livetally/sdk from its sources, not its build (see packages/sdk/README.md).
+  ssr: { resolve: { conditions: ['@livetally/source', ...defaultServerConditions] } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['tests/**/*.test.ts'],

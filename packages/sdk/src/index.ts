@@ -13,3 +13,5 @@ export {
   type Scheduler,
   type Transport,
 } from './types';
+// The event types a platform builds and gets back in outcomes (bundled into the published build).
+export type { EventType, FieldError, LiveEvent, RejectReason } from '@livetally/events';

@@ -86,7 +86,7 @@ export class KafkaTransport implements Transport {
 
   private connect(): Promise<Producer> {
     this.producer ??= (async () => {
-      const { Kafka, Partitioners, logLevel } = await import('kafkajs');
+      const { Kafka, Partitioners, logLevel } = await loadKafkajs();
       const kafka = new Kafka({
         clientId: this.options.clientId ?? 'livetally-sdk',
         brokers: this.options.brokers,
@@ -111,5 +111,20 @@ export class KafkaTransport implements Transport {
     const producer = this.producer;
     this.producer = undefined;
     await (await producer?.catch(() => undefined))?.disconnect();
+  }
+}
+
+/**
+ * kafkajs is an optional peer dependency of the published SDK. Without it no retry can
+ * help, so the batch fails at once (retriable: false) with the fix in the message.
+ */
+async function loadKafkajs(): Promise<typeof import('kafkajs')> {
+  try {
+    return await import('kafkajs');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw Object.assign(new Error('the Kafka transport needs the kafkajs package: npm install kafkajs'), {
+      retriable: false,
+    });
   }
 }
