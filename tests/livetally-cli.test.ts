@@ -1,33 +1,10 @@
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../infra/livetally/commands';
+import { runLivetally } from './support/cli';
 
-const BIN = resolve(import.meta.dirname, '..', 'bin', 'livetally.mjs');
-
-/** Runs the `livetally` bin as an operator would, from a directory outside the repository. */
-function livetally(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: tmpdir(),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((res) =>
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      res({ code: code ?? signal ?? -1, stdout, stderr });
-    }),
-  );
-}
+/** As an operator would run it: from a directory outside the repository. */
+const livetally = (args: string[], env: Record<string, string> = {}) => runLivetally(args, env, { cwd: tmpdir() });
 
 describe('the livetally command line', () => {
   it('lists every command, and exits 2 without one', async () => {

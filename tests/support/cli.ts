@@ -10,16 +10,11 @@ export interface CliResult {
   ms: number;
 }
 
-/** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout. */
-export function runCli(
-  name: 'reconcile' | 'rebuild',
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs = 120_000,
-): Promise<CliResult> {
+/** Runs `node <args>` to completion, bounded by a timeout, with its output. */
+function runNode(args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<CliResult> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -33,5 +28,29 @@ export function runCli(
       clearTimeout(timer);
       res({ code: code ?? signal ?? -1, stdout, stderr, ms: Math.round(performance.now() - started) });
     }),
+  );
+}
+
+/** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout. */
+export function runCli(
+  name: 'reconcile' | 'rebuild',
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return runNode(['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], env, ROOT, timeoutMs);
+}
+
+/** Runs the `livetally` command line (bin/livetally.mjs) to completion, from `cwd` (default: the repository). */
+export function runLivetally(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return runNode(
+    [resolve(ROOT, 'bin', 'livetally.mjs'), ...args],
+    env,
+    options.cwd ?? ROOT,
+    options.timeoutMs ?? 120_000,
   );
 }
