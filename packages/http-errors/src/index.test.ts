@@ -1,5 +1,6 @@
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { errorBodies } from './index';
+import { ANY_ERROR_SCHEMA, errorBodies, errorSchemas } from './index';
 
 const CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'No such resource.' },
@@ -22,5 +23,26 @@ describe('errorBodies', () => {
     });
     expect(errorBody('INVALID', 'bad', [{ field: 'id' }]).error.details).toEqual([{ field: 'id' }]);
     expect('details' in errorBody('INVALID').error).toBe(false);
+  });
+});
+
+describe('errorSchemas', () => {
+  const { errorSchema, errorResponses } = errorSchemas(CATALOGUE);
+  const ajv = new Ajv();
+
+  it('describes the bodies errorBodies builds, with the codes of each status', () => {
+    const errorBody = errorBodies(CATALOGUE);
+    const validate = ajv.compile(errorSchema(['NOT_FOUND']));
+    expect(validate(errorBody('NOT_FOUND'))).toBe(true);
+    expect(validate(errorBody('NOT_FOUND', 'gone', { id: 'x' }))).toBe(true);
+    expect(validate(errorBody('INVALID'))).toBe(false);
+    expect(validate({ code: 'NOT_FOUND', message: 'flat' })).toBe(false);
+    expect(ajv.compile(ANY_ERROR_SCHEMA)(errorBody('INVALID'))).toBe(true);
+    expect(errorSchema(['NOT_FOUND', 'INVALID']).description).toBe('NOT_FOUND: No such resource. INVALID: Invalid.');
+  });
+
+  it('groups the codes of a route by their status', () => {
+    expect(Object.keys(errorResponses('NOT_FOUND', 'INVALID'))).toEqual(['400', '404']);
+    expect(errorResponses('INVALID')[400]).toEqual(errorSchema(['INVALID']));
   });
 });

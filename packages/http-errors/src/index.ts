@@ -22,3 +22,50 @@ export function errorBodies<C extends ErrorCatalogue>(catalogue: C) {
   return (code: keyof C & string, message: string = catalogue[code]!.message, details?: unknown): ErrorBodyOf<C> =>
     details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
+
+/**
+ * The error body as JSON Schema (the subset fastify's ajv and OpenAPI 3.0 both take), so
+ * route schemas document it, fastify serializes it and contract tests check answers against it.
+ */
+export function errorSchemas<C extends ErrorCatalogue>(catalogue: C) {
+  type Code = keyof C & string;
+  /** The body of answers carrying one of `codes`; the description lists each code's meaning. */
+  const errorSchema = (codes: readonly Code[]) => ({
+    description: codes.map((c) => `${c}: ${catalogue[c]!.message}`).join(' '),
+    ...bodySchema({ type: 'string', enum: [...codes] }),
+  });
+  /** Error responses by status, built from the codes a route can answer with. */
+  const errorResponses = (...codes: Code[]): Record<number, object> => {
+    const byStatus = new Map<number, Code[]>();
+    for (const code of codes) {
+      const status = catalogue[code]!.status;
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
+    return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorSchema(list)]));
+  };
+  return { errorSchema, errorResponses };
+}
+
+/** Any error answer, whatever its code: what a route may answer besides its listed statuses. */
+export const ANY_ERROR_SCHEMA = {
+  description: 'Any other error (such as 500 INTERNAL), in the shared error body.',
+  ...bodySchema({ type: 'string' }),
+};
+
+function bodySchema(code: object) {
+  return {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code,
+          message: { type: 'string' },
+          details: { description: 'Only for codes that document it.' },
+        },
+      },
+    },
+  };
+}

@@ -1,12 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { registerDocsUi, registerOpenApi } from '@livetally/api-docs';
 import type { Logger } from '@livetally/logging';
 import { accessFor, redactUrl, registerAuth, type AuthSettings } from './auth/guard';
 import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';
 import type { RoleCheck } from './http/access';
-import { registerApiRoutes, registerOpenApiRoute } from './http/api';
+import { registerApiRoutes } from './http/api';
 import { registerCors } from './http/cors';
-import { collectRoutes } from './http/openapi';
+import { gatewayOpenApi } from './http/openapi';
 import { clientKeyOf, registerRateLimits, type RateLimitSettings } from './http/rate-limit';
 import type { CampaignApi, HistoryReader, SqlRunner } from './http/types';
 import { formatValidationErrors } from './http/validation';
@@ -117,7 +118,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler(handleNotFound);
   app.setSchemaErrorFormatter(formatValidationErrors);
   // Must be in place before any route is added: GET /openapi.json documents every route.
-  const routes = collectRoutes(app);
+  await registerOpenApi(
+    app,
+    gatewayOpenApi({ metricsPublic: deps.auth?.metricsPublic ?? false, rateLimited: deps.rateLimits !== undefined }),
+  );
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(page.securityHeaders);
     return payload;
@@ -161,9 +165,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
     onSqlQuery: (outcome, ms) => metrics.onSqlQuery(outcome, ms),
   });
-  registerOpenApiRoute(app, routes, {
-    metricsPublic: deps.auth?.metricsPublic ?? false,
-    rateLimited: deps.rateLimits !== undefined,
-  });
+  // Last, so that its pages pass the hooks above; it scopes its own relaxed CSP to /docs.
+  await registerDocsUi(app);
   return app;
 }

@@ -1,197 +1,64 @@
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifySchema } from 'fastify';
+import type { DocumentedRoute, OpenApiOptions } from '@livetally/api-docs';
+import { ruleFor, rolesFor, type PolicyOptions } from '../auth/policy';
+import { limitGroupOf } from './rate-limit';
+import { errorResponses, errorSchema } from './schemas';
 
-// The documentation fields route schemas may carry (fastify ignores them; the generator publishes them).
-declare module 'fastify' {
-  interface FastifySchema {
-    summary?: string;
-    description?: string;
-    tags?: readonly string[];
-    deprecated?: boolean;
-    /** Leave the route out of the document. */
-    hide?: boolean;
-    'x-required-role'?: string;
-  }
+/** How the gateway runs, as far as the document tells it: what is open, what is limited. */
+export interface GatewayDocsPolicy extends PolicyOptions {
+  rateLimited: boolean;
 }
 
-/** What the generator needs of a route, captured by an onRoute hook as routes are added. */
-export interface CollectedRoute {
-  method: string;
-  url: string;
-  schema?: Record<string, unknown>;
-  websocket: boolean;
-}
-
-type Json = Record<string, unknown>;
-
-const STATUS_TEXT: Record<string, string> = {
-  101: 'Switching Protocols',
-  200: 'OK',
-  201: 'Created',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
+/** The 429 every rate-limited route may answer (see rate-limit.ts). */
+const RATE_LIMITED_RESPONSE = {
+  ...errorSchema(['RATE_LIMITED']),
+  description:
+    'Too Many Requests: over GATEWAY_RATE_LIMIT_PER_MINUTE, or GATEWAY_SQL_RATE_LIMIT_PER_MINUTE for POST /v1/sql, per token subject (per client address without a valid token), in one-minute windows shared by every gateway instance.',
+  headers: {
+    'Retry-After': { description: 'Seconds until the window ends', type: 'integer' },
+    'X-RateLimit-Limit': { description: 'Requests allowed per window (on every limited answer)', type: 'integer' },
+    'X-RateLimit-Remaining': { description: 'Requests left in this window', type: 'integer' },
+    'X-RateLimit-Reset': { description: 'Seconds until the window ends', type: 'integer' },
+  },
 };
 
-/** Starts collecting; call before any route is registered. The returned list fills as routes are added. */
-export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
-  const routes: CollectedRoute[] = [];
-  app.addHook('onRoute', (route: RouteOptions & { websocket?: boolean }) => {
-    for (const method of [route.method].flat()) {
-      if (method === 'HEAD' || method === 'OPTIONS') continue; // fastify adds HEAD for every GET
-      routes.push({
-        method: method.toLowerCase(),
-        url: route.url,
-        schema: route.schema as Json | undefined,
-        websocket: route.websocket === true,
-      });
-    }
-  });
-  return routes;
-}
+/** The answers of access control (GATEWAY_AUTH=on) on every route that is not open. */
+const REFUSALS = errorResponses('UNAUTHORIZED', 'FORBIDDEN');
 
-export interface OpenApiInfo {
-  title: string;
-  version: string;
-  description?: string;
-  /** Documentation for routes that carry no schema of their own, by "METHOD url". */
-  extra?: Record<string, Json>;
-  security?: SecurityDoc;
-  /** Responses a route may give whatever its schema says (429 of the rate limit), in OpenAPI form; none where undefined. */
-  commonResponses?(method: string, url: string): Record<string, Json> | undefined;
-}
-
-/** How routes are protected: one scheme for all, some routes open, roles per route. */
-export interface SecurityDoc {
-  schemes: Record<string, Json>;
-  description: string;
-  isOpen(method: string, url: string): boolean;
-  /** Roles a route accepts; undefined means any valid token. */
-  roles(method: string, url: string): readonly string[] | undefined;
-  /** Error responses every protected route may answer (401, 403), added where a route does not list its own. */
-  refusals: Record<number, object>;
-}
-
-/** An OpenAPI 3.0 document from the collected routes' fastify schemas. */
-export function buildOpenApi(routes: readonly CollectedRoute[], info: OpenApiInfo): Json {
-  const paths: Record<string, Record<string, Json>> = {};
-  const tags = new Set<string>();
-  for (const route of routes) {
-    const schema = {
-      ...(route.schema ?? {}),
-      ...(info.extra?.[`${route.method.toUpperCase()} ${route.url}`] ?? {}),
-    } as Json;
-    if (schema.hide === true) continue;
-    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const op: Json = { operationId: operationId(route.method, route.url) };
-    for (const key of ['summary', 'description', 'tags', 'deprecated'] as const)
-      if (schema[key] !== undefined) op[key] = schema[key];
-    for (const [key, value] of Object.entries(schema)) if (key.startsWith('x-')) op[key] = value;
-    for (const tag of (schema.tags as string[] | undefined) ?? []) tags.add(tag);
-    const parameters = [
-      ...toParameters(schema.params as Json | undefined, 'path'),
-      ...toParameters(schema.querystring as Json | undefined, 'query'),
-    ];
-    if (parameters.length > 0) op.parameters = parameters;
-    if (schema.body)
-      op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(schema.body) } } };
-    op.responses = toResponses(schema.response as Json | undefined, route.websocket);
-    if (info.security) secure(op, route, info.security);
-    for (const [status, response] of Object.entries(info.commonResponses?.(route.method, route.url) ?? {}))
-      (op.responses as Json)[status] ??= response;
-    (paths[path] ??= {})[route.method] = op;
-  }
-  const sorted = Object.fromEntries(
-    Object.keys(paths)
-      .sort()
-      .map((p) => [p, paths[p]!]),
-  );
+/**
+ * The gateway's OpenAPI document: the route schemas, plus what access control and the
+ * request limits add to them, taken from the same tables the gateway enforces (the access
+ * policy's rules and roles, the rate limit's groups).
+ */
+export function gatewayOpenApi(policy: GatewayDocsPolicy): OpenApiOptions {
   return {
-    openapi: '3.0.3',
-    info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
-    tags: [...tags].sort().map((name) => ({ name })),
-    paths: sorted,
-    ...(info.security
-      ? { components: { securitySchemes: info.security.schemes }, 'x-security-note': info.security.description }
-      : {}),
+    title: 'LiveTally gateway',
+    version: '0.1.0',
+    description:
+      'Live and historical livestream e-commerce figures. Money is integer fen. Errors are { "error": { "code", "message", "details"? } }. ' +
+      'The WebSocket protocol of /v1/live is described in AsyncAPI 3 (docs/asyncapi.yaml). ' +
+      'Security: required when the gateway runs with GATEWAY_AUTH=on; operations marked security: [] are always open.',
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'LiveTally token: base64url(JSON payload).base64url(HMAC-SHA256); mint with npm run token',
+      },
+    },
+    document: (route) => documentRoute(route, policy),
   };
 }
 
-function secure(op: Json, route: CollectedRoute, security: SecurityDoc): void {
-  if (security.isOpen(route.method, route.url)) {
-    op.security = [];
-    return;
+function documentRoute({ method, url, schema }: DocumentedRoute, policy: GatewayDocsPolicy): FastifySchema {
+  const responses: Record<string, unknown> = { ...(schema.response as object | undefined) };
+  const extra: FastifySchema = {};
+  if (ruleFor(method, url, policy)?.open) extra.security = [];
+  else {
+    extra.security = [{ bearerAuth: [] }];
+    const roles = rolesFor(method, url);
+    if (roles && schema['x-required-role'] === undefined) extra['x-required-role'] = roles.join(' or ');
+    for (const [status, refusal] of Object.entries(REFUSALS)) responses[status] ??= refusal;
   }
-  op.security = Object.keys(security.schemes).map((name) => ({ [name]: [] }));
-  const roles = security.roles(route.method, route.url);
-  if (op['x-required-role'] === undefined && roles) op['x-required-role'] = roles.join(' or ');
-  const responses = op.responses as Json;
-  for (const [status, schema] of Object.entries(toResponses(security.refusals, false))) responses[status] ??= schema;
-}
-
-function toParameters(schema: Json | undefined, where: 'path' | 'query'): Json[] {
-  const props = (schema?.properties ?? {}) as Record<string, Json>;
-  const required = new Set((schema?.required as string[] | undefined) ?? []);
-  return Object.entries(props).map(([name, prop]) => {
-    const { description, ...rest } = prop;
-    return {
-      name,
-      in: where,
-      required: where === 'path' || required.has(name),
-      ...(description ? { description } : {}),
-      schema: toSchema(rest),
-    };
-  });
-}
-
-function toResponses(response: Json | undefined, websocket: boolean): Json {
-  const out: Json = {};
-  for (const [status, raw] of Object.entries(response ?? {})) {
-    const s = raw as Json;
-    const description = (s.description as string | undefined) ?? STATUS_TEXT[status] ?? 'Response';
-    if (s.content) {
-      // fastify's per-content-type form: { content: { 'text/plain': { schema } } }
-      const content = Object.fromEntries(
-        Object.entries(s.content as Record<string, Json>).map(([type, c]) => [type, { schema: toSchema(c.schema) }]),
-      );
-      out[status] = { description, content };
-    } else {
-      const { description: _omit, ...body } = s;
-      out[status] = { description, content: { 'application/json': { schema: toSchema(body) } } };
-    }
-  }
-  if (websocket && !out['101'])
-    out['101'] = { description: 'Switching Protocols: the connection is upgraded to a WebSocket' };
-  if (Object.keys(out).length === 0) out.default = { description: 'Response' };
-  return out;
-}
-
-/** JSON Schema (draft-07, as fastify takes it) to the OpenAPI 3.0 schema subset. */
-export function toSchema(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toSchema);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Json = {};
-  for (const [key, v] of Object.entries(value as Json)) {
-    if (key === '$id' || key === '$schema') continue;
-    if (key === 'const') out.enum = [v];
-    else if (key === 'examples' && Array.isArray(v)) out.example = v[0];
-    else if (key === 'type' && Array.isArray(v)) {
-      const types = v.filter((t) => t !== 'null');
-      if (types.length === 1) out.type = types[0];
-      if (types.length < v.length) out.nullable = true;
-    } else if (key === 'properties' || key === 'patternProperties' || key === 'definitions') {
-      out[key] = Object.fromEntries(Object.entries(v as Json).map(([k, p]) => [k, toSchema(p)]));
-    } else out[key] = toSchema(v);
-  }
-  return out;
-}
-
-function operationId(method: string, url: string): string {
-  const words = url.split(/[/:{}._-]+/).filter(Boolean);
-  return method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  if (policy.rateLimited && limitGroupOf(method, url)) responses['429'] ??= RATE_LIMITED_RESPONSE;
+  return { ...schema, ...extra, response: responses };
 }

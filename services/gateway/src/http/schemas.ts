@@ -1,6 +1,7 @@
 import { MEASURES } from '@livetally/events';
 import { RANK_DIMENSIONS, RANK_MEASURES } from '@livetally/history';
-import { ERROR_CATALOGUE, type ErrorCode } from '../errors';
+import { errorSchemas } from '@livetally/http-errors';
+import { ERROR_CATALOGUE } from '../errors';
 
 /**
  * JSON schemas shared by the routes. They validate requests, serialize responses and
@@ -10,30 +11,8 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../errors';
 const int = (description?: string) => ({ type: 'integer', ...(description ? { description } : {}) });
 const str = (description?: string) => ({ type: 'string', ...(description ? { description } : {}) });
 
-export const errorSchema = (codes: readonly ErrorCode[]) => ({
-  description: codes.map((c) => `${c}: ${ERROR_CATALOGUE[c].message}`).join(' '),
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', enum: [...codes] },
-        message: str(),
-        details: { description: 'Only for codes that document it.' },
-      },
-    },
-  },
-});
-
-/** Error responses by status, built from the codes a route can answer with. */
-export function errorResponses(...codes: ErrorCode[]): Record<number, object> {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes)
-    byStatus.set(ERROR_CATALOGUE[code].status, [...(byStatus.get(ERROR_CATALOGUE[code].status) ?? []), code]);
-  return Object.fromEntries([...byStatus].map(([status, list]) => [status, errorSchema(list)]));
-}
+/** The shared error body ({ error: { code, message, details? } }) with the codes a route answers. */
+export const { errorSchema, errorResponses } = errorSchemas(ERROR_CATALOGUE);
 
 export const instantSchema = (what: string) =>
   str(`${what}: ms since epoch or ISO-8601 with a zone offset (2024-08-23T00:00:00+08:00); on a whole minute`);

@@ -4,6 +4,7 @@ import { BEARER_PROTOCOL_PREFIX, OPEN_ACCESS, type Access } from '../auth/guard'
 import { LiveConnection, type RouteContext } from './connection';
 import type { FrameRateOptions } from './frame-rate';
 import type { LiveHub } from './hub';
+import { LIVE_ROUTE_SCHEMA } from './route-schema';
 
 export interface LiveSocketOptions {
   /** Largest client frame answered normally; bigger ones get FRAME_TOO_LARGE. */
@@ -103,7 +104,7 @@ export async function registerLiveSocket(
   heartbeat.unref();
   app.addHook('onClose', async () => clearInterval(heartbeat));
 
-  app.get('/v1/live', { websocket: true }, (socket, request) => {
+  app.get('/v1/live', { websocket: true, schema: { ...LIVE_ROUTE_SCHEMA } }, (socket, request) => {
     // Everything here is synchronous, so the listeners exist before any await could
     // let an error or a message slip by unobserved.
     const connection = new LiveConnection(
