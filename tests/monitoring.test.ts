@@ -28,7 +28,7 @@ async function exportedMetrics(): Promise<Exported> {
   for (const registry of registries) {
     for (const metric of await registry.getMetricsAsJSON()) {
       names.add(metric.name);
-      if (metric.type === 'histogram') histograms.add(metric.name);
+      if (String(metric.type) === 'histogram') histograms.add(metric.name);
     }
   }
   return { names, histograms };
