@@ -35,6 +35,7 @@ describe('gateway config', () => {
         wsFrameBurst: 40,
         wsMaxSubscriptionsTotal: 100_000,
         wsMaxSubscriptionsPerToken: 1_000,
+        wsSubscriptionShareTtlMs: 30_000,
         ratePerMinute: 600,
         sqlRatePerMinute: 30,
       },

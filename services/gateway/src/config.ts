@@ -57,9 +57,12 @@ const schema = {
   // one-minute window counted in Redis under <REDIS_KEY_PREFIX>:rl, so that every gateway instance enforces one limit.
   GATEWAY_RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
   GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
-  // Live subscriptions over all connections of this process, and over all connections of one token subject.
+  // Live subscriptions over all connections of this process, and over all connections of one token subject to every
+  // gateway sharing REDIS_KEY_PREFIX (src/live/redis-owner-quota.ts): each gateway's share of a token's count lives in
+  // Redis for WS_SUBSCRIPTION_SHARE_TTL_MS after its last refresh, so a crashed gateway's share is released then.
   WS_MAX_SUBSCRIPTIONS_TOTAL: int(100_000, 1, 10_000_000),
   WS_MAX_SUBSCRIPTIONS_PER_TOKEN: int(1_000, 1, 1_000_000),
+  WS_SUBSCRIPTION_SHARE_TTL_MS: int(30_000, 1_000, 600_000),
 };
 
 export interface AuthConfig {
@@ -85,6 +88,8 @@ export interface HttpLimits {
   wsFrameBurst: number;
   wsMaxSubscriptionsTotal: number;
   wsMaxSubscriptionsPerToken: number;
+  /** How long a gateway's share of a token's subscriptions outlives its last refresh in Redis. */
+  wsSubscriptionShareTtlMs: number;
   /** REST requests per minute per client, and for POST /v1/sql. */
   ratePerMinute: number;
   sqlRatePerMinute: number;
@@ -185,6 +190,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
       wsFrameBurst: e.WS_FRAME_BURST,
       wsMaxSubscriptionsTotal: e.WS_MAX_SUBSCRIPTIONS_TOTAL,
       wsMaxSubscriptionsPerToken: e.WS_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      wsSubscriptionShareTtlMs: e.WS_SUBSCRIPTION_SHARE_TTL_MS,
       ratePerMinute: e.GATEWAY_RATE_LIMIT_PER_MINUTE,
       sqlRatePerMinute: e.GATEWAY_SQL_RATE_LIMIT_PER_MINUTE,
     },

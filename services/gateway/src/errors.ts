@@ -64,7 +64,7 @@ export const ERROR_CATALOGUE = {
   TOO_MANY_SUBSCRIPTIONS: {
     status: 429,
     message:
-      'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections; unsubscribe first.',
+      'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections to every gateway; unsubscribe first.',
   },
   FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
   RATE_LIMITED: {

@@ -14,6 +14,7 @@ import { safeUrl, throttledWarn, type Logger } from '@livetally/logging';
 import { buildApp } from './app';
 import type { GatewayConfig } from './config';
 import { LiveHub } from './live/hub';
+import { RedisOwnerQuota } from './live/redis-owner-quota';
 import { redisChannelReader } from './live/redis-channel-reader';
 import { GatewayMetrics } from './metrics';
 import { connectHistory } from './http/wiring';
@@ -69,6 +70,14 @@ export async function startGateway(
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
+  // Shared with every gateway on this key prefix, so that spreading over N gateways does not give a token N caps.
+  const ownerQuota = new RedisOwnerQuota({
+    redis: commands,
+    keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:ws:subs`,
+    max: config.limits.wsMaxSubscriptionsPerToken,
+    ttlMs: config.limits.wsSubscriptionShareTtlMs,
+    onWriteError: throttledWarn(log, "writing this gateway's share of a token's live subscriptions failed; retried"),
+  });
   const hub = new LiveHub({
     reader: store,
     channelReader: redisChannelReader(liveState, new MinuteWindowCache(commands, options.keyPrefix)),
@@ -76,7 +85,7 @@ export async function startGateway(
     pushIntervalMs: config.livePushIntervalMs,
     maxSubscriptionsPerClient: config.wsMaxSubscriptions,
     maxSubscriptionsTotal: config.limits.wsMaxSubscriptionsTotal,
-    maxSubscriptionsPerOwner: config.limits.wsMaxSubscriptionsPerToken,
+    ownerQuota,
   });
 
   let subscription: ChangeSubscription | undefined;
@@ -147,6 +156,7 @@ export async function startGateway(
   });
   await app.listen({ host: config.host, port: config.port });
   hub.start();
+  ownerQuota.start();
   log.info(
     {
       redis: safeUrl(config.redisUrl),
@@ -167,6 +177,7 @@ export async function startGateway(
         config.shutdownTimeoutMs,
         async () => {
           await app.close(); // its preClose hook closes every WebSocket
+          await ownerQuota.close(); // other gateways need not wait for this one's share to expire
           await subscription?.close();
           await historySide.close(); // lets running backfills finish (briefly) while Redis is still open
           await Promise.all([closeRedis(commands), closeRedis(subscriber)]);

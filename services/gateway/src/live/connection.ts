@@ -5,7 +5,7 @@ import type { Access } from '../auth/guard';
 import type { ErrorCode } from '../errors';
 import { FrameRateLimiter } from './frame-rate';
 import type { LiveHub } from './hub';
-import { errorFrame, parseChannel, parseClientMessage, pongFrame } from './protocol';
+import { errorFrame, parseChannel, parseClientMessage, pongFrame, type ClientMessage } from './protocol';
 import type { LiveSocketHooks, LiveSocketOptions } from './socket-route';
 import type { Subscriber } from './types';
 import { OutFrame } from './wire';
@@ -26,6 +26,12 @@ export class LiveConnection implements Subscriber {
   /** The token's subject: its subscriptions over all its connections count against one cap. */
   readonly owner: string | undefined;
   private readonly limiter: FrameRateLimiter;
+  /**
+   * Set while a subscribe waits for its token's count in Redis: the messages after it
+   * wait too, so that they are answered in the order sent (an unsubscribe must not
+   * overtake its subscribe). Otherwise a message is answered at once.
+   */
+  private waiting: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: RouteContext,
@@ -57,12 +63,27 @@ export class LiveConnection implements Subscriber {
 
   onMessage(data: RawData, isBinary: boolean): void {
     try {
-      this.onFrame(data, isBinary);
+      const message = this.onFrame(data, isBinary);
+      if (message) this.answerInOrder(message);
     } catch (err) {
-      // Never let one client's frame take the process down.
-      this.log().error({ err }, 'failed to handle websocket frame');
-      this.reject('INTERNAL', 'internal error while handling the frame');
+      this.failed(err);
     }
+  }
+
+  private answerInOrder(message: ClientMessage): void {
+    const answered = this.waiting ? this.waiting.then(() => this.answer(message)) : this.answer(message);
+    if (!answered) return;
+    const waiting = answered.catch((err: unknown) => this.failed(err));
+    this.waiting = waiting;
+    void waiting.then(() => {
+      if (this.waiting === waiting) this.waiting = undefined;
+    });
+  }
+
+  /** Never lets one client's frame take the process down. */
+  private failed(err: unknown): void {
+    this.log().error({ err }, 'failed to handle websocket frame');
+    this.reject('INTERNAL', 'internal error while handling the frame');
   }
 
   /** A child logger only when there is something to log: one per socket would cost memory at 10k sockets. */
@@ -70,32 +91,41 @@ export class LiveConnection implements Subscriber {
     return this.request.log.child({ ws: this.request.id });
   }
 
-  private onFrame(data: RawData, isBinary: boolean): void {
-    const { hub, options, hooks, access } = this.ctx;
+  /** Rate, size and shape checks as the frame arrives; the message to answer, if it passes. */
+  private onFrame(data: RawData, isBinary: boolean): ClientMessage | undefined {
+    const { options, hooks } = this.ctx;
     if (this.ws.readyState !== this.ws.OPEN) return; // closing: nothing more is answered
     const verdict = this.limiter.take(Date.now());
     if (verdict === 'abusive') {
       hooks.onRefused?.('abusive');
       this.log().info('closing a connection that keeps sending over the frame rate limit');
-      return this.ws.close(1008, 'frame rate limit exceeded');
+      this.ws.close(1008, 'frame rate limit exceeded');
+      return;
     }
     if (verdict === 'limited') {
       hooks.onRefused?.('rate');
-      return this.reject(
-        'RATE_LIMITED',
-        `over ${options.frameRate.perSecond} frames per second; this frame was dropped`,
-      );
+      this.reject('RATE_LIMITED', `over ${options.frameRate.perSecond} frames per second; this frame was dropped`);
+      return;
     }
     const bytes = byteLength(data);
-    if (bytes > options.maxMessageBytes)
-      return this.reject(
-        'FRAME_TOO_LARGE',
-        `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`,
-      );
-    if (isBinary) return this.reject('BAD_FRAME', 'binary frames are not supported; send JSON text');
+    if (bytes > options.maxMessageBytes) {
+      this.reject('FRAME_TOO_LARGE', `frame has ${bytes} bytes; at most ${options.maxMessageBytes} are accepted`);
+      return;
+    }
+    if (isBinary) {
+      this.reject('BAD_FRAME', 'binary frames are not supported; send JSON text');
+      return;
+    }
     const parsed = parseClientMessage(rawToString(data));
-    if (!parsed.ok) return this.reject(parsed.code, parsed.message);
-    const msg = parsed.message;
+    if (parsed.ok) return parsed.message;
+    this.reject(parsed.code, parsed.message);
+    return;
+  }
+
+  /** Answers one message; a subscribe answers later (the promise), everything else at once. */
+  private answer(msg: ClientMessage): Promise<void> | undefined {
+    const { hub, hooks, access } = this.ctx;
+    if (this.ws.readyState !== this.ws.OPEN) return;
     if (msg.type === 'ping') {
       this.send(new OutFrame(pongFrame(Date.now())));
       hooks.onFramesSent?.('pong', 1);
@@ -103,10 +133,12 @@ export class LiveConnection implements Subscriber {
       const channel = parseChannel(msg.channel);
       if (channel.ok && !access.canSee(this.request, channel.channel.scope)) {
         hooks.onRefused?.('forbidden');
-        return this.reject('FORBIDDEN', `the token does not cover ${channel.channel.scope}`, channel.channel.name);
+        this.reject('FORBIDDEN', `the token does not cover ${channel.channel.scope}`, channel.channel.name);
+        return;
       }
-      const result = hub.subscribe(this, msg.channel);
-      if (!result.ok) this.reject(result.code, result.message, msg.channel.slice(0, 200));
+      return hub.subscribe(this, msg.channel).then((result) => {
+        if (!result.ok) this.reject(result.code, result.message, msg.channel.slice(0, 200));
+      });
     } else {
       hub.unsubscribe(this, msg.channel); // unsubscribing twice is harmless: no answer needed
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, MemoryTotals, RecordingSubscriber } from '../testing/fakes';
 import { LiveHub } from './hub';
+import { LocalOwnerQuota, type OwnerQuota, type QuotaVerdict } from './owner-quota';
 import type { HubObserver } from './types';
 
 function setup(options: { max?: number; observer?: HubObserver; pushIntervalMs?: number } = {}) {
@@ -18,7 +19,7 @@ function setup(options: { max?: number; observer?: HubObserver; pushIntervalMs?:
 }
 
 async function subscribed(hub: LiveHub, channel: string, sub = new RecordingSubscriber()) {
-  expect(hub.subscribe(sub, channel)).toMatchObject({ ok: true });
+  expect(await hub.subscribe(sub, channel)).toMatchObject({ ok: true });
   await hub.idle();
   return sub;
 }
@@ -102,7 +103,10 @@ describe('LiveHub', () => {
     const { hub } = setup({ max: 2 });
     const sub = await subscribed(hub, 'totals:all');
     await subscribed(hub, 'totals:city:Shenzhen', sub);
-    expect(hub.subscribe(sub, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(await hub.subscribe(sub, 'totals:city:Beijing')).toMatchObject({
+      ok: false,
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+    });
     await subscribed(hub, 'totals:all', sub);
     expect(sub.ofType('snapshot')).toHaveLength(3);
     expect(hub.stats().subscriptions).toBe(2);
@@ -114,41 +118,74 @@ describe('LiveHub', () => {
       reader: totals,
       tickMs: 1000,
       maxSubscriptionsPerClient: 10,
-      maxSubscriptionsPerOwner: 3,
+      ownerQuota: new LocalOwnerQuota(3),
       maxSubscriptionsTotal: 5,
       clock: new ManualClock(),
     });
     const owned = (owner: string) => Object.assign(new RecordingSubscriber(), { owner });
     const [a1, a2, b, anonymous] = [owned('screen-a'), owned('screen-a'), owned('screen-b'), new RecordingSubscriber()];
     for (const channel of ['totals:all', 'totals:city:Shenzhen'])
-      expect(hub.subscribe(a1, channel)).toMatchObject({ ok: true });
-    expect(hub.subscribe(a2, 'totals:all')).toMatchObject({ ok: true });
-    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({
+      expect(await hub.subscribe(a1, channel)).toMatchObject({ ok: true });
+    expect(await hub.subscribe(a2, 'totals:all')).toMatchObject({ ok: true });
+    expect(await hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({
       ok: false,
       code: 'TOO_MANY_SUBSCRIPTIONS',
       message: expect.stringContaining('per token'),
     });
-    expect(hub.subscribe(a1, 'totals:all')).toMatchObject({ ok: true }); // a re-subscribe is not one more
-    expect(hub.subscribe(b, 'totals:all')).toMatchObject({ ok: true }); // another token has its own budget
-    expect(hub.subscribe(anonymous, 'totals:all')).toMatchObject({ ok: true });
-    expect(hub.subscribe(b, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'GATEWAY_FULL' });
+    expect(await hub.subscribe(a1, 'totals:all')).toMatchObject({ ok: true }); // a re-subscribe is not one more
+    expect(await hub.subscribe(b, 'totals:all')).toMatchObject({ ok: true }); // another token has its own budget
+    expect(await hub.subscribe(anonymous, 'totals:all')).toMatchObject({ ok: true });
+    expect(await hub.subscribe(b, 'totals:city:Beijing')).toMatchObject({ ok: false, code: 'GATEWAY_FULL' });
     expect(hub.stats().subscriptions).toBe(5);
     hub.removeSubscriber(a1); // frees two of screen-a's and two of the process's
-    expect(hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({ ok: true });
-    expect(hub.subscribe(a2, 'totals:city:Wuhan')).toMatchObject({ ok: true });
-    expect(hub.subscribe(a2, 'totals:city:Xian')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(await hub.subscribe(a2, 'totals:city:Beijing')).toMatchObject({ ok: true });
+    expect(await hub.subscribe(a2, 'totals:city:Wuhan')).toMatchObject({ ok: true });
+    expect(await hub.subscribe(a2, 'totals:city:Xian')).toMatchObject({ ok: false, code: 'TOO_MANY_SUBSCRIPTIONS' });
     await hub.idle();
   });
 
-  it('rejects malformed channels with a clear message', () => {
+  it('refuses with NOT_READY when the owner quota cannot count, and gives back the share of a subscriber gone while waiting', async () => {
+    const quota = new GatedQuota();
+    const hub = new LiveHub({
+      reader: new MemoryTotals(),
+      tickMs: 1000,
+      maxSubscriptionsPerClient: 10,
+      ownerQuota: quota,
+      clock: new ManualClock(),
+    });
+    const screen = Object.assign(new RecordingSubscriber(), { owner: 'wall' });
+    const unavailable = hub.subscribe(screen, 'totals:all');
+    quota.answer('unavailable');
+    expect(await unavailable).toMatchObject({
+      ok: false,
+      code: 'NOT_READY',
+      message: expect.stringContaining('Redis'),
+    });
+    expect(hub.stats().subscriptions).toBe(0);
+
+    const taken = hub.subscribe(screen, 'totals:all');
+    quota.answer('ok');
+    expect(await taken).toMatchObject({ ok: true });
+    expect(quota.held).toBe(1);
+    const waiting = hub.subscribe(screen, 'totals:city:Shenzhen');
+    hub.removeSubscriber(screen); // the socket closes while its subscribe waits for Redis
+    expect(quota.held).toBe(0);
+    quota.answer('ok');
+    expect(await waiting).toMatchObject({ ok: false });
+    expect(quota.held).toBe(0); // the late share was given back, nothing registered
+    expect(hub.stats()).toEqual({ clients: 0, subscriptions: 0, channels: 0 });
+    await hub.idle();
+  });
+
+  it('rejects malformed channels with a clear message', async () => {
     const { hub } = setup();
     const sub = new RecordingSubscriber();
-    expect(hub.subscribe(sub, 'all')).toMatchObject({
+    expect(await hub.subscribe(sub, 'all')).toMatchObject({
       ok: false,
       code: 'INVALID_CHANNEL',
       message: expect.stringContaining('totals:'),
     });
-    expect(hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({
+    expect(await hub.subscribe(sub, 'totals:planet:Mars')).toMatchObject({
       ok: false,
       code: 'INVALID_CHANNEL',
       message: expect.stringContaining('unknown scope kind'),
@@ -333,3 +370,27 @@ describe('LiveHub with a channel reader', () => {
     expect(windows.ofType('update')).toHaveLength(1); // unchanged value: nothing sent
   });
 });
+
+/** An owner quota whose takes wait until the test answers them, in order. */
+class GatedQuota implements OwnerQuota {
+  readonly max = 10;
+  held = 0;
+  private readonly waiting: ((verdict: QuotaVerdict) => void)[] = [];
+
+  take(): Promise<QuotaVerdict> {
+    return new Promise((resolve) =>
+      this.waiting.push((verdict) => {
+        if (verdict === 'ok') this.held++;
+        resolve(verdict);
+      }),
+    );
+  }
+
+  give(): void {
+    this.held--;
+  }
+
+  answer(verdict: QuotaVerdict): void {
+    this.waiting.shift()!(verdict);
+  }
+}

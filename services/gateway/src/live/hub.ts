@@ -1,4 +1,5 @@
 import { LiveChannel } from './channel';
+import type { OwnerQuota } from './owner-quota';
 import { errorFrame, isTimeBased, parseChannel, snapshotFrame, type Failure } from './protocol';
 import {
   systemClock,
@@ -26,8 +27,8 @@ export interface LiveHubOptions {
   maxSubscriptionsPerClient: number;
   /** Subscriptions over every subscriber of this process (WS_MAX_SUBSCRIPTIONS_TOTAL); unbounded when absent. */
   maxSubscriptionsTotal?: number;
-  /** Subscriptions over every subscriber with the same owner, i.e. token (WS_MAX_SUBSCRIPTIONS_PER_TOKEN); unbounded when absent. */
-  maxSubscriptionsPerOwner?: number;
+  /** Counts subscriptions over every subscriber with the same owner, i.e. token (WS_MAX_SUBSCRIPTIONS_PER_TOKEN); unbounded when absent. */
+  ownerQuota?: OwnerQuota;
   clock?: HubClock;
   observer?: HubObserver;
 }
@@ -45,8 +46,8 @@ export class LiveHub {
   /** scope → names of the channels a change of that scope makes dirty. */
   private readonly byScope = new Map<string, Set<string>>();
   private readonly bySubscriber = new Map<Subscriber, Set<string>>();
-  /** owner → subscriptions of all its subscribers. */
-  private readonly byOwner = new Map<string, number>();
+  /** Subscribers already removed: one whose subscribe was waiting for its owner's quota is not added. */
+  private readonly removed = new WeakSet<Subscriber>();
   private readonly dirty = new Set<string>();
   private pendingSnapshots: { sub: Subscriber; name: string }[] = [];
   private reads: Promise<void> = Promise.resolve();
@@ -80,18 +81,29 @@ export class LiveHub {
     this.cancelPush = undefined;
   }
 
-  /** Subscribes (or re-snapshots an existing subscription); the snapshot follows asynchronously. */
-  subscribe(sub: Subscriber, channelText: string): { ok: true; channel: string } | Failure {
+  /**
+   * Subscribes (or re-snapshots an existing subscription); the snapshot follows
+   * asynchronously. A new subscription of an owned subscriber waits for its owner's
+   * quota (Redis, shared by every gateway); callers keep one subscriber's calls in order.
+   */
+  async subscribe(sub: Subscriber, channelText: string): Promise<{ ok: true; channel: string } | Failure> {
     const parsed = parseChannel(channelText);
     if (!parsed.ok) return parsed;
     const { name } = parsed.channel;
-    const mine = this.bySubscriber.get(sub) ?? new Set<string>();
-    if (!mine.has(name)) {
-      const refused = this.checkCaps(sub, mine.size);
+    if (!this.bySubscriber.get(sub)?.has(name)) {
+      // Refused by the first full cap: this connection's, its token's, then the process's.
+      const refused = this.connectionCap(sub) ?? (await this.takeOwnerShare(sub));
       if (refused) return refused;
-      this.bySubscriber.set(sub, mine.add(name));
-      if (sub.owner !== undefined) this.byOwner.set(sub.owner, (this.byOwner.get(sub.owner) ?? 0) + 1);
-      this.setSubscriptions(this.subscriptions + 1);
+      // While the token's count was taken the subscriber may have gone or subscribed this channel.
+      const late = this.removed.has(sub) ? GONE : (this.connectionCap(sub) ?? this.processCap());
+      const mine = this.bySubscriber.get(sub) ?? new Set<string>();
+      if (late || mine.has(name)) {
+        if (sub.owner !== undefined) this.options.ownerQuota?.give(sub.owner);
+        if (late) return late;
+      } else {
+        this.bySubscriber.set(sub, mine.add(name));
+        this.setSubscriptions(this.subscriptions + 1);
+      }
     }
     let channel = this.channels.get(name);
     if (!channel) {
@@ -111,11 +123,7 @@ export class LiveHub {
     const mine = this.bySubscriber.get(sub);
     if (!parsed.ok || !mine?.delete(parsed.channel.name)) return false;
     if (mine.size === 0) this.bySubscriber.delete(sub);
-    if (sub.owner !== undefined) {
-      const left = (this.byOwner.get(sub.owner) ?? 1) - 1;
-      if (left > 0) this.byOwner.set(sub.owner, left);
-      else this.byOwner.delete(sub.owner);
-    }
+    if (sub.owner !== undefined) this.options.ownerQuota?.give(sub.owner);
     const channel = this.channels.get(parsed.channel.name);
     channel?.subscribers.delete(sub);
     // An unwatched channel is forgotten; its next subscriber starts from a fresh snapshot.
@@ -130,6 +138,7 @@ export class LiveHub {
   }
 
   removeSubscriber(sub: Subscriber): void {
+    this.removed.add(sub);
     for (const name of [...(this.bySubscriber.get(sub) ?? [])]) this.unsubscribe(sub, name);
   }
 
@@ -168,26 +177,18 @@ export class LiveHub {
     return { clients: this.bySubscriber.size, subscriptions: this.subscriptions, channels: this.channels.size };
   }
 
-  /** Why one more subscription is refused (this connection, its token, then the whole process), if it is. */
-  private checkCaps(sub: Subscriber, ofThisSubscriber: number): Failure | undefined {
-    const {
-      maxSubscriptionsPerClient: perClient,
-      maxSubscriptionsPerOwner: perOwner = Infinity,
-      maxSubscriptionsTotal: total = Infinity,
-    } = this.options;
-    if (ofThisSubscriber >= perClient)
-      return {
-        ok: false,
-        code: 'TOO_MANY_SUBSCRIPTIONS',
-        message: `at most ${perClient} subscriptions per connection; unsubscribe first`,
-      };
-    if (sub.owner !== undefined && (this.byOwner.get(sub.owner) ?? 0) >= perOwner) {
-      return {
-        ok: false,
-        code: 'TOO_MANY_SUBSCRIPTIONS',
-        message: `at most ${perOwner} subscriptions per token over all its connections; unsubscribe first`,
-      };
-    }
+  private connectionCap(sub: Subscriber): Failure | undefined {
+    const perClient = this.options.maxSubscriptionsPerClient;
+    if ((this.bySubscriber.get(sub)?.size ?? 0) < perClient) return undefined;
+    return {
+      ok: false,
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      message: `at most ${perClient} subscriptions per connection; unsubscribe first`,
+    };
+  }
+
+  private processCap(): Failure | undefined {
+    const total = this.options.maxSubscriptionsTotal ?? Infinity;
     if (this.subscriptions >= total)
       return {
         ok: false,
@@ -195,6 +196,25 @@ export class LiveHub {
         message: `this gateway serves its maximum of ${total} live subscriptions; try again later or another gateway`,
       };
     return undefined;
+  }
+
+  /** Takes one subscription of the subscriber's owner (its token), counted over every gateway; why not, if refused. */
+  private async takeOwnerShare(sub: Subscriber): Promise<Failure | undefined> {
+    const quota = this.options.ownerQuota;
+    if (sub.owner === undefined || !quota) return undefined;
+    const verdict = await quota.take(sub.owner);
+    if (verdict === 'ok') return undefined;
+    return verdict === 'full'
+      ? {
+          ok: false,
+          code: 'TOO_MANY_SUBSCRIPTIONS',
+          message: `at most ${quota.max} subscriptions per token over all its connections to every gateway; unsubscribe first`,
+        }
+      : {
+          ok: false,
+          code: 'NOT_READY',
+          message: "could not count the token's subscriptions (Redis did not answer); subscribe again shortly",
+        };
   }
 
   /** Coalesces change notifications into at most one push per pushIntervalMs (only while started). */
@@ -320,6 +340,8 @@ export class LiveHub {
     if (sent > 0) this.observer.onFramesSent?.('snapshot', sent);
   }
 }
+
+const GONE: Failure = { ok: false, code: 'NOT_READY', message: 'the connection closed while subscribing' };
 
 // A failing socket must not stop the fan-out to the others; its close handler cleans it up.
 function safeSend(sub: Subscriber, frame: OutFrame): void {
