@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
-import { AUTH_ENV, KEYS, liveUrl, openLive, within, type LiveConnection } from './support/gateway-auth';
+import { AUTH_ENV, KEYS, liveUrl, openLive, subscribe, within, type LiveConnection } from './support/gateway-auth';
 import { LiveWriter, liveEvent } from './support/live-writes';
 import { STACK, clickhouseEnv, uniqueName } from './support/stack';
 
@@ -129,20 +129,6 @@ describe('live subscriptions', () => {
     const socket = await openLive(liveUrl(gateway.url), { headers: { authorization: `Bearer ${bearer}` } });
     sockets.push(socket);
     return socket;
-  };
-  const subscribe = async (socket: LiveConnection, channel: string) => {
-    const before = socket.frames.length;
-    socket.ws.send(JSON.stringify({ type: 'subscribe', channel }));
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      const frame = socket.frames
-        .slice(before)
-        .find((f) => f.channel === channel || (f.type === 'error' && f.channel === channel.slice(0, 200)));
-      if (frame) return frame;
-      if (Date.now() > deadline)
-        throw new Error(`no answer to subscribe ${channel}: ${JSON.stringify(socket.frames.slice(before))}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
   };
 
   beforeAll(async () => {

@@ -29,7 +29,7 @@ export function token(
   );
 }
 
-export type Frame = { type: string; code?: string; channel?: string; message?: string };
+export type Frame = { type: string; code?: string; channel?: string; message?: string; data?: unknown; seq?: number };
 
 export interface LiveConnection {
   ws: WebSocket;
@@ -85,6 +85,24 @@ export function openLive(
       reject(err);
     });
   });
+}
+
+/** Sends a subscribe and resolves with its answer: the next snapshot or error frame of that channel, within ms. */
+export async function subscribe(socket: LiveConnection, channel: string, ms = 5_000): Promise<Frame> {
+  const before = socket.frames.length;
+  socket.ws.send(JSON.stringify({ type: 'subscribe', channel }));
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const answer = socket.frames
+      .slice(before)
+      .find((f) => (f.type === 'snapshot' || f.type === 'error') && f.channel === channel.slice(0, 200));
+    if (answer) return answer;
+    if (Date.now() > deadline)
+      throw new Error(
+        `no answer to subscribe ${channel}: ${JSON.stringify(socket.frames.slice(before)).slice(0, 500)}`,
+      );
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Settles within ms or reports what it was waiting for. */
