@@ -10,7 +10,7 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       '.data/',
-      'dist/',
+      '**/dist/',
       'bench-results/',
       'test-results/',
       'infra/kafka/libs/',
