@@ -1,10 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerDocsUi, registerOpenApi } from '@livetally/api-docs';
 import type { Logger } from '@livetally/logging';
 import type { ApiKeyring } from './api-keys';
 import { registerBodyParser } from './body';
 import { handleError, handleNotFound } from './errors';
 import type { EventSink } from './kafka-sink';
 import { CollectorMetrics } from './metrics';
+import { COLLECTOR_OPENAPI } from './openapi';
 import { registerRoutes } from './routes';
 import type { PlatformLimiter } from './platform-limit';
 
@@ -45,6 +47,8 @@ export async function buildCollectorApp(deps: CollectorDeps): Promise<FastifyIns
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // Before any route: GET /openapi.json documents every route as it is added.
+  await registerOpenApi(app, COLLECTOR_OPENAPI);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id).header('cache-control', 'no-store');
     return payload;
@@ -54,5 +58,7 @@ export async function buildCollectorApp(deps: CollectorDeps): Promise<FastifyIns
   });
   registerBodyParser(app, deps.limits.maxBodyBytes);
   registerRoutes(app, { ...deps, metrics, now: deps.now ?? Date.now });
+  // Last, so that its pages pass the hooks above; it sets its own CSP on /docs.
+  await registerDocsUi(app);
   return app;
 }

@@ -7,6 +7,7 @@ import { RecordsTooLargeError, SinkUnavailableError, type EventSink } from './ka
 import type { CollectorMetrics } from './metrics';
 import type { CollectorLimits } from './app';
 import type { PlatformLimiter } from './platform-limit';
+import { EVENTS_SCHEMA, HEALTHZ_SCHEMA, READYZ_SCHEMA } from './route-schemas';
 
 export interface RouteDeps {
   sink: EventSink;
@@ -34,6 +35,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const platforms = new WeakMap<FastifyRequest, string>();
 
   app.post('/v1/events', {
+    schema: EVENTS_SCHEMA,
     // onRequest runs before the body is read: an unauthenticated caller never makes us inflate or parse anything.
     onRequest: async (request) => {
       const key = presentedKey(request);
@@ -99,9 +101,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: HEALTHZ_SCHEMA }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) =>
+  app.get('/readyz', { schema: READYZ_SCHEMA }, async (_request, reply) =>
     deps.isReady() ? { status: 'ready' } : reply.code(503).header('retry-after', '1').send(errorBody('NOT_READY')),
   );
 }
