@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import type { CampaignStagingKeys } from '@livetally/live-state';
+import { DEFAULT_KEY_PREFIX, type CampaignStagingKeys } from '@livetally/live-state';
 import { coverageOf, stagingScope, type Campaign, type CatalogueCampaign } from './campaign';
 
 /**
@@ -18,7 +18,7 @@ export interface CampaignKeys extends CampaignStagingKeys {
   coverage: string;
 }
 
-export function campaignKeys(prefix = 'lt'): CampaignKeys {
+export function campaignKeys(prefix = DEFAULT_KEY_PREFIX): CampaignKeys {
   return {
     catalogue: `${prefix}:campaigns`,
     version: `${prefix}:campaigns:version`,
@@ -59,7 +59,7 @@ export class CampaignStore {
   constructor(
     private readonly redis: Redis,
     private readonly clickhouse: ClickHouseClient,
-    prefix = 'lt',
+    prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.keys = campaignKeys(prefix);
     redis.defineCommand('ltSaveCampaign', { lua: SAVE, numberOfKeys: 5 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LIMITS } from '@livetally/events';
+import { encodeChangedScopes } from './changes';
 import { keySpace, type KeySpace } from './keys';
 import {
   MINUTE_BUCKET_TTL_SECONDS,
@@ -274,7 +275,7 @@ export class CampaignStaging {
       cut.gen,
       cut.pending,
       this.keys.changesChannel,
-      JSON.stringify([scope.live]),
+      encodeChangedScopes([scope.live]),
     );
     return ok === 1;
   }

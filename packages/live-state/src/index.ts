@@ -7,7 +7,7 @@ export {
   type CounterStoreObserver,
   type PartitionTakeover,
 } from './redis-store';
-export { subscribeToChanges, type ChangeSubscription } from './changes';
+export { decodeChangedScopes, encodeChangedScopes, subscribeToChanges, type ChangeSubscription } from './changes';
 export { EventDeduplicator, fingerprint, ownerOf, type ClaimFence, type ClaimInput, type DedupOptions } from './dedup';
 export {
   LiveStateStore,

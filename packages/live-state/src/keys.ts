@@ -1,4 +1,10 @@
 /**
+ * Every service's default REDIS_KEY_PREFIX: all live state, the campaign catalogue and the
+ * gateway's and collector's rate-limit counters sit under it.
+ */
+export const DEFAULT_KEY_PREFIX = 'lt';
+
+/**
  * Redis key layout. The scope sits in a hash tag so that, on Redis Cluster, every
  * key of one scope lands in one slot.
  */
@@ -20,7 +26,7 @@ export interface KeySpace {
  * second group or a renamed one (a blue/green deploy) takes over the same positions
  * instead of counting the retained topic again.
  */
-export function keySpace(prefix = 'lt'): KeySpace {
+export function keySpace(prefix = DEFAULT_KEY_PREFIX): KeySpace {
   return {
     totals: (scope) => `${prefix}:t:{${scope}}`,
     appliedOffsets: (topic) => `${prefix}:off:${topic}`,

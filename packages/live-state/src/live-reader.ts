@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { MINUTE_MS, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
-import { keySpace, type KeySpace } from './keys';
+import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
 import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
 
 /** Cumulative totals plus the measures derived from them and the HyperLogLogs. */
@@ -57,7 +57,7 @@ export class LiveStateReader {
 
   constructor(
     private readonly redis: Redis,
-    prefix = 'lt',
+    prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.keys = keySpace(prefix);
     this.live = liveKeys(prefix);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
+import { encodeChangedScopes } from './changes';
 import { waitUntilDurable } from './durable';
-import { keySpace, scopeOfTotalsKey, type KeySpace } from './keys';
+import { DEFAULT_KEY_PREFIX, keySpace, scopeOfTotalsKey, type KeySpace } from './keys';
 import { TOTAL_FIELDS, type TotalField } from './totals';
 
 /**
@@ -179,7 +180,7 @@ export class LiveStateStore {
     private readonly redis: Redis,
     options: { prefix?: string } = {},
   ) {
-    this.prefix = options.prefix ?? 'lt';
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.keys = keySpace(this.prefix);
     redis.defineCommand('ltMarkReady', { lua: MARK_READY, numberOfKeys: 3 });
     redis.defineCommand('ltRefreshLock', { lua: REFRESH_LOCK, numberOfKeys: 1 });
@@ -334,7 +335,7 @@ export class LiveStateStore {
   /** Tells gateways which scopes changed, in chunks so no message grows unbounded. */
   async publishChanged(scopes: readonly string[], chunk = 500): Promise<void> {
     for (let i = 0; i < scopes.length; i += chunk) {
-      await this.redis.publish(this.keys.changesChannel, JSON.stringify(scopes.slice(i, i + chunk)));
+      await this.redis.publish(this.keys.changesChannel, encodeChangedScopes(scopes.slice(i, i + chunk)));
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keySpace, type KeySpace } from './keys';
+import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
 import { MINUTE_MS, liveKeys, type LiveKeys } from './live-keys';
 import { totalsFrom, type MinutePoint } from './live-reader';
 import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
@@ -58,7 +58,7 @@ export class MinuteWindowCache {
 
   constructor(
     private readonly redis: Redis,
-    prefix = 'lt',
+    prefix = DEFAULT_KEY_PREFIX,
     /** Told of every read, for metrics and tests. */
     private readonly onRead: (kind: WindowReadKind, scope: string) => void = () => undefined,
   ) {

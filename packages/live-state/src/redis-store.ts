@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { encodeChangedScopes } from './changes';
 import { keySpace, type KeySpace } from './keys';
 import { liveKeys, type LiveKeys } from './live-keys';
 import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
@@ -243,7 +244,7 @@ export class RedisCounterStore {
       input.expectedOffset,
       input.newOffset,
       this.keys.changesChannel,
-      scopes.length > 0 ? JSON.stringify(scopes) : '',
+      scopes.length > 0 ? encodeChangedScopes(scopes) : '',
       input.catalogue ? String(input.catalogue.version) : '',
       encoded,
       String(input.ownerGen),

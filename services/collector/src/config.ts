@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
 
@@ -23,7 +24,7 @@ const schema = {
   COLLECTOR_RATE_LIMIT_BURST: int(20_000, 1, 100_000_000),
   // The per-platform counters live here (keys under <REDIS_KEY_PREFIX>:rl:collector), so every instance enforces one limit.
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  REDIS_KEY_PREFIX: str('lt'),
+  REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
   COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
   // Record bytes per produce request; keep it at or below the topic's max.message.bytes (the
   // broker's default is 1 MiB + 12). At least two of the largest events (16 KiB each) fit.

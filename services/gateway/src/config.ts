@@ -1,5 +1,6 @@
 import { safeUrl } from '@livetally/logging';
 import { ConfigError, bool, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
 import type { TokenKey } from './auth/token';
@@ -10,7 +11,7 @@ const schema = {
   // 0 asks the OS for a free port (tests use it).
   GATEWAY_PORT: int(8080, 0, 65_535),
   REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-  REDIS_KEY_PREFIX: str('lt'),
+  REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
   LIVE_TICK_MS: int(1000, 50, 60_000),
   // Changed totals go out this soon after the previous push, not on the next tick.
   LIVE_PUSH_INTERVAL_MS: int(100, 10, 60_000),
