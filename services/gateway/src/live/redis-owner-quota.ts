@@ -91,6 +91,7 @@ export class RedisOwnerQuota implements OwnerQuota {
     if (this.closed) return Promise.resolve('unavailable');
     let abandoned = false;
     const job = this.enqueue(owner, async (): Promise<QuotaVerdict> => {
+      if (abandoned) return 'unavailable'; // timed out while queued: nothing to write
       const mine = this.counts.get(owner) ?? 0;
       if (mine >= this.max) return 'full';
       if (!(await this.write(owner, mine + 1, this.max))) return 'full';
