@@ -47,12 +47,7 @@ async function call(method: string, path: string, bearer?: string, body?: unknow
 }
 
 beforeAll(async () => {
-  fx = await startHistoryGateway(
-    'gwauth',
-    events,
-    { ...AUTH_ENV, SQL_MAX_ROWS: '1000' },
-    { campaignBackfill: async () => undefined },
-  );
+  fx = await startHistoryGateway('gwauth', events, { ...AUTH_ENV, SQL_MAX_ROWS: '1000' });
   base = fx.gateway.url;
 });
 
@@ -210,7 +205,9 @@ describe('gateway access control on the real stack', () => {
     const metrics = await call('GET', '/metrics', ENGINEER);
     expect(metrics.status).toBe(200);
     for (const reason of ['missing', 'expired', 'bad_signature', 'unknown_key', 'forbidden'])
-      expect(metrics.body.text).toMatch(new RegExp(`livetally_gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`));
+      expect(metrics.body.text).toMatch(
+        new RegExp(`livetally_gateway_access_refused_total\\{reason="${reason}"\\} [1-9]`),
+      );
     expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });

@@ -127,8 +127,12 @@ describe('operational endpoints', () => {
     ]) {
       expect(res.body).toContain(`# TYPE ${name}`);
     }
-    expect(res.body).toContain('livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="200"} 1');
-    expect(res.body).toContain('livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="400"} 1');
+    expect(res.body).toContain(
+      'livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="200"} 1',
+    );
+    expect(res.body).toContain(
+      'livetally_gateway_http_requests_total{method="GET",route="/v1/totals/:scope",status="400"} 1',
+    );
   });
 
   it('answers unknown routes with NOT_FOUND', async () => {
