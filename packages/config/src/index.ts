@@ -106,3 +106,5 @@ export function loadConfigOrExit<T>(parse: () => T): T {
     throw err;
   }
 }
+
+export { defaultText, describeEnv, renderEnvExample, type EnvReference, type EnvSection } from './env-example';

@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, hostPorts, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import {
+  ConfigError,
+  describeEnv,
+  hostPorts,
+  int,
+  loadConfigOrExit,
+  oneOf,
+  parseEnv,
+  str,
+  url,
+  type Env,
+} from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
@@ -33,6 +44,35 @@ const schema = {
   COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
   LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
 };
+
+/** What each variable sets; .env.example is generated from it (npm run env:example). */
+export const COLLECTOR_ENV = describeEnv(schema, {
+  COLLECTOR_HOST: 'Interface the platforms’ HTTP API listens on; 127.0.0.1 keeps it on this machine.',
+  COLLECTOR_PORT: 'Port of the platforms’ HTTP API (POST /v1/events); 0 picks a free one.',
+  COLLECTOR_METRICS_HOST:
+    'Interface of the GET /metrics listener; open it wider only to a network where just the scraper is.',
+  COLLECTOR_METRICS_PORT: 'Port of the GET /metrics listener; 0 picks a free one.',
+  KAFKA_BROKERS: 'Kafka bootstrap brokers, host:port[,host:port…].',
+  KAFKA_TOPIC: 'Topic the accepted events are produced to.',
+  KAFKA_CLIENT_ID: 'Client id Kafka sees for the collector.',
+  COLLECTOR_API_KEYS:
+    'Platform API keys, platform:key[,platform:key…] (several keys per platform for rotation); set this or COLLECTOR_API_KEYS_FILE, exactly one.',
+  COLLECTOR_API_KEYS_FILE:
+    'Instead of COLLECTOR_API_KEYS: a JSON file { "douyin": "<key>", "taobao": ["<old>", "<new>"] }.',
+  COLLECTOR_MAX_BATCH_EVENTS: 'Most events in one request (1..10000).',
+  COLLECTOR_MAX_BODY_BYTES: 'Largest request body, raw and after gzip inflation.',
+  COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC:
+    'Events per second per platform over every collector instance (counted in Redis).',
+  COLLECTOR_RATE_LIMIT_BURST: 'Events a platform may send at once; at least COLLECTOR_MAX_BATCH_EVENTS.',
+  REDIS_URL: 'Redis holding the per-platform rate-limit counters, shared by every instance.',
+  REDIS_KEY_PREFIX: 'Prefix of the collector’s Redis keys (<prefix>:rl:collector).',
+  COLLECTOR_PRODUCE_TIMEOUT_MS: 'How long a request waits for Kafka before answering 503.',
+  COLLECTOR_MAX_PRODUCE_BYTES:
+    'Record bytes per produce request (a larger request is split); keep it at or below the topic’s max.message.bytes.',
+  COLLECTOR_MAX_PENDING_EVENTS: 'Events waiting for Kafka above which requests get 503 at once.',
+  COLLECTOR_SHUTDOWN_TIMEOUT_MS: 'How long SIGTERM waits for requests in flight before the process exits 1.',
+  LOG_LEVEL: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+});
 
 export interface CollectorConfig {
   host: string;

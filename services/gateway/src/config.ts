@@ -1,5 +1,16 @@
 import { safeUrl } from '@livetally/logging';
-import { ConfigError, bool, int, loadConfigOrExit, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import {
+  ConfigError,
+  bool,
+  describeEnv,
+  int,
+  loadConfigOrExit,
+  oneOf,
+  parseEnv,
+  str,
+  url,
+  type Env,
+} from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
@@ -65,6 +76,59 @@ const schema = {
   WS_MAX_SUBSCRIPTIONS_PER_TOKEN: int(1_000, 1, 1_000_000),
   WS_SUBSCRIPTION_SHARE_TTL_MS: int(30_000, 1_000, 600_000),
 };
+
+/** What each variable sets; .env.example is generated from it (npm run env:example). */
+export const GATEWAY_ENV = describeEnv(schema, {
+  GATEWAY_HOST: 'Interface the REST API, live WebSocket and dashboard listen on; 127.0.0.1 keeps them on this machine.',
+  GATEWAY_PORT: 'Port of the gateway; 0 picks a free one.',
+  REDIS_URL: 'Redis holding the live state ingest writes, the rate-limit counters and the subscription quotas.',
+  REDIS_KEY_PREFIX: 'Prefix of every Redis key; the same as the ingest workers’.',
+  LIVE_TICK_MS: 'Time-based live channels (windows, series) refresh every tick.',
+  LIVE_PUSH_INTERVAL_MS: 'Changed totals are pushed at most this often, not on the tick.',
+  LOG_LEVEL: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+  GATEWAY_SHUTDOWN_TIMEOUT_MS:
+    'How long SIGTERM waits for requests, live connections and campaign backfills before the process exits 1.',
+  WS_MAX_SUBSCRIPTIONS: 'Live subscriptions per connection.',
+  WS_MAX_MESSAGE_BYTES: 'Largest client frame on a live connection.',
+  WS_HEARTBEAT_MS: 'Ping interval of live connections; one that did not answer the previous ping is closed.',
+  KAFKA_TOPIC: 'Events topic whose applied offsets ingest records; campaign backfills cut at them.',
+  KAFKA_GROUP_ID: 'The ingest workers’ consumer group, for the same offsets.',
+  CLICKHOUSE_URL: 'ClickHouse holding the event history.',
+  CLICKHOUSE_USER: 'ClickHouse account for history and campaign queries.',
+  CLICKHOUSE_PASSWORD: 'Password of CLICKHOUSE_USER.',
+  CLICKHOUSE_DATABASE: 'ClickHouse database of the event tables.',
+  SQL_MAX_SECONDS: 'Time limit of every POST /v1/sql query.',
+  SQL_MAX_ROWS: 'Row limit of every POST /v1/sql query.',
+  SQL_MAX_MEMORY_BYTES: 'Memory limit of every POST /v1/sql query.',
+  SQL_ALLOWED_TABLE_FUNCTIONS:
+    'Comma-separated table functions POST /v1/sql may read from (e.g. numbers); none by default.',
+  CLICKHOUSE_SQL_USER: 'The read-only ClickHouse account POST /v1/sql runs as; empty keeps the endpoint off.',
+  CLICKHOUSE_SQL_PASSWORD: 'Password of CLICKHOUSE_SQL_USER.',
+  GATEWAY_AUTH: 'on: tokens required; off: everything open (a local demo only).',
+  GATEWAY_TOKEN_SECRETS:
+    'Token signing keys, kid:secret[,kid:secret…], each secret at least 32 bytes, the first signs; required unless GATEWAY_AUTH=off; never logged.',
+  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: 'Tolerance on token times.',
+  GATEWAY_METRICS_PUBLIC: 'true: GET /metrics without a token (only where just the scraper reaches the port).',
+  GATEWAY_ALLOWED_ORIGINS:
+    'Other origins whose pages may call the API (CORS) and open live connections, comma-separated, * any; empty: same origin only.',
+  GATEWAY_TRUST_PROXY: 'Proxies whose X-Forwarded-For is believed; empty: none.',
+  GATEWAY_BODY_LIMIT_BYTES: 'Largest request body (413 PAYLOAD_TOO_LARGE above it).',
+  GATEWAY_CONNECTION_TIMEOUT_MS: 'Idle socket timeout; at least SQL_MAX_SECONDS + 15 s.',
+  GATEWAY_REQUEST_TIMEOUT_MS: 'Time to receive a whole request.',
+  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: 'Keep-alive timeout of idle HTTP connections.',
+  WS_MAX_CONNECTIONS: 'Live connections of this process (503 GATEWAY_FULL on upgrade above it).',
+  WS_MAX_CONNECTIONS_PER_IP: 'Live connections per client address (429 TOO_MANY_CONNECTIONS above it).',
+  WS_FRAME_RATE: 'Client frames per second per live connection.',
+  WS_FRAME_BURST: 'Client frames a live connection may send at once.',
+  GATEWAY_RATE_LIMIT_PER_MINUTE:
+    'REST requests per minute per token subject (or client address without a valid token), over every gateway.',
+  GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: 'POST /v1/sql requests per minute, in their own budget.',
+  WS_MAX_SUBSCRIPTIONS_TOTAL: 'Live subscriptions over every connection of this process.',
+  WS_MAX_SUBSCRIPTIONS_PER_TOKEN:
+    'Live subscriptions of one token subject over every gateway sharing REDIS_KEY_PREFIX.',
+  WS_SUBSCRIPTION_SHARE_TTL_MS:
+    'How long a gateway’s share of a token’s subscription count stays in Redis after its last refresh (a crashed gateway’s share is released then).',
+});
 
 export interface AuthConfig {
   /** on (the default): tokens required; off: everything open (local demo, set explicitly). */

@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import { bool, describeEnv, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 
@@ -19,46 +19,86 @@ export const WORKER_STATE_FIELDS = {
 
 export const LOG_LEVEL_FIELD = oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
 
+/** Every setting a worker reads from the environment, declared once. */
+const schema = {
+  KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+  ...WORKER_STATE_FIELDS,
+  // The consumer group only spreads partitions over workers; positions come from the live state.
+  KAFKA_GROUP_ID: str('ingest'),
+  KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
+  // Dead letters go out in produce requests of at most this many bytes; keep it under the
+  // DLQ topic's max.message.bytes (Kafka's default is 1 MiB).
+  INGEST_DLQ_MAX_REQUEST_BYTES: int(512 * 1024, 32 * 1024, 64 * 1_048_576),
+  KAFKA_CLIENT_ID: str('livetally-ingest'),
+  INGEST_HTTP_PORT: int(9464, 0, 65535),
+  INGEST_HTTP_HOST: str('127.0.0.1'),
+  // Fetch sizes: larger batches spread each batch's fixed costs (resend claims and one
+  // atomic apply) over more events when there is a backlog;
+  // with no backlog a fetch returns what is there, so they do not add latency.
+  INGEST_MAX_BYTES_PER_PARTITION: int(4 * 1_048_576, 1024, 64 * 1_048_576),
+  INGEST_MAX_BYTES: int(32 * 1_048_576, 1024, 256 * 1_048_576),
+  INGEST_FETCH_MIN_BYTES: int(1, 1, 64 * 1_048_576),
+  INGEST_FETCH_MAX_WAIT_MS: int(5_000, 0, 60_000),
+  // Partition batches a worker processes at once: while one waits for Redis another is
+  // decoded and planned. Default 12, the events topic's partition count.
+  INGEST_PARTITIONS_CONCURRENTLY: int(12, 1, 1024),
+  INGEST_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
+  INGEST_HEARTBEAT_MS: int(3_000, 100, 60_000),
+  INGEST_RETRY_MAX_MS: int(10_000, 100, 300_000),
+  // ClickHouse gets few, large inserts: one per worker when this many rows wait, or when
+  // the oldest waited INGEST_FLUSH_MS; batches wait beyond INGEST_MAX_BUFFERED_ROWS.
+  INGEST_FLUSH_ROWS: int(20_000, 1, 1_000_000),
+  INGEST_FLUSH_MS: int(500, 10, 60_000),
+  INGEST_MAX_BUFFERED_ROWS: int(200_000, 1, 10_000_000),
+  INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
+  INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
+  INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+  // Redis empty but ClickHouse not (Redis lost its data): rebuild from this worker
+  // instead of waiting for `npm run rebuild`. The grace must outlast any insert.
+  INGEST_AUTO_REBUILD: bool(false),
+  INGEST_REBUILD_GRACE_MS: int(35_000, 0, 600_000),
+  LOG_LEVEL: LOG_LEVEL_FIELD,
+};
+
+/** What each variable sets; .env.example is generated from it (npm run env:example). */
+export const INGEST_ENV = describeEnv(schema, {
+  KAFKA_BROKERS: 'Kafka bootstrap brokers, host:port[,host:port…].',
+  KAFKA_TOPIC: 'Events topic the workers read.',
+  REDIS_URL: 'Redis holding the live state (totals, leaderboards, applied offsets).',
+  REDIS_KEY_PREFIX: 'Prefix of every Redis key; the gateway, rebuild and reconcile use the same.',
+  CLICKHOUSE_URL: 'ClickHouse storing every counted event.',
+  CLICKHOUSE_USER: 'ClickHouse account the workers write with.',
+  CLICKHOUSE_PASSWORD: 'Password of CLICKHOUSE_USER.',
+  CLICKHOUSE_DATABASE: 'ClickHouse database of the event tables.',
+  KAFKA_GROUP_ID: 'Consumer group spreading partitions over workers (positions come from the live state).',
+  KAFKA_DLQ_TOPIC: 'Topic rejected events are written to, with the reason.',
+  INGEST_DLQ_MAX_REQUEST_BYTES: 'Largest dead-letter produce request; below the DLQ topic’s max.message.bytes.',
+  KAFKA_CLIENT_ID: 'Client id Kafka sees for the workers.',
+  INGEST_HTTP_PORT: 'Port of the worker’s /metrics, /healthz and /readyz; 0 picks a free one.',
+  INGEST_HTTP_HOST: 'Interface of the worker’s /metrics, /healthz and /readyz.',
+  INGEST_MAX_BYTES_PER_PARTITION: 'Most bytes one fetch takes from a partition.',
+  INGEST_MAX_BYTES: 'Most bytes one fetch takes in all.',
+  INGEST_FETCH_MIN_BYTES: 'Bytes a fetch waits for before answering.',
+  INGEST_FETCH_MAX_WAIT_MS: 'Longest a fetch waits for INGEST_FETCH_MIN_BYTES.',
+  INGEST_PARTITIONS_CONCURRENTLY: 'Partition batches a worker processes at once.',
+  INGEST_SESSION_TIMEOUT_MS: 'A worker silent this long loses its partitions to the others.',
+  INGEST_HEARTBEAT_MS: 'Heartbeat interval of the consumer group, also during long batches.',
+  INGEST_RETRY_MAX_MS: 'Cap of the exponential backoff of a failing batch.',
+  INGEST_FLUSH_ROWS: 'One ClickHouse insert per worker once this many rows wait…',
+  INGEST_FLUSH_MS: '…or once the oldest row waited this long.',
+  INGEST_MAX_BUFFERED_ROWS: 'Rows held for ClickHouse beyond which batches wait.',
+  INGEST_SHUTDOWN_TIMEOUT_MS:
+    'How long SIGTERM waits for running batches and the last ClickHouse insert before the process exits 1.',
+  INGEST_DEDUP_WINDOW_SECONDS: 'A platform’s resend of the same eventId counts once within this window.',
+  INGEST_DEDUP_BUCKETS_PER_HOUR: 'Redis hashes per event hour holding the resend fingerprints.',
+  INGEST_AUTO_REBUILD:
+    'true: when Redis lost its state but ClickHouse has events, a worker rebuilds it instead of waiting for npm run rebuild.',
+  INGEST_REBUILD_GRACE_MS: 'How long the automatic rebuild waits first; must outlast any ClickHouse insert.',
+  LOG_LEVEL: 'Log level: fatal, error, warn, info, debug or trace.',
+});
+
 export function parseIngestConfig(env: Env) {
-  const c = parseEnv(env, {
-    KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    ...WORKER_STATE_FIELDS,
-    // The consumer group only spreads partitions over workers; positions come from the live state.
-    KAFKA_GROUP_ID: str('ingest'),
-    KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
-    // Dead letters go out in produce requests of at most this many bytes; keep it under the
-    // DLQ topic's max.message.bytes (Kafka's default is 1 MiB).
-    INGEST_DLQ_MAX_REQUEST_BYTES: int(512 * 1024, 32 * 1024, 64 * 1_048_576),
-    KAFKA_CLIENT_ID: str('livetally-ingest'),
-    INGEST_HTTP_PORT: int(9464, 0, 65535),
-    INGEST_HTTP_HOST: str('127.0.0.1'),
-    // Fetch sizes: larger batches spread each batch's fixed costs (resend claims and one
-    // atomic apply) over more events when there is a backlog;
-    // with no backlog a fetch returns what is there, so they do not add latency.
-    INGEST_MAX_BYTES_PER_PARTITION: int(4 * 1_048_576, 1024, 64 * 1_048_576),
-    INGEST_MAX_BYTES: int(32 * 1_048_576, 1024, 256 * 1_048_576),
-    INGEST_FETCH_MIN_BYTES: int(1, 1, 64 * 1_048_576),
-    INGEST_FETCH_MAX_WAIT_MS: int(5_000, 0, 60_000),
-    // Partition batches a worker processes at once: while one waits for Redis another is
-    // decoded and planned. Default 12, the events topic's partition count.
-    INGEST_PARTITIONS_CONCURRENTLY: int(12, 1, 1024),
-    INGEST_SESSION_TIMEOUT_MS: int(30_000, 6_000, 300_000),
-    INGEST_HEARTBEAT_MS: int(3_000, 100, 60_000),
-    INGEST_RETRY_MAX_MS: int(10_000, 100, 300_000),
-    // ClickHouse gets few, large inserts: one per worker when this many rows wait, or when
-    // the oldest waited INGEST_FLUSH_MS; batches wait beyond INGEST_MAX_BUFFERED_ROWS.
-    INGEST_FLUSH_ROWS: int(20_000, 1, 1_000_000),
-    INGEST_FLUSH_MS: int(500, 10, 60_000),
-    INGEST_MAX_BUFFERED_ROWS: int(200_000, 1, 10_000_000),
-    INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
-    INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
-    INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
-    // Redis empty but ClickHouse not (Redis lost its data): rebuild from this worker
-    // instead of waiting for `npm run rebuild`. The grace must outlast any insert.
-    INGEST_AUTO_REBUILD: bool(false),
-    INGEST_REBUILD_GRACE_MS: int(35_000, 0, 600_000),
-    LOG_LEVEL: LOG_LEVEL_FIELD,
-  });
+  const c = parseEnv(env, schema);
   return {
     kafka: {
       brokers: c.KAFKA_BROKERS,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
+import { describeEnv, hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
 import { TOPICS } from '@livetally/events';
 import { CAMPAIGN_CITIES, SHENZHEN_FACTS } from './campaign-profile';
 import { parseShanghaiTime } from './shanghai-time';
@@ -12,12 +12,22 @@ const FUTURE_SKEW_MS = 5 * 60_000;
 export const DEFAULT_CAMPAIGN_SCALE = 0.00005;
 export const DEFAULT_CAMPAIGN_MINUTES = 5;
 
+/** The settings the simulator reads from the environment; the rest are flags. */
+const schema = {
+  KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
+  KAFKA_TOPIC: str(TOPICS.events),
+  LOG_LEVEL: oneOf('info', ['error', 'warn', 'info', 'debug'] as const),
+};
+
+/** What each variable sets; .env.example is generated from it (npm run env:example). Everything else is a flag (--help). */
+export const SIMULATOR_ENV = describeEnv(schema, {
+  KAFKA_BROKERS: 'Kafka bootstrap brokers, host:port[,host:port…].',
+  KAFKA_TOPIC: 'Topic the simulated events are produced to.',
+  LOG_LEVEL: 'Log level: error, warn, info or debug.',
+});
+
 export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now()) {
-  const e = parseEnv(env, {
-    KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    KAFKA_TOPIC: str(TOPICS.events),
-    LOG_LEVEL: oneOf('info', ['error', 'warn', 'info', 'debug'] as const),
-  });
+  const e = parseEnv(env, schema);
   const { values } = parseArgs({
     args: argv,
     options: {
