@@ -10,7 +10,7 @@ import { runLivetally, type CliResult } from './support/cli';
 import { createTopics, deleteTopics, testKafka, waitUntilApplied } from './support/kafka';
 import { clickhouseTotals } from './support/ledger';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
+import { STACK, clickhouseEnv, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor } from './support/stack';
 
 /**
  * Issue 15: `livetally dlq list` and `replay` against a real ingest worker. Some valid
@@ -21,7 +21,10 @@ import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor } 
  * ClickHouse, whichever way a replay is repeated: a subset first, then the whole reason
  * after two interrupted replays (one whose copy was sent, one whose was not), then the
  * whole reason again, then a copy sent behind the ledger's back (the workers' resend
- * deduplication). Truncated letters are refused, and a dry run sends nothing.
+ * deduplication). One of those events was also resent by its platform with a right
+ * timestamp and counted: its letter is skipped, so it cannot count twice once its
+ * fingerprint leaves the dedup window. Truncated letters are refused, and a dry run sends
+ * nothing.
  */
 const run = uniqueName('dlqreplay');
 const topic = `lt.${run}`;
@@ -54,6 +57,7 @@ interface ReplayJson {
   recovered: { letter: { partition: number; offset: string } }[];
   alreadyReplayed: unknown[];
   sameOriginal: unknown[];
+  counted: { letter: { partition: number; offset: string }; stored: { partition: number; offset: string } }[];
   refused: { why: string }[];
 }
 
@@ -64,7 +68,13 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
   let store: RedisCounterStore;
   let ch: ClickHouseClient;
   let worker: ServiceProcess | undefined;
-  const cliEnv = { KAFKA_BROKERS: STACK.kafkaBrokers.join(','), KAFKA_TOPIC: topic, KAFKA_DLQ_TOPIC: dlqTopic };
+  const cliEnv = {
+    KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+    KAFKA_TOPIC: topic,
+    KAFKA_DLQ_TOPIC: dlqTopic,
+    ...clickhouseEnv(),
+    CLICKHOUSE_DATABASE: database,
+  };
   const dlq = (...args: string[]) => runLivetally(['dlq', ...args], cliEnv, { timeoutMs: 180_000 });
 
   beforeAll(async () => {
@@ -112,6 +122,9 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       const skewedSent = await produce(
         skewed.map((m) => ({ key: m.key, value: m.value, timestamp: String(now - CLOCK_BEHIND_MS) })),
       );
+      // The platform resends the last of them with a right timestamp: counted at once.
+      const resent = skewed.at(-1)!;
+      const [resentCopy] = await produce([{ key: resent.key, value: resent.value }]);
       const broken = await produce([
         ...Array.from({ length: 4 }, (_, i) => ({
           key: `s-broken-${i}`,
@@ -123,7 +136,7 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       worker = startService('ingest', ingestEnv({ topic, group: run, prefix, database }));
       const diagnostics = () => worker!.output().split('\n').slice(-40).join('\n');
       await waitUntilApplied(kafka, topic, () => store.appliedOffsets(topic), diagnostics);
-      await expectCounted(onTime, 'the on-time events only');
+      await expectCounted([...onTime, resent], 'the on-time events and the resent one only');
 
       // list: every letter per reason, each with its original whole.
       const listed = await dlq('list', '--json', '--limit', '1000');
@@ -151,13 +164,19 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       expect(text.stdout).toContain(`${dlqTopic}: 4 letter(s) match`);
       expect(text.stdout).toMatch(/value: {2}\{"v":1,"type":"view",oops0/);
 
-      const outOfRange = list.letters.filter((l) => l.reason === 'out_of_range');
+      const resentLetter = byOriginal.get(`${skewedSent.at(-1)!.partition}@${skewedSent.at(-1)!.offset}`)!;
+      const outOfRange = list.letters.filter((l) => l.reason === 'out_of_range' && l !== resentLetter);
       const ends = await topicEnds();
 
       // A dry run (the default) says what it would send and sends nothing.
       const dry = await replay('--reason', 'out_of_range');
       expect(dry.applied).toBe(false);
-      expect(dry.replayed).toHaveLength(SKEWED);
+      expect(dry.replayed).toHaveLength(SKEWED - 1);
+      expect(dry.counted).toHaveLength(1);
+      expect(dry.counted[0]).toMatchObject({
+        letter: resentLetter.letter,
+        stored: { partition: resentCopy!.partition, offset: resentCopy!.offset },
+      });
       expect(dry.replayed.every((r) => r.copy === null)).toBe(true);
       expect(await topicEnds()).toEqual(ends);
       expect(await new ReplayLedger(kafka, ledgerTopic).exists()).toBe(false);
@@ -177,12 +196,13 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       await interruptedReplay(a, true);
       await interruptedReplay(b, false);
 
-      // The whole reason: the subset and A are not sent again, B and the rest are.
+      // The whole reason: the subset, A and the resent event are not sent again, B and the rest are.
       const all = await replay('--reason', 'out_of_range', '--yes');
       expect(all.refused).toEqual([]);
       expect(all.alreadyReplayed).toHaveLength(subset.length);
       expect(all.recovered.map((r) => r.letter.offset)).toEqual([a.letter.offset]);
-      expect(all.replayed).toHaveLength(SKEWED - subset.length - 1);
+      expect(all.counted.map((r) => r.letter.offset)).toEqual([resentLetter.letter.offset]);
+      expect(all.replayed).toHaveLength(SKEWED - subset.length - 2);
       expect(all.replayed.map((r) => r.letter.offset)).toContain(b.letter.offset);
       await waitUntilApplied(kafka, topic, () => store.appliedOffsets(topic), diagnostics);
       await expectCounted(dataset, 'every event once');
@@ -191,7 +211,8 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       const endsAfter = await topicEnds();
       const again = await replay('--reason', 'out_of_range', '--yes');
       expect(again.replayed).toEqual([]);
-      expect(again.alreadyReplayed).toHaveLength(SKEWED);
+      expect(again.alreadyReplayed).toHaveLength(SKEWED - 1);
+      expect(again.counted).toHaveLength(1);
       expect(await topicEnds()).toEqual(endsAfter);
 
       // Cut originals cannot be replayed: refused, exit 1, nothing sent.
@@ -220,7 +241,7 @@ describe('livetally dlq: list and replay dead letters once their cause is fixed'
       const after = JSON.parse((await dlq('list', '--json', '--reason', 'out_of_range', '--limit', '1000')).stdout) as {
         letters: LetterJson[];
       };
-      expect(after.letters.filter((l) => l.replayed?.state === 'replayed')).toHaveLength(SKEWED);
+      expect(after.letters.filter((l) => l.replayed?.state === 'replayed')).toHaveLength(SKEWED - 1);
     },
   );
 

@@ -18,6 +18,7 @@ describe('operator command configuration', () => {
       topic: 'livetally.events',
       dlqTopic: 'livetally.events.dlq',
       ledgerTopic: 'livetally.events.dlq.replayed',
+      clickhouse: { url: 'http://127.0.0.1:8123', database: 'default' },
     });
     expect(parseDlqConfig({ KAFKA_DLQ_TOPIC: 'x.dlq' }).ledgerTopic).toBe('x.dlq.replayed');
     expect(parseDlqConfig({ KAFKA_DLQ_REPLAY_LEDGER_TOPIC: 'ledger' }).ledgerTopic).toBe('ledger');

@@ -83,15 +83,23 @@ export function parseRebuildConfig(env: Env) {
 }
 
 /**
- * `livetally dlq`: the workers' brokers, topic and dead-letter topic, and the replay
- * ledger (a compacted topic; empty: beside the dead-letter topic, <KAFKA_DLQ_TOPIC>.replayed).
+ * `livetally dlq`: the workers' brokers, topic, dead-letter topic and ClickHouse (replay
+ * asks it which events are already stored), and the replay ledger (a compacted topic;
+ * empty: beside the dead-letter topic, <KAFKA_DLQ_TOPIC>.replayed).
  */
 export function parseDlqConfig(env: Env) {
+  const { KAFKA_TOPIC, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE } =
+    WORKER_STATE_FIELDS;
   const c = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    KAFKA_TOPIC: WORKER_STATE_FIELDS.KAFKA_TOPIC,
+    KAFKA_TOPIC,
     KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
     KAFKA_DLQ_REPLAY_LEDGER_TOPIC: str(''),
+    CLICKHOUSE_URL,
+    CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE,
+    CLICKHOUSE_REQUEST_TIMEOUT_MS: COMMON.CLICKHOUSE_REQUEST_TIMEOUT_MS,
     LOG_LEVEL: LOG_LEVEL_FIELD,
   });
   return {
@@ -99,6 +107,13 @@ export function parseDlqConfig(env: Env) {
     topic: c.KAFKA_TOPIC,
     dlqTopic: c.KAFKA_DLQ_TOPIC,
     ledgerTopic: c.KAFKA_DLQ_REPLAY_LEDGER_TOPIC || defaultLedgerTopic(c.KAFKA_DLQ_TOPIC),
+    clickhouse: {
+      url: c.CLICKHOUSE_URL,
+      username: c.CLICKHOUSE_USER,
+      password: c.CLICKHOUSE_PASSWORD,
+      database: c.CLICKHOUSE_DATABASE,
+      requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS,
+    },
     logLevel: c.LOG_LEVEL,
   };
 }

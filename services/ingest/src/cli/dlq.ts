@@ -1,3 +1,4 @@
+import { createHistoryClient } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
 import { createLogger } from '@livetally/logging';
 import { positionId, type Letter } from '../dlq/letter';
@@ -6,6 +7,7 @@ import { formatList, formatReplay, listJson, replayJson } from '../dlq/format';
 import { ReplayLedger } from '../dlq/replay-ledger';
 import { originalId } from '../dlq/replay-plan';
 import { replayLetters } from '../dlq/replayer';
+import { storedEvents } from '../dlq/stored-events';
 import { EXIT, progressPrinter, runCommand } from './common';
 import { parseDlqConfig } from './config';
 import { DEFAULT_LIST_LIMIT, DEFAULT_REPLAY_LIMIT, DEFAULT_TIMEOUT_MS, parseDlqArgs } from './dlq-args';
@@ -30,6 +32,8 @@ ingest workers put every invalid event with why it failed.
            <KAFKA_DLQ_TOPIC>.replayed) records every copy, so running the same replay
            again sends nothing; the copy keeps the eventId, so the workers' resend
            deduplication also drops a second copy within INGEST_DEDUP_WINDOW_SECONDS.
+           An original whose event ClickHouse already stores (the platform's own
+           resend was counted) is skipped: past that window it would count twice.
            Letters that hold only part of their original (truncated: over 16 KiB;
            omitted: parked) cannot be replayed and are reported as refused.
 
@@ -42,7 +46,8 @@ Filters (all must hold):
   --limit N           act on the N earliest matching letters (list ${DEFAULT_LIST_LIMIT}, replay ${DEFAULT_REPLAY_LIMIT})
   --timeout D         bound of each read of a topic (default ${DEFAULT_TIMEOUT_MS / 1000}s)
 
-Configured like the ingest workers: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC.
+Configured like the ingest workers: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC, and for
+replay CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE.
 Exit codes: 0 done; 1 list: the topic was not read to its end in time; replay: some
 selected letters were refused (or the read was incomplete); 2 bad usage or
 configuration; 3 could not run (Kafka unreachable, a topic missing).
@@ -79,14 +84,16 @@ runCommand('livetally dlq', USAGE, async () => {
   }
 
   progress(describeScan(scan));
+  const clickhouse = createHistoryClient(config.clickhouse);
   const report = await replayLetters(scan.letters, {
     kafka,
     eventsTopic: config.topic,
     ledger,
     apply: command.apply,
     timeoutMs: command.timeoutMs,
+    storedEvents: (keys) => storedEvents(clickhouse, config.topic, keys),
     progress,
-  });
+  }).finally(() => clickhouse.close());
   process.stdout.write(command.json ? `${JSON.stringify(replayJson(report), null, 2)}\n` : formatReplay(report));
   if (scan.letters.length < scan.matched)
     progress(`--limit kept ${scan.letters.length} of ${scan.matched} matching letters: run again for the rest`);

@@ -113,10 +113,16 @@ describe('formatReplay', () => {
       recovered: [],
       alreadyReplayed: [],
       sameOriginal: [{ letter: letter(2, 10, Buffer.from('{}')), as: 'dlq:0:0' }],
+      counted: [
+        { letter: letter(3, 12, Buffer.from('{}')), stored: { topic: 'livetally.events', partition: 4, offset: '99' } },
+      ],
       refused: [{ letter: letter(1, 11, Buffer.from('{}')), why: 'cannot be replayed: …' }],
     });
     expect(text).toContain('would replay (dry run: add --yes to send): 1');
     expect(text).toContain('skipped, another letter of the same original is replayed: 1');
+    expect(text).toContain(
+      'skipped, the event is already counted (stored from another copy): 1\n  1@3  original 4@12, stored from livetally.events 4@99',
+    );
     expect(text).toContain('refused: 1\n  1@1  out_of_range: cannot be replayed: …');
   });
 });

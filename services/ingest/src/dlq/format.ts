@@ -180,6 +180,13 @@ export function formatReplay(report: ReplayReport): string {
     out.push(`skipped, another letter of the same original is replayed: ${report.sameOriginal.length}`);
     for (const { letter, as } of report.sameOriginal) out.push(`  ${shortPosition(letter.at)}  as ${as}`);
   }
+  if (report.counted.length > 0) {
+    out.push(`skipped, the event is already counted (stored from another copy): ${report.counted.length}`);
+    for (const { letter, stored } of report.counted)
+      out.push(
+        `  ${shortPosition(letter.at)}  original ${shortPosition(letter.source)}, stored from ${stored.topic} ${shortPosition(stored)}`,
+      );
+  }
   if (report.refused.length > 0) {
     out.push(`refused: ${report.refused.length}`);
     for (const { letter, why } of report.refused) out.push(`  ${shortPosition(letter.at)}  ${letter.reason}: ${why}`);
@@ -195,6 +202,7 @@ export function replayJson(report: ReplayReport): Record<string, unknown> {
     recovered: report.recovered.map(({ letter, copy }) => ({ ...brief(letter), copy })),
     alreadyReplayed: report.alreadyReplayed.map(({ letter, entry }) => ({ ...brief(letter), entry })),
     sameOriginal: report.sameOriginal.map(({ letter, as }) => ({ ...brief(letter), as })),
+    counted: report.counted.map(({ letter, stored }) => ({ ...brief(letter), stored })),
     refused: report.refused.map(({ letter, why }) => ({ ...brief(letter), why })),
   };
 }

@@ -3,6 +3,7 @@ import { splitBySize } from '../dead-letter-records';
 import { positionId, type Letter, type Position } from './letter';
 import { REPLAY_HEADERS, type LedgerEntry, type ReplayLedger } from './replay-ledger';
 import { originalId, planReplay, type Verdict } from './replay-plan';
+import { eventKeyOf, sameEvent, type EventKey } from './stored-events';
 import { readRanges } from './topic-reader';
 
 export interface ReplayOptions {
@@ -14,6 +15,8 @@ export interface ReplayOptions {
   apply: boolean;
   /** Bound of each read (ledger, events topic). */
   timeoutMs: number;
+  /** Where the history already stores these events (stored-events.ts): those are counted, not replayed. */
+  storedEvents: (keys: readonly EventKey[]) => Promise<Map<string, Position>>;
   progress: (message: string) => void;
   now?: () => number;
 }
@@ -26,6 +29,8 @@ export interface ReplayReport {
   recovered: { letter: Letter; copy: Position }[];
   alreadyReplayed: { letter: Letter; entry: LedgerEntry }[];
   sameOriginal: { letter: Letter; as: string }[];
+  /** Its event is already stored (a platform's own resend was counted): replaying it could count it twice. */
+  counted: { letter: Letter; stored: Position }[];
   refused: { letter: Letter; why: string }[];
 }
 
@@ -47,6 +52,8 @@ interface Outgoing {
  * so a replay that crashed in between is resolved by finding its copy by header. The
  * copy keeps the event's eventId, so the workers' resend deduplication also drops a
  * second copy sent within INGEST_DEDUP_WINDOW_SECONDS (two replays at the same time).
+ * An original whose event the history already stores (the platform's own resend was
+ * counted) is not sent: past the dedup window it would count twice.
  */
 export async function replayLetters(letters: readonly Letter[], options: ReplayOptions): Promise<ReplayReport> {
   const { kafka, eventsTopic, ledger, apply, timeoutMs, progress } = options;
@@ -60,12 +67,13 @@ export async function replayLetters(letters: readonly Letter[], options: ReplayO
     recovered: [],
     alreadyReplayed: [],
     sameOriginal: [],
+    counted: [],
     refused: [],
   };
-  const toSend: Letter[] = [];
+  const candidates: Letter[] = [];
   const pending: Extract<Verdict, { kind: 'pending' }>[] = [];
   for (const v of verdicts) {
-    if (v.kind === 'replay') toSend.push(v.letter);
+    if (v.kind === 'replay') candidates.push(v.letter);
     else if (v.kind === 'pending') pending.push(v);
     else if (v.kind === 'already-replayed') report.alreadyReplayed.push(v);
     else if (v.kind === 'same-original') report.sameOriginal.push(v);
@@ -83,9 +91,10 @@ export async function replayLetters(letters: readonly Letter[], options: ReplayO
           letter,
           why: `a replay was interrupted while sending it and ${eventsTopic} could not be searched for its copy within --timeout; run again with a longer --timeout`,
         });
-      else toSend.push(letter);
+      else candidates.push(letter);
     }
   }
+  const toSend = await notCounted(candidates, options.storedEvents, report);
   if (!apply) {
     report.replayed = toSend.map((letter) => ({ letter, copy: null }));
     return report;
@@ -110,6 +119,26 @@ export async function replayLetters(letters: readonly Letter[], options: ReplayO
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
   return report;
+}
+
+/** The letters whose event the history does not hold yet; the others go to `report.counted`. */
+async function notCounted(
+  letters: readonly Letter[],
+  storedEvents: ReplayOptions['storedEvents'],
+  report: ReplayReport,
+): Promise<Letter[]> {
+  const keys = new Map<Letter, EventKey>();
+  for (const letter of letters) {
+    const key = eventKeyOf(letter.bytes);
+    if (key) keys.set(letter, key);
+  }
+  const stored = keys.size === 0 ? new Map<string, Position>() : await storedEvents([...keys.values()]);
+  return letters.filter((letter) => {
+    const key = keys.get(letter);
+    const where = key && stored.get(sameEvent(key));
+    if (where) report.counted.push({ letter, stored: where });
+    return !where;
+  });
 }
 
 function replayedEntry(letter: Letter, copy: Position, from: string, at: string): LedgerEntry {
