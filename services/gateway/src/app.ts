@@ -11,6 +11,7 @@ import { gatewayOpenApi } from './http/openapi';
 import { clientKeyOf, registerRateLimits, type RateLimitSettings } from './http/rate-limit';
 import type { CampaignApi, HistoryReader, SqlRunner } from './http/types';
 import { formatValidationErrors } from './http/validation';
+import { registerAsyncApiRoute } from './live/asyncapi';
 import type { LiveHub } from './live/hub';
 import { registerLiveSocket, type LiveSocketOptions } from './live/socket-route';
 import type { TotalsReader } from './live/types';
@@ -141,6 +142,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
 
   await registerLiveSocket(app, deps.hub, { ...DEFAULT_LIVE_OPTIONS, ...deps.live }, metrics, access);
+  registerAsyncApiRoute(app);
   // onRequest order: CORS (answers preflights), WebSocket origin, then the token and the policy, then connection caps.
   const refused = (reason: string) => metrics.onRefused(reason);
   await registerCors(app, limits.allowedOrigins);

@@ -6,7 +6,7 @@ import type { Role, TokenClaims } from './token';
  * Who may do what, as one table (GATEWAY_AUTH=on). Every route needs a rule: a route
  * without one is refused, so a new route cannot be exposed by forgetting this file.
  *
- *   open                 GET /, /healthz, /readyz, /openapi.json, /docs and its assets (and /metrics with GATEWAY_METRICS_PUBLIC)
+ *   open                 GET /, /healthz, /readyz, /openapi.json, /asyncapi.json, /docs and its assets (and /metrics with GATEWAY_METRICS_PUBLIC)
  *   any role, by scope   GET /v1/totals/:scope, /v1/history/* (?scope=, default all; /rank needs all),
  *                        GET /v1/campaigns/:id[/history|/rankings] (campaign:<id>),
  *                        GET /v1/campaigns (listed: only the campaigns the token covers),
@@ -50,6 +50,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'GET /healthz': OPEN,
   'GET /readyz': OPEN,
   'GET /openapi.json': OPEN,
+  'GET /asyncapi.json': OPEN,
   // Swagger UI: its page, script, styles and the same document; no data.
   ...Object.fromEntries(DOCS_UI_ROUTES.map((route) => [`GET ${route}`, OPEN])),
   'GET /metrics': { roles: ['admin', 'engineer'] },

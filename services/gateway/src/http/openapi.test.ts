@@ -129,7 +129,7 @@ describe('GET /openapi.json', () => {
     const live = doc.paths['/v1/live']!.get!;
     expect(live.responses['101']!.description).toContain('WebSocket');
     expect(live.responses['101']!.content).toBeUndefined();
-    expect(live.description).toContain('docs/asyncapi.yaml');
+    expect(live.description).toContain('GET /asyncapi.json');
     expect(live.parameters).toContainEqual(expect.objectContaining({ name: 'token', in: 'query', required: false }));
     expect(doc.paths['/metrics']!.get!.responses['200']!.content).toHaveProperty('text/plain');
     expect(doc.paths['/v1/totals/{scope}']!.get!.responses['200']!.content!['application/json']!.schema).toMatchObject({

@@ -36,7 +36,7 @@ export function gatewayOpenApi(policy: GatewayDocsPolicy): OpenApiOptions {
     version: '0.1.0',
     description:
       'Live and historical livestream e-commerce figures. Money is integer fen. Errors are { "error": { "code", "message", "details"? } }. ' +
-      'The WebSocket protocol of /v1/live is described in AsyncAPI 3 (docs/asyncapi.yaml). ' +
+      'The WebSocket protocol of /v1/live is described in AsyncAPI 3 at GET /asyncapi.json. ' +
       'Security: required when the gateway runs with GATEWAY_AUTH=on; operations marked security: [] are always open.',
     securitySchemes: {
       bearerAuth: {

@@ -1,3 +1,4 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   LIVE_RANK_DIMENSIONS,
   LIVE_RANK_MEASURES,
@@ -6,12 +7,14 @@ import {
 } from '@livetally/live-state';
 import { formatScope, parseStrictScope } from '@livetally/events';
 import type { ErrorCode } from '../errors';
+import { CLIENT_MESSAGE_SCHEMAS, type ClientMessageType } from './frame-schemas';
 
 /**
  * The /v1/live wire protocol: JSON text frames.
  *   client → {"type":"subscribe","channel":"<channel>"} | {"type":"unsubscribe","channel":…} | {"type":"ping"}
  *   channels: totals:<scope>, windows:<scope>, series:<scope>, rankings:<all|campaign:id>:<dimension>:<measure>
  *   server → snapshot | update | pong | error (see the frame builders below)
+ * Every frame's JSON Schema is in ./frame-schemas.ts.
  */
 export const TOTALS_CHANNEL_PREFIX = 'totals:';
 
@@ -81,6 +84,13 @@ export function parseChannel(text: string): { ok: true; channel: Channel } | Fai
   };
 }
 
+// The client messages' own schemas decide what a message must hold.
+const ajv = new Ajv({ allErrors: false });
+const CLIENT_VALIDATORS = Object.fromEntries(
+  Object.entries(CLIENT_MESSAGE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+) as Record<ClientMessageType, ValidateFunction>;
+const CLIENT_TYPES = Object.keys(CLIENT_MESSAGE_SCHEMAS).join(', ');
+
 /** Parses one text frame; never throws, so a bad frame can only ever earn an error frame. */
 export function parseClientMessage(text: string): { ok: true; message: ClientMessage } | Failure {
   let value: unknown;
@@ -98,25 +108,23 @@ export function parseClientMessage(text: string): { ok: true; message: ClientMes
     return { ok: false, code: 'BAD_FRAME', message: 'frame must be a JSON object with a string "type"' };
   }
   const { type, channel } = value as { type: string; channel?: unknown };
-  switch (type) {
-    case 'ping':
-      return { ok: true, message: { type } };
-    case 'subscribe':
-    case 'unsubscribe':
-      if (typeof channel !== 'string')
-        return {
-          ok: false,
-          code: 'INVALID_CHANNEL',
-          message: `"${type}" needs a string "channel" such as "totals:all"`,
-        };
-      return { ok: true, message: { type, channel } };
-    default:
-      return {
-        ok: false,
-        code: 'UNKNOWN_TYPE',
-        message: `unknown type ${JSON.stringify(type.slice(0, 40))}; expected subscribe, unsubscribe or ping`,
-      };
-  }
+  if (!Object.hasOwn(CLIENT_VALIDATORS, type))
+    return {
+      ok: false,
+      code: 'UNKNOWN_TYPE',
+      message: `unknown type ${JSON.stringify(type.slice(0, 40))}; expected ${CLIENT_TYPES}`,
+    };
+  const validate = CLIENT_VALIDATORS[type as ClientMessageType];
+  if (!validate(value)) return refusal(type, validate.errors?.[0]);
+  return { ok: true, message: (type === 'ping' ? { type } : { type, channel }) as ClientMessage };
+}
+
+function refusal(type: string, error: ErrorObject | undefined): Failure {
+  const field =
+    error?.instancePath.split('/')[1] || (error?.params as { missingProperty?: string } | undefined)?.missingProperty;
+  if (field === 'channel')
+    return { ok: false, code: 'INVALID_CHANNEL', message: `"${type}" needs a string "channel" such as "totals:all"` };
+  return { ok: false, code: 'BAD_FRAME', message: `"${type}" ${field ?? 'frame'} ${error?.message ?? 'is invalid'}` };
 }
 
 export const snapshotFrame = (channel: string, data: unknown, seq: number, ts: number): string =>

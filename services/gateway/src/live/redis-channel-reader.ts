@@ -6,16 +6,15 @@ import type { ChannelReader } from './types';
 const SERIES_MINUTES = 120;
 const WINDOW_MINUTES = 60;
 
+/** The measures a series: channel carries, one column each (see frame-schemas.ts). */
+export const SERIES_COLUMNS = ['salesFen', 'refundsFen', 'orders', 'views', 'sessions'] as const;
+
 /** Minute series travel as columns: 120 points stay one small frame. */
 function columns(points: MinutePoint[]) {
   return {
     start: points[0]?.t ?? 0,
     stepMs: 60_000,
-    salesFen: points.map((p) => p.salesFen),
-    refundsFen: points.map((p) => p.refundsFen),
-    orders: points.map((p) => p.orders),
-    views: points.map((p) => p.views),
-    sessions: points.map((p) => p.sessions),
+    ...Object.fromEntries(SERIES_COLUMNS.map((m) => [m, points.map((p) => p[m])])),
   };
 }
 

@@ -3,13 +3,13 @@ import { errorResponses } from '../http/schemas';
 
 /**
  * The upgrade of GET /v1/live as OpenAPI can say it; the frames that follow are described
- * by the AsyncAPI document built from ./frame-schemas.ts (docs/asyncapi.yaml).
+ * by the AsyncAPI document built from ./frame-schemas.ts (GET /asyncapi.json).
  */
 export const LIVE_ROUTE_SCHEMA: FastifySchema = {
   summary: 'Live figures over WebSocket',
   tags: ['live'],
   description: [
-    'Upgrade with a WebSocket handshake (101 Switching Protocols); JSON text frames follow, as described in AsyncAPI 3 by docs/asyncapi.yaml.',
+    'Upgrade with a WebSocket handshake (101 Switching Protocols); JSON text frames follow, as described in AsyncAPI 3 by GET /asyncapi.json.',
     'Client → server: {"type":"subscribe","channel":"totals:<scope>"}, {"type":"unsubscribe","channel":"totals:<scope>"}, {"type":"ping"}; channels are totals:, windows:, series:<scope> and rankings:<all|campaign:<id>>:<dimension>:<measure>.',
     'Server → client: a "snapshot" after every subscribe; "update" frames at most once per channel per LIVE_PUSH_INTERVAL_MS while the figures change (drop one whose seq is not above the last seen); "pong"; "error" frames (the connection stays open).',
     'The server pings every WS_HEARTBEAT_MS, closes with 1001 on shutdown, with 1008 when the token expires or the client keeps flooding over WS_FRAME_RATE.',
