@@ -29,13 +29,37 @@ const WARMUP_S = 2;
 // Everything, start-up and clean-up included, ends by then.
 const HARD_LIMIT_MS = 120_000;
 
+const USAGE = `usage: npm run bench:collector -- [--duration <s>] [--clients <n>] [--batch <events>] [--gzip] [--quick]
+  --duration  seconds of load after ${WARMUP_S} s of warm-up (1..${MAX_DURATION_S}; default 15, with --quick 5)
+  --clients   keep-alive connections posting at once (1..256, default 16)
+  --batch     events per request (1..1000, default 500)
+  --gzip      gzip every request body
+  --quick     a short run
+Starts the real collector on a fresh topic of the local Kafka (KAFKA_BROKERS, default 127.0.0.1:9092),
+prints accepted events/s and latency percentiles, checks Kafka holds every accepted event and writes
+the JSON to bench-results/collector.json (and $BENCH_RESULT_FILE). Needs the stack: bash infra/stack.sh up.
+`;
+const VALUE_FLAGS = ['--duration', '--clients', '--batch'];
+const SWITCHES = ['--gzip', '--quick'];
+
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const unknown = args.filter(
+  (a, i) => !SWITCHES.includes(a) && !VALUE_FLAGS.includes(a) && !VALUE_FLAGS.includes(args[i - 1]!),
+);
+const usageError = (message: string): never => {
+  process.stderr.write(`${message}\n${USAGE}`);
+  process.exit(2);
+};
+if (unknown.length > 0) usageError(`unknown argument ${JSON.stringify(unknown[0])}`);
 const flag = (name: string) => args.includes(`--${name}`);
 const num = (name: string, fallback: number, min: number, max: number) => {
   const i = args.indexOf(`--${name}`);
   const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be between ${min} and ${max}`);
-  return v;
+  return Number.isFinite(v) && v >= min && v <= max ? v : usageError(`--${name} must be between ${min} and ${max}`);
 };
 const quick = flag('quick');
 const durationS = num('duration', quick ? 5 : 15, 1, MAX_DURATION_S);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { describeEnv, hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
 import { TOPICS } from '@livetally/events';
 import { CAMPAIGN_CITIES, SHENZHEN_FACTS } from './campaign-profile';
@@ -26,29 +26,29 @@ export const SIMULATOR_ENV = describeEnv(schema, {
   LOG_LEVEL: 'Log level: error, warn, info or debug.',
 });
 
+/** The command-line flags, with their defaults (usage.ts prints them for --help). */
+export const FLAGS = {
+  mode: { type: 'string', default: 'live' },
+  rate: { type: 'string', default: '200' },
+  duration: { type: 'string', default: '0' },
+  seed: { type: 'string', default: '42' },
+  count: { type: 'string', default: '10000' },
+  'malformed-every': { type: 'string', default: '0' },
+  'duplicate-every': { type: 'string', default: '0' },
+  'late-every': { type: 'string', default: '0' },
+  hosts: { type: 'string', default: '2000' },
+  scale: { type: 'string' },
+  from: { type: 'string', default: SHENZHEN_FACTS.campaignFrom },
+  to: { type: 'string', default: SHENZHEN_FACTS.campaignTo },
+  speed: { type: 'string' },
+  minutes: { type: 'string' },
+  curve: { type: 'string' },
+  cities: { type: 'string' },
+} satisfies ParseArgsOptionsConfig;
+
 export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now()) {
   const e = parseEnv(env, schema);
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      mode: { type: 'string', default: 'live' },
-      rate: { type: 'string', default: '200' },
-      duration: { type: 'string', default: '0' },
-      seed: { type: 'string', default: '42' },
-      count: { type: 'string', default: '10000' },
-      'malformed-every': { type: 'string', default: '0' },
-      'duplicate-every': { type: 'string', default: '0' },
-      'late-every': { type: 'string', default: '0' },
-      hosts: { type: 'string', default: '2000' },
-      scale: { type: 'string' },
-      from: { type: 'string', default: SHENZHEN_FACTS.campaignFrom },
-      to: { type: 'string', default: SHENZHEN_FACTS.campaignTo },
-      speed: { type: 'string' },
-      minutes: { type: 'string' },
-      curve: { type: 'string' },
-      cities: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: FLAGS });
   const problems: string[] = [];
   const num = (name: string, raw: string | undefined, min: number, max: number) => {
     const n = Number(raw);

@@ -5,6 +5,12 @@ import { createLogger } from '@livetally/logging';
 import { parseSimulatorConfig, type SimulatorConfig } from './config';
 import { buildDataset, expectedTotals } from './dataset';
 import { runCampaign, runLive } from './play';
+import { SIMULATOR_USAGE } from './usage';
+
+if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+  process.stdout.write(SIMULATOR_USAGE);
+  process.exit(0);
+}
 
 let config: SimulatorConfig;
 try {
