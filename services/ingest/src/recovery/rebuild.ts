@@ -121,10 +121,112 @@ export class RebuildLockLostError extends Error {
 
 const FINGERPRINT_CHUNK = 5_000;
 
+/** One rebuild's context: its deps, its lock token and check, its timings and progress. */
+interface RebuildRun {
+  deps: RebuildDeps;
+  token: string;
+  progress: (message: string, data?: Record<string, unknown>) => void;
+  /** Throws when the run must stop before the write (lock lost, interrupted). */
+  checkLock(): void;
+  timed<T>(name: string, f: () => Promise<T>): Promise<T>;
+  timingsMs: Record<string, number>;
+}
+
 export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult> {
-  const { live, history, topic } = deps;
-  const progress = deps.progress ?? (() => undefined);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const token = randomUUID();
+  if (!(await deps.live.acquireRebuildLock(token, deps.lockTtlMs)))
+    throw new RebuildBusyError(await deps.live.rebuildLockTtl());
+  const lock = keepRebuildLock(deps, token);
+  const run: RebuildRun = {
+    deps,
+    token,
+    progress: deps.progress ?? (() => undefined),
+    checkLock: lock.check,
+    ...timer(),
+  };
+  run.progress('rebuild lock taken: counter writes and ClickHouse inserts are paused', { ttlMs: deps.lockTtlMs });
+  let written = false;
+  try {
+    // Checked under the lock: a concurrent rebuild may have finished just before.
+    if (deps.onlyIfMissing && (await deps.live.hasMarker())) {
+      run.progress('live state is already there (rebuilt by another process); nothing to do');
+      return notNeeded(run.timingsMs);
+    }
+    await waitForInFlightInserts(run);
+    await restoreCatalogue(run);
+    const { offsets, totals } = await readHistoryCut(run);
+    const scopes = await surveyScopes(run);
+    const fingerprints = await restoreFingerprints(run, offsets);
+    const measureRun: MeasureRun = {
+      topic: deps.topic,
+      upTo: offsets,
+      now: 0,
+      check: run.checkLock,
+      progress: run.progress,
+      timed: run.timed,
+    };
+    const dimensions = await restoreDimensions(run, measureRun);
+    const final = await writeFinalState(
+      run,
+      measureRun,
+      { offsets, totals, existing: scopes.existing },
+      dimensions.counts,
+    );
+    written = true;
+    await lock.stop();
+    run.progress(
+      `Redis: ${final.all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${final.remove.length} stale scope(s) deleted); live state marked ready, lock released`,
+    );
+    await deps.live.publishChanged([...final.all.keys(), ...final.remove]).catch(() => undefined);
+    return {
+      outcome: 'rebuilt',
+      partitions: offsets.size,
+      offsets: Object.fromEntries([...offsets].map(([p, o]) => [String(p), o])),
+      scopes: final.all.size,
+      removedScopes: final.remove.length,
+      keptScopes: scopes.kept,
+      fingerprints,
+      campaigns: final.campaigns,
+      measures:
+        final.counts && deps.measures
+          ? { ...final.counts, clearedKeys: dimensions.clearedKeys, viewerKinds: [...deps.measures.viewerKinds] }
+          : null,
+      timingsMs: run.timingsMs,
+    };
+  } finally {
+    void lock.stop();
+    if (!written) await deps.live.releaseRebuildLock(token).catch(() => undefined);
+  }
+}
+
+/** Refreshes the lock every third of its TTL; check() throws once it was lost or the run was interrupted. */
+function keepRebuildLock(deps: RebuildDeps, token: string): { check(): void; stop(): Promise<void> } {
+  let lost = false;
+  let refreshing = Promise.resolve();
+  const refresher = setInterval(
+    () => {
+      refreshing = deps.live.refreshRebuildLock(token, deps.lockTtlMs).then(
+        (held) => {
+          if (!held) lost = true;
+        },
+        () => undefined, // a failed refresh is retried on the next tick; the TTL leaves room
+      );
+    },
+    Math.max(250, Math.floor(deps.lockTtlMs / 3)),
+  );
+  return {
+    check() {
+      if (deps.signal?.aborted) throw new Error('rebuild interrupted before the write; nothing was written');
+      if (lost) throw new RebuildLockLostError();
+    },
+    async stop() {
+      clearInterval(refresher);
+      await refreshing;
+    },
+  };
+}
+
+function timer(): Pick<RebuildRun, 'timed' | 'timingsMs'> {
   const timingsMs: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -134,191 +236,181 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
       timingsMs[name] = (timingsMs[name] ?? 0) + Math.round(performance.now() - t);
     }
   };
+  return { timed, timingsMs };
+}
 
-  const token = randomUUID();
-  if (!(await live.acquireRebuildLock(token, deps.lockTtlMs))) throw new RebuildBusyError(await live.rebuildLockTtl());
-  progress('rebuild lock taken: counter writes and ClickHouse inserts are paused', { ttlMs: deps.lockTtlMs });
-
-  let lost = false;
-  let refreshing = Promise.resolve();
-  const refresher = setInterval(
-    () => {
-      refreshing = live.refreshRebuildLock(token, deps.lockTtlMs).then(
-        (held) => {
-          if (!held) lost = true;
-        },
-        () => undefined, // a failed refresh is retried on the next tick; the TTL leaves room
-      );
-    },
-    Math.max(250, Math.floor(deps.lockTtlMs / 3)),
-  );
-  const checkLock = () => {
-    if (deps.signal?.aborted) throw new Error('rebuild interrupted before the write; nothing was written');
-    if (lost) throw new RebuildLockLostError();
+function notNeeded(timingsMs: Record<string, number>): RebuildResult {
+  return {
+    outcome: 'not-needed',
+    partitions: 0,
+    offsets: {},
+    scopes: 0,
+    removedScopes: 0,
+    keptScopes: [],
+    fingerprints: 0,
+    campaigns: null,
+    measures: null,
+    timingsMs,
   };
+}
 
-  let written = false;
-  try {
-    // Checked under the lock: a concurrent rebuild may have finished just before.
-    if (deps.onlyIfMissing && (await live.hasMarker())) {
-      progress('live state is already there (rebuilt by another process); nothing to do');
-      return {
-        outcome: 'not-needed',
-        partitions: 0,
-        offsets: {},
-        scopes: 0,
-        removedScopes: 0,
-        keptScopes: [],
-        fingerprints: 0,
-        campaigns: null,
-        measures: null,
-        timingsMs,
-      };
-    }
-
-    await timed('graceWait', async () => {
-      const until = Date.now() + deps.graceMs;
-      progress(`waiting ${(deps.graceMs / 1000).toFixed(1)} s for ClickHouse inserts already in flight`, {
-        graceMs: deps.graceMs,
-      });
-      let reported = Date.now();
-      for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
-        await sleep(Math.min(left, 1_000));
-        checkLock();
-        const remaining = until - Date.now();
-        if (remaining > 0 && Date.now() - reported >= 5_000) {
-          reported = Date.now();
-          progress(`  ${Math.ceil(remaining / 1000)} s left`);
-        }
-      }
+/** Step 2: every ClickHouse insert that passed its pre-insert check before the lock lands within the grace period. */
+async function waitForInFlightInserts({ deps, progress, checkLock, timed }: RebuildRun): Promise<void> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  await timed('graceWait', async () => {
+    const until = Date.now() + deps.graceMs;
+    progress(`waiting ${(deps.graceMs / 1000).toFixed(1)} s for ClickHouse inserts already in flight`, {
+      graceMs: deps.graceMs,
     });
-
-    const measures = deps.measures;
-    if (measures) {
-      const restored = await timed('catalogue', async () => {
-        const n = await measures.catalogue.restore();
-        // A version no worker has cached: each re-reads the catalogue before its next apply.
-        await live.renewCatalogueVersion(measures.catalogue.versionKey, Date.now());
-        return n;
-      });
+    let reported = Date.now();
+    for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
+      await sleep(Math.min(left, 1_000));
       checkLock();
-      progress(`Redis: campaign catalogue restored from ClickHouse (lt_campaigns): ${restored} campaign(s)`);
-    }
-
-    const offsets = await timed('maxOffsets', () => history.maxOffsets(topic));
-    checkLock();
-    progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, {
-      offsets: Object.fromEntries(offsets),
-    });
-
-    const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
-    checkLock();
-    progress(`ClickHouse: totals of ${totals.size} scope(s) computed`);
-
-    const computable = new Set(measures ? [...HISTORY_SCOPE_KINDS, 'campaign'] : HISTORY_SCOPE_KINDS);
-    const existing = await timed('scan', () => live.scanScopes());
-    const kept = new Map<string, number>();
-    for (const s of existing)
-      if (!computable.has(scopeKind(s))) kept.set(scopeKind(s), (kept.get(scopeKind(s)) ?? 0) + 1);
-    const keptScopes = [...kept].map(([kind, scopes]) => ({ kind, scopes }));
-    progress(`Redis: ${existing.length} scope key(s) before the rebuild`);
-    for (const k of keptScopes)
-      progress(`  kept ${k.scopes} ${k.kind} scope(s) as they are: ClickHouse cannot compute ${k.kind} totals yet`);
-
-    let fingerprints = 0;
-    const dedup = deps.dedup;
-    if (dedup) {
-      fingerprints = await timed('fingerprints', () =>
-        history.forEachRecentEventKey(topic, offsets, dedup.windowSeconds, FINGERPRINT_CHUNK, async (keys) => {
-          checkLock();
-          await dedup.restore(keys);
-          fingerprints += keys.length;
-          if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0)
-            progress(`  ${fingerprints} resend fingerprints restored…`);
-        }),
-      );
-      progress(`Redis: ${fingerprints} resend fingerprint(s) of the last ${dedup.windowSeconds} s restored`);
-    }
-
-    let counts: MeasureCounts | null = null;
-    let clearedKeys = 0;
-    const run: MeasureRun = { topic, upTo: offsets, now: 0, check: checkLock, progress, timed };
-    if (measures) {
-      run.now = (measures.now ?? Date.now)();
-      clearedKeys = await timed('clear', () => measures.writer.clear());
-      checkLock();
-      progress(
-        `Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`,
-      );
-      counts = await restoreDimensionMeasures(measures, run);
-    }
-
-    // Campaign scopes (computed for the catalogue version read here), then the final
-    // atomic write; redone when a campaign changed in between.
-    let campaigns: number | null = null;
-    let all: Map<string, ScopeTotalsText> = totals;
-    let remove: string[] = [];
-    for (let attempt = 1; ; attempt++) {
-      let catalogue: { versionKey: string; version: string } | undefined;
-      if (measures) {
-        if (attempt > 1) {
-          const n = await timed('clear', () => measures.writer.clear('campaign:'));
-          progress(`a campaign changed during the rebuild; redoing the campaign scopes (${n} key(s) cleared)`);
-        }
-        const snap = await timed('catalogue', () => measures.catalogue.snapshot());
-        catalogue = { versionKey: measures.catalogue.versionKey, version: String(snap.version) };
-        campaigns = snap.campaigns.length;
-        progress(`campaign scopes: ${snap.campaigns.length} campaign(s) in catalogue version ${snap.version}`);
-        all = new Map(totals);
-        let campaignCounts = emptyCounts();
-        for (const c of snap.campaigns) {
-          const r = await restoreCampaign(measures, run, c);
-          if (r.totals) all.set(`campaign:${c.id}`, r.totals);
-          campaignCounts = addCounts(campaignCounts, r.counts);
-        }
-        counts = addCounts(counts ?? emptyCounts(), campaignCounts);
+      const remaining = until - Date.now();
+      if (remaining > 0 && Date.now() - reported >= 5_000) {
+        reported = Date.now();
+        progress(`  ${Math.ceil(remaining / 1000)} s left`);
       }
-      remove = existing.filter((s) => computable.has(scopeKind(s)) && !all.has(s));
-      checkLock();
-      const outcome = await timed('write', () =>
-        live.writeRebuiltState({
-          token,
-          topic,
-          totals: all as Map<string, Partial<Record<TotalField, string>>>,
-          remove,
-          offsets,
-          catalogue,
-        }),
-      );
-      if (outcome === 'lock-lost') throw new RebuildLockLostError();
-      if (outcome === 'written') break;
-      if (attempt >= CATALOGUE_ATTEMPTS)
-        throw new Error(
-          `the campaign catalogue kept changing during the rebuild (${attempt} attempts); nothing was written, run it again`,
-        );
     }
-    written = true;
-    clearInterval(refresher);
-    await refreshing;
-    progress(
-      `Redis: ${all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${remove.length} stale scope(s) deleted); live state marked ready, lock released`,
+  });
+}
+
+/** Step 3: the campaign catalogue from ClickHouse, under a version no worker has cached. */
+async function restoreCatalogue({ deps, progress, checkLock, timed }: RebuildRun): Promise<void> {
+  const measures = deps.measures;
+  if (!measures) return;
+  const restored = await timed('catalogue', async () => {
+    const n = await measures.catalogue.restore();
+    // A version no worker has cached: each re-reads the catalogue before its next apply.
+    await deps.live.renewCatalogueVersion(measures.catalogue.versionKey, Date.now());
+    return n;
+  });
+  checkLock();
+  progress(`Redis: campaign catalogue restored from ClickHouse (lt_campaigns): ${restored} campaign(s)`);
+}
+
+/** Step 4: the cut (highest stored offset per partition) and every dimension scope's totals at it. */
+async function readHistoryCut({ deps, progress, checkLock, timed }: RebuildRun) {
+  const { history, topic } = deps;
+  const offsets = await timed('maxOffsets', () => history.maxOffsets(topic));
+  checkLock();
+  progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, {
+    offsets: Object.fromEntries(offsets),
+  });
+  const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
+  checkLock();
+  progress(`ClickHouse: totals of ${totals.size} scope(s) computed`);
+  return { offsets, totals };
+}
+
+/** Scope kinds the rebuild computes (campaign scopes only with `measures`). */
+function computableKinds(deps: RebuildDeps): ReadonlySet<string> {
+  return new Set(deps.measures ? [...HISTORY_SCOPE_KINDS, 'campaign'] : HISTORY_SCOPE_KINDS);
+}
+
+/** The scopes Redis holds now, and per kind those history cannot compute (kept as they are). */
+async function surveyScopes({ deps, progress, timed }: RebuildRun) {
+  const computable = computableKinds(deps);
+  const existing = await timed('scan', () => deps.live.scanScopes());
+  const byKind = new Map<string, number>();
+  for (const s of existing)
+    if (!computable.has(scopeKind(s))) byKind.set(scopeKind(s), (byKind.get(scopeKind(s)) ?? 0) + 1);
+  const kept = [...byKind].map(([kind, scopes]) => ({ kind, scopes }));
+  progress(`Redis: ${existing.length} scope key(s) before the rebuild`);
+  for (const k of kept)
+    progress(`  kept ${k.scopes} ${k.kind} scope(s) as they are: ClickHouse cannot compute ${k.kind} totals yet`);
+  return { existing, kept };
+}
+
+/** Step 5: resend fingerprints of the rows stored within the dedup window. */
+async function restoreFingerprints(
+  { deps, progress, checkLock, timed }: RebuildRun,
+  offsets: ReadonlyMap<number, string>,
+): Promise<number> {
+  const dedup = deps.dedup;
+  if (!dedup) return 0;
+  let fingerprints = 0;
+  fingerprints = await timed('fingerprints', () =>
+    deps.history.forEachRecentEventKey(deps.topic, offsets, dedup.windowSeconds, FINGERPRINT_CHUNK, async (keys) => {
+      checkLock();
+      await dedup.restore(keys);
+      fingerprints += keys.length;
+      if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
+    }),
+  );
+  progress(`Redis: ${fingerprints} resend fingerprint(s) of the last ${dedup.windowSeconds} s restored`);
+  return fingerprints;
+}
+
+/** Step 6 for dimension scopes: clear every measure key of the prefix, then restore them from history. */
+async function restoreDimensions(
+  { deps, progress, checkLock, timed }: RebuildRun,
+  measureRun: MeasureRun,
+): Promise<{ counts: MeasureCounts | null; clearedKeys: number }> {
+  const measures = deps.measures;
+  if (!measures) return { counts: null, clearedKeys: 0 };
+  measureRun.now = (measures.now ?? Date.now)();
+  const clearedKeys = await timed('clear', () => measures.writer.clear());
+  checkLock();
+  progress(
+    `Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`,
+  );
+  return { counts: await restoreDimensionMeasures(measures, measureRun), clearedKeys };
+}
+
+/**
+ * Step 6 for campaign scopes and step 7: campaign scopes computed for the catalogue
+ * version read here, then the one atomic write; redone when a campaign changed in between.
+ */
+async function writeFinalState(
+  { deps, token, progress, checkLock, timed }: RebuildRun,
+  measureRun: MeasureRun,
+  cut: { offsets: Map<number, string>; totals: Map<string, ScopeTotalsText>; existing: readonly string[] },
+  dimensionCounts: MeasureCounts | null,
+) {
+  const { measures, topic } = deps;
+  const computable = computableKinds(deps);
+  let counts = dimensionCounts;
+  let campaigns: number | null = null;
+  let all: Map<string, ScopeTotalsText> = cut.totals;
+  let remove: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    let catalogue: { versionKey: string; version: string } | undefined;
+    if (measures) {
+      if (attempt > 1) {
+        const n = await timed('clear', () => measures.writer.clear('campaign:'));
+        progress(`a campaign changed during the rebuild; redoing the campaign scopes (${n} key(s) cleared)`);
+      }
+      const snap = await timed('catalogue', () => measures.catalogue.snapshot());
+      catalogue = { versionKey: measures.catalogue.versionKey, version: String(snap.version) };
+      campaigns = snap.campaigns.length;
+      progress(`campaign scopes: ${snap.campaigns.length} campaign(s) in catalogue version ${snap.version}`);
+      all = new Map(cut.totals);
+      let campaignCounts = emptyCounts();
+      for (const c of snap.campaigns) {
+        const r = await restoreCampaign(measures, measureRun, c);
+        if (r.totals) all.set(`campaign:${c.id}`, r.totals);
+        campaignCounts = addCounts(campaignCounts, r.counts);
+      }
+      counts = addCounts(counts ?? emptyCounts(), campaignCounts);
+    }
+    remove = cut.existing.filter((s) => computable.has(scopeKind(s)) && !all.has(s));
+    checkLock();
+    const outcome = await timed('write', () =>
+      deps.live.writeRebuiltState({
+        token,
+        topic,
+        totals: all as Map<string, Partial<Record<TotalField, string>>>,
+        remove,
+        offsets: cut.offsets,
+        catalogue,
+      }),
     );
-    await live.publishChanged([...all.keys(), ...remove]).catch(() => undefined);
-
-    return {
-      outcome: 'rebuilt',
-      partitions: offsets.size,
-      offsets: Object.fromEntries([...offsets].map(([p, o]) => [String(p), o])),
-      scopes: all.size,
-      removedScopes: remove.length,
-      keptScopes,
-      fingerprints,
-      campaigns,
-      measures: counts && measures ? { ...counts, clearedKeys, viewerKinds: [...measures.viewerKinds] } : null,
-      timingsMs,
-    };
-  } finally {
-    clearInterval(refresher);
-    if (!written) await live.releaseRebuildLock(token).catch(() => undefined);
+    if (outcome === 'lock-lost') throw new RebuildLockLostError();
+    if (outcome === 'written') return { all, remove, campaigns, counts };
+    if (attempt >= CATALOGUE_ATTEMPTS)
+      throw new Error(
+        `the campaign catalogue kept changing during the rebuild (${attempt} attempts); nothing was written, run it again`,
+      );
   }
 }
