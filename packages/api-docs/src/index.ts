@@ -131,8 +131,10 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
 export async function registerDocsUi(app: FastifyInstance): Promise<void> {
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
-    // No call to the public validator badge service: nothing leaves the page's origin.
-    uiConfig: { validatorUrl: null, deepLinking: true },
+    // No call to the public validator badge service: nothing leaves the page's origin. No top
+    // bar either: its logo is an SVG with an inline <style>, which the CSP refuses, and its
+    // box for loading other documents has nothing to offer here.
+    uiConfig: { validatorUrl: null, deepLinking: true, layout: 'BaseLayout' },
     staticCSP: DOCS_CONTENT_SECURITY_POLICY,
   });
 }
