@@ -71,102 +71,48 @@ export const HISTORY_KINDS: ReadonlySet<string> = new Set(HISTORY_SCOPE_KINDS);
 const computable = (kind: string) => HISTORY_KINDS.has(kind);
 const CAMPAIGN_ROUNDS = 3;
 
+type Timings = { scan: number; snapshot: number; clickhouse: number; compare: number; campaigns: number };
+
+/** One reconcile's context: its deps, the kinds compared, its timings and progress. */
+interface ReconcileRun {
+  deps: ReconcileDeps;
+  kinds: string[];
+  progress: (message: string) => void;
+  timingsMs: Timings;
+  timed<T>(name: keyof Timings, f: () => Promise<T>): Promise<T>;
+  /** Whether a scope is compared at the dimension cut (campaign scopes get their own when compared). */
+  dimensional(scope: string): boolean;
+}
+
+/** What the dimension cuts found: the main cut's snapshot and the comparison of every scope at a cut. */
+interface DimensionOutcome {
+  snap: LiveSnapshot;
+  comparison: Comparison;
+  late: number;
+  redisScopes: number;
+  clickhouseScopes: number;
+}
+
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const { live, history, topic } = deps;
-  const progress = deps.progress ?? (() => undefined);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const timingsMs = { scan: 0, snapshot: 0, clickhouse: 0, compare: 0, campaigns: 0 };
-  const timed = async <T>(name: keyof typeof timingsMs, f: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await f();
-    } finally {
-      timingsMs[name] += Math.round(performance.now() - t);
-    }
-  };
-  const kinds = deps.campaigns ? [...HISTORY_SCOPE_KINDS, 'campaign'] : [...HISTORY_SCOPE_KINDS];
-  const notReady = (snap: LiveSnapshot): ReconcileResult => {
-    progress(
-      snap.status === 'rebuilding'
-        ? 'Redis: a rebuild is running; nothing to compare yet'
-        : 'Redis: no live state (marker missing): run `npm run rebuild`',
-    );
-    return {
-      status: snap.status,
-      topic,
-      offsets: offsetsOf(snap),
-      lateScopes: 0,
-      redisScopes: 0,
-      clickhouseScopes: 0,
-      kinds,
-      campaigns: null,
-      campaignRechecks: 0,
-      comparison: null,
-      timingsMs,
-    };
-  };
-  // With campaigns compared, campaign scopes leave the dimension cut for a cut of their own.
-  const dimensional = (scope: string) => !deps.campaigns || scopeKind(scope) !== 'campaign';
-
-  const scanned = await timed('scan', () => live.scanScopes());
-  const scopes = scanned.filter(dimensional);
+  const run = startRun(deps);
+  const { progress, kinds } = run;
+  const scanned = await run.timed('scan', () => deps.live.scanScopes());
   progress(`Redis: ${scanned.length} scope key(s) found (SCAN); comparing kinds ${kinds.join(', ')}`);
-  const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
-  if (snap.status !== 'ready') return notReady(snap);
-  progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
-  await timed('snapshot', () => live.waitUntilDurable(topic, snap.offsets));
-  const hist = await timed('clickhouse', () => history.totalsByScope(topic, snap.offsets));
-  progress(`ClickHouse: totals of ${hist.size} scope(s) over the rows up to those offsets`);
-
-  const read = new Set(scopes);
-  const late = [...hist.keys()].filter((s) => !read.has(s));
-  const t = performance.now();
-  let comparison = compareTotals(present(snap.totals), new Map([...hist].filter(([s]) => read.has(s))), computable);
-  timingsMs.compare += Math.round(performance.now() - t);
-
-  let redisScopes = present(snap.totals).size;
-  if (late.length > 0) {
-    progress(`  ${late.length} scope(s) were created after the SCAN; comparing them at a second cut`);
-    const snap2 = await timed('snapshot', () => live.snapshot(topic, late));
-    if (snap2.status !== 'ready') return notReady(snap2);
-    await timed('snapshot', () => live.waitUntilDurable(topic, snap2.offsets));
-    const hist2 = await timed('clickhouse', () => history.totalsByScope(topic, snap2.offsets, late));
-    const t2 = performance.now();
-    comparison = merge(comparison, compareTotals(present(snap2.totals), hist2, computable));
-    timingsMs.compare += Math.round(performance.now() - t2);
-    redisScopes += present(snap2.totals).size;
-  }
-
+  const dims = await compareDimensionScopes(run, scanned.filter(run.dimensional));
+  if ('status' in dims) return notReady(run, dims);
+  let { comparison, redisScopes } = dims;
   let campaigns: number | null = null;
   let campaignRechecks = 0;
-  const cc = deps.campaigns;
-  if (cc) {
-    const outcome = await timed('campaigns', async () => {
-      const pending = scanned.filter((s) => !dimensional(s));
-      const first = await compareCampaigns(cc, live, topic, pending);
-      if (first.status !== 'ready') return first;
-      const differing = first.comparison.differences.map((d) => d.scope);
-      if (differing.length === 0) return first;
-      // A campaign backfill (after a change) may be adding history right now: compare again.
-      const recheckMs = cc.recheckMs ?? 2_000;
-      progress(
-        `  ${differing.length} campaign scope(s) differ; comparing them again at a fresh cut in ${(recheckMs / 1000).toFixed(1)} s (a backfill may be running)`,
-      );
-      await sleep(recheckMs);
-      const again = await compareCampaigns(cc, live, topic, differing, { only: true });
-      if (again.status !== 'ready') return again;
-      return {
-        ...first,
-        rechecks: differing.length,
-        comparison: {
-          ...first.comparison,
-          agreeing: first.comparison.agreeing + again.comparison.agreeing,
-          differences: again.comparison.differences,
-        },
-      };
-    });
+  if (deps.campaigns) {
+    const outcome = await run.timed('campaigns', () =>
+      compareCampaignScopes(
+        run,
+        deps.campaigns!,
+        scanned.filter((s) => !run.dimensional(s)),
+      ),
+    );
     if (outcome.status !== 'ready')
-      return notReady({ status: outcome.status, offsets: snap.offsets, totals: new Map() });
+      return notReady(run, { status: outcome.status, offsets: dims.snap.offsets, totals: new Map() });
     campaigns = outcome.campaigns;
     campaignRechecks = outcome.rechecks;
     redisScopes += outcome.redisScopes;
@@ -180,16 +126,127 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   );
   return {
     status: 'ready',
-    topic,
-    offsets: offsetsOf(snap),
-    lateScopes: late.length,
+    topic: deps.topic,
+    offsets: offsetsOf(dims.snap),
+    lateScopes: dims.late,
     redisScopes,
-    clickhouseScopes: hist.size,
+    clickhouseScopes: dims.clickhouseScopes,
     kinds,
     campaigns,
     campaignRechecks,
     comparison,
+    timingsMs: run.timingsMs,
+  };
+}
+
+function startRun(deps: ReconcileDeps): ReconcileRun {
+  const timingsMs: Timings = { scan: 0, snapshot: 0, clickhouse: 0, compare: 0, campaigns: 0 };
+  return {
+    deps,
+    kinds: deps.campaigns ? [...HISTORY_SCOPE_KINDS, 'campaign'] : [...HISTORY_SCOPE_KINDS],
+    progress: deps.progress ?? (() => undefined),
     timingsMs,
+    async timed(name, f) {
+      const t = performance.now();
+      try {
+        return await f();
+      } finally {
+        timingsMs[name] += Math.round(performance.now() - t);
+      }
+    },
+    // With campaigns compared, campaign scopes leave the dimension cut for a cut of their own.
+    dimensional: (scope) => !deps.campaigns || scopeKind(scope) !== 'campaign',
+  };
+}
+
+function notReady(run: ReconcileRun, snap: LiveSnapshot): ReconcileResult {
+  run.progress(
+    snap.status === 'rebuilding'
+      ? 'Redis: a rebuild is running; nothing to compare yet'
+      : 'Redis: no live state (marker missing): run `npm run rebuild`',
+  );
+  return {
+    status: snap.status,
+    topic: run.deps.topic,
+    offsets: offsetsOf(snap),
+    lateScopes: 0,
+    redisScopes: 0,
+    clickhouseScopes: 0,
+    kinds: run.kinds,
+    campaigns: null,
+    campaignRechecks: 0,
+    comparison: null,
+    timingsMs: run.timingsMs,
+  };
+}
+
+/**
+ * Cut 1 over the scanned scopes, then a second cut of just the scopes created after the
+ * SCAN; returns the snapshot that is not ready instead when Redis holds no live state.
+ */
+async function compareDimensionScopes(
+  run: ReconcileRun,
+  scopes: readonly string[],
+): Promise<DimensionOutcome | LiveSnapshot> {
+  const { deps, progress, timed, timingsMs } = run;
+  const { live, history, topic } = deps;
+  const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
+  if (snap.status !== 'ready') return snap;
+  progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
+  await timed('snapshot', () => live.waitUntilDurable(topic, snap.offsets));
+  const hist = await timed('clickhouse', () => history.totalsByScope(topic, snap.offsets));
+  progress(`ClickHouse: totals of ${hist.size} scope(s) over the rows up to those offsets`);
+
+  const read = new Set(scopes);
+  const late = [...hist.keys()].filter((s) => !read.has(s));
+  const t = performance.now();
+  let comparison = compareTotals(present(snap.totals), new Map([...hist].filter(([s]) => read.has(s))), computable);
+  timingsMs.compare += Math.round(performance.now() - t);
+  let redisScopes = present(snap.totals).size;
+  if (late.length > 0) {
+    progress(`  ${late.length} scope(s) were created after the SCAN; comparing them at a second cut`);
+    const snap2 = await timed('snapshot', () => live.snapshot(topic, late));
+    if (snap2.status !== 'ready') return snap2;
+    await timed('snapshot', () => live.waitUntilDurable(topic, snap2.offsets));
+    const hist2 = await timed('clickhouse', () => history.totalsByScope(topic, snap2.offsets, late));
+    const t2 = performance.now();
+    comparison = merge(comparison, compareTotals(present(snap2.totals), hist2, computable));
+    timingsMs.compare += Math.round(performance.now() - t2);
+    redisScopes += present(snap2.totals).size;
+  }
+  return { snap, comparison, late: late.length, redisScopes, clickhouseScopes: hist.size };
+}
+
+/**
+ * Campaign scopes at a cut of their own; those that differ are compared once more at a
+ * fresh cut after `recheckMs` (a backfill may have been adding history).
+ */
+async function compareCampaignScopes(
+  run: ReconcileRun,
+  cc: NonNullable<ReconcileDeps['campaigns']>,
+  scopes: readonly string[],
+): Promise<CampaignOutcome> {
+  const { deps, progress } = run;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const first = await compareCampaigns(cc, deps.live, deps.topic, scopes);
+  if (first.status !== 'ready') return first;
+  const differing = first.comparison.differences.map((d) => d.scope);
+  if (differing.length === 0) return first;
+  const recheckMs = cc.recheckMs ?? 2_000;
+  progress(
+    `  ${differing.length} campaign scope(s) differ; comparing them again at a fresh cut in ${(recheckMs / 1000).toFixed(1)} s (a backfill may be running)`,
+  );
+  await sleep(recheckMs);
+  const again = await compareCampaigns(cc, deps.live, deps.topic, differing, { only: true });
+  if (again.status !== 'ready') return again;
+  return {
+    ...first,
+    rechecks: differing.length,
+    comparison: {
+      ...first.comparison,
+      agreeing: first.comparison.agreeing + again.comparison.agreeing,
+      differences: again.comparison.differences,
+    },
   };
 }
 
