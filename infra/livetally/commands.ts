@@ -99,19 +99,8 @@ waiting for each to finish its work in flight. The stack keeps running
   {
     name: 'simulate',
     summary: 'produce simulated livestream events into Kafka',
-    help: `usage: livetally simulate [--mode live|seeded|campaign] [options]
-
-  --mode live        a Shenzhen-like national market at --rate events/s (default 200),
-                     wall-clock time, for --duration seconds (0, the default: until Ctrl-C)
-  --mode seeded      a fixed data set of --count events (default 10000) from --seed;
-                     prints its exact totals
-  --mode campaign    a past campaign window (--from, --to, --cities) played in --minutes
-                     or at --speed, at --scale of the real market (--curve shanghai|flat)
-  --malformed-every N, --duplicate-every N, --late-every N   mix in invalid events,
-                     platform resends and late events; --hosts N distinct hosts (2000)
-Writes to KAFKA_TOPIC (livetally.events) on KAFKA_BROKERS. Modes, market and scale:
-docs/simulator.md. Runs services/simulator/src/main.ts (npm run simulate).
-`,
+    // The simulator answers --help itself (its flags and their defaults).
+    help: null,
     invoke: tsx('services/simulator/src/main.ts'),
   },
   {
