@@ -35,7 +35,14 @@ const errors = errorResponses('BAD_REQUEST', 'INVALID_RANGE', 'INVALID_SCOPE', '
 /** GET /v1/history/*: figures from the per-minute rollups (never raw events). */
 export function registerHistoryRoutes(app: FastifyInstance, history: HistoryReader | undefined): void {
   const reader = (): HistoryReader => history ?? unconfigured();
+  registerTotals(app, reader);
+  registerSeries(app, reader);
+  registerTop(app, reader);
+  registerRank(app, reader);
+}
 
+/** GET /v1/history/totals: measures summed over a range. */
+function registerTotals(app: FastifyInstance, reader: () => HistoryReader): void {
   app.get<{ Querystring: RangeQuery }>(
     '/v1/history/totals',
     {
@@ -60,7 +67,10 @@ export function registerHistoryRoutes(app: FastifyInstance, history: HistoryRead
       return { scope: request.query.scope ?? 'all', from: iso(from), to: iso(to), totals };
     },
   );
+}
 
+/** GET /v1/history/series: buckets at a granularity in a time zone. */
+function registerSeries(app: FastifyInstance, reader: () => HistoryReader): void {
   app.get<{ Querystring: RangeQuery & { granularity: Granularity; tz: string } }>(
     '/v1/history/series',
     {
@@ -108,7 +118,10 @@ export function registerHistoryRoutes(app: FastifyInstance, history: HistoryRead
       return { scope: request.query.scope ?? 'all', from: iso(from), to: iso(to), granularity, tz, buckets };
     },
   );
+}
 
+/** GET /v1/history/top: the first members of a dimension by a measure. */
+function registerTop(app: FastifyInstance, reader: () => HistoryReader): void {
   app.get<{ Querystring: RangeQuery & { dimension: RankDimension; measure: RankMeasure; limit: number } }>(
     '/v1/history/top',
     {
@@ -156,7 +169,10 @@ export function registerHistoryRoutes(app: FastifyInstance, history: HistoryRead
       };
     },
   );
+}
 
+/** GET /v1/history/rank: one member's rank in a dimension. */
+function registerRank(app: FastifyInstance, reader: () => HistoryReader): void {
   app.get<{ Querystring: { dimension: RankDimension; name: string; measure: RankMeasure; from: string; to: string } }>(
     '/v1/history/rank',
     {
