@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
 import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
@@ -9,15 +9,16 @@ import { buildDataset, expectedTotals, type DatasetMessage } from '../services/s
 import { createHistoryDatabase, startGatewayOn } from './support/gateway-history';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
-import { STACK, clickhouseEnv, freePort, ingestEnv, uniqueName, waitFor } from './support/stack';
+import { STACK, ingestEnv, uniqueName, waitFor } from './support/stack';
 
 /**
- * Campaign backfills on the real stack (Kafka, an ingest worker, Redis, ClickHouse),
- * with in-process gateways and real gateway processes sharing one key prefix:
- * a change of name or targets starts no backfill; a change of filters builds the new
- * figures aside while live events keep arriving, so a reader never sees a dip; two
- * gateways changing one campaign at once end exact; a gateway killed mid-backfill is
- * taken over by the next one; minute buckets ahead of the clock are replaced too.
+ * Campaign backfills on the real stack (Kafka, ingest worker processes, Redis, ClickHouse),
+ * with in-process gateways sharing one key prefix: a gateway records a change and the
+ * ingest worker runs its backfill. A change of name or targets starts no backfill; a
+ * change of filters builds the new figures aside while live events keep arriving, so a
+ * reader never sees a dip; two gateways changing one campaign at once end exact; a worker
+ * killed or stopped mid-backfill leaves it to the next worker; minute buckets ahead of the
+ * clock are replaced too.
  */
 const MINUTE = 60_000;
 const run = uniqueName('campbf');
@@ -79,7 +80,6 @@ describe('campaign backfill: aside, fenced, resumable', () => {
   let live: LiveStateReader;
   let gwA: RunningGateway;
   let gwB: RunningGateway;
-  const processes: ServiceProcess[] = [];
 
   beforeAll(async () => {
     kafka = testKafka();
@@ -92,8 +92,9 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     store = new RedisCounterStore(redis, { prefix });
     live = new LiveStateReader(redis, prefix);
     worker = startService('ingest', ingestEnv({ topic, group: run, prefix, database: db.database }));
-    gwA = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
-    gwB = await startGatewayOn(db.database, prefix, { KAFKA_TOPIC: topic });
+    // No ingest configuration: the gateways only record changes; the worker runs the backfills.
+    gwA = await startGatewayOn(db.database, prefix);
+    gwB = await startGatewayOn(db.database, prefix);
     // Enough history that a backfill takes a while on the shared stand-in.
     await produce(
       buildDataset({ seed: 9101, count: 40_000, startTs: t0 - 100 * MINUTE, spanMs: 95 * MINUTE, hosts: 200 }),
@@ -102,7 +103,6 @@ describe('campaign backfill: aside, fenced, resumable', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
     await worker?.stop();
     await gwA?.stop();
     await gwB?.stop();
@@ -184,21 +184,22 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     return res.json() as Campaign;
   };
 
-  /** Reads the campaign's totals (and whether a staging generation is registered, and `all`) as fast as it can until stopped. */
+  /** Reads the campaign's totals (and whether it is pending, a staging generation is registered, and `all`) as fast as it can until stopped. */
   function poll(id: string) {
-    const reads: { totals: Totals; staging: boolean; allViews: number }[] = [];
+    const reads: { totals: Totals; pending: boolean; staging: boolean; allViews: number }[] = [];
     let stop = false;
     const done = (async () => {
       while (!stop) {
-        const [[, hash], [, staging], [, all]] = (await redis
+        const [[, hash], [, pending], [, staging], [, all]] = (await redis
           .multi()
           .hgetall(`${prefix}:t:{campaign:${id}}`)
+          .hexists(keys.pending, id)
           .hexists(keys.staging, id)
           .hget(`${prefix}:t:{all}`, 'views')
-          .exec()) as [[null, Record<string, string>], [null, number], [null, string | null]];
+          .exec()) as [[null, Record<string, string>], [null, number], [null, number], [null, string | null]];
         const totals = { ...ZERO };
         for (const f of FIELDS) totals[f] = Number(hash[f] ?? 0);
-        reads.push({ totals, staging: staging === 1, allViews: Number(all ?? 0) });
+        reads.push({ totals, pending: pending === 1, staging: staging === 1, allViews: Number(all ?? 0) });
         await sleep(2);
       }
     })();
@@ -213,7 +214,6 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     const viewersBefore = await redis.pfcount(liveKeys(prefix).viewers('campaign:rename'));
     const before = await liveTotals('rename');
 
-    const backfills = vi.spyOn(gwB.campaigns, 'backfill');
     const reader = poll('rename');
     // Same window and filters (in another order), new name and targets.
     const saved = await send(gwB, 'PUT', {
@@ -227,12 +227,11 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     await sleep(500);
     const reads = await reader.stop();
 
-    expect(backfills).not.toHaveBeenCalled();
     expect(reads.length).toBeGreaterThan(20);
+    expect(reads.filter((r) => r.pending || r.staging)).toEqual([]); // never pending: no backfill
     expect(reads.filter((r) => FIELDS.some((f) => r.totals[f] !== before[f]))).toEqual([]);
     expect(await redis.pfcount(liveKeys(prefix).viewers('campaign:rename'))).toBe(viewersBefore);
     await expectExact('rename', c);
-    backfills.mockRestore();
   });
 
   it('builds widened figures aside: no reader sees a dip, live events during the backfill reach them, totals end exact', async () => {
@@ -337,60 +336,35 @@ describe('campaign backfill: aside, fenced, resumable', () => {
     await expectExact('ahead', wide);
   });
 
-  const env = async () => ({
-    GATEWAY_AUTH: 'off',
-    GATEWAY_PORT: String(await freePort()),
-    REDIS_URL: STACK.redisUrl,
-    REDIS_KEY_PREFIX: prefix,
-    ...clickhouseEnv(),
-    CLICKHOUSE_DATABASE: db.database,
-    KAFKA_TOPIC: topic,
-    LOG_LEVEL: 'info',
-  });
-  /** A real gateway process on the shared prefix and database, ready, with a way to send it campaign changes. */
-  const start = async () => {
-    const e = await env();
-    const p = startService('gateway', e);
-    processes.push(p);
-    const base = `http://127.0.0.1:${e.GATEWAY_PORT}`;
-    await waitFor(
-      'gateway /readyz',
-      async () => {
-        if (p.child.exitCode !== null) throw new Error(`gateway exited: ${p.output().slice(-2000)}`);
-        return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).catch(() => null))?.ok;
-      },
-      30_000,
-      100,
+  /** The running ingest worker, killed or stopped below, and a fresh one on the same topic, group, prefix and database. */
+  const restartWorker = () => {
+    // At info: the test reads the new worker's backfill progress.
+    worker = startService(
+      'ingest',
+      ingestEnv({ topic, group: run, prefix, database: db.database }, { LOG_LEVEL: 'info' }),
     );
-    const call = async (method: 'POST' | 'PUT', c: Input) => {
-      const res = await fetch(method === 'POST' ? `${base}/v1/campaigns` : `${base}/v1/campaigns/${c.id}`, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(c),
-        signal: AbortSignal.timeout(10_000),
-      });
-      expect(res.status, await res.clone().text()).toBe(method === 'POST' ? 201 : 200);
-    };
-    return { p, call };
+    return worker;
   };
+  /** Waits until the campaign is no longer pending: the worker's backfill swapped its figures in. */
+  const swappedIn = (id: string, by: ServiceProcess) =>
+    waitFor(
+      'the backfill resumed and swapped in',
+      async () => (await redis.hexists(keys.pending, id)) === 0,
+      90_000,
+      200,
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${by.output().slice(-3000)}`);
+    });
 
-  it('a gateway process killed mid-backfill: the next gateway process takes it over and totals end exact', async () => {
-    // Only real processes from here on, so the restarted one is the one that resumes.
-    await gwA.stop();
-    await gwB.stop();
+  it('an ingest worker killed mid-backfill: the next worker takes it over and totals end exact', async () => {
     const narrow = input('killed', { districts: ['Nanshan'] });
-    const first = await start();
-    await first.call('POST', narrow);
-    await waitFor(
-      'first backfill',
-      async () => (await liveTotals('killed')).views === expectedFor(narrow).views,
-      60_000,
-      100,
-    );
+    await send(gwA, 'POST', narrow);
+    await gwA.campaigns.idle();
     const before = await liveTotals('killed');
+    expect(before.views).toBe(expectedFor(narrow).views);
 
     const wide = { ...narrow, filters: {} };
-    await first.call('PUT', wide);
+    await send(gwA, 'PUT', wide);
     // Kill it once the backfill is under way: its cut taken (or, with clear-then-add, the figures moved).
     await waitFor(
       'backfill under way',
@@ -399,56 +373,34 @@ describe('campaign backfill: aside, fenced, resumable', () => {
       30_000,
       2,
     );
-    first.p.child.kill('SIGKILL');
-    await first.p.exited;
+    worker.child.kill('SIGKILL');
+    await worker.exited;
     expect(await redis.hexists(keys.pending, 'killed')).toBe(1); // it had not finished
 
-    // Live events while no gateway runs it, then the next gateway process.
+    // Live events while no worker runs, then the next worker.
     await produce(buildDataset({ seed: 9401, count: 2_000, startTs: Date.now() - MINUTE, spanMs: MINUTE, hosts: 200 }));
-    const second = await start();
-    await waitFor(
-      'the backfill resumed and swapped in',
-      async () => (await redis.hexists(keys.pending, 'killed')) === 0,
-      90_000,
-      200,
-    ).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
-    });
-    expect(second.p.output()).toMatch(/resuming pending campaign backfills/);
-    expect(second.p.output()).toMatch(/swapped in/);
+    const second = restartWorker();
+    await swappedIn('killed', second);
+    expect(second.output()).toMatch(/running pending campaign backfills/);
+    expect(second.output()).toMatch(/swapped in/);
     await ingested();
     await expectExact('killed', wide);
-    await second.p.stop();
   });
 
-  it('a gateway process stopped (SIGTERM) mid-backfill leaves it to the next one, which ends it exact', async () => {
+  it('an ingest worker stopped (SIGTERM) mid-backfill leaves it to the next one, which ends it exact', async () => {
     const narrow = input('stopped', { districts: ['Longgang'] });
-    const first = await start();
-    await first.call('POST', narrow);
-    await waitFor(
-      'first backfill',
-      async () =>
-        (await redis.hexists(keys.pending, 'stopped')) === 0 &&
-        (await liveTotals('stopped')).views === expectedFor(narrow).views,
-      60_000,
-      100,
-    );
+    await send(gwA, 'POST', narrow);
+    await gwA.campaigns.idle();
+    expect((await liveTotals('stopped')).views).toBe(expectedFor(narrow).views);
     const wide = { ...narrow, filters: { districts: ['Longgang', 'Futian', "Bao'an"] } };
-    await first.call('PUT', wide);
+    await send(gwA, 'PUT', wide);
     await waitFor('backfill under way', async () => (await redis.hexists(keys.staging, 'stopped')) === 1, 30_000, 2);
-    expect(await first.p.stop('SIGTERM')).toBe(0); // a clean exit, well within the shutdown deadline
+    expect(await worker.stop('SIGTERM')).toBe(0); // a clean exit, well within the shutdown deadline
     expect(await redis.hexists(keys.pending, 'stopped')).toBe(1);
     expect(await redis.exists(keys.lease('stopped'))).toBe(0); // released, not left to expire
 
-    const second = await start();
-    await waitFor(
-      'the backfill resumed and swapped in',
-      async () => (await redis.hexists(keys.pending, 'stopped')) === 0,
-      60_000,
-      200,
-    ).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${second.p.output().slice(-3000)}`);
-    });
+    const second = restartWorker();
+    await swappedIn('stopped', second);
     await ingested();
     await expectExact('stopped', wide);
   });

@@ -49,12 +49,11 @@ let userDataDir: string | undefined;
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   // No clock skew and a 1 s heartbeat, so an expiring token closes the page's connection quickly.
-  fx = await startHistoryGateway(
-    'gwauthdash',
-    [],
-    { ...AUTH_ENV, GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '0', WS_HEARTBEAT_MS: '1000' },
-    { campaignBackfill: async () => undefined },
-  );
+  fx = await startHistoryGateway('gwauthdash', [], {
+    ...AUTH_ENV,
+    GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: '0',
+    WS_HEARTBEAT_MS: '1000',
+  });
   const created = await fetch(`${fx.gateway.url}/v1/campaigns`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token('admin', ['*'])}`, 'content-type': 'application/json' },

@@ -34,18 +34,13 @@ async function stillServing(): Promise<void> {
 }
 
 beforeAll(async () => {
-  fx = await startHistoryGateway(
-    'gwlimits',
-    [],
-    {
-      ...AUTH_ENV,
-      GATEWAY_ALLOWED_ORIGINS: 'https://ops.example.com',
-      WS_MAX_CONNECTIONS_PER_IP: String(CAP_PER_IP),
-      WS_FRAME_RATE: '20',
-      WS_FRAME_BURST: '40',
-    },
-    { campaignBackfill: async () => undefined },
-  );
+  fx = await startHistoryGateway('gwlimits', [], {
+    ...AUTH_ENV,
+    GATEWAY_ALLOWED_ORIGINS: 'https://ops.example.com',
+    WS_MAX_CONNECTIONS_PER_IP: String(CAP_PER_IP),
+    WS_FRAME_RATE: '20',
+    WS_FRAME_BURST: '40',
+  });
   base = fx.gateway.url;
 });
 

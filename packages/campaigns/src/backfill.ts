@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
-import { CampaignStaging, waitUntilDurable, type StagedScope } from '@livetally/live-state';
+import { CampaignStaging, campaignKeys, waitUntilDurable, type StagedScope } from '@livetally/live-state';
 import type { BackfillSlice, CampaignBackfillQueries } from '@livetally/history';
 import { campaignScope, stagingScope, type Campaign } from './campaign';
 import type { Backfill } from './service';
-import { campaignKeys } from './store';
 
 const VIEWER_CHUNK = 5_000;
 /** A dead holder's lease expires this long after its last refresh; then another process takes over. */
@@ -29,7 +28,7 @@ class Superseded extends Error {}
 
 /**
  * Makes a campaign's live figures exact for its current definition while ingest goes
- * on: under the campaign's lease (one process at a time, whichever gateway), it cuts,
+ * on: under the campaign's lease (one process at a time, whichever ingest worker), it cuts,
  * builds the figures aside from ClickHouse up to the cut while workers add live events
  * to them, and swaps them in atomically (CampaignStaging explains why that is exact).
  * Readers keep the previous figures until the swap. It returns once nothing is pending

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CampaignError, CampaignService } from './service';
+import { CampaignError } from './service';
 import { memoryCampaigns } from './testing';
 
 const setup = (now = Date.parse('2024-09-10T10:00:30+08:00')) => memoryCampaigns(() => now);
@@ -11,7 +11,7 @@ const input = {
 };
 
 describe('CampaignService', () => {
-  it('creates, backfills, replaces with a new version and ends at the next minute', async () => {
+  it('creates, marks pending, replaces with a new version and ends at the next minute', async () => {
     const { service, backfilled } = setup();
     const c = await service.create(input);
     expect(c).toMatchObject({ id: 'ecm-2024', version: 1, status: 'active', timeZone: 'Asia/Shanghai' });
@@ -36,31 +36,6 @@ describe('CampaignService', () => {
     expect(r).toMatchObject({ name: 'Renamed', version: 2 });
     await service.idle();
     expect(backfilled).toEqual(['ecm-2024@1']);
-  });
-
-  it('resumes the backfills the store still lists as pending, once each', async () => {
-    const { service, saved, backfilled } = setup();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const started: string[] = [];
-    const resumed = new CampaignService({
-      store: {
-        list: async () => [],
-        get: async (id) => saved.get(id) ?? null,
-        save: async () => ({ catalogueVersion: 1, backfill: false }),
-        pendingBackfills: async () => ['ecm-2024', 'gone'],
-      },
-      backfill: async (c) => (started.push(c.id), gate),
-      now: () => 0,
-      onBackfillError: () => undefined,
-    });
-    await service.create(input);
-    await service.idle();
-    expect(await resumed.resumePending()).toBe(1); // 'gone' has no definition
-    expect(await resumed.resumePending()).toBe(0); // already running here
-    release();
-    await resumed.idle();
-    expect([started, backfilled]).toEqual([['ecm-2024'], ['ecm-2024@1']]);
   });
 
   it('refuses duplicates, unknown ids and invalid input with typed errors', async () => {

@@ -14,7 +14,7 @@ export class CampaignError extends Error {
 }
 
 /**
- * Recomputes a campaign's live state from history; wired by the service that owns it.
+ * Recomputes a campaign's live state from history; run by the ingest side (CampaignBackfills).
  * Resolves once the campaign's figures are exact for its current definition; stops at
  * the next step once `signal` aborts (the campaign then stays pending for another run).
  */
@@ -22,23 +22,25 @@ export type Backfill = (campaign: Campaign, options?: { signal?: AbortSignal }) 
 
 export interface CampaignServiceDeps {
   store: Pick<CampaignStore, 'list' | 'get' | 'save' | 'pendingBackfills'>;
-  backfill: Backfill;
   now(): number;
-  /** Reports a background backfill failure (the campaign stays pending: resumePending() runs it again). */
-  onBackfillError(campaign: Campaign, err: Error): void;
 }
 
 const MINUTE = 60_000;
+const PENDING_POLL_MS = 100;
+/** Longest idle() waits for the ingest side (a backfill of a large campaign on a busy ClickHouse). */
+const IDLE_DEADLINE_MS = 15 * 60_000;
 
 /**
  * Create, replace and end campaigns. A change of the events a campaign covers (its
- * window or filters; the store decides, atomically with the write) starts a backfill;
- * a change of name, targets or time zone does not. The backfill itself makes the live
- * state exact; a campaign whose backfill did not finish stays pending in the store, and
- * resumePending() (called periodically) runs it again, in whichever process.
+ * window or filters; the store decides, atomically with the write) marks the campaign
+ * pending in the store; a change of name, targets or time zone does not. This service
+ * only records the change: the ingest side picks pending campaigns up and runs their
+ * backfills (CampaignBackfills), so that the process that records a change needs no
+ * ingest configuration.
  */
 export class CampaignService {
-  private readonly running = new Map<string, Promise<void>>();
+  /** Campaigns whose changes through this service marked them pending. */
+  private readonly changed = new Set<string>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly deps: CampaignServiceDeps) {}
@@ -60,7 +62,7 @@ export class CampaignService {
       throw new CampaignError('CONFLICT', `campaign ${v.value.id} already exists`);
     const now = this.deps.now();
     const campaign: Campaign = { ...v.value, status: 'active', createdAt: now, updatedAt: now, version: 1 };
-    await this.saveAndBackfill(campaign);
+    await this.save(campaign);
     return campaign;
   }
 
@@ -69,7 +71,7 @@ export class CampaignService {
     const v = validateCampaignInput({ ...(input as object), id });
     if (!v.ok) throw new CampaignError('INVALID_CAMPAIGN', 'campaign is invalid', v.errors);
     const campaign: Campaign = { ...current, ...v.value, updatedAt: this.deps.now(), version: current.version + 1 };
-    await this.saveAndBackfill(campaign);
+    await this.save(campaign);
     return campaign;
   }
 
@@ -79,64 +81,36 @@ export class CampaignService {
     const now = this.deps.now();
     const endsAt = Math.max(current.startsAt + MINUTE, Math.min(current.endsAt, Math.ceil(now / MINUTE) * MINUTE));
     const campaign: Campaign = { ...current, status: 'ended', endsAt, updatedAt: now, version: current.version + 1 };
-    await this.saveAndBackfill(campaign);
+    await this.save(campaign);
     return campaign;
   }
 
-  /** Starts (or restarts) the backfill of a campaign and returns when it finished. */
-  backfill(campaign: Campaign): Promise<void> {
-    const previous = this.running.get(campaign.id) ?? Promise.resolve();
-    // Backfills of one campaign run one after another; the newest definition runs last.
-    const next = previous
-      .catch(() => undefined)
-      .then(() => this.deps.backfill(campaign, { signal: this.stopping.signal }));
-    this.running.set(campaign.id, next);
-    next.then(
-      () => this.running.get(campaign.id) === next && this.running.delete(campaign.id),
-      (err: Error) => {
-        if (this.running.get(campaign.id) === next) this.running.delete(campaign.id);
-        // Stopped at shutdown on purpose: it stays pending for another process, nothing to report.
-        if (!this.stopping.signal.aborted) this.deps.onBackfillError(campaign, err);
-      },
-    );
-    return next;
-  }
-
   /**
-   * Starts the backfill of every campaign the store still lists as pending and this
-   * process is not already running (one that failed, or whose process died mid-way).
-   * Returns how many it started.
+   * Resolves once no campaign changed through this service is pending any more: the
+   * ingest side swapped its figures in (tests, and tools that wait for exact figures).
+   * Rejects after IDLE_DEADLINE_MS, or when the service closes.
    */
-  async resumePending(): Promise<number> {
-    if (this.stopping.signal.aborted) return 0;
-    let started = 0;
-    for (const id of await this.deps.store.pendingBackfills()) {
-      if (this.running.has(id)) continue;
-      const campaign = await this.deps.store.get(id);
-      if (!campaign) continue;
-      this.startBackfill(campaign);
-      started++;
-    }
-    return started;
-  }
-
-  /** Resolves when no backfill is running (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    const deadline = Date.now() + IDLE_DEADLINE_MS;
+    while (this.changed.size > 0) {
+      this.stopping.signal.throwIfAborted();
+      const pending = new Set(await this.deps.store.pendingBackfills());
+      for (const id of this.changed) if (!pending.has(id)) this.changed.delete(id);
+      if (this.changed.size === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`campaign backfills still pending after ${IDLE_DEADLINE_MS / 60_000} min: ${[...this.changed].join(', ')}`);
+      await new Promise((r) => setTimeout(r, PENDING_POLL_MS));
+    }
   }
 
-  /** Stops running backfills at their next step (they stay pending for another process) and waits for them. */
-  async close(): Promise<void> {
+  /** Ends any idle() wait. */
+  close(): Promise<void> {
     this.stopping.abort(new Error('campaign service closing'));
-    await this.idle();
+    return Promise.resolve();
   }
 
-  private async saveAndBackfill(campaign: Campaign): Promise<void> {
+  private async save(campaign: Campaign): Promise<void> {
     const { backfill } = await this.deps.store.save(campaign);
-    if (backfill) this.startBackfill(campaign);
-  }
-
-  private startBackfill(campaign: Campaign): void {
-    void this.backfill(campaign).catch(() => undefined);
+    if (backfill) this.changed.add(campaign.id);
   }
 }

@@ -70,3 +70,4 @@ export {
   type StagedScope,
 } from './campaign-staging';
 export { adoptGroupOffsets } from './upgrade';
+export { CampaignCatalogueRedis, campaignKeys, type CampaignKeys, type CatalogueEntry } from './campaign-catalogue';

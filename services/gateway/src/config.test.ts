@@ -17,7 +17,6 @@ describe('gateway config', () => {
       wsMaxSubscriptions: 50,
       wsMaxMessageBytes: 4096,
       wsHeartbeatMs: 15_000,
-      ingest: { topic: 'livetally.events', groupId: 'ingest' },
       clickhouse: { url: 'http://127.0.0.1:8123', username: 'default', password: '', database: 'default' },
       sql: { maxSeconds: 10, maxRows: 10_000, maxMemoryBytes: 1_073_741_824, tableFunctions: [] },
       sqlCredentials: { username: 'default', password: '' },

@@ -12,7 +12,6 @@ import {
   type Env,
 } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
-import { TOPICS } from '@livetally/events';
 import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
 import type { TokenKey } from './auth/token';
 
@@ -33,9 +32,6 @@ const schema = {
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
   // History, campaigns and the engineers' SQL endpoint (src/http/).
-  // Where ingest records applied offsets; campaign backfills cut at them.
-  KAFKA_TOPIC: str(TOPICS.events),
-  KAFKA_GROUP_ID: str('ingest'),
   CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
   CLICKHOUSE_USER: str('default'),
   CLICKHOUSE_PASSWORD: str(''),
@@ -86,13 +82,10 @@ export const GATEWAY_ENV = describeEnv(schema, {
   LIVE_TICK_MS: 'Time-based live channels (windows, series) refresh every tick.',
   LIVE_PUSH_INTERVAL_MS: 'Changed totals are pushed at most this often, not on the tick.',
   LOG_LEVEL: 'Log level: fatal, error, warn, info, debug, trace or silent.',
-  GATEWAY_SHUTDOWN_TIMEOUT_MS:
-    'How long SIGTERM waits for requests, live connections and campaign backfills before the process exits 1.',
+  GATEWAY_SHUTDOWN_TIMEOUT_MS: 'How long SIGTERM waits for requests and live connections before the process exits 1.',
   WS_MAX_SUBSCRIPTIONS: 'Live subscriptions per connection.',
   WS_MAX_MESSAGE_BYTES: 'Largest client frame on a live connection.',
   WS_HEARTBEAT_MS: 'Ping interval of live connections; one that did not answer the previous ping is closed.',
-  KAFKA_TOPIC: 'Events topic whose applied offsets ingest records; campaign backfills cut at them.',
-  KAFKA_GROUP_ID: 'The ingest workers’ consumer group, for the same offsets.',
   CLICKHOUSE_URL: 'ClickHouse holding the event history.',
   CLICKHOUSE_USER: 'ClickHouse account for history and campaign queries.',
   CLICKHOUSE_PASSWORD: 'Password of CLICKHOUSE_USER.',
@@ -173,8 +166,6 @@ export interface GatewayConfig {
   wsMaxSubscriptions: number;
   wsMaxMessageBytes: number;
   wsHeartbeatMs: number;
-  /** The ingest topic and consumer group whose applied offsets campaign backfills cut at. */
-  ingest: { topic: string; groupId: string };
   clickhouse: { url: string; username: string; password: string; database: string };
   /** Limits every POST /v1/sql query runs under (ClickHouse max_execution_time, max_result_rows, max_memory_usage). */
   sql: { maxSeconds: number; maxRows: number; maxMemoryBytes: number; tableFunctions: string[] };
@@ -218,7 +209,6 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
     wsMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
-    ingest: { topic: e.KAFKA_TOPIC, groupId: e.KAFKA_GROUP_ID },
     clickhouse: {
       url: e.CLICKHOUSE_URL,
       username: e.CLICKHOUSE_USER,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Backfill, CampaignService } from '@livetally/campaigns';
+import type { CampaignService } from '@livetally/campaigns';
 import {
   LiveStateReader,
   MinuteWindowCache,
@@ -25,7 +25,7 @@ export interface RunningGateway {
   /** Base URL of the listening server, e.g. http://127.0.0.1:8080 (the dashboard is at /). */
   url: string;
   isReady(): boolean;
-  /** Campaign create/replace/end and their backfills (`idle()` waits for running ones). */
+  /** Campaign create/replace/end (`idle()` waits until the ingest side ran the backfills they started). */
   campaigns: CampaignService;
   /**
    * Idempotent: readiness off, tick stopped, fastify (and every socket) closed, Redis quit;
@@ -37,12 +37,6 @@ export interface RunningGateway {
 export interface StartOptions {
   /** Redis key prefix; tests use a unique one so runs never share keys or the change channel. */
   keyPrefix?: string;
-  /**
-   * Recomputes a campaign's live state from history after it is created, replaced or
-   * ended (CampaignService runs it in the background, one at a time per campaign).
-   * The owner of campaign live state supplies it; without one, nothing is recomputed.
-   */
-  campaignBackfill?: Backfill;
 }
 
 /**
@@ -116,7 +110,7 @@ export async function startGateway(
     );
   });
 
-  const historySide = await connectHistory(config, commands, options.keyPrefix, options.campaignBackfill, log);
+  const historySide = await connectHistory(config, commands, options.keyPrefix, log);
   const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
   metrics.watchReadiness(isReady);
   const app = await buildApp({
@@ -179,7 +173,7 @@ export async function startGateway(
           await app.close(); // its preClose hook closes every WebSocket
           await ownerQuota.close(); // other gateways need not wait for this one's share to expire
           await subscription?.close();
-          await historySide.close(); // lets running backfills finish (briefly) while Redis is still open
+          await historySide.close();
           await Promise.all([closeRedis(commands), closeRedis(subscriber)]);
         },
         () => {

@@ -8,6 +8,7 @@ import { stopWithin } from '@livetally/lifecycle';
 import { adoptGroupOffsets } from '@livetally/live-state';
 import { createLogger, safeUrl, type Logger } from '@livetally/logging';
 import { backoffMs } from './backoff';
+import { startCampaignBackfills, type RunningCampaignBackfills } from './campaign-backfills';
 import { closeIngestClients, createIngestClients, dropIngestClients, probeStores, type IngestClients } from './clients';
 import type { IngestConfig } from './config';
 import { startOpsServer } from './http';
@@ -47,6 +48,11 @@ export interface RunningIngest {
    */
   stop(): Promise<void>;
 }
+
+/** How long stop() waits for a backfill stuck in a ClickHouse query; it stays pending for the next worker. */
+const BACKFILL_STOP_WAIT_MS = 5_000;
+/** Then ClickHouse is closed (the query fails) and the backfill gets this long to release its lease in Redis. */
+const LEASE_RELEASE_WAIT_MS = 1_000;
 
 class StoppedDuringStartUp extends Error {
   constructor() {
@@ -98,12 +104,14 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
   );
   const opsUrl = `http://${config.http.host}:${(ops.address() as AddressInfo).port}`;
 
+  let backfills: RunningCampaignBackfills | undefined;
   const started = (async () => {
     await prepareStores(config, clients, logger, stopping.signal);
     await clients.producer.connect();
     await clients.admin.connect();
     if (stopping.signal.aborted) throw new StoppedDuringStartUp();
     await worker.start();
+    backfills = startCampaignBackfills(config, clients, logger);
     logger.info({ metrics: `${opsUrl}/metrics`, owner }, 'ingest running');
   })();
   started.catch((err: Error) => {
@@ -118,7 +126,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
         config.shutdownTimeoutMs,
         async () => {
           await started.catch(() => undefined);
+          // Backfills stop at their next step and release their leases while Redis is still open.
+          const backfillsStopped = backfills?.stop();
           await worker.stop().catch((err: unknown) => logger.warn({ err }, 'consumer did not stop cleanly'));
+          await stopBackfills(backfillsStopped, clients);
           await closeServer(ops);
           await closeIngestClients(clients);
         },
@@ -178,6 +189,15 @@ async function migrateAndAdopt(config: IngestConfig, clients: IngestClients, log
       { partitions: adopted, group: config.kafka.groupId },
       "adopted the previous release's per-group applied offsets as the topic's",
     );
+}
+
+/** Waits for stopped backfills; one still in a ClickHouse query fails once ClickHouse closes, and releases its lease. */
+async function stopBackfills(stopped: Promise<void> | undefined, clients: IngestClients): Promise<void> {
+  if (!stopped) return;
+  const within = (ms: number) => Promise.race([stopped.then(() => true), sleep(ms, false, { ref: false })]);
+  if (await within(BACKFILL_STOP_WAIT_MS)) return;
+  await clients.clickhouse.close().catch(() => undefined);
+  await within(LEASE_RELEASE_WAIT_MS);
 }
 
 /** Stops listening and ends idle keep-alive connections, so close() does not wait for clients to hang up. */

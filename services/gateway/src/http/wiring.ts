@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { CampaignService, CampaignStore, createCampaignBackfill, type Backfill } from '@livetally/campaigns';
-import { CampaignBackfillQueries, HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
+import { CampaignService, CampaignStore } from '@livetally/campaigns';
+import { HistoryQueries, createHistoryClient, migrate } from '@livetally/history';
 import { safeUrl, type Logger } from '@livetally/logging';
 import type { GatewayConfig } from '../config';
 import { EngineSqlPolicy } from './sql-policy';
@@ -8,29 +8,25 @@ import { ClickHouseSqlRunner, createSqlClient } from './sql-runner';
 
 const MIGRATE_RETRY_MS = 5_000;
 const MIGRATE_WAIT_MS = 5_000;
-const IDLE_WAIT_MS = 5_000;
-const LEASE_RELEASE_WAIT_MS = 1_000;
-/** How often pending campaign backfills (failed, or left by a process that died) are looked for. */
-const RESUME_BACKFILLS_MS = 5_000;
 
 export interface HistoryWiring {
   history: HistoryQueries;
   campaigns: CampaignService;
   sql: ClickHouseSqlRunner;
-  /** Stops migration retries, stops running backfills (they stay pending for another gateway), closes both ClickHouse clients. */
+  /** Stops migration retries and closes both ClickHouse clients. */
   close(): Promise<void>;
 }
 
 /**
  * The gateway's ClickHouse side: the schema (migrate() is idempotent; if ClickHouse is
  * down at start the gateway still starts and keeps retrying, since live totals need only
- * Redis), the rollup queries, the campaign store and service, and the SQL runner.
+ * Redis), the rollup queries, the campaign store and service (which records changes; the
+ * ingest side runs the backfills they start), and the SQL runner.
  */
 export async function connectHistory(
   config: GatewayConfig,
   redis: Redis,
   keyPrefix: string | undefined,
-  backfillOverride: Backfill | undefined,
   log: Logger,
 ): Promise<HistoryWiring> {
   const client = createHistoryClient(config.clickhouse);
@@ -74,38 +70,7 @@ export async function connectHistory(
     (err) => log.warn({ err }, 'could not check the SQL endpoint user yet; checked again before the first query'),
   );
 
-  const store = new CampaignStore(redis, client, keyPrefix);
-  const backfill =
-    backfillOverride ??
-    createCampaignBackfill({
-      redis,
-      queries: new CampaignBackfillQueries(client),
-      prefix: keyPrefix,
-      topic: config.ingest.topic,
-      now: Date.now,
-      progress: (campaign, message) =>
-        log.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),
-    });
-  const campaigns = new CampaignService({
-    store,
-    backfill,
-    now: Date.now,
-    onBackfillError: (campaign, err) =>
-      log.error(
-        { err, campaign: campaign.id, version: campaign.version },
-        'campaign backfill failed; it stays pending and is retried',
-      ),
-  });
-  // The real backfill leaves a campaign pending until its figures are swapped in: pick up
-  // what a failed run or a gateway that died mid-way left (an override keeps nothing
-  // pending). The first look comes one interval after start, once Redis is connected.
-  const resume = (): void =>
-    void campaigns.resumePending().then(
-      (n) => n > 0 && log.info({ campaigns: n }, 'resuming pending campaign backfills'),
-      (err: unknown) => log.warn({ err }, 'could not look for pending campaign backfills'),
-    );
-  const resumer = backfillOverride ? undefined : setInterval(resume, RESUME_BACKFILLS_MS);
-  resumer?.unref();
+  const campaigns = new CampaignService({ store: new CampaignStore(redis, client, keyPrefix), now: Date.now });
   return {
     history: new HistoryQueries(client),
     campaigns,
@@ -113,12 +78,8 @@ export async function connectHistory(
     async close() {
       closed = true;
       clearTimeout(retry);
-      clearInterval(resumer);
-      const stopped = campaigns.close();
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, IDLE_WAIT_MS).unref())]);
+      await campaigns.close();
       await Promise.all([client.close(), sqlClient.close()].map((p: Promise<void>) => p.catch(() => undefined)));
-      // A backfill still waiting on ClickHouse fails now; let it release its lease while Redis is open.
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, LEASE_RELEASE_WAIT_MS).unref())]);
     },
   };
 }
