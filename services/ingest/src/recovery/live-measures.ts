@@ -1,4 +1,4 @@
-import type { Campaign } from '@livetally/campaigns';
+import { campaignScope, type Campaign } from '@livetally/campaigns';
 import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
 import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/history';
 
@@ -138,7 +138,7 @@ export async function restoreCampaign(
   run: MeasureRun,
   campaign: Campaign,
 ): Promise<{ totals: ScopeTotalsText | undefined; counts: MeasureCounts }> {
-  const scope = `campaign:${campaign.id}`;
+  const scope = campaignScope(campaign.id);
   const sel: LiveSelection = {
     scopes: 'campaign',
     scope,

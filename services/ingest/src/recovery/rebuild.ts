@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Campaign } from '@livetally/campaigns';
+import { campaignScope, type Campaign } from '@livetally/campaigns';
 import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/live-state';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
 import {
@@ -389,7 +389,7 @@ async function writeFinalState(
       let campaignCounts = emptyCounts();
       for (const c of snap.campaigns) {
         const r = await restoreCampaign(measures, measureRun, c);
-        if (r.totals) all.set(`campaign:${c.id}`, r.totals);
+        if (r.totals) all.set(campaignScope(c.id), r.totals);
         campaignCounts = addCounts(campaignCounts, r.counts);
       }
       counts = addCounts(counts ?? emptyCounts(), campaignCounts);

@@ -1,4 +1,4 @@
-import type { Campaign } from '@livetally/campaigns';
+import { campaignScope, type Campaign } from '@livetally/campaigns';
 import {
   compareTotals,
   scopeKind,
@@ -279,7 +279,7 @@ async function compareCampaigns(
     const defs = new Map<string, Campaign>();
     for (const body of snap.catalogue?.bodies ?? []) {
       const c = JSON.parse(body) as Campaign;
-      defs.set(`campaign:${c.id}`, c);
+      defs.set(campaignScope(c.id), c);
     }
     campaigns = defs.size;
     const hist = new Map<string, RawTotals>();
