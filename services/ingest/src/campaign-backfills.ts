@@ -1,6 +1,7 @@
 import { CampaignBackfills, CampaignStore, createCampaignBackfill } from '@livetally/campaigns';
 import { CampaignBackfillQueries } from '@livetally/history';
-import type { Logger } from '@livetally/logging';
+import { LiveStateNotReadyError } from '@livetally/live-state';
+import { throttledWarn, type Logger } from '@livetally/logging';
 import type { IngestClients } from './clients';
 import type { IngestConfig } from './config';
 
@@ -26,6 +27,10 @@ export function startCampaignBackfills(
   const { redis, clickhouse } = clients;
   const prefix = config.redis.keyPrefix;
   const store = new CampaignStore(redis, clickhouse, prefix);
+  const waitingForLiveState = throttledWarn(
+    logger,
+    'campaign backfills wait: Redis holds no live state or a rebuild runs',
+  );
   const backfills = new CampaignBackfills({
     store,
     backfill: createCampaignBackfill({
@@ -38,10 +43,12 @@ export function startCampaignBackfills(
         logger.info({ campaign: campaign.id, version: campaign.version, step: 'backfill' }, message),
     }),
     onBackfillError: (campaign, err) =>
-      logger.error(
-        { err, campaign: campaign.id, version: campaign.version },
-        'campaign backfill failed; it stays pending and is retried',
-      ),
+      err instanceof LiveStateNotReadyError
+        ? waitingForLiveState(err) // every look fails the same way until a rebuild ends: once per interval
+        : logger.error(
+            { err, campaign: campaign.id, version: campaign.version },
+            'campaign backfill failed; it stays pending and is retried',
+          ),
   });
   let looking = false;
   const look = (): void => {
