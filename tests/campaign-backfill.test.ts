@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
-import { LiveStateReader, RedisCounterStore, liveKeys, type Totals } from '@livetally/live-state';
+import { LiveStateReader, RedisCounterStore, emptyTotals, liveKeys, type Totals } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 import type { RunningGateway } from '@livetally/gateway';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
@@ -58,16 +58,7 @@ const asCampaign = (c: Pick<Campaign, 'startsAt' | 'endsAt' | 'filters'>): Campa
   updatedAt: 0,
   version: 1,
 });
-const ZERO: Totals = {
-  views: 0,
-  sessions: 0,
-  sessionsEnded: 0,
-  salesFen: 0,
-  refundsFen: 0,
-  orders: 0,
-  items: 0,
-  refunds: 0,
-};
+const ZERO: Totals = emptyTotals();
 const FIELDS = Object.keys(ZERO) as (keyof Totals)[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -224,9 +224,14 @@ describe('one counting rule, every path', () => {
     await expectLiveStateAsTheRuleSays('after ingest', ruleSays(false));
     expect(oracle.totals.get('all')!.orders).toBeGreaterThan(100);
     expect(oracle.totals.get(CAMPAIGN)!.orders).toBeGreaterThan(10);
+    // Likes come in batches: more likes than like events.
+    const likeEvents = events.filter((e) => e.type === 'like').length;
+    expect(likeEvents).toBeGreaterThan(100);
+    expect(oracle.totals.get('all')!.likes).toBeGreaterThan(likeEvents);
 
     // REST and WebSocket serve the same totals.
-    for (const scope of ['all', `district:${districts[0]}`]) {
+    const likedStream = events.find((e) => e.type === 'like' && e.count > 1)!.streamId;
+    for (const scope of ['all', `district:${districts[0]}`, `stream:${likedStream}`]) {
       const rest = await fx.gateway.app.inject(`/v1/totals/${encodeURIComponent(scope)}`);
       expect(rest.json().totals, scope).toEqual(oracle.totals.get(scope));
       expect(await liveSnapshot(fx.gateway.url, `totals:${scope}`), scope).toMatchObject(oracle.totals.get(scope)!);

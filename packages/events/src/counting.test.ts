@@ -19,6 +19,8 @@ const events: LiveEvent[] = [
   { ...common, type: 'sale', eventId: 'e4', orderId: 'o1', sku: 'k', quantity: 3, amountFen: 10_000 },
   { ...common, type: 'refund', eventId: 'e5', orderId: 'o1', amountFen: 2_500 },
   { ...common, type: 'stream_ended', eventId: 'e6' },
+  { ...common, type: 'like', eventId: 'e7', count: 30 },
+  { ...common, type: 'like', eventId: 'e8', count: 1, district: 'Futian' },
 ];
 const zeros = Object.fromEntries(MEASURES.map((m) => [m, 0]));
 
@@ -31,6 +33,8 @@ describe('the counting rule', () => {
       { salesFen: 10_000, orders: 1, items: 3 },
       { refundsFen: 2_500, refunds: 1 },
       { sessionsEnded: 1 },
+      { likes: 30 },
+      { likes: 1 },
     ]);
     expect(contributionOf({ ...events[3]!, type: 'sale', amountFen: 0 } as LiveEvent)).toEqual({
       salesFen: 0,
@@ -62,8 +66,9 @@ describe('the counting rule', () => {
       refunds: 1,
       refundsFen: 2_500,
       sessionsEnded: 1,
+      likes: 31,
     });
-    expect(t.get('district:Futian')).toEqual({ ...zeros, views: 1 });
+    expect(t.get('district:Futian')).toEqual({ ...zeros, views: 1, likes: 1 });
     expect(t.get('host:h-1')?.salesFen).toBe(10_000);
     expect([...t.keys()].sort()).toEqual([
       'all',

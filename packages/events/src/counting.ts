@@ -19,6 +19,7 @@ export const MEASURES = [
   'orders',
   'items',
   'refunds',
+  'likes',
 ] as const;
 export type Measure = (typeof MEASURES)[number];
 export type MeasureTotals = Record<Measure, number>;
@@ -47,6 +48,7 @@ export const COUNTING_RULE: CountingRule = {
   view: { adds: { views: 1 }, viewer: 'viewerId' },
   sale: { adds: { orders: 1, items: 'quantity', salesFen: 'amountFen' } },
   refund: { adds: { refunds: 1, refundsFen: 'amountFen' } },
+  like: { adds: { likes: 'count' } },
 };
 
 /**

@@ -9,6 +9,8 @@ export const LIMITS = {
   /** One order of 100 million yuan is a typo, not a sale. */
   maxAmountFen: 10_000_000_000,
   maxQuantity: 100_000,
+  /** Likes one event may stand for: a batch of taps, not a counter's running total. */
+  maxLikeCount: 100_000,
   maxIdLength: 128,
   maxDimensionLength: 64,
   maxTitleLength: 200,

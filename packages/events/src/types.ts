@@ -1,7 +1,7 @@
 /** Version of the event envelope this code reads and writes. */
 export const EVENT_VERSION = 1 as const;
 
-export const EVENT_TYPES = ['stream_started', 'stream_ended', 'view', 'sale', 'refund'] as const;
+export const EVENT_TYPES = ['stream_started', 'stream_ended', 'view', 'sale', 'refund', 'like'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Fields every event carries; dimensions are denormalised by the sender. */
@@ -49,7 +49,14 @@ export interface RefundEvent extends EventBase {
   amountFen: number;
 }
 
-export type LiveEvent = StreamStartedEvent | StreamEndedEvent | ViewEvent | SaleEvent | RefundEvent;
+/** Likes of a stream; platforms that batch taps send one event for several. */
+export interface LikeEvent extends EventBase {
+  type: 'like';
+  /** How many likes the event stands for (1 when the sender leaves it out). */
+  count: number;
+}
+
+export type LiveEvent = StreamStartedEvent | StreamEndedEvent | ViewEvent | SaleEvent | RefundEvent | LikeEvent;
 
 /** Machine-readable reasons an event is rejected; they travel in DLQ headers. */
 export type RejectReason =

@@ -42,6 +42,23 @@ describe('validateEvent', () => {
     }
   });
 
+  it('accepts a like with or without a count; without, it stands for one like', () => {
+    const like = { ...base, type: 'like' };
+    expect(validateEvent({ ...like, count: 25 }, { now: NOW })).toEqual({ ok: true, event: { ...like, count: 25 } });
+    expect(validateEvent(like, { now: NOW })).toEqual({ ok: true, event: { ...like, count: 1 } });
+    expect(validateEvent({ ...like, count: null }, { now: NOW })).toEqual({ ok: true, event: { ...like, count: 1 } });
+  });
+
+  it('rejects a like count that is not a positive integer within bounds', () => {
+    const like = { ...base, type: 'like' };
+    expect(reasons({ ...like, count: 0 })).toEqual(['count:out_of_range']);
+    expect(reasons({ ...like, count: -2 })).toEqual(['count:out_of_range']);
+    expect(reasons({ ...like, count: 2.5 })).toEqual(['count:not_integer']);
+    expect(reasons({ ...like, count: '3' })).toEqual(['count:wrong_type']);
+    expect(reasons({ ...like, count: LIMITS.maxLikeCount + 1 })).toEqual(['count:out_of_range']);
+    expect(reasons({ ...like, count: LIMITS.maxLikeCount })).toEqual([]);
+  });
+
   it('accepts Chinese dimension names', () => {
     expect(reasons({ ...sale, city: '深圳', district: '罗湖区', category: '珠宝首饰' })).toEqual([]);
   });

@@ -262,6 +262,11 @@ export function validateEvent(
       };
       break;
     }
+    case 'like': {
+      const count = o.count === undefined || o.count === null ? 1 : checkInteger(o, 'count', c, 1, limits.maxLikeCount);
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, count };
+      break;
+    }
     case 'refund': {
       const orderId = checkString(o, 'orderId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
       const amountFen = checkInteger(o, 'amountFen', c, 1, limits.maxAmountFen);

@@ -29,6 +29,7 @@ const SAMPLES: Record<LiveEvent['type'], LiveEvent> = {
   view: { ...base, type: 'view', viewerId: 'v:1' },
   sale: { ...base, type: 'sale', orderId: 'o', sku: 'k', quantity: 3, amountFen: 999 },
   refund: { ...base, type: 'refund', orderId: 'o', amountFen: 77 },
+  like: { ...base, type: 'like', count: 12 },
 };
 
 describe('the counting rule in SQL', () => {
@@ -36,6 +37,7 @@ describe('the counting rule in SQL', () => {
     expect(measureSql('views')).toBe("countIf(type = 'view')");
     expect(measureSql('salesFen')).toBe("sumIf(amount_fen, type = 'sale')");
     expect(measureSql('items')).toBe("sumIf(quantity, type = 'sale')");
+    expect(measureSql('likes')).toBe("sumIf(quantity, type = 'like')");
     for (const m of MEASURES) expect(MEASURE_SELECT).toContain(`${measureSql(m)} AS ${m}`);
     expect(VIEWER_ROWS).toEqual({ column: 'viewer_id', where: "type = 'view'" });
   });

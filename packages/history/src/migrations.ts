@@ -1,11 +1,29 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Measure } from '@livetally/events';
+import { ROLLUP_VIEW_QUERY, rollupColumnDefinition } from './counting-sql';
 import { EVENT_ROW_COLUMNS } from './rows';
 
 export interface Migration {
   version: number;
   name: string;
   statements: string[];
+  /**
+   * The version changes what the per-minute rollup computes (a measure column): once it
+   * is applied, the rollup's view is pointed at the query the counting rule gives
+   * (ROLLUP_VIEW_QUERY). That happens once, after the last such version pending, so a
+   * new database never runs an intermediate query that could read a column a later
+   * version adds.
+   */
+  refreshesRollupView?: true;
 }
+
+/** Adds a measure's column to the rollup, typed as the counting rule says (existing rows read 0). */
+function addRollupMeasure(measure: Measure): string {
+  return `ALTER TABLE lt_rollup_minute ADD COLUMN IF NOT EXISTS ${rollupColumnDefinition(measure)}`;
+}
+
+// The view keeps filling the rollup while its query is replaced (ClickHouse's MODIFY QUERY on a TO view).
+const REFRESH_ROLLUP_VIEW = `ALTER TABLE lt_rollup_minute_mv MODIFY QUERY ${ROLLUP_VIEW_QUERY}`;
 
 // lt_events' inserted columns (same types), plus the generation of the partition owner that wrote the row.
 const FENCED_COLUMNS = `event_id String, platform LowCardinality(String), type LowCardinality(String), stream_id String, host_id String,
@@ -132,6 +150,12 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'likes in the per-minute rollups',
+    statements: [addRollupMeasure('likes')],
+    refreshesRollupView: true,
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS lt_schema_migrations (
@@ -146,9 +170,12 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   const rs = await client.query({ query: 'SELECT DISTINCT version FROM lt_schema_migrations', format: 'JSONEachRow' });
   const done = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)));
   const applied: number[] = [];
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (done.has(m.version)) continue;
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !done.has(m.version));
+  const lastRefresh = pending.filter((m) => m.refreshesRollupView).at(-1);
+  for (const m of pending) {
     for (const statement of m.statements) await client.command({ query: statement });
+    // Before the version is recorded: a start that dies in between repeats it.
+    if (m === lastRefresh) await client.command({ query: REFRESH_ROLLUP_VIEW });
     await client.insert({
       table: 'lt_schema_migrations',
       values: [{ version: m.version, name: m.name }],

@@ -42,7 +42,7 @@ export function toEventRow(event: LiveEvent, at: KafkaPosition): EventRow {
     viewer_id: event.type === 'view' ? event.viewerId : '',
     order_id: event.type === 'sale' || event.type === 'refund' ? event.orderId : '',
     sku: event.type === 'sale' ? event.sku : '',
-    quantity: event.type === 'sale' ? event.quantity : 0,
+    quantity: event.type === 'sale' ? event.quantity : event.type === 'like' ? event.count : 0,
     amount_fen: event.type === 'sale' || event.type === 'refund' ? event.amountFen : 0,
     title: event.type === 'stream_started' ? (event.title ?? '') : '',
     topic: at.topic,
@@ -144,6 +144,8 @@ export const FIELD_COLUMNS: Readonly<Record<string, { column: string; signed: bo
   streamId: { column: 'stream_id', signed: false },
   viewerId: { column: 'viewer_id', signed: false },
   quantity: { column: 'quantity', signed: false },
+  // How many units an event stands for: a sale's items, a like's likes.
+  count: { column: 'quantity', signed: false },
   amountFen: { column: 'amount_fen', signed: true },
 };
 

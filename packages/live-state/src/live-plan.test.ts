@@ -127,6 +127,7 @@ function mixedEvents(n: number): LiveEvent[] {
     else if (type === 'sale')
       out.push({ ...common, type, orderId: `o${i}`, sku: 'k', quantity: 1 + (i % 3), amountFen: (i % 4) * 250 });
     else if (type === 'refund') out.push({ ...common, type, orderId: `o${i}`, amountFen: 1 + i });
+    else if (type === 'like') out.push({ ...common, type, count: 1 + (i % 9) });
     else out.push({ ...common, type } as LiveEvent);
   }
   return out;

@@ -73,6 +73,18 @@ describe('batching', () => {
     ]);
   });
 
+  it('sends a like without a count as one like, and one with a count as it is', async () => {
+    const { transport, client } = setup();
+    const place = { streamId: 's-1', hostId: 'h-1', city: 'Shenzhen', district: 'Futian', category: 'jewellery' };
+    const sent = Promise.all([
+      client.send({ type: 'like', ...place }),
+      client.send({ type: 'like', ...place, count: 18 }),
+    ]);
+    await client.flush();
+    expect((await sent).map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect(transport.calls[0]!.events.map((e) => e.type === 'like' && e.count)).toEqual([1, 18]);
+  });
+
   it('keeps at most maxInFlightBatches on the wire', async () => {
     const { transport, client } = setup({ maxBatchEvents: 1, maxInFlightBatches: 2 });
     const release: (() => void)[] = [];

@@ -2,13 +2,19 @@ import type { FieldError, LiveEvent } from '@livetally/events';
 
 type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
+/** Fields an event may leave out: the client fills them in (or validation, `count` of a like: 1). */
+type Defaulted = 'v' | 'eventId' | 'ts' | 'platform' | 'count';
+
 /**
  * An event as a platform hands it to the client: `eventId`, `ts` and `v` may be left
- * out (the client fills them in once, so every retry sends the same values), and
- * `platform` when the client was given a default platform.
+ * out (the client fills them in once, so every retry sends the same values), `platform`
+ * when the client was given a default platform, and a like's `count` (one like).
  */
 export type EventInput = {
-  [T in LiveEvent['type']]: Optional<Extract<LiveEvent, { type: T }>, 'v' | 'eventId' | 'ts' | 'platform'>;
+  [T in LiveEvent['type']]: Optional<
+    Extract<LiveEvent, { type: T }>,
+    Extract<keyof Extract<LiveEvent, { type: T }>, Defaulted>
+  >;
 }[LiveEvent['type']];
 
 /** What became of one event. */

@@ -92,6 +92,25 @@ describe('POST /v1/events', () => {
     expect(res.headers['x-request-id']).toBeTruthy();
   });
 
+  it('accepts likes, a like without a count produced as one like', async () => {
+    const { app, sink } = await makeApp();
+    const like = { ...saleEvent(), type: 'like', orderId: undefined, sku: undefined, quantity: undefined };
+    const res = await app.inject(
+      post({
+        events: [
+          { ...like, eventId: 'l1' },
+          { ...like, eventId: 'l2', count: 40 },
+        ],
+      }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ accepted: 2, rejected: 0 });
+    expect(sink.events.map((e) => [e.type, e.count])).toEqual([
+      ['like', 1],
+      ['like', 40],
+    ]);
+  });
+
   it('takes a bare JSON array and a charset parameter', async () => {
     const { app } = await makeApp();
     const res = await app.inject(post([saleEvent()], { 'content-type': 'application/json; charset=UTF-8' }));

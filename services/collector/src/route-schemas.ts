@@ -1,4 +1,5 @@
 import type { FastifySchema } from 'fastify';
+import { EVENT_TYPES } from '@livetally/events';
 import { errorSchemas } from '@livetally/http-errors';
 import { ERROR_CATALOGUE } from './errors';
 
@@ -48,8 +49,7 @@ const ingestResponse = (description: string) => ({
 
 const event = {
   type: 'object',
-  description:
-    'A live event (stream_started, stream_ended, view, sale, refund); its fields are in docs/platform-onboarding.md. Each event is validated on its own: a bad one is rejected alone.',
+  description: `A live event (${EVENT_TYPES.join(', ')}); its fields are in docs/platform-onboarding.md. Each event is validated on its own: a bad one is rejected alone.`,
   additionalProperties: true,
 };
 

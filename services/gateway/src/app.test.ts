@@ -20,6 +20,7 @@ async function makeApp(options: { ready?: () => boolean } = {}) {
       orders: 4,
       items: 9,
       refunds: 1,
+      likes: 40,
     })
     .add("district:Bao'an", { orders: 7 });
   const hub = new LiveHub({ reader: totals, tickMs: 1000, maxSubscriptionsPerClient: 5 });
@@ -55,6 +56,7 @@ describe('GET /v1/totals/:scope', () => {
         orders: 4,
         items: 9,
         refunds: 1,
+        likes: 40,
       },
       asOf: '2025-11-11T12:00:00.000Z',
     });

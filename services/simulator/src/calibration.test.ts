@@ -9,7 +9,7 @@ import {
   scaleForRate,
   VIEWS_PER_SESSION,
 } from './calibration';
-import { CAMPAIGN_CITIES, SHENZHEN, SHENZHEN_FACTS } from './campaign-profile';
+import { CAMPAIGN_CITIES, SESSION, SHENZHEN, SHENZHEN_FACTS } from './campaign-profile';
 import { SessionPlanner } from './campaign-planner';
 import { HOUR_MS, parseShanghaiTime } from './shanghai-time';
 
@@ -68,11 +68,15 @@ describe('calibration', () => {
     expect(luohu.get('jewellery')! / all).toBeGreaterThan(0.8);
   });
 
-  it('scales every count linearly: events ≈ (views + 2 × sessions + orders + refunds) × scale', () => {
+  it('scales every count linearly: events ≈ (views + like events + 2 × sessions + orders + refunds) × scale', () => {
     const one = nationalDaily(1);
     const s = nationalDaily(1e-5);
     expect(s.events / one.events).toBeCloseTo(1e-5, 12);
-    expect(one.events).toBeCloseTo(one.views + 2 * one.sessions + one.orders + one.refunds, 0);
+    expect(s.likes / one.likes).toBeCloseTo(1e-5, 12);
+    const likeEvents = one.views * SESSION.likeShare;
+    expect(one.events).toBeCloseTo(one.views + likeEvents + 2 * one.sessions + one.orders + one.refunds, 0);
+    expect(one.likes / likeEvents).toBeGreaterThan(1);
+    expect(one.likes / likeEvents).toBeLessThan(SESSION.maxLikesPerEvent);
     expect(one.views / one.sessions).toBeCloseTo(VIEWS_PER_SESSION, 6);
     expect(nationalDaily(scaleForRate(300)).events / 86_400).toBeCloseTo(300, 6);
   });

@@ -83,9 +83,14 @@ export interface DailyFigures {
   salesFen: number;
   refunds: number;
   refundsFen: number;
-  /** Start and end of every session, views, sales and refunds. */
+  /** Likes (taps), sent in like events of 1 to SESSION.maxLikesPerEvent each. */
+  likes: number;
+  /** Start and end of every session, views, likes, sales and refunds. */
   events: number;
 }
+
+/** Mean taps per like event: a log-uniform draw from 1 to the maximum, rounded. */
+const LIKES_PER_EVENT = logUniformMean(1, SESSION.maxLikesPerEvent);
 
 /** Expected figures per day for a city at a scale. */
 export function cityDaily(city: CampaignCity, scale = 1): DailyFigures {
@@ -102,7 +107,8 @@ export function cityDaily(city: CampaignCity, scale = 1): DailyFigures {
     salesFen: k * sum(pv, 'salesFen'),
     refunds,
     refundsFen: k * sum(pv, 'refundsFen'),
-    events: 2 * sessions + views + orders + refunds,
+    likes: views * SESSION.likeShare * LIKES_PER_EVENT,
+    events: 2 * sessions + views * (1 + SESSION.likeShare) + orders + refunds,
   };
 }
 
@@ -118,7 +124,16 @@ export function categorySalesFen(city: CampaignCity, scale = 1, district?: strin
 }
 
 export function nationalDaily(scale = 1): DailyFigures {
-  const out: DailyFigures = { sessions: 0, views: 0, orders: 0, salesFen: 0, refunds: 0, refundsFen: 0, events: 0 };
+  const out: DailyFigures = {
+    sessions: 0,
+    views: 0,
+    orders: 0,
+    salesFen: 0,
+    refunds: 0,
+    refundsFen: 0,
+    likes: 0,
+    events: 0,
+  };
   for (const city of CAMPAIGN_CITIES) {
     const d = cityDaily(city, scale);
     for (const k of Object.keys(out) as (keyof DailyFigures)[]) out[k] += d[k];
@@ -176,7 +191,7 @@ export function describeCalibration(c: Calibration): string[] {
     `scale ${c.scale} (1 = the real market); window ${formatShanghai(c.from)} – ${formatShanghai(c.to)} Asia/Shanghai, ${c.days.toFixed(2)} days`,
     `all cities: ${n(c.nationalPerDay.events)} events/day (${n(c.nationalPerDay.views)} views, ${n(c.nationalPerDay.sessions)} sessions, ${n(c.nationalPerDay.orders)} orders), ${n(c.events)} events in the window`,
     `Shenzhen expected in the window: sales ${n(c.shenzhen.salesFen / 100)} yuan (= 40.8e9 x ${c.scale} x ${(c.days / SHENZHEN_FACTS.campaignDays).toFixed(3)} of the campaign), ` +
-      `${n(c.shenzhen.views)} views, ${n(c.shenzhen.sessions)} sessions, ${n(c.shenzhen.orders)} orders, refunds ${n(c.shenzhen.refundsFen / 100)} yuan; host pool ${c.shenzhenHosts}`,
+      `${n(c.shenzhen.views)} views, ${n(c.shenzhen.likes)} likes, ${n(c.shenzhen.sessions)} sessions, ${n(c.shenzhen.orders)} orders, refunds ${n(c.shenzhen.refundsFen / 100)} yuan; host pool ${c.shenzhenHosts}`,
     `conversion scale ${CONVERSION_SCALE.toFixed(4)}; ${VIEWS_PER_SESSION.toFixed(0)} views/session; Shenzhen ${n(c.shenzhenPerDay.salesFen / 100)} yuan/day`,
   ];
 }

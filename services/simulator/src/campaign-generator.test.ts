@@ -38,7 +38,7 @@ describe('CampaignGenerator', () => {
     }
     expect(problems.slice(0, 5)).toEqual([]);
     expect(new Set(events.map((e) => e.type))).toEqual(
-      new Set(['stream_started', 'stream_ended', 'view', 'sale', 'refund']),
+      new Set(['stream_started', 'stream_ended', 'view', 'sale', 'refund', 'like']),
     );
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
   });

@@ -242,4 +242,8 @@ export const SESSION = {
   maxRefundDelayMs: 72 * 3_600_000,
   /** Share of orders with more than one item (2–5). */
   multiItemShare: 0.15,
+  /** Share of views followed by a like event from the same viewer: a batch of taps sent as one. */
+  likeShare: 0.1,
+  /** A like event stands for 1 to this many taps (log-uniform, rounded). */
+  maxLikesPerEvent: 40,
 } as const;

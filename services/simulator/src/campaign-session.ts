@@ -16,8 +16,9 @@ interface OrderEvent {
 
 /**
  * Plays one planned session as events in time order: stream_started, views and sales
- * spread evenly at random over the session, stream_ended, and refunds that may arrive
- * up to three days after their sale. A session already running at `from` (the start
+ * spread evenly at random over the session (some views followed at once by a like event
+ * of the same viewer), stream_ended, and refunds that may arrive up to three days after
+ * their sale. A session already running at `from` (the start
  * of the played window) joins in progress: its start event is stamped `from` and only
  * the views and sales from then on are played.
  */
@@ -35,6 +36,9 @@ export class SessionCursor {
   private viewTs = Infinity;
   private started = false;
   private ended = false;
+  /** A like due at the last view's time (its count; 0: none). */
+  private likeCount = 0;
+  private likeTs = Infinity;
 
   constructor(
     readonly plan: SessionPlan,
@@ -99,12 +103,23 @@ export class SessionCursor {
   pop(eventId: string): LiveEvent {
     const event = this.take(eventId);
     const order = this.orders[this.orderIdx];
-    this.nextTs = Math.min(this.viewTs, order ? order.ts : Infinity, this.ended ? Infinity : this.plan.endTs);
+    this.nextTs = Math.min(
+      this.likeTs,
+      this.viewTs,
+      order ? order.ts : Infinity,
+      this.ended ? Infinity : this.plan.endTs,
+    );
     this.done = this.nextTs === Infinity;
     return event;
   }
 
   private take(eventId: string): LiveEvent {
+    if (this.likeCount > 0) {
+      const like = Object.assign(this.event('like', eventId, this.likeTs), { count: this.likeCount });
+      this.likeCount = 0;
+      this.likeTs = Infinity;
+      return like;
+    }
     if (!this.started) {
       this.started = true;
       const p = this.plan;
@@ -143,6 +158,10 @@ export class SessionCursor {
         viewerId: `v${this.rng.int(1, 80_000_000)}`,
       };
       this.viewsLeft--;
+      if (this.rng.next() < SESSION.likeShare) {
+        this.likeTs = this.viewTs;
+        this.likeCount = Math.round(logUniform(this.rng, 1, SESSION.maxLikesPerEvent));
+      }
       this.advanceView();
       return event;
     }

@@ -25,7 +25,7 @@ describe('buildDataset', () => {
         if (!r.ok) expect(r.errors.map((e) => e.reason)).toContain(m.expectedReason);
       }
     }
-    expect([...types].sort()).toEqual(['refund', 'sale', 'stream_ended', 'stream_started', 'view']);
+    expect([...types].sort()).toEqual(['like', 'refund', 'sale', 'stream_ended', 'stream_started', 'view']);
     expect(data.filter((m) => !m.event)).toHaveLength(100);
   });
 

@@ -62,7 +62,8 @@ export class EventGenerator {
     if (this.live.length > 1 && r < 0.02 + (0.02 * this.live.length) / this.targetLive) return this.endStream();
     const stream = this.rng.weighted(this.live.map((s) => ({ value: s, weight: s.host.popularity })));
     const action = this.rng.next();
-    if (action < 0.82) return this.view(stream);
+    if (action < 0.74) return this.view(stream);
+    if (action < 0.82) return this.like(stream);
     if (action < 0.993) return this.sale(stream);
     return this.refund(stream) ?? this.view(stream);
   }
@@ -102,6 +103,12 @@ export class EventGenerator {
 
   private view(stream: Stream): LiveEvent {
     return { ...this.base(stream, 'view'), type: 'view', viewerId: `v${this.rng.int(1, 5_000_000)}` };
+  }
+
+  /** Most like events are one tap; some platforms batch a viewer's taps into one. */
+  private like(stream: Stream): LiveEvent {
+    const count = this.rng.next() < 0.7 ? 1 : this.rng.int(2, 50);
+    return { ...this.base(stream, 'like'), type: 'like', count };
   }
 
   private sale(stream: Stream): LiveEvent {

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { encodeEvent, type LiveEvent } from '@livetally/events';
+import { MEASURES, contributionOf, emptyMeasureTotals, encodeEvent, type LiveEvent } from '@livetally/events';
 import { calibrate, describeCalibration, scaleForRate } from './calibration';
 import { CampaignGenerator } from './campaign-generator';
 import { DEFAULT_CAMPAIGN_MINUTES, type SimulatorConfig } from './config';
@@ -8,19 +8,16 @@ import { formatShanghai } from './shanghai-time';
 /** What has been sent, with Shenzhen's own figures for the progress line and summary. */
 export class PlayStats {
   sent = 0;
-  shenzhen = { salesFen: 0, refundsFen: 0, orders: 0, views: 0, sessions: 0 };
+  /** Shenzhen's totals, counted by the counting rule. */
+  shenzhen = emptyMeasureTotals();
 
   add(events: readonly LiveEvent[]): void {
     this.sent += events.length;
     const sz = this.shenzhen;
     for (const e of events) {
       if (e.city !== 'Shenzhen') continue;
-      if (e.type === 'sale') {
-        sz.salesFen += e.amountFen;
-        sz.orders++;
-      } else if (e.type === 'refund') sz.refundsFen += e.amountFen;
-      else if (e.type === 'view') sz.views++;
-      else if (e.type === 'stream_started') sz.sessions++;
+      const added = contributionOf(e);
+      for (const m of MEASURES) sz[m] += added[m] ?? 0;
     }
   }
 }
@@ -104,6 +101,8 @@ export async function runCampaign(p: Producer, config: SimulatorConfig, isRunnin
       expectedViews: Math.round(cal.shenzhen.views),
       sessions: sz.sessions,
       expectedSessions: Math.round(cal.shenzhen.sessions),
+      likes: sz.likes,
+      expectedLikes: Math.round(cal.shenzhen.likes),
     },
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

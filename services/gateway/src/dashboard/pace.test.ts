@@ -30,6 +30,7 @@ describe('dashboard pace', () => {
       orders: 0,
       items: 0,
       refunds: 0,
+      likes: 0,
       uniqueViewers: 0,
       activeHosts: 0,
     };

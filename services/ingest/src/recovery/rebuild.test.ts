@@ -54,6 +54,7 @@ function fakes(
             orders: '0',
             items: '0',
             refunds: '0',
+            likes: '0',
           },
         ],
       ]);
@@ -156,6 +157,7 @@ const TOTALS = {
   orders: '1',
   items: '1',
   refunds: '0',
+  likes: '0',
 };
 const NOW = Date.UTC(2026, 9, 1, 12, 0, 0);
 const campaign = (id: string, version = 1): Campaign => ({

@@ -11,6 +11,7 @@ const totals = (views: number) => ({
   orders: '0',
   items: '0',
   refunds: '0',
+  likes: '0',
 });
 
 /** The stores are durable through any cut here (tests/reconcile.test.ts waits for real ones). */
