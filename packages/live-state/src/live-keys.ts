@@ -4,6 +4,7 @@ import {
   type LeaderboardDimension,
   type LeaderboardMeasure,
 } from '@livetally/events';
+import { DEFAULT_KEY_PREFIX } from './keys';
 
 /**
  * Keys of the live measures beyond cumulative totals. Each key carries its scope in a
@@ -25,7 +26,7 @@ export interface LiveKeys {
   ranking(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure): string;
 }
 
-export function liveKeys(prefix = 'lt'): LiveKeys {
+export function liveKeys(prefix = DEFAULT_KEY_PREFIX): LiveKeys {
   return {
     minute: (scope, m) => `${prefix}:m:{${scope}}:${Math.floor(m / MINUTE_MS)}`,
     viewers: (scope) => `${prefix}:u:{${scope}}`,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { globEscape } from './keys';
+import { DEFAULT_KEY_PREFIX, globEscape } from './keys';
 import {
   MINUTE_BUCKET_TTL_SECONDS,
   MINUTE_MS,
@@ -74,7 +74,7 @@ export class LiveMeasureWriter {
 
   constructor(
     private readonly redis: Redis,
-    prefix = 'lt',
+    prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.prefix = prefix;
     this.keys = liveKeys(prefix);
