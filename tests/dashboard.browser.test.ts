@@ -54,6 +54,7 @@ const TOTAL_TESTIDS: Record<string, string> = {
   netSalesFen: 'net-gmv',
   refundsFen: 'refunds-fen',
   views: 'views',
+  likes: 'likes',
   uniqueViewers: 'unique-viewers',
   sessions: 'sessions',
   sessionsEnded: 'sessions-ended',

@@ -39,6 +39,7 @@ export const TOTALS_FIGURES: readonly TotalsFigure[] = [
   { testid: 'refunds-fen', read: (t) => t.refundsFen, format: formatFen },
   { testid: 'avg-order', read: avgOrderFen, format: formatFen },
   { testid: 'views', read: (t) => t.views, format: formatCount },
+  { testid: 'likes', read: (t) => t.likes, format: formatCount },
   { testid: 'unique-viewers', read: (t) => t.uniqueViewers, format: formatCount },
   { testid: 'sessions', read: (t) => t.sessions, format: formatCount },
   { testid: 'sessions-ended', read: (t) => t.sessionsEnded, format: formatCount },
