@@ -98,7 +98,9 @@ export class CampaignService {
       for (const id of this.changed) if (!pending.has(id)) this.changed.delete(id);
       if (this.changed.size === 0) return;
       if (Date.now() > deadline)
-        throw new Error(`campaign backfills still pending after ${IDLE_DEADLINE_MS / 60_000} min: ${[...this.changed].join(', ')}`);
+        throw new Error(
+          `campaign backfills still pending after ${IDLE_DEADLINE_MS / 60_000} min: ${[...this.changed].join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, PENDING_POLL_MS));
     }
   }
