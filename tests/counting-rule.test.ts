@@ -26,9 +26,10 @@ import { ingestEnv, STACK, uniqueName } from './support/stack';
  * One counting rule, every path. The same events go through a real ingest worker into
  * Redis (totals, minute buckets, leaderboards), into ClickHouse (raw rows, read as a
  * rebuild and reconcile read them, and the per-minute rollup, read through the history
- * API), through a campaign backfill (gateway) and through a rebuild of the whole live
- * state from ClickHouse; each path is compared with what the counting rule says in its
- * plainest form (tally), every scope, minute and leaderboard member exactly.
+ * API), through a campaign backfill (recorded by the gateway, run by the worker) and
+ * through a rebuild of the whole live state from ClickHouse; each path is compared with
+ * what the counting rule says in its plainest form (tally), every scope, minute and
+ * leaderboard member exactly.
  */
 const MINUTE = 60_000;
 const run = uniqueName('rule');
@@ -49,9 +50,25 @@ const gift: LiveEvent = {
   orderId: 'gift-1',
   amountFen: 0,
 };
+// Platforms' per-interval view counts: a view with a count stands for that many views; most name no viewer.
+const counted: LiveEvent[] = generated
+  .filter((m) => m.event?.type === 'view')
+  .slice(0, 300)
+  .map((m, i) => {
+    const { viewerId, ...view } = m.event as LiveEvent & { type: 'view' };
+    const count = 2 + ((i * 7919) % 20_000);
+    return i % 3 === 0
+      ? { ...view, eventId: `count-${i}`, viewerId, count }
+      : { ...view, eventId: `count-${i}`, count };
+  });
 const data: DatasetMessage[] = [
   ...generated,
-  { key: gift.streamId, value: encodeEvent(gift), event: gift, kind: 'valid' },
+  ...[gift, ...counted].map((e): DatasetMessage => ({
+    key: e.streamId,
+    value: encodeEvent(e),
+    event: e,
+    kind: 'valid',
+  })),
 ];
 const events: LiveEvent[] = data.map((m) => m.event!);
 const districts = [...new Set(events.map((e) => e.district))].sort().slice(0, 3);
@@ -74,6 +91,10 @@ const campaign: Campaign = {
 };
 const inCampaign = (e: LiveEvent): boolean => matchesCampaign(campaign, e);
 const campaignsOf = (e: LiveEvent): string[] => (inCampaign(e) ? [CAMPAIGN] : []);
+
+// The counted views weigh: views are no longer the number of view events.
+if (tally(events).get('all')!.views < 2 * events.filter((e) => e.type === 'view').length)
+  throw new Error('the counted views should dominate the views');
 
 // ---- The oracle: the counting rule, applied plainly. ----
 
@@ -136,7 +157,7 @@ describe('one counting rule, every path', () => {
       { topic, numPartitions: 3 },
       { topic: dlqTopic, numPartitions: 1 },
     ]);
-    fx = await startHistoryGateway('rule', [], { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: run });
+    fx = await startHistoryGateway('rule', []);
     env = ingestEnv({ topic, group: run, prefix: fx.prefix, database: fx.database }, { INGEST_RETRY_MAX_MS: '1000' });
     redis = new Redis(STACK.redisUrl);
     store = new RedisCounterStore(redis, { prefix: fx.prefix });
