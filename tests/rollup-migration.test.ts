@@ -14,10 +14,11 @@ import { buildDataset } from '../services/simulator/src/dataset';
 import { STACK, uniqueName } from './support/stack';
 
 /**
- * A deployment whose ClickHouse predates likes (migrated to version 3, rollup rows
- * already written) is migrated at the next start: the rollup gains the column the
- * counting rule asks for, its view counts likes from then on, and the rows from before
- * keep their figures (likes 0). The same figures as a database created new.
+ * A deployment whose ClickHouse predates likes and view counts (migrated to version 3,
+ * rows already written) is migrated at the next start: the rollup gains the column the
+ * counting rule asks for, lt_events gains `count` (DEFAULT 1: each earlier view row is
+ * one view), the views count likes and view counts from then on, and the rows from
+ * before keep their figures (likes 0). The same figures as a database created new.
  */
 const database = uniqueName('rollmig');
 const START = Date.parse('2024-08-23T00:00:00+08:00');
@@ -30,7 +31,10 @@ describe('rollup migration to a new measure', () => {
     (m) => m.event!,
   );
   const before = events.filter((e) => e.type !== 'like' && e.ts < START + HOUR);
-  const after = events.filter((e) => e.ts >= START + HOUR);
+  // After the migrations views may carry a count (version 5's column; the rows from before read its default, 1).
+  const after = events
+    .filter((e) => e.ts >= START + HOUR)
+    .map((e, i): LiveEvent => (e.type === 'view' && i % 4 === 0 ? { ...e, count: 10 + (i % 500) } : e));
 
   beforeAll(async () => {
     admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
@@ -44,15 +48,21 @@ describe('rollup migration to a new measure', () => {
     await admin?.close();
   });
 
+  const rowsOf = (list: LiveEvent[], offset: number) =>
+    list.map((e, i) => toEventRow(e, { topic: 't', partition: 0, offset: String(offset + i) }));
+  // As a worker of version 3 wrote them: lt_events had no count column yet.
+  const insertBeforeCount = (list: LiveEvent[]) =>
+    client.insert({
+      table: 'lt_events',
+      values: rowsOf(list, 0).map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'count'))),
+      format: 'JSONEachRow',
+    });
   const insert = (list: LiveEvent[], offset: number) =>
-    new EventHistory(client).insertEvents(
-      list.map((e, i) => toEventRow(e, { topic: 't', partition: 0, offset: String(offset + i) })),
-      `t:0:${offset}`,
-    );
+    new EventHistory(client).insertEvents(rowsOf(list, offset), `t:0:${offset}`);
 
   it('adds the column, points the view at the rule, and keeps what the rollup held', async () => {
     expect(await migrate(client, MIGRATIONS.slice(0, 3))).toEqual([1, 2, 3]);
-    await insert(before, 0);
+    await insertBeforeCount(before);
     expect(await migrate(client)).toEqual(MIGRATIONS.slice(3).map((m) => m.version));
     expect(await migrate(client)).toEqual([]);
     await insert(after, before.length);
@@ -69,6 +79,7 @@ describe('rollup migration to a new measure', () => {
     const totals = await q.totals({ kind: 'all' }, from, to);
     const want = tally([...before, ...after]).get('all')!;
     expect(want.likes).toBeGreaterThan(0);
+    expect(want.views).toBeGreaterThan(2 * [...before, ...after].filter((e) => e.type === 'view').length);
     expect(totals).toMatchObject(want);
     expect(await q.totals({ kind: 'all' }, from, START + HOUR)).toMatchObject({
       ...tally(before).get('all'),

@@ -21,6 +21,8 @@ const events: LiveEvent[] = [
   { ...common, type: 'stream_ended', eventId: 'e6' },
   { ...common, type: 'like', eventId: 'e7', count: 30 },
   { ...common, type: 'like', eventId: 'e8', count: 1, district: 'Futian' },
+  // A platform's count of a minute's views, naming no viewer.
+  { ...common, type: 'view', eventId: 'e9', count: 250 },
 ];
 const zeros = Object.fromEntries(MEASURES.map((m) => [m, 0]));
 
@@ -35,6 +37,7 @@ describe('the counting rule', () => {
       { sessionsEnded: 1 },
       { likes: 30 },
       { likes: 1 },
+      { views: 250 },
     ]);
     expect(contributionOf({ ...events[3]!, type: 'sale', amountFen: 0 } as LiveEvent)).toEqual({
       salesFen: 0,
@@ -52,6 +55,7 @@ describe('the counting rule', () => {
       }
     }
     expect(EVENT_TYPES.filter((t) => viewerFieldOf(t) !== null)).toEqual(['view']);
+    expect(contributionsOf('view')).toEqual([{ measure: 'views', field: 'count', absent: 1 }]);
   });
 
   it('tallies totals per scope, every scope of an event and its extra scopes', () => {
@@ -59,7 +63,7 @@ describe('the counting rule', () => {
     expect(t.get('all')).toEqual({
       ...zeros,
       sessions: 1,
-      views: 2,
+      views: 252,
       orders: 1,
       items: 3,
       salesFen: 10_000,

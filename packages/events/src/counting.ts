@@ -27,11 +27,18 @@ export type MeasureTotals = Record<Measure, number>;
 type EventOf<T extends EventType> = Extract<LiveEvent, { type: T }>;
 
 /** Numeric fields of an event an amount may come from (not the envelope's version or time). */
-export type AmountField<E> = Exclude<{ [K in keyof E]-?: E[K] extends number ? K : never }[keyof E], 'v' | 'ts'>;
-type TextField<E> = { [K in keyof E]-?: E[K] extends string ? K : never }[keyof E];
+export type AmountField<E> = Exclude<
+  { [K in keyof E]-?: NonNullable<E[K]> extends number ? K : never }[keyof E],
+  'v' | 'ts'
+>;
+type TextField<E> = { [K in keyof E]-?: NonNullable<E[K]> extends string ? K : never }[keyof E];
 
-/** What one event adds to a measure: 1 (the event itself) or the value of one of its numeric fields. */
-export type Amount<E> = 1 | AmountField<E>;
+/**
+ * What one event adds to a measure: 1 (the event itself), the value of one of its
+ * numeric fields, or the value of an optional field with what an event that leaves it
+ * out adds (`{ field: 'count', absent: 1 }`: a view counts one unless it says more).
+ */
+export type Amount<E> = 1 | AmountField<E> | { field: AmountField<E>; absent: number };
 
 export interface TypeRule<E> {
   /** Measure → what one event of the type adds to it; measures left out get nothing. */
@@ -45,7 +52,7 @@ export type CountingRule = { readonly [T in EventType]: TypeRule<EventOf<T>> };
 export const COUNTING_RULE: CountingRule = {
   stream_started: { adds: { sessions: 1 } },
   stream_ended: { adds: { sessionsEnded: 1 } },
-  view: { adds: { views: 1 }, viewer: 'viewerId' },
+  view: { adds: { views: { field: 'count', absent: 1 } }, viewer: 'viewerId' },
   sale: { adds: { orders: 1, items: 'quantity', salesFen: 'amountFen' } },
   refund: { adds: { refunds: 1, refundsFen: 'amountFen' } },
   like: { adds: { likes: 'count' } },
@@ -77,6 +84,8 @@ export const LEADERBOARD_MEASURE_NAMES = Object.keys(LEADERBOARD_MEASURES) as Le
 export interface Contribution {
   measure: Measure;
   field: string | null;
+  /** What an event that leaves the field out adds (0 for fields validation requires). */
+  absent: number;
 }
 
 /** Each event type's contributions, in MEASURES order. */
@@ -86,11 +95,14 @@ export function contributionsOf(type: EventType): readonly Contribution[] {
 
 const CONTRIBUTIONS = {} as Record<EventType, readonly Contribution[]>;
 for (const type of EVENT_TYPES) {
-  const adds: Partial<Record<Measure, string | 1>> = COUNTING_RULE[type].adds;
-  CONTRIBUTIONS[type] = MEASURES.filter((m) => adds[m] !== undefined).map((m) => ({
-    measure: m,
-    field: adds[m] === 1 ? null : (adds[m] as string),
-  }));
+  const adds: Partial<Record<Measure, string | 1 | { field: string; absent: number }>> = COUNTING_RULE[type].adds;
+  CONTRIBUTIONS[type] = MEASURES.filter((m) => adds[m] !== undefined).map((m) => {
+    const a = adds[m]!;
+    if (a === 1) return { measure: m, field: null, absent: 0 };
+    return typeof a === 'string'
+      ? { measure: m, field: a, absent: 0 }
+      : { measure: m, field: a.field, absent: a.absent };
+  });
 }
 
 /** The field holding the viewer id of an event type, or null when its events name no viewer. */
@@ -100,7 +112,7 @@ export function viewerFieldOf(type: EventType): string | null {
 
 /** The amount an event adds through a contribution. */
 export function amountOf(event: LiveEvent, c: Contribution): number {
-  return c.field === null ? 1 : ((event as unknown as Record<string, number>)[c.field] ?? 0);
+  return c.field === null ? 1 : ((event as unknown as Record<string, number | undefined>)[c.field] ?? c.absent);
 }
 
 export function emptyMeasureTotals(): MeasureTotals {

@@ -11,6 +11,14 @@ export const LIMITS = {
   maxQuantity: 100_000,
   /** Likes one event may stand for: a batch of taps, not a counter's running total. */
   maxLikeCount: 100_000,
+  /**
+   * Views one event may count. A platform reports a stream's views per interval (the
+   * simulator: per minute); the most watched Chinese livestreams peak at a few million
+   * viewers over a whole session, so a million in one interval is beyond any real
+   * stream and catches a running total or a unit mistake, while a batch of events at
+   * this bound stays far inside exact integer sums.
+   */
+  maxViewCount: 1_000_000,
   maxIdLength: 128,
   maxDimensionLength: 64,
   maxTitleLength: 200,

@@ -30,8 +30,13 @@ export interface StreamEndedEvent extends EventBase {
 
 export interface ViewEvent extends EventBase {
   type: 'view';
-  /** Opaque viewer id, already hashed by the platform. */
-  viewerId: string;
+  /**
+   * Opaque viewer id, already hashed by the platform. Optional: the unique-viewer
+   * estimate counts the events that name a viewer, so a view without one adds to views only.
+   */
+  viewerId?: string;
+  /** How many views of the stream the event stands for ("this many in this interval"); 1 when left out. */
+  count?: number;
 }
 
 export interface SaleEvent extends EventBase {

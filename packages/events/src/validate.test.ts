@@ -59,6 +59,24 @@ describe('validateEvent', () => {
     expect(reasons({ ...like, count: LIMITS.maxLikeCount })).toEqual([]);
   });
 
+  it('accepts a view with a count, without a viewer, or both; what was left out stays out', () => {
+    const view = { ...base, type: 'view' };
+    expect(validateEvent({ ...view, count: 250 }, { now: NOW })).toEqual({ ok: true, event: { ...view, count: 250 } });
+    expect(validateEvent(view, { now: NOW })).toEqual({ ok: true, event: view });
+    const named = { ...view, viewerId: 'v-1', count: 3 };
+    expect(validateEvent(named, { now: NOW })).toEqual({ ok: true, event: named });
+  });
+
+  it('rejects a view count that is not a positive integer within bounds', () => {
+    const view = { ...base, type: 'view' };
+    expect(reasons({ ...view, count: 0 })).toEqual(['count:out_of_range']);
+    expect(reasons({ ...view, count: 1.5 })).toEqual(['count:not_integer']);
+    expect(reasons({ ...view, count: '9' })).toEqual(['count:wrong_type']);
+    expect(reasons({ ...view, count: LIMITS.maxViewCount + 1 })).toEqual(['count:out_of_range']);
+    expect(reasons({ ...view, count: LIMITS.maxViewCount })).toEqual([]);
+    expect(reasons({ ...view, viewerId: '' })).toEqual(['viewerId:out_of_range']);
+  });
+
   it('accepts Chinese dimension names', () => {
     expect(reasons({ ...sale, city: '深圳', district: '罗湖区', category: '珠宝首饰' })).toEqual([]);
   });

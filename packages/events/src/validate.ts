@@ -235,8 +235,13 @@ export function validateEvent(
       event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category };
       break;
     case 'view': {
-      const viewerId = checkString(o, 'viewerId', c, limits.maxIdLength, OPAQUE_ID_PATTERN);
-      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category, viewerId };
+      const viewerId = checkString(o, 'viewerId', c, limits.maxIdLength, OPAQUE_ID_PATTERN, true);
+      const count =
+        o.count === undefined || o.count === null ? undefined : checkInteger(o, 'count', c, 1, limits.maxViewCount);
+      event = { v: EVENT_VERSION, type, eventId, platform, streamId, hostId, ts, city, district, category };
+      // Left out when the sender left them out: a plain view stays as it was sent.
+      if (viewerId !== undefined) event.viewerId = viewerId;
+      if (count !== undefined) event.count = count;
       break;
     }
     case 'sale': {

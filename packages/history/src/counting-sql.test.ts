@@ -26,7 +26,7 @@ const base = {
 const SAMPLES: Record<LiveEvent['type'], LiveEvent> = {
   stream_started: { ...base, type: 'stream_started', title: 't' },
   stream_ended: { ...base, type: 'stream_ended' },
-  view: { ...base, type: 'view', viewerId: 'v:1' },
+  view: { ...base, type: 'view', viewerId: 'v:1', count: 40 },
   sale: { ...base, type: 'sale', orderId: 'o', sku: 'k', quantity: 3, amountFen: 999 },
   refund: { ...base, type: 'refund', orderId: 'o', amountFen: 77 },
   like: { ...base, type: 'like', count: 12 },
@@ -34,12 +34,13 @@ const SAMPLES: Record<LiveEvent['type'], LiveEvent> = {
 
 describe('the counting rule in SQL', () => {
   it('writes each measure as counts and sums over the types that add to it', () => {
-    expect(measureSql('views')).toBe("countIf(type = 'view')");
+    // A view counts its `count` (the column's DEFAULT 1 stands for views sent without one, and rows from before it).
+    expect(measureSql('views')).toBe("sumIf(count, type = 'view')");
     expect(measureSql('salesFen')).toBe("sumIf(amount_fen, type = 'sale')");
     expect(measureSql('items')).toBe("sumIf(quantity, type = 'sale')");
-    expect(measureSql('likes')).toBe("sumIf(quantity, type = 'like')");
+    expect(measureSql('likes')).toBe("sumIf(count, type = 'like')");
     for (const m of MEASURES) expect(MEASURE_SELECT).toContain(`${measureSql(m)} AS ${m}`);
-    expect(VIEWER_ROWS).toEqual({ column: 'viewer_id', where: "type = 'view'" });
+    expect(VIEWER_ROWS).toEqual({ column: 'viewer_id', where: "type = 'view' AND viewer_id != ''" });
   });
 
   it('stores every field the rule reads in the column SQL reads it from', () => {
@@ -54,12 +55,16 @@ describe('the counting rule in SQL', () => {
       ];
       for (const field of fields) expect(read(field), `${type}.${field}`).toBe((event as never)[field]);
     }
+    // A view that leaves out its count and viewer stores what the rule counts: one view, no viewer.
+    const plain = toEventRow({ ...base, type: 'view' }, { topic: 't', partition: 0, offset: '0' });
+    expect([plain.count, plain.viewer_id]).toEqual([1, '']);
   });
 
   it('gives the rollup a typed column and a view expression per measure', () => {
     expect(rollupColumnDefinition('sessionsEnded')).toBe('sessions_ended SimpleAggregateFunction(sum, UInt64)');
     expect(rollupColumnDefinition('refundsFen')).toBe('refunds_fen SimpleAggregateFunction(sum, Int64)');
     expect(ROLLUP_VIEW_QUERY).toContain("toInt64(sumIf(amount_fen, type = 'sale')) AS sales_fen");
-    expect(ROLLUP_VIEW_QUERY).toContain("uniqStateIf(viewer_id, type = 'view') AS viewers");
+    expect(ROLLUP_VIEW_QUERY).toContain("toUInt64(sumIf(count, type = 'view')) AS views");
+    expect(ROLLUP_VIEW_QUERY).toContain("uniqStateIf(viewer_id, type = 'view' AND viewer_id != '') AS viewers");
   });
 });

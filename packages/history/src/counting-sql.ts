@@ -47,9 +47,11 @@ function viewerRows(): { column: string; where: string } {
   const columns = new Set(types.map((t) => columnOf(viewerFieldOf(t)!)));
   if (columns.size !== 1)
     throw new Error('the counting rule must name viewers of at least one type, all in one column');
-  const where =
+  const column = name([...columns][0]!);
+  const typeWhere =
     types.length === 1 ? `type = '${name(types[0]!)}'` : `type IN (${types.map((t) => `'${name(t)}'`).join(', ')})`;
-  return { column: name([...columns][0]!), where };
+  // An event that names no viewer (a counted view) stores '' there and is no viewer.
+  return { column, where: `${typeWhere} AND ${column} != ''` };
 }
 
 /** A leaderboard measure over lt_events rows. */

@@ -31,6 +31,16 @@ const FENCED_COLUMNS = `event_id String, platform LowCardinality(String), type L
         viewer_id String, order_id String, sku String, quantity UInt32, amount_fen Int64, title String,
         topic LowCardinality(String), kafka_partition UInt16, kafka_offset UInt64, owner_gen UInt64`;
 
+// lt_events_ingest's view into lt_events: the fenced rows with the given columns.
+const ingestViewQuery = (columns: readonly string[]) => `SELECT ${columns.join(', ')}
+      FROM lt_events_ingest
+      WHERE (topic, kafka_partition, owner_gen) IN (
+        SELECT topic, kafka_partition, max(gen) FROM lt_partition_owners GROUP BY topic, kafka_partition
+      )`;
+
+// The row columns before version 5 added `count`: version 3's view must not read a column that does not exist yet.
+const ROW_COLUMNS_BEFORE_COUNT = EVENT_ROW_COLUMNS.filter((c) => c !== 'count');
+
 /**
  * Versioned schema. Statements are idempotent (IF NOT EXISTS) because several
  * workers may start at once and race to apply the same version.
@@ -143,17 +153,25 @@ export const MIGRATIONS: Migration[] = [
       )
       ENGINE = Null`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS lt_events_ingest_mv TO lt_events AS
-      SELECT ${EVENT_ROW_COLUMNS.join(', ')}
-      FROM lt_events_ingest
-      WHERE (topic, kafka_partition, owner_gen) IN (
-        SELECT topic, kafka_partition, max(gen) FROM lt_partition_owners GROUP BY topic, kafka_partition
-      )`,
+      ${ingestViewQuery(ROW_COLUMNS_BEFORE_COUNT)}`,
     ],
   },
   {
     version: 4,
     name: 'likes in the per-minute rollups',
     statements: [addRollupMeasure('likes')],
+    refreshesRollupView: true,
+  },
+  {
+    version: 5,
+    name: 'count: how many views (or likes) a row stands for, 1 for every earlier row',
+    statements: [
+      // Rows stored before read the default: each was one view.
+      `ALTER TABLE lt_events ADD COLUMN IF NOT EXISTS count UInt32 DEFAULT 1`,
+      `ALTER TABLE lt_events_ingest ADD COLUMN IF NOT EXISTS count UInt32 DEFAULT 1`,
+      `ALTER TABLE lt_events_ingest_mv MODIFY QUERY ${ingestViewQuery(EVENT_ROW_COLUMNS)}`,
+    ],
+    // views is now sumIf(count, …) in the counting rule's SQL.
     refreshesRollupView: true,
   },
 ];

@@ -16,6 +16,8 @@ export interface EventRow {
   sku: string;
   quantity: number;
   amount_fen: number;
+  /** How many the row stands for: a view's views, a like's likes; 1 for every other row (the column's default). */
+  count: number;
   title: string;
   topic: string;
   kafka_partition: number;
@@ -39,11 +41,12 @@ export function toEventRow(event: LiveEvent, at: KafkaPosition): EventRow {
     city: event.city,
     district: event.district,
     category: event.category,
-    viewer_id: event.type === 'view' ? event.viewerId : '',
+    viewer_id: event.type === 'view' ? (event.viewerId ?? '') : '',
     order_id: event.type === 'sale' || event.type === 'refund' ? event.orderId : '',
     sku: event.type === 'sale' ? event.sku : '',
-    quantity: event.type === 'sale' ? event.quantity : event.type === 'like' ? event.count : 0,
+    quantity: event.type === 'sale' ? event.quantity : 0,
     amount_fen: event.type === 'sale' || event.type === 'refund' ? event.amountFen : 0,
+    count: event.type === 'view' || event.type === 'like' ? (event.count ?? 1) : 1,
     title: event.type === 'stream_started' ? (event.title ?? '') : '',
     topic: at.topic,
     kafka_partition: at.partition,
@@ -67,6 +70,7 @@ export const EVENT_ROW_COLUMNS = [
   'sku',
   'quantity',
   'amount_fen',
+  'count',
   'title',
   'topic',
   'kafka_partition',
@@ -118,13 +122,21 @@ export function encodeRowsTsv(rows: readonly EventRow[], extraColumn?: (index: n
     const ts = tsText(r.ts);
     const quantity = intText(r.quantity);
     const amount = intText(r.amount_fen);
+    const count = intText(r.count);
     const partition = intText(r.kafka_partition);
-    if (ts === null || quantity === null || amount === null || partition === null || !DIGITS.test(r.kafka_offset))
+    if (
+      ts === null ||
+      quantity === null ||
+      amount === null ||
+      count === null ||
+      partition === null ||
+      !DIGITS.test(r.kafka_offset)
+    )
       return null;
     out +=
       `${tsvText(r.event_id)}\t${tsvText(r.platform)}\t${tsvText(r.type)}\t${tsvText(r.stream_id)}\t${tsvText(r.host_id)}\t${ts}\t` +
       `${tsvText(r.city)}\t${tsvText(r.district)}\t${tsvText(r.category)}\t${tsvText(r.viewer_id)}\t${tsvText(r.order_id)}\t` +
-      `${tsvText(r.sku)}\t${quantity}\t${amount}\t${tsvText(r.title)}\t${tsvText(r.topic)}\t${partition}\t${r.kafka_offset}` +
+      `${tsvText(r.sku)}\t${quantity}\t${amount}\t${count}\t${tsvText(r.title)}\t${tsvText(r.topic)}\t${partition}\t${r.kafka_offset}` +
       (extraColumn ? `\t${extraColumn(i)}\n` : '\n');
   }
   return out;
@@ -144,8 +156,8 @@ export const FIELD_COLUMNS: Readonly<Record<string, { column: string; signed: bo
   streamId: { column: 'stream_id', signed: false },
   viewerId: { column: 'viewer_id', signed: false },
   quantity: { column: 'quantity', signed: false },
-  // How many units an event stands for: a sale's items, a like's likes.
-  count: { column: 'quantity', signed: false },
+  // How many an event stands for: a view's views, a like's likes (DEFAULT 1: rows before the column count one).
+  count: { column: 'count', signed: false },
   amountFen: { column: 'amount_fen', signed: true },
 };
 

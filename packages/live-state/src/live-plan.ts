@@ -3,8 +3,10 @@ import {
   DIMENSION_KINDS,
   EVENT_TYPES,
   LEADERBOARD_MEASURES,
+  amountOf,
   contributionsOf,
   viewerFieldOf,
+  type Contribution,
   type EventType,
   type LiveEvent,
 } from '@livetally/events';
@@ -52,9 +54,9 @@ interface CompiledType {
   /** The measures the type contributes to (even with a zero amount), as a bit mask of TOTAL_FIELDS indexes. */
   mask: number;
   slots: number[];
-  fields: (string | null)[];
+  fields: Contribution[];
   rankSlots: number[];
-  rankFields: (string | null)[];
+  rankFields: Contribution[];
   /** The field naming the viewer, for the unique-viewer HyperLogLogs; null: the type names none. */
   viewer: string | null;
 }
@@ -68,15 +70,16 @@ function compile(type: EventType): CompiledType {
     rankFields: [],
     viewer: viewerFieldOf(type),
   };
-  for (const { measure, field } of contributionsOf(type)) {
+  for (const contribution of contributionsOf(type)) {
+    const { measure } = contribution;
     const slot = TOTAL_FIELDS.indexOf(measure);
     c.mask |= 1 << slot;
     c.slots.push(slot);
-    c.fields.push(field);
+    c.fields.push(contribution);
     RANK_MEASURES.forEach((rank, r) => {
       if (LEADERBOARD_MEASURES[rank] !== measure) return;
       c.rankSlots.push(r);
-      c.rankFields.push(field);
+      c.rankFields.push(contribution);
     });
   }
   return c;
@@ -88,14 +91,10 @@ function fieldOf(e: LiveEvent, field: string): unknown {
   return (e as unknown as Record<string, unknown>)[field];
 }
 
-function amount(e: LiveEvent, field: string | null): number {
-  return field === null ? 1 : (fieldOf(e, field) as number);
-}
-
 /** Adds what one event contributes into a totals vector. */
 function contribute(v: number[], c: CompiledType, e: LiveEvent): void {
   const { slots, fields } = c;
-  for (let i = 0; i < slots.length; i++) v[slots[i]!]! += amount(e, fields[i]!);
+  for (let i = 0; i < slots.length; i++) v[slots[i]!]! += amountOf(e, fields[i]!);
 }
 
 interface Vector {
@@ -253,14 +252,16 @@ export class BatchPlanner {
       contribute(bucket.v, c, e);
       bucket.mask |= c.mask;
     }
-    if (c.viewer !== null) (acc.viewers ??= new Set()).add(fieldOf(e, c.viewer) as string);
+    // Only events that name a viewer feed the estimate (a counted view may name none).
+    const viewer = c.viewer === null ? undefined : fieldOf(e, c.viewer);
+    if (typeof viewer === 'string') (acc.viewers ??= new Set()).add(viewer);
     (acc.hosts ??= new Set()).add(e.hostId);
   }
 
   private rank(acc: RankAcc, c: CompiledType, e: LiveEvent): void {
     for (let r = 0; r < c.rankSlots.length; r++) {
       const measure = c.rankSlots[r]!;
-      const delta = amount(e, c.rankFields[r]!);
+      const delta = amountOf(e, c.rankFields[r]!);
       for (let d = 0; d < DIMENSION_COUNT; d++) {
         const slot = d * MEASURE_COUNT + measure;
         let members = acc[slot];
