@@ -50,9 +50,25 @@ const gift: LiveEvent = {
   orderId: 'gift-1',
   amountFen: 0,
 };
+// Platforms' per-interval view counts: a view with a count stands for that many views; most name no viewer.
+const counted: LiveEvent[] = generated
+  .filter((m) => m.event?.type === 'view')
+  .slice(0, 300)
+  .map((m, i) => {
+    const { viewerId, ...view } = m.event as LiveEvent & { type: 'view' };
+    const count = 2 + ((i * 7919) % 20_000);
+    return i % 3 === 0
+      ? { ...view, eventId: `count-${i}`, viewerId, count }
+      : { ...view, eventId: `count-${i}`, count };
+  });
 const data: DatasetMessage[] = [
   ...generated,
-  { key: gift.streamId, value: encodeEvent(gift), event: gift, kind: 'valid' },
+  ...[gift, ...counted].map((e): DatasetMessage => ({
+    key: e.streamId,
+    value: encodeEvent(e),
+    event: e,
+    kind: 'valid',
+  })),
 ];
 const events: LiveEvent[] = data.map((m) => m.event!);
 const districts = [...new Set(events.map((e) => e.district))].sort().slice(0, 3);
@@ -75,6 +91,10 @@ const campaign: Campaign = {
 };
 const inCampaign = (e: LiveEvent): boolean => matchesCampaign(campaign, e);
 const campaignsOf = (e: LiveEvent): string[] => (inCampaign(e) ? [CAMPAIGN] : []);
+
+// The counted views weigh: views are no longer the number of view events.
+if (tally(events).get('all')!.views < 2 * events.filter((e) => e.type === 'view').length)
+  throw new Error('the counted views should dominate the views');
 
 // ---- The oracle: the counting rule, applied plainly. ----
 
