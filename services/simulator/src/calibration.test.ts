@@ -3,15 +3,15 @@ import {
   calibrate,
   categorySalesFen,
   cityDaily,
-  MEAN_QUANTITY,
-  meanUnitPriceFen,
+  MEAN_DURATION_MS,
   nationalDaily,
   scaleForRate,
   VIEWS_PER_SESSION,
 } from './calibration';
 import { CAMPAIGN_CITIES, SESSION, SHENZHEN, SHENZHEN_FACTS } from './campaign-profile';
+import { dayIndex } from './campaign-ledger';
 import { SessionPlanner } from './campaign-planner';
-import { HOUR_MS, parseShanghaiTime } from './shanghai-time';
+import { parseShanghaiTime } from './shanghai-time';
 
 const FROM = parseShanghaiTime(SHENZHEN_FACTS.campaignFrom);
 const TO = parseShanghaiTime(SHENZHEN_FACTS.campaignTo);
@@ -29,22 +29,24 @@ describe('calibration', () => {
     expect(calibrate(1e-4, FROM, TO).shenzhen.salesFen / (TARGET_FEN * 1e-4)).toBeCloseTo(1, 9);
   });
 
-  it('makes the sessions planned over the whole window reach the target within 5% at a given scale', () => {
+  it("makes the sessions planned over the whole window carry the calibration's sales, views and sessions exactly", () => {
     const scale = 0.02;
     const planner = new SessionPlanner(11, scale, 'shanghai', ['Shenzhen']);
-    let salesFen = 0;
+    // The day before only for the sessions that run into the first day (their pieces on it).
+    const plans = planner.planDay(dayIndex(FROM) - 1, false);
     let sessions = 0;
-    let views = 0;
-    for (let ts = FROM; ts < TO; ts += HOUR_MS) {
-      for (const p of planner.planHour(ts)) {
-        sessions++;
-        views += p.views;
-        salesFen += p.orders * MEAN_QUANTITY * meanUnitPriceFen(p.category, p.district.profile);
-      }
+    for (let day = dayIndex(FROM); day < dayIndex(TO); day++) {
+      const started = planner.planDay(day);
+      sessions += started.length;
+      plans.push(...started);
     }
-    expect(Math.abs(salesFen / (TARGET_FEN * scale) - 1)).toBeLessThan(0.05);
-    expect(Math.abs(views / calibrate(scale, FROM, TO).shenzhen.views - 1)).toBeLessThan(0.05);
-    expect(Math.abs(sessions / calibrate(scale, FROM, TO).shenzhen.sessions - 1)).toBeLessThan(0.01);
+    const pieces = plans.flatMap((p) => p.pieces);
+    const salesFen = pieces.reduce((s, piece) => s + piece.salesFen, 0);
+    const views = pieces.reduce((s, piece) => s + piece.views, 0);
+    const c = calibrate(scale, FROM, TO);
+    expect(salesFen).toBe(TARGET_FEN * scale);
+    expect(Math.abs(views / c.shenzhen.views - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(sessions / c.shenzhen.sessions - 1)).toBeLessThan(1e-4);
   });
 
   it('ranks Shenzhen third nationally by expected sales, sessions and hosts', () => {
@@ -68,15 +70,15 @@ describe('calibration', () => {
     expect(luohu.get('jewellery')! / all).toBeGreaterThan(0.8);
   });
 
-  it('scales every count linearly: events ≈ (views + like events + 2 × sessions + orders + refunds) × scale', () => {
+  it('scales every count linearly: events ≈ (2 × sessions + 2 × view intervals + orders + refunds) × scale', () => {
     const one = nationalDaily(1);
     const s = nationalDaily(1e-5);
     expect(s.events / one.events).toBeCloseTo(1e-5, 12);
     expect(s.likes / one.likes).toBeCloseTo(1e-5, 12);
-    const likeEvents = one.views * SESSION.likeShare;
-    expect(one.events).toBeCloseTo(one.views + likeEvents + 2 * one.sessions + one.orders + one.refunds, 0);
-    expect(one.likes / likeEvents).toBeGreaterThan(1);
-    expect(one.likes / likeEvents).toBeLessThan(SESSION.maxLikesPerEvent);
+    // A view event and a like event per live minute of every session.
+    const intervals = (one.sessions * MEAN_DURATION_MS) / SESSION.viewTickMs;
+    expect(one.events).toBeCloseTo(2 * one.sessions + 2 * intervals + one.orders + one.refunds, 0);
+    expect(one.likes / one.views).toBeGreaterThan(SESSION.likeShare);
     expect(one.views / one.sessions).toBeCloseTo(VIEWS_PER_SESSION, 6);
     expect(nationalDaily(scaleForRate(300)).events / 86_400).toBeCloseTo(300, 6);
   });

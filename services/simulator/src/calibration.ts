@@ -85,9 +85,12 @@ export interface DailyFigures {
   refundsFen: number;
   /** Likes (taps), sent in like events of 1 to SESSION.maxLikesPerEvent each. */
   likes: number;
-  /** Start and end of every session, views, likes, sales and refunds. */
+  /** Start and end of every session, a view count and a like count per live interval, every sale and refund. */
   events: number;
 }
+
+/** Live intervals of the mean session: each sends one view-count event and one like event. */
+const INTERVALS_PER_SESSION = MEAN_DURATION_MS / SESSION.viewTickMs;
 
 /** Mean taps per like event: a log-uniform draw from 1 to the maximum, rounded. */
 const LIKES_PER_EVENT = logUniformMean(1, SESSION.maxLikesPerEvent);
@@ -108,7 +111,7 @@ export function cityDaily(city: CampaignCity, scale = 1): DailyFigures {
     refunds,
     refundsFen: k * sum(pv, 'refundsFen'),
     likes: views * SESSION.likeShare * LIKES_PER_EVENT,
-    events: 2 * sessions + views * (1 + SESSION.likeShare) + orders + refunds,
+    events: 2 * sessions + 2 * sessions * INTERVALS_PER_SESSION + orders + refunds,
   };
 }
 

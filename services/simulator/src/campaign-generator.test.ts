@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, encodeEvent, type LiveEvent } from '@livetally/events';
+import { dayIndex } from './campaign-ledger';
 import { CampaignGenerator } from './campaign-generator';
-import { SessionPlanner } from './campaign-planner';
 import { SESSION } from './campaign-profile';
 import { expectedTotals, type ExpectedTotals } from './dataset';
-import { DAY_MS, HOUR_MS, parseShanghaiTime, shanghaiHour } from './shanghai-time';
+import { DAY_MS, parseShanghaiTime, shanghaiHour } from './shanghai-time';
 
 const FROM = parseShanghaiTime('2024-09-10');
 const TO = FROM + DAY_MS;
+const SCALE = 1e-2;
 const ranked = (totals: Map<string, ExpectedTotals>, kind: string, by: (t: ExpectedTotals) => number) =>
   [...totals]
     .filter(([s]) => s.startsWith(`${kind}:`))
@@ -15,12 +16,13 @@ const ranked = (totals: Map<string, ExpectedTotals>, kind: string, by: (t: Expec
     .map(([s]) => s.slice(kind.length + 1));
 
 describe('CampaignGenerator', () => {
-  // One day of the whole national market at 1/1000 of its real size (~600k events).
-  const events = [...new CampaignGenerator({ seed: 1, scale: 1e-3, from: FROM, to: TO })];
+  // One day of the whole national market at 1/100 of its real size (~400k events).
+  const generator = new CampaignGenerator({ seed: 1, scale: SCALE, from: FROM, to: TO });
+  const events = [...generator];
   const totals = expectedTotals(events);
 
   it('is deterministic per seed', () => {
-    const head = (seed: number) => new CampaignGenerator({ seed, scale: 1e-3, from: FROM, to: TO }).until(TO, 20_000);
+    const head = (seed: number) => new CampaignGenerator({ seed, scale: SCALE, from: FROM, to: TO }).until(TO, 20_000);
     expect(head(1)).toEqual(events.slice(0, 20_000));
     expect(head(2).map((e) => e.ts)).not.toEqual(events.slice(0, 20_000).map((e) => e.ts));
   });
@@ -43,54 +45,55 @@ describe('CampaignGenerator', () => {
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
   });
 
-  it('plays whole planned sessions: started first, realistic durations, every planned view and order, refunds of real sales', () => {
-    const started = new Map<string, LiveEvent>();
-    const sold = new Map<string, number>();
-    const counts = new Map<string, { views: number; orders: number; endTs?: number }>();
+  it("sums to the plan exactly: every city's sessions, views and sales of the day are the ledger's", () => {
+    const day = dayIndex(FROM);
+    for (const [i, city] of generator.market.entries()) {
+      const plan = generator.planner.ledgers[i]!.day(day);
+      const got = totals.get(`city:${city.profile.name}`)!;
+      expect({ city: city.profile.name, sessions: got.sessions, views: got.views, salesFen: got.salesFen }).toEqual({
+        city: city.profile.name,
+        ...plan,
+      });
+    }
+  });
+
+  it('reports views as one count per stream and interval, orders one by one, refunds of real sales', () => {
     const problems: string[] = [];
+    const lastView = new Map<string, number>();
+    const sold = new Map<string, number>();
+    const started = new Map<string, LiveEvent>();
     for (const e of events) {
       if (e.type === 'stream_started') started.set(e.streamId, e);
       const s = started.get(e.streamId);
-      if (!s || s.hostId !== e.hostId || s.district !== e.district || s.category !== e.category)
+      if (s && (s.hostId !== e.hostId || s.district !== e.district || s.category !== e.category))
         problems.push(`${e.eventId} on ${e.streamId}`);
-      const c = counts.get(e.streamId) ?? { views: 0, orders: 0 };
-      counts.set(e.streamId, c);
-      if (e.type === 'view') c.views++;
+      if (e.type === 'view') {
+        const prev = lastView.get(e.streamId);
+        if (!(e.count! >= 1) || e.count! > 1_000_000 || e.viewerId !== undefined)
+          problems.push(`count of ${e.eventId}`);
+        if (prev !== undefined && e.ts - prev < SESSION.viewTickMs) problems.push(`${e.eventId} within a minute`);
+        lastView.set(e.streamId, e.ts);
+      }
       if (e.type === 'sale') {
-        c.orders++;
+        if (sold.has(e.orderId) || !(e.amountFen >= 1)) problems.push(`sale ${e.eventId}`);
         sold.set(e.orderId, e.amountFen);
       }
-      if (e.type === 'refund' && sold.get(e.orderId) !== e.amountFen)
-        problems.push(`refund ${e.eventId} of unknown sale ${e.orderId}`);
-      if (e.type === 'stream_ended') c.endTs = e.ts;
+      if (e.type === 'refund' && sold.get(e.orderId) !== e.amountFen) problems.push(`refund ${e.eventId}`);
     }
     expect(problems.slice(0, 5)).toEqual([]);
-    // The generator's planner, replayed: sessions wholly inside the window carry exactly their plan.
-    const planner = new SessionPlanner(1, 1e-3);
-    let whole = 0;
-    for (let ts = FROM - SESSION.maxDurationMs; ts < TO; ts += HOUR_MS) {
-      for (const p of planner.planHour(ts)) {
-        if (p.startTs <= FROM || p.endTs >= TO) continue;
-        const c = counts.get(`c1-s${p.no}`);
-        expect({ start: started.get(`c1-s${p.no}`)?.ts, ...c }).toEqual({
-          start: p.startTs,
-          views: p.views,
-          orders: p.orders,
-          endTs: p.endTs,
-        });
-        expect(p.endTs - p.startTs).toBeGreaterThanOrEqual(SESSION.minDurationMs - 1);
-        expect(p.endTs - p.startTs).toBeLessThanOrEqual(SESSION.maxDurationMs + 1);
-        whole++;
-      }
-    }
-    expect(whole).toBeGreaterThan(30);
-    // Sessions already live at midnight join in progress: started at the window's first instant.
-    expect(events.filter((e) => e.type === 'stream_started' && e.ts === FROM).length).toBeGreaterThan(0);
+    const views = events.filter((e) => e.type === 'view').length;
+    expect(totals.get('all')!.views / views).toBeGreaterThan(20);
+    // Sessions already live at midnight join in progress, without a start event (they started the day before).
+    expect(lastView.size).toBeGreaterThan(started.size);
   });
 
   it('ranks Shenzhen third nationally by GMV, sessions and hosts over a generated day', () => {
-    // A day at this scale is about ten Shenzhen sessions: the sales order of the top two varies with the seed.
-    expect(ranked(totals, 'city', (t) => t.salesFen)[2]).toBe('Shenzhen');
+    expect(ranked(totals, 'city', (t) => t.salesFen).slice(0, 4)).toEqual([
+      'Hangzhou',
+      'Guangzhou',
+      'Shenzhen',
+      'Shanghai',
+    ]);
     expect(ranked(totals, 'city', (t) => t.sessions).slice(0, 4)).toEqual([
       'Hangzhou',
       'Guangzhou',
@@ -104,7 +107,7 @@ describe('CampaignGenerator', () => {
 
   it('follows the Asia/Shanghai day: quiet from 03:00 to 08:00, busiest from 20:00 to 23:00', () => {
     const byHour = new Array<number>(24).fill(0);
-    for (const e of events) byHour[shanghaiHour(e.ts)]!++;
+    for (const e of events) if (e.type === 'sale') byHour[shanghaiHour(e.ts)]!++;
     expect(byHour[21]!).toBeGreaterThan(5 * byHour[5]!);
     const peak = Math.max(...byHour);
     expect(byHour.indexOf(peak)).toBeGreaterThanOrEqual(20);

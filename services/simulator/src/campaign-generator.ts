@@ -1,9 +1,8 @@
 import type { LiveEvent } from '@livetally/events';
-import { SESSION } from './campaign-profile';
+import { dayIndex, dayStart } from './campaign-ledger';
 import { SessionPlanner, type DailyCurve } from './campaign-planner';
 import { SessionCursor } from './campaign-session';
 import { MinHeap } from './heap';
-import { HOUR_MS } from './shanghai-time';
 
 export interface CampaignGeneratorOptions {
   seed: number;
@@ -21,19 +20,23 @@ export interface CampaignGeneratorOptions {
 }
 
 /**
- * Pure, deterministic event stream of the campaign profile, in event-time order:
- * the same options give the same events. Sessions are planned an hour ahead and
- * merged by their next event time.
+ * Pure, deterministic event stream of the campaign plan, in event-time order: the
+ * same options give the same events. Days are planned one ahead of the events played
+ * (a session starting late on a day runs into the next, whose share it needs), and
+ * sessions are merged by their next event time; memory holds the sessions of about
+ * two days and the orders of the day pieces being played, never the whole window.
  */
 export class CampaignGenerator implements Iterable<LiveEvent> {
   readonly planner: SessionPlanner;
   readonly from: number;
   readonly to: number;
   private readonly prefix: string;
-  private readonly heap = new MinHeap<SessionCursor>(
-    (a, b) => a.nextTs < b.nextTs || (a.nextTs === b.nextTs && a.plan.no < b.plan.no),
+  private order = 0;
+  private readonly heap = new MinHeap<{ cursor: SessionCursor; order: number }>(
+    (a, b) => a.cursor.nextTs < b.cursor.nextTs || (a.cursor.nextTs === b.cursor.nextTs && a.order < b.order),
   );
-  private plannedUntil: number;
+  /** The last day planned (its sessions exist and its views and sales are shared out). */
+  private plannedDay: number;
   private seq = 0;
 
   constructor(options: CampaignGeneratorOptions) {
@@ -42,8 +45,14 @@ export class CampaignGenerator implements Iterable<LiveEvent> {
     this.from = options.from;
     this.to = options.to ?? Infinity;
     this.prefix = options.idPrefix ?? `c${options.seed}`;
-    // Plan from far enough back that sessions running at `from` exist: a steady state from the first event.
-    this.plannedUntil = Math.floor((this.from - SESSION.maxDurationMs) / HOUR_MS) * HOUR_MS;
+    // The day before `from` only for its sessions that are still running at `from` (sessions last under a day).
+    const first = dayIndex(this.from);
+    const before = this.planner.planDay(first - 1, false);
+    const today = this.planner.planDay(first);
+    this.plannedDay = first;
+    this.add(before);
+    this.add(today);
+    this.planThrough(first + 1);
   }
 
   get market() {
@@ -52,16 +61,17 @@ export class CampaignGenerator implements Iterable<LiveEvent> {
 
   /** Event time of the next event, or null when the window is exhausted. */
   peekTs(): number | null {
-    this.fill();
     const top = this.heap.peek();
-    return top && top.nextTs < this.to ? top.nextTs : null;
+    if (top) this.planThrough(dayIndex(top.cursor.nextTs) + 1);
+    const next = this.heap.peek();
+    return next && next.cursor.nextTs < this.to ? next.cursor.nextTs : null;
   }
 
   next(): LiveEvent | null {
     if (this.peekTs() === null) return null;
     const top = this.heap.peek()!;
-    const event = top.pop(`${this.prefix}-${++this.seq}`);
-    if (top.done) this.heap.pop();
+    const event = top.cursor.pop(`${this.prefix}-${++this.seq}`);
+    if (top.cursor.done) this.heap.pop();
     else this.heap.siftDown();
     return event;
   }
@@ -77,13 +87,18 @@ export class CampaignGenerator implements Iterable<LiveEvent> {
     for (let e = this.next(); e !== null; e = this.next()) yield e;
   }
 
-  /** Plans whole hours until every event before the planned horizon is known. */
-  private fill(): void {
-    while (this.plannedUntil < this.to && (this.heap.size === 0 || this.heap.peek()!.nextTs >= this.plannedUntil)) {
-      for (const plan of this.planner.planHour(this.plannedUntil)) {
-        if (plan.endTs > this.from) this.heap.push(new SessionCursor(plan, this.from, this.prefix));
-      }
-      this.plannedUntil += HOUR_MS;
+  /** Plans whole days up to `day`, none starting at or after the window's end. */
+  private planThrough(day: number): void {
+    while (this.plannedDay < day && dayStart(this.plannedDay + 1) < this.to) {
+      this.add(this.planner.planDay(++this.plannedDay));
+    }
+  }
+
+  private add(plans: readonly ReturnType<SessionPlanner['planDay']>[number][]): void {
+    for (const plan of plans) {
+      if (plan.endTs <= this.from) continue;
+      const cursor = new SessionCursor(plan, this.from, this.prefix);
+      if (!cursor.done) this.heap.push({ cursor, order: ++this.order });
     }
   }
 }

@@ -1,22 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { MEAN_QUANTITY, meanUnitPriceFen } from './calibration';
-import { SessionPlanner, type SessionPlan } from './campaign-planner';
+import { dayIndex } from './campaign-ledger';
+import { meanOrderFen, SessionPlanner, type SessionPlan } from './campaign-planner';
 import { DAY_MS, HOUR_MS, parseShanghaiTime } from './shanghai-time';
 
-// Session-level properties over a week, from the plans' expected sales (orders × mean
-// order value): thousands of sessions are cheap to plan, while their events would be
-// tens of millions.
+// Session-level properties over a week, from the sales the plan gives each session:
+// thousands of sessions are cheap to plan, while their events would be tens of millions.
 const FROM = parseShanghaiTime('2024-09-09');
 const TO = FROM + 7 * DAY_MS;
 
 function planWeek(planner: SessionPlanner): SessionPlan[] {
   const plans: SessionPlan[] = [];
-  for (let ts = FROM; ts < TO; ts += HOUR_MS) plans.push(...planner.planHour(ts));
+  planner.planDay(dayIndex(FROM) - 1, false);
+  for (let day = dayIndex(FROM); day < dayIndex(TO); day++) plans.push(...planner.planDay(day));
   return plans;
 }
 
-const expectedSalesFen = (p: SessionPlan) =>
-  p.orders * MEAN_QUANTITY * meanUnitPriceFen(p.category, p.district.profile);
+const expectedSalesFen = (p: SessionPlan) => p.pieces.reduce((s, piece) => s + piece.salesFen, 0);
+const expectedOrders = (p: SessionPlan) => expectedSalesFen(p) / meanOrderFen(p);
 
 function totalBy(plans: SessionPlan[], key: (p: SessionPlan) => string, value: (p: SessionPlan) => number): string[] {
   const m = new Map<string, number>();
@@ -55,7 +55,7 @@ describe('SessionPlanner', () => {
     const luohu = shenzhen.filter((p) => p.district.profile.name === 'Luohu');
     expect(totalBy(luohu, (p) => p.category, expectedSalesFen)[0]).toBe('jewellery');
     const aov = (plans: SessionPlan[]) =>
-      plans.reduce((s, p) => s + expectedSalesFen(p), 0) / plans.reduce((s, p) => s + p.orders, 0);
+      plans.reduce((s, p) => s + expectedSalesFen(p), 0) / plans.reduce((s, p) => s + expectedOrders(p), 0);
     expect(aov(luohu)).toBeGreaterThan(1.5 * aov(shenzhen));
   });
 

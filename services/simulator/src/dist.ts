@@ -39,3 +39,18 @@ export function randomRound(rng: Rng, x: number): number {
   const floor = Math.floor(x);
   return floor + (rng.next() < x - floor ? 1 : 0);
 }
+
+/**
+ * Splits a whole `total` over weights so that the parts are whole and sum to it
+ * exactly: floors of the exact shares, the rest one each to the largest remainders.
+ */
+export function largestRemainder(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  if (weights.length === 0 || total === 0) return weights.map(() => 0);
+  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : total / weights.length));
+  const out = exact.map((x) => Math.floor(x));
+  let left = total - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => i).sort((a, b) => exact[b]! - out[b]! - (exact[a]! - out[a]!) || a - b);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k]!]! += 1;
+  return out;
+}

@@ -4,7 +4,7 @@ import { createKafka } from '@livetally/kafka';
 import { createLogger } from '@livetally/logging';
 import { parseSimulatorConfig, type SimulatorConfig } from './config';
 import { buildDataset, expectedTotals } from './dataset';
-import { runCampaign, runLive } from './play';
+import { printPlan, runCampaign, runLive } from './play';
 import { SIMULATOR_USAGE } from './usage';
 
 if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
@@ -18,6 +18,10 @@ try {
 } catch (err) {
   process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
   process.exit(2);
+}
+if (config.planOnly) {
+  printPlan(config);
+  process.exit(0);
 }
 const logger = createLogger({ service: 'simulator', level: config.logLevel });
 const kafka = createKafka({ clientId: 'livetally-simulator', brokers: config.brokers, logger });

@@ -17,6 +17,7 @@ export const SIMULATOR_USAGE = `usage: npm run simulate -- [--mode ${MODES.join(
     --to DATE           end, exclusive (default ${FLAGS.to.default})
     --minutes M         play the window in M minutes (default ${DEFAULT_CAMPAIGN_MINUTES}) …
     --speed X           … or at X event-time ms per wall-clock ms
+    --plan-only         print the plan's exact totals (sales, views, sessions, hosts per city) and exit
   live and campaign:
     --scale S           fraction of the real market (campaign default ${DEFAULT_CAMPAIGN_SCALE}; live derives it from --rate)
     --curve C           daily shape: shanghai (campaign default) or flat (live default)
