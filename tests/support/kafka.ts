@@ -51,7 +51,10 @@ export async function partitionReplicas(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    // A broker may not know a topic created moments ago through another one.
+    const [metadata] = (
+      await waitFor(`metadata of ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }), 10_000, 200)
+    ).topics;
     return new Map(metadata!.partitions.map((p) => [p.partitionId, { leader: p.leader, isr: p.isr }]));
   } finally {
     await admin.disconnect();

@@ -1,5 +1,6 @@
 import type { KafkaConfig, Producer } from 'kafkajs';
 import { TOPICS, encodeEvent, type LiveEvent } from '@livetally/events';
+import { completeSends, type CompleteSends } from '@livetally/kafka/complete-send';
 import type { BatchResponse, Transport } from './types';
 
 export interface KafkaTransportOptions {
@@ -26,10 +27,12 @@ export interface KafkaTransportOptions {
  * acknowledged, and dropped. So sends wait their turn, and after a failed send the next
  * one gets a new producer (a new producer id has no numbers on the broker yet). The
  * client's batches in flight queue here; with maxInFlightRequests 1 kafkajs sent one
- * request per broker at a time anyway.
+ * request per broker at a time anyway. A send ends once every partition it addresses
+ * acknowledged its records (completeSends: kafkajs can report a send done without them
+ * when a broker dies under it).
  */
 export class KafkaTransport implements Transport {
-  private producer: Promise<Producer> | undefined;
+  private producer: Promise<{ producer: Producer; sends: CompleteSends }> | undefined;
   /** The send on the wire (settled or not); the next one starts after it. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -70,9 +73,9 @@ export class KafkaTransport implements Transport {
 
   private async produce(events: readonly LiveEvent[]): Promise<void> {
     const connecting = this.connect();
-    const producer = await connecting;
+    const { producer, sends } = await connecting;
     try {
-      await producer.send({
+      await sends.send(producer, {
         topic: this.options.topic ?? TOPICS.events,
         acks: -1,
         messages: events.map((e) => ({ key: e.streamId, value: encodeEvent(e) })),
@@ -84,7 +87,7 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  private connect(): Promise<Producer> {
+  private connect(): Promise<{ producer: Producer; sends: CompleteSends }> {
     this.producer ??= (async () => {
       const { Kafka, Partitioners, logLevel } = await loadKafkajs();
       const kafka = new Kafka({
@@ -93,13 +96,14 @@ export class KafkaTransport implements Transport {
         logLevel: logLevel.ERROR,
         ...this.options.kafka,
       });
+      const sends = completeSends(Partitioners.DefaultPartitioner);
       const producer = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: sends.createPartitioner,
       });
       await producer.connect();
-      return producer;
+      return { producer, sends };
     })().catch((err: unknown) => {
       this.producer = undefined;
       throw err;
@@ -110,7 +114,7 @@ export class KafkaTransport implements Transport {
   async close(): Promise<void> {
     const producer = this.producer;
     this.producer = undefined;
-    await (await producer?.catch(() => undefined))?.disconnect();
+    await (await producer?.catch(() => undefined))?.producer.disconnect();
   }
 }
 

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { Partitioners } from 'kafkajs';
+import { Partitioners, type ProducerRecord } from 'kafkajs';
 import { throttledWarn, type Logger } from '@livetally/logging';
-import { createKafka } from '@livetally/kafka';
+import { completeSends, createKafka } from '@livetally/kafka';
 import { stopWithin } from '@livetally/lifecycle';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
@@ -36,14 +36,23 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   // Idempotent with acks=all: a kafkajs-internal retry never writes a message twice. kafkajs
   // wants unbounded retries for that (createKafka's cluster-wide bound would leak in); each
   // request is bounded by the sink's timeout instead. The partitioner is kafkajs' (Java-
-  // compatible) default, named so it does not warn.
-  const createProducer = () =>
-    kafka.producer({
+  // compatible) default, named so it does not warn. A send ends once every partition it
+  // addresses acknowledged (completeSends: kafkajs can report it done without some of them
+  // when a broker dies under it).
+  const createProducer = () => {
+    const sends = completeSends(Partitioners.DefaultPartitioner);
+    const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       retry: { retries: Number.MAX_SAFE_INTEGER },
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: sends.createPartitioner,
     });
+    return {
+      connect: () => producer.connect(),
+      disconnect: () => producer.disconnect(),
+      send: (record: ProducerRecord) => sends.send(producer, record),
+    };
+  };
   const metrics = new CollectorMetrics();
   const sink = new KafkaEventSink({
     createProducer,
