@@ -13,6 +13,12 @@ describe('the campaign plan at scale 1', () => {
   it('puts exactly 40.8 billion yuan of Shenzhen sales in the campaign month', () => {
     const plan = summarisePlan(42, 1, CAMPAIGN_FROM, CAMPAIGN_TO, 'shanghai', ['Shenzhen']);
     expect(plan.cities).toHaveLength(1);
+    expect(plan.wholeDays).toBe(true);
+    // A window that cuts a day is planned as the whole days it touches, and says so.
+    expect(summarisePlan(42, 1, CAMPAIGN_FROM + 3_600_000, CAMPAIGN_TO, 'shanghai', ['Shenzhen'])).toMatchObject({
+      wholeDays: false,
+      cities: [{ salesFen: 40_800_000_000 * 100 }],
+    });
     expect(plan.cities[0]!.salesFen).toBe(40_800_000_000 * 100);
     // The January–October rates over the month's 70 days, whole.
     expect(plan.cities[0]!.sessions).toBe(2_900_000 - Math.floor((235 * 2_900_000) / 305));

@@ -1,4 +1,4 @@
-import { dayIndex } from './campaign-ledger';
+import { dayIndex, dayStart } from './campaign-ledger';
 import { SessionPlanner, type DailyCurve } from './campaign-planner';
 import type { MarketHost } from './campaign-market';
 import { formatShanghai } from './shanghai-time';
@@ -16,6 +16,8 @@ export interface PlanSummary {
   scale: number;
   from: number;
   to: number;
+  /** False when the window cuts a day: the totals are then those of the whole days it touches. */
+  wholeDays: boolean;
   cities: CityPlan[];
 }
 
@@ -34,7 +36,8 @@ export function summarisePlan(
   cities?: readonly string[],
 ): PlanSummary {
   const planner = new SessionPlanner(seed, scale, curve, cities);
-  const [first, end] = [dayIndex(from), dayIndex(to)];
+  const [first, end] = [dayIndex(from), dayIndex(to - 1) + 1];
+  const wholeDays = dayStart(first) === from && dayStart(end) === to;
   const out: CityPlan[] = [];
   planner.market.forEach((city, i) => {
     if (!planner.includes(city)) return;
@@ -46,7 +49,7 @@ export function summarisePlan(
       hosts.add(planner.hostOf(i, k));
     out.push({ city: city.profile.name, ...totals, hosts: hosts.size });
   });
-  return { scale, from, to, cities: out };
+  return { scale, from, to, wholeDays, cities: out };
 }
 
 /** 1-based rank of a city among the plan's cities by a figure. */
@@ -59,7 +62,9 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 export function describePlan(plan: PlanSummary): string[] {
   const lines = [
-    `plan at scale ${plan.scale}, ${formatShanghai(plan.from)} – ${formatShanghai(plan.to)} Asia/Shanghai (exact: the events sum to these)`,
+    plan.wholeDays
+      ? `plan at scale ${plan.scale}, ${formatShanghai(plan.from)} – ${formatShanghai(plan.to)} Asia/Shanghai (exact: the events sum to these)`
+      : `plan at scale ${plan.scale} of the whole Asia/Shanghai days around ${formatShanghai(plan.from)} – ${formatShanghai(plan.to)} (the window cuts a day: it plays part of these)`,
   ];
   for (const c of plan.cities)
     lines.push(

@@ -57,7 +57,8 @@ export async function runCampaign(p: Producer, config: SimulatorConfig, isRunnin
   for (const line of describeCalibration(cal)) log(line);
   const plan = planOf(config);
   for (const line of describePlan(plan)) log(line);
-  const szPlan = plan.cities.find((c) => c.city === 'Shenzhen');
+  // The plan's totals are the window's only when it covers whole days.
+  const szPlan = plan.wholeDays ? plan.cities.find((c) => c.city === 'Shenzhen') : undefined;
   log(
     `speed ${speed.toFixed(0)}x: the window plays in ${((to - from) / speed / 60_000).toFixed(1)} min, about ${int(cal.events / ((to - from) / speed / 1000))} events/s (bursty: evenings are busy)`,
   );
