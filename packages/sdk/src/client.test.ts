@@ -85,6 +85,21 @@ describe('batching', () => {
     expect(transport.calls[0]!.events.map((e) => e.type === 'like' && e.count)).toEqual([1, 18]);
   });
 
+  it("sends a platform's view count without a viewer as it is", async () => {
+    const { transport, client } = setup();
+    const place = { streamId: 's-1', hostId: 'h-1', city: 'Shenzhen', district: 'Futian', category: 'jewellery' };
+    const sent = Promise.all([
+      client.send({ type: 'view', ...place, count: 1_250 }),
+      client.send({ type: 'view', ...place }),
+    ]);
+    await client.flush();
+    expect((await sent).map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect(transport.calls[0]!.events.map((e) => e.type === 'view' && [e.count, e.viewerId])).toEqual([
+      [1_250, undefined],
+      [undefined, undefined],
+    ]);
+  });
+
   it('keeps at most maxInFlightBatches on the wire', async () => {
     const { transport, client } = setup({ maxBatchEvents: 1, maxInFlightBatches: 2 });
     const release: (() => void)[] = [];

@@ -111,6 +111,22 @@ describe('POST /v1/events', () => {
     ]);
   });
 
+  it('accepts view counts without a viewer and rejects a count over the bound', async () => {
+    const { app, sink } = await makeApp();
+    const view = { ...saleEvent(), type: 'view', orderId: undefined, sku: undefined, quantity: undefined };
+    const res = await app.inject(
+      post({
+        events: [
+          { ...view, eventId: 'v1', count: 4_000 },
+          { ...view, eventId: 'v2', count: 1_000_001 },
+        ],
+      }),
+    );
+    expect(res.statusCode).toBe(207);
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(sink.events.map((e) => [e.type, e.count, e.viewerId])).toEqual([['view', 4_000, undefined]]);
+  });
+
   it('takes a bare JSON array and a charset parameter', async () => {
     const { app } = await makeApp();
     const res = await app.inject(post([saleEvent()], { 'content-type': 'application/json; charset=UTF-8' }));
