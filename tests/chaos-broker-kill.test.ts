@@ -23,8 +23,10 @@ import { waitFor, type ClickHouseAccount } from './support/stack';
  * partitions and the group, and it is started again later and catches up. At the end:
  * the SDK had every event acknowledged, Redis and ClickHouse hold the data set's exact
  * totals in every scope, and the ledger shows every offset on the topic ended once, and
- * no more offsets than messages sent (a producer retry across the failover wrote
- * nothing twice).
+ * exactly as many offsets as messages sent: a producer retry across the failover wrote
+ * nothing twice and left nothing out (on kafkajs' send alone, before completeSends, the
+ * SDK had 162 events acknowledged that never reached the topic; Redis stayed short with
+ * every partition applied to its end; tests/kafka-broker-death.test.ts pins that down).
  */
 const COUNT = 120_000;
 const CHUNK = 4_000;
@@ -52,8 +54,8 @@ describe('Kafka with replication: a broker SIGKILLed under load and restarted', 
     { timeout: TEST_TIMEOUT_MS },
     async () => {
       const t0 = Date.now();
-      const timeline: string[] = [];
-      const note = (what: string) => timeline.push(`+${seconds(t0)} s ${what}`);
+      // Written at once: a run that hits the test's time limit still shows how far it got.
+      const note = (what: string) => process.stdout.write(`[chaos-broker-kill] +${seconds(t0)} s ${what}\n`);
       [cluster, redis, chdb] = await Promise.all([startKafkaCluster(3), startRedis(), startChdb()]);
       note(`three brokers (${cluster.url}), Redis and chDB up`);
       const run = (r = await startFaultRun('chaos_broker_kill', {
@@ -65,8 +67,8 @@ describe('Kafka with replication: a broker SIGKILLed under load and restarted', 
         dataset: { malformedEvery: 0, duplicateEvery: 47, hosts: 600 },
         stores: { kafka: cluster, redis, chdb },
       }));
-      const replicas = await partitionReplicas(run.kafka, run.topic);
-      expect([...replicas.values()].map((p) => p.isr.length)).toEqual(Array(12).fill(3));
+      const inSync = (broker: number) => async () =>
+        [...(await partitionReplicas(run.kafka, run.topic)).values()].every((p) => p.isr.includes(broker));
       run.startWorker();
       run.startWorker();
 
@@ -83,6 +85,7 @@ describe('Kafka with replication: a broker SIGKILLed under load and restarted', 
       });
       const sdk = client;
       let acknowledged = 0;
+      let failed: Error | undefined;
       const reports: FlushReport[] = [];
       const producing = (async () => {
         for (let i = 0; i < COUNT; i += CHUNK) {
@@ -90,14 +93,25 @@ describe('Kafka with replication: a broker SIGKILLed under load and restarted', 
           await sdk.sendMany(chunk);
           reports.push(await sdk.flush());
           acknowledged = Math.min(COUNT, i + CHUNK);
+          if (acknowledged % (6 * CHUNK) === 0) note(`${acknowledged} events acknowledged`);
           await sleep(PRODUCE_PAUSE_MS);
         }
         note(`all ${COUNT} events acknowledged to the SDK`);
-      })();
+      })().catch((err: Error) => void (failed = err));
       const reached = (share: number) =>
-        waitFor(`${share * COUNT} events acknowledged`, async () => acknowledged >= share * COUNT, 180_000, 100);
+        waitFor(
+          `${share * COUNT} events acknowledged`,
+          async () => {
+            if (failed) throw failed;
+            return acknowledged >= share * COUNT;
+          },
+          150_000,
+          100,
+        );
 
       await reached(KILL_AT);
+      // Every copy in sync first (a broker starved of CPU on this machine may lag for a moment).
+      for (const node of [1, 2, 3]) await waitFor(`broker ${node} in every partition's in-sync replicas`, inSync(node));
       const coordinator = await waitFor('the group coordinator', () => groupCoordinator(run.kafka, run.run));
       const led = (node: number, leaders: Map<number, { leader: number }>) =>
         [...leaders].filter(([, p]) => p.leader === node).map(([partition]) => partition);
@@ -122,25 +136,16 @@ describe('Kafka with replication: a broker SIGKILLed under load and restarted', 
       await broker.start();
       note(`broker ${victim} registered again`);
       await producing;
+      if (failed) throw failed;
       const report = await sdk.close();
       reports.push(report);
       expect(reports.flatMap((rep) => rep.failed)).toEqual([]);
       expect(reports.reduce((sum, rep) => sum + rep.accepted, 0)).toBe(COUNT);
 
-      try {
-        await run.expectExact({ timeoutMs: 180_000 });
-        note('Redis, ClickHouse and the ledger exact');
-        await waitFor(
-          `broker ${victim} back in every partition's in-sync replicas`,
-          async () =>
-            [...(await partitionReplicas(run.kafka, run.topic)).values()].every((p) => p.isr.includes(victim)),
-          60_000,
-          500,
-        );
-        note(`broker ${victim} in sync again on all 12 partitions`);
-      } finally {
-        process.stdout.write(`[chaos-broker-kill] timeline:\n  ${timeline.join('\n  ')}\n`);
-      }
+      await run.expectExact({ timeoutMs: 150_000 });
+      note('Redis, ClickHouse and the ledger exact');
+      await waitFor(`broker ${victim} back in every partition's in-sync replicas`, inSync(victim), 60_000, 500);
+      note(`broker ${victim} in sync again on all 12 partitions`);
     },
   );
 });

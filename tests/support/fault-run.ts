@@ -125,6 +125,27 @@ export async function startFaultRun(
   let producer: Producer | undefined;
   const output = () =>
     workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-4000)}`).join('\n');
+  /** Where each partition stands, for a run that falls short: the topic's end, Redis' offsets, the group's commit. */
+  const partitionTable = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [group] = await admin.fetchOffsets({ groupId: run, topics: [topic] });
+      const hash = await redis.hgetall(store.keys.appliedOffsets(topic));
+      const rows = ends
+        .sort((a, b) => a.partition - b.partition)
+        .map(({ partition: p, high }) => {
+          const committed = group?.partitions.find((c) => c.partition === p)?.offset ?? '?';
+          return `  ${p}: end ${high}, applied ${hash[p] ?? '-'}, durable ${hash[`durable:${p}`] ?? '-'}, gen ${hash[`gen:${p}`] ?? '-'}, committed ${committed}`;
+        });
+      return `partitions (offsets):\n${rows.join('\n')}`;
+    } catch (err) {
+      return `partitions: unknown (${(err as Error).message})`;
+    } finally {
+      await admin.disconnect();
+    }
+  };
 
   return {
     run,
@@ -177,8 +198,11 @@ export async function startFaultRun(
         async () => sameTotals((await store.readTotals(['all'])).get('all')!, want),
         timeoutMs,
         250,
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}\n${output()}`);
+      ).catch(async (err: Error) => {
+        const all = JSON.stringify((await store.readTotals(['all'])).get('all'));
+        throw new Error(
+          `${err.message}\nRedis all ${all}, want ${JSON.stringify(want)}\n${await partitionTable()}\n${output()}`,
+        );
       });
       const scopes = [...expected.keys()];
       const live = await store.readTotals(scopes);
