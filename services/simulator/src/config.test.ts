@@ -15,6 +15,12 @@ describe('parseSimulatorConfig', () => {
     ).toMatchObject({ speed: 20_000, scale: DEFAULT_CAMPAIGN_SCALE, from: Date.parse('2024-10-01T12:00:00Z') });
   });
 
+  it('plans without sending with --plan-only, in campaign mode only, future windows included', () => {
+    expect(parse('--mode', 'campaign', '--plan-only', '--to', '2025-07-01')).toMatchObject({ planOnly: true });
+    expect(parse('--mode', 'campaign').planOnly).toBe(false);
+    expect(() => parse('--mode', 'live', '--plan-only')).toThrow(/--plan-only plans a campaign window/);
+  });
+
   it('keeps live and seeded as they were; live sizes the market from --rate unless --scale is given', () => {
     expect(parse('--mode', 'live', '--rate', '300')).toMatchObject({
       mode: 'live',

@@ -108,6 +108,8 @@ export function parseSimulatorConfig(env: Env, argv: string[], now = Date.now())
     problems.push(`--mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(values.mode)}`);
   if (config.curve !== 'flat' && config.curve !== 'shanghai')
     problems.push(`--curve must be flat or shanghai, got ${JSON.stringify(values.curve)}`);
+  if (config.planOnly && mode !== 'campaign')
+    problems.push('--plan-only plans a campaign window: give --mode campaign');
   if (mode === 'campaign') {
     if (config.speed !== null && config.minutes !== null) problems.push('give --speed or --minutes, not both');
     if (!(config.from < config.to)) problems.push(`--from must lie before --to`);
