@@ -95,6 +95,19 @@ describe('BatchPlanner', () => {
     expect(live.sortedSets.get(keys.ranking('all', 'city', 'views'))).toEqual({ Shenzhen: 2 });
   });
 
+  it('adds a view count to views, its minute and its rankings, and a viewer only when the event names one', () => {
+    const counted: LiveEvent[] = [
+      { ...base, type: 'view', eventId: 'c1', ts: NOW - 5_000, count: 1_200 },
+      { ...base, type: 'view', eventId: 'c2', ts: NOW - 6_000, viewerId: 'v9', count: 3 },
+      { ...base, type: 'view', eventId: 'c3', ts: NOW - 7_000, viewerId: 'v1' },
+    ];
+    const { deltas, live: got } = plan(counted);
+    expect(deltas.get('all')).toMatchObject({ views: 1_204 });
+    expect(got.hashes.get(keys.minute('all', NOW))).toEqual({ views: 1_204 });
+    expect(got.sortedSets.get(keys.ranking('all', 'host', 'views'))).toEqual({ 'h-1': 1_204 });
+    expect(got.hyperLogLogs.get(keys.viewers('all'))?.sort()).toEqual(['v1', 'v9']);
+  });
+
   it('encodes one op per touched key and field', () => {
     expect(new Set(live.keys).size).toBe(live.keys.length);
   });
@@ -123,7 +136,8 @@ function mixedEvents(n: number): LiveEvent[] {
       streamId: `s-${i % 4}`,
     };
     const type = EVENT_TYPES[i % EVENT_TYPES.length]!;
-    if (type === 'view') out.push({ ...common, type, viewerId: `v${i % 11}` });
+    if (type === 'view')
+      out.push(i % 2 === 0 ? { ...common, type, viewerId: `v${i % 11}` } : { ...common, type, count: 1 + (i % 700) });
     else if (type === 'sale')
       out.push({ ...common, type, orderId: `o${i}`, sku: 'k', quantity: 1 + (i % 3), amountFen: (i % 4) * 250 });
     else if (type === 'refund') out.push({ ...common, type, orderId: `o${i}`, amountFen: 1 + i });
