@@ -34,7 +34,12 @@ describe('rollup migration to a new measure', () => {
   // After the migrations views may carry a count (version 5's column; the rows from before read its default, 1).
   const after = events
     .filter((e) => e.ts >= START + HOUR)
-    .map((e, i): LiveEvent => (e.type === 'view' && i % 4 === 0 ? { ...e, count: 10 + (i % 500) } : e));
+    .map((e, i): LiveEvent => {
+      if (e.type !== 'view' || i % 4 !== 0) return e;
+      // Half of them as a platform's count that names no viewer.
+      const { viewerId, ...counted } = e;
+      return i % 8 === 0 ? { ...counted, count: 10 + (i % 500) } : { ...counted, viewerId, count: 10 + (i % 500) };
+    });
 
   beforeAll(async () => {
     admin = createHistoryClient({ url: STACK.clickhouseUrl, ...STACK.clickhouseWriter });
@@ -81,6 +86,10 @@ describe('rollup migration to a new measure', () => {
     expect(want.likes).toBeGreaterThan(0);
     expect(want.views).toBeGreaterThan(2 * [...before, ...after].filter((e) => e.type === 'view').length);
     expect(totals).toMatchObject(want);
+    // Unique viewers come from the view rows that name one (few enough here for uniq to be exact).
+    const named = new Set([...before, ...after].flatMap((e) => (e.type === 'view' && e.viewerId ? [e.viewerId] : [])));
+    expect([...before, ...after].some((e) => e.type === 'view' && e.viewerId === undefined)).toBe(true);
+    expect(totals.uniqueViewers).toBe(named.size);
     expect(await q.totals({ kind: 'all' }, from, START + HOUR)).toMatchObject({
       ...tally(before).get('all'),
       likes: 0,
