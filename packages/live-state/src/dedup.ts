@@ -8,8 +8,10 @@ import { sha1Words } from './sha1';
  * claim records its Kafka position, so a replay of that message after a crash is
  * recognised as the original, not as a duplicate.
  *
- * Memory: fingerprints live in small Redis hashes (listpack encoding) bucketed by
- * event hour and by hash, about 24 bytes per event (tests/dedup.test.ts measures it).
+ * Memory: fingerprints live in Redis hashes bucketed by event hour and by hash: about
+ * 26 bytes per event while a bucket stays a listpack (hash-max-listpack-entries), 75-87
+ * once it is a hash table, as the default 4,096 buckets per hour are above ~470 events/s
+ * (npm run bench:dedup measures it; docs/benchmarks.md has the figures).
  */
 // Arguments come packed, so a batch is four arguments rather than three per event:
 // ARGV[2] the 12-byte fingerprints back to back, ARGV[3] a JSON array of owner

@@ -17,6 +17,17 @@ export const WORKER_STATE_FIELDS = {
   CLICKHOUSE_DATABASE: str('default'),
 };
 
+/**
+ * The resend window, shared by the workers and rebuild (which restores its fingerprints).
+ * Default 1 h: an SDK batch is retried for at most ~100 s (giveUpAfterMs 60 s plus one
+ * request timeout and backoff), and every hour of window costs Redis memory per event
+ * (docs/configuration.md gives the measured figures).
+ */
+export const DEDUP_FIELDS = {
+  INGEST_DEDUP_WINDOW_SECONDS: int(3_600, 60, 30 * 86_400),
+  INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+};
+
 export const LOG_LEVEL_FIELD = oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const);
 
 /** Every setting a worker reads from the environment, declared once. */
@@ -51,8 +62,7 @@ const schema = {
   INGEST_FLUSH_MS: int(500, 10, 60_000),
   INGEST_MAX_BUFFERED_ROWS: int(200_000, 1, 10_000_000),
   INGEST_SHUTDOWN_TIMEOUT_MS: int(20_000, 1000, 300_000),
-  INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
-  INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+  ...DEDUP_FIELDS,
   // Redis empty but ClickHouse not (Redis lost its data): rebuild from this worker
   // instead of waiting for `npm run rebuild`. The grace must outlast any insert.
   INGEST_AUTO_REBUILD: bool(false),

@@ -30,7 +30,7 @@ describe('operator command configuration', () => {
     expect(c.graceMs).toBe(35_000);
     expect(c.lockTtlMs).toBe(60_000);
     expect(c.verify).toBe(true);
-    expect(c.dedup).toEqual({ windowSeconds: 86_400, bucketsPerHour: 4_096 });
+    expect(c.dedup).toEqual({ windowSeconds: 3_600, bucketsPerHour: 4_096 });
     expect(c.viewerKinds).toEqual(['all', 'city', 'district', 'category', 'platform']);
   });
 

@@ -2,7 +2,7 @@ import { bool, hostPorts, int, parseEnv, str, type Env, type Field } from '@live
 import { TOPICS } from '@livetally/events';
 import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
 import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
-import { LOG_LEVEL_FIELD, WORKER_STATE_FIELDS } from '../config';
+import { DEDUP_FIELDS, LOG_LEVEL_FIELD, WORKER_STATE_FIELDS } from '../config';
 import { defaultLedgerTopic } from '../dlq/replay-ledger';
 
 /**
@@ -67,8 +67,7 @@ export function parseRebuildConfig(env: Env) {
     REBUILD_LOCK_TTL_MS: int(60_000, 3_000, 3_600_000),
     // Verify the result with a reconcile right after the write.
     REBUILD_VERIFY: bool(true),
-    INGEST_DEDUP_WINDOW_SECONDS: int(86_400, 60, 30 * 86_400),
-    INGEST_DEDUP_BUCKETS_PER_HOUR: int(4_096, 1, 16_777_216),
+    ...DEDUP_FIELDS,
     // Dimension kinds whose unique-viewer HyperLogLogs are restored (campaign scopes always are).
     REBUILD_UNIQUE_VIEWER_KINDS: scopeKinds(DEFAULT_VIEWER_KINDS),
   });
