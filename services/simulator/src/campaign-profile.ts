@@ -253,6 +253,4 @@ export const SESSION = {
    * events at scale 1 instead of 5.8 billion.
    */
   viewTickMs: 60_000,
-  /** Likes one interval's like event may carry (the validator's bound on a like's count). */
-  maxLikesPerTick: 100_000,
 } as const;

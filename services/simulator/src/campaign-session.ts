@@ -1,4 +1,4 @@
-import type { LiveEvent } from '@livetally/events';
+import { LIMITS, type LiveEvent } from '@livetally/events';
 import { category } from './calibration';
 import { SESSION } from './campaign-profile';
 import { meanOrderFen, type SessionPiece, type SessionPlan } from './campaign-planner';
@@ -214,7 +214,8 @@ export class SessionCursor {
     this.tick++;
     this.viewTs = this.tick < this.ticks ? this.tickTs(this.tick) : Infinity;
     if (count === 0) return null;
-    const likes = Math.min(SESSION.maxLikesPerTick, randomRound(this.rng, count * LIKES_PER_VIEW));
+    // One event carries at most what the validator takes; a minute of a real stream stays far below.
+    const likes = Math.min(LIMITS.maxLikeCount, randomRound(this.rng, count * LIKES_PER_VIEW));
     if (likes > 0) {
       this.likeCount = likes;
       this.likeTs = ts;
