@@ -4,11 +4,13 @@ import { LIMITS } from '@livetally/events';
 import { encodeChangedScopes } from './changes';
 import { keySpace, type KeySpace } from './keys';
 import {
-  MINUTE_BUCKET_TTL_SECONDS,
   MINUTE_MS,
   RANK_DIMENSIONS,
   RANK_MEASURES,
+  bucketsExpireBefore,
   liveKeys,
+  minuteBucketTtl,
+  minuteOf,
   type LiveKeys,
   type LiveRankDimension,
   type LiveRankMeasure,
@@ -295,7 +297,7 @@ export class CampaignStaging {
     for (const m of h.minutes ?? []) {
       const key = this.live.minute(scope, m.t);
       head.hashes.set(key, new Map(Object.entries(m.totals)));
-      head.expiring.set(key, Math.max(1, Math.ceil((m.t + MINUTE_BUCKET_TTL_SECONDS * 1000 - now) / 1000)));
+      head.expiring.set(key, minuteBucketTtl(m.t, now));
     }
     yield head;
     for (const [dimension, byMeasure] of Object.entries(h.rankings ?? {})) {
@@ -332,7 +334,7 @@ export class CampaignStaging {
 
 /** The first minute bucket still kept at `now` (older ones have expired). */
 export function oldestKeptMinute(now: number): number {
-  return Math.floor((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE_MS) * MINUTE_MS;
+  return minuteOf(bucketsExpireBefore(now));
 }
 
 function emptyPlan(): LivePlan {

@@ -19,6 +19,16 @@ export type LiveRankMeasure = LeaderboardMeasure;
 export const MINUTE_BUCKET_TTL_SECONDS = 3 * 3600;
 export const MINUTE_MS = 60_000;
 
+/** The start of the minute bucket that time `ts` falls in. */
+export const minuteOf = (ts: number): number => Math.floor(ts / MINUTE_MS) * MINUTE_MS;
+
+/** Buckets of minutes before this have expired at `now`; every writer skips them. */
+export const bucketsExpireBefore = (now: number): number => now - MINUTE_BUCKET_TTL_SECONDS * 1000;
+
+/** Seconds (at least 1) a minute bucket has left at `now`: it expires a fixed time after its minute, whenever written. */
+export const minuteBucketTtl = (minute: number, now: number): number =>
+  Math.max(1, Math.ceil((minute - bucketsExpireBefore(now)) / 1000));
+
 export interface LiveKeys {
   minute(scope: string, minuteStartMs: number): string;
   viewers(scope: string): string;

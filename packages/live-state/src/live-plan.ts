@@ -11,11 +11,12 @@ import {
   type LiveEvent,
 } from '@livetally/events';
 import {
-  MINUTE_BUCKET_TTL_SECONDS,
-  MINUTE_MS,
   RANK_DIMENSIONS,
   RANK_MEASURES,
+  bucketsExpireBefore,
   liveKeys,
+  minuteBucketTtl,
+  minuteOf,
   type LiveKeys,
 } from './live-keys';
 import { TOTAL_FIELDS, type Deltas, type Totals } from './totals';
@@ -152,7 +153,7 @@ export class BatchPlanner {
 
   constructor(private readonly options: BatchPlannerOptions) {
     this.live = options.live ?? true;
-    this.oldestMinute = options.now - MINUTE_BUCKET_TTL_SECONDS * 1000;
+    this.oldestMinute = bucketsExpireBefore(options.now);
     this.all = this.scopeAcc('all');
     this.allRanks = this.live ? this.rankAcc('all') : undefined;
   }
@@ -164,7 +165,7 @@ export class BatchPlanner {
    */
   add(e: LiveEvent, extraScopes: readonly string[] = []): void {
     const c = COMPILED[e.type];
-    const minute = Math.floor(e.ts / MINUTE_MS) * MINUTE_MS;
+    const minute = minuteOf(e.ts);
     this.touch(this.all, c, e, minute);
     for (let k = 0; k < DIMENSION_SCOPES.length; k++) {
       const [prefix, field] = DIMENSION_SCOPES[k]!;
@@ -221,9 +222,8 @@ export class BatchPlanner {
     return { keys: outKeys, args };
   }
 
-  // A bucket expires a fixed time after its minute, whenever it was written.
   private ttlOf(minute: number): number {
-    return Math.max(1, Math.ceil((minute + MINUTE_BUCKET_TTL_SECONDS * 1000 - this.options.now) / 1000));
+    return minuteBucketTtl(minute, this.options.now);
   }
 
   private scopeAcc(scope: string): ScopeAcc {

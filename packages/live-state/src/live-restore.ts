@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, globEscape } from './keys';
 import {
-  MINUTE_BUCKET_TTL_SECONDS,
-  MINUTE_MS,
   RANK_DIMENSIONS,
   RANK_MEASURES,
+  bucketsExpireBefore,
   liveKeys,
+  minuteBucketTtl,
+  minuteOf,
   type LiveKeys,
   type LiveRankDimension,
   type LiveRankMeasure,
@@ -130,10 +131,10 @@ export class LiveMeasureWriter {
    * many buckets were written.
    */
   async addMinuteBuckets(buckets: readonly MinuteBucket[], now: number): Promise<number> {
-    const oldest = now - MINUTE_BUCKET_TTL_SECONDS * 1000;
+    const oldest = bucketsExpireBefore(now);
     const entries: [string, (string | number)[]][] = [];
     for (const b of buckets) {
-      const minute = Math.floor(b.t / MINUTE_MS) * MINUTE_MS;
+      const minute = minuteOf(b.t);
       if (minute < oldest) continue;
       const fields: string[] = [];
       for (const f of TOTAL_FIELDS) {
@@ -141,7 +142,7 @@ export class LiveMeasureWriter {
         if (v !== undefined && v !== '0') fields.push(f, v);
       }
       if (fields.length === 0) continue;
-      const ttl = Math.max(1, Math.ceil((minute + MINUTE_BUCKET_TTL_SECONDS * 1000 - now) / 1000));
+      const ttl = minuteBucketTtl(minute, now);
       entries.push([this.keys.minute(b.scope, minute), [ttl, fields.length / 2, ...fields]]);
     }
     await this.perKey('ltRestoreBuckets', entries);
