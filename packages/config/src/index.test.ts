@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, bool, hostPorts, int, oneOf, parseEnv, str, url } from './index';
+import { ConfigError, bool, hostPorts, int, oneOf, parseEnv, parseEnvInto, str, url } from './index';
 
 const schema = {
   KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
@@ -31,5 +31,19 @@ describe('parseEnv', () => {
       const names = (err as ConfigError).problems.map((p) => p.split(' ')[0]);
       expect(names).toEqual(['KAFKA_BROKERS', 'REDIS_URL', 'BATCH', 'DEBUG', 'MODE', 'NAME']);
     }
+  });
+});
+
+describe('parseEnvInto', () => {
+  it('adds the bad variables to the problems already found and returns nothing', () => {
+    const problems = ['OTHER is wrong'];
+    expect(parseEnvInto({ BATCH: '0' }, schema, problems)).toBeUndefined();
+    expect(problems.map((p) => p.split(' ')[0])).toEqual(['OTHER', 'BATCH', 'NAME']);
+  });
+
+  it('returns the values when every variable is good, even after earlier problems', () => {
+    const problems = ['OTHER is wrong'];
+    expect(parseEnvInto({ NAME: 'x' }, schema, problems)).toMatchObject({ NAME: 'x', BATCH: 500 });
+    expect(problems).toEqual(['OTHER is wrong']);
   });
 });

@@ -18,15 +18,29 @@ export class ConfigError extends Error {
 type Parsed<S> = { [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
 export function parseEnv<S extends Record<string, Field<unknown>>>(env: Env, schema: S): Parsed<S> {
-  const out: Record<string, unknown> = {};
   const problems: string[] = [];
+  const parsed = parseEnvInto(env, schema, problems);
+  if (!parsed) throw new ConfigError(problems);
+  return parsed;
+}
+
+/**
+ * Like parseEnv, but adds each bad variable's message to `problems` (undefined then) instead of throwing, so that a
+ * service's own checks can add theirs and one ConfigError reports them all.
+ */
+export function parseEnvInto<S extends Record<string, Field<unknown>>>(
+  env: Env,
+  schema: S,
+  problems: string[],
+): Parsed<S> | undefined {
+  const out: Record<string, unknown> = {};
+  const before = problems.length;
   for (const [name, field] of Object.entries(schema)) {
     const r = field.parse(env[name] === '' ? undefined : env[name], name);
     if (r.ok) out[name] = r.value;
     else problems.push(r.message);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out as Parsed<S>;
+  return problems.length === before ? (out as Parsed<S>) : undefined;
 }
 
 function field<T>(fallback: T | undefined, convert: (raw: string, name: string) => T | string): Field<T> {

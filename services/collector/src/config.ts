@@ -6,7 +6,7 @@ import {
   int,
   loadConfigOrExit,
   oneOf,
-  parseEnv,
+  parseEnvInto,
   str,
   url,
   type Env,
@@ -105,13 +105,7 @@ export function parseCollectorConfig(
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): CollectorConfig {
   const problems: string[] = [];
-  let e: ReturnType<typeof parseEnv<typeof schema>> | undefined;
-  try {
-    e = parseEnv(env, schema);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
+  const e = parseEnvInto(env, schema, problems);
   const apiKeys = loadApiKeys(env, readFile, problems);
   if (e && e.COLLECTOR_RATE_LIMIT_BURST < e.COLLECTOR_MAX_BATCH_EVENTS) {
     // A burst smaller than a full batch would answer 429 to every full batch forever.

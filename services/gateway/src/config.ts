@@ -6,7 +6,7 @@ import {
   int,
   loadConfigOrExit,
   oneOf,
-  parseEnv,
+  parseEnvInto,
   str,
   url,
   type Env,
@@ -178,13 +178,7 @@ export interface GatewayConfig {
 /** Parses the given environment; throws ConfigError naming every bad variable. */
 export function parseGatewayConfig(env: Env): GatewayConfig {
   const problems: string[] = [];
-  let parsed: ReturnType<typeof parseEnv<typeof schema>> | undefined;
-  try {
-    parsed = parseEnv(env, schema);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
+  const parsed = parseEnvInto(env, schema, problems);
   // Validated whenever set (npm run token uses it with GATEWAY_AUTH=off too); required unless auth is off.
   const secretsRaw = env.GATEWAY_TOKEN_SECRETS?.trim();
   const authOn = !env.GATEWAY_AUTH || env.GATEWAY_AUTH === 'on';
