@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { emptyMeasureTotals } from '@livetally/events';
-import type { Granularity, HistoryMeasures, HistorySubject, RankDimension, RankMeasure } from '@livetally/history';
+import type { HistoryMeasures } from '@livetally/history';
 import { createLogger } from '@livetally/logging';
 import { buildApp, type GatewayDeps } from '../app';
 import { prepareStatement } from '../http/sql-policy';
@@ -32,42 +32,24 @@ export class FakeHistory implements HistoryReader {
     if (this.fail) throw this.fail;
   }
 
-  async totals(subject: HistorySubject, from: number, to: number): Promise<HistoryMeasures> {
-    this.record('totals', [subject, from, to]);
+  // Signatures come from HistoryReader so that they follow HistoryQueries instead of restating it.
+  async totals(...args: Parameters<HistoryReader['totals']>): ReturnType<HistoryReader['totals']> {
+    this.record('totals', args);
     return this.totalsValue;
   }
 
-  async series(
-    subject: HistorySubject,
-    from: number,
-    to: number,
-    granularity: Granularity,
-    tz?: string,
-  ): Promise<(HistoryMeasures & { bucket: string })[]> {
-    this.record('series', [subject, from, to, granularity, tz]);
+  async series(...args: Parameters<HistoryReader['series']>): ReturnType<HistoryReader['series']> {
+    this.record('series', args);
     return [{ bucket: '2024-08-23T00:00:00', ...this.totalsValue }];
   }
 
-  async top(
-    dimension: RankDimension,
-    measure: RankMeasure,
-    from: number,
-    to: number,
-    limit: number,
-    subject?: HistorySubject,
-  ): Promise<{ name: string; value: number }[]> {
-    this.record('top', [dimension, measure, from, to, limit, subject]);
+  async top(...args: Parameters<HistoryReader['top']>): ReturnType<HistoryReader['top']> {
+    this.record('top', args);
     return this.topValue;
   }
 
-  async rankOf(
-    dimension: RankDimension,
-    name: string,
-    measure: RankMeasure,
-    from: number,
-    to: number,
-  ): Promise<{ rank: number; of: number; value: number } | null> {
-    this.record('rankOf', [dimension, name, measure, from, to]);
+  async rankOf(...args: Parameters<HistoryReader['rankOf']>): ReturnType<HistoryReader['rankOf']> {
+    this.record('rankOf', args);
     return this.rankValue;
   }
 }
