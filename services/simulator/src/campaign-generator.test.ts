@@ -70,8 +70,7 @@ describe('CampaignGenerator', () => {
         problems.push(`${e.eventId} on ${e.streamId}`);
       if (e.type === 'view') {
         const prev = lastView.get(e.streamId);
-        if (!(e.count! >= 1) || e.count! > 1_000_000 || e.viewerId !== undefined)
-          problems.push(`count of ${e.eventId}`);
+        if (!(e.count! >= 1) || e.count! > 1_000_000 || !e.viewerId) problems.push(`count of ${e.eventId}`);
         if (prev !== undefined && e.ts - prev < SESSION.viewTickMs) problems.push(`${e.eventId} within a minute`);
         lastView.set(e.streamId, e.ts);
       }

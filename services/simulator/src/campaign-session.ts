@@ -18,7 +18,7 @@ const LIKES_PER_VIEW = SESSION.likeShare * logUniformMean(1, SESSION.maxLikesPer
 /**
  * Plays one planned session as events in time order, as a platform reports it:
  * stream_started, then every SESSION.viewTickMs one `view` event counting the views
- * of that interval (and one `like` event with its taps), every order as its own
+ * of that interval and naming one viewer seen in it (and one `like` event with its taps), every order as its own
  * `sale`, stream_ended, and refunds up to three days after their sale. Each day's
  * piece of the session carries exact views and sales (the plan's): the interval
  * counts split its views by cumulative flooring, and its sales are split over orders
@@ -220,6 +220,7 @@ export class SessionCursor {
       this.likeCount = likes;
       this.likeTs = ts;
     }
-    return Object.assign(this.event('view', eventId, ts), { count });
+    // One viewer seen in the interval is named (the unique-viewer estimate counts named viewers only: a lower bound here).
+    return Object.assign(this.event('view', eventId, ts), { viewerId: `v${this.rng.int(1, 80_000_000)}`, count });
   }
 }
