@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { registerDocsUi, registerOpenApi } from '@livetally/api-docs';
 import type { Logger } from '@livetally/logging';
 import { accessFor, redactUrl, registerAuth, type AuthSettings } from './auth/guard';
+import type { HttpLimits } from './config';
 import { loadDashboard } from './dashboard';
 import { handleError, handleNotFound } from './errors';
 import type { RoleCheck } from './http/access';
@@ -47,15 +48,11 @@ export interface GatewayDeps {
   limits?: Partial<AppLimits>;
 }
 
-/** Request-level hardening (see config.ts for the variables). */
-export interface AppLimits {
-  bodyLimit: number;
-  connectionTimeout: number;
-  requestTimeout: number;
-  keepAliveTimeout: number;
-  trustProxy: boolean | string[];
-  /** WebSocket upgrades: origins besides the gateway's own, and connection caps. */
-  allowedOrigins: string[];
+/** Request-level hardening: the HTTP part as config.ts reads it; WebSocket upgrades also check origins and these caps. */
+export interface AppLimits extends Pick<
+  HttpLimits,
+  'bodyLimit' | 'connectionTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'trustProxy' | 'allowedOrigins'
+> {
   maxConnections: number;
   maxConnectionsPerIp: number;
 }
