@@ -108,6 +108,14 @@ export const hostPorts = (fallback: string): Field<string[]> =>
       : fail(`${name} must be host:port[,host:port…], got ${JSON.stringify(raw)}`);
   });
 
+// Variables several services read alike, so that their defaults and accepted values agree.
+/** LOG_LEVEL of the pino loggers; info by default. */
+export const logLevelField = oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
+/** REDIS_URL: the local Redis by default; TLS (rediss:) allowed. */
+export const redisUrlField = url('redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+/** CLICKHOUSE_URL: the local ClickHouse HTTP interface by default. */
+export const clickHouseUrlField = url('http://127.0.0.1:8123', ['http:', 'https:']);
+
 /** Runs a service's config parse and exits with the message naming every bad variable. */
 export function loadConfigOrExit<T>(parse: () => T): T {
   try {

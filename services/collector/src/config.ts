@@ -5,10 +5,10 @@ import {
   hostPorts,
   int,
   loadConfigOrExit,
-  oneOf,
+  logLevelField,
   parseEnvInto,
+  redisUrlField,
   str,
-  url,
   type Env,
 } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
@@ -34,7 +34,7 @@ const schema = {
   COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: int(10_000, 1, 10_000_000),
   COLLECTOR_RATE_LIMIT_BURST: int(20_000, 1, 100_000_000),
   // The per-platform counters live here (keys under <REDIS_KEY_PREFIX>:rl:collector), so every instance enforces one limit.
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_URL: redisUrlField,
   REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
   COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
   // Record bytes per produce request; keep it at or below the topic's max.message.bytes (the
@@ -42,7 +42,7 @@ const schema = {
   COLLECTOR_MAX_PRODUCE_BYTES: int(1_048_576, 32_768, 16 * 1_048_576),
   COLLECTOR_MAX_PENDING_EVENTS: int(100_000, 1, 10_000_000),
   COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
-  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  LOG_LEVEL: logLevelField,
 };
 
 /** What each variable sets; .env.example is generated from it (npm run env:example). */

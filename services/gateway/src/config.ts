@@ -2,13 +2,15 @@ import { safeUrl } from '@livetally/logging';
 import {
   ConfigError,
   bool,
+  clickHouseUrlField,
   describeEnv,
   int,
   loadConfigOrExit,
+  logLevelField,
   oneOf,
   parseEnvInto,
+  redisUrlField,
   str,
-  url,
   type Env,
 } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
@@ -20,19 +22,19 @@ const schema = {
   GATEWAY_HOST: str('127.0.0.1'),
   // 0 asks the OS for a free port (tests use it).
   GATEWAY_PORT: int(8080, 0, 65_535),
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_URL: redisUrlField,
   REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
   LIVE_TICK_MS: int(1000, 50, 60_000),
   // Changed totals go out this soon after the previous push, not on the next tick.
   LIVE_PUSH_INTERVAL_MS: int(100, 10, 60_000),
-  LOG_LEVEL: oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  LOG_LEVEL: logLevelField,
   // stop() past this: sockets and Redis connections are dropped and the process exits 1.
   GATEWAY_SHUTDOWN_TIMEOUT_MS: int(10_000, 1_000, 300_000),
   WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
   WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
   WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
   // History, campaigns and the engineers' SQL endpoint (src/http/).
-  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+  CLICKHOUSE_URL: clickHouseUrlField,
   CLICKHOUSE_USER: str('default'),
   CLICKHOUSE_PASSWORD: str(''),
   CLICKHOUSE_DATABASE: str('default'),

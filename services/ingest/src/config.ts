@@ -1,4 +1,15 @@
-import { bool, describeEnv, hostPorts, int, oneOf, parseEnv, str, url, type Env } from '@livetally/config';
+import {
+  bool,
+  clickHouseUrlField,
+  describeEnv,
+  hostPorts,
+  int,
+  oneOf,
+  parseEnv,
+  redisUrlField,
+  str,
+  type Env,
+} from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 
@@ -9,9 +20,9 @@ import { TOPICS } from '@livetally/events';
  */
 export const WORKER_STATE_FIELDS = {
   KAFKA_TOPIC: str(TOPICS.events),
-  REDIS_URL: url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_URL: redisUrlField,
   REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
-  CLICKHOUSE_URL: url('http://127.0.0.1:8123', ['http:', 'https:']),
+  CLICKHOUSE_URL: clickHouseUrlField,
   CLICKHOUSE_USER: str('default'),
   CLICKHOUSE_PASSWORD: str(''),
   CLICKHOUSE_DATABASE: str('default'),
