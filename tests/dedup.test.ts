@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventDeduplicator } from '@livetally/live-state';
+import { DedupStateMissingError, EventDeduplicator } from '@livetally/live-state';
 import { STACK, uniqueName } from './support/stack';
 
 const prefix = uniqueName('dd');
@@ -62,7 +62,8 @@ describe('platform resend detection on real Redis', () => {
 
   it('expires fingerprints after the window', async () => {
     await dedup.claim([{ platform: 'wechat', eventId: 'evt-ttl', ts: HOUR, partition: 1, offset: '7' }]);
-    const keys = await redis.keys(`${prefix}:dd:*`);
+    // The buckets (<hour>:<n>), not the window markers, which say since when the window is kept.
+    const keys = await redis.keys(`${prefix}:dd:[0-9]*`);
     const ttls = await Promise.all(keys.map((k) => redis.ttl(k)));
     for (const ttl of ttls) expect(ttl).toBeGreaterThan(100);
     for (const ttl of ttls) expect(ttl).toBeLessThanOrEqual(120);
@@ -92,5 +93,32 @@ describe('platform resend detection on real Redis', () => {
     expect(await redis.object('ENCODING', keys[0]!)).toBe('listpack');
     expect(perEvent).toBeLessThan(40);
     await redis.del(...keys);
+  });
+
+  it('refuses to claim once the window marker is gone while the partition claimed within the window', async () => {
+    const topic = 't-window';
+    const offsets = `${prefix}:off:${topic}`;
+    // A fresh partition's first batch (even one without valid events) marks its window.
+    await redis.hset(offsets, 'gen:1', '2');
+    expect(await dedup.claim([], { topic, partition: 1, ownerGen: 2, expectedOffset: '-1' })).toEqual([]);
+    expect(await redis.hexists(dedup.windowMarker(topic), '1')).toBe(1);
+    await redis.hset(offsets, '1', '10');
+    const fence = { topic, partition: 1, ownerGen: 2, expectedOffset: '10' };
+    const e = { platform: 'douyin', eventId: 'evt-window', ts: HOUR, partition: 1, offset: '11' };
+    expect(await dedup.claim([e], fence)).toEqual([true]);
+
+    // Redis comes back without the window's state (fingerprints and marker), offsets intact.
+    const lost = await redis.keys(`${prefix}:dd:*`);
+    expect(lost).toContain(dedup.windowMarker(topic));
+    await redis.del(...lost);
+    const resend = { ...e, offset: '12' };
+    await expect(dedup.claim([resend], fence)).rejects.toThrow(DedupStateMissingError);
+    await expect(dedup.claim([resend], fence)).rejects.toThrow(/npm run rebuild/);
+    expect(await redis.keys(`${prefix}:dd:*`)).toEqual([]); // nothing claimed
+
+    // Last claim longer ago than the window (120 s): nothing that mattered was lost.
+    await redis.hset(offsets, 'claimed:1', String(Date.now() - 121_000));
+    expect(await dedup.claim([resend], fence)).toEqual([true]);
+    expect(await redis.hexists(dedup.windowMarker(topic), '1')).toBe(1);
   });
 });

@@ -25,18 +25,36 @@ local function entry(i)
 end
 `;
 
-// Fenced (ARGV[4..6] given, KEYS[#KEYS] the topic's offsets hash): only the partition's
+// Fenced (ARGV[4..6] given, KEYS[#KEYS - 1] the topic's offsets hash): only the partition's
 // owner (generation ARGV[5]) whose applied offset (ARGV[6]) is still Redis's may claim, as
 // for the apply. A claim decides which copy of an event counts; after Redis restarts from
 // an older snapshot a worker still ahead of it would otherwise claim resends before the
 // partition's next owner reads their originals again, and the originals (whose rows
 // ClickHouse already holds) would turn into duplicates.
+//
+// Fenced claims also guard the window itself. KEYS[#KEYS], the window marker, lives with
+// the buckets and says per partition that its fingerprints have been kept since the
+// first claim; the offsets hash, with the partition's other state, keeps the time of its
+// last claim (claimed:<p>). Marker gone while that time is within the window: the
+// fingerprints that decide whether a resend counts were lost (deleted, or a Redis
+// restored or failed over without them), so nothing is claimed and the caller learns
+// it ('missing') instead of counting resends again. A marker gone after a quiet window
+// lost nothing that still mattered and is written again.
 const CLAIM_EVENTS = `${UNPACK}
 local buckets = #KEYS
 if ARGV[4] then
-  buckets = buckets - 1
-  if redis.call('HGET', KEYS[#KEYS], 'gen:' .. ARGV[4]) ~= ARGV[5] then return false end
-  if (redis.call('HGET', KEYS[#KEYS], ARGV[4]) or '-1') ~= ARGV[6] then return false end
+  buckets = buckets - 2
+  local offsets, marker, p = KEYS[#KEYS - 1], KEYS[#KEYS], ARGV[4]
+  if redis.call('HGET', offsets, 'gen:' .. p) ~= ARGV[5] then return false end
+  if (redis.call('HGET', offsets, p) or '-1') ~= ARGV[6] then return false end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if redis.call('HEXISTS', marker, p) == 0 then
+    local last = tonumber(redis.call('HGET', offsets, 'claimed:' .. p) or '0')
+    if now - last < window * 1000 then return {'missing', tostring(last)} end
+    redis.call('HSET', marker, p, now)
+  end
+  redis.call('HSET', offsets, 'claimed:' .. p, now)
 end
 local out = {}
 for i = 0, n - 1 do
@@ -78,6 +96,28 @@ export interface ClaimFence {
   partition: number;
   ownerGen: number;
   expectedOffset: string;
+}
+
+/**
+ * A partition claimed resends within the window, but the window's fingerprints are gone:
+ * counting on would count resends of already-counted events again. Retrying does not
+ * help; `npm run rebuild` restores the fingerprints from ClickHouse.
+ */
+export class DedupStateMissingError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly lastClaimAt: Date,
+    readonly windowSeconds: number,
+  ) {
+    super(
+      `resend fingerprints of ${topic} partition ${partition} are missing from Redis although it claimed events at ` +
+        `${lastClaimAt.toISOString()}, within the ${windowSeconds} s window (Redis restored or failed over without them, or deleted): ` +
+        'ingest of this partition stops rather than count resends twice. Run `npm run rebuild` (same environment) to restore ' +
+        'them from ClickHouse; see docs/operations.md, "Resend fingerprints missing"',
+    );
+    this.name = 'DedupStateMissingError';
+  }
 }
 
 export interface DedupOptions {
@@ -137,6 +177,11 @@ export class EventDeduplicator {
     redis.defineCommand('ltRestoreClaims', { lua: RESTORE_CLAIMS });
   }
 
+  /** Per partition of `topic`: since when its window's fingerprints are kept (see CLAIM_EVENTS). */
+  windowMarker(topic: string): string {
+    return `${this.prefix}:dd:window:${topic}`;
+  }
+
   /**
    * Rebuild only: records the claims of stored (counted) events, overwriting any
    * other owner, so resends arriving after a rebuild are still recognised.
@@ -170,20 +215,31 @@ export class EventDeduplicator {
   /**
    * Returns, per input, true for the first occurrence (or its own replay), false for a
    * duplicate. With a fence: null (nothing claimed) when the caller no longer owns the
-   * partition or Redis's applied offset is not the one it read.
+   * partition or Redis's applied offset is not the one it read; throws
+   * DedupStateMissingError when the window's fingerprints were lost (see CLAIM_EVENTS).
+   * A fenced claim runs even for no events, so that a partition's window is marked from
+   * its first batch.
    */
   async claim(inputs: readonly ClaimInput[]): Promise<boolean[]>;
   async claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null>;
   async claim(inputs: readonly ClaimInput[], fence?: ClaimFence): Promise<boolean[] | null> {
-    if (inputs.length === 0) return [];
+    if (inputs.length === 0 && !fence) return [];
     const { keys, args } = this.claimArgs(inputs);
     if (fence) {
-      keys.push(keySpace(this.prefix).appliedOffsets(fence.topic));
+      keys.push(keySpace(this.prefix).appliedOffsets(fence.topic), this.windowMarker(fence.topic));
       args.push(String(fence.partition), String(fence.ownerGen), fence.expectedOffset);
     }
-    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[] | null>>)
-      .ltClaimEvents!;
+    type Reply = number[] | ['missing', string] | null;
+    const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<Reply>>).ltClaimEvents!;
     const result = await command.call(this.redis, keys.length, keys, args);
-    return result === null ? null : result.map((r) => r === 1);
+    if (result === null) return null;
+    if (result[0] === 'missing')
+      throw new DedupStateMissingError(
+        fence!.topic,
+        fence!.partition,
+        new Date(Number(result[1])),
+        this.options.windowSeconds,
+      );
+    return (result as number[]).map((r) => r === 1);
   }
 }

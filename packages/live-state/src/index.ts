@@ -8,7 +8,15 @@ export {
   type PartitionTakeover,
 } from './redis-store';
 export { decodeChangedScopes, encodeChangedScopes, subscribeToChanges, type ChangeSubscription } from './changes';
-export { EventDeduplicator, fingerprint, ownerOf, type ClaimFence, type ClaimInput, type DedupOptions } from './dedup';
+export {
+  DedupStateMissingError,
+  EventDeduplicator,
+  fingerprint,
+  ownerOf,
+  type ClaimFence,
+  type ClaimInput,
+  type DedupOptions,
+} from './dedup';
 export {
   LiveStateStore,
   LiveStateNotReadyError,

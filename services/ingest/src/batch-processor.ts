@@ -1,6 +1,7 @@
 import { decodeEvent, type LiveEvent } from '@livetally/events';
 import {
   BatchPlanner,
+  DedupStateMissingError,
   liveKeys,
   type ApplyBatchInput,
   type ApplyOutcome,
@@ -59,7 +60,10 @@ export interface BatchDeps {
     invalidate(): void;
     versionKey: string;
   };
-  /** Null: refused, the partition changed hands or its applied offset moved (fenced like the apply). */
+  /**
+   * Null: refused, the partition changed hands or its applied offset moved (fenced like the apply).
+   * Throws DedupStateMissingError while the window's fingerprints are lost: the batch waits.
+   */
   duplicates: { claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
   /** Throws LiveStateNotReadyError (retryable) while Redis holds no live state or a rebuild runs. */
@@ -118,12 +122,14 @@ export async function processPartitionBatch(
     partition,
     offset: validOffsets[i]!,
   }));
-  const firsts = await deps.duplicates.claim(claims, {
-    topic,
-    partition,
-    ownerGen: owned.gen,
-    expectedOffset: owned.applied,
-  });
+  const firsts = await deps.duplicates
+    .claim(claims, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied })
+    .catch((err: unknown) => {
+      // The operator must act (the retries alone cannot): said at error level, with what to do.
+      if (err instanceof DedupStateMissingError)
+        deps.logger.error({ partition, lastClaimAt: err.lastClaimAt.toISOString() }, err.message);
+      throw err;
+    });
   if (firsts === null) return lostOwnership(deps, owned, 'claims refused');
   const live: LiveEvent[] = [];
   const rows: FencedRow[] = [];
