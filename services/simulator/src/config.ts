@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { describeEnv, hostPorts, oneOf, parseEnv, str, type Env } from '@livetally/config';
 import { TOPICS } from '@livetally/events';
 import { CAMPAIGN_CITIES, SHENZHEN_FACTS } from './campaign-profile';
@@ -11,6 +11,9 @@ const FUTURE_SKEW_MS = 5 * 60_000;
 /** About 117,000 events and 2,040,000 yuan of Shenzhen sales for the whole campaign month (see docs/simulator.md). */
 export const DEFAULT_CAMPAIGN_SCALE = 0.00005;
 export const DEFAULT_CAMPAIGN_MINUTES = 5;
+
+// @types/node 20 does not export the options type parseArgs takes; it is read off the function.
+type ParseArgsOptionsConfig = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
 /** The settings the simulator reads from the environment; the rest are flags. */
 const schema = {
