@@ -13,6 +13,23 @@ import {
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 
+/** The ClickHouse the workers write to; every operator command reads it alike. */
+export const CLICKHOUSE_FIELDS = {
+  CLICKHOUSE_URL: clickHouseUrlField,
+  CLICKHOUSE_USER: str('default'),
+  CLICKHOUSE_PASSWORD: str(''),
+  CLICKHOUSE_DATABASE: str('default'),
+};
+
+export function clickHouseSettings(c: ReturnType<typeof parseEnv<typeof CLICKHOUSE_FIELDS>>) {
+  return {
+    url: c.CLICKHOUSE_URL,
+    username: c.CLICKHOUSE_USER,
+    password: c.CLICKHOUSE_PASSWORD,
+    database: c.CLICKHOUSE_DATABASE,
+  };
+}
+
 /**
  * Where a worker's state lives: its topic and group, Redis keys and ClickHouse database.
  * The operator commands (cli/config.ts) read the same variables with the same defaults,
@@ -22,10 +39,7 @@ export const WORKER_STATE_FIELDS = {
   KAFKA_TOPIC: str(TOPICS.events),
   REDIS_URL: redisUrlField,
   REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
-  CLICKHOUSE_URL: clickHouseUrlField,
-  CLICKHOUSE_USER: str('default'),
-  CLICKHOUSE_PASSWORD: str(''),
-  CLICKHOUSE_DATABASE: str('default'),
+  ...CLICKHOUSE_FIELDS,
 };
 
 /**
@@ -136,12 +150,7 @@ export function parseIngestConfig(env: Env) {
       heartbeatMs: c.INGEST_HEARTBEAT_MS,
     },
     redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
-    clickhouse: {
-      url: c.CLICKHOUSE_URL,
-      username: c.CLICKHOUSE_USER,
-      password: c.CLICKHOUSE_PASSWORD,
-      database: c.CLICKHOUSE_DATABASE,
-    },
+    clickhouse: clickHouseSettings(c),
     http: { host: c.INGEST_HTTP_HOST, port: c.INGEST_HTTP_PORT },
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
     autoRebuild: { enabled: c.INGEST_AUTO_REBUILD, graceMs: c.INGEST_REBUILD_GRACE_MS },

@@ -58,6 +58,21 @@ describe('operator command configuration', () => {
     expect(err.problems.join('\n')).toMatch(/REDIS_URL[\s\S]*REBUILD_GRACE_MS/);
   });
 
+  it('gives every command the whole ClickHouse account and its request timeout', () => {
+    const env = {
+      CLICKHOUSE_URL: 'https://ch:8443',
+      CLICKHOUSE_USER: 'u',
+      CLICKHOUSE_PASSWORD: 'pw',
+      CLICKHOUSE_DATABASE: 'db',
+      CLICKHOUSE_REQUEST_TIMEOUT_MS: '5000',
+    };
+    const expected = { url: 'https://ch:8443', username: 'u', password: 'pw', database: 'db', requestTimeoutMs: 5_000 };
+    expect(parseReconcileConfig(env).clickhouse).toEqual(expected);
+    expect(parseRebuildConfig(env).clickhouse).toEqual(expected);
+    expect(parseDlqConfig(env).clickhouse).toEqual(expected);
+    expect(parseDlqConfig({}).clickhouse.requestTimeoutMs).toBe(60_000);
+  });
+
   it('accepts known flags only', () => {
     expect([...parseFlags(['--json'], ['--json', '--help'])]).toEqual(['--json']);
     expect(() => parseFlags(['--jsno'], ['--json'])).toThrow(UsageError);

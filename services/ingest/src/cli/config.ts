@@ -2,8 +2,18 @@ import { bool, hostPorts, int, parseEnv, str, type Env, type Field } from '@live
 import { TOPICS } from '@livetally/events';
 import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
 import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
-import { DEDUP_FIELDS, LOG_LEVEL_FIELD, WORKER_STATE_FIELDS } from '../config';
+import { CLICKHOUSE_FIELDS, DEDUP_FIELDS, LOG_LEVEL_FIELD, WORKER_STATE_FIELDS, clickHouseSettings } from '../config';
 import { defaultLedgerTopic } from '../dlq/replay-ledger';
+
+// The commands' ClickHouse requests (rebuild's reads, dlq's lookups) get their own timeout.
+const CLICKHOUSE_WITH_TIMEOUT = {
+  ...CLICKHOUSE_FIELDS,
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
+};
+
+function clickHouseWithTimeout(c: ReturnType<typeof parseEnv<typeof CLICKHOUSE_WITH_TIMEOUT>>) {
+  return { ...clickHouseSettings(c), requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS };
+}
 
 /**
  * Configuration of the operator commands. Same variable names (and defaults) as the
@@ -12,7 +22,7 @@ import { defaultLedgerTopic } from '../dlq/replay-ledger';
  */
 const COMMON = {
   ...WORKER_STATE_FIELDS,
-  CLICKHOUSE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
+  ...CLICKHOUSE_WITH_TIMEOUT,
   LOG_LEVEL: LOG_LEVEL_FIELD,
 };
 
@@ -20,13 +30,7 @@ function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
   return {
     topic: c.KAFKA_TOPIC,
     redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
-    clickhouse: {
-      url: c.CLICKHOUSE_URL,
-      username: c.CLICKHOUSE_USER,
-      password: c.CLICKHOUSE_PASSWORD,
-      database: c.CLICKHOUSE_DATABASE,
-      requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS,
-    },
+    clickhouse: clickHouseWithTimeout(c),
     logLevel: c.LOG_LEVEL,
   };
 }
@@ -87,18 +91,12 @@ export function parseRebuildConfig(env: Env) {
  * empty: beside the dead-letter topic, <KAFKA_DLQ_TOPIC>.replayed).
  */
 export function parseDlqConfig(env: Env) {
-  const { KAFKA_TOPIC, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE } =
-    WORKER_STATE_FIELDS;
   const c = parseEnv(env, {
     KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-    KAFKA_TOPIC,
+    KAFKA_TOPIC: WORKER_STATE_FIELDS.KAFKA_TOPIC,
     KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
     KAFKA_DLQ_REPLAY_LEDGER_TOPIC: str(''),
-    CLICKHOUSE_URL,
-    CLICKHOUSE_USER,
-    CLICKHOUSE_PASSWORD,
-    CLICKHOUSE_DATABASE,
-    CLICKHOUSE_REQUEST_TIMEOUT_MS: COMMON.CLICKHOUSE_REQUEST_TIMEOUT_MS,
+    ...CLICKHOUSE_WITH_TIMEOUT,
     LOG_LEVEL: LOG_LEVEL_FIELD,
   });
   return {
@@ -106,13 +104,7 @@ export function parseDlqConfig(env: Env) {
     topic: c.KAFKA_TOPIC,
     dlqTopic: c.KAFKA_DLQ_TOPIC,
     ledgerTopic: c.KAFKA_DLQ_REPLAY_LEDGER_TOPIC || defaultLedgerTopic(c.KAFKA_DLQ_TOPIC),
-    clickhouse: {
-      url: c.CLICKHOUSE_URL,
-      username: c.CLICKHOUSE_USER,
-      password: c.CLICKHOUSE_PASSWORD,
-      database: c.CLICKHOUSE_DATABASE,
-      requestTimeoutMs: c.CLICKHOUSE_REQUEST_TIMEOUT_MS,
-    },
+    clickhouse: clickHouseWithTimeout(c),
     logLevel: c.LOG_LEVEL,
   };
 }
