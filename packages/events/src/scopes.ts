@@ -1,6 +1,6 @@
 import { LIMITS } from './limits';
 import type { EventBase } from './types';
-import { DIMENSION_PATTERN, ID_PATTERN } from './validate';
+import { DIMENSION_PATTERN, ID_PATTERN, characterCount } from './fields';
 
 /** Scope kinds that every event contributes to; campaigns are added by campaign matching. */
 export const SCOPE_KINDS = ['all', 'city', 'district', 'category', 'platform', 'host', 'stream'] as const;
@@ -88,7 +88,7 @@ export function parseStrictScope(text: string): ReturnType<typeof parseScope> {
   if (!parsed.ok || parsed.scope.kind === 'all') return parsed;
   const { kind, value } = parsed.scope;
   const rule = VALUE_RULES[kind];
-  if (value.length > rule.maxLength || !rule.pattern.test(value)) {
+  if (characterCount(value) > rule.maxLength || !rule.pattern.test(value)) {
     return {
       ok: false,
       message: `${kind} value ${JSON.stringify(value.slice(0, 80))} cannot exist: at most ${rule.maxLength} characters matching ${rule.pattern.source}`,

@@ -155,6 +155,32 @@ describe('validateEvent', () => {
     ]);
   });
 
+  it('counts characters as JSON Schema does: a character outside the BMP is one, not two UTF-16 units', () => {
+    const title = (n: number) => ({ ...base, type: 'stream_started', title: '🎉'.repeat(n) });
+    expect(reasons(title(LIMITS.maxTitleLength))).toEqual([]);
+    const r = validateEvent(title(LIMITS.maxTitleLength + 1), { now: NOW });
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        field: 'title',
+        reason: 'too_long',
+        message: `title is ${LIMITS.maxTitleLength + 1} characters, at most 200 allowed`,
+      },
+    ]);
+    expect(reasons({ ...sale, city: '𠀀'.repeat(LIMITS.maxDimensionLength) })).toEqual([]);
+  });
+
+  it('checks fields against the limits it is given', () => {
+    const limits = { ...LIMITS, maxIdLength: 3, maxQuantity: 5 };
+    const r = validateEvent({ ...sale, quantity: 6 }, { now: NOW, limits });
+    expect(r.ok ? [] : r.errors.map((e) => `${e.field}:${e.reason}`)).toEqual([
+      'eventId:too_long',
+      'hostId:too_long',
+      'sku:too_long',
+      'quantity:out_of_range',
+    ]);
+    expect(reasons({ ...sale, quantity: 6 })).toEqual([]);
+  });
+
   it('rejects control characters', () => {
     expect(reasons({ ...sale, city: 'Shen\u0000zhen' })).toEqual(['city:control_characters']);
     expect(reasons({ ...base, type: 'stream_started', title: 'line\nbreak' })).toEqual(['title:control_characters']);
