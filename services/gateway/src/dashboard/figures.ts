@@ -13,19 +13,16 @@ export interface TotalsFigure {
   format: (n: number) => string;
 }
 
-const netSalesFen = (t: Totals): number | undefined =>
-  isSafeInt(t.netSalesFen)
-    ? t.netSalesFen
-    : isSafeInt(t.salesFen) && isSafeInt(t.refundsFen)
-      ? t.salesFen - t.refundsFen
-      : undefined;
+/** A figure the frame carries, or else the difference of the two fields it is made of (when both are integers). */
+const sentOrDifference =
+  (field: string, from: string, less: string) =>
+  (t: Totals): number | undefined => {
+    const [sent, a, b] = [t[field], t[from], t[less]];
+    return isSafeInt(sent) ? sent : isSafeInt(a) && isSafeInt(b) ? a - b : undefined;
+  };
 
-const liveSessions = (t: Totals): number | undefined =>
-  isSafeInt(t.liveSessions)
-    ? t.liveSessions
-    : isSafeInt(t.sessions) && isSafeInt(t.sessionsEnded)
-      ? t.sessions - t.sessionsEnded
-      : undefined;
+const netSalesFen = sentOrDifference('netSalesFen', 'salesFen', 'refundsFen');
+const liveSessions = sentOrDifference('liveSessions', 'sessions', 'sessionsEnded');
 
 /** Average order value in fen, truncated (BigInt: exact for any safe integers). */
 const avgOrderFen = (t: Totals): number | undefined =>
