@@ -170,7 +170,7 @@ describe('validateEvent', () => {
   });
 
   it('checks fields against the limits it is given', () => {
-    const limits = { ...LIMITS, maxIdLength: 3, maxQuantity: 5 };
+    const limits = { ...LIMITS, maxIdLength: 3, maxQuantity: 5 } as unknown as typeof LIMITS;
     const r = validateEvent({ ...sale, quantity: 6 }, { now: NOW, limits });
     expect(r.ok ? [] : r.errors.map((e) => `${e.field}:${e.reason}`)).toEqual([
       'eventId:too_long',
