@@ -5,18 +5,17 @@ import { GatewayError } from '../errors';
 import { computePace } from './pace';
 import { checkRange, iso, parseInstant } from './params';
 import {
-  bucketSchema,
   campaignIdParams,
   campaignInputSchema,
   campaignSchema,
-  dimensionSchema,
   errorResponses,
   granularitySchema,
   instantSchema,
-  limitSchema,
-  measureSchema,
   measuresSchema,
-  rankedItem,
+  ranked,
+  seriesAnswer,
+  topAnswer,
+  topQuery,
 } from './schemas';
 import type { CampaignApi, HistoryReader } from './types';
 import { callStore } from './unavailable';
@@ -179,9 +178,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
               id: { type: 'string' },
               from: { type: 'string' },
               to: { type: 'string' },
-              granularity: { type: 'string' },
-              tz: { type: 'string' },
-              buckets: { type: 'array', items: bucketSchema },
+              ...seriesAnswer,
             },
           },
           ...errorResponses('BAD_REQUEST', 'INVALID_RANGE', 'NOT_FOUND', 'UNAVAILABLE'),
@@ -209,18 +206,16 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
         querystring: {
           type: 'object',
           required: ['dimension'],
-          properties: { dimension: dimensionSchema, measure: { ...measureSchema, default: 'gmv' }, limit: limitSchema },
+          properties: topQuery,
         },
         response: {
           200: {
             type: 'object',
             properties: {
               id: { type: 'string' },
-              dimension: { type: 'string' },
-              measure: { type: 'string' },
               from: { type: 'string' },
               to: { type: 'string' },
-              items: { type: 'array', items: rankedItem },
+              ...topAnswer,
             },
           },
           ...errorResponses('BAD_REQUEST', 'NOT_FOUND', 'UNAVAILABLE'),
@@ -239,7 +234,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
         measure,
         from: iso(campaign.startsAt),
         to: iso(campaign.endsAt),
-        items: top.map((t, i) => ({ rank: i + 1, ...t })),
+        items: ranked(top),
       };
     },
   );

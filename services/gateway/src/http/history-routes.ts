@@ -3,16 +3,17 @@ import type { Granularity, HistoryMeasures, RankDimension, RankMeasure } from '@
 import { GatewayError } from '../errors';
 import { iso, parseRange, subjectFromScope, validTimeZone } from './params';
 import {
-  bucketSchema,
   dimensionSchema,
   errorResponses,
   granularitySchema,
   instantSchema,
-  limitSchema,
   measureSchema,
   measuresSchema,
-  rankedItem,
+  ranked,
   scopeQuerySchema,
+  seriesAnswer,
+  topAnswer,
+  topQuery,
 } from './schemas';
 import type { HistoryReader } from './types';
 import { callStore } from './unavailable';
@@ -94,9 +95,7 @@ function registerSeries(app: FastifyInstance, reader: () => HistoryReader): void
             required: ['scope', 'from', 'to', 'granularity', 'tz', 'buckets'],
             properties: {
               ...rangeEcho,
-              granularity: { type: 'string' },
-              tz: { type: 'string' },
-              buckets: { type: 'array', items: bucketSchema },
+              ...seriesAnswer,
             },
           },
           ...errors,
@@ -131,13 +130,7 @@ function registerTop(app: FastifyInstance, reader: () => HistoryReader): void {
         querystring: {
           type: 'object',
           required: ['dimension', 'from', 'to'],
-          properties: {
-            dimension: dimensionSchema,
-            measure: { ...measureSchema, default: 'gmv' },
-            ...range,
-            limit: limitSchema,
-            scope: scopeQuerySchema,
-          },
+          properties: { ...topQuery, ...range, scope: scopeQuerySchema },
         },
         response: {
           200: {
@@ -145,9 +138,7 @@ function registerTop(app: FastifyInstance, reader: () => HistoryReader): void {
             required: ['dimension', 'measure', 'from', 'to', 'items'],
             properties: {
               ...rangeEcho,
-              dimension: { type: 'string' },
-              measure: { type: 'string' },
-              items: { type: 'array', items: rankedItem },
+              ...topAnswer,
             },
           },
           ...errors,
@@ -165,7 +156,7 @@ function registerTop(app: FastifyInstance, reader: () => HistoryReader): void {
         measure,
         from: iso(from),
         to: iso(to),
-        items: top.map((t, i) => ({ rank: i + 1, ...t })),
+        items: ranked(top),
       };
     },
   );

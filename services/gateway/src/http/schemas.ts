@@ -52,6 +52,29 @@ export const granularitySchema = {
   description: 'minute ranges are capped at 7 days, hour at 400 days',
 };
 
+// A ranking and a series read alike whatever they cover (a scope's range or a campaign's window).
+/** Query properties of a top-N ranking. */
+export const topQuery = {
+  dimension: dimensionSchema,
+  measure: { ...measureSchema, default: 'gmv' },
+  limit: limitSchema,
+};
+/** Answer properties of a top-N ranking, besides what it covers. */
+export const topAnswer = {
+  dimension: { type: 'string' },
+  measure: { type: 'string' },
+  items: { type: 'array', items: rankedItem },
+};
+/** The members of a ranking, best first, numbered from 1. */
+export const ranked = <T extends { name: string; value: number }>(top: readonly T[]) =>
+  top.map((t, i) => ({ rank: i + 1, ...t }));
+/** Answer properties of a time series, besides what it covers. */
+export const seriesAnswer = {
+  granularity: { type: 'string' },
+  tz: { type: 'string' },
+  buckets: { type: 'array', items: bucketSchema },
+};
+
 const list = (description: string) => ({ type: 'array', items: { type: 'string' }, maxItems: 100, description });
 const filtersSchema = {
   type: 'object',
