@@ -61,6 +61,8 @@ const windowQuery = {
   from: instantSchema('Optional start within the window (default: the campaign start)'),
   to: instantSchema('Optional end within the window (default: the campaign end)'),
 };
+/** What a campaign's figures cover: the campaign and the (narrowed) window. */
+const windowEcho = { id: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } };
 
 /** /v1/campaigns: definitions through CampaignService, figures from the rollups over each campaign's window and filters. */
 export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRouteDeps): void {
@@ -174,12 +176,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
         response: {
           200: {
             type: 'object',
-            properties: {
-              id: { type: 'string' },
-              from: { type: 'string' },
-              to: { type: 'string' },
-              ...seriesAnswer,
-            },
+            properties: { ...windowEcho, ...seriesAnswer },
           },
           ...errorResponses('BAD_REQUEST', 'INVALID_RANGE', 'NOT_FOUND', 'UNAVAILABLE'),
         },
@@ -211,12 +208,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: CampaignRoute
         response: {
           200: {
             type: 'object',
-            properties: {
-              id: { type: 'string' },
-              from: { type: 'string' },
-              to: { type: 'string' },
-              ...topAnswer,
-            },
+            properties: { ...windowEcho, ...topAnswer },
           },
           ...errorResponses('BAD_REQUEST', 'NOT_FOUND', 'UNAVAILABLE'),
         },
