@@ -2,6 +2,7 @@ export * from './types';
 export * from './limits';
 export { TOPICS, topicReplication, type TopicReplication } from './topics';
 export { validateEvent, type ValidateOptions } from './validate';
+export { EVENT_SCHEMA_ID, checksBeyondSchema, eventJsonSchema } from './json-schema';
 export { encodeEvent, decodeEvent, describeErrors } from './codec';
 export {
   scopesOf,
