@@ -8,6 +8,7 @@ import {
   registeredOperations,
   type OpenApiDoc,
 } from '@livetally/api-docs/testing';
+import { eventJsonSchema } from '@livetally/events';
 import { createLogger } from '@livetally/logging';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
@@ -66,7 +67,13 @@ describe('GET /openapi.json (collector)', () => {
     await assertValidOpenApi(doc);
     expect(doc.info.title).toBe('LiveTally collector');
     const registered = registeredOperations(app, (url) => url === DOCS_PREFIX || url.startsWith(`${DOCS_PREFIX}/`));
-    expect(registered).toEqual(['GET /healthz', 'GET /openapi.json', 'GET /readyz', 'POST /v1/events']);
+    expect(registered).toEqual([
+      'GET /healthz',
+      'GET /openapi.json',
+      'GET /readyz',
+      'GET /v1/schema/event.json',
+      'POST /v1/events',
+    ]);
     expect(documentedOperations(doc)).toEqual(registered);
   });
 
@@ -108,6 +115,18 @@ describe('GET /openapi.json (collector)', () => {
     const unavailable = await app.inject(post({ events: [saleEvent({ eventId: 'e-6' })] }));
     expect([unavailable.statusCode, unavailable.headers['retry-after']]).toEqual([503, '2']);
     check('POST', '/v1/events', 503, unavailable.json());
+  });
+
+  it('serves the event JSON Schema without a key, as documented, and points the batch body at it', async () => {
+    const { app, doc } = await make();
+    const res = await app.inject('/v1/schema/event.json');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/schema+json; charset=utf-8');
+    expect(res.json()).toEqual(eventJsonSchema());
+    const op = doc.paths['/v1/schema/event.json']!.get!;
+    expect(op.security).toEqual([]);
+    expect(Object.keys(op.responses['200']!.content!)).toEqual(['application/schema+json']);
+    expect(JSON.stringify(doc.paths['/v1/events']!.post!.requestBody)).toContain('/v1/schema/event.json');
   });
 
   it('answers 503 NOT_READY from /readyz as documented, and serves Swagger UI under its own CSP', async () => {

@@ -1,5 +1,5 @@
 import type { FastifySchema } from 'fastify';
-import { EVENT_TYPES } from '@livetally/events';
+import { EVENT_SCHEMA_ID, EVENT_TYPES } from '@livetally/events';
 import { errorSchemas } from '@livetally/http-errors';
 import { ERROR_CATALOGUE } from './errors';
 
@@ -9,6 +9,10 @@ import { ERROR_CATALOGUE } from './errors';
  * understand (no `const`, no type arrays; `nullable` for null).
  */
 const { errorSchema, errorResponses } = errorSchemas(ERROR_CATALOGUE);
+
+/** Where the collector serves the event schema (JSON Schema 2020-12, eventJsonSchema). */
+export const EVENT_SCHEMA_PATH = '/v1/schema/event.json';
+export const EVENT_SCHEMA_MEDIA_TYPE = 'application/schema+json';
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before resending', type: 'integer' } };
 
@@ -49,7 +53,7 @@ const ingestResponse = (description: string) => ({
 
 const event = {
   type: 'object',
-  description: `A live event (${EVENT_TYPES.join(', ')}); its fields are in docs/platform-onboarding.md. Each event is validated on its own: a bad one is rejected alone.`,
+  description: `A live event (${EVENT_TYPES.join(', ')}); its JSON Schema is GET ${EVENT_SCHEMA_PATH}, its fields are in docs/platform-onboarding.md. Each event is validated on its own: a bad one is rejected alone.`,
   additionalProperties: true,
 };
 
@@ -89,6 +93,20 @@ export const EVENTS_SCHEMA: FastifySchema = {
     ),
     429: { ...errorSchema(['RATE_LIMITED']), headers: retryAfter },
     503: { ...errorSchema(['KAFKA_UNAVAILABLE', 'NOT_READY']), headers: retryAfter },
+  },
+};
+
+export const EVENT_JSON_SCHEMA_SCHEMA: FastifySchema = {
+  summary: 'The event schema, as JSON Schema (draft 2020-12)',
+  tags: ['events'],
+  description:
+    'What POST /v1/events checks each event against, generated from the same definition as the validator (docs/event.schema.json holds the same document). Its description names the checks JSON Schema cannot express: ts against the receiver’s clock, the encoded size.',
+  security: [],
+  response: {
+    200: {
+      description: `A JSON Schema 2020-12 document ($id ${EVENT_SCHEMA_ID})`,
+      content: { [EVENT_SCHEMA_MEDIA_TYPE]: { schema: { type: 'object', additionalProperties: true } } },
+    },
   },
 };
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { eventJsonSchema } from '@livetally/events';
 import type { ApiKeyring } from './api-keys';
 import { classifyBatch, foreignPlatformIndexes, type EventResult } from './batch';
 import { extractEvents } from './body';
@@ -7,7 +8,14 @@ import { RecordsTooLargeError, SinkUnavailableError, type EventSink } from './ka
 import type { CollectorMetrics } from './metrics';
 import type { CollectorLimits } from './app';
 import type { PlatformLimiter } from './platform-limit';
-import { EVENTS_SCHEMA, HEALTHZ_SCHEMA, READYZ_SCHEMA } from './route-schemas';
+import {
+  EVENTS_SCHEMA,
+  EVENT_JSON_SCHEMA_SCHEMA,
+  EVENT_SCHEMA_MEDIA_TYPE,
+  EVENT_SCHEMA_PATH,
+  HEALTHZ_SCHEMA,
+  READYZ_SCHEMA,
+} from './route-schemas';
 
 export interface RouteDeps {
   sink: EventSink;
@@ -100,6 +108,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       return { ...batch.counts, results: batch.results };
     },
   });
+
+  // Sent as text: fastify's serializer would keep only what the route's response schema lists.
+  const eventSchemaText = JSON.stringify(eventJsonSchema());
+  app.get(EVENT_SCHEMA_PATH, { schema: EVENT_JSON_SCHEMA_SCHEMA }, async (_request, reply) =>
+    reply.type(`${EVENT_SCHEMA_MEDIA_TYPE}; charset=utf-8`).send(eventSchemaText),
+  );
 
   app.get('/healthz', { schema: HEALTHZ_SCHEMA }, async () => ({ status: 'ok' }));
 
