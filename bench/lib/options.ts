@@ -1,6 +1,15 @@
 /** Command line of `npm run bench`, and the sizes of a full and a quick run. */
 
-export const SCENARIO_NAMES = ['ceiling', 'ingest', 'naive', 'latency', 'fanout', 'history', 'collector'] as const;
+export const SCENARIO_NAMES = [
+  'ceiling',
+  'ingest',
+  'naive',
+  'latency',
+  'fanout',
+  'history',
+  'collector',
+  'month',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Sizes {
@@ -29,6 +38,12 @@ export interface Sizes {
   historyRuns: number;
   /** Time budget per history query: stop early (after at least 3 timed runs) once spent. */
   historyQueryBudgetS: number;
+  /** Fraction of the real market the month scenario plays (1: Shenzhen's 286 million events); --month-scale overrides it. */
+  monthScale: number;
+  monthWorkers: number;
+  monthPartitions: number;
+  /** Bound on the month scenario's producing and on its wait until everything is applied and stored. */
+  monthTimeoutS: number;
 }
 
 const FULL: Sizes = {
@@ -51,6 +66,10 @@ const FULL: Sizes = {
   historyRows: 10_000_000,
   historyRuns: 30,
   historyQueryBudgetS: 12,
+  monthScale: 1,
+  monthWorkers: 2,
+  monthPartitions: 12,
+  monthTimeoutS: 4 * 3_600,
 };
 
 const QUICK: Sizes = {
@@ -66,6 +85,8 @@ const QUICK: Sizes = {
   historyRows: 500_000,
   historyRuns: 10,
   historyQueryBudgetS: 4,
+  monthScale: 0.0005,
+  monthTimeoutS: 600,
 };
 
 export interface BenchOptions {
@@ -90,11 +111,12 @@ export interface BenchOptions {
   from: string | null;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
   --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
+  --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
   --profile     node --cpu-prof on the 1-worker ingest run and on the fan-out gateway and clients; top self-time functions in the JSON
   --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
   --no-charts   never write docs/bench/*.svg (bench-results/*.svg is always written)
@@ -105,6 +127,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let profile = false;
   let charts: boolean | null = null;
   let maxRate: number | null = null;
+  let monthScale: number | null = null;
   let from: string | null = null;
   const only: ScenarioName[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -130,6 +153,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     } else if (arg === '--max-rate' || arg.startsWith('--max-rate=')) {
       maxRate = Number(value());
       if (!Number.isFinite(maxRate) || maxRate <= 0) throw new Error(`--max-rate must be a positive number\n${USAGE}`);
+    } else if (arg === '--month-scale' || arg.startsWith('--month-scale=')) {
+      monthScale = Number(value());
+      if (!Number.isFinite(monthScale) || monthScale <= 0 || monthScale > 1)
+        throw new Error(`--month-scale must be a number in (0, 1]\n${USAGE}`);
     } else if (arg === '--from' || arg.startsWith('--from=')) {
       from = value();
     } else if (arg === '--help' || arg === '-h') {
@@ -141,7 +168,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     quick,
     only: only.length > 0 ? only : null,
-    sizes: quick ? QUICK : FULL,
+    sizes: { ...(quick ? QUICK : FULL), ...(monthScale === null ? {} : { monthScale }) },
     maxRate,
     profile,
     outDir: 'bench-results',

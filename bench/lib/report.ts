@@ -4,6 +4,7 @@ import type { FanoutResult } from '../scenarios/fanout';
 import type { HistoryResult } from '../scenarios/history';
 import type { IngestResult } from '../scenarios/ingest';
 import type { LatencyResult } from '../scenarios/latency';
+import type { MonthResult } from '../scenarios/month';
 import type { NaiveResult } from '../scenarios/naive';
 import type { CpuUse } from './proc';
 import type { Machine, Versions } from './environment';
@@ -31,6 +32,7 @@ export interface BenchResults {
     fanout?: FanoutResult | Failed;
     history?: HistoryResult | Failed;
     collector?: CollectorResult | Failed;
+    month?: MonthResult | Failed;
   };
   table: Row[];
 }
@@ -57,6 +59,7 @@ export const TARGETS = {
   fanoutClients: 10_000,
   fanoutP99Ms: 250,
   historyP95Ms: 100,
+  monthMinutes: 60,
 };
 
 /**
@@ -221,7 +224,46 @@ export function buildTable(r: BenchResults): Row[] {
       );
     }
   }
+  addMonthRows(ok(s.month), add);
   return rows;
+}
+
+/** The month scenario: what it played, how fast, what it cost, and whether every figure was exact. */
+function addMonthRows(
+  month: MonthResult | undefined,
+  add: (scenario: string, measure: string, value: string, target?: string, st?: string) => void,
+): void {
+  if (!month) return;
+  const mib = (b: number) => `${fmtNum(b / 2 ** 20)} MiB`;
+  add(
+    'month',
+    `Shenzhen's month at scale ${month.scale}: events, wall time, events/s`,
+    `${fmtInt(month.events)} events, ${fmtNum(month.wallS)} s, ${fmtInt(month.eventsPerSec)} events/s (producer alone ${fmtInt(month.produceEventsPerSec)}/s)`,
+    month.scale === 1 ? `< ${TARGETS.monthMinutes} min` : '',
+    month.scale === 1 ? status(month.wallS < TARGETS.monthMinutes * 60) : '',
+  );
+  add(
+    'month',
+    'every figure on REST, WebSocket, campaign and history APIs = plan',
+    [
+      ...month.check.rows.filter((r) => !r.exact).map((r) => `${r.figure} differs`),
+      ...Object.keys(month.check.errors).map((source) => `${source} gave no figures`),
+    ].join(', ') || `exact (${fmtInt(month.plan.salesFen / 100)} yuan, ${fmtInt(month.plan.views)} views)`,
+    'exact',
+    status(month.exact),
+  );
+  add(
+    'month',
+    'CPU µs per event by process',
+    Object.entries(month.cpuMicrosPerEvent)
+      .map(([name, us]) => `${name} ${fmtNum(us)}`)
+      .join(', '),
+  );
+  add(
+    'month',
+    'Redis keys, memory; ClickHouse rows, bytes on disk',
+    `${fmtInt(month.redis.keys)} keys, ${mib(month.redis.bytes)}; ${fmtInt(month.clickhouse.rows)} rows, ${mib(month.clickhouse.bytesOnDisk)}`,
+  );
 }
 
 export function formatTable(rows: Row[]): string {

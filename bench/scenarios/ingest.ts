@@ -36,7 +36,7 @@ export interface IngestResult {
 }
 
 /** Applied offsets of the topic in Redis, summed: how many messages are counted. */
-async function appliedCount(ctx: BenchContext, offsetsKey: string): Promise<number> {
+export async function appliedCount(ctx: BenchContext, offsetsKey: string): Promise<number> {
   const all = await ctx.redis.hgetall(offsetsKey);
   let n = 0;
   for (const [field, offset] of Object.entries(all)) if (/^\d+$/.test(field)) n += Number(offset) + 1;

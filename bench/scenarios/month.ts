@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { mintToken, type TokenKey } from '@livetally/gateway';
+import { CampaignCatalogueRedis, keySpace } from '@livetally/live-state';
+import { summarisePlan } from '../../services/simulator/src/campaign-plan';
+import { SHENZHEN_FACTS } from '../../services/simulator/src/campaign-profile';
+import { parseShanghaiTime } from '../../services/simulator/src/shanghai-time';
+import { waitUntilStored } from '../../tests/support/kafka';
+import type { BenchContext, Scenario } from '../lib/context';
+import { createTopics, deleteTopicsAndGroups } from '../lib/kafka';
+import { fmtInt, fmtNum } from '../lib/log';
+import { checkMonth, formatMonthCheck, type MonthCheck, type SourceReading } from '../lib/month-check';
+import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
+import { startService, startWorker, type Child } from '../lib/processes';
+import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
+import type { MonthProducerMessage } from '../workers/month-producer';
+import { appliedCount } from './ingest';
+
+/**
+ * 8. Shenzhen's Livestreaming E-commerce Month (23 Aug – 31 Oct 2024) through the real
+ * pipeline, as fast as it goes: a producer process plays the simulator's plan into a
+ * fresh topic, real ingest workers count it into Redis and ClickHouse, a real gateway
+ * (tokens on) serves it; the campaign is created through the gateway before the first
+ * event, so the workers count its scope live. Once every event is applied and stored,
+ * every figure is read on REST, on a WebSocket snapshot of the campaign's totals channel,
+ * on the campaign API (history of its window) and on the history API, and compared with
+ * the plan's exact totals (sales, views, sessions) and with what was sent (the rest).
+ */
+
+export interface MonthResult {
+  scale: number;
+  seed: number;
+  window: { from: string; to: string };
+  plan: { salesFen: number; views: number; sessions: number; hosts: number };
+  events: number;
+  workers: number;
+  partitions: number;
+  /** First produce to everything applied in Redis and stored in ClickHouse. */
+  wallS: number;
+  /** events ÷ wallS: the pipeline's rate. */
+  eventsPerSec: number;
+  /** The producer's own rate (generation + produce). */
+  produceEventsPerSec: number;
+  produceS: number;
+  /** CPU µs per event by process over the wall time. */
+  cpuMicrosPerEvent: Record<string, number>;
+  cpu: CpuUse;
+  redis: { keys: number; bytes: number; usedMemoryDeltaBytes: number };
+  clickhouse: { tables: { table: string; rows: number; bytesOnDisk: number }[]; rows: number; bytesOnDisk: number };
+  check: MonthCheck;
+  /** Every figure on every read path equals the plan's (or, where the plan fixes none, what was sent). */
+  exact: boolean;
+}
+
+const SEED = 2024;
+const CAMPAIGN_ID = 'shenzhen-month';
+const CITIES = ['Shenzhen'];
+/** A bound on the month's events: 286 million at scale 1, so this leaves room and stops a runaway. */
+const MAX_EVENTS_AT_SCALE_1 = 400_000_000;
+const PROGRESS_EVERY_MS = 5_000;
+
+const okStatus = (url: string) =>
+  fetch(url).then(
+    (r) => r.status === 200,
+    () => false,
+  );
+
+async function getJson(url: string, token: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${body.slice(0, 300)}`);
+  return JSON.parse(body) as Record<string, unknown>;
+}
+
+async function reading(read: () => Promise<Record<string, number>>): Promise<SourceReading> {
+  try {
+    return { figures: await read() };
+  } catch (err) {
+    return { error: (err as Error).message.slice(0, 300) };
+  }
+}
+
+/** The snapshot frame of a channel on a fresh connection, bounded in time. */
+async function wsSnapshot(url: string, channel: string, timeoutMs = 15_000): Promise<Record<string, number>> {
+  const ws = new WebSocket(url);
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no snapshot of ${channel} within ${timeoutMs} ms`)), timeoutMs);
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', channel })));
+      ws.on('message', (raw) => {
+        const frame = JSON.parse(String(raw)) as { type: string; channel?: string; data?: Record<string, number> };
+        if (frame.type === 'error') reject(new Error(`error frame: ${String(raw).slice(0, 300)}`));
+        if (frame.type === 'snapshot' && frame.channel === channel && frame.data) {
+          clearTimeout(timer);
+          resolve(frame.data);
+        }
+      });
+    });
+  } finally {
+    ws.terminate();
+  }
+}
+
+/** Keys under the prefix and the bytes Redis reports for them (MEMORY USAGE, bounded in keys). */
+async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 5_000_000) {
+  let cursor = '0';
+  let keys = 0;
+  let bytes = 0;
+  do {
+    const [next, batch] = await ctx.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2_000);
+    cursor = next;
+    const pipeline = ctx.redis.pipeline();
+    for (const k of batch) pipeline.memory('USAGE', k, 'SAMPLES', 0);
+    for (const [, v] of (await pipeline.exec()) ?? []) bytes += Number(v ?? 0);
+    keys += batch.length;
+  } while (cursor !== '0' && keys < maxKeys);
+  return { keys, bytes };
+}
+
+async function usedMemory(ctx: BenchContext): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))?.[1] ?? NaN);
+}
+
+async function clickhouseFootprint(database: string) {
+  const ch = benchClickhouse(database);
+  try {
+    const rs = await ch.query({
+      query:
+        'SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = {db:String} AND active GROUP BY table ORDER BY table',
+      query_params: { db: database },
+      format: 'JSONEachRow',
+    });
+    const tables = (await rs.json<{ table: string; rows: string; bytes: string }>()).map((r) => ({
+      table: r.table,
+      rows: Number(r.rows),
+      bytesOnDisk: Number(r.bytes),
+    }));
+    return {
+      tables,
+      rows: tables.reduce((n, t) => n + t.rows, 0),
+      bytesOnDisk: tables.reduce((n, t) => n + t.bytesOnDisk, 0),
+    };
+  } finally {
+    await ch.close();
+  }
+}
+
+function startWorkers(count: number, env: Record<string, string>) {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const port = await freePort();
+      return {
+        child: startService('ingest', { ...env, INGEST_HTTP_PORT: String(port) }),
+        readyUrl: `http://127.0.0.1:${port}/readyz`,
+      };
+    }),
+  );
+}
+
+export const month: Scenario<MonthResult> = {
+  name: 'month',
+  title: "Shenzhen's campaign month through the real pipeline, every figure checked against the plan",
+  async run(ctx, log) {
+    const { monthScale: scale, monthWorkers: workers, monthPartitions: partitions, monthTimeoutS } = ctx.opts.sizes;
+    const from = parseShanghaiTime(SHENZHEN_FACTS.campaignFrom);
+    const to = parseShanghaiTime(SHENZHEN_FACTS.campaignTo);
+    const plan = summarisePlan(SEED, scale, from, to, 'shanghai', CITIES).cities[0]!;
+    log(
+      `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(286e6 * scale)} events); ${workers} worker(s), ${partitions} partitions`,
+    );
+    const run = uniqueName('bench_month');
+    const topic = `lt.${run}`;
+    const dlqTopic = `${topic}.dlq`;
+    const cleanup = ctx.onCleanup(async () => {
+      await dropDatabase(ctx.ch, run);
+      await deletePrefix(ctx.redis, run);
+      await deleteTopicsAndGroups(ctx.kafka, [topic, dlqTopic], [run]);
+    });
+    const procs: Child[] = [];
+    try {
+      await createTopics(ctx.kafka, [
+        { topic, numPartitions: partitions },
+        { topic: dlqTopic, numPartitions: 1 },
+      ]);
+      await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
+      await markFreshDeployment(ctx.redis, run);
+      const stores = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, ...clickhouseEnv(), CLICKHOUSE_DATABASE: run };
+      const ingest = await startWorkers(workers, {
+        ...stores,
+        KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+        KAFKA_TOPIC: topic,
+        KAFKA_DLQ_TOPIC: dlqTopic,
+        KAFKA_GROUP_ID: run,
+      });
+      procs.push(...ingest.map((w) => w.child));
+      const key: TokenKey = { kid: 'bench', secret: randomBytes(36).toString('base64') };
+      const port = await freePort();
+      const gateway = startService('gateway', {
+        ...stores,
+        GATEWAY_PORT: String(port),
+        GATEWAY_AUTH: 'on',
+        GATEWAY_TOKEN_SECRETS: `${key.kid}:${key.secret}`,
+      });
+      procs.push(gateway);
+      const base = `http://127.0.0.1:${port}`;
+      const token = mintToken(
+        { sub: 'bench-month', role: 'admin', scopes: ['*'], ttlSeconds: 86_400, now: Date.now() },
+        key,
+      );
+      await waitFor(
+        'ingest workers and gateway ready',
+        async () =>
+          (await Promise.all([...ingest.map((w) => okStatus(w.readyUrl)), okStatus(`${base}/readyz`)])).every(Boolean),
+        90_000,
+        250,
+      );
+
+      // The campaign exists before the first event: the workers count its scope live (its backfill over an empty history ends at once).
+      const created = await fetch(`${base}/v1/campaigns`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: CAMPAIGN_ID,
+          name: 'Shenzhen Livestreaming E-commerce Month',
+          startsAt: from,
+          endsAt: to,
+          filters: { cities: CITIES },
+          targets: { gmvFen: plan.salesFen, views: plan.views, sessions: plan.sessions },
+        }),
+      });
+      if (created.status !== 201) throw new Error(`creating the campaign: ${created.status} ${await created.text()}`);
+      const catalogue = new CampaignCatalogueRedis(ctx.redis, run);
+      await waitFor(
+        'the campaign backfill',
+        async () => !(await catalogue.pendingIds()).includes(CAMPAIGN_ID),
+        60_000,
+        200,
+      );
+      // A campaign screen watches the channel throughout, as on the day.
+      const channel = `totals:campaign:${CAMPAIGN_ID}`;
+      const liveUrl = `ws://127.0.0.1:${port}/v1/live?token=${encodeURIComponent(token)}`;
+      const screen = new WebSocket(liveUrl);
+      screen.once('open', () => screen.send(JSON.stringify({ type: 'subscribe', channel })));
+      screen.on('error', (err) => log(`campaign screen: ${err.message}`));
+
+      const memoryBefore = await usedMemory(ctx);
+      const deadline = performance.now() + monthTimeoutS * 1000;
+      const producer = startWorker<MonthProducerMessage>('bench/workers/month-producer.ts', {
+        KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+        BENCH_TOPIC: topic,
+        BENCH_SCALE: String(scale),
+        BENCH_SEED: String(SEED),
+        BENCH_FROM: String(from),
+        BENCH_TO: String(to),
+        BENCH_CITIES: CITIES.join(','),
+        BENCH_MAX_EVENTS: String(Math.ceil(MAX_EVENTS_AT_SCALE_1 * scale) + 10_000),
+        BENCH_TIMEOUT_MS: String(monthTimeoutS * 1000),
+      });
+      procs.push(producer);
+      // The clock and the CPU window start at the first produce, not at the producer's start-up.
+      await producer.next(
+        (m): m is Extract<MonthProducerMessage, { type: 'started' }> => m.type === 'started',
+        60_000,
+        'its start',
+      );
+      const started = performance.now();
+      const cpu = new CpuWindow({
+        ...Object.fromEntries(ingest.map((w, i) => [`worker${i + 1}`, w.child.pid])),
+        gateway: gateway.pid,
+        ...stackPids(),
+      });
+      const offsetsKey = keySpace(run).appliedOffsets(topic);
+      let result: Extract<MonthProducerMessage, { type: 'result' }> | undefined;
+      let lastLog = 0;
+      let last = { t: started, sent: 0, applied: 0 };
+      for (;;) {
+        const dead = [...ingest.map((w) => w.child), gateway].find((p) => !p.running());
+        if (dead) throw new Error(`a pipeline process exited (${await dead.exited}):\n${dead.output().slice(-3000)}`);
+        result ??= producer.messages.find((m) => m.type === 'result');
+        if (!result && !producer.running())
+          throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
+        const applied = await appliedCount(ctx, offsetsKey);
+        const now = performance.now();
+        if (now - lastLog >= PROGRESS_EVERY_MS || (result && applied >= result.sent)) {
+          const p = producer.messages.findLast((m) => m.type === 'progress');
+          const sent = result?.sent ?? (p?.type === 'progress' ? p.sent : 0);
+          const reached = result ? to : p?.type === 'progress' ? p.reachedTs : from;
+          const dt = (now - last.t) / 1000;
+          log(
+            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s)`,
+          );
+          last = { t: now, sent, applied };
+          lastLog = now;
+        }
+        if (result && applied >= result.sent) break;
+        if (now > deadline) throw new Error(`not all applied within ${monthTimeoutS} s (applied ${applied})`);
+        await sleep(250);
+      }
+      if (!result!.complete) throw new Error(`the producer ${result!.reason}`);
+      await waitUntilStored(ctx.redis, run, topic, Math.max(60_000, deadline - performance.now()));
+      const wallS = (performance.now() - started) / 1000;
+      const usage = cpu.stop();
+      const events = result!.sent;
+      screen.terminate();
+
+      const totalsOf = async (url: string, pick: (body: Record<string, unknown>) => unknown) =>
+        pick(await getJson(url, token)) as Record<string, number>;
+      const range = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
+      const check = checkMonth(
+        { salesFen: plan.salesFen, views: plan.views, sessions: plan.sessions },
+        result!.sentFigures,
+        {
+          rest: await reading(() => totalsOf(`${base}/v1/totals/campaign:${CAMPAIGN_ID}`, (b) => b.totals)),
+          ws: await reading(() => wsSnapshot(liveUrl, channel)),
+          campaign: await reading(() => totalsOf(`${base}/v1/campaigns/${CAMPAIGN_ID}`, (b) => b.history)),
+          history: await reading(() =>
+            totalsOf(`${base}/v1/history/totals?scope=city:Shenzhen&${range}`, (b) => b.totals),
+          ),
+        },
+      );
+      for (const line of formatMonthCheck(check).split('\n')) log(line);
+
+      const cpuMicrosPerEvent: Record<string, number> = {
+        producer: Math.round((10 * result!.cpuMicros) / events) / 10,
+      };
+      for (const [name, percent] of Object.entries(usage.perProcess))
+        cpuMicrosPerEvent[name] = Math.round(((percent / 100) * usage.windowS * 1e7) / events) / 10;
+      const redisUse = await redisFootprint(ctx, run);
+      const out: MonthResult = {
+        scale,
+        seed: SEED,
+        window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+        plan: { salesFen: plan.salesFen, views: plan.views, sessions: plan.sessions, hosts: plan.hosts },
+        events,
+        workers,
+        partitions,
+        wallS: Math.round(wallS * 10) / 10,
+        eventsPerSec: Math.round(events / wallS),
+        produceEventsPerSec: Math.round(events / result!.seconds),
+        produceS: Math.round(result!.seconds * 10) / 10,
+        cpuMicrosPerEvent,
+        cpu: usage,
+        redis: { ...redisUse, usedMemoryDeltaBytes: (await usedMemory(ctx)) - memoryBefore },
+        clickhouse: await clickhouseFootprint(run),
+        check,
+        exact: check.exact,
+      };
+      log(
+        `${fmtInt(events)} events in ${fmtNum(wallS)} s: ${fmtInt(out.eventsPerSec)} events/s through the pipeline (producer alone ${fmtInt(out.produceEventsPerSec)}/s); CPU µs per event: ${Object.entries(
+          cpuMicrosPerEvent,
+        )
+          .map(([n, v]) => `${n} ${fmtNum(v)}`)
+          .join(
+            ', ',
+          )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB; ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}`,
+      );
+      return out;
+    } finally {
+      await Promise.all(procs.map((p) => p.stop('SIGTERM', 20_000)));
+      await cleanup();
+    }
+  },
+};

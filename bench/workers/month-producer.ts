@@ -1,0 +1,137 @@
+/**
+ * Produces the campaign month of the simulator's plan (bench/scenarios/month.ts) as fast
+ * as it can, in a process of its own so that its CPU is measured apart: the generator
+ * streams the month in event-time order in bounded memory, one produce request is in
+ * flight while the next batch is generated. Reports progress every second and, at the
+ * end, what it sent tallied per event type (independently of the pipeline's code).
+ *
+ * Env: KAFKA_BROKERS, BENCH_TOPIC, BENCH_SCALE, BENCH_SEED, BENCH_FROM, BENCH_TO (ms),
+ * BENCH_CITIES (comma-separated), BENCH_MAX_EVENTS and BENCH_TIMEOUT_MS (the bounds).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { encodeEvent, type LiveEvent } from '@livetally/events';
+import { CampaignGenerator } from '../../services/simulator/src/campaign-generator';
+import type { Figures } from '../lib/month-check';
+import { env, send } from './bare-measure';
+
+/** Events per produce request: a busy session's events share one partition, and the broker caps a request at 1 MB. */
+const BATCH = 2_000;
+
+export type MonthProducerMessage =
+  | { type: 'started' }
+  | { type: 'progress'; sent: number; reachedTs: number }
+  | {
+      type: 'result';
+      sent: number;
+      complete: boolean;
+      reason: string;
+      seconds: number;
+      /** User + system CPU of this process from the first produce to the last ack (it exits before the parent's window closes). */
+      cpuMicros: number;
+      sentFigures: Figures;
+    };
+
+function emptyFigures(): Figures {
+  return {
+    salesFen: 0,
+    views: 0,
+    sessions: 0,
+    sessionsEnded: 0,
+    orders: 0,
+    items: 0,
+    refunds: 0,
+    refundsFen: 0,
+    likes: 0,
+  };
+}
+
+/** What the events say, event type by event type: the reference the pipeline's figures are checked against. */
+function tallyInto(t: Figures, events: readonly LiveEvent[]): void {
+  for (const e of events) {
+    switch (e.type) {
+      case 'stream_started':
+        t.sessions++;
+        break;
+      case 'stream_ended':
+        t.sessionsEnded++;
+        break;
+      case 'view':
+        t.views += e.count ?? 1;
+        break;
+      case 'like':
+        t.likes += e.count;
+        break;
+      case 'sale':
+        t.orders++;
+        t.items += e.quantity;
+        t.salesFen += e.amountFen;
+        break;
+      case 'refund':
+        t.refunds++;
+        t.refundsFen += e.amountFen;
+        break;
+    }
+  }
+}
+
+const topic = env('BENCH_TOPIC');
+const maxEvents = Number(env('BENCH_MAX_EVENTS'));
+const deadline = performance.now() + Number(env('BENCH_TIMEOUT_MS'));
+const generator = new CampaignGenerator({
+  seed: Number(env('BENCH_SEED')),
+  scale: Number(env('BENCH_SCALE')),
+  from: Number(env('BENCH_FROM')),
+  to: Number(env('BENCH_TO')),
+  cities: env('BENCH_CITIES').split(','),
+});
+const kafka = new Kafka({
+  clientId: 'livetally-bench-month',
+  brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','),
+  logLevel: logLevel.NOTHING,
+});
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+await producer.connect();
+
+const figures = emptyFigures();
+let sent = 0;
+let reachedTs = generator.from;
+const progress = setInterval(() => send({ type: 'progress', sent, reachedTs }), 1_000);
+send({ type: 'started' });
+const started = performance.now();
+const cpuAtStart = process.cpuUsage();
+let reason = 'complete';
+let inFlight: Promise<unknown> = Promise.resolve();
+for (;;) {
+  if (sent >= maxEvents) {
+    reason = `stopped at BENCH_MAX_EVENTS (${maxEvents})`;
+    break;
+  }
+  if (performance.now() > deadline) {
+    reason = 'stopped at BENCH_TIMEOUT_MS';
+    break;
+  }
+  const events = generator.until(Infinity, Math.min(BATCH, maxEvents - sent));
+  if (events.length === 0) break;
+  const messages = events.map((e) => ({ key: e.streamId, value: encodeEvent(e) }));
+  await inFlight;
+  inFlight = producer.send({ topic, acks: -1, messages });
+  tallyInto(figures, events);
+  sent += events.length;
+  reachedTs = events.at(-1)!.ts;
+}
+await inFlight;
+const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuAtStart);
+clearInterval(progress);
+await producer.disconnect();
+const result: MonthProducerMessage = {
+  type: 'result',
+  sent,
+  complete: reason === 'complete',
+  reason,
+  seconds,
+  cpuMicros: cpu.user + cpu.system,
+  sentFigures: figures,
+};
+send(result);
+process.disconnect?.();
