@@ -12,6 +12,7 @@ const ENTRY_POINTS = [
   { script: 'bench/run.ts', usage: 'usage: npm run bench' },
   { script: 'bench/collector-load.ts', usage: 'usage: npm run bench:collector' },
   { script: 'infra/env-example/main.ts', usage: 'Usage: npm run env:example' },
+  { script: 'infra/event-schema/main.ts', usage: 'Usage: npm run event:schema' },
 ];
 
 describe('--help', () => {
