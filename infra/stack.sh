@@ -26,6 +26,13 @@
 #       .data/kafka-3/node-n, topics with replication factor 3 and min.insync.replicas=2,
 #       KAFKA_BROKERS in stack.env naming all three. The one-broker data (.data/kafka) is
 #       kept apart; switching modes needs a `down` first.
+#   LT_REDIS (single, or the layout running)  single: one redis-server on LT_REDIS_PORT.
+#       cluster: a Redis Cluster of three masters and three replicas, node n on
+#       LT_REDIS_PORT+(n-1) (6379…6384; cluster bus +10000), data in .data/redis-cluster/node-n,
+#       created once with `redis-cli --cluster create … --cluster-replicas 1`; stack.env
+#       then also sets REDIS_CLUSTER_NODES (every node's host:port, comma-separated) and
+#       REDIS_URL names node 1. Same settings as the single Redis (noeviction, append-only
+#       file, Redis's listpack thresholds). Switching layouts needs a `down` first.
 # .data/stack.env sets LT_STACK_MANAGED=1 next to the three URLs and the stand-in's
 # credentials (CLICKHOUSE_USER/PASSWORD for services, CLICKHOUSE_SQL_USER/PASSWORD read-only);
 # with it in the environment (i.e. after `source .data/stack.env`) a URL equal to our own
@@ -66,6 +73,7 @@ LOCAL_CH="http://127.0.0.1:$CH_PORT"
 # External services: a URL in the environment means "use it, don't start ours",
 # unless it came from our own stack.env.
 EXT_KAFKA="${KAFKA_BROKERS:-}" EXT_REDIS="${REDIS_URL:-}" EXT_CH="${CLICKHOUSE_URL:-}"
+REDIS_CLUSTER_NODES_ENV="${REDIS_CLUSTER_NODES:-}" # passed on with an external REDIS_URL
 if [[ "${LT_STACK_MANAGED:-}" == 1 ]]; then
   [[ "$EXT_KAFKA" == "$LOCAL_KAFKA_1" || "$EXT_KAFKA" == "$LOCAL_KAFKA_3" ]] && EXT_KAFKA=""
   [[ "$EXT_REDIS" == "$LOCAL_REDIS" ]] && EXT_REDIS=""
@@ -73,7 +81,8 @@ if [[ "${LT_STACK_MANAGED:-}" == 1 ]]; then
 fi
 
 # process patterns (checked against /proc/PID/cmdline so a recycled pid is never taken for ours)
-declare -A PATTERN=([redis]=redis-server [kafka]=kafka.Kafka [kafka-1]=kafka.Kafka [kafka-2]=kafka.Kafka [kafka-3]=kafka.Kafka [clickhouse]=node)
+declare -A PATTERN=([redis]=redis-server [redis-1]=redis-server [redis-2]=redis-server [redis-3]=redis-server
+  [redis-4]=redis-server [redis-5]=redis-server [redis-6]=redis-server [kafka]=kafka.Kafka [kafka-1]=kafka.Kafka [kafka-2]=kafka.Kafka [kafka-3]=kafka.Kafka [clickhouse]=node)
 
 # ---------------------------------------------------------------------------- output / timing
 T0=$(date +%s%N)
@@ -395,11 +404,67 @@ kafka_topics() { # brokers
 }
 
 # ---------------------------------------------------------------------------- Redis
+# One redis-server (redis: .data/redis, the layout of every earlier version) or a cluster
+# of six (redis-1..6: three masters, three replicas, .data/redis-cluster/node-n); set by
+# resolve_redis_layout.
+REDIS_LAYOUT="" REDIS_CLUSTER_NODES=""
+REDIS_CLUSTER_SIZE=6
+# Both layouts: loopback only, the data in an append-only file, and never an eviction
+# (ingest refuses any other policy); the listpack thresholds stay Redis's own in both.
+REDIS_SETTINGS=(--bind 127.0.0.1 --protected-mode yes --appendonly yes --save "" --maxmemory-policy noeviction)
+
+redis_node_ids() { seq 1 "$REDIS_CLUSTER_SIZE"; }
+redis_node_port() { echo $((REDIS_PORT + $1 - 1)); }
+redis_node_dir() { echo "$DATA/redis-cluster/node-$1"; }
+
+resolve_redis_layout() {
+  local running_layout="" n
+  if running redis; then
+    running_layout=single
+  else
+    for n in $(redis_node_ids); do running "redis-$n" && running_layout=cluster && break; done
+  fi
+  REDIS_LAYOUT="${LT_REDIS:-${running_layout:-single}}"
+  [[ "$REDIS_LAYOUT" == single || "$REDIS_LAYOUT" == cluster ]] || die "LT_REDIS must be single or cluster, got '$REDIS_LAYOUT'"
+  if [[ -n "$running_layout" && "$running_layout" != "$REDIS_LAYOUT" && "${1:-}" == up ]]; then
+    die "redis: this stack runs a $running_layout Redis but LT_REDIS=$REDIS_LAYOUT; 'bash infra/stack.sh down' first (each layout keeps its own data)"
+  fi
+  if [[ $REDIS_LAYOUT == cluster ]]; then
+    ((REDIS_PORT + REDIS_CLUSTER_SIZE - 1 + 10000 <= 65535)) ||
+      die "redis: a cluster uses LT_REDIS_PORT…+$((REDIS_CLUSTER_SIZE - 1)) and each port +10000 (cluster bus); LT_REDIS_PORT=$REDIS_PORT is too high"
+    REDIS_CLUSTER_NODES="$(for n in $(redis_node_ids); do echo "127.0.0.1:$(redis_node_port "$n")"; done | paste -sd,)"
+  fi
+}
+
+redis_installed() { # returns 1 when it had to install redis-server just now
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null && return 0
+  apt_install redis-server
+  return 1
+}
+
+# A port of ours held by another process: first the system service the package may just
+# have started, then give up naming what avoids it.
+redis_port_free() { # port just_installed
+  port_open 127.0.0.1 "$1" || return 0
+  if [[ $2 == 1 ]]; then
+    info "stopping the system redis-server service that the package started (we run our own)…"
+    { invoke-rc.d redis-server stop || service redis-server stop; } >>"$LOGS/apt.log" 2>&1 || true
+    sleep 1
+  fi
+  port_open 127.0.0.1 "$1" &&
+    die "redis: port $1 on 127.0.0.1 is taken by a process that is not ours (system redis? 'service redis-server stop'); or set LT_REDIS_PORT, or point REDIS_URL at it"
+  return 0
+}
+
 redis_up() {
   if [[ -n "$EXT_REDIS" ]]; then
     step "Redis: external REDIS_URL=$EXT_REDIS, checking…"
     [[ "$(redis_ping "$EXT_REDIS")" == PONG ]] || die "redis: $EXT_REDIS does not answer PING"
     info "PONG"
+    return 0
+  fi
+  if [[ $REDIS_LAYOUT == cluster ]]; then
+    redis_cluster_up
     return 0
   fi
   if running redis; then
@@ -409,35 +474,129 @@ redis_up() {
   fi
   step "starting Redis on $LOCAL_REDIS…"
   local just_installed=0
-  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-    apt_install redis-server
-    just_installed=1
-  fi
+  redis_installed || just_installed=1
   rm -f "$PIDS/redis.pid"
-  if port_open 127.0.0.1 "$REDIS_PORT"; then
-    if [[ $just_installed == 1 ]]; then # the package may have started the system service
-      info "stopping the system redis-server service that the package started (we run our own)…"
-      { invoke-rc.d redis-server stop || service redis-server stop; } >>"$LOGS/apt.log" 2>&1 || true
-      sleep 1
-    fi
-    port_open 127.0.0.1 "$REDIS_PORT" &&
-      die "redis: port $REDIS_PORT on 127.0.0.1 is taken by a process that is not ours (system redis? 'service redis-server stop'); or set LT_REDIS_PORT, or point REDIS_URL at it"
-  fi
+  redis_port_free "$REDIS_PORT" "$just_installed"
   mkdir -p "$DATA/redis"
   printf '\n===== stack.sh: starting Redis at %s =====\n' "$(date -Is)" >>"$LOGS/redis.log"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
-    --dir "$DATA/redis" --appendonly yes --save "" --maxmemory-policy noeviction \
+  redis-server --daemonize yes --port "$REDIS_PORT" "${REDIS_SETTINGS[@]}" --dir "$DATA/redis" \
     --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log" </dev/null >>"$LOGS/redis.log" 2>&1 9>&- ||
     fail_service redis "$LOGS/redis.log" "redis-server did not start"
+  redis_wait_pong redis "$REDIS_PORT"
+  info "pid $(pid_of redis), PONG, data $SHOWN/redis (appendonly), log $SHOWN/logs/redis.log"
+}
+
+redis_wait_pong() { # name port
   local i
   for ((i = 0; i < 300; i++)); do # 30 s
-    if [[ "$(redis_ping)" == PONG ]] && running redis; then
-      info "pid $(pid_of redis), PONG, data $SHOWN/redis (appendonly), log $SHOWN/logs/redis.log"
+    [[ "$(redis_ping "redis://127.0.0.1:$2")" == PONG ]] && running "$1" && return 0
+    sleep 0.1
+  done
+  fail_service "$1" "$LOGS/$1.log" "no PONG on :$2 within 30s"
+}
+
+redis_cluster_info() { # port field -> its value in CLUSTER INFO
+  timeout 3 redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+redis_cluster_pids() {
+  local n out=""
+  for n in $(redis_node_ids); do out+="${out:+, }$(pid_of "redis-$n")"; done
+  echo "pids $out"
+}
+
+redis_answering_port() { # the first node that answers PING (the cluster seen from there)
+  local n
+  for n in $(redis_node_ids); do
+    [[ "$(redis_ping "redis://127.0.0.1:$(redis_node_port "$n")")" == PONG ]] && { redis_node_port "$n"; return 0; }
+  done
+  redis_node_port 1
+}
+
+redis_cluster_masters() { # the host:port of every master the cluster does not see as failed
+  timeout 3 redis-cli -p "$(redis_answering_port)" cluster nodes 2>/dev/null |
+    awk '$3 ~ /master/ && $3 !~ /fail/ { split($2, a, "@"); print a[1] }' | sort | paste -sd' '
+}
+
+redis_node_role() { # port -> master / slave
+  timeout 3 redis-cli -p "$1" role 2>/dev/null | head -n 1
+}
+
+# Six nodes in cluster mode, created (slots assigned, replicas attached) only the first
+# time: afterwards each node's nodes.conf brings the same cluster back.
+redis_cluster_up() {
+  local n name port missing=0 just_installed=0
+  for n in $(redis_node_ids); do running "redis-$n" || missing=$((missing + 1)); done
+  if ((missing == 0)); then
+    step "Redis Cluster already running on $REDIS_CLUSTER_NODES ($(redis_cluster_pids))"
+  else
+    step "starting a Redis Cluster on $REDIS_CLUSTER_NODES (3 masters, 3 replicas)…"
+    redis_installed || just_installed=1
+    for n in $(redis_node_ids); do
+      name="redis-$n" port="$(redis_node_port "$n")"
+      running "$name" && continue
+      rm -f "$PIDS/$name.pid"
+      redis_port_free "$port" "$just_installed"
+      port_open 127.0.0.1 $((port + 10000)) &&
+        die "$name: cluster bus port $((port + 10000)) on 127.0.0.1 is taken by a process that is not ours; set LT_REDIS_PORT"
+      mkdir -p "$(redis_node_dir "$n")"
+      printf '\n===== stack.sh: starting Redis cluster node %s at %s =====\n' "$n" "$(date -Is)" >>"$LOGS/$name.log"
+      redis-server --daemonize yes --port "$port" "${REDIS_SETTINGS[@]}" \
+        --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+        --dir "$(redis_node_dir "$n")" --pidfile "$PIDS/$name.pid" --logfile "$LOGS/$name.log" \
+        </dev/null >>"$LOGS/$name.log" 2>&1 9>&- || fail_service "$name" "$LOGS/$name.log" "redis-server did not start"
+    done
+    for n in $(redis_node_ids); do redis_wait_pong "redis-$n" "$(redis_node_port "$n")"; done
+    info "$(redis_cluster_pids), data $SHOWN/redis-cluster/node-1…$REDIS_CLUSTER_SIZE (appendonly), logs $SHOWN/logs/redis-n.log"
+  fi
+  if [[ "$(redis_cluster_info "$(redis_node_port 1)" cluster_slots_assigned)" == 0 ]]; then
+    info "creating the cluster (redis-cli --cluster create, log $SHOWN/logs/redis-cluster-create.log)…"
+    # shellcheck disable=SC2046  # one argument per node
+    redis-cli --cluster create $(tr ',' ' ' <<<"$REDIS_CLUSTER_NODES") --cluster-replicas 1 --cluster-yes \
+      >"$LOGS/redis-cluster-create.log" 2>&1 ||
+      fail_service redis-cluster "$LOGS/redis-cluster-create.log" "redis-cli --cluster create failed"
+  fi
+  redis_cluster_wait_ok
+}
+
+redis_replica_synced() { # port -> true unless it is a replica whose link to its master is not up
+  local replication
+  replication="$(timeout 3 redis-cli -p "$1" info replication 2>/dev/null | tr -d '\r')"
+  grep -qx 'role:master' <<<"$replication" || grep -qx 'master_link_status:up' <<<"$replication"
+}
+
+# Every node sees cluster_state:ok (all 16384 slots served), there are three masters, and
+# every replica has synced with its master: until then it could not take over from it.
+redis_cluster_wait_ok() {
+  local i n ok port
+  for ((i = 0; i < 600; i++)); do # 60 s
+    ok=1
+    for n in $(redis_node_ids); do
+      port="$(redis_node_port "$n")"
+      [[ "$(redis_cluster_info "$port" cluster_state)" == ok ]] && redis_replica_synced "$port" || { ok=0; break; }
+    done
+    if [[ $ok == 1 && "$(redis_cluster_info "$(redis_node_port 1)" cluster_size)" == 3 ]]; then
+      info "cluster_state:ok on all $REDIS_CLUSTER_SIZE nodes, replicas in sync; masters $(redis_cluster_masters) (+$(elapsed))"
       return 0
     fi
     sleep 0.1
   done
-  fail_service redis "$LOGS/redis.log" "no PONG on :$REDIS_PORT within 30s"
+  for n in $(redis_node_ids); do log_tail "redis-$n" "$LOGS/redis-$n.log" 10; done
+  die "redis: the cluster on $REDIS_CLUSTER_NODES did not reach cluster_state:ok within 60s ('redis-cli -p $(redis_node_port 1) cluster nodes' shows why)"
+}
+
+# Every node of either layout at once, as stop_kafka does.
+stop_redis() {
+  local name names=()
+  for name in redis $(for n in $(redis_node_ids); do echo "redis-$n"; done); do
+    if is_ours "$name" "$(pid_of "$name")"; then names+=("$name"); else rm -f "$PIDS/$name.pid"; fi
+  done
+  if ((${#names[@]} == 0)); then
+    printf '  %-11s not running\n' redis
+    return 0
+  fi
+  for name in "${names[@]}"; do stop_service "$name" & done
+  wait
 }
 
 # ---------------------------------------------------------------------------- ClickHouse (chDB stand-in)
@@ -552,7 +711,8 @@ cmd_up() {
     clickhouse_wait
   fi
 
-  local redis_url="${EXT_REDIS:-$LOCAL_REDIS}" ch_url="${EXT_CH:-$LOCAL_CH}"
+  local redis_url="${EXT_REDIS:-$LOCAL_REDIS}" ch_url="${EXT_CH:-$LOCAL_CH}" cluster_nodes=""
+  if [[ -n "$EXT_REDIS" ]]; then cluster_nodes="$REDIS_CLUSTER_NODES_ENV"; elif [[ $REDIS_LAYOUT == cluster ]]; then cluster_nodes="$REDIS_CLUSTER_NODES"; fi
   (
     umask 077 # it holds the stand-in's passwords
     cat >"$ENV_FILE.tmp" <<EOF
@@ -562,6 +722,8 @@ export REDIS_URL=$redis_url
 export CLICKHOUSE_URL=$ch_url
 export LT_STACK_MANAGED=1
 EOF
+    # A cluster: REDIS_URL names one node (for redis-cli and one-node tools), this all of them.
+    if [[ -n "$cluster_nodes" ]]; then echo "export REDIS_CLUSTER_NODES=$cluster_nodes" >>"$ENV_FILE.tmp"; fi
     # An external ClickHouse keeps whatever credentials the environment gives it.
     if [[ -z "$EXT_CH" ]]; then
       cat >>"$ENV_FILE.tmp" <<EOF
@@ -578,8 +740,13 @@ EOF
   echo "LiveTally stack ready in $(elapsed)"
   printf '  %-11s %-28s %s\n' Kafka "$kafka_brokers" \
     "$([[ -n "$EXT_KAFKA" ]] && echo external || echo "$(kafka_pids), log(s) $SHOWN/logs/kafka*.log")"
-  printf '  %-11s %-28s %s\n' Redis "$redis_url" \
-    "$([[ -n "$EXT_REDIS" ]] && echo external || echo "pid $(pid_of redis), log $SHOWN/logs/redis.log")"
+  if [[ -z "$EXT_REDIS" && $REDIS_LAYOUT == cluster ]]; then
+    printf '  %-11s %-28s %s\n' Redis "$redis_url" "cluster of 6 (masters $(redis_cluster_masters)), $(redis_cluster_pids), logs $SHOWN/logs/redis-n.log"
+    echo "  cluster     REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES"
+  else
+    printf '  %-11s %-28s %s\n' Redis "$redis_url" \
+      "$([[ -n "$EXT_REDIS" ]] && echo external || echo "pid $(pid_of redis), log $SHOWN/logs/redis.log")"
+  fi
   printf '  %-11s %-28s %s\n' ClickHouse "$ch_url" \
     "$([[ -n "$EXT_CH" ]] && echo external || echo "chDB stand-in, pid $(pid_of clickhouse), log $SHOWN/logs/clickhouse.log")"
   if [[ -z "$EXT_CH" ]]; then echo "  accounts    $CH_USER (services), $CH_SQL_USER (read-only); passwords in $SHOWN/clickhouse.credentials"; fi
@@ -594,7 +761,7 @@ cmd_down() {
   echo "LiveTally stack: down"
   stop_service clickhouse
   stop_kafka
-  stop_service redis
+  stop_redis
   rm -f "$ENV_FILE"
   if [[ "${1:-}" != --for-reset ]]; then echo "stopped in $(elapsed) (data kept in $SHOWN/; 'reset' deletes it)"; fi
 }
@@ -623,6 +790,22 @@ cmd_status() {
   # Redis
   if [[ -n "$EXT_REDIS" ]]; then
     if [[ "$(redis_ping "$EXT_REDIS")" == PONG ]]; then status_line redis up "$EXT_REDIS" external; else status_line redis down "$EXT_REDIS" external; all=1; fi
+  elif [[ $REDIS_LAYOUT == cluster ]]; then
+    local n name port state
+    for n in $(redis_node_ids); do
+      name="redis-$n" port="$(redis_node_port "$n")"
+      if running "$name" && [[ "$(redis_ping "redis://127.0.0.1:$port")" == PONG ]]; then
+        status_line "$name" up "127.0.0.1:$port" "pid $(pid_of "$name"), $(redis_node_role "$port")"
+      else
+        status_line "$name" down "127.0.0.1:$port" ""; all=1
+      fi
+    done
+    state="$(redis_cluster_info "$(redis_answering_port)" cluster_state)"
+    if [[ "$state" == ok ]]; then
+      status_line cluster up "${REDIS_CLUSTER_NODES%%,*},…" "cluster_state:ok, masters $(redis_cluster_masters)"
+    else
+      status_line cluster down "${REDIS_CLUSTER_NODES%%,*},…" "cluster_state:${state:-?}"; all=1
+    fi
   elif running redis && [[ "$(redis_ping)" == PONG ]]; then
     status_line redis up "$LOCAL_REDIS" "pid $(pid_of redis)"
   else
@@ -654,6 +837,7 @@ usage() {
 }
 
 resolve_kafka_nodes "${1:-}"
+resolve_redis_layout "${1:-}"
 
 case "${1:-}" in
   up) cmd_up ;;
