@@ -46,7 +46,7 @@ export interface MonthResult {
   /** CPU µs per event by process over the wall time. */
   cpuMicrosPerEvent: Record<string, number>;
   cpu: CpuUse;
-  redis: { keys: number; bytes: number; usedMemoryDeltaBytes: number };
+  redis: { keys: number; bytes: number; byKind: Record<string, KeyKind>; usedMemoryDeltaBytes: number };
   clickhouse: { tables: { table: string; rows: number; bytesOnDisk: number }[]; rows: number; bytesOnDisk: number };
   check: MonthCheck;
   /** Every figure on every read path equals the plan's (or, where the plan fixes none, what was sent). */
@@ -103,20 +103,39 @@ async function wsSnapshot(url: string, channel: string, timeoutMs = 15_000): Pro
   }
 }
 
-/** Keys under the prefix and the bytes Redis reports for them (MEMORY USAGE, bounded in keys). */
+export interface KeyKind {
+  keys: number;
+  bytes: number;
+  /** Seconds to live of one key of the kind (-1: none), as a sample of how long the kind stays. */
+  sampleTtlS: number;
+}
+
+/**
+ * Keys under the prefix and the bytes Redis reports for them (MEMORY USAGE, bounded in
+ * keys), by kind (the key's segment after the prefix: m = minute buckets, r = rankings…).
+ */
 async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 5_000_000) {
   let cursor = '0';
   let keys = 0;
   let bytes = 0;
+  const byKind: Record<string, KeyKind> = {};
   do {
     const [next, batch] = await ctx.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2_000);
     cursor = next;
     const pipeline = ctx.redis.pipeline();
     for (const k of batch) pipeline.memory('USAGE', k, 'SAMPLES', 0);
-    for (const [, v] of (await pipeline.exec()) ?? []) bytes += Number(v ?? 0);
+    const usage = (await pipeline.exec()) ?? [];
+    for (const [i, k] of batch.entries()) {
+      const kind = k.slice(prefix.length + 1).split(':')[0]!;
+      const used = Number(usage[i]?.[1] ?? 0);
+      const entry = (byKind[kind] ??= { keys: 0, bytes: 0, sampleTtlS: await ctx.redis.ttl(k) });
+      entry.keys++;
+      entry.bytes += used;
+      bytes += used;
+    }
     keys += batch.length;
   } while (cursor !== '0' && keys < maxKeys);
-  return { keys, bytes };
+  return { keys, bytes, byKind };
 }
 
 async function usedMemory(ctx: BenchContext): Promise<number> {
