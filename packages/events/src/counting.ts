@@ -6,7 +6,7 @@ import { EVENT_TYPES, type EventType, type LiveEvent } from './types';
  * (scopes: scopesOf, plus the campaigns it matches). Everything that counts derives from
  * these tables: the live planner the ingest workers run, the SQL of history queries,
  * rollups, rebuilds and campaign backfills, and the oracle tests compare them with.
- * A new measure or event type is an edit here (and, for a type, its validator).
+ * A new measure or event type is an edit here (and, for a type, its fields in fields.ts).
  */
 
 /** Cumulative measures kept per scope, all exact integers (money in fen), in the order they are stored and shown. */
