@@ -112,7 +112,7 @@ function daemon(options: {
   return service;
 }
 
-const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `lt-${name}-`));
+export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `lt-${name}-`));
 
 /** Sends a RESP PING; true on +PONG (false while Redis still loads its AOF). */
 function redisPong(port: number): Promise<boolean> {
@@ -135,10 +135,22 @@ function redisPong(port: number): Promise<boolean> {
  * further redis-server settings (e.g. --maxmemory-policy allkeys-lru).
  */
 export async function startRedis(options: { persistent?: boolean; args?: string[] } = {}): Promise<DedicatedService> {
-  const port = await freePort();
-  const dir = tempDir('redis');
-  const redis = daemon({
-    name: 'redis',
+  const redis = redisDaemon({ name: 'redis', port: await freePort(), dir: tempDir('redis'), ...options });
+  await start(redis);
+  return redis;
+}
+
+/** A redis-server on `port` and `dir`, not started yet (startRedis, and each node of startRedisCluster). */
+export function redisDaemon(options: {
+  name: string;
+  port: number;
+  dir: string;
+  persistent?: boolean;
+  args?: string[];
+}): DedicatedService {
+  const { port, dir } = options;
+  return daemon({
+    name: options.name,
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
@@ -163,8 +175,6 @@ export async function startRedis(options: { persistent?: boolean; args?: string[
     ready: () => redisPong(port),
     startTimeoutMs: 20_000,
   });
-  await start(redis);
-  return redis;
 }
 
 /**
