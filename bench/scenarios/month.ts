@@ -66,8 +66,12 @@ const okStatus = (url: string) =>
     () => false,
   );
 
-async function getJson(url: string, token: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+/** A read of the API, bounded: a history question over the whole month at scale 1 is the slowest. */
+async function getJson(url: string, token: string, timeoutMs = 300_000): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const body = await res.text();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${body.slice(0, 300)}`);
   return JSON.parse(body) as Record<string, unknown>;
