@@ -60,8 +60,8 @@ stop_pipeline() {
 
 if [ "${1:-}" = "stop" ]; then stop_pipeline; exit 0; fi
 
-launch ingest-1 ingest-1.log env INGEST_HTTP_PORT=9464 node --import tsx services/ingest/src/main.ts
-launch ingest-2 ingest-2.log env INGEST_HTTP_PORT=9465 node --import tsx services/ingest/src/main.ts
+launch ingest-1 ingest-1.log env INGEST_HTTP_PORT=9464 bash services/ingest/bin/worker.sh
+launch ingest-2 ingest-2.log env INGEST_HTTP_PORT=9465 bash services/ingest/bin/worker.sh
 GATEWAY_TOKEN_SECRETS="$GATEWAY_TOKEN_SECRETS" launch gateway gateway.log env GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_AUTH="$GATEWAY_AUTH" node --import tsx services/gateway/src/main.ts
 
 for _ in $(seq 1 120); do

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { serviceCommand } from '../../tests/support/processes';
 import { ROOT } from './stack';
 
 /**
@@ -55,9 +56,9 @@ function track(child: ChildProcess, keepLines = 400): Child {
   };
 }
 
-/** Starts a service's real entry point (services/<name>/src/main.ts) with LOG_LEVEL=warn. */
+/** Starts a service's real entry point as the start command does (serviceCommand) with LOG_LEVEL=warn. */
 export function startService(name: 'ingest' | 'gateway', env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`], {
+  const child = spawn(...serviceCommand(name, nodeArgs), {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

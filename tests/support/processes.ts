@@ -11,9 +11,21 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+export type ServiceName = 'ingest' | 'gateway' | 'collector';
+
+/**
+ * How the start command runs a service (program, arguments; cwd the repo root): ingest
+ * through its launcher, which holds the worker's Node flags, the others directly.
+ * `nodeArgs` are extra Node flags (the bench's --cpu-prof).
+ */
+export function serviceCommand(name: ServiceName, nodeArgs: readonly string[] = []): [string, string[]] {
+  if (name === 'ingest') return ['bash', ['services/ingest/bin/worker.sh', ...nodeArgs]];
+  return [process.execPath, [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`]];
+}
+
 /** Starts a service's real entry point, as the start command does. */
-export function startService(name: 'ingest' | 'gateway' | 'collector', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+export function startService(name: ServiceName, env: Record<string, string>): ServiceProcess {
+  const child = spawn(...serviceCommand(name), {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
