@@ -93,35 +93,32 @@ export async function processPartitionBatch(
 ): Promise<BatchOutcome> {
   const { topic, partition } = batch;
   await deps.liveState?.ensureReady(topic);
-  const batchLast = batch.messages[batch.messages.length - 1]?.offset;
-  const fresh = batch.messages.filter((m) => offsetAfter(m.offset, owned.durable));
-  if (batchLast === undefined || fresh.length === 0) {
-    return batchLast === undefined
-      ? { kind: 'deferred', reason: 'empty' }
-      : { kind: 'skipped', lastOffset: batchLast, reason: 'already-stored' };
-  }
+  const { messages } = batch;
+  const batchLast = messages[messages.length - 1]?.offset;
+  if (batchLast === undefined) return { kind: 'deferred', reason: 'empty' };
 
+  // One pass over the batch, no per-message copies: each valid event becomes one claim
+  // (its Kafka position kept there) beside it in `valid`.
   const valid: LiveEvent[] = [];
-  const validOffsets: string[] = [];
+  const claims: ClaimInput[] = [];
   const letters: DeadLetter[] = [];
-  for (const m of fresh) {
+  let fresh = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (!offsetAfter(m.offset, owned.durable)) continue;
+    fresh++;
     const r = decodeEvent(m.value, Number(m.timestamp));
     if (r.ok) {
-      valid.push(r.event);
-      validOffsets.push(m.offset);
+      const e = r.event;
+      valid.push(e);
+      claims.push({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: m.offset });
     } else if (offsetAfter(m.offset, owned.applied)) {
       const step = r.errors[0]?.field === '$' ? 'decode' : 'validate';
       letters.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, step, errors: r.errors });
     }
   }
+  if (fresh === 0) return { kind: 'skipped', lastOffset: batchLast, reason: 'already-stored' };
 
-  const claims: ClaimInput[] = valid.map((e, i) => ({
-    platform: e.platform,
-    eventId: e.eventId,
-    ts: e.ts,
-    partition,
-    offset: validOffsets[i]!,
-  }));
   const firsts = await deps.duplicates
     .claim(claims, { topic, partition, ownerGen: owned.gen, expectedOffset: owned.applied })
     .catch((err: unknown) => {
@@ -133,9 +130,13 @@ export async function processPartitionBatch(
   if (firsts === null) return lostOwnership(deps, owned, 'claims refused');
   const live: LiveEvent[] = [];
   const rows: FencedRow[] = [];
+  let duplicates = 0;
   for (let i = 0; i < valid.length; i++) {
-    if (!firsts[i]) continue;
-    const offset = validOffsets[i]!;
+    if (!firsts[i]) {
+      duplicates++;
+      continue;
+    }
+    const offset = claims[i]!.offset;
     if (offsetAfter(offset, owned.applied)) live.push(valid[i]!);
     if (offsetAfter(offset, owned.queued) && !owned.storedAfterDurable.has(offset))
       rows.push({ row: toEventRow(valid[i]!, { topic, partition, offset }), ownerGen: owned.gen });
@@ -158,7 +159,7 @@ export async function processPartitionBatch(
     lastOffset: batchLast,
     rows,
     counted,
-    duplicates: valid.length - firsts.filter(Boolean).length,
+    duplicates,
     deadLettered: letters.length,
   };
 }

@@ -236,12 +236,8 @@ export class IngestWorker {
     const { deps, hooks, logger, retryMaxMs, owners, flusher } = this.options;
     const log = logger.child({ partition: batch.partition, firstOffset: batch.firstOffset() });
     hooks?.onLag?.(batch.partition, Number(batch.offsetLag()));
-    const messages = batch.messages.map((m) => ({
-      offset: m.offset,
-      timestamp: m.timestamp,
-      key: m.key,
-      value: m.value,
-    }));
+    // Handed on as kafkajs holds them (RawMessage is a view of its message): no copy per message.
+    const { messages } = batch;
     const stillWanted = () => isRunning() && !isStale() && !this.stopped;
     let attempt = 0;
     try {
