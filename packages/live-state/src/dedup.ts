@@ -195,7 +195,10 @@ export class EventDeduplicator {
 
   /** KEYS and the packed ARGV of UNPACK. */
   private claimArgs(inputs: readonly ClaimInput[]): { keys: string[]; args: (string | Buffer | number)[] } {
-    const keyIndex = new Map<string, number>();
+    // Buckets are told apart by number (hour * bucketsPerHour + bucket, exact far beyond any
+    // event hour): a key string is made once per distinct bucket, not once per event.
+    const keyIndex = new Map<number, number>();
+    const keys: string[] = [];
     const fields = Buffer.allocUnsafe(inputs.length * FIELD_BYTES);
     const entries: (string | number)[] = new Array(inputs.length * 2);
     const { bucketsPerHour } = this.options;
@@ -203,13 +206,14 @@ export class EventDeduplicator {
     for (let i = 0; i < inputs.length; i++) {
       const e = inputs[i]!;
       const bucket = fingerprintInto(e.platform, e.eventId, fields, i * FIELD_BYTES) % bucketsPerHour;
-      const key = `${head}${Math.floor(e.ts / HOUR_MS)}:${bucket}`;
-      let index = keyIndex.get(key);
-      if (index === undefined) keyIndex.set(key, (index = keyIndex.size + 1));
+      const hour = Math.floor(e.ts / HOUR_MS);
+      const id = hour * bucketsPerHour + bucket;
+      let index = keyIndex.get(id);
+      if (index === undefined) keyIndex.set(id, (index = keys.push(`${head}${hour}:${bucket}`)));
       entries[i * 2] = ownerOf(e.partition, e.offset);
       entries[i * 2 + 1] = index;
     }
-    return { keys: [...keyIndex.keys()], args: [this.options.windowSeconds, fields, JSON.stringify(entries)] };
+    return { keys, args: [this.options.windowSeconds, fields, JSON.stringify(entries)] };
   }
 
   /**
