@@ -31,6 +31,34 @@ export interface KafkaTransportOptions {
  * acknowledged its records (completeSends: kafkajs can report a send done without them
  * when a broker dies under it).
  */
+/** kafkajs errors that come from the cluster's state (a broker down, a failover), not from the batch. */
+const TRANSIENT_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSLockTimeout',
+]);
+
+/**
+ * kafkajs marks what is worth retrying (connection loss, leader moves…). When its own
+ * retries run out it throws a non-retriable wrapper even if the cause was a broker that
+ * is down for a failover; the client's retries (bounded by giveUpAfterMs) are what should
+ * ride that out, so the cause decides. A refusal of the batch itself (too large, invalid)
+ * stays fatal.
+ */
+export function worthRetrying(err: unknown): boolean {
+  const e = err as { name?: string; retriable?: boolean; originalError?: unknown; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name && TRANSIENT_ERRORS.has(e.name)) return true;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSNonRetriableError') {
+    const cause = e.originalError ?? e.cause;
+    return cause !== undefined && worthRetrying(cause);
+  }
+  return e.retriable !== false;
+}
+
 export class KafkaTransport implements Transport {
   private producer: Promise<{ producer: Producer; sends: CompleteSends }> | undefined;
   /** The send on the wire (settled or not); the next one starts after it. */
@@ -57,9 +85,8 @@ export class KafkaTransport implements Transport {
         return { kind: 'retry', reason: `Kafka did not acknowledge within ${timeoutMs} ms` };
       return { kind: 'results', results: events.map(() => ({ status: 'accepted' as const })) };
     } catch (err) {
-      // kafkajs marks what is worth retrying (connection loss, leader moves…); the rest is fatal.
-      const e = err as Error & { retriable?: boolean };
-      return e.retriable === false ? { kind: 'fatal', reason: e.message } : { kind: 'retry', reason: e.message };
+      const reason = (err as Error).message;
+      return worthRetrying(err) ? { kind: 'retry', reason } : { kind: 'fatal', reason };
     } finally {
       clearTimeout(timer);
     }
