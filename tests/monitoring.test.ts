@@ -21,7 +21,7 @@ interface Exported {
   histograms: Set<string>;
 }
 
-async function exportedMetrics(): Promise<Exported> {
+async function readExportedMetrics(): Promise<Exported> {
   const registries = [createIngestMetrics().registry, new GatewayMetrics().registry, new CollectorMetrics().registry];
   const names = new Set<string>(['up']);
   const histograms = new Set<string>();
@@ -33,6 +33,10 @@ async function exportedMetrics(): Promise<Exported> {
   }
   return { names, histograms };
 }
+
+/** Read once: every test asks the same three registries. */
+let exportedOnce: Promise<Exported> | undefined;
+const exportedMetrics = () => (exportedOnce ??= readExportedMetrics());
 
 /** A series name in PromQL as the metric it comes from (histogram series carry suffixes). */
 function metricOf(series: string, exported: Exported): string {
