@@ -60,6 +60,11 @@ async function whileLeaderDies<T>(topic: string, send: () => Promise<T>): Promis
   });
   const t0 = Date.now();
   const note = (what: string) => process.stdout.write(`[broker-death] +${Date.now() - t0} ms ${what}\n`);
+  // A follower starved of CPU for replica.lag.time.max.ms drops out of the in-sync set; a
+  // partition whose only in-sync copy is the victim would have no leader once it is fenced
+  // (no unclean election), which is another scenario. Stop it only while all copies are in sync.
+  await waitFor(`every copy of ${topic} in sync`, () => allInSync(kafka, topic), 60_000, 250);
+  note('every partition has all three copies in sync');
   node.signal('SIGSTOP');
   const sending = send();
   void sending.then(() => note('send settled'));
@@ -79,7 +84,16 @@ async function whileLeaderDies<T>(topic: string, send: () => Promise<T>): Promis
     return await sending;
   } finally {
     await node.start();
+    // The next test creates a topic, and kafkajs fails any cluster-wide metadata read while
+    // some partition has no leader: wait until the restarted broker is back in every set.
+    await waitFor(`broker ${victim} back in sync on ${topic}`, () => allInSync(kafka, topic), 90_000, 250);
+    note(`broker ${victim} back in every in-sync set`);
   }
+}
+
+async function allInSync(client: Kafka, topic: string): Promise<boolean> {
+  const partitions = [...(await partitionReplicas(client, topic)).values()];
+  return partitions.every((p) => p.leader >= 0 && p.isr.length === cluster.nodes.length);
 }
 
 /** Every event on the topic, exactly once. */

@@ -20,7 +20,10 @@ export async function createTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { replicationFactor, minInsyncReplicas } = topicReplication((await admin.describeCluster()).brokers.length);
+    // describeCluster reads every topic's metadata, and kafkajs throws while any partition of
+    // any topic elects a leader (e.g. just after a broker restart): ask again until it answers.
+    const brokers = (await waitFor('the cluster description', () => admin.describeCluster(), 30_000, 200)).brokers;
+    const { replicationFactor, minInsyncReplicas } = topicReplication(brokers.length);
     const minInsync = { name: 'min.insync.replicas', value: String(minInsyncReplicas) };
     await admin.createTopics({
       topics: topics.map((t) => ({ ...t, replicationFactor, configEntries: [...(t.configEntries ?? []), minInsync] })),
