@@ -1,3 +1,7 @@
+import categoriesJson from './market/campaign-categories.json' with { type: 'json' };
+import citiesJson from './market/campaign-cities.json' with { type: 'json' };
+import platformsJson from './market/platforms.json' with { type: 'json' };
+
 /**
  * The market the campaign simulator plays: Shenzhen as the Shenzhen Daily article
  * (28 Nov 2024) describes it, plus the other cities of the national ranking.
@@ -24,7 +28,8 @@ export const SHENZHEN_FACTS = {
   campaignSalesYuan: 40_800_000_000,
 } as const;
 
-export type CategoryName = 'clothing' | 'jewellery' | 'electronics' | 'eyewear' | 'beauty' | 'home' | 'food';
+export const CATEGORY_NAMES = ['clothing', 'jewellery', 'electronics', 'eyewear', 'beauty', 'home', 'food'] as const;
+export type CategoryName = (typeof CATEGORY_NAMES)[number];
 
 export interface CampaignCategory {
   name: CategoryName;
@@ -37,15 +42,10 @@ export interface CampaignCategory {
   refundRate: number;
 }
 
-export const CAMPAIGN_CATEGORIES: readonly CampaignCategory[] = [
-  { name: 'clothing', minPriceFen: 3_900, maxPriceFen: 59_900, conversion: 0.03, refundRate: 0.15 },
-  { name: 'jewellery', minPriceFen: 19_900, maxPriceFen: 999_900, conversion: 0.003, refundRate: 0.06 },
-  { name: 'electronics', minPriceFen: 9_900, maxPriceFen: 899_900, conversion: 0.0035, refundRate: 0.07 },
-  { name: 'eyewear', minPriceFen: 5_900, maxPriceFen: 199_900, conversion: 0.011, refundRate: 0.08 },
-  { name: 'beauty', minPriceFen: 2_900, maxPriceFen: 59_900, conversion: 0.022, refundRate: 0.05 },
-  { name: 'home', minPriceFen: 1_900, maxPriceFen: 99_900, conversion: 0.016, refundRate: 0.06 },
-  { name: 'food', minPriceFen: 990, maxPriceFen: 19_900, conversion: 0.04, refundRate: 0.02 },
-];
+export const CAMPAIGN_CATEGORIES: readonly CampaignCategory[] = categoriesJson.map((c) => ({
+  ...c,
+  name: categoryName(c.name),
+}));
 
 /** Session shares by category (any scale; they need not sum to 100). */
 export type CategoryMix = Partial<Record<CategoryName, number>>;
@@ -70,155 +70,57 @@ export interface CampaignCity {
   districts: CampaignDistrict[];
 }
 
-const GENERAL: CategoryMix = {
-  clothing: 30,
-  beauty: 18,
-  food: 16,
-  home: 14,
-  electronics: 10,
-  jewellery: 7,
-  eyewear: 5,
-};
-const one = (name: string, weight: number, mix: CategoryMix = GENERAL): CampaignDistrict => ({ name, weight, mix });
+/**
+ * The cities and their districts (market/campaign-cities.json), in the national ranking's
+ * order: Hangzhou and Guangzhou ahead of Shenzhen, the rest behind. A district without
+ * its own mix sells the general one. In Shenzhen, Bao'an holds the e-commerce bases (many
+ * small hosts, clothing and electronics), Longgang Henggang's eyewear makers and
+ * Bantian's electronics, Luohu the Shuibei gold-jewellery cluster.
+ */
+export const CAMPAIGN_CITIES: readonly CampaignCity[] = citiesJson.cities.map((city) => ({
+  ...city,
+  districts: city.districts.map((d) => campaignDistrict(d, citiesJson.generalMix)),
+}));
 
-export const SHENZHEN: CampaignCity = {
-  name: 'Shenzhen',
-  code: 'sz',
-  factor: 1,
-  districts: [
-    // E-commerce bases: many small hosts, clothing and electronics.
-    {
-      name: "Bao'an",
-      weight: 24,
-      hostWeight: 34,
-      mix: { clothing: 36, electronics: 30, home: 12, beauty: 7, eyewear: 5, jewellery: 5, food: 5 },
-    },
-    // Henggang's eyewear makers, Bantian's electronics.
-    {
-      name: 'Longgang',
-      weight: 17,
-      mix: { clothing: 25, eyewear: 25, electronics: 20, home: 12, beauty: 8, jewellery: 5, food: 5 },
-    },
-    {
-      name: 'Nanshan',
-      weight: 13,
-      mix: { electronics: 40, beauty: 20, clothing: 15, eyewear: 8, home: 7, jewellery: 5, food: 5 },
-    },
-    {
-      name: 'Futian',
-      weight: 12,
-      mix: { clothing: 30, beauty: 20, eyewear: 15, jewellery: 15, electronics: 10, food: 5, home: 5 },
-    },
-    // The Shuibei gold-jewellery cluster.
-    {
-      name: 'Luohu',
-      weight: 11,
-      mix: { jewellery: 65, clothing: 10, beauty: 10, eyewear: 5, food: 5, electronics: 3, home: 2 },
-      priceFactor: { jewellery: 1.6 },
-    },
-    {
-      name: 'Longhua',
-      weight: 12,
-      mix: { electronics: 35, clothing: 20, eyewear: 15, home: 15, beauty: 5, jewellery: 5, food: 5 },
-    },
-    {
-      name: 'Guangming',
-      weight: 4,
-      mix: { food: 30, home: 25, clothing: 20, electronics: 15, beauty: 5, eyewear: 3, jewellery: 2 },
-    },
-    {
-      name: 'Pingshan',
-      weight: 3,
-      mix: { home: 30, food: 25, electronics: 20, clothing: 15, beauty: 5, eyewear: 3, jewellery: 2 },
-    },
-    {
-      name: 'Yantian',
-      weight: 2,
-      mix: { food: 40, home: 20, clothing: 20, beauty: 10, electronics: 5, eyewear: 3, jewellery: 2 },
-    },
-    {
-      name: 'Dapeng',
-      weight: 2,
-      mix: { food: 50, home: 15, clothing: 15, beauty: 10, jewellery: 5, electronics: 3, eyewear: 2 },
-    },
-  ],
-};
+export const SHENZHEN: CampaignCity = cityWithCode('sz');
 
-/** The national ranking: Hangzhou and Guangzhou ahead of Shenzhen, the rest behind. */
-export const CAMPAIGN_CITIES: readonly CampaignCity[] = [
-  {
-    name: 'Hangzhou',
-    code: 'hz',
-    factor: 2,
-    districts: [
-      one('Yuhang', 40, { clothing: 40, beauty: 18, home: 12, food: 10, electronics: 8, jewellery: 7, eyewear: 5 }),
-      one('Xiaoshan', 20),
-      one('Binjiang', 20),
-      one('Gongshu', 20),
-    ],
-  },
-  {
-    name: 'Guangzhou',
-    code: 'gz',
-    factor: 1.6,
-    districts: [
-      one('Baiyun', 30, { clothing: 45, beauty: 25, home: 10, food: 8, electronics: 6, jewellery: 3, eyewear: 3 }),
-      one('Panyu', 25, { jewellery: 40, clothing: 25, beauty: 15, home: 8, food: 6, electronics: 4, eyewear: 2 }),
-      one('Tianhe', 25),
-      one('Haizhu', 20),
-    ],
-  },
-  SHENZHEN,
-  {
-    name: 'Shanghai',
-    code: 'sh',
-    factor: 0.75,
-    districts: [
-      one('Pudong', 40, { beauty: 28, clothing: 28, food: 12, electronics: 12, home: 10, jewellery: 6, eyewear: 4 }),
-      one('Minhang', 20),
-      one("Jing'an", 20),
-      one('Xuhui', 20),
-    ],
-  },
-  {
-    name: 'Beijing',
-    code: 'bj',
-    factor: 0.6,
-    districts: [
-      one('Chaoyang', 45),
-      one('Haidian', 35, { electronics: 30, clothing: 20, beauty: 15, food: 15, home: 10, jewellery: 5, eyewear: 5 }),
-      one('Dongcheng', 20),
-    ],
-  },
-  {
-    name: 'Chengdu',
-    code: 'cd',
-    factor: 0.45,
-    districts: [
-      one('Wuhou', 50, { food: 30, clothing: 28, beauty: 15, home: 12, electronics: 7, jewellery: 5, eyewear: 3 }),
-      one('Jinjiang', 50),
-    ],
-  },
-  {
-    name: 'Jinhua',
-    code: 'jh',
-    factor: 0.4,
-    districts: [
-      one('Yiwu', 100, { home: 40, clothing: 25, food: 12, beauty: 10, electronics: 6, jewellery: 4, eyewear: 3 }),
-    ],
-  },
-  { name: 'Wuhan', code: 'wh', factor: 0.3, districts: [one('Jianghan', 50), one('Hongshan', 50)] },
-  { name: 'Changsha', code: 'cs', factor: 0.25, districts: [one('Yuelu', 50), one('Furong', 50)] },
-  { name: "Xi'an", code: 'xa', factor: 0.2, districts: [one('Yanta', 100)] },
-];
+export const CAMPAIGN_PLATFORMS = platformsJson;
 
-export const CAMPAIGN_PLATFORMS = [
-  { value: 'douyin', weight: 45 },
-  { value: 'taobao', weight: 25 },
-  { value: 'kuaishou', weight: 15 },
-  { value: 'jd', weight: 8 },
-  { value: 'wechat', weight: 7 },
-];
+/** The JSON form of a district: the mixes' keys are checked to be category names. */
+interface DistrictData {
+  name: string;
+  weight: number;
+  hostWeight?: number;
+  mix?: Record<string, number>;
+  priceFactor?: Record<string, number>;
+}
+
+function campaignDistrict(
+  { name, weight, hostWeight, mix, priceFactor }: DistrictData,
+  generalMix: Record<string, number>,
+): CampaignDistrict {
+  const district: CampaignDistrict = { name, weight, mix: categoryMix(mix ?? generalMix) };
+  if (hostWeight !== undefined) district.hostWeight = hostWeight;
+  if (priceFactor !== undefined) district.priceFactor = categoryMix(priceFactor);
+  return district;
+}
+
+function categoryName(name: string): CategoryName {
+  const known = CATEGORY_NAMES.find((c) => c === name);
+  if (known === undefined) throw new Error(`simulator market data: unknown category ${JSON.stringify(name)}`);
+  return known;
+}
+
+function categoryMix(mix: Record<string, number>): CategoryMix {
+  for (const name of Object.keys(mix)) categoryName(name);
+  return mix;
+}
+
+function cityWithCode(code: string): CampaignCity {
+  const city = CAMPAIGN_CITIES.find((c) => c.code === code);
+  if (!city) throw new Error(`simulator market data: no city with code ${code}`);
+  return city;
+}
 
 /**
  * Session starts per Asia/Shanghai hour (relative). Sessions last 40 min to 6 h, so
