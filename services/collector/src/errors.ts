@@ -1,49 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBodies, type ErrorBodyOf } from '@livetally/http-errors';
+import { errorBodies, type ErrorBodyOf, type ErrorCatalogue } from '@livetally/http-errors';
+import catalogue from './errors.json' with { type: 'json' };
 
 /**
  * The collector's one error vocabulary; every non-2xx answer is
  * `{ "error": { "code", "message", "details"? } }` (the body every LiveTally HTTP
- * service answers with) with the status listed here.
+ * service answers with) with the status listed in errors.json.
  */
-export const ERROR_CATALOGUE = {
-  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
-  INVALID_JSON: { status: 400, message: 'The body is not valid UTF-8 JSON.' },
-  INVALID_BODY: { status: 400, message: 'The body must be {"events":[…]} or a JSON array with at least one event.' },
-  UNAUTHORIZED: {
-    status: 401,
-    message: 'A valid API key is required (Authorization: Bearer <key>, or X-API-Key: <key>).',
-  },
-  FORBIDDEN_PLATFORM: {
-    status: 403,
-    message:
-      "An API key may only send events whose platform is the key's own platform; nothing in this request was stored.",
-  },
-  NOT_FOUND: { status: 404, message: 'No such resource.' },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than the collector accepts.' },
-  TOO_MANY_EVENTS: { status: 413, message: 'The batch holds more events than the collector accepts.' },
-  TOO_LARGE_FOR_KAFKA: {
-    status: 413,
-    message:
-      "Kafka refused this request's events as too large for one write: a partition's share of the request passed the topic's max.message.bytes (all events of one stream share a partition; error.details.largestStream names the largest). Some events of this request may be stored. Resend the same events (same eventIds) in smaller requests, with fewer events of any one stream in each; resends are counted once.",
-  },
-  UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    message: 'Send Content-Type: application/json (UTF-8), optionally with Content-Encoding: gzip.',
-  },
-  RATE_LIMITED: {
-    status: 429,
-    message:
-      'This platform is over its event rate limit; nothing in this request was stored. Retry after Retry-After seconds.',
-  },
-  KAFKA_UNAVAILABLE: {
-    status: 503,
-    message:
-      'Kafka did not acknowledge the events: none, some or all may have been stored. Resend the same events (same eventIds) after Retry-After seconds; resends are counted once.',
-  },
-  NOT_READY: { status: 503, message: 'The collector is not ready (starting or shutting down).' },
-  INTERNAL: { status: 500, message: 'Internal error.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+export const ERROR_CATALOGUE = catalogue satisfies ErrorCatalogue;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

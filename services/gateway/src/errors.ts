@@ -1,79 +1,17 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBodies, type ErrorBodyOf } from '@livetally/http-errors';
+import { errorBodies, type ErrorBodyOf, type ErrorCatalogue } from '@livetally/http-errors';
+import catalogue from './errors.json' with { type: 'json' };
 
 /**
  * The gateway's one error vocabulary. HTTP answers and WebSocket error frames use
  * the same codes so a dashboard needs only one table; `status` is the HTTP status
  * (for WebSocket-only codes it is the closest HTTP equivalent, for documentation).
+ * The codes are data (errors.json), in groups: general; history, campaigns and SQL
+ * (src/http/) from INVALID_RANGE; access control (src/auth/; GATEWAY_AUTH=on) and
+ * request limits from UNAUTHORIZED; WebSocket protocol errors, answered as
+ * {"type":"error"} frames, from INVALID_JSON.
  */
-export const ERROR_CATALOGUE = {
-  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
-  INVALID_SCOPE: { status: 400, message: 'The scope is not valid.' },
-  NOT_FOUND: { status: 404, message: 'No such resource.' },
-  NOT_READY: { status: 503, message: 'The gateway is not ready: the totals store or its change feed is unavailable.' },
-  INTERNAL: { status: 500, message: 'Internal error.' },
-  // History, campaigns and SQL (src/http/).
-  INVALID_RANGE: { status: 400, message: 'The time range is not valid.' },
-  INVALID_CAMPAIGN: { status: 400, message: 'The campaign is invalid; details lists every bad field.' },
-  CONFLICT: { status: 409, message: 'The resource already exists.' },
-  // Access control (src/auth/; GATEWAY_AUTH=on) and request limits.
-  UNAUTHORIZED: {
-    status: 401,
-    message: 'A valid bearer token is required: missing, malformed, forged, expired or signed with an unknown key.',
-  },
-  FORBIDDEN: {
-    status: 403,
-    message: "The caller's token does not allow this: it lacks the role or does not cover the scope.",
-  },
-  FORBIDDEN_ORIGIN: {
-    status: 403,
-    message: 'WebSocket upgrades are accepted from the same origin or from GATEWAY_ALLOWED_ORIGINS only.',
-  },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than GATEWAY_BODY_LIMIT_BYTES allows.' },
-  TOO_MANY_CONNECTIONS: {
-    status: 429,
-    message: 'This client address has WS_MAX_CONNECTIONS_PER_IP live connections already.',
-  },
-  GATEWAY_FULL: {
-    status: 503,
-    message:
-      'This gateway has WS_MAX_CONNECTIONS live connections, or WS_MAX_SUBSCRIPTIONS_TOTAL live subscriptions, already; try again later or another gateway.',
-  },
-  READ_ONLY: {
-    status: 400,
-    message:
-      "Only a single read statement over the allowed tables is accepted (judged from ClickHouse's own parse; details.refusal says which rule).",
-  },
-  SQL_DISABLED: {
-    status: 503,
-    message: 'The SQL endpoint is off: CLICKHOUSE_SQL_USER is not a read-only ClickHouse user (see the gateway log).',
-  },
-  SQL_ERROR: { status: 400, message: 'ClickHouse refused the query.' },
-  SQL_TIMEOUT: { status: 408, message: 'The query ran longer than SQL_MAX_SECONDS allows.' },
-  SQL_LIMIT: { status: 400, message: 'The query exceeded a limit (SQL_MAX_ROWS or SQL_MAX_MEMORY_BYTES).' },
-  UNAVAILABLE: { status: 503, message: 'A backing store (ClickHouse or Redis) did not answer; try again shortly.' },
-  // WebSocket protocol errors, answered as {"type":"error"} frames.
-  INVALID_JSON: { status: 400, message: 'The frame is not valid JSON.' },
-  BAD_FRAME: { status: 400, message: 'A frame must be a JSON text object with a string "type".' },
-  UNKNOWN_TYPE: { status: 400, message: 'Unknown message type; expected subscribe, unsubscribe or ping.' },
-  INVALID_CHANNEL: {
-    status: 400,
-    message:
-      'The channel is not valid; expected totals:, windows: or series:<scope>, or rankings:<all|campaign:<id>>:<dimension>:<measure>, whose scope value has only the characters and length its kind allows.',
-  },
-  TOO_MANY_SUBSCRIPTIONS: {
-    status: 429,
-    message:
-      'Too many subscriptions: this connection has WS_MAX_SUBSCRIPTIONS, or this token has WS_MAX_SUBSCRIPTIONS_PER_TOKEN over all its connections to every gateway; unsubscribe first.',
-  },
-  FRAME_TOO_LARGE: { status: 413, message: 'The frame is larger than the gateway accepts.' },
-  RATE_LIMITED: {
-    status: 429,
-    message:
-      'Too many requests: over GATEWAY_RATE_LIMIT_PER_MINUTE (GATEWAY_SQL_RATE_LIMIT_PER_MINUTE for POST /v1/sql) per token subject, or per client address without a valid token; retry after Retry-After seconds. ' +
-      'On /v1/live: over WS_FRAME_RATE frames per second (bursts of WS_FRAME_BURST); the frame was dropped, and persistent floods are closed with 1008.',
-  },
-} as const satisfies Record<string, { status: number; message: string }>;
+export const ERROR_CATALOGUE = catalogue satisfies ErrorCatalogue;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
