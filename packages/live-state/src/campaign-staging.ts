@@ -3,18 +3,7 @@ import type { Redis } from 'ioredis';
 import { LIMITS } from '@livetally/events';
 import { encodeChangedScopes } from './changes';
 import { keySpace, type KeySpace } from './keys';
-import {
-  MINUTE_MS,
-  RANK_DIMENSIONS,
-  RANK_MEASURES,
-  bucketsExpireBefore,
-  liveKeys,
-  minuteBucketTtl,
-  minuteOf,
-  type LiveKeys,
-  type LiveRankDimension,
-  type LiveRankMeasure,
-} from './live-keys';
+import * as liveLayout from './live-keys';
 import { encodeLivePlan, type LivePlan } from './live-plan';
 import { LIVE_STATE_GATE, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
 import { LIVE_OPS_LOOP } from './redis-store';
@@ -101,7 +90,7 @@ export interface StagedHistory {
  * bound after its Kafka record, and record timestamps come from the producers' clocks,
  * which may run ahead of this one. Cut and swap cover minutes up to this far ahead.
  */
-const LATEST_MINUTE_AHEAD_MS = LIMITS.maxFutureSkewMs + 10 * MINUTE_MS;
+const LATEST_MINUTE_AHEAD_MS = LIMITS.maxFutureSkewMs + 10 * liveLayout.MINUTE_MS;
 /** Ids or leaderboard members per fenced write: bounds how long one call holds Redis. */
 const MEMBERS_PER_CALL = 5_000;
 
@@ -158,14 +147,14 @@ export interface CampaignLease {
 /** The Redis side of a campaign backfill: lease, cut, fenced staging writes and the swap. */
 export class CampaignStaging {
   private readonly keys: KeySpace;
-  private readonly live: LiveKeys;
+  private readonly live: liveLayout.LiveKeys;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: { prefix?: string; topic: string; keys: CampaignStagingKeys },
   ) {
     this.keys = keySpace(options.prefix);
-    this.live = liveKeys(options.prefix);
+    this.live = liveLayout.liveKeys(options.prefix);
     redis.defineCommand('ltCampaignCut', { lua: TAKE_CUT });
     redis.defineCommand('ltCampaignStage', { lua: STAGE });
     redis.defineCommand('ltCampaignSwap', { lua: SWAP });
@@ -285,8 +274,10 @@ export class CampaignStaging {
   /** Every key of a scope's live figures, minute buckets from `sinceMinute` to the latest one that can exist at `now`. */
   private scopeKeys(scope: string, sinceMinute: number, now: number): string[] {
     const keys = [this.keys.totals(scope), this.live.viewers(scope), this.live.hosts(scope)];
-    for (const d of RANK_DIMENSIONS) for (const m of RANK_MEASURES) keys.push(this.live.ranking(scope, d, m));
-    for (let t = sinceMinute; t <= now + LATEST_MINUTE_AHEAD_MS; t += MINUTE_MS) keys.push(this.live.minute(scope, t));
+    for (const d of liveLayout.RANK_DIMENSIONS)
+      for (const m of liveLayout.RANK_MEASURES) keys.push(this.live.ranking(scope, d, m));
+    for (let t = sinceMinute; t <= now + LATEST_MINUTE_AHEAD_MS; t += liveLayout.MINUTE_MS)
+      keys.push(this.live.minute(scope, t));
     return keys;
   }
 
@@ -297,12 +288,16 @@ export class CampaignStaging {
     for (const m of h.minutes ?? []) {
       const key = this.live.minute(scope, m.t);
       head.hashes.set(key, new Map(Object.entries(m.totals)));
-      head.expiring.set(key, minuteBucketTtl(m.t, now));
+      head.expiring.set(key, liveLayout.minuteBucketTtl(m.t, now));
     }
     yield head;
     for (const [dimension, byMeasure] of Object.entries(h.rankings ?? {})) {
       for (const [measure, members] of Object.entries(byMeasure)) {
-        const key = this.live.ranking(scope, dimension as LiveRankDimension, measure as LiveRankMeasure);
+        const key = this.live.ranking(
+          scope,
+          dimension as liveLayout.LiveRankDimension,
+          measure as liveLayout.LiveRankMeasure,
+        );
         const entries = Object.entries(members);
         for (let i = 0; i < entries.length; i += MEMBERS_PER_CALL) {
           const plan = emptyPlan();
@@ -334,7 +329,7 @@ export class CampaignStaging {
 
 /** The first minute bucket still kept at `now` (older ones have expired). */
 export function oldestKeptMinute(now: number): number {
-  return minuteOf(bucketsExpireBefore(now));
+  return liveLayout.minuteOf(liveLayout.bucketsExpireBefore(now));
 }
 
 function emptyPlan(): LivePlan {

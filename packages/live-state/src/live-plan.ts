@@ -10,15 +10,7 @@ import {
   type EventType,
   type LiveEvent,
 } from '@livetally/events';
-import {
-  RANK_DIMENSIONS,
-  RANK_MEASURES,
-  bucketsExpireBefore,
-  liveKeys,
-  minuteBucketTtl,
-  minuteOf,
-  type LiveKeys,
-} from './live-keys';
+import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS, type Deltas, type Totals } from './totals';
 
 /**
@@ -43,8 +35,8 @@ export interface EncodedLivePlan {
 }
 
 const FIELD_COUNT = TOTAL_FIELDS.length;
-const DIMENSION_COUNT = RANK_DIMENSIONS.length;
-const MEASURE_COUNT = RANK_MEASURES.length;
+const DIMENSION_COUNT = liveLayout.RANK_DIMENSIONS.length;
+const MEASURE_COUNT = liveLayout.RANK_MEASURES.length;
 
 /**
  * One event type's part of the counting rule, compiled once for the hot path: parallel
@@ -77,7 +69,7 @@ function compile(type: EventType): CompiledType {
     c.mask |= 1 << slot;
     c.slots.push(slot);
     c.fields.push(contribution);
-    RANK_MEASURES.forEach((rank, r) => {
+    liveLayout.RANK_MEASURES.forEach((rank, r) => {
       if (LEADERBOARD_MEASURES[rank] !== measure) return;
       c.rankSlots.push(r);
       c.rankFields.push(contribution);
@@ -120,7 +112,7 @@ interface ScopeAcc {
 type RankAcc = Map<string, number>[];
 
 /** The event field of each leaderboard dimension (RANK_DIMENSIONS order). */
-const MEMBER_FIELDS: readonly string[] = RANK_DIMENSIONS.map((d) => DIMENSION_FIELDS[d]);
+const MEMBER_FIELDS: readonly string[] = liveLayout.RANK_DIMENSIONS.map((d) => DIMENSION_FIELDS[d]);
 
 /** Dimension scopes of an event in scopesOf order after `all`: prefix and the field of the value. */
 const DIMENSION_SCOPES: readonly [prefix: string, field: string][] = DIMENSION_KINDS.map((k) => [
@@ -153,7 +145,7 @@ export class BatchPlanner {
 
   constructor(private readonly options: BatchPlannerOptions) {
     this.live = options.live ?? true;
-    this.oldestMinute = bucketsExpireBefore(options.now);
+    this.oldestMinute = liveLayout.bucketsExpireBefore(options.now);
     this.all = this.scopeAcc('all');
     this.allRanks = this.live ? this.rankAcc('all') : undefined;
   }
@@ -165,7 +157,7 @@ export class BatchPlanner {
    */
   add(e: LiveEvent, extraScopes: readonly string[] = []): void {
     const c = COMPILED[e.type];
-    const minute = minuteOf(e.ts);
+    const minute = liveLayout.minuteOf(e.ts);
     this.touch(this.all, c, e, minute);
     for (let k = 0; k < DIMENSION_SCOPES.length; k++) {
       const [prefix, field] = DIMENSION_SCOPES[k]!;
@@ -193,7 +185,7 @@ export class BatchPlanner {
   }
 
   /** The live writes as the apply script's op list: H (minute fields), P (PFADD), Z (ZINCRBY), then E (EXPIRE). */
-  encodeLive(keys: LiveKeys = liveKeys()): EncodedLivePlan {
+  encodeLive(keys: liveLayout.LiveKeys = liveLayout.liveKeys()): EncodedLivePlan {
     const outKeys: string[] = [];
     const args: (string | number)[] = [];
     const expiring: number[] = [];
@@ -214,7 +206,7 @@ export class BatchPlanner {
     }
     for (const [parent, rank] of this.ranks) {
       this.forEachRanking(rank, (d, m, members) => {
-        const i = outKeys.push(keys.ranking(parent, RANK_DIMENSIONS[d]!, RANK_MEASURES[m]!));
+        const i = outKeys.push(keys.ranking(parent, liveLayout.RANK_DIMENSIONS[d]!, liveLayout.RANK_MEASURES[m]!));
         for (const [member, delta] of members) if (delta !== 0) args.push('Z', i, member, delta);
       });
     }
@@ -223,7 +215,7 @@ export class BatchPlanner {
   }
 
   private ttlOf(minute: number): number {
-    return minuteBucketTtl(minute, this.options.now);
+    return liveLayout.minuteBucketTtl(minute, this.options.now);
   }
 
   private scopeAcc(scope: string): ScopeAcc {

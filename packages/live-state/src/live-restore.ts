@@ -1,16 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, globEscape } from './keys';
-import {
-  RANK_DIMENSIONS,
-  RANK_MEASURES,
-  bucketsExpireBefore,
-  liveKeys,
-  minuteBucketTtl,
-  minuteOf,
-  type LiveKeys,
-  type LiveRankDimension,
-  type LiveRankMeasure,
-} from './live-keys';
+import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS } from './totals';
 
 /**
@@ -30,7 +20,7 @@ export interface MinuteBucket {
 }
 
 /** One member's values in one leaderboard dimension: integer text per leaderboard measure. */
-export type RankEntry = { dimension: string; member: string } & Record<LiveRankMeasure, string>;
+export type RankEntry = { dimension: string; member: string } & Record<liveLayout.LiveRankMeasure, string>;
 
 const PFADD_SLICE = 1_000;
 /** Keys per script call: bounds how long one call holds Redis (a few ms). */
@@ -70,7 +60,7 @@ end
 return #KEYS`;
 
 export class LiveMeasureWriter {
-  readonly keys: LiveKeys;
+  readonly keys: liveLayout.LiveKeys;
   private readonly prefix: string;
 
   constructor(
@@ -78,7 +68,7 @@ export class LiveMeasureWriter {
     prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.prefix = prefix;
-    this.keys = liveKeys(prefix);
+    this.keys = liveLayout.liveKeys(prefix);
     redis.defineCommand('ltRestoreBuckets', { lua: ADD_BUCKETS });
     redis.defineCommand('ltRestoreHyperLogLogs', { lua: ADD_HLLS });
     redis.defineCommand('ltRestoreRanks', { lua: ADD_RANKS });
@@ -131,10 +121,10 @@ export class LiveMeasureWriter {
    * many buckets were written.
    */
   async addMinuteBuckets(buckets: readonly MinuteBucket[], now: number): Promise<number> {
-    const oldest = bucketsExpireBefore(now);
+    const oldest = liveLayout.bucketsExpireBefore(now);
     const entries: [string, (string | number)[]][] = [];
     for (const b of buckets) {
-      const minute = minuteOf(b.t);
+      const minute = liveLayout.minuteOf(b.t);
       if (minute < oldest) continue;
       const fields: string[] = [];
       for (const f of TOTAL_FIELDS) {
@@ -142,7 +132,7 @@ export class LiveMeasureWriter {
         if (v !== undefined && v !== '0') fields.push(f, v);
       }
       if (fields.length === 0) continue;
-      const ttl = minuteBucketTtl(minute, now);
+      const ttl = liveLayout.minuteBucketTtl(minute, now);
       entries.push([this.keys.minute(b.scope, minute), [ttl, fields.length / 2, ...fields]]);
     }
     await this.perKey('ltRestoreBuckets', entries);
@@ -173,15 +163,19 @@ export class LiveMeasureWriter {
    * live apply never adds them. Returns how many entries were written.
    */
   async addRankings(parent: string, entries: readonly RankEntry[]): Promise<number> {
-    const dimensions = new Set<string>(RANK_DIMENSIONS);
+    const dimensions = new Set<string>(liveLayout.RANK_DIMENSIONS);
     const byKey = new Map<string, (string | number)[]>();
     let written = 0;
     for (const e of entries) {
       if (!dimensions.has(e.dimension)) continue;
-      for (const m of RANK_MEASURES) {
+      for (const m of liveLayout.RANK_MEASURES) {
         const v = e[m];
         if (v === '0' || v === '') continue;
-        const key = this.keys.ranking(parent, e.dimension as LiveRankDimension, m as LiveRankMeasure);
+        const key = this.keys.ranking(
+          parent,
+          e.dimension as liveLayout.LiveRankDimension,
+          m as liveLayout.LiveRankMeasure,
+        );
         let args = byKey.get(key);
         if (!args) byKey.set(key, (args = []));
         args.push(e.member, v);
