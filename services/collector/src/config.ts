@@ -1,48 +1,38 @@
 import { readFileSync } from 'node:fs';
-import {
-  ConfigError,
-  describeEnv,
-  hostPorts,
-  int,
-  loadConfigOrExit,
-  logLevelField,
-  parseEnvInto,
-  redisUrlField,
-  str,
-  type Env,
-} from '@livetally/config';
+import * as field from '@livetally/config';
+import { ConfigError, describeEnv, loadConfigOrExit, parseEnvInto, type Env } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { TOPICS } from '@livetally/events';
 import { checkApiKeys, parseApiKeyFile, parseApiKeyList, type ApiKeyEntry } from './api-keys';
 
 /** Every setting the collector reads from the environment, declared once. */
 const schema = {
-  COLLECTOR_HOST: str('127.0.0.1'),
+  COLLECTOR_HOST: field.str('127.0.0.1'),
   // 0 asks the OS for a free port (tests use it).
-  COLLECTOR_PORT: int(8090, 0, 65_535),
+  COLLECTOR_PORT: field.int(8090, 0, 65_535),
   // GET /metrics has its own listener, loopback by default (metrics-server.ts); 0 = the OS picks.
-  COLLECTOR_METRICS_HOST: str('127.0.0.1'),
-  COLLECTOR_METRICS_PORT: int(9466, 0, 65_535),
-  KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
-  KAFKA_TOPIC: str(TOPICS.events),
-  KAFKA_CLIENT_ID: str('livetally-collector'),
+  COLLECTOR_METRICS_HOST: field.str('127.0.0.1'),
+  COLLECTOR_METRICS_PORT: field.int(9466, 0, 65_535),
+  KAFKA_BROKERS: field.hostPorts('127.0.0.1:9092'),
+  KAFKA_TOPIC: field.str(TOPICS.events),
+  KAFKA_CLIENT_ID: field.str('livetally-collector'),
   // Exactly one of the two; the empty default means "not given".
-  COLLECTOR_API_KEYS: str(''),
-  COLLECTOR_API_KEYS_FILE: str(''),
-  COLLECTOR_MAX_BATCH_EVENTS: int(1000, 1, 10_000),
-  COLLECTOR_MAX_BODY_BYTES: int(1_048_576, 1024, 16 * 1_048_576),
-  COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: int(10_000, 1, 10_000_000),
-  COLLECTOR_RATE_LIMIT_BURST: int(20_000, 1, 100_000_000),
+  COLLECTOR_API_KEYS: field.str(''),
+  COLLECTOR_API_KEYS_FILE: field.str(''),
+  COLLECTOR_MAX_BATCH_EVENTS: field.int(1000, 1, 10_000),
+  COLLECTOR_MAX_BODY_BYTES: field.int(1_048_576, 1024, 16 * 1_048_576),
+  COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC: field.int(10_000, 1, 10_000_000),
+  COLLECTOR_RATE_LIMIT_BURST: field.int(20_000, 1, 100_000_000),
   // The per-platform counters live here (keys under <REDIS_KEY_PREFIX>:rl:collector), so every instance enforces one limit.
-  REDIS_URL: redisUrlField,
-  REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
-  COLLECTOR_PRODUCE_TIMEOUT_MS: int(10_000, 100, 120_000),
+  REDIS_URL: field.redisUrlField,
+  REDIS_KEY_PREFIX: field.str(DEFAULT_KEY_PREFIX),
+  COLLECTOR_PRODUCE_TIMEOUT_MS: field.int(10_000, 100, 120_000),
   // Record bytes per produce request; keep it at or below the topic's max.message.bytes (the
   // broker's default is 1 MiB + 12). At least two of the largest events (16 KiB each) fit.
-  COLLECTOR_MAX_PRODUCE_BYTES: int(1_048_576, 32_768, 16 * 1_048_576),
-  COLLECTOR_MAX_PENDING_EVENTS: int(100_000, 1, 10_000_000),
-  COLLECTOR_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 300_000),
-  LOG_LEVEL: logLevelField,
+  COLLECTOR_MAX_PRODUCE_BYTES: field.int(1_048_576, 32_768, 16 * 1_048_576),
+  COLLECTOR_MAX_PENDING_EVENTS: field.int(100_000, 1, 10_000_000),
+  COLLECTOR_SHUTDOWN_TIMEOUT_MS: field.int(15_000, 1_000, 300_000),
+  LOG_LEVEL: field.logLevelField,
 };
 
 /** What each variable sets; .env.example is generated from it (npm run env:example). */

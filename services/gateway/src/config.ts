@@ -1,78 +1,66 @@
 import { safeUrl } from '@livetally/logging';
-import {
-  ConfigError,
-  bool,
-  clickHouseUrlField,
-  describeEnv,
-  int,
-  loadConfigOrExit,
-  logLevelField,
-  oneOf,
-  parseEnvInto,
-  redisUrlField,
-  str,
-  type Env,
-} from '@livetally/config';
+import * as field from '@livetally/config';
+import { ConfigError, describeEnv, loadConfigOrExit, parseEnvInto, type Env } from '@livetally/config';
 import { DEFAULT_KEY_PREFIX } from '@livetally/live-state';
 import { REQUIRED_WHEN, parseTokenSecrets } from './auth/keys';
 import type { TokenKey } from './auth/token';
 
 /** Every setting the gateway reads from the environment, declared once. */
 const schema = {
-  GATEWAY_HOST: str('127.0.0.1'),
+  GATEWAY_HOST: field.str('127.0.0.1'),
   // 0 asks the OS for a free port (tests use it).
-  GATEWAY_PORT: int(8080, 0, 65_535),
-  REDIS_URL: redisUrlField,
-  REDIS_KEY_PREFIX: str(DEFAULT_KEY_PREFIX),
-  LIVE_TICK_MS: int(1000, 50, 60_000),
+  GATEWAY_PORT: field.int(8080, 0, 65_535),
+  REDIS_URL: field.redisUrlField,
+  REDIS_KEY_PREFIX: field.str(DEFAULT_KEY_PREFIX),
+  LIVE_TICK_MS: field.int(1000, 50, 60_000),
   // Changed totals go out this soon after the previous push, not on the next tick.
-  LIVE_PUSH_INTERVAL_MS: int(100, 10, 60_000),
-  LOG_LEVEL: logLevelField,
+  LIVE_PUSH_INTERVAL_MS: field.int(100, 10, 60_000),
+  LOG_LEVEL: field.logLevelField,
   // stop() past this: sockets and Redis connections are dropped and the process exits 1.
-  GATEWAY_SHUTDOWN_TIMEOUT_MS: int(10_000, 1_000, 300_000),
-  WS_MAX_SUBSCRIPTIONS: int(50, 1, 10_000),
-  WS_MAX_MESSAGE_BYTES: int(4096, 64, 1_048_576),
-  WS_HEARTBEAT_MS: int(15_000, 1_000, 600_000),
+  GATEWAY_SHUTDOWN_TIMEOUT_MS: field.int(10_000, 1_000, 300_000),
+  WS_MAX_SUBSCRIPTIONS: field.int(50, 1, 10_000),
+  WS_MAX_MESSAGE_BYTES: field.int(4096, 64, 1_048_576),
+  WS_HEARTBEAT_MS: field.int(15_000, 1_000, 600_000),
   // History, campaigns and the engineers' SQL endpoint (src/http/).
-  CLICKHOUSE_URL: clickHouseUrlField,
-  CLICKHOUSE_USER: str('default'),
-  CLICKHOUSE_PASSWORD: str(''),
-  CLICKHOUSE_DATABASE: str('default'),
-  SQL_MAX_SECONDS: int(10, 1, 3_600),
-  SQL_MAX_ROWS: int(10_000, 1, 100_000_000),
-  SQL_MAX_MEMORY_BYTES: int(1_073_741_824, 1_048_576, Number.MAX_SAFE_INTEGER),
+  CLICKHOUSE_URL: field.clickHouseUrlField,
+  CLICKHOUSE_USER: field.str('default'),
+  CLICKHOUSE_PASSWORD: field.str(''),
+  CLICKHOUSE_DATABASE: field.str('default'),
+  SQL_MAX_SECONDS: field.int(10, 1, 3_600),
+  SQL_MAX_ROWS: field.int(10_000, 1, 100_000_000),
+  SQL_MAX_MEMORY_BYTES: field.int(1_073_741_824, 1_048_576, Number.MAX_SAFE_INTEGER),
   // Comma-separated table functions engineers may read from (e.g. numbers); none by default.
-  SQL_ALLOWED_TABLE_FUNCTIONS: str(''),
+  SQL_ALLOWED_TABLE_FUNCTIONS: field.str(''),
   // The ClickHouse user POST /v1/sql runs as: read-only in ClickHouse itself (readonly=2 profile, SELECT/SHOW grants only;
   // infra/clickhouse/users.d), checked before the first query. Default CLICKHOUSE_USER, which keeps the endpoint off.
-  CLICKHOUSE_SQL_USER: str(''),
-  CLICKHOUSE_SQL_PASSWORD: str(''),
+  CLICKHOUSE_SQL_USER: field.str(''),
+  CLICKHOUSE_SQL_PASSWORD: field.str(''),
   // Access control (src/auth/). GATEWAY_TOKEN_SECRETS is parsed on its own: its messages never quote it.
-  GATEWAY_AUTH: oneOf('on', ['off', 'on'] as const),
-  GATEWAY_TOKEN_SECRETS: str(''),
-  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: int(30, 0, 600),
-  GATEWAY_METRICS_PUBLIC: bool(false),
+  GATEWAY_AUTH: field.oneOf('on', ['off', 'on'] as const),
+  GATEWAY_TOKEN_SECRETS: field.str(''),
+  GATEWAY_TOKEN_CLOCK_SKEW_SECONDS: field.int(30, 0, 600),
+  GATEWAY_METRICS_PUBLIC: field.bool(false),
   // Hardening: WebSocket origins and caps, HTTP body size and timeouts, proxies.
-  GATEWAY_ALLOWED_ORIGINS: str(''),
-  GATEWAY_TRUST_PROXY: str(''),
-  GATEWAY_BODY_LIMIT_BYTES: int(65_536, 1024, 16 * 1_048_576),
-  GATEWAY_CONNECTION_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
-  GATEWAY_REQUEST_TIMEOUT_MS: int(30_000, 1_000, 600_000),
-  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 1_000, 600_000),
-  WS_MAX_CONNECTIONS: int(10_000, 1, 1_000_000),
-  WS_MAX_CONNECTIONS_PER_IP: int(100, 1, 1_000_000),
-  WS_FRAME_RATE: int(20, 1, 10_000),
-  WS_FRAME_BURST: int(40, 1, 100_000),
+  GATEWAY_ALLOWED_ORIGINS: field.str(''),
+  GATEWAY_TRUST_PROXY: field.str(''),
+  GATEWAY_BODY_LIMIT_BYTES: field.int(65_536, 1024, 16 * 1_048_576),
+  GATEWAY_CONNECTION_TIMEOUT_MS: field.int(120_000, 1_000, 3_600_000),
+  GATEWAY_REQUEST_TIMEOUT_MS: field.int(30_000, 1_000, 600_000),
+  GATEWAY_KEEP_ALIVE_TIMEOUT_MS: field.int(72_000, 1_000, 600_000),
+  WS_MAX_CONNECTIONS: field.int(10_000, 1, 1_000_000),
+  WS_MAX_CONNECTIONS_PER_IP: field.int(100, 1, 1_000_000),
+  WS_FRAME_RATE: field.int(20, 1, 10_000),
+  WS_FRAME_BURST: field.int(40, 1, 100_000),
   // Request floods (src/http/rate-limit.ts): per token subject, or per client address without a valid token, in a
   // one-minute window counted in Redis under <REDIS_KEY_PREFIX>:rl, so that every gateway instance enforces one limit.
-  GATEWAY_RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
-  GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
+  GATEWAY_RATE_LIMIT_PER_MINUTE: field.int(600, 1, 1_000_000),
+  GATEWAY_SQL_RATE_LIMIT_PER_MINUTE: field.int(30, 1, 1_000_000),
   // Live subscriptions over all connections of this process, and over all connections of one token subject to every
   // gateway sharing REDIS_KEY_PREFIX (src/live/redis-owner-quota.ts): each gateway's share of a token's count lives in
   // Redis for WS_SUBSCRIPTION_SHARE_TTL_MS after its last refresh, so a crashed gateway's share is released then.
-  WS_MAX_SUBSCRIPTIONS_TOTAL: int(100_000, 1, 10_000_000),
-  WS_MAX_SUBSCRIPTIONS_PER_TOKEN: int(1_000, 1, 1_000_000),
-  WS_SUBSCRIPTION_SHARE_TTL_MS: int(30_000, 1_000, 600_000),
+  WS_MAX_SUBSCRIPTIONS_TOTAL: field.int(100_000, 1, 10_000_000),
+  WS_MAX_SUBSCRIPTIONS_PER_TOKEN: field.int(1_000, 1, 1_000_000),
+  WS_SUBSCRIPTION_SHARE_TTL_MS: field.int(30_000, 1_000, 600_000),
 };
 
 /** What each variable sets; .env.example is generated from it (npm run env:example). */
