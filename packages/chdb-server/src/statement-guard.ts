@@ -39,15 +39,13 @@ export interface StatementGuardOptions {
 
 export class StatementGuard {
   private readonly verdicts = new Map<string, Promise<Verdict>>();
-  private readonly maxEntries: number;
-  private readonly maxCachedLength: number;
+  private readonly cache: Required<StatementGuardOptions>;
 
   constructor(
     private readonly inspector: StatementInspector,
-    options: StatementGuardOptions = {},
+    { maxEntries = 2000, maxCachedLength = 64 * 1024 }: StatementGuardOptions = {},
   ) {
-    this.maxEntries = options.maxEntries ?? 2000;
-    this.maxCachedLength = options.maxCachedLength ?? 64 * 1024;
+    this.cache = { maxEntries, maxCachedLength };
   }
 
   /** The statement's facts; throws a ClickHouse-shaped error when it may not run (or does not parse). */
@@ -55,7 +53,7 @@ export class StatementGuard {
     let verdict = this.verdicts.get(sql);
     if (!verdict) {
       verdict = this.judge(sql, params);
-      if (sql.length <= this.maxCachedLength) this.remember(sql, verdict);
+      if (sql.length <= this.cache.maxCachedLength) this.remember(sql, verdict);
     }
     const result = await verdict;
     if (!result.ok) throw result.error;
@@ -68,7 +66,7 @@ export class StatementGuard {
   }
 
   private remember(sql: string, verdict: Promise<Verdict>): void {
-    if (this.verdicts.size >= this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
+    if (this.verdicts.size >= this.cache.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value!);
     this.verdicts.set(sql, verdict);
     // Engine errors (syntax, missing parameter values) are not verdicts: the next request asks again.
     verdict.catch(() => this.verdicts.delete(sql));
