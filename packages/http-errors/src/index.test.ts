@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { ANY_ERROR_SCHEMA, errorBodies, errorSchemas } from './index';
+import { ANY_ERROR_SCHEMA, errorBodies, errorSchemas, notFoundHandler } from './index';
 
 const CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'No such resource.' },
@@ -23,6 +23,16 @@ describe('errorBodies', () => {
     });
     expect(errorBody('INVALID', 'bad', [{ field: 'id' }]).error.details).toEqual([{ field: 'id' }]);
     expect('details' in errorBody('INVALID').error).toBe(false);
+  });
+});
+
+describe('notFoundHandler', () => {
+  it('answers 404 NOT_FOUND naming the method and path, not the query string', () => {
+    const sent: unknown[] = [];
+    const reply = { code: (status: number) => ({ send: (body: unknown) => sent.push(status, body) }) };
+    const handle = notFoundHandler(errorBodies(CATALOGUE));
+    handle({ method: 'GET', url: '/v1/nope?token=secret' }, reply);
+    expect(sent).toEqual([404, { error: { code: 'NOT_FOUND', message: 'No route for GET /v1/nope.' } }]);
   });
 });
 

@@ -24,6 +24,18 @@ export function errorBodies<C extends ErrorCatalogue>(catalogue: C) {
 }
 
 /**
+ * The handler for requests no route matches, for a service whose catalogue has NOT_FOUND:
+ * 404 naming the method and the path (not the query string, which may carry secrets).
+ * Typed by what it uses of the request and reply, so any framework's (fastify's) fit.
+ */
+export function notFoundHandler(errorBody: (code: 'NOT_FOUND', message: string) => ErrorBody) {
+  return <R>(
+    request: { method: string; url: string },
+    reply: { code(status: number): { send(body: ErrorBody): R } },
+  ): R => reply.code(404).send(errorBody('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`));
+}
+
+/**
  * The error body as JSON Schema (the subset fastify's ajv and OpenAPI 3.0 both take), so
  * route schemas document it, fastify serializes it and contract tests check answers against it.
  */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBodies, type ErrorBodyOf, type ErrorCatalogue } from '@livetally/http-errors';
+import { errorBodies, notFoundHandler, type ErrorBodyOf, type ErrorCatalogue } from '@livetally/http-errors';
 import catalogue from './errors.json' with { type: 'json' };
 
 /**
@@ -70,6 +70,4 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   return reply.code(500).send(errorBody('INTERNAL'));
 }
 
-export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.code(404).send(errorBody('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`));
-}
+export const handleNotFound = notFoundHandler(errorBody);
