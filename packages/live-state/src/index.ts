@@ -79,3 +79,12 @@ export {
 } from './campaign-staging';
 export { adoptGroupOffsets } from './upgrade';
 export { CampaignCatalogueRedis, campaignKeys, type CampaignKeys, type CatalogueEntry } from './campaign-catalogue';
+export { countUniqueAcross, type UniqueAcrossOptions } from './cluster/unique-across';
+export {
+  SummedLeaderboard,
+  redisDescending,
+  type SummedEntry,
+  type TopKOptions,
+  type TopKResult,
+} from './cluster/top-k-across';
+export type { AnyRedis } from './cluster/redis-client';
