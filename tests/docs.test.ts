@@ -111,6 +111,20 @@ describe('documentation links', () => {
   });
 });
 
+describe('package table', () => {
+  it('lists every package and service of the workspace, and nothing that is not one', () => {
+    const listed = readPage('docs/architecture.md')
+      .split('\n')
+      .flatMap((line) => /^\| `((?:packages|services)\/[\w-]+)` \|/.exec(line)?.[1] ?? []);
+    const workspace = ['packages', 'services'].flatMap((dir) =>
+      readdirSync(join(ROOT, dir)).flatMap((name) =>
+        existsSync(join(ROOT, dir, name, 'package.json')) ? [`${dir}/${name}`] : [],
+      ),
+    );
+    expect([...listed].sort()).toEqual(workspace.sort());
+  });
+});
+
 describe('configuration reference', () => {
   const reference = readPage('docs/configuration.md');
   const documented = new Set([...reference.matchAll(/`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`/g)].map((m) => m[1]!));
