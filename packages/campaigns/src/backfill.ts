@@ -57,7 +57,7 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
       if (lease.lost) throw new Superseded('lost the lease');
     };
     // Live state is applied before its rows reach ClickHouse: read history only once it holds the cut.
-    await waitUntilDurable(deps.redis, staging.offsetsKey, cut.upTo);
+    await waitUntilDurable(deps.redis, (p) => staging.offsetsKey(p), cut.upTo);
     check();
     const definition = JSON.parse(cut.definition) as Campaign;
     progress(

@@ -141,11 +141,14 @@ export class EventHistory {
     return out;
   }
 
-  /** Whether any row of the topic is stored. */
-  async hasRows(topic: string): Promise<boolean> {
+  /** Whether any row of the topic (of one of its partitions, when given) is stored. */
+  async hasRows(topic: string, partition?: number): Promise<boolean> {
     const rs = await this.client.query({
-      query: 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} LIMIT 1)',
-      query_params: { topic },
+      query:
+        partition === undefined
+          ? 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} LIMIT 1)'
+          : 'SELECT count() AS n FROM (SELECT 1 FROM lt_events WHERE topic = {topic:String} AND kafka_partition = {partition:UInt16} LIMIT 1)',
+      query_params: partition === undefined ? { topic } : { topic, partition },
       format: 'JSONEachRow',
     });
     const [row] = await rs.json<{ n: string }>();

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LIMITS } from '@livetally/events';
 import { encodeChangedScopes } from './changes';
-import { keySpace, type KeySpace } from './keys';
+import { keySpace, partitionTag, type KeySpace } from './keys';
 import * as liveLayout from './live-keys';
 import { encodeLivePlan, type LivePlan } from './live-plan';
-import { LIVE_STATE_GATE, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
+import { LIVE_STATE_GATE, NotPartitionedYetError, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
 import { LIVE_OPS_LOOP } from './redis-store';
 
 /**
@@ -147,7 +147,7 @@ export interface CampaignLease {
 /** The Redis side of a campaign backfill: lease, cut, fenced staging writes and the swap. */
 export class CampaignStaging {
   private readonly keys: KeySpace;
-  private readonly live: liveLayout.LiveKeys;
+  private readonly live: liveLayout.LiveKeySpace;
 
   constructor(
     private readonly redis: Redis,
@@ -162,8 +162,19 @@ export class CampaignStaging {
     redis.defineCommand('ltReleaseCampaignLease', { lua: RELEASE_LOCK, numberOfKeys: 1 });
   }
 
-  get offsetsKey(): string {
-    return this.keys.appliedOffsets(this.options.topic);
+  /**
+   * ADR 0003 Milestone 2: the cut, staging and swap become per partition (cut: one script
+   * per partition's slot; stage: history rows into their partition's share; swap: a
+   * generation pointer in the campaign slot). Until then every step refuses here, before
+   * touching Redis, rather than write the pre-ADR-0003 layout.
+   */
+  private tag(): string {
+    throw new NotPartitionedYetError(`campaign backfill of ${this.options.topic}`);
+  }
+
+  /** The partition's offsets hash (the cut reads it; the backfill waits for its durable offset). */
+  offsetsKey(partition: number): string {
+    return this.keys.offsets(partitionTag(this.options.topic, partition));
   }
 
   async isPending(id: string): Promise<boolean> {
@@ -208,9 +219,9 @@ export class CampaignStaging {
     const reply = await this.call<[number, string?, string?, string[]?]>(
       'ltCampaignCut',
       7 + staged.length,
-      this.offsetsKey,
-      this.keys.liveState,
-      this.keys.rebuildLock,
+      this.keys.offsets(this.tag()),
+      this.keys.liveState(this.tag()),
+      this.keys.rebuildLock(this.tag()),
       k.catalogue,
       k.version,
       k.pending,
@@ -235,8 +246,8 @@ export class CampaignStaging {
         'ltCampaignStage',
         3 + keys.length,
         this.options.keys.staging,
-        this.keys.liveState,
-        this.keys.rebuildLock,
+        this.keys.liveState(this.tag()),
+        this.keys.rebuildLock(this.tag()),
         keys,
         scope.id,
         cut.gen,
@@ -256,8 +267,8 @@ export class CampaignStaging {
       'ltCampaignSwap',
       5 + staged.length + live.length,
       k.staging,
-      this.keys.liveState,
-      this.keys.rebuildLock,
+      this.keys.liveState(this.tag()),
+      this.keys.rebuildLock(this.tag()),
       k.pending,
       k.version,
       staged,
@@ -265,7 +276,7 @@ export class CampaignStaging {
       scope.id,
       cut.gen,
       cut.pending,
-      this.keys.changesChannel,
+      this.keys.changesChannel(this.tag()),
       encodeChangedScopes([scope.live]),
     );
     return ok === 1;
@@ -273,27 +284,27 @@ export class CampaignStaging {
 
   /** Every key of a scope's live figures, minute buckets from `sinceMinute` to the latest one that can exist at `now`. */
   private scopeKeys(scope: string, sinceMinute: number, now: number): string[] {
-    const keys = [this.keys.totals(scope), this.live.viewers(scope), this.live.hosts(scope)];
+    const keys = [this.keys.totals(this.tag(), scope), this.live.forTag(this.tag()).viewers(scope), this.live.forTag(this.tag()).hosts(scope)];
     for (const d of liveLayout.RANK_DIMENSIONS)
-      for (const m of liveLayout.RANK_MEASURES) keys.push(this.live.ranking(scope, d, m));
+      for (const m of liveLayout.RANK_MEASURES) keys.push(this.live.forTag(this.tag()).ranking(scope, d, m));
     for (let t = sinceMinute; t <= now + LATEST_MINUTE_AHEAD_MS; t += liveLayout.MINUTE_MS)
-      keys.push(this.live.minute(scope, t));
+      keys.push(this.live.forTag(this.tag()).minute(scope, t));
     return keys;
   }
 
   /** The history as live plans of bounded size: totals and minute buckets, then leaderboards and HyperLogLogs in slices. */
   private *plansOf(scope: string, h: StagedHistory, now: number): Generator<LivePlan> {
     const head = emptyPlan();
-    if (h.totals) head.hashes.set(this.keys.totals(scope), new Map(Object.entries(h.totals)));
+    if (h.totals) head.hashes.set(this.keys.totals(this.tag(), scope), new Map(Object.entries(h.totals)));
     for (const m of h.minutes ?? []) {
-      const key = this.live.minute(scope, m.t);
+      const key = this.live.forTag(this.tag()).minute(scope, m.t);
       head.hashes.set(key, new Map(Object.entries(m.totals)));
       head.expiring.set(key, liveLayout.minuteBucketTtl(m.t, now));
     }
     yield head;
     for (const [dimension, byMeasure] of Object.entries(h.rankings ?? {})) {
       for (const [measure, members] of Object.entries(byMeasure)) {
-        const key = this.live.ranking(
+        const key = this.live.forTag(this.tag()).ranking(
           scope,
           dimension as liveLayout.LiveRankDimension,
           measure as liveLayout.LiveRankMeasure,
@@ -307,8 +318,8 @@ export class CampaignStaging {
       }
     }
     for (const [key, ids] of [
-      [this.live.hosts(scope), h.hosts],
-      [this.live.viewers(scope), h.viewers],
+      [this.live.forTag(this.tag()).hosts(scope), h.hosts],
+      [this.live.forTag(this.tag()).viewers(scope), h.viewers],
     ] as const) {
       for (let i = 0; i < (ids?.length ?? 0); i += MEMBERS_PER_CALL) {
         const plan = emptyPlan();

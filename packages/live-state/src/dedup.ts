@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, keySpace } from './keys';
+import type { AnyRedis } from './cluster/redis-client';
+import { DEFAULT_KEY_PREFIX, keySpace, partitionTag } from './keys';
 import { sha1Words } from './sha1';
 
 /**
@@ -25,7 +25,12 @@ local function entry(i)
 end
 `;
 
-// Fenced (ARGV[4..6] given, KEYS[#KEYS - 1] the topic's offsets hash): only the partition's
+// Every key of one call is one partition's (ADR 0003: tag {<topic>/<p>}, so one Redis
+// Cluster slot): its fingerprint buckets `<prefix>:dd:{<topic>/<p>}:<hour>:<bucket>`, and
+// when fenced its offsets hash and window marker. Events are keyed by streamId, so every
+// copy of an event lands in the same partition and is found in that partition's buckets.
+//
+// Fenced (ARGV[4..6] given, KEYS[#KEYS - 1] the partition's offsets hash): only the partition's
 // owner (generation ARGV[5]) whose applied offset (ARGV[6]) is still Redis's may claim, as
 // for the apply. A claim decides which copy of an event counts; after Redis restarts from
 // an older snapshot a worker still ahead of it would otherwise claim resends before the
@@ -83,6 +88,8 @@ return n
 `;
 
 export interface ClaimInput {
+  /** The Kafka topic and partition the event was read from: its fingerprints live in that partition's buckets. */
+  topic: string;
   platform: string;
   eventId: string;
   ts: number;
@@ -169,7 +176,7 @@ export class EventDeduplicator {
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: AnyRedis,
     private readonly options: DedupOptions,
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
@@ -177,23 +184,25 @@ export class EventDeduplicator {
     redis.defineCommand('ltRestoreClaims', { lua: RESTORE_CLAIMS });
   }
 
-  /** Per partition of `topic`: since when its window's fingerprints are kept (see CLAIM_EVENTS). */
-  windowMarker(topic: string): string {
-    return `${this.prefix}:dd:window:${topic}`;
+  /** Per partition: since when its window's fingerprints are kept (see CLAIM_EVENTS; field `<p>`, in the partition's slot). */
+  windowMarker(topic: string, partition: number): string {
+    return `${this.prefix}:dd:window:{${partitionTag(topic, partition)}}`;
   }
 
   /**
    * Rebuild only: records the claims of stored (counted) events, overwriting any
-   * other owner, so resends arriving after a rebuild are still recognised.
+   * other owner, so resends arriving after a rebuild are still recognised. One call per
+   * partition (one slot each).
    */
   async restore(inputs: readonly ClaimInput[]): Promise<void> {
-    if (inputs.length === 0) return;
-    const { keys, args } = this.claimArgs(inputs);
     const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).ltRestoreClaims!;
-    await command.call(this.redis, keys.length, keys, args);
+    for (const group of byPartition(inputs).values()) {
+      const { keys, args } = this.claimArgs(group.map((i) => inputs[i]!));
+      await command.call(this.redis, keys.length, keys, args);
+    }
   }
 
-  /** KEYS and the packed ARGV of UNPACK. */
+  /** KEYS and the packed ARGV of UNPACK, for inputs of ONE partition. */
   private claimArgs(inputs: readonly ClaimInput[]): { keys: string[]; args: (string | Buffer | number)[] } {
     // Buckets are told apart by number (hour * bucketsPerHour + bucket, exact far beyond any
     // event hour): a key string is made once per distinct bucket, not once per event.
@@ -202,7 +211,8 @@ export class EventDeduplicator {
     const fields = Buffer.allocUnsafe(inputs.length * FIELD_BYTES);
     const entries: (string | number)[] = new Array(inputs.length * 2);
     const { bucketsPerHour } = this.options;
-    const head = `${this.prefix}:dd:`;
+    const first = inputs[0];
+    const head = first ? `${this.prefix}:dd:{${partitionTag(first.topic, first.partition)}}:` : '';
     for (let i = 0; i < inputs.length; i++) {
       const e = inputs[i]!;
       const bucket = fingerprintInto(e.platform, e.eventId, fields, i * FIELD_BYTES) % bucketsPerHour;
@@ -222,28 +232,49 @@ export class EventDeduplicator {
    * partition or Redis's applied offset is not the one it read; throws
    * DedupStateMissingError when the window's fingerprints were lost (see CLAIM_EVENTS).
    * A fenced claim runs even for no events, so that a partition's window is marked from
-   * its first batch.
+   * its first batch; its inputs must all be of the fence's partition (one slot).
+   * Unfenced claims run one call per partition of the inputs.
    */
   async claim(inputs: readonly ClaimInput[]): Promise<boolean[]>;
   async claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null>;
   async claim(inputs: readonly ClaimInput[], fence?: ClaimFence): Promise<boolean[] | null> {
     if (inputs.length === 0 && !fence) return [];
-    const { keys, args } = this.claimArgs(inputs);
-    if (fence) {
-      keys.push(keySpace(this.prefix).appliedOffsets(fence.topic), this.windowMarker(fence.topic));
-      args.push(String(fence.partition), String(fence.ownerGen), fence.expectedOffset);
-    }
     type Reply = number[] | ['missing', string] | null;
     const command = (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<Reply>>).ltClaimEvents!;
+    if (!fence) {
+      const out: boolean[] = new Array(inputs.length);
+      for (const group of byPartition(inputs).values()) {
+        const { keys, args } = this.claimArgs(group.map((i) => inputs[i]!));
+        const result = (await command.call(this.redis, keys.length, keys, args)) as number[];
+        group.forEach((at, j) => (out[at] = result[j] === 1));
+      }
+      return out;
+    }
+    const foreign = inputs.find((e) => e.partition !== fence.partition || e.topic !== fence.topic);
+    if (foreign)
+      throw new Error(
+        `claim of ${foreign.topic}/${foreign.partition} fenced by ${fence.topic}/${fence.partition}: a fenced claim keeps to one partition`,
+      );
+    const { keys, args } = this.claimArgs(inputs);
+    const tag = partitionTag(fence.topic, fence.partition);
+    keys.push(keySpace(this.prefix).offsets(tag), this.windowMarker(fence.topic, fence.partition));
+    args.push(String(fence.partition), String(fence.ownerGen), fence.expectedOffset);
     const result = await command.call(this.redis, keys.length, keys, args);
     if (result === null) return null;
     if (result[0] === 'missing')
-      throw new DedupStateMissingError(
-        fence!.topic,
-        fence!.partition,
-        new Date(Number(result[1])),
-        this.options.windowSeconds,
-      );
+      throw new DedupStateMissingError(fence.topic, fence.partition, new Date(Number(result[1])), this.options.windowSeconds);
     return (result as number[]).map((r) => r === 1);
   }
+}
+
+/** Input positions grouped by partition tag, in first-seen order. */
+function byPartition(inputs: readonly ClaimInput[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  inputs.forEach((input, i) => {
+    const tag = partitionTag(input.topic, input.partition);
+    let group = groups.get(tag);
+    if (!group) groups.set(tag, (group = []));
+    group.push(i);
+  });
+  return groups;
 }

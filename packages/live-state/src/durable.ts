@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { readGrouped } from './cluster/grouped-pipeline';
+import type { AnyRedis } from './cluster/redis-client';
 
 /** ClickHouse did not catch up with Redis in time: the listed partitions are durable only up to an earlier offset. */
 export class NotDurableError extends Error {
@@ -13,21 +14,26 @@ export class NotDurableError extends Error {
 
 /**
  * Waits until both stores hold every partition through the given offsets (the
- * `durable:<p>` fields of the offsets hash reach them): live state is applied before its
+ * `durable:<p>` fields of each partition's offsets hash, `offsetsKey(p)`, reach them): live state is applied before its
  * rows reach ClickHouse, so whatever reads ClickHouse at a Redis cut waits for this first.
  */
 export async function waitUntilDurable(
-  redis: Redis,
-  offsetsKey: string,
+  redis: AnyRedis,
+  offsetsKey: (partition: number) => string,
   upTo: ReadonlyMap<number, string>,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    const hash = await redis.hgetall(offsetsKey);
+    const partitions = [...upTo.keys()];
+    const durables = await readGrouped<string | null>(
+      redis,
+      partitions.map((p) => ({ key: offsetsKey(p), queue: (pipe) => void pipe.hget(offsetsKey(p), `durable:${p}`) })),
+    );
     const behind = new Map<number, { applied: string; durable: string }>();
-    for (const [partition, applied] of upTo) {
-      const durable = hash[`durable:${partition}`] ?? '-1';
+    for (const [i, partition] of partitions.entries()) {
+      const applied = upTo.get(partition)!;
+      const durable = durables[i] ?? '-1';
       if (BigInt(durable) < BigInt(applied)) behind.set(partition, { applied, durable });
     }
     if (behind.size === 0) return;

@@ -31,7 +31,7 @@ const events: LiveEvent[] = [
     amountFen: 900,
   },
 ];
-const keys = liveKeys('lt');
+const keys = liveKeys('lt').partition('t', 0);
 
 /** The apply script's op list read back into maps keyed by Redis key. */
 function decode({ keys: k, args }: EncodedLivePlan) {

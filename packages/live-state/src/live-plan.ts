@@ -185,7 +185,7 @@ export class BatchPlanner {
   }
 
   /** The live writes as the apply script's op list: H (minute fields), P (PFADD), Z (ZINCRBY), then E (EXPIRE). */
-  encodeLive(keys: liveLayout.LiveKeys = liveLayout.liveKeys()): EncodedLivePlan {
+  encodeLive(keys: liveLayout.LiveKeys): EncodedLivePlan {
     const outKeys: string[] = [];
     const args: (string | number)[] = [];
     const expiring: number[] = [];

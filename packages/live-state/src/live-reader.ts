@@ -1,5 +1,8 @@
-import type { Redis } from 'ioredis';
-import { MINUTE_MS, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
+import { readGrouped, type KeyedRead } from './cluster/grouped-pipeline';
+import type { AnyRedis } from './cluster/redis-client';
+import { SummedLeaderboard } from './cluster/top-k-across';
+import { countUniqueAcross } from './cluster/unique-across';
+import { MINUTE_MS, liveKeys, type LiveKeySpace, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
 import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
 import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
 
@@ -50,58 +53,89 @@ export function windowsOf(points: readonly MinutePoint[]): Windows {
   return { m1: sum(1), m5: sum(5), m60: sum(60) };
 }
 
-/** Reads the live state for REST and WebSocket channels; every read is one pipeline. */
+/**
+ * Reads the live state for REST and WebSocket channels. Every figure is summed over the
+ * partitions' shares (ADR 0003): the registered partitions are read first (one SMEMBERS),
+ * then every share in one pipeline on one Redis, or one pipeline per slot in parallel on
+ * a Redis Cluster. Uniques merge the partitions' HyperLogLogs in one slot
+ * (countUniqueAcross); leaderboards run the threshold algorithm over the partitions'
+ * sorted sets (SummedLeaderboard).
+ */
 export class LiveStateReader {
   readonly keys: KeySpace;
-  readonly live: LiveKeys;
+  readonly live: LiveKeySpace;
 
   constructor(
-    private readonly redis: Redis,
-    prefix = DEFAULT_KEY_PREFIX,
+    private readonly redis: AnyRedis,
+    private readonly prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.keys = keySpace(prefix);
     this.live = liveKeys(prefix);
   }
 
-  private async exec<T>(build: (p: ReturnType<Redis['pipeline']>) => void): Promise<T[]> {
-    const pipeline = this.redis.pipeline();
-    build(pipeline);
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, value]) => {
-      if (err) throw err;
-      return value as T;
-    });
+  /** The registered partition tags (`<topic>/<p>`): the shares a scope's figures are summed over. */
+  async partitionTags(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.partitions)).sort();
+  }
+
+  private read<T>(reads: readonly KeyedRead[]): Promise<T[]> {
+    return readGrouped<T>(this.redis, reads);
   }
 
   async measures(scopes: readonly string[]): Promise<Map<string, LiveMeasures>> {
-    const replies = await this.exec<unknown>((p) => {
-      for (const s of scopes) p.hgetall(this.keys.totals(s)).pfcount(this.live.viewers(s)).pfcount(this.live.hosts(s));
-    });
+    const tags = await this.partitionTags();
+    const hashes = await this.read<Record<string, string>>(
+      scopes.flatMap((s) => tags.map((tag) => hgetall(this.keys.totals(tag, s)))),
+    );
+    const uniques = await Promise.all(
+      scopes.flatMap((s) => [
+        countUniqueAcross(
+          this.redis,
+          tags.map((tag) => this.live.forTag(tag).viewers(s)),
+          { prefix: this.prefix },
+        ),
+        countUniqueAcross(
+          this.redis,
+          tags.map((tag) => this.live.forTag(tag).hosts(s)),
+          { prefix: this.prefix },
+        ),
+      ]),
+    );
     return new Map(
       scopes.map((s, i) => {
-        const t = totalsFrom(replies[i * 3] as Record<string, string>);
+        const t = sumTotals(hashes.slice(i * tags.length, (i + 1) * tags.length));
         return [
           s,
           {
             ...t,
             netSalesFen: t.salesFen - t.refundsFen,
             liveSessions: t.sessions - t.sessionsEnded,
-            uniqueViewers: Number(replies[i * 3 + 1]),
-            activeHosts: Number(replies[i * 3 + 2]),
+            uniqueViewers: uniques[i * 2]!,
+            activeHosts: uniques[i * 2 + 1]!,
           },
         ];
       }),
     );
   }
 
-  /** The last `minutes` minute buckets ending with the current one, oldest first, zero-filled. */
+  /** The last `minutes` minute buckets ending with the current one, oldest first, zero-filled, summed over partitions. */
   async series(scopes: readonly string[], now: number, minutes = 120): Promise<Map<string, MinutePoint[]>> {
     const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     const starts = Array.from({ length: minutes }, (_, i) => current - (minutes - 1 - i) * MINUTE_MS);
-    const replies = await this.exec<Record<string, string>>((p) => {
-      for (const s of scopes) for (const t of starts) p.hgetall(this.live.minute(s, t));
-    });
-    return new Map(scopes.map((s, i) => [s, starts.map((t, j) => ({ t, ...totalsFrom(replies[i * minutes + j]) }))]));
+    const tags = await this.partitionTags();
+    const P = tags.length;
+    const replies = await this.read<Record<string, string>>(
+      scopes.flatMap((s) => starts.flatMap((t) => tags.map((tag) => hgetall(this.live.forTag(tag).minute(s, t))))),
+    );
+    return new Map(
+      scopes.map((s, i) => [
+        s,
+        starts.map((t, j) => {
+          const at = (i * minutes + j) * P;
+          return { t, ...sumTotals(replies.slice(at, at + P)) };
+        }),
+      ]),
+    );
   }
 
   /** Rolling windows over the current minute and the 4 and 59 before it. */
@@ -110,26 +144,65 @@ export class LiveStateReader {
     return new Map([...series].map(([scope, points]) => [scope, windowsOf(points)]));
   }
 
-  async ranking(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure, limit = 10): Promise<Ranking> {
-    const key = this.live.ranking(parent, dimension, measure);
-    const [flat, members] = await this.exec<unknown>((p) => p.zrevrange(key, 0, limit - 1, 'WITHSCORES').zcard(key));
-    const list = flat as string[];
-    const top: Ranking['top'] = [];
-    for (let i = 0; i < list.length; i += 2) top.push({ name: list[i]!, value: Number(list[i + 1]) });
-    return { top, members: Number(members) };
+  private async leaderboard(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure) {
+    const keys = (await this.partitionTags()).map((tag) => this.live.forTag(tag).ranking(parent, dimension, measure));
+    return { keys, board: new SummedLeaderboard(this.redis, keys) };
   }
 
-  /** 1-based position of one member (e.g. a city nationally), or null. */
+  /**
+   * The top `limit` by the sum over partitions. `members` counts the union of the
+   * partitions' members exactly, by reading every share's members: its cost grows with
+   * the leaderboard (ADR 0003 leaves it to become an estimate or be dropped).
+   */
+  async ranking(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure, limit = 10): Promise<Ranking> {
+    const { keys, board } = await this.leaderboard(parent, dimension, measure);
+    if (keys.length === 0) return { top: [], members: 0 };
+    const [{ top }, members] = await Promise.all([board.top(limit), this.unionSize(keys)]);
+    return { top: top.map((e) => ({ name: e.member, value: e.score })), members };
+  }
+
+  private async unionSize(keys: readonly string[]): Promise<number> {
+    if (keys.length === 1) return this.redis.zcard(keys[0]!);
+    const lists = await Promise.all(keys.map((k) => this.redis.zrange(k, 0, -1)));
+    return new Set(lists.flat()).size;
+  }
+
+  /**
+   * 1-based position of one member (e.g. a city nationally) by its sum over partitions,
+   * or null. A member summing above `value` has a share above `value / P` in some
+   * partition (the largest of P numbers is at least their mean), so only those are read.
+   */
   async rankOf(
     parent: string,
     dimension: LiveRankDimension,
     measure: LiveRankMeasure,
     member: string,
   ): Promise<{ rank: number; value: number; members: number } | null> {
-    const key = this.live.ranking(parent, dimension, measure);
-    const [score, members] = await this.exec<unknown>((p) => p.zscore(key, member).zcard(key));
-    if (score === null) return null;
-    const [higher] = await this.exec<number>((p) => p.zcount(key, `(${score as string}`, '+inf'));
-    return { rank: Number(higher) + 1, value: Number(score), members: Number(members) };
+    const { keys, board } = await this.leaderboard(parent, dimension, measure);
+    if (keys.length === 0) return null;
+    const value = await board.scoreOf(member);
+    if (value === null) return null;
+    const floor = value / keys.length;
+    const candidates = new Set(
+      (await Promise.all(keys.map((k) => this.redis.zrangebyscore(k, `(${floor}`, '+inf')))).flat(),
+    );
+    candidates.delete(member);
+    const sums = await Promise.all([...candidates].map((m) => board.scoreOf(m)));
+    const higher = sums.filter((sum) => sum !== null && sum > value).length;
+    return { rank: higher + 1, value, members: await this.unionSize(keys) };
   }
+}
+
+function hgetall(key: string): KeyedRead {
+  return { key, queue: (p) => void p.hgetall(key) };
+}
+
+/** The sum of totals or minute-bucket hashes (the shares of one scope or minute). */
+export function sumTotals(hashes: readonly (Record<string, string> | null | undefined)[]): Totals {
+  const sum = emptyTotals();
+  for (const hash of hashes) {
+    if (!hash) continue;
+    for (const f of TOTAL_FIELDS) if (hash[f] !== undefined) sum[f] += Number(hash[f]);
+  }
+  return sum;
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_KEY_PREFIX, globEscape } from './keys';
 import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS } from './totals';
+import { NotPartitionedYetError } from './live-state';
 
 /**
  * Writes the live measures beyond cumulative totals — minute buckets, HyperLogLogs,
@@ -60,8 +61,17 @@ end
 return #KEYS`;
 
 export class LiveMeasureWriter {
-  readonly keys: liveLayout.LiveKeys;
+  readonly keys: liveLayout.LiveKeySpace;
   private readonly prefix: string;
+
+  /**
+   * ADR 0003 Milestone 2: a rebuild writes each partition's share from ClickHouse's
+   * `GROUP BY kafka_partition`, one partition per call. The writers below have no
+   * partition yet, so they refuse before touching Redis.
+   */
+  private tag(): string {
+    throw new NotPartitionedYetError('restoring minute buckets, HyperLogLogs and leaderboards');
+  }
 
   constructor(
     private readonly redis: Redis,
@@ -96,14 +106,15 @@ export class LiveMeasureWriter {
   async clear(scopePrefix = ''): Promise<number> {
     // One pass over the keyspace (SCAN walks all of it whatever the pattern); the
     // four key kinds are told apart here.
-    const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{${escapeRegExp(scopePrefix)}`);
+    // Layout v2 (ADR 0003): `<prefix>:<kind>:{<topic>/<p>}:<scope>…`, every partition's share.
+    const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{[^}]*\\}:${escapeRegExp(scopePrefix)}`);
     let removed = 0;
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(
         cursor,
         'MATCH',
-        `${globEscape(this.prefix)}:?:{${globEscape(scopePrefix)}*`,
+        `${globEscape(this.prefix)}:?:{*}:${globEscape(scopePrefix)}*`,
         'COUNT',
         5_000,
       );
@@ -133,7 +144,7 @@ export class LiveMeasureWriter {
       }
       if (fields.length === 0) continue;
       const ttl = liveLayout.minuteBucketTtl(minute, now);
-      entries.push([this.keys.minute(b.scope, minute), [ttl, fields.length / 2, ...fields]]);
+      entries.push([this.keys.forTag(this.tag()).minute(b.scope, minute), [ttl, fields.length / 2, ...fields]]);
     }
     await this.perKey('ltRestoreBuckets', entries);
     return entries.length;
@@ -146,7 +157,7 @@ export class LiveMeasureWriter {
   ): Promise<void> {
     const byKey = new Map<string, string[]>();
     for (const [scope, id] of pairs) {
-      const key = what === 'viewers' ? this.keys.viewers(scope) : this.keys.hosts(scope);
+      const key = what === 'viewers' ? this.keys.forTag(this.tag()).viewers(scope) : this.keys.forTag(this.tag()).hosts(scope);
       let ids = byKey.get(key);
       if (!ids) byKey.set(key, (ids = []));
       ids.push(id);
@@ -171,7 +182,7 @@ export class LiveMeasureWriter {
       for (const m of liveLayout.RANK_MEASURES) {
         const v = e[m];
         if (v === '0' || v === '') continue;
-        const key = this.keys.ranking(
+        const key = this.keys.forTag(this.tag()).ranking(
           parent,
           e.dimension as liveLayout.LiveRankDimension,
           m as liveLayout.LiveRankMeasure,

@@ -1,14 +1,21 @@
-import type { Redis } from 'ioredis';
 import { encodeChangedScopes } from './changes';
+import { readGrouped } from './cluster/grouped-pipeline';
+import type { AnyRedis } from './cluster/redis-client';
 import { waitUntilDurable } from './durable';
-import { DEFAULT_KEY_PREFIX, keySpace, scopeOfTotalsKey, type KeySpace } from './keys';
+import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, scopeOfTotalsKey, type KeySpace } from './keys';
 import { TOTAL_FIELDS, type TotalField } from './totals';
 
 /**
  * Whether Redis holds live state, and the atomic reads and writes reconcile and
  * rebuild need.
  *
- * `<prefix>:state` = 'ready' says the totals and applied offsets in Redis are live
+ * Per partition (ADR 0003): `<prefix>:state:{<topic>/<p>}` = 'ready' says the partition's
+ * shares and applied offsets in Redis are live state, and `<prefix>:rebuild:{<topic>/<p>}`
+ * is its rebuild lock; a master that loses its data loses the markers of exactly the
+ * partitions it held. The store is ready when every registered partition's marker is.
+ * (Below, "the marker" is one partition's.)
+ *
+ * The marker = 'ready' says the totals and applied offsets in Redis are live
  * state. It is written only together with that state: by a rebuild's final atomic
  * write, or by the first worker of a fresh deployment (nothing in Redis, nothing in
  * ClickHouse). When Redis loses its data the marker goes with it, and every script
@@ -97,8 +104,8 @@ export interface RebuiltState {
 /** 'written'; 'lock-lost' (nothing written); 'catalogue-changed' (nothing written, lock still held). */
 export type RebuiltWriteOutcome = 'written' | 'lock-lost' | 'catalogue-changed';
 
-// KEYS: offsets, marker, lock. ARGV[1] = '1' when the caller checked ClickHouse holds
-// nothing for the topic, so an empty Redis is a fresh deployment.
+// KEYS: the partition's offsets, marker, lock. ARGV[1] = '1' when the caller checked
+// ClickHouse holds nothing for the partition, so an empty Redis is a fresh deployment.
 const MARK_READY = `
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'rebuilding' end
 if redis.call('GET', KEYS[2]) == 'ready' then return 'ready' end
@@ -139,45 +146,22 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
-// KEYS: offsets, marker, lock, catalogue version, then W totals keys to replace, then
-// keys to delete. ARGV: token, W, P, expected catalogue version ('' = no check),
-// P × (partition, offset), then per replaced key: n, n × (field, value).
-const WRITE_REBUILT = `
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
-if ARGV[4] ~= '' then
-  local v = redis.call('GET', KEYS[4])
-  if not v then v = '0' end
-  if v ~= ARGV[4] then return 2 end
-end
--- Owner generations stay (they only ever grow); offsets are replaced, and what was
--- rebuilt from ClickHouse is durable by definition.
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(f, 1, 4) ~= 'gen:' then redis.call('HDEL', KEYS[1], f) end
-end
-local w = tonumber(ARGV[2])
-local p = tonumber(ARGV[3])
-local a = 5
-for i = 1, p do
-  redis.call('HSET', KEYS[1], ARGV[a], ARGV[a + 1], 'durable:' .. ARGV[a], ARGV[a + 1]); a = a + 2
-end
-for i = 5, 4 + w do
-  redis.call('DEL', KEYS[i])
-  local n = tonumber(ARGV[a]); a = a + 1
-  if n > 0 then redis.call('HSET', KEYS[i], unpack(ARGV, a, a + 2 * n - 1)) end
-  a = a + 2 * n
-end
-for i = 5 + w, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call('SET', KEYS[2], 'ready')
-redis.call('DEL', KEYS[3])
-return 1
-`;
+/** A rebuild (or another whole-topic write) of the pre-ADR-0003 layout: not yet per partition. */
+export class NotPartitionedYetError extends Error {
+  constructor(what: string) {
+    super(
+      `${what} is not implemented for the per-partition key layout yet (ADR 0003, Milestone 2: rebuild per partition)`,
+    );
+    this.name = 'NotPartitionedYetError';
+  }
+}
 
 export class LiveStateStore {
   readonly keys: KeySpace;
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: AnyRedis,
     options: { prefix?: string } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
@@ -185,7 +169,6 @@ export class LiveStateStore {
     redis.defineCommand('ltMarkReady', { lua: MARK_READY, numberOfKeys: 3 });
     redis.defineCommand('ltRefreshLock', { lua: REFRESH_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltReleaseLock', { lua: RELEASE_LOCK, numberOfKeys: 1 });
-    redis.defineCommand('ltWriteRebuilt', { lua: WRITE_REBUILT });
     redis.defineCommand('ltRenewCatalogueVersion', { lua: RENEW_CATALOGUE_VERSION, numberOfKeys: 1 });
   }
 
@@ -193,33 +176,71 @@ export class LiveStateStore {
     return (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[command]!(...args);
   }
 
-  /** One round trip: is the marker set and no rebuild running? */
-  async status(): Promise<LiveStatus> {
-    const [marker, lock] = await this.redis.mget(this.keys.liveState, this.keys.rebuildLock);
-    return statusOf(marker ?? null, lock ?? null);
-  }
-
-  /** Whether the marker is set, whatever the lock. */
-  async hasMarker(): Promise<boolean> {
-    return (await this.redis.get(this.keys.liveState)) === 'ready';
+  private async tags(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.partitions)).sort();
   }
 
   /**
-   * Sets the marker when that is safe without a rebuild: Redis already holds applied
-   * offsets for the topic (state from before the marker existed), or `fresh` (the
-   * caller saw ClickHouse hold no rows for the topic) and Redis holds nothing.
+   * One partition's status (its marker and lock: one slot, one round trip), or, without a
+   * partition, the store's: 'rebuilding' if any registered partition's lock is held,
+   * 'ready' when every registered partition's marker is set (and at least one is registered).
    */
-  async markReady(topic: string, fresh: boolean): Promise<MarkOutcome> {
+  async status(topic?: string, partition?: number): Promise<LiveStatus> {
+    if (topic !== undefined && partition !== undefined) {
+      const tag = partitionTag(topic, partition);
+      const [marker, lock] = await this.redis.mget(this.keys.liveState(tag), this.keys.rebuildLock(tag));
+      return statusOf(marker ?? null, lock ?? null);
+    }
+    const statuses = await this.partitionStatuses();
+    if ([...statuses.values()].includes('rebuilding')) return 'rebuilding';
+    return statuses.size > 0 && [...statuses.values()].every((s) => s === 'ready') ? 'ready' : 'missing';
+  }
+
+  /** Every registered partition's status, by tag (`<topic>/<p>`). */
+  async partitionStatuses(): Promise<Map<string, LiveStatus>> {
+    const tags = await this.tags();
+    const replies = await readGrouped<(string | null)[]>(
+      this.redis,
+      tags.map((tag) => ({
+        key: this.keys.liveState(tag),
+        queue: (p) => void p.mget(this.keys.liveState(tag), this.keys.rebuildLock(tag)),
+      })),
+    );
+    return new Map(tags.map((tag, i) => [tag, statusOf(replies[i]![0] ?? null, replies[i]![1] ?? null)]));
+  }
+
+  /** Whether every registered partition's marker is set, whatever the locks (false when none is registered). */
+  async hasMarker(): Promise<boolean> {
+    const tags = await this.tags();
+    if (tags.length === 0) return false;
+    const markers = await readGrouped<string | null>(
+      this.redis,
+      tags.map((tag) => ({ key: this.keys.liveState(tag), queue: (p) => void p.get(this.keys.liveState(tag)) })),
+    );
+    return markers.every((m) => m === 'ready');
+  }
+
+  /**
+   * Sets the partition's marker when that is safe without a rebuild: Redis already holds
+   * an applied offset for the partition (state from before the marker existed), or
+   * `fresh` (the caller saw ClickHouse hold no rows of the partition) and Redis holds
+   * nothing for it.
+   */
+  async markReady(topic: string, partition: number, fresh: boolean): Promise<MarkOutcome> {
+    const tag = partitionTag(topic, partition);
     return this.call<MarkOutcome>(
       'ltMarkReady',
-      this.keys.appliedOffsets(topic),
-      this.keys.liveState,
-      this.keys.rebuildLock,
+      this.keys.offsets(tag),
+      this.keys.liveState(tag),
+      this.keys.rebuildLock(tag),
       fresh ? '1' : '0',
     );
   }
 
-  /** Every scope with a totals key (SCAN, so Redis is never blocked). */
+  /**
+   * Every scope with a totals share (SCAN, so Redis is never blocked).
+   * On a cluster this SCANs one node only (ADR 0003 Milestone 2: scan every master).
+   */
   async scanScopes(count = 5000): Promise<string[]> {
     const scopes = new Set<string>();
     let cursor = '0';
@@ -227,67 +248,91 @@ export class LiveStateStore {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.totalsPattern, 'COUNT', count);
       cursor = next;
       for (const k of keys) {
-        const scope = scopeOfTotalsKey(this.prefix, k);
-        if (scope !== null) scopes.add(scope);
+        const parsed = scopeOfTotalsKey(this.prefix, k);
+        if (parsed !== null) scopes.add(parsed.scope);
       }
     } while (cursor !== '0');
     return [...scopes].sort();
   }
 
   /**
-   * The marker, every applied offset of the topic and the totals of `scopes` (and,
-   * with `catalogue`, the campaign catalogue), all read in one MULTI/EXEC.
+   * Every registered partition's marker, applied offset and shares of `scopes`, each
+   * partition read in one MULTI/EXEC on its slot, the shares summed per scope (and, with
+   * `catalogue`, the campaign catalogue, read in its own transaction). A per-partition
+   * cut: each partition's shares are consistent with its applied offset, which is what a
+   * comparison with ClickHouse at those offsets needs (ADR 0003, reconcile per partition).
    */
   async snapshot(topic: string, scopes: readonly string[], catalogue?: CatalogueKeys): Promise<LiveSnapshot> {
-    const multi = this.redis.multi();
-    multi.mget(this.keys.liveState, this.keys.rebuildLock);
-    multi.hgetall(this.keys.appliedOffsets(topic));
-    for (const s of scopes) multi.hgetall(this.keys.totals(s));
-    if (catalogue) multi.get(catalogue.version).hvals(catalogue.catalogue);
-    const replies = await multi.exec();
-    if (!replies) throw new Error('snapshot transaction was aborted');
-    const value = (i: number): unknown => {
-      const [err, v] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      return v;
-    };
-    const [marker, lock] = value(0) as (string | null)[];
+    const partitions = partitionsOf(await this.tags(), topic);
+    const statuses: LiveStatus[] = [];
     const offsets = new Map<number, string>();
-    for (const [field, offset] of Object.entries(value(1) as Record<string, string>)) {
-      if (/^\d+$/.test(field)) offsets.set(Number(field), offset);
-    }
+    const sums = new Map<string, Map<string, bigint>>(scopes.map((s) => [s, new Map()]));
+    await Promise.all(
+      partitions.map(async (partition) => {
+        const tag = partitionTag(topic, partition);
+        const multi = this.redis.multi();
+        multi.mget(this.keys.liveState(tag), this.keys.rebuildLock(tag));
+        multi.hget(this.keys.offsets(tag), String(partition));
+        for (const s of scopes) multi.hgetall(this.keys.totals(tag, s));
+        const replies = await multi.exec();
+        if (!replies) throw new Error('snapshot transaction was aborted');
+        const value = (i: number): unknown => {
+          const [err, v] = replies[i] ?? [new Error('no reply'), null];
+          if (err) throw err;
+          return v;
+        };
+        const [marker, lock] = value(0) as (string | null)[];
+        statuses.push(statusOf(marker ?? null, lock ?? null));
+        const applied = value(1) as string | null;
+        if (applied !== null) offsets.set(partition, applied);
+        scopes.forEach((s, i) => {
+          const sum = sums.get(s)!;
+          for (const [field, n] of Object.entries(value(i + 2) as Record<string, string>))
+            sum.set(field, (sum.get(field) ?? 0n) + BigInt(n));
+        });
+      }),
+    );
+    const status: LiveStatus = statuses.includes('rebuilding')
+      ? 'rebuilding'
+      : statuses.length > 0 && statuses.every((s) => s === 'ready')
+        ? 'ready'
+        : 'missing';
     const totals = new Map<string, RawTotals>();
-    scopes.forEach((s, i) => totals.set(s, value(i + 2) as RawTotals));
-    const snap: LiveSnapshot = { status: statusOf(marker ?? null, lock ?? null), offsets, totals };
-    if (catalogue)
-      snap.catalogue = {
-        version: (value(scopes.length + 2) as string | null) ?? '0',
-        bodies: value(scopes.length + 3) as string[],
-      };
+    for (const [scope, sum] of sums)
+      totals.set(scope, Object.fromEntries([...sum].map(([f, n]) => [f, n.toString()])) as RawTotals);
+    const snap: LiveSnapshot = { status, offsets: new Map([...offsets].sort((a, b) => a[0] - b[0])), totals };
+    if (catalogue) {
+      const replies = await this.redis.multi().get(catalogue.version).hvals(catalogue.catalogue).exec();
+      if (!replies || replies.length !== 2) throw new Error('catalogue transaction was aborted');
+      const [[e1, version], [e2, bodies]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+      if (e1 || e2) throw e1 ?? e2;
+      snap.catalogue = { version: (version as string | null) ?? '0', bodies: bodies as string[] };
+    }
     return snap;
   }
 
   /** Returns once ClickHouse holds the topic through `upTo` too (throws NotDurableError after `timeoutMs`). */
   async waitUntilDurable(topic: string, upTo: ReadonlyMap<number, string>, timeoutMs = 30_000): Promise<void> {
-    await waitUntilDurable(this.redis, this.keys.appliedOffsets(topic), upTo, { timeoutMs });
+    await waitUntilDurable(this.redis, (p) => this.keys.offsets(partitionTag(topic, p)), upTo, { timeoutMs });
   }
 
-  async acquireRebuildLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.rebuildLock, token, 'PX', ttlMs, 'NX')) === 'OK';
+  /** ADR 0003 Milestone 2: a rebuild takes every partition's lock (SET NX, in partition order). */
+  async acquireRebuildLock(_token: string, _ttlMs: number): Promise<boolean> {
+    throw new NotPartitionedYetError('the rebuild lock');
   }
 
   /** Extends the lock if this token still holds it; false when it was lost. */
-  async refreshRebuildLock(token: string, ttlMs: number): Promise<boolean> {
-    return (await this.call<number>('ltRefreshLock', this.keys.rebuildLock, token, ttlMs)) === 1;
+  async refreshRebuildLock(_token: string, _ttlMs: number): Promise<boolean> {
+    throw new NotPartitionedYetError('the rebuild lock');
   }
 
-  async releaseRebuildLock(token: string): Promise<boolean> {
-    return (await this.call<number>('ltReleaseLock', this.keys.rebuildLock, token)) === 1;
+  async releaseRebuildLock(_token: string): Promise<boolean> {
+    throw new NotPartitionedYetError('the rebuild lock');
   }
 
   /** Milliseconds until the rebuild lock expires; -2 when there is none. */
   async rebuildLockTtl(): Promise<number> {
-    return this.redis.pttl(this.keys.rebuildLock);
+    throw new NotPartitionedYetError('the rebuild lock');
   }
 
   /**
@@ -299,43 +344,16 @@ export class LiveStateStore {
     return this.call<string>('ltRenewCatalogueVersion', versionKey, String(Math.floor(floor)));
   }
 
-  /**
-   * Replaces the live state in one atomic step, only while `token` holds the rebuild
-   * lock (and, with `catalogue`, the campaign catalogue is still at that version): the
-   * topic's offsets hash (stale plans go with it), every given scope's totals, the
-   * deletion of stale scopes, the marker, and the lock's release.
-   */
-  async writeRebuiltState(state: RebuiltState): Promise<RebuiltWriteOutcome> {
-    const keys = [
-      this.keys.appliedOffsets(state.topic),
-      this.keys.liveState,
-      this.keys.rebuildLock,
-      state.catalogue?.versionKey ?? this.keys.liveState,
-    ];
-    const args: (string | number)[] = [
-      state.token,
-      state.totals.size,
-      state.offsets.size,
-      state.catalogue?.version ?? '',
-    ];
-    for (const [partition, offset] of state.offsets) args.push(String(partition), offset);
-    for (const [scope, totals] of state.totals) {
-      keys.push(this.keys.totals(scope));
-      const fields = TOTAL_FIELDS.filter((f) => totals[f] !== undefined && totals[f] !== '0');
-      args.push(fields.length);
-      for (const f of fields) args.push(f, totals[f]!);
-    }
-    for (const scope of state.remove) keys.push(this.keys.totals(scope));
-    // One array argument: spreading hundreds of thousands of values into a call overflows the stack.
-    const code = await (this.redis as unknown as Record<string, (all: (string | number)[]) => Promise<number>>)
-      .ltWriteRebuilt!([keys.length, ...keys, ...args]);
-    return code === 1 ? 'written' : code === 2 ? 'catalogue-changed' : 'lock-lost';
+  /** ADR 0003 Milestone 2: written per partition, one script in each partition's slot. */
+  async writeRebuiltState(_state: RebuiltState): Promise<RebuiltWriteOutcome> {
+    throw new NotPartitionedYetError('writing the rebuilt live state');
   }
 
-  /** Tells gateways which scopes changed, in chunks so no message grows unbounded. */
-  async publishChanged(scopes: readonly string[], chunk = 500): Promise<void> {
+  /** Tells gateways which scopes of a partition changed (its sharded channel), in chunks so no message grows unbounded. */
+  async publishChanged(topic: string, partition: number, scopes: readonly string[], chunk = 500): Promise<void> {
+    const channel = this.keys.changesChannel(partitionTag(topic, partition));
     for (let i = 0; i < scopes.length; i += chunk) {
-      await this.redis.publish(this.keys.changesChannel, encodeChangedScopes(scopes.slice(i, i + chunk)));
+      await this.redis.spublish(channel, encodeChangedScopes(scopes.slice(i, i + chunk)));
     }
   }
 }

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import { readGrouped } from './cluster/grouped-pipeline';
+import type { AnyRedis } from './cluster/redis-client';
 import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
-import { MINUTE_MS, liveKeys, type LiveKeys } from './live-keys';
+import { MINUTE_MS, liveKeys, type LiveKeySpace } from './live-keys';
 import { totalsFrom, type MinutePoint } from './live-reader';
 import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
 
@@ -15,6 +16,14 @@ const RECENT_OFFSETS = [-1, 0, 1] as const;
 const EVICT_AFTER_MS = 5 * 60_000;
 
 export type WindowReadKind = 'full' | 'recent' | 'slide';
+
+/** One partition's share of a scope: `<tag>\n<scope>` (a tag holds no newline). */
+type ShareId = string;
+const shareId = (tag: string, scope: string): ShareId => `${tag}\n${scope}`;
+const splitShare = (id: ShareId): { tag: string; scope: string } => {
+  const at = id.indexOf('\n');
+  return { tag: id.slice(0, at), scope: id.slice(at + 1) };
+};
 
 interface ScopeWindow {
   /** Minute start → bucket. Consistent with `totals` (see the class comment). */
@@ -49,15 +58,22 @@ interface ScopeWindow {
  * Minutes entering the window (and the next minute) as the clock moves are read once, on
  * their own, before any recent read compares with them.
  *
+ * Per partition (ADR 0003): everything above holds for each partition's share of a scope
+ * (its share of the totals and of the minute buckets share the partition's slot, so the
+ * transaction stays possible on a Redis Cluster), so the cache keeps one window per share
+ * and answers their sum over the registered partitions. A change message that names its
+ * partition marks only that share changed.
+ *
  * Reads must not overlap (the live hub runs them one after another).
  */
 export class MinuteWindowCache {
-  private readonly scopes = new Map<string, ScopeWindow>();
+  /** Per share (ShareId). */
+  private readonly scopes = new Map<ShareId, ScopeWindow>();
   private readonly keys: KeySpace;
-  private readonly live: LiveKeys;
+  private readonly live: LiveKeySpace;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: AnyRedis,
     prefix = DEFAULT_KEY_PREFIX,
     /** Told of every read, for metrics and tests. */
     private readonly onRead: (kind: WindowReadKind, scope: string) => void = () => undefined,
@@ -66,11 +82,15 @@ export class MinuteWindowCache {
     this.live = liveKeys(prefix);
   }
 
-  /** Scopes whose change notification arrived; only cached ones matter, the rest start with a full read. */
-  noteChanged(scopes: Iterable<string>): void {
-    for (const scope of scopes) {
-      const window = this.scopes.get(scope);
-      if (window) window.changed = true;
+  /**
+   * Scopes whose change notification arrived (from partition `tag`'s channel; without a
+   * tag, every partition's share); only cached ones matter, the rest start with a full read.
+   */
+  noteChanged(scopes: Iterable<string>, tag?: string): void {
+    const wanted = new Set(scopes);
+    for (const [id, window] of this.scopes) {
+      const share = splitShare(id);
+      if (wanted.has(share.scope) && (tag === undefined || share.tag === tag)) window.changed = true;
     }
   }
 
@@ -84,9 +104,12 @@ export class MinuteWindowCache {
    * the current minute, zero-filled. Throws when Redis fails; those scopes are then read in
    * full next time.
    */
-  async points(requests: ReadonlyMap<string, number>, now: number): Promise<Map<string, MinutePoint[]>> {
+  async points(scopeRequests: ReadonlyMap<string, number>, now: number): Promise<Map<string, MinutePoint[]>> {
     const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     this.evict(now);
+    const tags = (await this.redis.smembers(this.keys.partitions)).sort();
+    const requests = new Map<ShareId, number>();
+    for (const [scope, depth] of scopeRequests) for (const tag of tags) requests.set(shareId(tag, scope), depth);
     const plan = this.plan(requests, current, now);
     try {
       // Slides first: a recent read compares with every recent minute, so each must be held.
@@ -97,10 +120,21 @@ export class MinuteWindowCache {
       for (const scope of requests.keys()) this.scopes.get(scope)!.full = true;
       throw err;
     }
-    return new Map([...requests.keys()].map((scope) => [scope, this.window(scope, current)]));
+    return new Map(
+      [...scopeRequests].map(([scope, depth]) => {
+        const first = current - (depth - 1) * MINUTE_MS;
+        const sum = Array.from({ length: depth }, (_, i) => ({ t: first + i * MINUTE_MS, ...emptyTotals() }));
+        for (const tag of tags) {
+          this.window(shareId(tag, scope), current).forEach((point, i) => {
+            for (const f of TOTAL_FIELDS) sum[i]![f] += point[f];
+          });
+        }
+        return [scope, sum];
+      }),
+    );
   }
 
-  /** How many scopes are held (for tests and metrics). */
+  /** How many partition shares of scopes are held (for tests and metrics). */
   get size(): number {
     return this.scopes.size;
   }
@@ -119,7 +153,7 @@ export class MinuteWindowCache {
         );
       window.usedAt = now;
       if (depth > window.depth) Object.assign(window, { depth, full: true });
-      if (window.full || (window.changed && scope.startsWith('campaign:'))) {
+      if (window.full || (window.changed && splitShare(scope).scope.startsWith('campaign:'))) {
         full.push(scope);
         window.changed = false;
         continue;
@@ -142,14 +176,17 @@ export class MinuteWindowCache {
    */
   private async readSlides(slides: readonly [string, number][]): Promise<void> {
     if (slides.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const [scope, t] of slides) pipeline.hgetall(this.live.minute(scope, t));
-    const replies = (await pipeline.exec()) ?? [];
-    slides.forEach(([scope, t], i) => {
-      const [err, hash] = replies[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      this.scopes.get(scope)!.buckets.set(t, totalsFrom(hash as Record<string, string>));
-      this.onRead('slide', scope);
+    const replies = await readGrouped<Record<string, string>>(
+      this.redis,
+      slides.map(([id, t]) => {
+        const { tag, scope } = splitShare(id);
+        const key = this.live.forTag(tag).minute(scope, t);
+        return { key, queue: (p) => void p.hgetall(key) };
+      }),
+    );
+    slides.forEach(([id, t], i) => {
+      this.scopes.get(id)!.buckets.set(t, totalsFrom(replies[i]));
+      this.onRead('slide', splitShare(id).scope);
     });
   }
 
@@ -157,7 +194,7 @@ export class MinuteWindowCache {
   private async readRecent(scope: string, current: number): Promise<boolean> {
     const minutes = RECENT_OFFSETS.map((o) => current + o * MINUTE_MS);
     const [totals, ...buckets] = await this.transaction(scope, minutes);
-    this.onRead('recent', scope);
+    this.onRead('recent', splitShare(scope).scope);
     const window = this.scopes.get(scope)!;
     const grown = subtract(totals!, window.totals);
     const bucketGrowth = emptyTotals();
@@ -181,16 +218,18 @@ export class MinuteWindowCache {
     const window = this.scopes.get(scope)!;
     const minutes = Array.from({ length: window.depth + 1 }, (_, i) => current - (window.depth - 1 - i) * MINUTE_MS);
     const [totals, ...buckets] = await this.transaction(scope, minutes);
-    this.onRead('full', scope);
+    this.onRead('full', splitShare(scope).scope);
     window.totals = totals!;
     window.buckets = new Map(minutes.map((t, i) => [t, buckets[i]!]));
     window.full = false;
   }
 
-  /** One MULTI/EXEC: every key carries the scope's hash tag, so this works on Redis Cluster too. */
-  private async transaction(scope: string, minutes: readonly number[]): Promise<Totals[]> {
-    const multi = this.redis.multi().hgetall(this.keys.totals(scope));
-    for (const t of minutes) multi.hgetall(this.live.minute(scope, t));
+  /** One MULTI/EXEC: every key carries the partition's hash tag, so this works on Redis Cluster too. */
+  private async transaction(id: ShareId, minutes: readonly number[]): Promise<Totals[]> {
+    const { tag, scope } = splitShare(id);
+    const live = this.live.forTag(tag);
+    const multi = this.redis.multi().hgetall(this.keys.totals(tag, scope));
+    for (const t of minutes) multi.hgetall(live.minute(scope, t));
     const replies = (await multi.exec()) ?? [];
     if (replies.length !== minutes.length + 1) throw new Error(`transaction for ${scope} was aborted`);
     return replies.map(([err, hash]) => {

@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
 import { encodeChangedScopes } from './changes';
-import { keySpace, type KeySpace } from './keys';
-import { liveKeys, type LiveKeys } from './live-keys';
+import { readGrouped } from './cluster/grouped-pipeline';
+import type { AnyRedis } from './cluster/redis-client';
+import { keySpace, partitionTag, partitionsOf, type KeySpace } from './keys';
+import { liveKeys, type LiveKeySpace, type LiveKeys } from './live-keys';
 import { TOTAL_FIELDS, emptyTotals, type Deltas, type Totals } from './totals';
 import { LIVE_STATE_GATE, liveStateError } from './live-state';
 
@@ -36,19 +37,26 @@ end`;
 // only if the caller still owns the partition (ARGV[8], its owner generation: a paused
 // former owner is refused, {3, current owner}) and the offset is still the one it read:
 // a replayed or concurrently processed batch can never be counted twice. The scripts refuse
-// while Redis holds no live state (KEYS[2] marker missing, after data loss) or a
-// rebuild runs (KEYS[3] lock present): see live-state.ts.
+// while Redis holds no live state for the partition (KEYS[2] marker missing, after data
+// loss) or a rebuild of it runs (KEYS[3] lock present): see live-state.ts.
 //
-// KEYS: offsets hash, live-state marker, rebuild lock, campaign catalogue version,
-// then the totals keys, then the keys of the live ops (minute buckets, HyperLogLogs,
-// leaderboards). A batch planned against an older campaign catalogue is refused
-// ({2, version}) so a campaign backfill's cut never misses live events.
+// Every key is the partition's (ADR 0003: tag {<topic>/<p>}), so the script touches one
+// Redis Cluster slot. KEYS: offsets hash, live-state marker, rebuild lock, the partition's
+// copy of the campaign catalogue version, then the partition's shares of the totals keys,
+// then the keys of the live ops (the partition's minute buckets, HyperLogLogs,
+// leaderboards). A batch planned against an older campaign catalogue than the partition's
+// copy is refused ({2, version}) so a campaign backfill's cut never misses live events; a
+// batch planned against a newer one raises the copy (the copy lags the catalogue, whose
+// versions only grow: a worker that read version V saw it current, so raising to V is the
+// catalogue change reaching this partition, ADR 0003 "Campaign catalogue and backfill").
 //
 // ARGV[7] carries the batch's writes as one JSON array (count of totals keys, per
 // totals key its field count and field/delta pairs, then the live ops): a batch is
 // tens of thousands of values, and one string costs the client a fraction of what as
 // many separate arguments do, while cjson decodes it in C. Integers stay exact: cjson
 // and the conversion back to a command argument are exact below 2^53.
+// The change message goes out with SPUBLISH on the partition's own channel (ARGV[4]),
+// which a script may do in its slot on a cluster (and on one Redis 7).
 const APPLY_BATCH = `${LIVE_STATE_GATE}
 local owner = redis.call('HGET', KEYS[1], 'gen:' .. ARGV[1])
 if owner ~= ARGV[8] then return {3, owner or '0'} end
@@ -58,7 +66,10 @@ if cur ~= ARGV[2] then return {0, cur} end
 if ARGV[6] ~= '' then
   local v = redis.call('GET', KEYS[4])
   if not v then v = '0' end
-  if v ~= ARGV[6] then return {2, v} end
+  if v ~= ARGV[6] then
+    if tonumber(ARGV[6]) < tonumber(v) then return {2, v} end
+    redis.call('SET', KEYS[4], ARGV[6])
+  end
 end
 local ops = cjson.decode(ARGV[7])
 local t = ops[1]
@@ -72,11 +83,11 @@ end
 local base = 4 + t
 ${LIVE_OPS_LOOP}
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+if ARGV[5] ~= '' then redis.call('SPUBLISH', ARGV[4], ARGV[5]) end
 return {1, ARGV[3]}
 `;
 
-// Ownership of a partition (ADR 0001). KEYS: offsets hash, marker, lock. ARGV: partition,
+// Ownership of a partition (ADR 0001). KEYS: the partition's offsets hash, marker, lock. ARGV: partition,
 // floor (the highest generation ClickHouse has seen). Returns the new generation, above
 // every earlier one even after Redis lost it, and the partition's applied and durable offsets.
 const TAKE_PARTITION = `${LIVE_STATE_GATE}
@@ -125,8 +136,12 @@ export interface ApplyBatchInput {
   deltas: Deltas;
   /** Minute buckets, HyperLogLogs and leaderboards, applied in the same atomic step. */
   live?: { keys: string[]; args: (string | number)[] };
-  /** The campaign catalogue the batch was matched against; refused if it moved on. */
-  catalogue?: { key: string; version: number };
+  /**
+   * The campaign catalogue version the batch was matched against; refused if the
+   * partition's copy of the version moved past it. (`key`, the catalogue's own version
+   * key, is not read by the apply: the partition keeps its copy, ADR 0003.)
+   */
+  catalogue?: { key?: string; version: number };
 }
 
 export type ApplyOutcome =
@@ -143,10 +158,11 @@ export interface CounterStoreObserver {
 
 export class RedisCounterStore {
   readonly keys: KeySpace;
-  readonly liveKeys: LiveKeys;
+  /** The live measures' keys; `liveKeys.partition(topic, p)` is what a batch of that partition writes. */
+  readonly liveKeys: LiveKeySpace;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: AnyRedis,
     options: { prefix?: string; observer?: CounterStoreObserver } = {},
   ) {
     this.keys = keySpace(options.prefix);
@@ -159,29 +175,59 @@ export class RedisCounterStore {
 
   private readonly observer: CounterStoreObserver;
 
-  async appliedOffset(topic: string, partition: number): Promise<string> {
-    return (await this.redis.hget(this.keys.appliedOffsets(topic), String(partition))) ?? '-1';
+  /** The live keys a batch of this partition writes (its share of every scope). */
+  partitionKeys(topic: string, partition: number): LiveKeys {
+    return this.liveKeys.partition(topic, partition);
   }
 
+  async appliedOffset(topic: string, partition: number): Promise<string> {
+    return (await this.redis.hget(this.keys.offsets(partitionTag(topic, partition)), String(partition))) ?? '-1';
+  }
+
+  /** Every partition tag in the registry (`<topic>/<p>`, see KeySpace.partitions). */
+  async partitionTags(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.partitions)).sort();
+  }
+
+  /** The topic's partitions in the registry. */
+  async partitions(topic: string): Promise<number[]> {
+    return partitionsOf(await this.redis.smembers(this.keys.partitions), topic);
+  }
+
+  /** Applied offset per registered partition of the topic (partitions without one left out). */
   async appliedOffsets(topic: string): Promise<Map<number, string>> {
-    const all = await this.redis.hgetall(this.keys.appliedOffsets(topic));
-    return new Map(
-      Object.entries(all)
-        .filter(([p]) => /^\d+$/.test(p))
-        .map(([p, o]) => [Number(p), o]),
+    const offsets = await this.offsetFields(topic);
+    const out = new Map<number, string>();
+    for (const [p, hash] of offsets) if (hash[String(p)] !== undefined) out.set(p, hash[String(p)]!);
+    return out;
+  }
+
+  /** Each registered partition's offsets hash (applied `<p>`, `gen:<p>`, `durable:<p>`, `claimed:<p>`). */
+  async offsetFields(topic: string): Promise<Map<number, Record<string, string>>> {
+    const partitions = await this.partitions(topic);
+    const hashes = await readGrouped<Record<string, string>>(
+      this.redis,
+      partitions.map((p) => {
+        const key = this.keys.offsets(partitionTag(topic, p));
+        return { key, queue: (pipeline) => pipeline.hgetall(key) };
+      }),
     );
+    return new Map(partitions.map((p, i) => [p, hashes[i]!]));
   }
 
   /**
    * Takes ownership of a partition: a generation above every earlier owner's (and above
    * `floor`, ClickHouse's highest), so the earlier owners' applies and durable marks are refused.
+   * Registers the partition first (readers sum shares over the registry; idempotent).
    */
   async takePartition(topic: string, partition: number, floor: number): Promise<PartitionTakeover> {
+    const tag = partitionTag(topic, partition);
+    await this.redis.sadd(this.keys.partitions, tag);
     const [gen, applied, durable] = await this.call<[string, string, string]>(
       'ltTakePartition',
-      this.keys.appliedOffsets(topic),
-      this.keys.liveState,
-      this.keys.rebuildLock,
+      this.keys.offsets(tag),
+      this.keys.liveState(tag),
+      this.keys.rebuildLock(tag),
       String(partition),
       String(floor),
     );
@@ -193,7 +239,7 @@ export class RedisCounterStore {
     return (
       (await this.call<number>(
         'ltMarkDurable',
-        this.keys.appliedOffsets(topic),
+        this.keys.offsets(partitionTag(topic, partition)),
         String(partition),
         String(ownerGen),
         offset,
@@ -214,13 +260,20 @@ export class RedisCounterStore {
     );
   }
 
+  /**
+   * Applies a partition batch: its share of every scope's totals, its live ops
+   * (`input.live`, planned with `partitionKeys(topic, partition)`: keys of another
+   * partition are refused here, before Redis, as they would break the one-slot rule) and
+   * its applied offset, in one script on the partition's slot.
+   */
   async applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome> {
     const started = performance.now();
+    const tag = partitionTag(input.topic, input.partition);
     const keys = [
-      this.keys.appliedOffsets(input.topic),
-      this.keys.liveState,
-      this.keys.rebuildLock,
-      input.catalogue?.key ?? this.keys.liveState,
+      this.keys.offsets(tag),
+      this.keys.liveState(tag),
+      this.keys.rebuildLock(tag),
+      this.keys.catalogueVersion(tag),
     ];
     const ops: (string | number)[] = [0];
     const scopes: string[] = [];
@@ -229,7 +282,7 @@ export class RedisCounterStore {
       for (const f of TOTAL_FIELDS) if ((delta[f] ?? 0) !== 0) fields++;
       if (fields === 0) continue;
       scopes.push(scope);
-      keys.push(this.keys.totals(scope));
+      keys.push(this.keys.totals(tag, scope));
       ops.push(fields);
       for (const f of TOTAL_FIELDS) {
         const d = delta[f] ?? 0;
@@ -238,12 +291,16 @@ export class RedisCounterStore {
     }
     ops[0] = scopes.length;
     const liveKeys = input.live?.keys ?? [];
+    const tagged = `{${tag}}`;
+    const foreign = liveKeys.find((k) => !k.includes(tagged));
+    if (foreign !== undefined)
+      throw new Error(`live key ${foreign} is not partition ${tag}'s: plan the batch with partitionKeys(topic, partition)`);
     const encoded = encodeOps(ops, input.live?.args);
     const args = [
       String(input.partition),
       input.expectedOffset,
       input.newOffset,
-      this.keys.changesChannel,
+      this.keys.changesChannel(tag),
       scopes.length > 0 ? encodeChangedScopes(scopes) : '',
       input.catalogue ? String(input.catalogue.version) : '',
       encoded,
@@ -263,18 +320,39 @@ export class RedisCounterStore {
     return ok === 1 ? { applied: true } : { applied: false, currentOffset: current };
   }
 
+  /**
+   * Each scope's totals: the sum of its shares over every registered partition (ADR 0003),
+   * read in one pipeline on one Redis, one per slot in parallel on a cluster.
+   */
   async readTotals(scopes: readonly string[]): Promise<Map<string, Totals>> {
-    const pipeline = this.redis.pipeline();
-    for (const s of scopes) pipeline.hgetall(this.keys.totals(s));
-    const replies = (await pipeline.exec()) ?? [];
-    const out = new Map<string, Totals>();
-    scopes.forEach((scope, i) => {
-      const [err, hash] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      out.set(scope, totalsFromHash(hash as Record<string, string>));
-    });
-    return out;
+    return sumShares(this.redis, this.keys, await this.partitionTags(), scopes);
   }
+}
+
+/** Each scope's totals summed over the shares of `tags` (the registered partitions). */
+export async function sumShares(
+  redis: AnyRedis,
+  keys: KeySpace,
+  tags: readonly string[],
+  scopes: readonly string[],
+): Promise<Map<string, Totals>> {
+  const reads = scopes.flatMap((scope) =>
+    tags.map((tag) => {
+      const key = keys.totals(tag, scope);
+      return { key, queue: (p: ReturnType<AnyRedis['pipeline']>) => void p.hgetall(key) };
+    }),
+  );
+  const hashes = await readGrouped<Record<string, string>>(redis, reads);
+  const out = new Map<string, Totals>();
+  scopes.forEach((scope, i) => {
+    const sum = emptyTotals();
+    for (let j = 0; j < tags.length; j++) {
+      const share = totalsFromHash(hashes[i * tags.length + j]!);
+      for (const f of TOTAL_FIELDS) sum[f] += share[f];
+    }
+    out.set(scope, sum);
+  });
+  return out;
 }
 
 /** The apply script's ARGV[7]: totals ops then live ops, as one JSON array. */

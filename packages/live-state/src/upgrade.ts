@@ -1,35 +1,22 @@
 import type { Redis } from 'ioredis';
-import { keySpace } from './keys';
-
-// KEYS: the topic's offsets hash, the same hash as the previous release keyed it (by
-// consumer group). Copies the applied offsets when the topic's hash holds none; the
-// previous write path stored ClickHouse before Redis, so they are durable as well.
-const ADOPT = `
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.match(f, '^%d+$') then return 0 end
-end
-local old = redis.call('HGETALL', KEYS[2])
-local n = 0
-for i = 1, #old, 2 do
-  if string.match(old[i], '^%d+$') then
-    redis.call('HSET', KEYS[1], old[i], old[i + 1], 'durable:' .. old[i], old[i + 1])
-    n = n + 1
-  end
-end
-if n > 0 then redis.call('DEL', KEYS[2]) end
-return n`;
+import { NotPartitionedYetError } from './live-state';
 
 /**
  * Upgrade from the release that kept applied offsets per consumer group
  * (`<prefix>:off:<group>:<topic>`): without this a worker would find no applied
  * offsets for the topic and count the retained topic again. Returns how many
  * partitions were adopted (0 when there was nothing to do).
+ *
+ * ADR 0003 ("Migration"): the per-partition layout starts from an empty key prefix and a
+ * rebuild; adopting a per-group hash becomes a one-time per-partition script (Milestone 2).
+ * Until then a per-group hash is refused rather than ignored (ignoring it would count the
+ * retained topic again).
  */
 export async function adoptGroupOffsets(
   redis: Redis,
   options: { prefix: string; group: string; topic: string },
 ): Promise<number> {
-  const current = keySpace(options.prefix).appliedOffsets(options.topic);
   const previous = `${options.prefix}:off:${options.group}:${options.topic}`;
-  return Number(await redis.eval(ADOPT, 2, current, previous));
+  if ((await redis.exists(previous)) === 0) return 0;
+  throw new NotPartitionedYetError(`adopting ${previous} into the per-partition offsets`);
 }

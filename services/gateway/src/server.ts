@@ -85,26 +85,33 @@ export async function startGateway(
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;
   let stopping = false;
-  const channel = store.keys.changesChannel;
-  const onChangeError = (err: Error) => log.warn({ err }, 'unreadable change notification');
-  subscribeToChanges(subscriber, channel, (scopes) => hub.markChanged(scopes), onChangeError).then(
+  const onChangeError = (err: Error) => log.warn({ err }, 'unreadable change notification or partition registry');
+  // One sharded channel per partition (ADR 0003); partitions taken later are found by polling the registry.
+  subscribeToChanges({
+    subscriber,
+    commands,
+    prefix: options.keyPrefix,
+    onChanged: (scopes, tag) => hub.markChanged(scopes, tag),
+    // Channels (re)subscribed: what was published before may be lost, so every watched channel is re-read.
+    onSubscribed: () => hub.markAllChanged(),
+    onError: onChangeError,
+  }).then(
     (s) => {
       subscription = s;
       subscribed = true;
-      log.info({ channel }, 'change subscription live');
+      log.info({ partitions: s.tags.size }, 'change subscription live');
     },
     (err: unknown) => log.error({ err }, 'could not subscribe to changes'),
   );
   // Notifications published while the connection was down are lost: once resubscribed,
-  // every watched channel is re-read on the next tick.
+  // every watched channel is re-read on the next tick (onSubscribed).
   subscriber.on('close', () => (subscribed = false));
   subscriber.on('ready', () => {
     if (!subscription || stopping) return;
-    subscriber.subscribe(channel).then(
+    subscription.resubscribe().then(
       () => {
         subscribed = true;
-        hub.markAllChanged();
-        log.info({ channel }, 'change subscription restored');
+        log.info({ partitions: subscription?.tags.size }, 'change subscription restored');
       },
       (err: unknown) => log.warn({ err }, 'resubscribing failed'),
     );

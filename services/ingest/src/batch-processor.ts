@@ -51,8 +51,8 @@ export interface OwnedPartition {
 export interface BatchDeps {
   counters: {
     applyBatch(input: ApplyBatchInput): Promise<ApplyOutcome>;
-    /** Key layout of the live measures (the store's prefix); tests may leave it out. */
-    readonly liveKeys?: LiveKeys;
+    /** The live measures' keys of a partition (the store's prefix, ADR 0003's per-partition share); tests may leave it out. */
+    partitionKeys?(topic: string, partition: number): LiveKeys;
   };
   /** Campaigns to match events against; absent: no campaign scopes. */
   campaigns?: {
@@ -67,7 +67,7 @@ export interface BatchDeps {
   duplicates: { claim(inputs: readonly ClaimInput[], fence: ClaimFence): Promise<boolean[] | null> };
   deadLetters: { publish(letters: readonly DeadLetter[]): Promise<void> };
   /** Throws LiveStateNotReadyError (retryable) while Redis holds no live state or a rebuild runs. */
-  liveState?: { ensureReady(topic: string): Promise<void> };
+  liveState?: { ensureReady(topic: string, partition: number): Promise<void> };
   /** Wall-clock time for the live windows' minute buckets (their expiry); never for deciding about a message. */
   now(): number;
   logger: Logger;
@@ -92,7 +92,7 @@ export async function processPartitionBatch(
   batch: PartitionBatch,
 ): Promise<BatchOutcome> {
   const { topic, partition } = batch;
-  await deps.liveState?.ensureReady(topic);
+  await deps.liveState?.ensureReady(topic, partition);
   const { messages } = batch;
   const batchLast = messages[messages.length - 1]?.offset;
   if (batchLast === undefined) return { kind: 'deferred', reason: 'empty' };
@@ -111,7 +111,7 @@ export async function processPartitionBatch(
     if (r.ok) {
       const e = r.event;
       valid.push(e);
-      claims.push({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: m.offset });
+      claims.push({ topic, platform: e.platform, eventId: e.eventId, ts: e.ts, partition, offset: m.offset });
     } else if (offsetAfter(m.offset, owned.applied)) {
       const step = r.errors[0]?.field === '$' ? 'decode' : 'validate';
       letters.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, step, errors: r.errors });
@@ -194,13 +194,17 @@ type Catalogue = Awaited<ReturnType<NonNullable<BatchDeps['campaigns']>['get']>>
 /** Totals deltas and live writes of the batch in one pass, matched against `catalogue`. */
 function planCounters(
   deps: BatchDeps,
+  at: Pick<ApplyBatchInput, 'topic' | 'partition'>,
   events: readonly LiveEvent[],
   catalogue: Catalogue | undefined,
 ): Pick<ApplyBatchInput, 'deltas' | 'live'> {
   const planner = new BatchPlanner({ now: deps.now() });
   const matcher = catalogue?.matcher;
   for (const e of events) planner.add(e, matcher ? matcher.scopesFor(e) : NO_SCOPES);
-  return { deltas: planner.deltas(), live: planner.encodeLive(deps.counters.liveKeys ?? liveKeys()) };
+  const keys = deps.counters.partitionKeys
+    ? deps.counters.partitionKeys(at.topic, at.partition)
+    : liveKeys().partition(at.topic, at.partition);
+  return { deltas: planner.deltas(), live: planner.encodeLive(keys) };
 }
 
 const NO_SCOPES: readonly string[] = [];
@@ -219,7 +223,7 @@ async function applyCounters(
     const catalogue = deps.campaigns ? await deps.campaigns.get() : undefined;
     const outcome = await deps.counters.applyBatch({
       ...at,
-      ...planCounters(deps, events, catalogue),
+      ...planCounters(deps, at, events, catalogue),
       catalogue:
         catalogue && deps.campaigns ? { key: deps.campaigns.versionKey, version: catalogue.version } : undefined,
     });

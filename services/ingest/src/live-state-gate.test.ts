@@ -6,7 +6,7 @@ import { LiveStateGate } from './live-state-gate';
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 function fakeLive(status: LiveStatus, mark: (fresh: boolean) => MarkOutcome) {
-  return { status: vi.fn(async () => status), markReady: vi.fn(async (_topic: string, fresh: boolean) => mark(fresh)) };
+  return { status: vi.fn(async () => status), markReady: vi.fn(async (_topic: string, _partition: number, fresh: boolean) => mark(fresh)) };
 }
 
 describe('LiveStateGate', () => {
@@ -20,11 +20,11 @@ describe('LiveStateGate', () => {
       cacheMs: 1_000,
       now: () => now,
     });
-    await gate.ensureReady('t');
-    await gate.ensureReady('t');
+    await gate.ensureReady('t', 0);
+    await gate.ensureReady('t', 0);
     expect(live.status).toHaveBeenCalledTimes(1);
     now = 1_001;
-    await gate.ensureReady('t');
+    await gate.ensureReady('t', 0);
     expect(live.status).toHaveBeenCalledTimes(2);
   });
 
@@ -34,16 +34,16 @@ describe('LiveStateGate', () => {
       history: { hasRows: async () => true },
       logger,
     });
-    await expect(gate.ensureReady('t')).rejects.toMatchObject({ reason: 'rebuilding', retryable: true });
+    await expect(gate.ensureReady('t', 0)).rejects.toMatchObject({ reason: 'rebuilding', retryable: true });
   });
 
   it('initialises a fresh deployment only when ClickHouse holds nothing for the topic', async () => {
     const live = fakeLive('missing', (fresh) => (fresh ? 'initialized' : 'missing'));
     const hasRows = vi.fn(async () => false);
-    await new LiveStateGate({ live, history: { hasRows }, logger }).ensureReady('t');
+    await new LiveStateGate({ live, history: { hasRows }, logger }).ensureReady('t', 0);
     expect(live.markReady.mock.calls).toEqual([
-      ['t', false],
-      ['t', true],
+      ['t', 0, false],
+      ['t', 0, true],
     ]);
   });
 
@@ -51,6 +51,7 @@ describe('LiveStateGate', () => {
     const hasRows = vi.fn(async () => true);
     await new LiveStateGate({ live: fakeLive('missing', () => 'adopted'), history: { hasRows }, logger }).ensureReady(
       't',
+      0,
     );
     expect(hasRows).not.toHaveBeenCalled();
   });
@@ -58,7 +59,7 @@ describe('LiveStateGate', () => {
   it('waits (typed, retryable) and tells the operator to rebuild when Redis is empty but ClickHouse is not', async () => {
     const live = fakeLive('missing', () => 'missing');
     const gate = new LiveStateGate({ live, history: { hasRows: async () => true }, logger });
-    const err = await gate.ensureReady('t').catch((e: unknown) => e);
+    const err = await gate.ensureReady('t', 0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LiveStateNotReadyError);
     expect((err as Error).message).toContain('npm run rebuild');
     expect(live.markReady).toHaveBeenCalledTimes(1);
@@ -73,12 +74,12 @@ describe('LiveStateGate', () => {
       logger,
       autoRebuild,
     });
-    await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
-    await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
+    await expect(gate.ensureReady('t', 0)).rejects.toBeInstanceOf(LiveStateNotReadyError);
+    await expect(gate.ensureReady('t', 0)).rejects.toBeInstanceOf(LiveStateNotReadyError);
     expect(autoRebuild).toHaveBeenCalledTimes(1);
     finish();
     await new Promise((r) => setTimeout(r, 0));
-    await expect(gate.ensureReady('t')).rejects.toBeInstanceOf(LiveStateNotReadyError);
+    await expect(gate.ensureReady('t', 0)).rejects.toBeInstanceOf(LiveStateNotReadyError);
     expect(autoRebuild).toHaveBeenCalledTimes(2);
   });
 });

@@ -3,10 +3,10 @@ import type { Logger } from '@livetally/logging';
 
 export interface LiveStateGateOptions {
   live: {
-    status(): Promise<LiveStatus>;
-    markReady(topic: string, fresh: boolean): Promise<MarkOutcome>;
+    status(topic: string, partition: number): Promise<LiveStatus>;
+    markReady(topic: string, partition: number, fresh: boolean): Promise<MarkOutcome>;
   };
-  history: { hasRows(topic: string): Promise<boolean> };
+  history: { hasRows(topic: string, partition: number): Promise<boolean> };
   logger: Logger;
   /**
    * INGEST_AUTO_REBUILD: run the rebuild from this worker when Redis is empty but
@@ -21,13 +21,15 @@ export interface LiveStateGateOptions {
 }
 
 /**
- * Keeps batches away from a Redis that holds no live state. Checked at the top of a
- * batch (where a fresh deployment is also set up); the Redis scripts check the marker
- * again atomically. Not ready means LiveStateNotReadyError: the worker retries the
+ * Keeps batches away from a Redis that holds no live state for their partition (ADR 0003:
+ * markers per partition, so a master that lost its data stops exactly its partitions).
+ * Checked at the top of a batch (where a fresh deployment is also set up, per partition);
+ * the Redis scripts check the marker again atomically. Not ready means LiveStateNotReadyError: the worker retries the
  * batch with backoff, reports not ready, and resolves nothing meanwhile.
  */
 export class LiveStateGate {
-  private readyUntil = 0;
+  /** Per partition tag (`<topic>/<p>`): until when a positive check is reused. */
+  private readonly readyUntil = new Map<string, number>();
   private lastHint = -Infinity;
   private rebuilding: Promise<unknown> | null = null;
   private readonly now: () => number;
@@ -36,47 +38,48 @@ export class LiveStateGate {
     this.now = options.now ?? Date.now;
   }
 
-  /** Returns when Redis holds live state for `topic`; sets it up on a fresh deployment. */
-  async ensureReady(topic: string): Promise<void> {
-    if (this.now() < this.readyUntil) return;
+  /** Returns when Redis holds live state for the partition; sets it up on a fresh deployment. */
+  async ensureReady(topic: string, partition: number): Promise<void> {
+    const tag = `${topic}/${partition}`;
+    if (this.now() < (this.readyUntil.get(tag) ?? 0)) return;
     const { live, history, logger } = this.options;
-    const status = await live.status();
+    const status = await live.status(topic, partition);
     if (status === 'rebuilding') throw new LiveStateNotReadyError('rebuilding');
-    if (status === 'ready') return this.confirmed();
+    if (status === 'ready') return this.confirmed(tag);
 
-    let outcome = await live.markReady(topic, false);
-    if (outcome === 'missing' && !(await history.hasRows(topic))) {
-      // Redis and ClickHouse both hold nothing for this topic: a fresh deployment.
-      outcome = await live.markReady(topic, true);
+    let outcome = await live.markReady(topic, partition, false);
+    if (outcome === 'missing' && !(await history.hasRows(topic, partition))) {
+      // Redis and ClickHouse both hold nothing for this partition: a fresh deployment (or a new partition).
+      outcome = await live.markReady(topic, partition, true);
     }
     switch (outcome) {
       case 'ready':
-        return this.confirmed();
+        return this.confirmed(tag);
       case 'initialized':
         logger.info(
-          { topic },
-          'fresh deployment: Redis and ClickHouse hold nothing for this topic; live state initialised',
+          { topic, partition },
+          'fresh deployment: Redis and ClickHouse hold nothing for this partition; live state initialised',
         );
-        return this.confirmed();
+        return this.confirmed(tag);
       case 'adopted':
         logger.warn(
-          { topic },
+          { topic, partition },
           'Redis holds applied offsets but no live-state marker (state from before the marker existed); adopted it as live state. Run `npm run reconcile` to verify it',
         );
-        return this.confirmed();
+        return this.confirmed(tag);
       case 'rebuilding':
         throw new LiveStateNotReadyError('rebuilding');
       case 'missing':
         this.noStateButHistory(topic);
         throw new LiveStateNotReadyError(
           'missing',
-          `Redis holds no live state but ClickHouse holds events of ${topic}: run \`npm run rebuild\`${this.options.autoRebuild ? ' (auto rebuild is on)' : ' (or set INGEST_AUTO_REBUILD=true)'}`,
+          `Redis holds no live state for partition ${partition} but ClickHouse holds events of ${topic} there: run \`npm run rebuild\`${this.options.autoRebuild ? ' (auto rebuild is on)' : ' (or set INGEST_AUTO_REBUILD=true)'}`,
         );
     }
   }
 
-  private confirmed(): void {
-    this.readyUntil = this.now() + (this.options.cacheMs ?? 1_000);
+  private confirmed(tag: string): void {
+    this.readyUntil.set(tag, this.now() + (this.options.cacheMs ?? 1_000));
   }
 
   private noStateButHistory(topic: string): void {

@@ -254,7 +254,7 @@ export class IngestWorker {
         try {
           await this.heartbeating(flusher.waitForRoom({ stillWanted }), payload);
           // Taking a partition needs live state (a fresh deployment is set up here, after asking ClickHouse for history).
-          await this.heartbeating(Promise.resolve(deps.liveState?.ensureReady(batch.topic)), payload);
+          await this.heartbeating(Promise.resolve(deps.liveState?.ensureReady(batch.topic, batch.partition)), payload);
           const owned = await this.heartbeating(owners.get(batch.partition), payload);
           const firstFetched = batch.firstOffset();
           if (firstFetched !== null && (await this.seekedBack(owned, firstFetched, log))) return;

@@ -142,9 +142,9 @@ export class LiveHub {
     for (const name of [...(this.bySubscriber.get(sub) ?? [])]) this.unsubscribe(sub, name);
   }
 
-  /** Called with the scopes of each applied batch; cheap, reads nothing. */
-  markChanged(scopes: readonly string[]): void {
-    this.options.channelReader?.noteChanged?.(scopes);
+  /** Called with the scopes of each applied batch (and the partition tag whose channel said so); cheap, reads nothing. */
+  markChanged(scopes: readonly string[], tag?: string): void {
+    this.options.channelReader?.noteChanged?.(scopes, tag);
     for (const scope of scopes) for (const name of this.byScope.get(scope) ?? []) this.markDirty(name);
     if (this.dirty.size > 0) this.schedulePush();
   }

@@ -26,9 +26,9 @@ function columns(points: MinutePoint[]) {
  */
 export function redisChannelReader(state: LiveStateReader, windows: MinuteWindowCache): ChannelReader {
   return {
-    noteChanged(scopes) {
+    noteChanged(scopes, tag) {
       if (scopes === 'all') windows.noteAllChanged();
-      else windows.noteChanged(scopes);
+      else windows.noteChanged(scopes, tag);
     },
     async read(channels: readonly Channel[], now: number) {
       const out = new Map<string, unknown>();

@@ -10,8 +10,11 @@ export interface TotalsReader {
 /** Reads any kind of channel; keyed by channel name. The gateway wires one over Redis. */
 export interface ChannelReader {
   read(channels: readonly Channel[], now: number): Promise<Map<string, unknown>>;
-  /** Told of every change notification ('all' after the change feed reconnected), so it can keep values between reads. */
-  noteChanged?(scopes: readonly string[] | 'all'): void;
+  /**
+   * Told of every change notification ('all' after the change feed reconnected), with the
+   * partition tag whose channel carried it (ADR 0003), so it can keep values between reads.
+   */
+  noteChanged?(scopes: readonly string[] | 'all', tag?: string): void;
 }
 
 /** One connected client as the hub sees it; the WebSocket wiring adapts sockets to this. */

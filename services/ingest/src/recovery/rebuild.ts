@@ -177,7 +177,9 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
     run.progress(
       `Redis: ${final.all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${final.remove.length} stale scope(s) deleted); live state marked ready, lock released`,
     );
-    await deps.live.publishChanged([...final.all.keys(), ...final.remove]).catch(() => undefined);
+    const changed = [...final.all.keys(), ...final.remove];
+    for (const partition of offsets.keys())
+      await deps.live.publishChanged(deps.topic, partition, changed).catch(() => undefined);
     return {
       outcome: 'rebuilt',
       partitions: offsets.size,
@@ -333,7 +335,7 @@ async function restoreFingerprints(
   fingerprints = await timed('fingerprints', () =>
     deps.history.forEachRecentEventKey(deps.topic, offsets, dedup.windowSeconds, FINGERPRINT_CHUNK, async (keys) => {
       checkLock();
-      await dedup.restore(keys);
+      await dedup.restore(keys.map((k) => ({ ...k, topic: deps.topic })));
       fingerprints += keys.length;
       if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
     }),
