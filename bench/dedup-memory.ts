@@ -68,6 +68,7 @@ function claimsOf(start: number, count: number, hour: number): ClaimInput[] {
     const i = start + j;
     // Event ids as platforms send them; offsets as a busy topic has them (owner stored as one integer).
     return {
+      topic: 'bench',
       platform: 'douyin',
       eventId: `evt-${hour}-${i.toString(36)}-${((i * 2_654_435_761) >>> 0).toString(16)}`,
       ts: hour * HOUR_MS + (i % HOUR_MS),

@@ -171,13 +171,14 @@ describe('one counting rule, every path', () => {
     await deleteTopics(kafka, [topic, dlqTopic]);
   });
 
-  /** Every totals key, minute bucket and leaderboard under the prefix, read back. */
+  /** Every totals key, minute bucket and leaderboard under the prefix, read back (summed over the partitions' shares). */
   async function readLiveState() {
     const keys = liveKeys(fx.prefix);
+    const tags = await store.partitionTags();
     const scopes = [...oracle.totals.keys()];
     const totals = await store.readTotals(scopes);
     const buckets: Buckets = new Map();
-    const head = new RegExp(`^${fx.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:m:\\{(.*)\\}:(\\d+)$`);
+    const head = new RegExp(`^${fx.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:m:\\{[^}]*\\}:(.*):(\\d+)$`);
     let cursor = '0';
     do {
       const [next, found] = await redis.scan(cursor, 'MATCH', `${globEscape(fx.prefix)}:m:*`, 'COUNT', 2_000);
@@ -188,16 +189,22 @@ describe('one counting rule, every path', () => {
       found.forEach((k, i) => {
         const [, scope, minute] = head.exec(k)!;
         if (!buckets.has(scope!)) buckets.set(scope!, new Map());
-        buckets.get(scope!)!.set(Number(minute) * MINUTE, fromHash(replies[i]![1] as Record<string, string>));
+        const t = Number(minute) * MINUTE;
+        const share = fromHash(replies[i]![1] as Record<string, string>);
+        const before = buckets.get(scope!)!.get(t);
+        if (before) for (const f of Object.keys(share) as (keyof typeof share)[]) before[f] += share[f];
+        buckets.get(scope!)!.set(t, before ?? share);
       });
     } while (cursor !== '0');
     const boards: Boards = new Map();
     for (const parent of ['all', CAMPAIGN])
       for (const d of LEADERBOARD_DIMENSIONS)
         for (const m of LEADERBOARD_MEASURE_NAMES) {
-          const flat = await redis.zrange(keys.ranking(parent, d, m), 0, -1, 'WITHSCORES');
           const board: Record<string, number> = {};
-          for (let i = 0; i < flat.length; i += 2) board[flat[i]!] = Number(flat[i + 1]);
+          for (const tag of tags) {
+            const flat = await redis.zrange(keys.forTag(tag).ranking(parent, d, m), 0, -1, 'WITHSCORES');
+            for (let i = 0; i < flat.length; i += 2) board[flat[i]!] = (board[flat[i]!] ?? 0) + Number(flat[i + 1]);
+          }
           boards.set(`${parent} ${d} ${m}`, board);
         }
     return { totals, buckets, boards };

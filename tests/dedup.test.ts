@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedupStateMissingError, EventDeduplicator } from '@livetally/live-state';
+import { DedupStateMissingError, EventDeduplicator, keySpace, partitionTag } from '@livetally/live-state';
 import { STACK, uniqueName } from './support/stack';
 
 const prefix = uniqueName('dd');
@@ -22,25 +22,24 @@ describe('platform resend detection on real Redis', () => {
   });
 
   it('counts the first occurrence, recognises its own replay, and rejects a resend from another offset', async () => {
-    const e = { platform: 'douyin', eventId: 'evt-1', ts: HOUR + 5_000, partition: 2, offset: '100' };
+    const e = { topic: 't', platform: 'douyin', eventId: 'evt-1', ts: HOUR + 5_000, partition: 2, offset: '100' };
     expect(await dedup.claim([e])).toEqual([true]);
     // The same message replayed after a crash is still the original.
     expect(await dedup.claim([e])).toEqual([true]);
-    // The platform sent it again: a later offset, or another partition.
-    expect(
-      await dedup.claim([
-        { ...e, offset: '180' },
-        { ...e, partition: 5, offset: '3' },
-      ]),
-    ).toEqual([false, false]);
+    // The platform sent it again: a later offset of the same partition (events are keyed by
+    // streamId, so every copy lands in the same partition).
+    expect(await dedup.claim([{ ...e, offset: '180' }])).toEqual([false]);
+    // Fingerprints are kept per partition (ADR 0003): a copy in another partition (only after
+    // partitions were added to the topic) is not found there.
+    expect(await dedup.claim([{ ...e, partition: 5, offset: '3' }])).toEqual([true]);
     // Another platform may reuse the id.
     expect(await dedup.claim([{ ...e, platform: 'taobao', offset: '181' }])).toEqual([true]);
   });
 
   it("claims only for the partition owner whose applied offset is still Redis's, and writes nothing when refused", async () => {
-    const offsets = `${prefix}:off:t-fenced`;
+    const offsets = keySpace(prefix).offsets(partitionTag('t-fenced', 4));
     await redis.hset(offsets, 'gen:4', '3', '4', '99');
-    const e = { platform: 'kuaishou', eventId: 'evt-fenced', ts: HOUR, partition: 4, offset: '120' };
+    const e = { topic: 't-fenced', platform: 'kuaishou', eventId: 'evt-fenced', ts: HOUR, partition: 4, offset: '120' };
     const fence = { topic: 't-fenced', partition: 4, ownerGen: 3, expectedOffset: '99' };
     // A former owner, or an owner ahead of a Redis restored from an older snapshot.
     expect(await dedup.claim([e], { ...fence, ownerGen: 2 })).toBeNull();
@@ -52,7 +51,7 @@ describe('platform resend detection on real Redis', () => {
   });
 
   it('handles a resend inside the same batch', async () => {
-    const e = { platform: 'jd', eventId: 'evt-9', ts: HOUR, partition: 0, offset: '1' };
+    const e = { topic: 't', platform: 'jd', eventId: 'evt-9', ts: HOUR, partition: 0, offset: '1' };
     expect(await dedup.claim([e, { ...e, offset: '2' }, { ...e, eventId: 'evt-10', offset: '3' }])).toEqual([
       true,
       false,
@@ -61,9 +60,10 @@ describe('platform resend detection on real Redis', () => {
   });
 
   it('expires fingerprints after the window', async () => {
-    await dedup.claim([{ platform: 'wechat', eventId: 'evt-ttl', ts: HOUR, partition: 1, offset: '7' }]);
-    // The buckets (<hour>:<n>), not the window markers, which say since when the window is kept.
-    const keys = await redis.keys(`${prefix}:dd:[0-9]*`);
+    await dedup.claim([{ topic: 't', platform: 'wechat', eventId: 'evt-ttl', ts: HOUR, partition: 1, offset: '7' }]);
+    // The buckets ({<topic>/<p>}:<hour>:<n>), not the window markers, which say since when the window is kept.
+    const keys = await redis.keys(`${prefix}:dd:{*`);
+    expect(keys.length).toBeGreaterThan(0);
     const ttls = await Promise.all(keys.map((k) => redis.ttl(k)));
     for (const ttl of ttls) expect(ttl).toBeGreaterThan(100);
     for (const ttl of ttls) expect(ttl).toBeLessThanOrEqual(120);
@@ -74,11 +74,13 @@ describe('platform resend detection on real Redis', () => {
     const n = 50_000;
     for (let i = 0; i < n; i += 5_000) {
       await measure.claim(
+        // One partition: buckets are per partition now (ADR 0003), and bucketsPerHour is sized per partition.
         Array.from({ length: 5_000 }, (_, j) => ({
+          topic: 't',
           platform: 'douyin',
           eventId: `m-${i + j}`,
           ts: HOUR + ((i + j) % 3_600_000),
-          partition: (i + j) % 12,
+          partition: 0,
           offset: String(1_000_000 + i + j),
         })),
       );
@@ -97,19 +99,19 @@ describe('platform resend detection on real Redis', () => {
 
   it('refuses to claim once the window marker is gone while the partition claimed within the window', async () => {
     const topic = 't-window';
-    const offsets = `${prefix}:off:${topic}`;
+    const offsets = keySpace(prefix).offsets(partitionTag(topic, 1));
     // A fresh partition's first batch (even one without valid events) marks its window.
     await redis.hset(offsets, 'gen:1', '2');
     expect(await dedup.claim([], { topic, partition: 1, ownerGen: 2, expectedOffset: '-1' })).toEqual([]);
-    expect(await redis.hexists(dedup.windowMarker(topic), '1')).toBe(1);
+    expect(await redis.hexists(dedup.windowMarker(topic, 1), '1')).toBe(1);
     await redis.hset(offsets, '1', '10');
     const fence = { topic, partition: 1, ownerGen: 2, expectedOffset: '10' };
-    const e = { platform: 'douyin', eventId: 'evt-window', ts: HOUR, partition: 1, offset: '11' };
+    const e = { topic, platform: 'douyin', eventId: 'evt-window', ts: HOUR, partition: 1, offset: '11' };
     expect(await dedup.claim([e], fence)).toEqual([true]);
 
     // Redis comes back without the window's state (fingerprints and marker), offsets intact.
     const lost = await redis.keys(`${prefix}:dd:*`);
-    expect(lost).toContain(dedup.windowMarker(topic));
+    expect(lost).toContain(dedup.windowMarker(topic, 1));
     await redis.del(...lost);
     const resend = { ...e, offset: '12' };
     await expect(dedup.claim([resend], fence)).rejects.toThrow(DedupStateMissingError);
@@ -119,6 +121,6 @@ describe('platform resend detection on real Redis', () => {
     // Last claim longer ago than the window (120 s): nothing that mattered was lost.
     await redis.hset(offsets, 'claimed:1', String(Date.now() - 121_000));
     expect(await dedup.claim([resend], fence)).toEqual([true]);
-    expect(await redis.hexists(dedup.windowMarker(topic), '1')).toBe(1);
+    expect(await redis.hexists(dedup.windowMarker(topic, 1), '1')).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RedisCounterStore, type Totals } from '@livetally/live-state';
+import { RedisCounterStore, partitionTag, type Totals } from '@livetally/live-state';
 import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
 import { within } from './support/gateway-auth';
@@ -102,7 +102,7 @@ beforeAll(async () => {
     writerRedis.connect().then(() => writerRedis.ping()),
   );
   writer = new RedisCounterStore(writerRedis, { prefix: PREFIX });
-  await writerRedis.set(writer.keys.liveState, 'ready'); // as a fresh deployment's first worker does
+  await writerRedis.set(writer.keys.liveState(partitionTag('gateway-test', 0)), 'ready'); // as a fresh deployment's first worker does
   ownerGen = (await writer.takePartition('gateway-test', 0, 0)).gen;
   await applyBatch({
     all: { views: 10, sessions: 2, salesFen: 123_456_789_012, orders: 3, items: 5 },

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounterStore, keySpace } from '@livetally/live-state';
+import { RedisCounterStore } from '@livetally/live-state';
 import { createLogger } from '@livetally/logging';
 import { parseIngestConfig, startIngest, type RunningIngest } from '@livetally/ingest';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
@@ -98,7 +98,7 @@ describe('an ingest worker started in-process with startIngest', () => {
       expect(await storedRows()).toBe(FIRST_WAVE + SECOND_WAVE);
       const ends = await topicEnds();
       expect(await committedOffsets()).toEqual(ends);
-      const offsets = await redis.hgetall(keySpace(prefix).appliedOffsets(topic));
+      const offsets = Object.assign({}, ...(await new RedisCounterStore(redis, { prefix }).offsetFields(topic)).values()) as Record<string, string>;
       for (const [partition, end] of ends)
         if (end !== '0')
           expect(offsets[`durable:${partition}`], `durable offset of partition ${partition}`).toBe(

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BatchPlanner, EventDeduplicator, RedisCounterStore } from '@livetally/live-state';
+import { BatchPlanner, EventDeduplicator, RedisCounterStore, partitionTag } from '@livetally/live-state';
 import { buildDataset, expectedTotals } from '../services/simulator/src/dataset';
 import { deletePrefix, STACK, uniqueName } from './support/stack';
 
@@ -28,15 +28,15 @@ describe('one very large batch', () => {
       hosts: 3_000,
     }).map((m) => m.event!);
     const store = new RedisCounterStore(redis, { prefix });
-    await redis.set(store.keys.liveState, 'ready');
+    await redis.set(store.keys.liveState(partitionTag('t', 0)), 'ready');
     const dedup = new EventDeduplicator(redis, { prefix, windowSeconds: 600, bucketsPerHour: 4096 });
     const firsts = await dedup.claim(
-      events.map((e, i) => ({ platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })),
+      events.map((e, i) => ({ topic: 't', platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })),
     );
     expect(firsts.every(Boolean)).toBe(true);
     const planner = new BatchPlanner({ now });
     for (const e of events) planner.add(e);
-    const live = planner.encodeLive(store.liveKeys);
+    const live = planner.encodeLive(store.partitionKeys('t', 0));
     expect(live.args.length).toBeGreaterThan(200_000);
     const { gen } = await store.takePartition('t', 0, 0);
     const outcome = await store.applyBatch({

@@ -4,6 +4,7 @@ import {
   LiveStateReader,
   MinuteWindowCache,
   liveKeys,
+  partitionTag,
   type MinutePoint,
   type WindowReadKind,
 } from '@livetally/live-state';
@@ -80,13 +81,14 @@ describe('minute window cache', () => {
 
     // Writes no ingest batch makes, as a rebuild or a backfill may: buckets that move while
     // the totals do not (zero growth), and a recent bucket that shrinks with its totals.
-    const live = liveKeys(prefix);
+    const live = liveKeys(prefix).partition('live-writes', 0);
+    const share = partitionTag('live-writes', 0);
     await redis.hincrby(live.minute('all', now - 20 * MINUTE), 'views', 1);
     await redis.hincrby(live.minute('all', now - 10 * MINUTE), 'views', -1);
     cache.noteChanged(['all']);
     expect(await expectExact('all')).toEqual(['recent', 'full']);
     await redis.hincrby(live.minute('all', now), 'views', -1);
-    await redis.hincrby(writer.store.keys.totals('all'), 'views', -1);
+    await redis.hincrby(writer.store.keys.totals(share, 'all'), 'views', -1);
     cache.noteChanged(['all']);
     expect(await expectExact('all')).toEqual(['recent', 'full']);
 
@@ -107,10 +109,10 @@ describe('minute window cache', () => {
     expect(await expectExact(CAMPAIGN)).toEqual(['full']);
     // What a backfill can look like between two reads: an older minute moves, and the totals
     // grow by exactly what the current minute grew by.
-    const live = liveKeys(prefix);
+    const live = liveKeys(prefix).partition('live-writes', 0);
     await redis.hincrby(live.minute(CAMPAIGN, now - 5 * MINUTE), 'orders', 1);
     await redis.hincrby(live.minute(CAMPAIGN, now), 'orders', 2);
-    await redis.hincrby(writer.store.keys.totals(CAMPAIGN), 'orders', 2);
+    await redis.hincrby(writer.store.keys.totals(partitionTag('live-writes', 0), CAMPAIGN), 'orders', 2);
     cache.noteChanged([CAMPAIGN]);
     expect(await expectExact(CAMPAIGN)).toEqual(['full']);
   });

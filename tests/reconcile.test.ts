@@ -127,10 +127,12 @@ describe('reconcile', () => {
     const district = [...expected.keys()].find((s) => s.startsWith('district:'))!;
     const host = [...expected.keys()].find((s) => s.startsWith('host:'))!;
     const views = expected.get(district)!.views;
-    const hostKey = store.keys.totals(host);
-    const hostHash = await redis.hgetall(hostKey);
-    await redis.hincrby(store.keys.totals(district), 'views', 1);
-    await redis.del(hostKey);
+    // Per partition (ADR 0003): a scope's totals are its shares; tamper with one share, and drop every share of one scope.
+    const tags = await store.partitionTags();
+    const hostKeys = tags.map((tag) => store.keys.totals(tag, host));
+    const hostHashes = await Promise.all(hostKeys.map((k) => redis.hgetall(k)));
+    await redis.hincrby(store.keys.totals(tags[0]!, district), 'views', 1);
+    await redis.del(...hostKeys);
 
     const bad = await runCli('reconcile', [], env);
     expect(bad.code).toBe(1);
@@ -149,8 +151,8 @@ describe('reconcile', () => {
     ]);
     expect(badJson.comparison.differences.map((d) => d.scope).sort()).toEqual([district, host].sort());
 
-    await redis.hincrby(store.keys.totals(district), 'views', -1);
-    await redis.hset(hostKey, hostHash);
+    await redis.hincrby(store.keys.totals(tags[0]!, district), 'views', -1);
+    for (const [i, hash] of hostHashes.entries()) if (Object.keys(hash).length > 0) await redis.hset(hostKeys[i]!, hash);
     expect((await runCli('reconcile', [], env)).code).toBe(0);
   });
 

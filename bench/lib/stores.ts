@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
-import { keySpace } from '@livetally/live-state';
+import { keySpace, partitionTag } from '@livetally/live-state';
 import { STACK } from './stack';
 
 export function benchRedis(): Redis {
@@ -18,12 +18,14 @@ export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000)
 }
 
 /**
- * Marks the prefix's live state as present, as the first worker of a fresh deployment
- * does (nothing in Redis, nothing in ClickHouse): counter-writing scripts refuse
- * without the marker (packages/live-state/src/live-state.ts).
+ * Marks the live state of the topic's partitions as present, as the first worker of a
+ * fresh deployment does per partition (nothing in Redis, nothing in ClickHouse):
+ * counter-writing scripts refuse without the partition's marker
+ * (packages/live-state/src/live-state.ts, ADR 0003).
  */
-export async function markFreshDeployment(redis: Redis, prefix: string): Promise<void> {
-  await redis.set(keySpace(prefix).liveState, 'ready');
+export async function markFreshDeployment(redis: Redis, prefix: string, topic: string, partitions: number): Promise<void> {
+  const keys = keySpace(prefix);
+  for (let p = 0; p < partitions; p++) await redis.set(keys.liveState(partitionTag(topic, p)), 'ready');
 }
 
 export { deletePrefix } from '../../tests/support/stack';

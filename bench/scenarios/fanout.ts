@@ -110,7 +110,7 @@ export const fanout: Scenario<FanoutResult> = {
     const scopes = CHANNEL_SCOPES.slice(0, fanoutChannels);
     const channels = scopes.map((s) => `totals:${s}`);
     const cleanup = ctx.onCleanup(() => deletePrefix(ctx.redis, run));
-    await markFreshDeployment(ctx.redis, run);
+    await markFreshDeployment(ctx.redis, run, 'fanout', 1);
     const store = new RedisCounterStore(ctx.redis, { prefix: run });
     const { gen } = await store.takePartition('fanout', 0, 0);
     const port = await freePort();

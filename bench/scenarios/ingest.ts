@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { keySpace, RedisCounterStore } from '@livetally/live-state';
+import { RedisCounterStore } from '@livetally/live-state';
 import type { BenchContext, Scenario } from '../lib/context';
 import { summarizeProcessProfile, type ProfileSummary } from '../lib/cpuprofile';
 import { deleteTopicsAndGroups, withAdmin } from '../lib/kafka';
@@ -35,11 +35,11 @@ export interface IngestResult {
   maxRateWorkers: number;
 }
 
-/** Applied offsets of the topic in Redis, summed: how many messages are counted. */
-export async function appliedCount(ctx: BenchContext, offsetsKey: string): Promise<number> {
-  const all = await ctx.redis.hgetall(offsetsKey);
+/** Applied offsets of the topic's partitions in Redis, summed: how many messages are counted. */
+export async function appliedCount(ctx: BenchContext, prefix: string, topic: string): Promise<number> {
   let n = 0;
-  for (const [field, offset] of Object.entries(all)) if (/^\d+$/.test(field)) n += Number(offset) + 1;
+  for (const offset of (await new RedisCounterStore(ctx.redis, { prefix }).appliedOffsets(topic)).values())
+    n += Number(offset) + 1;
   return n;
 }
 
@@ -60,8 +60,7 @@ async function runWorkers(
     await deletePrefix(ctx.redis, run);
     await deleteTopicsAndGroups(ctx.kafka, [], [group]);
   });
-  await markFreshDeployment(ctx.redis, run);
-  const offsetsKey = keySpace(run).appliedOffsets(fixture.topic);
+  await markFreshDeployment(ctx.redis, run, fixture.topic, fixture.partitions);
 
   const profileDir = join(ROOT, ctx.opts.outDir, 'profiles');
   if (profile) mkdirSync(profileDir, { recursive: true });
@@ -97,7 +96,7 @@ async function runWorkers(
       const dead = procs.find((p) => !p.child.running());
       if (dead)
         throw new Error(`ingest worker exited (${await dead.child.exited}):\n${dead.child.output().slice(-3000)}`);
-      const n = await appliedCount(ctx, offsetsKey);
+      const n = await appliedCount(ctx, run, fixture.topic);
       const t = performance.now();
       if (n > 0 && !first) {
         first = { t, n };
@@ -111,7 +110,7 @@ async function runWorkers(
         const description = await withAdmin(ctx.kafka, (admin) => admin.describeGroups([group])).catch(() => null);
         const g = description?.groups[0];
         if (g && g.state === 'Stable' && g.members.length === workers)
-          stable = { t: performance.now(), n: await appliedCount(ctx, offsetsKey) };
+          stable = { t: performance.now(), n: await appliedCount(ctx, run, fixture.topic) };
       }
       last = { t, n };
       if (t - lastLog > 2_000) {

@@ -240,7 +240,7 @@ export const latency: Scenario<LatencyResult> = {
         { topic: dlqTopic, numPartitions: 1 },
       ]);
       await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
-      await markFreshDeployment(ctx.redis, run);
+      await markFreshDeployment(ctx.redis, run, topic, partitions);
       const readyUrls: string[] = [];
       const metricsUrls: string[] = [];
       for (let i = 0; i < workers; i++) {

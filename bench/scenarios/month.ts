@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { mintToken, type TokenKey } from '@livetally/gateway';
-import { CampaignCatalogueRedis, keySpace } from '@livetally/live-state';
+import { CampaignCatalogueRedis } from '@livetally/live-state';
 import { summarisePlan } from '../../services/simulator/src/campaign-plan';
 import { SHENZHEN_FACTS } from '../../services/simulator/src/campaign-profile';
 import { parseShanghaiTime } from '../../services/simulator/src/shanghai-time';
@@ -208,7 +208,7 @@ export const month: Scenario<MonthResult> = {
         { topic: dlqTopic, numPartitions: 1 },
       ]);
       await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
-      await markFreshDeployment(ctx.redis, run);
+      await markFreshDeployment(ctx.redis, run, topic, partitions);
       const stores = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, ...clickhouseEnv(), CLICKHOUSE_DATABASE: run };
       const ingest = await startWorkers(workers, {
         ...stores,
@@ -294,7 +294,6 @@ export const month: Scenario<MonthResult> = {
         gateway: gateway.pid,
         ...stackPids(),
       });
-      const offsetsKey = keySpace(run).appliedOffsets(topic);
       let result: Extract<MonthProducerMessage, { type: 'result' }> | undefined;
       let lastLog = 0;
       let last = { t: started, sent: 0, applied: 0 };
@@ -304,7 +303,7 @@ export const month: Scenario<MonthResult> = {
         result ??= producer.messages.find((m) => m.type === 'result');
         if (!result && !producer.running())
           throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
-        const applied = await appliedCount(ctx, offsetsKey);
+        const applied = await appliedCount(ctx, run, topic);
         const now = performance.now();
         if (now - lastLog >= PROGRESS_EVERY_MS || (result && applied >= result.sent)) {
           const p = producer.messages.findLast((m) => m.type === 'progress');

@@ -9,7 +9,7 @@
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { keySpace } from '@livetally/live-state';
+import { keySpace, partitionTag } from '@livetally/live-state';
 import { contributionOf, decodeEvent, scopesOf } from '@livetally/events';
 import { toEventRow } from '@livetally/history';
 
@@ -60,7 +60,7 @@ await consumer.run({
     const contribution = contributionOf(r.event);
     const multi = redis.multi();
     for (const scope of scopesOf(r.event)) {
-      for (const [field, by] of Object.entries(contribution)) multi.hincrby(keys.totals(scope), field, by!);
+      for (const [field, by] of Object.entries(contribution)) multi.hincrby(keys.totals(partitionTag(topic, partition), scope), field, by!);
     }
     await multi.exec();
     await ch.insert({

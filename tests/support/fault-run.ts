@@ -132,11 +132,12 @@ export async function startFaultRun(
     try {
       const ends = await admin.fetchTopicOffsets(topic);
       const [group] = await admin.fetchOffsets({ groupId: run, topics: [topic] });
-      const hash = await redis.hgetall(store.keys.appliedOffsets(topic));
+      const hashes = await store.offsetFields(topic);
       const rows = ends
         .sort((a, b) => a.partition - b.partition)
         .map(({ partition: p, high }) => {
           const committed = group?.partitions.find((c) => c.partition === p)?.offset ?? '?';
+          const hash = hashes.get(p) ?? {};
           return `  ${p}: end ${high}, applied ${hash[p] ?? '-'}, durable ${hash[`durable:${p}`] ?? '-'}, gen ${hash[`gen:${p}`] ?? '-'}, committed ${committed}`;
         });
       return `partitions (offsets):\n${rows.join('\n')}`;
@@ -244,12 +245,10 @@ export function sameTotals(got: Totals | undefined, want: Totals): boolean {
   return got !== undefined && TOTAL_FIELDS.every((f) => (got[f] ?? 0) === (want[f] ?? 0));
 }
 
-/** Owner generation per partition (the `gen:<p>` fields of the topic's offsets hash). */
+/** Owner generation per partition (the `gen:<p>` field of each partition's offsets hash). */
 export async function ownerGenerations(run: FaultRun): Promise<Map<number, number>> {
-  const hash = await run.redis.hgetall(run.store.keys.appliedOffsets(run.topic));
-  return new Map(
-    Object.entries(hash)
-      .filter(([f]) => f.startsWith('gen:'))
-      .map(([f, g]) => [Number(f.slice(4)), Number(g)]),
-  );
+  const hashes = await run.store.offsetFields(run.topic);
+  const out = new Map<number, number>();
+  for (const [p, hash] of hashes) if (hash[`gen:${p}`] !== undefined) out.set(p, Number(hash[`gen:${p}`]));
+  return out;
 }

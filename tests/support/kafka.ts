@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { topicReplication } from '@livetally/events';
-import { keySpace, waitUntilDurable } from '@livetally/live-state';
+import { RedisCounterStore, keySpace, partitionTag, waitUntilDurable } from '@livetally/live-state';
 import { STACK, waitFor } from './stack';
 
 export function testKafka(clientId = 'livetally-tests'): Kafka {
@@ -188,12 +188,7 @@ export async function waitUntilApplied(
  * workers' next flush.
  */
 export async function waitUntilStored(redis: Redis, prefix: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  const key = keySpace(prefix).appliedOffsets(topic);
-  const hash = await redis.hgetall(key);
-  const applied = new Map(
-    Object.entries(hash)
-      .filter(([field]) => /^\d+$/.test(field))
-      .map(([p, o]) => [Number(p), o] as const),
-  );
-  await waitUntilDurable(redis, key, applied, { timeoutMs });
+  const applied = await new RedisCounterStore(redis, { prefix }).appliedOffsets(topic);
+  const keys = keySpace(prefix);
+  await waitUntilDurable(redis, (p) => keys.offsets(partitionTag(topic, p)), applied, { timeoutMs });
 }

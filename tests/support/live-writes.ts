@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BatchPlanner, RedisCounterStore } from '@livetally/live-state';
+import { BatchPlanner, RedisCounterStore, partitionTag } from '@livetally/live-state';
 import type { LiveEvent } from '@livetally/events';
 
 /**
@@ -20,9 +20,9 @@ export class LiveWriter {
     this.store = new RedisCounterStore(redis, { prefix });
   }
 
-  /** Marks Redis as holding live state and takes the partition, as a fresh deployment's first worker does. */
+  /** Marks Redis as holding the partition's live state and takes it, as a fresh deployment's first worker does. */
   async init(): Promise<this> {
-    await this.redis.set(this.store.keys.liveState, 'ready');
+    await this.redis.set(this.store.keys.liveState(partitionTag(this.topic, 0)), 'ready');
     // Stores with partition ownership (owner generations) refuse applies from a non-owner.
     const take = (
       this.store as unknown as {
@@ -44,7 +44,7 @@ export class LiveWriter {
       expectedOffset: String(this.offset),
       newOffset: String(this.offset + 1),
       deltas: planner.deltas(),
-      live: planner.encodeLive(this.store.liveKeys),
+      live: planner.encodeLive(this.store.partitionKeys(this.topic, 0)),
     };
     const outcome = await this.store.applyBatch(input);
     if (!outcome.applied) throw new Error(`batch not applied: ${JSON.stringify(outcome)}`);

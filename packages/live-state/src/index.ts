@@ -6,8 +6,15 @@ export {
   type ApplyOutcome,
   type CounterStoreObserver,
   type PartitionTakeover,
+  sumShares,
 } from './redis-store';
-export { decodeChangedScopes, encodeChangedScopes, subscribeToChanges, type ChangeSubscription } from './changes';
+export {
+  decodeChangedScopes,
+  encodeChangedScopes,
+  subscribeToChanges,
+  type ChangeFeedOptions,
+  type ChangeSubscription,
+} from './changes';
 export {
   DedupStateMissingError,
   EventDeduplicator,
@@ -20,6 +27,7 @@ export {
 export {
   LiveStateStore,
   LiveStateNotReadyError,
+  NotPartitionedYetError,
   LIVE_STATE_GATE,
   liveStateError,
   type LiveStatus,
@@ -48,6 +56,7 @@ export {
   RANK_MEASURES as LIVE_RANK_MEASURES,
   MINUTE_BUCKET_TTL_SECONDS,
   type LiveKeys,
+  type LiveKeySpace,
   type LiveRankDimension,
   type LiveRankMeasure,
 } from './live-keys';
@@ -60,6 +69,7 @@ export {
 } from './live-plan';
 export {
   LiveStateReader,
+  sumTotals,
   windowsOf,
   type LiveMeasures,
   type MinutePoint,
@@ -88,3 +98,4 @@ export {
   type TopKResult,
 } from './cluster/top-k-across';
 export type { AnyRedis } from './cluster/redis-client';
+export { hashTagOf, readGrouped, type KeyedRead } from './cluster/grouped-pipeline';

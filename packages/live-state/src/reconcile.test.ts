@@ -123,10 +123,10 @@ describe('helpers', () => {
 
   it('escapes glob characters of a prefix for SCAN', () => {
     expect(globEscape('a*b?[c]\\')).toBe('a\\*b\\?\\[c\\]\\\\');
-    expect(keySpace('lt')).toMatchObject({
-      liveState: 'lt:state',
-      rebuildLock: 'lt:rebuild',
-      totalsPattern: 'lt:t:{*}',
-    });
+    const k = keySpace('lt');
+    expect(k.totalsPattern).toBe('lt:t:{*}:*');
+    expect(k.liveState('t/0')).toBe('lt:state:{t/0}');
+    expect(k.rebuildLock('t/0')).toBe('lt:rebuild:{t/0}');
+    expect(keySpace('a*b').totalsPattern).toBe('a\\*b:t:{*}:*');
   });
 });
