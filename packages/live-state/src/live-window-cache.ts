@@ -121,14 +121,17 @@ export class MinuteWindowCache {
       throw err;
     }
     return new Map(
-      [...scopeRequests].map(([scope, depth]) => {
+      [...scopeRequests].map(([scope, asked]) => {
+        // A share may hold a deeper window than asked (kept from an earlier request): answer the deepest.
+        const windows = tags.map((tag) => this.window(shareId(tag, scope), current));
+        const depth = Math.max(asked, ...windows.map((w) => w.length));
         const first = current - (depth - 1) * MINUTE_MS;
         const sum = Array.from({ length: depth }, (_, i) => ({ t: first + i * MINUTE_MS, ...emptyTotals() }));
-        for (const tag of tags) {
-          this.window(shareId(tag, scope), current).forEach((point, i) => {
-            for (const f of TOTAL_FIELDS) sum[i]![f] += point[f];
-          });
-        }
+        for (const window of windows)
+          for (const point of window) {
+            const into = sum[(point.t - first) / MINUTE_MS]!;
+            for (const f of TOTAL_FIELDS) into[f] += point[f];
+          }
         return [scope, sum];
       }),
     );
