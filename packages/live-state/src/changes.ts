@@ -90,7 +90,9 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
     const registered = await commands.smembers(keys.partitions);
     await subscribe(registered.filter((tag) => !tags.has(tag)).sort());
   };
-  await refresh();
+  // The registry may not be readable yet (commands connection still connecting): the timer
+  // tries again, and whatever is subscribed later is re-read (onSubscribed).
+  await refresh().catch((err: unknown) => onError(err as Error));
   const timer = setInterval(() => refresh().catch((err: unknown) => onError(err as Error)), options.pollMs ?? 1_000);
   timer.unref();
   return {
