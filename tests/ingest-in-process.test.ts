@@ -98,7 +98,10 @@ describe('an ingest worker started in-process with startIngest', () => {
       expect(await storedRows()).toBe(FIRST_WAVE + SECOND_WAVE);
       const ends = await topicEnds();
       expect(await committedOffsets()).toEqual(ends);
-      const offsets = Object.assign({}, ...(await new RedisCounterStore(redis, { prefix }).offsetFields(topic)).values()) as Record<string, string>;
+      const offsets = Object.assign(
+        {},
+        ...(await new RedisCounterStore(redis, { prefix }).offsetFields(topic)).values(),
+      ) as Record<string, string>;
       for (const [partition, end] of ends)
         if (end !== '0')
           expect(offsets[`durable:${partition}`], `durable offset of partition ${partition}`).toBe(

@@ -31,7 +31,14 @@ describe('one very large batch', () => {
     await redis.set(store.keys.liveState(partitionTag('t', 0)), 'ready');
     const dedup = new EventDeduplicator(redis, { prefix, windowSeconds: 600, bucketsPerHour: 4096 });
     const firsts = await dedup.claim(
-      events.map((e, i) => ({ topic: 't', platform: e.platform, eventId: e.eventId, ts: e.ts, partition: 0, offset: String(i) })),
+      events.map((e, i) => ({
+        topic: 't',
+        platform: e.platform,
+        eventId: e.eventId,
+        ts: e.ts,
+        partition: 0,
+        offset: String(i),
+      })),
     );
     expect(firsts.every(Boolean)).toBe(true);
     const planner = new BatchPlanner({ now });

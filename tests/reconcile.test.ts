@@ -152,7 +152,8 @@ describe('reconcile', () => {
     expect(badJson.comparison.differences.map((d) => d.scope).sort()).toEqual([district, host].sort());
 
     await redis.hincrby(store.keys.totals(tags[0]!, district), 'views', -1);
-    for (const [i, hash] of hostHashes.entries()) if (Object.keys(hash).length > 0) await redis.hset(hostKeys[i]!, hash);
+    for (const [i, hash] of hostHashes.entries())
+      if (Object.keys(hash).length > 0) await redis.hset(hostKeys[i]!, hash);
     expect((await runCli('reconcile', [], env)).code).toBe(0);
   });
 

@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisCounterStore } from '@livetally/live-state';
-import { onNode, startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
+import { tally, type LiveEvent } from '@livetally/events';
+import {
+  BatchPlanner,
+  EventDeduplicator,
+  LiveStateReader,
+  LiveStateStore,
+  MinuteWindowCache,
+  RedisCounterStore,
+  partitionTag,
+} from '@livetally/live-state';
+import { liveEvent } from './support/live-writes';
+import { startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
 import { waitFor } from './support/stack';
 
 /**
@@ -20,36 +29,100 @@ afterAll(async () => {
 });
 
 describe('Redis Cluster', () => {
-  // A known limitation, guarded: the apply script takes the partition's offsets hash, the
-  // live-state marker, the rebuild lock and every scope's totals in one call, and those
-  // hash to different slots. This test fails, and is to be turned around, once the scripts
-  // are partition-scoped (ADR 0003).
+  // ADR 0003: every script of the hot path touches one partition's keys (tag {<topic>/<p>}),
+  // so the apply runs on a cluster; readers sum the partitions' shares across slots.
   it(
-    'live-state apply is refused by a Redis Cluster (CROSSSLOT) until scripts are partition-scoped',
+    'applies partition batches on a Redis Cluster, each in its slot, and reads every figure summed over partitions',
     { timeout: 30_000 },
     async () => {
       const prefix = `ltc${randomBytes(4).toString('hex')}`;
+      const topic = 'livetally.events';
       const client = cluster.client();
       try {
-        // The store is typed for one Redis; a Cluster client answers the same commands.
-        const store = new RedisCounterStore(client as unknown as Redis, { prefix });
-        const apply = store.applyBatch({
-          topic: 'livetally.events',
-          partition: 7,
-          ownerGen: 1,
-          expectedOffset: '-1',
-          newOffset: '41',
-          deltas: new Map([
-            ['global', { views: 3 }],
-            ['country:FR', { views: 2, likes: 1 }],
-          ]),
-        });
-        await expect(apply).rejects.toThrow(/^CROSSSLOT Keys in request don't hash to the same slot/);
-        // Refused whole: nothing of the batch reached any master.
-        const written = await Promise.all(
-          (await cluster.masters()).map((master) => onNode(master, async (c) => (await c.keys(`${prefix}:*`)).length)),
+        const store = new RedisCounterStore(client, { prefix });
+        const live = new LiveStateStore(client, { prefix });
+        const dedup = new EventDeduplicator(client, { prefix, windowSeconds: 600, bucketsPerHour: 64 });
+        // Two partitions whose keys hash to different masters.
+        const masterOfPartition = async (p: number) => cluster.masterOf(store.keys.offsets(partitionTag(topic, p)));
+        const first = 0;
+        let second = 1;
+        while ((await masterOfPartition(second)) === (await masterOfPartition(first))) second++;
+        const now = Date.now();
+        const batches = new Map<number, LiveEvent[]>([
+          [
+            first,
+            [
+              liveEvent('view', now, { viewerId: 'v-1', city: 'Shenzhen' }),
+              liveEvent('sale', now, { city: 'Shenzhen', amountFen: 500 }),
+              liveEvent('view', now - 60_000, { viewerId: 'v-2', city: 'Beijing', hostId: 'h-2' }),
+            ],
+          ],
+          [
+            second,
+            [
+              liveEvent('view', now, { viewerId: 'v-1', city: 'Beijing', hostId: 'h-3' }),
+              liveEvent('sale', now, { city: 'Beijing', amountFen: 700, hostId: 'h-3' }),
+              liveEvent('view', now, { viewerId: 'v-3', city: 'Beijing', hostId: 'h-3' }),
+            ],
+          ],
+        ]);
+        for (const [partition, events] of batches) {
+          expect(await live.markReady(topic, partition, true)).toBe('initialized');
+          const { gen } = await store.takePartition(topic, partition, 0);
+          // The fenced resend claim runs in the partition's slot too; a resend (same event, later offset) is refused.
+          const claims = events.map((e, i) => ({ ...e, topic, partition, offset: String(i) }));
+          const fence = { topic, partition, ownerGen: gen, expectedOffset: '-1' };
+          expect(await dedup.claim([...claims, { ...claims[0]!, offset: '3' }], fence)).toEqual([
+            true,
+            true,
+            true,
+            false,
+          ]);
+          const planner = new BatchPlanner({ now });
+          for (const e of events) planner.add(e);
+          const outcome = await store.applyBatch({
+            topic,
+            partition,
+            ownerGen: gen,
+            expectedOffset: '-1',
+            newOffset: String(events.length - 1),
+            deltas: planner.deltas(),
+            live: planner.encodeLive(store.partitionKeys(topic, partition)),
+          });
+          expect(outcome).toEqual({ applied: true });
+          expect(await store.markDurable(topic, partition, gen, String(events.length - 1))).toBe(true);
+        }
+        // The shares of one scope sit in different slots (so on different masters here).
+        const slots = await Promise.all(
+          [first, second].map((p) => client.cluster('KEYSLOT', store.keys.totals(partitionTag(topic, p), 'all'))),
         );
-        expect(written).toEqual([0, 0, 0]);
+        expect(slots[0]).not.toBe(slots[1]);
+        expect(await live.status()).toBe('ready');
+        expect(await store.appliedOffsets(topic)).toEqual(
+          new Map([
+            [first, '2'],
+            [second, '2'],
+          ]),
+        );
+
+        const all = tally([...batches.values()].flat());
+        const totals = await store.readTotals(['all', 'city:Beijing', 'city:Shenzhen']);
+        for (const scope of ['all', 'city:Beijing', 'city:Shenzhen']) expect(totals.get(scope)).toEqual(all.get(scope));
+
+        const reader = new LiveStateReader(client, prefix);
+        const measures = (await reader.measures(['all'])).get('all')!;
+        expect(measures).toMatchObject({ ...all.get('all'), uniqueViewers: 3, activeHosts: 3 });
+        const series = (await reader.series(['all'], now, 3)).get('all')!;
+        expect(series.map((p) => p.views)).toEqual([0, 1, 3]);
+        expect(await reader.ranking('all', 'city', 'views')).toEqual({
+          top: [
+            { name: 'Beijing', value: 3 },
+            { name: 'Shenzhen', value: 1 },
+          ],
+          members: 2,
+        });
+        const cache = new MinuteWindowCache(client, prefix);
+        expect((await cache.points(new Map([['all', 3]]), now)).get('all')).toEqual(series);
       } finally {
         client.disconnect();
       }

@@ -23,7 +23,12 @@ export function benchClickhouse(database = 'default', requestTimeoutMs = 60_000)
  * counter-writing scripts refuse without the partition's marker
  * (packages/live-state/src/live-state.ts, ADR 0003).
  */
-export async function markFreshDeployment(redis: Redis, prefix: string, topic: string, partitions: number): Promise<void> {
+export async function markFreshDeployment(
+  redis: Redis,
+  prefix: string,
+  topic: string,
+  partitions: number,
+): Promise<void> {
   const keys = keySpace(prefix);
   for (let p = 0; p < partitions; p++) await redis.set(keys.liveState(partitionTag(topic, p)), 'ready');
 }

@@ -60,7 +60,8 @@ await consumer.run({
     const contribution = contributionOf(r.event);
     const multi = redis.multi();
     for (const scope of scopesOf(r.event)) {
-      for (const [field, by] of Object.entries(contribution)) multi.hincrby(keys.totals(partitionTag(topic, partition), scope), field, by!);
+      for (const [field, by] of Object.entries(contribution))
+        multi.hincrby(keys.totals(partitionTag(topic, partition), scope), field, by!);
     }
     await multi.exec();
     await ch.insert({

@@ -284,7 +284,11 @@ export class CampaignStaging {
 
   /** Every key of a scope's live figures, minute buckets from `sinceMinute` to the latest one that can exist at `now`. */
   private scopeKeys(scope: string, sinceMinute: number, now: number): string[] {
-    const keys = [this.keys.totals(this.tag(), scope), this.live.forTag(this.tag()).viewers(scope), this.live.forTag(this.tag()).hosts(scope)];
+    const keys = [
+      this.keys.totals(this.tag(), scope),
+      this.live.forTag(this.tag()).viewers(scope),
+      this.live.forTag(this.tag()).hosts(scope),
+    ];
     for (const d of liveLayout.RANK_DIMENSIONS)
       for (const m of liveLayout.RANK_MEASURES) keys.push(this.live.forTag(this.tag()).ranking(scope, d, m));
     for (let t = sinceMinute; t <= now + LATEST_MINUTE_AHEAD_MS; t += liveLayout.MINUTE_MS)
@@ -304,11 +308,9 @@ export class CampaignStaging {
     yield head;
     for (const [dimension, byMeasure] of Object.entries(h.rankings ?? {})) {
       for (const [measure, members] of Object.entries(byMeasure)) {
-        const key = this.live.forTag(this.tag()).ranking(
-          scope,
-          dimension as liveLayout.LiveRankDimension,
-          measure as liveLayout.LiveRankMeasure,
-        );
+        const key = this.live
+          .forTag(this.tag())
+          .ranking(scope, dimension as liveLayout.LiveRankDimension, measure as liveLayout.LiveRankMeasure);
         const entries = Object.entries(members);
         for (let i = 0; i < entries.length; i += MEMBERS_PER_CALL) {
           const plan = emptyPlan();

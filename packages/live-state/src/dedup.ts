@@ -262,7 +262,12 @@ export class EventDeduplicator {
     const result = await command.call(this.redis, keys.length, keys, args);
     if (result === null) return null;
     if (result[0] === 'missing')
-      throw new DedupStateMissingError(fence.topic, fence.partition, new Date(Number(result[1])), this.options.windowSeconds);
+      throw new DedupStateMissingError(
+        fence.topic,
+        fence.partition,
+        new Date(Number(result[1])),
+        this.options.windowSeconds,
+      );
     return (result as number[]).map((r) => r === 1);
   }
 }

@@ -157,7 +157,8 @@ export class LiveMeasureWriter {
   ): Promise<void> {
     const byKey = new Map<string, string[]>();
     for (const [scope, id] of pairs) {
-      const key = what === 'viewers' ? this.keys.forTag(this.tag()).viewers(scope) : this.keys.forTag(this.tag()).hosts(scope);
+      const key =
+        what === 'viewers' ? this.keys.forTag(this.tag()).viewers(scope) : this.keys.forTag(this.tag()).hosts(scope);
       let ids = byKey.get(key);
       if (!ids) byKey.set(key, (ids = []));
       ids.push(id);
@@ -182,11 +183,9 @@ export class LiveMeasureWriter {
       for (const m of liveLayout.RANK_MEASURES) {
         const v = e[m];
         if (v === '0' || v === '') continue;
-        const key = this.keys.forTag(this.tag()).ranking(
-          parent,
-          e.dimension as liveLayout.LiveRankDimension,
-          m as liveLayout.LiveRankMeasure,
-        );
+        const key = this.keys
+          .forTag(this.tag())
+          .ranking(parent, e.dimension as liveLayout.LiveRankDimension, m as liveLayout.LiveRankMeasure);
         let args = byKey.get(key);
         if (!args) byKey.set(key, (args = []));
         args.push(e.member, v);

@@ -3,7 +3,7 @@ import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
 import { waitUntilDurable } from './durable';
 import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, scopeOfTotalsKey, type KeySpace } from './keys';
-import { TOTAL_FIELDS, type TotalField } from './totals';
+import type { TotalField } from './totals';
 
 /**
  * Whether Redis holds live state, and the atomic reads and writes reconcile and

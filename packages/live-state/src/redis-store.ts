@@ -294,7 +294,9 @@ export class RedisCounterStore {
     const tagged = `{${tag}}`;
     const foreign = liveKeys.find((k) => !k.includes(tagged));
     if (foreign !== undefined)
-      throw new Error(`live key ${foreign} is not partition ${tag}'s: plan the batch with partitionKeys(topic, partition)`);
+      throw new Error(
+        `live key ${foreign} is not partition ${tag}'s: plan the batch with partitionKeys(topic, partition)`,
+      );
     const encoded = encodeOps(ops, input.live?.args);
     const args = [
       String(input.partition),

@@ -6,7 +6,10 @@ import { LiveStateGate } from './live-state-gate';
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 function fakeLive(status: LiveStatus, mark: (fresh: boolean) => MarkOutcome) {
-  return { status: vi.fn(async () => status), markReady: vi.fn(async (_topic: string, _partition: number, fresh: boolean) => mark(fresh)) };
+  return {
+    status: vi.fn(async () => status),
+    markReady: vi.fn(async (_topic: string, _partition: number, fresh: boolean) => mark(fresh)),
+  };
 }
 
 describe('LiveStateGate', () => {

@@ -34,7 +34,10 @@ export async function readGrouped<T = unknown>(client: AnyRedis, reads: readonly
       group.push(i);
     });
   } else {
-    groups.set('', reads.map((_, i) => i));
+    groups.set(
+      '',
+      reads.map((_, i) => i),
+    );
   }
   const out: T[] = new Array(reads.length);
   await Promise.all(
