@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CampaignStagingKeys } from './campaign-staging';
+import { raiseCatalogueCopies } from './catalogue-copies';
 import { DEFAULT_KEY_PREFIX } from './keys';
 
 /**
@@ -62,7 +63,7 @@ export class CampaignCatalogueRedis {
 
   constructor(
     private readonly redis: Redis,
-    prefix = DEFAULT_KEY_PREFIX,
+    private readonly prefix = DEFAULT_KEY_PREFIX,
   ) {
     this.keys = campaignKeys(prefix);
     redis.defineCommand('ltSaveCampaign', { lua: SAVE, numberOfKeys: 5 });
@@ -114,6 +115,7 @@ export class CampaignCatalogueRedis {
       entry.coverage,
       k.changes,
     );
+    await raiseCatalogueCopies(this.redis, version, this.prefix);
     return { catalogueVersion: version, coverageChanged: covers === 1 };
   }
 
@@ -124,6 +126,9 @@ export class CampaignCatalogueRedis {
   async restore(entries: readonly Omit<CatalogueEntry, 'version'>[]): Promise<void> {
     const multi = this.redis.multi().del(this.keys.staging);
     for (const e of entries) multi.hset(this.keys.catalogue, e.id, e.body).hset(this.keys.coverage, e.id, e.coverage);
-    await multi.incr(this.keys.version).exec();
+    const replies = await multi.incr(this.keys.version).exec();
+    const [err, version] = replies?.at(-1) ?? [new Error('catalogue restore transaction was aborted'), null];
+    if (err) throw err;
+    await raiseCatalogueCopies(this.redis, version as number, this.prefix);
   }
 }

@@ -88,6 +88,7 @@ export {
   type StagedScope,
 } from './campaign-staging';
 export { adoptGroupOffsets } from './upgrade';
+export { raiseCatalogueCopies } from './catalogue-copies';
 export { CampaignCatalogueRedis, campaignKeys, type CampaignKeys, type CatalogueEntry } from './campaign-catalogue';
 export { countUniqueAcross, type UniqueAcrossOptions } from './cluster/unique-across';
 export {

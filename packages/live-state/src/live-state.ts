@@ -1,6 +1,7 @@
 import { encodeChangedScopes } from './changes';
 import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
+import { raiseCatalogueCopies } from './catalogue-copies';
 import { waitUntilDurable } from './durable';
 import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, scopeOfTotalsKey, type KeySpace } from './keys';
 import type { TotalField } from './totals';
@@ -341,7 +342,9 @@ export class LiveStateStore {
    * apply. Returns the new version.
    */
   async renewCatalogueVersion(versionKey: string, floor: number): Promise<string> {
-    return this.call<string>('ltRenewCatalogueVersion', versionKey, String(Math.floor(floor)));
+    const version = await this.call<string>('ltRenewCatalogueVersion', versionKey, String(Math.floor(floor)));
+    await raiseCatalogueCopies(this.redis, version, this.prefix);
+    return version;
   }
 
   /** ADR 0003 Milestone 2: written per partition, one script in each partition's slot. */
