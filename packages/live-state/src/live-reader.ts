@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { MINUTE_MS, liveKeys, type LiveKeys, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
 import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
-import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
+import { TOTAL_FIELDS, emptyTotals, liveSessionsOf, type Totals } from './totals';
 
 /** Cumulative totals plus the measures derived from them and the HyperLogLogs. */
 export interface LiveMeasures extends Totals {
@@ -85,7 +85,7 @@ export class LiveStateReader {
           {
             ...t,
             netSalesFen: t.salesFen - t.refundsFen,
-            liveSessions: t.sessions - t.sessionsEnded,
+            liveSessions: liveSessionsOf(t),
             uniqueViewers: Number(replies[i * 3 + 1]),
             activeHosts: Number(replies[i * 3 + 2]),
           },
