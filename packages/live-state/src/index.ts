@@ -88,3 +88,9 @@ export {
   type TopKResult,
 } from './cluster/top-k-across';
 export type { AnyRedis } from './cluster/redis-client';
+export {
+  subscribeSharded,
+  type ShardedSubscription,
+  type ShardedSubscriptionHandlers,
+  type ShardedSubscriptionOptions,
+} from './cluster/sharded-subscription';
