@@ -1,14 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { matchesCampaign, type Campaign } from '@livetally/campaigns';
 import { buildDataset, expectedTotals, type ExpectedTotals } from '../services/simulator/src/dataset';
+import {
+  CHROMIUM_MISSING,
+  HAVE_CHROMIUM,
+  launchChromium,
+  TOTAL_TESTIDS,
+  type ChromiumSession,
+} from './support/chromium';
 import { createTopics, deleteTopics, testKafka } from './support/kafka';
 import { startService, type ServiceProcess } from './support/processes';
 import { STACK, clickhouseEnv, freePort, stackClickHouse, uniqueName, waitFor } from './support/stack';
@@ -22,48 +28,19 @@ import { STACK, clickhouseEnv, freePort, stackClickHouse, uniqueName, waitFor } 
  * screenshot is saved to test-results/dashboard.png (LT_UPDATE_SCREENSHOT=1: docs/dashboard.png,
  * the one the README and docs/dashboard.md show).
  */
-const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium'; // Debian's package; LT_CHROMIUM only to try another build
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-// --user-data-dir is given through launchPersistentContext (playwright refuses it in args).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = resolve(
   import.meta.dirname,
   '..',
   process.env.LT_UPDATE_SCREENSHOT === '1' ? 'docs' : 'test-results',
   'dashboard.png',
 );
-const SKIP_REASON = `skipped: ${CHROMIUM} is missing (apt-get install chromium; infra/test.sh installs it when run as root)`;
+const SKIP_REASON = `skipped: ${CHROMIUM_MISSING}`;
 if (!HAVE_CHROMIUM) console.warn(`[dashboard.browser] ${SKIP_REASON}`);
 
 const MINUTE = 60_000;
 const COUNT = 6_000;
 const SETTLE_MS = 30_000;
 const RANK_DIMS = ['district', 'category', 'host', 'platform'] as const;
-/** REST / channel totals field → the element that shows it. */
-const TOTAL_TESTIDS: Record<string, string> = {
-  salesFen: 'gmv',
-  netSalesFen: 'net-gmv',
-  refundsFen: 'refunds-fen',
-  views: 'views',
-  likes: 'likes',
-  uniqueViewers: 'unique-viewers',
-  sessions: 'sessions',
-  sessionsEnded: 'sessions-ended',
-  liveSessions: 'live-sessions',
-  activeHosts: 'active-hosts',
-  orders: 'orders',
-  items: 'items',
-  refunds: 'refunds',
-};
 const WINDOW_FIELDS = ['salesFen', 'orders', 'views', 'sessions', 'refunds'] as const;
 const TARGET_FIELD = { gmvFen: 'salesFen', views: 'views', sessions: 'sessions', hosts: 'activeHosts' } as const;
 
@@ -150,8 +127,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
     let scope = 'all';
     let campaign: Campaign | undefined;
     let expected: Map<string, ExpectedTotals>;
-    let userDataDir: string;
-    let context: BrowserContext | undefined;
+    let browser: ChromiumSession | undefined;
     let page: Page;
     const pageErrors: string[] = [];
     const unshown = new Set<string>();
@@ -376,15 +352,8 @@ describe.skipIf(!HAVE_CHROMIUM)(
       });
       log(`seeded ${COUNT} events through a real worker in ${Date.now() - t0} ms`);
 
-      userDataDir = mkdtempSync(join(tmpdir(), 'lt-dashboard-chromium-'));
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        viewport: { width: 1920, height: 1080 },
-        deviceScaleFactor: 1,
-        timeout: 30_000,
-      });
+      browser = await launchChromium();
+      const { context } = browser;
       context.setDefaultTimeout(15_000);
       page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (m) => {
@@ -394,8 +363,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
     });
 
     afterAll(async () => {
-      await context?.close().catch(() => undefined);
-      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+      await browser?.close();
       await Promise.all([worker, gateway].filter((p) => p !== undefined).map((p) => p.stop()));
       if (redis) {
         const keys = await redis.keys(`${prefix}:*`).catch(() => []);

@@ -20,9 +20,20 @@ export async function withAdmin<T>(kafka: Kafka, fn: (admin: ReturnType<Kafka['a
   }
 }
 
-export async function createTopics(kafka: Kafka, topics: { topic: string; numPartitions: number }[]): Promise<void> {
+/** Topics of one replica; `config`: topic-level settings (retention.bytes…) over the broker's defaults. */
+export async function createTopics(
+  kafka: Kafka,
+  topics: { topic: string; numPartitions: number; config?: Record<string, string> }[],
+): Promise<void> {
   await withAdmin(kafka, (admin) =>
-    admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true }),
+    admin.createTopics({
+      topics: topics.map(({ config = {}, ...t }) => ({
+        ...t,
+        replicationFactor: 1,
+        configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+      })),
+      waitForLeaders: true,
+    }),
   );
 }
 

@@ -7,14 +7,23 @@ import { SHENZHEN_FACTS } from '../../services/simulator/src/campaign-profile';
 import { parseShanghaiTime } from '../../services/simulator/src/shanghai-time';
 import { waitUntilStored } from '../../tests/support/kafka';
 import type { BenchContext, Scenario } from '../lib/context';
+import { FootprintMonitor, fmtGiB, redisUsedMemory, topicLogDirs } from '../lib/footprint';
 import { createTopics, deleteTopicsAndGroups } from '../lib/kafka';
 import { fmtInt, fmtNum } from '../lib/log';
 import { checkMonth, formatMonthCheck, type MonthCheck, type SourceReading } from '../lib/month-check';
+import {
+  describeEstimate,
+  ensureMonthFits,
+  MONTH_MAX_LAG_EVENTS,
+  MONTH_TOPIC_CONFIG,
+  type MonthDiskEstimate,
+} from '../lib/month-disk';
 import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, type Child } from '../lib/processes';
+import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
-import type { MonthProducerMessage } from '../workers/month-producer';
+import type { MonthProducerApplied, MonthProducerMessage } from '../workers/month-producer';
 import { appliedCount } from './ingest';
 
 /**
@@ -40,9 +49,17 @@ export interface MonthResult {
   wallS: number;
   /** events ÷ wallS: the pipeline's rate. */
   eventsPerSec: number;
-  /** The producer's own rate (generation + produce). */
+  /** The producer's own rate (generation + produce), its waits for the workers (lagWaitS) left out. */
   produceEventsPerSec: number;
   produceS: number;
+  /** Of produceS, the time the producer waited because it was maxLagEvents ahead of the workers. */
+  lagWaitS: number;
+  /** The month topic's settings that bound what Kafka keeps (bench/lib/month-disk.ts). */
+  kafkaTopic: { config: Record<string, string>; maxLagEvents: number };
+  footprint: MonthFootprint;
+  /** The campaign's big screen once it showed the checked figures; null when it could not be taken (screenshotReason says why). */
+  screenshot: Extract<ScreenshotOutcome, { saved: string[] }> | null;
+  screenshotReason: string | null;
   /** CPU µs per event by process over the wall time. */
   cpuMicrosPerEvent: Record<string, number>;
   cpu: CpuUse;
@@ -51,6 +68,17 @@ export interface MonthResult {
   check: MonthCheck;
   /** Every figure on every read path equals the plan's (or, where the plan fixes none, what was sent). */
   exact: boolean;
+}
+
+export interface MonthFootprint {
+  freeDiskAtStartBytes: number;
+  /** What the run was allowed to start on: at most this much disk added. */
+  estimatedDisk: MonthDiskEstimate;
+  /** The topic's partition folders in the broker's log dirs (null: the broker is not this machine's stack). */
+  kafkaTopicBytes: number | null;
+  kafkaTopicPeakBytes: number | null;
+  redisUsedMemoryBytes: number;
+  redisUsedMemoryPeakBytes: number;
 }
 
 const SEED = 2024;
@@ -142,10 +170,6 @@ async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 5_000
   return { keys, bytes, byKind };
 }
 
-async function usedMemory(ctx: BenchContext): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))?.[1] ?? NaN);
-}
-
 async function clickhouseFootprint(database: string) {
   const ch = benchClickhouse(database);
   try {
@@ -193,6 +217,8 @@ export const month: Scenario<MonthResult> = {
     log(
       `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(286e6 * scale)} events); ${workers} worker(s), ${partitions} partitions`,
     );
+    const disk = ensureMonthFits(Math.ceil(286e6 * scale), partitions);
+    log(`free disk ${fmtGiB(disk.freeBytes)}; the month adds ${describeEstimate(disk.estimate)}`);
     const run = uniqueName('bench_month');
     const topic = `lt.${run}`;
     const dlqTopic = `${topic}.dlq`;
@@ -204,9 +230,12 @@ export const month: Scenario<MonthResult> = {
     const procs: Child[] = [];
     try {
       await createTopics(ctx.kafka, [
-        { topic, numPartitions: partitions },
+        { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
         { topic: dlqTopic, numPartitions: 1 },
       ]);
+      const footprint = new FootprintMonitor(ctx.redis, topic, topicLogDirs(topic));
+      if ((await footprint.sample()).kafkaBytes === null)
+        log(`the topic's partitions are in no log dir of this machine's stack: its Kafka bytes are not reported`);
       await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
       await markFreshDeployment(ctx.redis, run, topic, partitions);
       const stores = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, ...clickhouseEnv(), CLICKHOUSE_DATABASE: run };
@@ -268,7 +297,7 @@ export const month: Scenario<MonthResult> = {
       screen.once('open', () => screen.send(JSON.stringify({ type: 'subscribe', channel })));
       screen.on('error', (err) => log(`campaign screen: ${err.message}`));
 
-      const memoryBefore = await usedMemory(ctx);
+      const memoryBefore = await redisUsedMemory(ctx.redis);
       const deadline = performance.now() + monthTimeoutS * 1000;
       const producer = startWorker<MonthProducerMessage>('bench/workers/month-producer.ts', {
         KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
@@ -280,6 +309,7 @@ export const month: Scenario<MonthResult> = {
         BENCH_CITIES: CITIES.join(','),
         BENCH_MAX_EVENTS: String(Math.ceil(MAX_EVENTS_AT_SCALE_1 * scale) + 10_000),
         BENCH_TIMEOUT_MS: String(monthTimeoutS * 1000),
+        BENCH_MAX_LAG: String(MONTH_MAX_LAG_EVENTS),
       });
       procs.push(producer);
       // The clock and the CPU window start at the first produce, not at the producer's start-up.
@@ -304,14 +334,17 @@ export const month: Scenario<MonthResult> = {
         if (!result && !producer.running())
           throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
         const applied = await appliedCount(ctx, run, topic);
+        // Checked in the same tick as the send: a send on a closed channel would be an unhandled 'error' event.
+        if (producer.child.connected) producer.send({ type: 'applied', applied } satisfies MonthProducerApplied);
         const now = performance.now();
         if (now - lastLog >= PROGRESS_EVERY_MS || (result && applied >= result.sent)) {
           const p = producer.messages.findLast((m) => m.type === 'progress');
           const sent = result?.sent ?? (p?.type === 'progress' ? p.sent : 0);
           const reached = result ? to : p?.type === 'progress' ? p.reachedTs : from;
           const dt = (now - last.t) / 1000;
+          await footprint.sample();
           log(
-            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s)`,
+            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}`,
           );
           last = { t: now, sent, applied };
           lastLog = now;
@@ -343,6 +376,24 @@ export const month: Scenario<MonthResult> = {
         },
       );
       for (const line of formatMonthCheck(check).split('\n')) log(line);
+      const shot = await screenshotCampaignScreen({
+        gatewayUrl: base,
+        campaignId: CAMPAIGN_ID,
+        token: mintToken(
+          { sub: 'bench-month-screen', role: 'reader', scopes: ['*'], ttlSeconds: 3_600, now: Date.now() },
+          key,
+        ),
+        figures: Object.fromEntries(check.rows.map((r) => [r.figure, r.expected])),
+        paths: [
+          `${ctx.opts.outDir}/month-campaign.png`,
+          ...(ctx.opts.updateScreenshot ? ['docs/month-campaign.png'] : []),
+        ],
+      });
+      log(
+        shot.saved === null
+          ? `no screenshot: ${shot.reason}`
+          : `screenshot ${shot.saved.join(', ')}: ${shot.matched ? `the screen showed every checked figure after ${fmtNum(shot.waitedMs / 1000)} s` : `the screen still differed after ${fmtNum(shot.waitedMs / 1000)} s (${shot.differences.join('; ')})`}`,
+      );
 
       const cpuMicrosPerEvent: Record<string, number> = {
         producer: Math.round((10 * result!.cpuMicros) / events) / 10,
@@ -350,6 +401,7 @@ export const month: Scenario<MonthResult> = {
       for (const [name, percent] of Object.entries(usage.perProcess))
         cpuMicrosPerEvent[name] = Math.round(((percent / 100) * usage.windowS * 1e7) / events) / 10;
       const redisUse = await redisFootprint(ctx, run);
+      await footprint.sample();
       const out: MonthResult = {
         scale,
         seed: SEED,
@@ -360,23 +412,35 @@ export const month: Scenario<MonthResult> = {
         partitions,
         wallS: Math.round(wallS * 10) / 10,
         eventsPerSec: Math.round(events / wallS),
-        produceEventsPerSec: Math.round(events / result!.seconds),
+        produceEventsPerSec: Math.round(events / Math.max(0.001, result!.seconds - result!.lagWaitS)),
         produceS: Math.round(result!.seconds * 10) / 10,
+        lagWaitS: Math.round(result!.lagWaitS * 10) / 10,
+        kafkaTopic: { config: MONTH_TOPIC_CONFIG, maxLagEvents: MONTH_MAX_LAG_EVENTS },
+        footprint: {
+          freeDiskAtStartBytes: disk.freeBytes,
+          estimatedDisk: disk.estimate,
+          kafkaTopicBytes: footprint.kafkaBytes,
+          kafkaTopicPeakBytes: footprint.kafkaPeakBytes,
+          redisUsedMemoryBytes: footprint.redisBytes,
+          redisUsedMemoryPeakBytes: footprint.redisPeakBytes,
+        },
+        screenshot: shot.saved === null ? null : shot,
+        screenshotReason: shot.saved === null ? shot.reason : null,
         cpuMicrosPerEvent,
         cpu: usage,
-        redis: { ...redisUse, usedMemoryDeltaBytes: (await usedMemory(ctx)) - memoryBefore },
+        redis: { ...redisUse, usedMemoryDeltaBytes: footprint.redisBytes - memoryBefore },
         clickhouse: await clickhouseFootprint(run),
         check,
         exact: check.exact,
       };
       log(
-        `${fmtInt(events)} events in ${fmtNum(wallS)} s: ${fmtInt(out.eventsPerSec)} events/s through the pipeline (producer alone ${fmtInt(out.produceEventsPerSec)}/s); CPU µs per event: ${Object.entries(
+        `${fmtInt(events)} events in ${fmtNum(wallS)} s: ${fmtInt(out.eventsPerSec)} events/s through the pipeline (producer alone ${fmtInt(out.produceEventsPerSec)}/s, ${fmtNum(out.lagWaitS)} s of waits for the workers left out); CPU µs per event: ${Object.entries(
           cpuMicrosPerEvent,
         )
           .map(([n, v]) => `${n} ${fmtNum(v)}`)
           .join(
             ', ',
-          )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB; ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}`,
+          )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB (used_memory peak ${fmtGiB(footprint.redisPeakBytes)}); Kafka topic ${fmtGiB(footprint.kafkaBytes)} (peak ${fmtGiB(footprint.kafkaPeakBytes)}); ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}`,
       );
       return out;
     } finally {

@@ -4,9 +4,12 @@
  * streams the month in event-time order in bounded memory, one produce request is in
  * flight while the next batch is generated. Reports progress every second and, at the
  * end, what it sent tallied per event type (independently of the pipeline's code).
+ * It never runs more than BENCH_MAX_LAG events ahead of what the workers have applied (the
+ * parent reports that count): the topic keeps only so much (bench/lib/month-disk.ts), so
+ * what is deleted must have been read.
  *
  * Env: KAFKA_BROKERS, BENCH_TOPIC, BENCH_SCALE, BENCH_SEED, BENCH_FROM, BENCH_TO (ms),
- * BENCH_CITIES (comma-separated), BENCH_MAX_EVENTS and BENCH_TIMEOUT_MS (the bounds).
+ * BENCH_CITIES (comma-separated), BENCH_MAX_EVENTS and BENCH_TIMEOUT_MS (the bounds), BENCH_MAX_LAG.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { encodeEvent, type LiveEvent } from '@livetally/events';
@@ -28,8 +31,16 @@ export type MonthProducerMessage =
       seconds: number;
       /** User + system CPU of this process from the first produce to the last ack (it exits before the parent's window closes). */
       cpuMicros: number;
+      /** Seconds spent waiting for the workers (BENCH_MAX_LAG reached). */
+      lagWaitS: number;
       sentFigures: Figures;
     };
+
+/** From the parent: how many events the workers have applied so far. */
+export interface MonthProducerApplied {
+  type: 'applied';
+  applied: number;
+}
 
 function emptyFigures(): Figures {
   return {
@@ -77,6 +88,12 @@ function tallyInto(t: Figures, events: readonly LiveEvent[]): void {
 const topic = env('BENCH_TOPIC');
 const maxEvents = Number(env('BENCH_MAX_EVENTS'));
 const deadline = performance.now() + Number(env('BENCH_TIMEOUT_MS'));
+const maxLag = Number(env('BENCH_MAX_LAG'));
+let applied = 0;
+process.on('message', (m: MonthProducerApplied) => {
+  if (m.type === 'applied') applied = Math.max(applied, m.applied);
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const generator = new CampaignGenerator({
   seed: Number(env('BENCH_SEED')),
   scale: Number(env('BENCH_SCALE')),
@@ -101,7 +118,11 @@ const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 let reason = 'complete';
 let inFlight: Promise<unknown> = Promise.resolve();
+let lagWaitMs = 0;
 for (;;) {
+  const waitFrom = performance.now();
+  while (sent - applied > maxLag && performance.now() < deadline) await sleep(20);
+  lagWaitMs += performance.now() - waitFrom;
   if (sent >= maxEvents) {
     reason = `stopped at BENCH_MAX_EVENTS (${maxEvents})`;
     break;
@@ -131,6 +152,7 @@ const result: MonthProducerMessage = {
   reason,
   seconds,
   cpuMicros: cpu.user + cpu.system,
+  lagWaitS: lagWaitMs / 1000,
   sentFigures: figures,
 };
 send(result);

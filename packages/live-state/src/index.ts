@@ -100,3 +100,9 @@ export {
 } from './cluster/top-k-across';
 export type { AnyRedis } from './cluster/redis-client';
 export { hashTagOf, readGrouped, type KeyedRead } from './cluster/grouped-pipeline';
+export {
+  subscribeSharded,
+  type ShardedSubscription,
+  type ShardedSubscriptionHandlers,
+  type ShardedSubscriptionOptions,
+} from './cluster/sharded-subscription';

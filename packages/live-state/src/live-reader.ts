@@ -4,7 +4,7 @@ import { SummedLeaderboard } from './cluster/top-k-across';
 import { countUniqueAcross } from './cluster/unique-across';
 import { MINUTE_MS, liveKeys, type LiveKeySpace, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
 import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
-import { TOTAL_FIELDS, emptyTotals, type Totals } from './totals';
+import { TOTAL_FIELDS, emptyTotals, liveSessionsOf, type Totals } from './totals';
 
 /** Cumulative totals plus the measures derived from them and the HyperLogLogs. */
 export interface LiveMeasures extends Totals {
@@ -109,7 +109,7 @@ export class LiveStateReader {
           {
             ...t,
             netSalesFen: t.salesFen - t.refundsFen,
-            liveSessions: t.sessions - t.sessionsEnded,
+            liveSessions: liveSessionsOf(t),
             uniqueViewers: uniques[i * 2]!,
             activeHosts: uniques[i * 2 + 1]!,
           },

@@ -11,3 +11,12 @@ export const emptyTotals = emptyMeasureTotals;
 
 /** Per-scope deltas of a batch: pre-aggregated so the store sees one write per touched key. */
 export type Deltas = Map<string, Partial<Totals>>;
+
+/**
+ * Sessions live now: started and not ended. A scope bounded in time (a campaign window)
+ * counts the ends of sessions that were already live when it opened, without their
+ * starts, so the difference can fall below zero there; no fewer than none are live.
+ */
+export function liveSessionsOf(t: Pick<Totals, 'sessions' | 'sessionsEnded'>): number {
+  return Math.max(0, t.sessions - t.sessionsEnded);
+}

@@ -25,6 +25,7 @@ describe('dashboard figures', () => {
     expect(figure('live-sessions').read({ sessions: 9, sessionsEnded: 4 })).toBe(5);
     expect(figure('live-sessions').read({ sessions: 9, sessionsEnded: 4, liveSessions: 3 })).toBe(3);
     expect(figure('live-sessions').read({ sessions: 9 })).toBeUndefined();
+    expect(figure('live-sessions').read({ sessions: 666, sessionsEnded: 667 })).toBe(0);
   });
 
   it('averages orders in truncated fen, exactly, and not for zero orders', () => {

@@ -22,7 +22,11 @@ const sentOrDifference =
   };
 
 const netSalesFen = sentOrDifference('netSalesFen', 'salesFen', 'refundsFen');
-const liveSessions = sentOrDifference('liveSessions', 'sessions', 'sessionsEnded');
+/** Live now, as the gateway sends it; from an older gateway's frame, the same floor at none. */
+const liveSessions = (t: Totals): number | undefined => {
+  const n = sentOrDifference('liveSessions', 'sessions', 'sessionsEnded')(t);
+  return n === undefined ? undefined : Math.max(0, n);
+};
 
 /** Average order value in fen, truncated (BigInt: exact for any safe integers). */
 const avgOrderFen = (t: Totals): number | undefined =>

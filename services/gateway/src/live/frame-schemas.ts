@@ -52,7 +52,9 @@ export const CHANNEL_DATA_SCHEMAS = {
     {
       ...TOTALS,
       netSalesFen: integer('salesFen - refundsFen'),
-      liveSessions: integer('sessions - sessionsEnded'),
+      liveSessions: integer(
+        'sessions - sessionsEnded, at least 0 (a campaign window counts the ends of sessions already live when it opened)',
+      ),
       uniqueViewers: integer('HyperLogLog estimate (standard error 0.81%)'),
       activeHosts: integer('HyperLogLog estimate of distinct hosts with any event'),
     },
