@@ -113,6 +113,17 @@ export const hostPorts = (fallback: string): Field<string[]> =>
 export const logLevelField = oneOf('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const);
 /** REDIS_URL: the local Redis by default; TLS (rediss:) allowed. */
 export const redisUrlField = url('redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+/**
+ * REDIS_CLUSTER_NODES: a Redis Cluster's seed nodes (host:port, comma-separated). Empty (the
+ * default) means one Redis at REDIS_URL; set, the services connect to the cluster instead and
+ * take only REDIS_URL's credentials and TLS (rediss:) from it.
+ */
+export const redisClusterNodesField: Field<string[]> = {
+  parse(raw, name) {
+    if (raw === undefined || raw.trim() === '') return { ok: true, value: [] };
+    return hostPorts('').parse(raw, name);
+  },
+};
 /** CLICKHOUSE_URL: the local ClickHouse HTTP interface by default. */
 export const clickHouseUrlField = url('http://127.0.0.1:8123', ['http:', 'https:']);
 

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { AnyRedis } from './cluster/redis-client';
+import { subscribeSharded, type ShardedSubscription } from './cluster/sharded-subscription';
 import { DEFAULT_KEY_PREFIX, keySpace } from './keys';
 
 /**
@@ -24,24 +24,26 @@ export function decodeChangedScopes(message: string): string[] | null {
 export interface ChangeSubscription {
   /** The partition tags whose channels are subscribed. */
   readonly tags: ReadonlySet<string>;
-  /** Subscribes every known channel again (after the subscriber connection came back), then calls onSubscribed. */
-  resubscribe(): Promise<void>;
   /** Reads the partition registry now and subscribes the channels of partitions new to it. */
   refresh(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface ChangeFeedOptions {
-  /** A connection of its own: a subscribed Redis connection cannot run other commands. */
-  subscriber: Redis;
+  /**
+   * A client of its own, for subscriptions only: on one Redis SSUBSCRIBE takes the
+   * connection into subscriber mode; a Cluster client needs `shardedSubscribers: true`.
+   */
+  subscriber: AnyRedis;
   /** Reads the partition registry (KeySpace.partitions). */
   commands: AnyRedis;
   prefix?: string;
   /** The scopes a write to partition `tag` changed. */
   onChanged(scopes: string[], tag: string): void;
   /**
-   * Channels were (re)subscribed: notifications published before may have been missed
-   * (pub/sub is at most once), so the caller re-reads everything it watches.
+   * Channels were subscribed, or subscribed again after a lost connection or a failover:
+   * notifications published before may have been missed (pub/sub is at most once), so the
+   * caller re-reads everything it watches.
    */
   onSubscribed?(tags: readonly string[]): void;
   onError?(err: Error): void;
@@ -51,21 +53,20 @@ export interface ChangeFeedOptions {
 
 /**
  * Listens for the scopes each applied batch changed, on every registered partition's
- * sharded channel (ADR 0003: the apply SPUBLISHes in its partition's slot). The registry
- * is polled for partitions taken since; a partition is registered before its first apply,
- * and once its channel is subscribed onSubscribed makes the caller re-read, so nothing
- * applied before the subscription is missed.
- *
- * One Redis (Redis 7) serves sharded channels too. On a Redis Cluster the subscriber must
- * follow each slot's master (ioredis Cluster's sharded subscribers): ADR 0003 Milestone 2.
+ * sharded channel (ADR 0003: the apply SPUBLISHes in its partition's slot), through
+ * subscribeSharded, which re-subscribes after a lost connection or a failover and says so.
+ * The registry is polled for partitions taken since: a partition is registered before its
+ * first apply, and once its channel is subscribed onSubscribed makes the caller re-read, so
+ * nothing applied before the subscription is missed.
  */
 export async function subscribeToChanges(options: ChangeFeedOptions): Promise<ChangeSubscription> {
   const { subscriber, commands, onChanged, onError = () => {} } = options;
   const keys = keySpace(options.prefix ?? DEFAULT_KEY_PREFIX);
   const tags = new Set<string>();
   const tagOfChannel = new Map<string, string>();
+  const subscriptions: ShardedSubscription[] = [];
   let closed = false;
-  subscriber.on('smessage', (channel: string, message: string) => {
+  const onMessage = (channel: string, message: string) => {
     const tag = tagOfChannel.get(channel);
     if (tag === undefined) return;
     try {
@@ -74,22 +75,32 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
     } catch (err) {
       onError(err as Error);
     }
-  });
+  };
+  // One subscription per set of partitions found together; each recovers on its own.
   const subscribe = async (add: readonly string[]) => {
     if (add.length === 0) return;
     const channels = add.map((tag) => keys.changesChannel(tag));
-    await subscriber.ssubscribe(...channels);
-    add.forEach((tag, i) => {
-      tags.add(tag);
-      tagOfChannel.set(channels[i]!, tag);
+    channels.forEach((channel, i) => tagOfChannel.set(channel, add[i]!));
+    const subscription = await subscribeSharded(subscriber, channels, {
+      onMessage,
+      onResubscribed: () => options.onSubscribed?.(add),
+      onError,
     });
+    subscriptions.push(subscription);
+    for (const tag of add) tags.add(tag);
     options.onSubscribed?.(add);
   };
-  const refresh = async () => {
-    if (closed) return;
-    const registered = await commands.smembers(keys.partitions);
-    await subscribe(registered.filter((tag) => !tags.has(tag)).sort());
-  };
+  let refreshing: Promise<void> | undefined;
+  const refresh = () =>
+    (refreshing ??= (async () => {
+      try {
+        if (closed) return;
+        const registered = await commands.smembers(keys.partitions);
+        await subscribe(registered.filter((tag) => !tags.has(tag)).sort());
+      } finally {
+        refreshing = undefined;
+      }
+    })());
   // The registry may not be readable yet (commands connection still connecting): the timer
   // tries again, and whatever is subscribed later is re-read (onSubscribed).
   await refresh().catch((err: unknown) => onError(err as Error));
@@ -98,17 +109,10 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
   return {
     tags,
     refresh,
-    async resubscribe() {
-      const all = [...tags];
-      if (all.length > 0) await subscriber.ssubscribe(...all.map((tag) => keys.changesChannel(tag)));
-      options.onSubscribed?.(all);
-      await refresh();
-    },
     async close() {
       closed = true;
       clearInterval(timer);
-      if (tags.size > 0)
-        await subscriber.sunsubscribe(...[...tags].map((tag) => keys.changesChannel(tag))).catch(() => undefined);
+      await Promise.all(subscriptions.map((s) => s.close()));
     },
   };
 }

@@ -93,7 +93,11 @@ export async function startGateway(
     prefix: options.keyPrefix,
     onChanged: (scopes, tag) => hub.markChanged(scopes, tag),
     // Channels (re)subscribed: what was published before may be lost, so every watched channel is re-read.
-    onSubscribed: () => hub.markAllChanged(),
+    onSubscribed: (tags) => {
+      subscribed = true;
+      hub.markAllChanged();
+      if (subscription) log.info({ partitions: tags.length }, 'change subscription restored');
+    },
     onError: onChangeError,
   }).then(
     (s) => {
@@ -103,18 +107,12 @@ export async function startGateway(
     },
     (err: unknown) => log.error({ err }, 'could not subscribe to changes'),
   );
-  // Notifications published while the connection was down are lost: once resubscribed,
-  // every watched channel is re-read on the next tick (onSubscribed).
+  // Notifications published while the connection was down are lost: subscribeSharded
+  // subscribes again and onSubscribed has every watched channel re-read on the next tick.
   subscriber.on('close', () => (subscribed = false));
+  // With no partition registered yet there is nothing to subscribe again: ready once connected.
   subscriber.on('ready', () => {
-    if (!subscription || stopping) return;
-    subscription.resubscribe().then(
-      () => {
-        subscribed = true;
-        log.info({ partitions: subscription?.tags.size }, 'change subscription restored');
-      },
-      (err: unknown) => log.warn({ err }, 'resubscribing failed'),
-    );
+    if (subscription && subscription.tags.size === 0 && !stopping) subscribed = true;
   });
 
   const historySide = await connectHistory(config, commands, options.keyPrefix, log);
