@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
 import { tally, type LiveEvent } from '@livetally/events';
 import {
   BatchPlanner,
@@ -9,6 +10,7 @@ import {
   MinuteWindowCache,
   RedisCounterStore,
   partitionTag,
+  subscribeToChanges,
 } from '@livetally/live-state';
 import { liveEvent } from './support/live-writes';
 import { startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
@@ -66,9 +68,24 @@ describe('Redis Cluster', () => {
             ],
           ],
         ]);
+        // The gateway's change feed: one sharded channel per registered partition, found in the registry.
+        const changed: [string, string[]][] = [];
+        const subscriber = new Cluster(
+          cluster.nodesList.split(',').map((node) => ({ host: '127.0.0.1', port: Number(node.split(':')[1]) })),
+          { shardedSubscribers: true, redisOptions: { maxRetriesPerRequest: 2 } },
+        );
+        subscriber.on('error', () => undefined);
+        const feed = await subscribeToChanges({
+          subscriber,
+          commands: client,
+          prefix,
+          onChanged: (scopes, tag) => changed.push([tag, scopes]),
+          pollMs: 100,
+        });
         for (const [partition, events] of batches) {
           expect(await live.markReady(topic, partition, true)).toBe('initialized');
           const { gen } = await store.takePartition(topic, partition, 0);
+          await feed.refresh(); // as the poll would
           // The fenced resend claim runs in the partition's slot too; a resend (same event, later offset) is refused.
           const claims = events.map((e, i) => ({ ...e, topic, partition, offset: String(i) }));
           const fence = { topic, partition, ownerGen: gen, expectedOffset: '-1' };
@@ -123,6 +140,13 @@ describe('Redis Cluster', () => {
         });
         const cache = new MinuteWindowCache(client, prefix);
         expect((await cache.points(new Map([['all', 3]]), now)).get('all')).toEqual(series);
+        // Each apply SPUBLISHed its scopes on its partition's channel, in its slot.
+        await waitFor('both change messages', async () => changed.length >= 2, 5_000, 50);
+        expect(changed.map(([tag, scopes]) => [tag, scopes.includes('all')]).sort()).toEqual(
+          [first, second].map((p) => [partitionTag(topic, p), true]).sort(),
+        );
+        await feed.close();
+        subscriber.disconnect();
       } finally {
         client.disconnect();
       }

@@ -99,6 +99,13 @@ export {
   type TopKResult,
 } from './cluster/top-k-across';
 export type { AnyRedis } from './cluster/redis-client';
+export {
+  createRedisClient,
+  isClusterTarget,
+  parseClusterNode,
+  type RedisClientOptions,
+  type RedisTarget,
+} from './cluster/connect';
 export { hashTagOf, readGrouped, type KeyedRead } from './cluster/grouped-pipeline';
 export {
   subscribeSharded,

@@ -1,14 +1,15 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import { createHistoryClient } from '@livetally/history';
 import { createKafka } from '@livetally/kafka';
+import { createRedisClient, type AnyRedis } from '@livetally/live-state';
 import type { Logger } from '@livetally/logging';
 import type { IngestConfig } from './config';
 
 /** A worker's connections, made from its config; none is opened until start-up asks. */
 export interface IngestClients {
-  redis: Redis;
+  /** One Redis, or a Redis Cluster client when REDIS_CLUSTER_NODES is set. */
+  redis: AnyRedis;
   clickhouse: ClickHouseClient;
   producer: Producer;
   consumer: Consumer;
@@ -19,16 +20,20 @@ export function createIngestClients(config: IngestConfig, logger: Logger): Inges
   // While Redis is unreachable every command fails at once (no offline queue; in-flight
   // commands are rejected on disconnect, not resent) and the batch retry owns retrying;
   // the connection itself is re-established forever in the background.
-  const redis = new Redis(config.redis.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: 5_000,
-    connectTimeout: 3_000,
-    retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+  // On a cluster, a command caught by a failover is retried by the client on the new master
+  // (an apply sent twice is refused by its offset fence) until the slot map settles.
+  const redis = createRedisClient(config.redis, {
+    redis: {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: 5_000,
+      connectTimeout: 3_000,
+      retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
+    },
+    onError: (err) => logger.warn({ err: err.message }, 'redis error'),
   });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
   const kafka = createKafka({ clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger });
   return {
     redis,

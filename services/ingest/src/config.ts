@@ -6,6 +6,7 @@ import {
   int,
   oneOf,
   parseEnv,
+  redisClusterNodesField,
   redisUrlField,
   str,
   type Env,
@@ -59,6 +60,7 @@ export const LOG_LEVEL_FIELD = oneOf('info', ['fatal', 'error', 'warn', 'info', 
 const schema = {
   KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
   ...WORKER_STATE_FIELDS,
+  REDIS_CLUSTER_NODES: redisClusterNodesField,
   // The consumer group only spreads partitions over workers; positions come from the live state.
   KAFKA_GROUP_ID: str('ingest'),
   KAFKA_DLQ_TOPIC: str(TOPICS.deadLetters),
@@ -101,6 +103,8 @@ export const INGEST_ENV = describeEnv(schema, {
   KAFKA_TOPIC: 'Events topic the workers read.',
   REDIS_URL: 'Redis holding the live state (totals, leaderboards, applied offsets).',
   REDIS_KEY_PREFIX: 'Prefix of every Redis key; the gateway, rebuild and reconcile use the same.',
+  REDIS_CLUSTER_NODES:
+    'A Redis Cluster’s seed nodes, host:port[,host:port…]; set, the workers use it instead of REDIS_URL (whose credentials and TLS still apply).',
   CLICKHOUSE_URL: 'ClickHouse storing every counted event.',
   CLICKHOUSE_USER: 'ClickHouse account the workers write with.',
   CLICKHOUSE_PASSWORD: 'Password of CLICKHOUSE_USER.',
@@ -149,7 +153,7 @@ export function parseIngestConfig(env: Env) {
       sessionTimeoutMs: c.INGEST_SESSION_TIMEOUT_MS,
       heartbeatMs: c.INGEST_HEARTBEAT_MS,
     },
-    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    redis: { url: c.REDIS_URL, clusterNodes: c.REDIS_CLUSTER_NODES, keyPrefix: c.REDIS_KEY_PREFIX },
     clickhouse: clickHouseSettings(c),
     http: { host: c.INGEST_HTTP_HOST, port: c.INGEST_HTTP_PORT },
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
