@@ -2,7 +2,7 @@ import { CampaignBackfills, CampaignStore, createCampaignBackfill } from '@livet
 import { CampaignBackfillQueries } from '@livetally/history';
 import { LiveStateNotReadyError } from '@livetally/live-state';
 import { throttledWarn, type Logger } from '@livetally/logging';
-import type { IngestClients } from './clients';
+import { redisBeforeClusterLayout, type IngestClients } from './clients';
 import type { IngestConfig } from './config';
 
 /** How often the pending campaign backfills (a change recorded by a gateway, or a run that failed or died) are looked for. */
@@ -24,7 +24,8 @@ export function startCampaignBackfills(
   clients: Pick<IngestClients, 'redis' | 'clickhouse'>,
   logger: Logger,
 ): RunningCampaignBackfills {
-  const { redis, clickhouse } = clients;
+  const { clickhouse } = clients;
+  const redis = redisBeforeClusterLayout(clients.redis);
   const prefix = config.redis.keyPrefix;
   const store = new CampaignStore(redis, clickhouse, prefix);
   const waitingForLiveState = throttledWarn(

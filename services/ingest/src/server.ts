@@ -9,7 +9,14 @@ import { adoptGroupOffsets } from '@livetally/live-state';
 import { createLogger, safeUrl, type Logger } from '@livetally/logging';
 import { backoffMs } from './backoff';
 import { startCampaignBackfills, type RunningCampaignBackfills } from './campaign-backfills';
-import { closeIngestClients, createIngestClients, dropIngestClients, probeStores, type IngestClients } from './clients';
+import {
+  closeIngestClients,
+  createIngestClients,
+  dropIngestClients,
+  probeStores,
+  redisBeforeClusterLayout,
+  type IngestClients,
+} from './clients';
 import type { IngestConfig } from './config';
 import { startOpsServer } from './http';
 import { createIngestMetrics } from './metrics';
@@ -179,7 +186,7 @@ async function prepareStores(
 async function migrateAndAdopt(config: IngestConfig, clients: IngestClients, logger: Logger): Promise<void> {
   const applied = await migrate(clients.clickhouse);
   if (applied.length > 0) logger.info({ versions: applied }, 'applied ClickHouse migrations');
-  const adopted = await adoptGroupOffsets(clients.redis, {
+  const adopted = await adoptGroupOffsets(redisBeforeClusterLayout(clients.redis), {
     prefix: config.redis.keyPrefix,
     group: config.kafka.groupId,
     topic: config.kafka.topic,

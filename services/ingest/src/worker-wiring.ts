@@ -4,7 +4,7 @@ import { EventDeduplicator, LiveStateStore, RedisCounterStore } from '@livetally
 import type { Logger } from '@livetally/logging';
 import { automaticRebuild } from './auto-rebuild';
 import { CampaignCatalogue } from './campaign-catalogue';
-import { probeStores, type IngestClients } from './clients';
+import { probeStores, redisBeforeClusterLayout, type IngestClients } from './clients';
 import type { IngestConfig } from './config';
 import { DeadLetterPublisher } from './dead-letters';
 import { HistoryFlusher } from './history-flusher';
@@ -86,7 +86,7 @@ export function createIngestWorker(
   });
   // No polling: a batch planned with an outdated catalogue is refused by the apply
   // script, and the worker reloads the catalogue then.
-  const campaignStore = new CampaignStore(redis, clickhouse, prefix);
+  const campaignStore = new CampaignStore(redisBeforeClusterLayout(redis), clickhouse, prefix);
   const catalogue = new CampaignCatalogue(campaignStore);
   // Batches wait while Redis holds no live state (lost data) or a rebuild runs; a fresh
   // deployment is set up by the first batch. See live-state-gate.ts and recovery/rebuild.ts.
@@ -95,7 +95,7 @@ export function createIngestWorker(
     live,
     history: new EventHistory(clickhouse),
     logger,
-    autoRebuild: config.autoRebuild.enabled ? automaticRebuild(config, { redis, live, duplicates, logger }) : undefined,
+    autoRebuild: config.autoRebuild.enabled ? automaticRebuild(config, { redis: redisBeforeClusterLayout(redis), live, duplicates, logger }) : undefined,
   });
 
   worker = new IngestWorker({

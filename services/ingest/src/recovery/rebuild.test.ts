@@ -110,7 +110,9 @@ describe('rebuildLiveState', () => {
       offsets: { '0': '41', '3': '7' },
     });
     expect(f.live.releaseRebuildLock).not.toHaveBeenCalled(); // the write released it atomically
-    expect(f.live.publishChanged).toHaveBeenCalledWith(['all', 'host:gone']);
+    // Per partition (ADR 0003): each rebuilt partition's channel says which scopes changed.
+    expect(f.live.publishChanged).toHaveBeenCalledWith('t', 0, ['all', 'host:gone']);
+    expect(f.live.publishChanged).toHaveBeenCalledWith('t', 3, ['all', 'host:gone']);
   });
 
   it('refuses to run beside another rebuild', async () => {
