@@ -1,4 +1,5 @@
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Cluster } from 'ioredis';
+import { hashedPart, keySlot } from './key-slot';
 import type { AnyRedis } from './redis-client';
 
 /** One single-key read: its key (for grouping) and how to queue it on a pipeline. */
@@ -8,27 +9,31 @@ export interface KeyedRead {
 }
 
 /** The hash tag of a key (the part Redis Cluster hashes), or the whole key when it has none. */
-export function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  if (open >= 0) {
-    const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return key.slice(open + 1, close);
-  }
-  return key;
+export const hashTagOf = hashedPart;
+
+/**
+ * Which pipeline a key goes in on a cluster: the nodes serving its slot (master first), as
+ * ioredis groups slots when it checks that a pipeline keeps to one node; its hash tag while
+ * the client has no slot table yet (then one pipeline per slot).
+ */
+function nodeGroupOf(cluster: Cluster, key: string): string {
+  const slot = keySlot(key);
+  const nodes = cluster.slots[slot];
+  return nodes && nodes.length > 0 ? nodes.join(',') : `{${hashedPart(key)}}`;
 }
 
 /**
  * Runs single-key reads and returns their replies in order (a failed read throws). On one
  * Redis: one pipeline, one round trip. On a Redis Cluster, whose pipelines must keep to the
- * slots of one node: one pipeline per hash tag (so per slot), all sent in parallel, so a
- * read costs one round trip in time however many partitions it spans.
+ * slots of one node: one pipeline per node (ADR 0003), all sent in parallel, so a read
+ * costs one round trip to each master however many partitions and scopes it spans.
  */
 export async function readGrouped<T = unknown>(client: AnyRedis, reads: readonly KeyedRead[]): Promise<T[]> {
   if (reads.length === 0) return [];
   const groups = new Map<string, number[]>();
   if (client.isCluster) {
     reads.forEach((read, i) => {
-      const tag = hashTagOf(read.key);
+      const tag = nodeGroupOf(client as Cluster, read.key);
       let group = groups.get(tag);
       if (!group) groups.set(tag, (group = []));
       group.push(i);
