@@ -25,6 +25,7 @@ describe('collector config', () => {
       maxBatchEvents: 1000,
       maxBodyBytes: 1_048_576,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: [],
       rateLimit: { eventsPerSecond: 10_000, burst: 20_000, keyPrefix: 'lt:rl:collector' },
       produceTimeoutMs: 10_000,
       maxProduceBytes: 1_048_576,

@@ -25,6 +25,7 @@ const schema = {
   COLLECTOR_RATE_LIMIT_BURST: field.int(20_000, 1, 100_000_000),
   // The per-platform counters live here (keys under <REDIS_KEY_PREFIX>:rl:collector), so every instance enforces one limit.
   REDIS_URL: field.redisUrlField,
+  REDIS_CLUSTER_NODES: field.redisClusterNodesField,
   REDIS_KEY_PREFIX: field.str(DEFAULT_KEY_PREFIX),
   COLLECTOR_PRODUCE_TIMEOUT_MS: field.int(10_000, 100, 120_000),
   // Record bytes per produce request; keep it at or below the topic's max.message.bytes (the
@@ -55,6 +56,8 @@ export const COLLECTOR_ENV = describeEnv(schema, {
     'Events per second per platform over every collector instance (counted in Redis).',
   COLLECTOR_RATE_LIMIT_BURST: 'Events a platform may send at once; at least COLLECTOR_MAX_BATCH_EVENTS.',
   REDIS_URL: 'Redis holding the per-platform rate-limit counters, shared by every instance.',
+  REDIS_CLUSTER_NODES:
+    'A Redis Cluster’s seed nodes, host:port[,host:port…]; set, the rate-limit counters live there instead of at REDIS_URL (whose credentials and TLS still apply).',
   REDIS_KEY_PREFIX: 'Prefix of the collector’s Redis keys (<prefix>:rl:collector).',
   COLLECTOR_PRODUCE_TIMEOUT_MS: 'How long a request waits for Kafka before answering 503.',
   COLLECTOR_MAX_PRODUCE_BYTES:
@@ -76,6 +79,8 @@ export interface CollectorConfig {
   maxBodyBytes: number;
   /** Never log: may hold a password (the logger redacts config.redisUrl). */
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: empty for one Redis at redisUrl. */
+  redisClusterNodes: string[];
   /** At most `burst` events per platform per window of burst / eventsPerSecond seconds, counted in Redis under keyPrefix. */
   rateLimit: { eventsPerSecond: number; burst: number; keyPrefix: string };
   produceTimeoutMs: number;
@@ -113,6 +118,7 @@ export function parseCollectorConfig(
     maxBatchEvents: e.COLLECTOR_MAX_BATCH_EVENTS,
     maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     rateLimit: {
       eventsPerSecond: e.COLLECTOR_RATE_LIMIT_EVENTS_PER_SEC,
       burst: e.COLLECTOR_RATE_LIMIT_BURST,

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { AnyRedis } from '@livetally/live-state';
 
 /** How many events a platform may send; the routes ask before storing anything. */
 export interface PlatformLimiter {
@@ -11,7 +11,7 @@ export interface PlatformLimitOptions {
   eventsPerSecond: number;
   burst: number;
   /** Shared by every collector instance; absent = this process only (unit tests). */
-  redis?: Redis;
+  redis?: AnyRedis;
   /** Prefix of the counters' Redis keys, e.g. "lt:rl:collector". */
   keyPrefix: string;
 }

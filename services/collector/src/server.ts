@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { Partitioners, type ProducerRecord } from 'kafkajs';
 import { throttledWarn, type Logger } from '@livetally/logging';
 import { completeSends, createKafka } from '@livetally/kafka';
 import { stopWithin } from '@livetally/lifecycle';
+import { createRedisClient } from '@livetally/live-state';
 import { ApiKeyring } from './api-keys';
 import { buildCollectorApp } from './app';
 import type { CollectorConfig } from './config';
@@ -66,12 +66,14 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   let stopping = false;
   const isReady = () => !stopping && sink.isReady();
   // Only the rate limit uses Redis: commands fail fast while it is away (each instance then counts on its own).
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectionName: 'lt-collector',
-  });
-  redis.on('error', throttledWarn(log, 'redis connection error; rate limits are per instance until it is back'));
+  // One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES): each counter is one key.
+  const redis = createRedisClient(
+    { url: config.redisUrl, clusterNodes: config.redisClusterNodes },
+    {
+      redis: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-collector' },
+      onError: throttledWarn(log, 'redis connection error; rate limits are per instance until it is back'),
+    },
+  );
 
   const app = await buildCollectorApp({
     sink,

@@ -9,6 +9,7 @@ describe('gateway config', () => {
       host: '127.0.0.1',
       port: 8080,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: [],
       redisKeyPrefix: 'lt',
       liveTickMs: 1000,
       livePushIntervalMs: 100,

@@ -11,6 +11,7 @@ const schema = {
   // 0 asks the OS for a free port (tests use it).
   GATEWAY_PORT: field.int(8080, 0, 65_535),
   REDIS_URL: field.redisUrlField,
+  REDIS_CLUSTER_NODES: field.redisClusterNodesField,
   REDIS_KEY_PREFIX: field.str(DEFAULT_KEY_PREFIX),
   LIVE_TICK_MS: field.int(1000, 50, 60_000),
   // Changed totals go out this soon after the previous push, not on the next tick.
@@ -68,6 +69,8 @@ export const GATEWAY_ENV = describeEnv(schema, {
   GATEWAY_HOST: 'Interface the REST API, live WebSocket and dashboard listen on; 127.0.0.1 keeps them on this machine.',
   GATEWAY_PORT: 'Port of the gateway; 0 picks a free one.',
   REDIS_URL: 'Redis holding the live state ingest writes, the rate-limit counters and the subscription quotas.',
+  REDIS_CLUSTER_NODES:
+    'A Redis Cluster’s seed nodes, host:port[,host:port…]; set, the gateway uses it instead of REDIS_URL (whose credentials and TLS still apply).',
   REDIS_KEY_PREFIX: 'Prefix of every Redis key; the same as the ingest workers’.',
   LIVE_TICK_MS: 'Time-based live channels (windows, series) refresh every tick.',
   LIVE_PUSH_INTERVAL_MS: 'Changed totals are pushed at most this often, not on the tick.',
@@ -147,6 +150,8 @@ export interface GatewayConfig {
   host: string;
   port: number;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: empty for one Redis at redisUrl. */
+  redisClusterNodes: string[];
   redisKeyPrefix: string;
   liveTickMs: number;
   livePushIntervalMs: number;
@@ -185,6 +190,7 @@ export function parseGatewayConfig(env: Env): GatewayConfig {
     host: e.GATEWAY_HOST,
     port: e.GATEWAY_PORT,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     liveTickMs: e.LIVE_TICK_MS,
     livePushIntervalMs: e.LIVE_PUSH_INTERVAL_MS,

@@ -1,12 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { CampaignService } from '@livetally/campaigns';
 import {
+  createRedisClient,
   LiveStateReader,
   MinuteWindowCache,
   RedisCounterStore,
   subscribeToChanges,
+  type AnyRedis,
   type ChangeSubscription,
 } from '@livetally/live-state';
 import { stopWithin } from '@livetally/lifecycle';
@@ -51,22 +53,29 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const log = logger.child({ component: 'gateway' });
   // Commands fail fast while Redis is down (requests answer 503) instead of queueing.
-  const commands = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectionName: 'lt-gateway',
+  // One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); error listeners attached at creation.
+  const target = { url: config.redisUrl, clusterNodes: config.redisClusterNodes };
+  const commands = createRedisClient(target, {
+    redis: { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'lt-gateway' },
+    onError: throttledWarn(log, 'redis command connection error'),
   });
-  commands.on('error', throttledWarn(log, 'redis command connection error'));
-  // The subscriber waits through outages; ioredis resubscribes after reconnecting.
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'lt-gateway-sub' });
-  subscriber.on('error', throttledWarn(log, 'redis subscriber connection error'));
+  // The subscriber waits through outages; subscribeSharded re-subscribes (on a cluster, one
+  // sharded subscriber per master, moved to the promoted replica after a failover).
+  const subscriber = createRedisClient(target, {
+    role: 'subscriber',
+    redis: { maxRetriesPerRequest: null, connectionName: 'lt-gateway-sub' },
+    onError: throttledWarn(log, 'redis subscriber connection error'),
+  });
+  // The rate limits, subscription quotas and campaign store send one-key commands (or take
+  // one Redis's type until ADR 0003 Milestone 2); on a cluster they get the Cluster client.
+  const commandsClient = commands as Redis;
 
   const store = new RedisCounterStore(commands, { prefix: options.keyPrefix });
   const metrics = new GatewayMetrics();
   const liveState = new LiveStateReader(commands, options.keyPrefix);
   // Shared with every gateway on this key prefix, so that spreading over N gateways does not give a token N caps.
   const ownerQuota = new RedisOwnerQuota({
-    redis: commands,
+    redis: commandsClient,
     keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:ws:subs`,
     max: config.limits.wsMaxSubscriptionsPerToken,
     ttlMs: config.limits.wsSubscriptionShareTtlMs,
@@ -115,7 +124,7 @@ export async function startGateway(
     if (subscription && subscription.tags.size === 0 && !stopping) subscribed = true;
   });
 
-  const historySide = await connectHistory(config, commands, options.keyPrefix, log);
+  const historySide = await connectHistory(config, commandsClient, options.keyPrefix, log);
   const isReady = () => !stopping && subscribed && commands.status === 'ready' && subscriber.status === 'ready';
   metrics.watchReadiness(isReady);
   const app = await buildApp({
@@ -146,7 +155,7 @@ export async function startGateway(
     rateLimits: {
       perMinute: config.limits.ratePerMinute,
       sqlPerMinute: config.limits.sqlRatePerMinute,
-      redis: commands,
+      redis: commandsClient,
       keyPrefix: `${options.keyPrefix ?? config.redisKeyPrefix}:rl`,
     },
     history: historySide.history,
@@ -201,7 +210,7 @@ export async function startGateway(
   };
 }
 
-async function closeRedis(client: Redis): Promise<void> {
+async function closeRedis(client: AnyRedis): Promise<void> {
   // QUIT needs a live connection; otherwise (or if it hangs) just drop the socket.
   if (client.status === 'ready')
     await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
