@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { RedisCounterStore, type Totals } from '@livetally/live-state';
+import { RedisCounterStore, scopeOfTotalsKey, type Totals } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../../services/simulator/src/dataset';
 import type { DedicatedService } from './dedicated';
 import { createTopics, deleteTopics, waitUntilStored } from './kafka';
@@ -122,10 +122,11 @@ export async function startOutageRun(options: {
       const diffs = scopes
         .filter((s) => JSON.stringify(live.get(s)) !== JSON.stringify(expected.get(s)))
         .map((s) => `${s}: got ${JSON.stringify(live.get(s))} want ${JSON.stringify(expected.get(s))}`);
-      let keys = 0;
+      // Per partition (ADR 0003): a scope has one totals share per partition that counted it.
+      const withTotals = new Set<string>();
       for await (const batch of redis.scanStream({ match: `${name}:t:*`, count: 1000 }))
-        keys += (batch as string[]).length;
-      if (keys !== expected.size) diffs.push(`${keys} totals keys, want ${expected.size}`);
+        for (const key of batch as string[]) withTotals.add(scopeOfTotalsKey(name, key)?.scope ?? key);
+      if (withTotals.size !== expected.size) diffs.push(`${withTotals.size} scopes with totals, want ${expected.size}`);
       return diffs;
     });
 
