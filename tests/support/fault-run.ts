@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
 import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/live-state';
@@ -10,6 +10,7 @@ import {
   type DatasetOptions,
 } from '../../services/simulator/src/dataset';
 import type { DedicatedKafkaCluster, DedicatedService } from './dedicated';
+import type { DedicatedRedisCluster } from './redis-cluster';
 import { createTopics, deleteTopics, testKafka, waitUntilStored } from './kafka';
 import { checkLedger, clickhouseTotals } from './ledger';
 import { startService, type ServiceProcess } from './processes';
@@ -25,6 +26,8 @@ import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor, t
  */
 export interface FaultStores {
   redis?: DedicatedService;
+  /** A Redis Cluster instead (workers get REDIS_CLUSTER_NODES; `redis` is then a Cluster client). */
+  redisCluster?: DedicatedRedisCluster;
   chdb?: DedicatedService & { credentials: ClickHouseAccount };
   /** A dedicated broker, or a cluster of them (its url lists every broker). */
   kafka?: DedicatedService | DedicatedKafkaCluster;
@@ -37,7 +40,7 @@ export interface FaultRun {
   /** The workers' environment (also what `npm run reconcile` needs to act on this run). */
   env: Record<string, string>;
   kafka: Kafka;
-  redis: Redis;
+  redis: Redis | Cluster;
   ch: ClickHouseClient;
   store: RedisCounterStore;
   data: DatasetMessage[];
@@ -80,9 +83,10 @@ export async function startFaultRun(
     { topic, numPartitions: options.partitions ?? 6 },
     { topic: dlqTopic, numPartitions: options.dlqPartitions ?? 1 },
   ]);
-  const redisUrl = stores.redis?.url ?? STACK.redisUrl;
-  const redis = new Redis(redisUrl);
-  redis.on('error', () => undefined); // a dedicated Redis the test restarts; commands wait for the reconnect
+  const cluster = stores.redisCluster;
+  const redisUrl = cluster ? `redis://${cluster.nodesList.split(',')[0]}` : (stores.redis?.url ?? STACK.redisUrl);
+  const redis = cluster ? cluster.client() : new Redis(redisUrl);
+  redis.on('error', () => undefined); // a dedicated Redis the test restarts (or fails over); commands wait
   const store = new RedisCounterStore(redis, { prefix: run });
   const clickhouse: Record<string, string> = stores.chdb
     ? {
@@ -118,6 +122,7 @@ export async function startFaultRun(
       LOG_LEVEL: 'info',
       KAFKA_BROKERS: brokers.join(','),
       REDIS_URL: redisUrl,
+      ...(cluster ? { REDIS_CLUSTER_NODES: cluster.nodesList } : {}),
       ...clickhouse,
       ...options.workerEnv,
     },

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { topicReplication } from '@livetally/events';
-import { RedisCounterStore, keySpace, partitionTag, waitUntilDurable } from '@livetally/live-state';
+import { RedisCounterStore, keySpace, partitionTag, waitUntilDurable, type AnyRedis } from '@livetally/live-state';
 import { STACK, waitFor } from './stack';
 
 export function testKafka(clientId = 'livetally-tests'): Kafka {
@@ -187,7 +186,12 @@ export async function waitUntilApplied(
  * durable offset reached its applied one): Redis is written first, ClickHouse by the
  * workers' next flush.
  */
-export async function waitUntilStored(redis: Redis, prefix: string, topic: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilStored(
+  redis: AnyRedis,
+  prefix: string,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const applied = await new RedisCounterStore(redis, { prefix }).appliedOffsets(topic);
   const keys = keySpace(prefix);
   await waitUntilDurable(redis, (p) => keys.offsets(partitionTag(topic, p)), applied, { timeoutMs });

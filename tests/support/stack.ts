@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
 /** A ClickHouse account as @clickhouse/client takes it. */
@@ -102,15 +102,25 @@ export function ingestEnv(
   };
 }
 
-/** Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+/**
+ * Deletes every key under `<prefix>:` (SCAN + UNLINK, so Redis is never blocked); on a
+ * Redis Cluster on every master, one key per UNLINK (keys of one SCAN page span slots).
+ */
+export async function deletePrefix(redis: Redis | Cluster, prefix: string, perKey = false): Promise<number> {
+  if ((redis as Cluster).isCluster) {
+    let deleted = 0;
+    for (const master of (redis as Cluster).nodes('master')) deleted += await deletePrefix(master, prefix, true);
+    return deleted;
+  }
+  const node = redis as Redis;
   let cursor = '0';
   let deleted = 0;
   const pattern = `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}:*`;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
+    if (perKey) for (const key of keys) deleted += await node.unlink(key);
+    else if (keys.length > 0) deleted += await node.unlink(...keys);
   } while (cursor !== '0');
   return deleted;
 }

@@ -1,3 +1,4 @@
+import { campaignKeys } from './campaign-catalogue';
 import { encodeChangedScopes } from './changes';
 import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
@@ -87,9 +88,12 @@ if ARGV[5] ~= '' then redis.call('SPUBLISH', ARGV[4], ARGV[5]) end
 return {1, ARGV[3]}
 `;
 
-// Ownership of a partition (ADR 0001). KEYS: the partition's offsets hash, marker, lock. ARGV: partition,
-// floor (the highest generation ClickHouse has seen). Returns the new generation, above
-// every earlier one even after Redis lost it, and the partition's applied and durable offsets.
+// Ownership of a partition (ADR 0001). KEYS: the partition's offsets hash, marker, lock,
+// copy of the campaign catalogue version. ARGV: partition, floor (the highest generation
+// ClickHouse has seen), the catalogue version read just before ('' when none). Returns the
+// new generation, above every earlier one even after Redis lost it, and the partition's
+// applied and durable offsets. Raises the partition's catalogue copy (ADR 0003): a
+// catalogue change that read the registry before this partition was registered did not.
 const TAKE_PARTITION = `${LIVE_STATE_GATE}
 local field = 'gen:' .. ARGV[1]
 local gen = redis.call('HINCRBY', KEYS[1], field, 1)
@@ -97,6 +101,9 @@ local floor = tonumber(ARGV[2])
 if gen <= floor then
   gen = floor + 1
   redis.call('HSET', KEYS[1], field, gen)
+end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) > (tonumber(redis.call('GET', KEYS[4]) or '0') or 0) then
+  redis.call('SET', KEYS[4], ARGV[3])
 end
 return {tostring(gen), redis.call('HGET', KEYS[1], ARGV[1]) or '-1', redis.call('HGET', KEYS[1], 'durable:' .. ARGV[1]) or '-1'}
 `;
@@ -167,13 +174,16 @@ export class RedisCounterStore {
   ) {
     this.keys = keySpace(options.prefix);
     this.liveKeys = liveKeys(options.prefix);
+    this.catalogueVersionKey = campaignKeys(options.prefix).version;
     this.observer = options.observer ?? {};
     redis.defineCommand('ltApplyBatch', { lua: APPLY_BATCH });
-    redis.defineCommand('ltTakePartition', { lua: TAKE_PARTITION, numberOfKeys: 3 });
+    redis.defineCommand('ltTakePartition', { lua: TAKE_PARTITION, numberOfKeys: 4 });
     redis.defineCommand('ltMarkDurable', { lua: MARK_DURABLE, numberOfKeys: 1 });
   }
 
   private readonly observer: CounterStoreObserver;
+  /** The campaign catalogue's version (campaign slot), copied to a partition when it is taken. */
+  private readonly catalogueVersionKey: string;
 
   /** The live keys a batch of this partition writes (its share of every scope). */
   partitionKeys(topic: string, partition: number): LiveKeys {
@@ -223,13 +233,18 @@ export class RedisCounterStore {
   async takePartition(topic: string, partition: number, floor: number): Promise<PartitionTakeover> {
     const tag = partitionTag(topic, partition);
     await this.redis.sadd(this.keys.partitions, tag);
+    // Read after registering: a catalogue change either saw the partition in the registry
+    // (and raises its copy itself) or bumped the version before this read.
+    const catalogueVersion = await this.redis.get(this.catalogueVersionKey);
     const [gen, applied, durable] = await this.call<[string, string, string]>(
       'ltTakePartition',
       this.keys.offsets(tag),
       this.keys.liveState(tag),
       this.keys.rebuildLock(tag),
+      this.keys.catalogueVersion(tag),
       String(partition),
       String(floor),
+      catalogueVersion ?? '',
     );
     return { gen: Number(gen), applied, durable };
   }
