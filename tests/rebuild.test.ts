@@ -7,6 +7,7 @@ import {
   LiveStateStore,
   RedisCounterStore,
   globEscape,
+  partitionTag,
   type Totals,
 } from '@livetally/live-state';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
@@ -116,13 +117,13 @@ describe('rebuild', () => {
       });
     await expect(s.takePartition('t', 0, 0)).rejects.toMatchObject({ reason: 'missing' });
     await expect(apply('-1', '9')).rejects.toBeInstanceOf(LiveStateNotReadyError);
-    await redis.set(s.keys.liveState, 'ready');
+    await redis.set(s.keys.liveState(partitionTag('t', 0)), 'ready');
     ownerGen = (await s.takePartition('t', 0, 0)).gen;
-    await redis.set(s.keys.rebuildLock, 'someone', 'PX', 10_000);
+    await redis.set(s.keys.rebuildLock(partitionTag('t', 0)), 'someone', 'PX', 10_000);
     await expect(s.takePartition('t', 0, 0)).rejects.toMatchObject({ reason: 'rebuilding' });
     await expect(apply('-1', '9')).rejects.toMatchObject({ reason: 'rebuilding' });
-    expect(await redis.exists(s.keys.totals('all'))).toBe(0);
-    await redis.del(s.keys.rebuildLock);
+    expect(await redis.exists(s.keys.totals(partitionTag('t', 0), 'all'))).toBe(0);
+    await redis.del(s.keys.rebuildLock(partitionTag('t', 0)));
     expect(await apply('-1', '9')).toEqual({ applied: true });
     expect((await s.readTotals(['all'])).get('all')!.views).toBe(1);
   });
@@ -169,7 +170,7 @@ describe('rebuild', () => {
     });
     const notReadyMs = Math.round(performance.now() - t0);
     expect(await live.status()).toBe('missing');
-    expect(await redis.exists(store.keys.totals('all'))).toBe(0);
+    expect(await redis.keys(`${globEscape(run)}:t:*`)).toEqual([]);
 
     // 4. Rebuild as the operator would, while events still arrive.
     const sentAtRebuild = sent;

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, globEscape } from './keys';
+import { DEFAULT_KEY_PREFIX, globEscape, partitionTag } from './keys';
 import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS } from './totals';
-import { NotPartitionedYetError } from './live-state';
 
 /**
  * Writes the live measures beyond cumulative totals — minute buckets, HyperLogLogs,
@@ -65,23 +64,30 @@ export class LiveMeasureWriter {
   private readonly prefix: string;
 
   /**
-   * ADR 0003 Milestone 2: a rebuild writes each partition's share from ClickHouse's
-   * `GROUP BY kafka_partition`, one partition per call. The writers below have no
-   * partition yet, so they refuse before touching Redis.
+   * `partitionTagValue`: the partition (`<topic>/<p>`) whose shares the add* methods write
+   * (ADR 0003: a rebuild writes each partition's shares from its own rows); see partition().
    */
-  private tag(): string {
-    throw new NotPartitionedYetError('restoring minute buckets, HyperLogLogs and leaderboards');
-  }
-
   constructor(
     private readonly redis: Redis,
     prefix = DEFAULT_KEY_PREFIX,
+    private readonly partitionTagValue?: string,
   ) {
     this.prefix = prefix;
     this.keys = liveLayout.liveKeys(prefix);
     redis.defineCommand('ltRestoreBuckets', { lua: ADD_BUCKETS });
     redis.defineCommand('ltRestoreHyperLogLogs', { lua: ADD_HLLS });
     redis.defineCommand('ltRestoreRanks', { lua: ADD_RANKS });
+  }
+
+  /** A writer of one partition's shares. */
+  partition(topic: string, partition: number): LiveMeasureWriter {
+    return new LiveMeasureWriter(this.redis, this.prefix, partitionTag(topic, partition));
+  }
+
+  private tag(): string {
+    if (this.partitionTagValue === undefined)
+      throw new Error('LiveMeasureWriter: restoring shares needs a partition (writer.partition(topic, p))');
+    return this.partitionTagValue;
   }
 
   /** Runs `command` once per chunk of at most KEYS_PER_CALL keys, in one pipeline. */
@@ -100,21 +106,25 @@ export class LiveMeasureWriter {
 
   /**
    * Deletes every minute bucket, HyperLogLog and leaderboard of the prefix (SCAN, so
-   * Redis is never blocked; UNLINK frees memory in the background); with `scopePrefix`
-   * only those of scopes starting with it (e.g. `campaign:`). Returns how many keys.
+   * Redis is never blocked; UNLINK frees memory in the background), of this writer's
+   * partition only when it has one; with `scopePrefix` only those of scopes starting with
+   * it (e.g. `campaign:`). Returns how many keys. (On a cluster SCAN walks one node: ADR
+   * 0003 Milestone 2 scans every master.)
    */
   async clear(scopePrefix = ''): Promise<number> {
+    const tag = this.partitionTagValue;
     // One pass over the keyspace (SCAN walks all of it whatever the pattern); the
     // four key kinds are told apart here.
     // Layout v2 (ADR 0003): `<prefix>:<kind>:{<topic>/<p>}:<scope>…`, every partition's share.
-    const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{[^}]*\\}:${escapeRegExp(scopePrefix)}`);
+    const tagPattern = tag === undefined ? '[^}]*' : escapeRegExp(tag);
+    const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{${tagPattern}\\}:${escapeRegExp(scopePrefix)}`);
     let removed = 0;
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(
         cursor,
         'MATCH',
-        `${globEscape(this.prefix)}:?:{*}:${globEscape(scopePrefix)}*`,
+        `${globEscape(this.prefix)}:?:{${tag === undefined ? '*' : globEscape(tag)}}:${globEscape(scopePrefix)}*`,
         'COUNT',
         5_000,
       );

@@ -4,7 +4,7 @@ import type { AnyRedis } from './cluster/redis-client';
 import { raiseCatalogueCopies } from './catalogue-copies';
 import { waitUntilDurable } from './durable';
 import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, scopeOfTotalsKey, type KeySpace } from './keys';
-import type { TotalField } from './totals';
+import { TOTAL_FIELDS, type TotalField } from './totals';
 
 /**
  * Whether Redis holds live state, and the atomic reads and writes reconcile and
@@ -85,21 +85,24 @@ export interface CatalogueKeys {
   version: string;
 }
 
+/** What a rebuild writes for ONE partition (ADR 0003: each partition in one script on its slot). */
 export interface RebuiltState {
-  /** The lock token; the write happens only while this rebuild still holds the lock. */
+  /** The lock token; the write happens only while this rebuild still holds the partition's lock. */
   token: string;
   topic: string;
-  /** Totals that replace each scope's hash (integer text; zero fields may be left out). */
+  partition: number;
+  /** The partition's shares that replace each scope's (integer text; zero fields may be left out). */
   totals: Map<string, Partial<Record<TotalField, string>>>;
-  /** Scopes whose totals keys are deleted (no longer backed by history). */
+  /** Scopes whose share of this partition is deleted (no longer backed by history). */
   remove: readonly string[];
-  /** Applied offsets that replace the topic's (and become its durable offsets; owner generations stay). */
-  offsets: Map<number, string>;
+  /** The applied offset that replaces the partition's (and becomes its durable offset; the owner generation stays); null: none. */
+  offset: string | null;
   /**
-   * The campaign catalogue version the campaign totals were computed for: the write
-   * happens only if it is still current (a campaign changed meanwhile: recompute).
+   * The campaign catalogue version the campaign shares were computed for: the write happens
+   * only if the partition's copy of the version is not past it (a campaign changed
+   * meanwhile: recompute), and raises the copy to it.
    */
-  catalogue?: { versionKey: string; version: string };
+  catalogueVersion?: string;
 }
 
 /** 'written'; 'lock-lost' (nothing written); 'catalogue-changed' (nothing written, lock still held). */
@@ -147,6 +150,37 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
+// One partition's rebuilt state (ADR 0003), every key of its slot. KEYS: offsets, marker,
+// lock, catalogue-version copy, then W shares to replace, then shares to delete. ARGV:
+// token, W, partition, applied offset ('' = none), catalogue version ('' = no check), then
+// per replaced share: n, n × (field, value).
+const WRITE_REBUILT = `
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+if ARGV[5] ~= '' then
+  local v = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
+  if v > tonumber(ARGV[5]) then return 2 end
+  redis.call('SET', KEYS[4], ARGV[5])
+end
+-- The owner generation stays (it only ever grows); the offsets are replaced, and what was
+-- rebuilt from ClickHouse is durable by definition.
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 4) ~= 'gen:' then redis.call('HDEL', KEYS[1], f) end
+end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4], 'durable:' .. ARGV[3], ARGV[4]) end
+local w = tonumber(ARGV[2])
+local a = 6
+for i = 5, 4 + w do
+  redis.call('DEL', KEYS[i])
+  local n = tonumber(ARGV[a]); a = a + 1
+  if n > 0 then redis.call('HSET', KEYS[i], unpack(ARGV, a, a + 2 * n - 1)) end
+  a = a + 2 * n
+end
+for i = 5 + w, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('SET', KEYS[2], 'ready')
+redis.call('DEL', KEYS[3])
+return 1
+`;
+
 /** A rebuild (or another whole-topic write) of the pre-ADR-0003 layout: not yet per partition. */
 export class NotPartitionedYetError extends Error {
   constructor(what: string) {
@@ -171,6 +205,7 @@ export class LiveStateStore {
     redis.defineCommand('ltRefreshLock', { lua: REFRESH_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltReleaseLock', { lua: RELEASE_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltRenewCatalogueVersion', { lua: RENEW_CATALOGUE_VERSION, numberOfKeys: 1 });
+    redis.defineCommand('ltWriteRebuilt', { lua: WRITE_REBUILT });
   }
 
   private call<T>(command: string, ...args: (string | number)[]): Promise<T> {
@@ -317,23 +352,78 @@ export class LiveStateStore {
     await waitUntilDurable(this.redis, (p) => this.keys.offsets(partitionTag(topic, p)), upTo, { timeoutMs });
   }
 
-  /** ADR 0003 Milestone 2: a rebuild takes every partition's lock (SET NX, in partition order). */
-  async acquireRebuildLock(_token: string, _ttlMs: number): Promise<boolean> {
-    throw new NotPartitionedYetError('the rebuild lock');
+  /**
+   * Takes the rebuild locks of `partitions` of the topic (SET NX with a TTL, in partition
+   * order, so two rebuilds cannot deadlock); all or none: false (none held) when another
+   * rebuild holds one.
+   */
+  async acquireRebuildLocks(topic: string, partitions: readonly number[], token: string, ttlMs: number): Promise<boolean> {
+    const held: number[] = [];
+    for (const p of [...partitions].sort((a, b) => a - b)) {
+      const ok = (await this.redis.set(this.keys.rebuildLock(partitionTag(topic, p)), token, 'PX', ttlMs, 'NX')) === 'OK';
+      if (!ok) {
+        await this.releaseRebuildLocks(topic, held, token);
+        return false;
+      }
+      held.push(p);
+    }
+    return true;
   }
 
-  /** Extends the lock if this token still holds it; false when it was lost. */
-  async refreshRebuildLock(_token: string, _ttlMs: number): Promise<boolean> {
-    throw new NotPartitionedYetError('the rebuild lock');
+  /** Extends the locks this token still holds; false when one of them was lost. */
+  async refreshRebuildLocks(topic: string, partitions: readonly number[], token: string, ttlMs: number): Promise<boolean> {
+    const held = await Promise.all(
+      partitions.map((p) => this.call<number>('ltRefreshLock', this.keys.rebuildLock(partitionTag(topic, p)), token, ttlMs)),
+    );
+    return held.every((h) => h === 1);
   }
 
-  async releaseRebuildLock(_token: string): Promise<boolean> {
-    throw new NotPartitionedYetError('the rebuild lock');
+  /** Releases the locks this token holds; how many it released. */
+  async releaseRebuildLocks(topic: string, partitions: readonly number[], token: string): Promise<number> {
+    const released = await Promise.all(
+      partitions.map((p) => this.call<number>('ltReleaseLock', this.keys.rebuildLock(partitionTag(topic, p)), token)),
+    );
+    return released.filter((r) => r === 1).length;
   }
 
-  /** Milliseconds until the rebuild lock expires; -2 when there is none. */
-  async rebuildLockTtl(): Promise<number> {
-    throw new NotPartitionedYetError('the rebuild lock');
+  /** Milliseconds until the longest-lived rebuild lock of the topic's registered partitions expires; -2 when none is held. */
+  async rebuildLockTtl(topic: string): Promise<number> {
+    const partitions = partitionsOf(await this.tags(), topic);
+    const ttls = await Promise.all(partitions.map((p) => this.redis.pttl(this.keys.rebuildLock(partitionTag(topic, p)))));
+    return Math.max(-2, ...ttls);
+  }
+
+  /** The topic's registered partitions whose marker is not set. */
+  async partitionsWithoutMarker(topic: string): Promise<number[]> {
+    const statuses = await this.partitionStatuses();
+    return partitionsOf(
+      [...statuses].filter(([, status]) => status !== 'ready').map(([tag]) => tag),
+      topic,
+    );
+  }
+
+  /** Registers partitions (as taking them does): readers sum over them, catalogue changes raise their copies. */
+  async registerPartitions(topic: string, partitions: readonly number[]): Promise<void> {
+    if (partitions.length > 0)
+      await this.redis.sadd(this.keys.partitions, ...partitions.map((p) => partitionTag(topic, p)));
+  }
+
+  /** Each partition tag's scopes with a totals share (SCAN; on a cluster one node only, as scanScopes). */
+  async scanShares(count = 5000): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.totalsPattern, 'COUNT', count);
+      cursor = next;
+      for (const k of keys) {
+        const parsed = scopeOfTotalsKey(this.prefix, k);
+        if (parsed === null) continue;
+        let scopes = out.get(parsed.tag);
+        if (!scopes) out.set(parsed.tag, (scopes = new Set()));
+        scopes.add(parsed.scope);
+      }
+    } while (cursor !== '0');
+    return out;
   }
 
   /**
@@ -347,9 +437,38 @@ export class LiveStateStore {
     return version;
   }
 
-  /** ADR 0003 Milestone 2: written per partition, one script in each partition's slot. */
-  async writeRebuiltState(_state: RebuiltState): Promise<RebuiltWriteOutcome> {
-    throw new NotPartitionedYetError('writing the rebuilt live state');
+  /**
+   * Replaces one partition's live state in one atomic step on its slot, only while `token`
+   * holds the partition's rebuild lock (and, with `catalogueVersion`, the partition's copy
+   * of the catalogue version is not past it): its offsets, its shares of every given scope,
+   * the deletion of stale shares, its marker, and the lock's release.
+   */
+  async writeRebuiltState(state: RebuiltState): Promise<RebuiltWriteOutcome> {
+    const tag = partitionTag(state.topic, state.partition);
+    const keys = [
+      this.keys.offsets(tag),
+      this.keys.liveState(tag),
+      this.keys.rebuildLock(tag),
+      this.keys.catalogueVersion(tag),
+    ];
+    const args: (string | number)[] = [
+      state.token,
+      state.totals.size,
+      String(state.partition),
+      state.offset ?? '',
+      state.catalogueVersion ?? '',
+    ];
+    for (const [scope, totals] of state.totals) {
+      keys.push(this.keys.totals(tag, scope));
+      const fields = TOTAL_FIELDS.filter((f) => totals[f] !== undefined && totals[f] !== '0');
+      args.push(fields.length);
+      for (const f of fields) args.push(f, totals[f]!);
+    }
+    for (const scope of state.remove) keys.push(this.keys.totals(tag, scope));
+    // One array argument: spreading hundreds of thousands of values into a call overflows the stack.
+    const code = await (this.redis as unknown as Record<string, (all: (string | number)[]) => Promise<number>>)
+      .ltWriteRebuilt!([keys.length, ...keys, ...args]);
+    return code === 1 ? 'written' : code === 2 ? 'catalogue-changed' : 'lock-lost';
   }
 
   /** Tells gateways which scopes of a partition changed (its sharded channel), in chunks so no message grows unbounded. */

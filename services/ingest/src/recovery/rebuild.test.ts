@@ -10,19 +10,35 @@ function fakes(
     holdLock?: () => boolean;
     marker?: boolean;
     writeOutcomes?: RebuiltWriteOutcome[];
+    /** The highest stored offset per partition (default partitions 0 and 3). */
+    offsets?: [number, string][];
   } = {},
 ) {
   const calls: string[] = [];
   const written: RebuiltState[] = [];
+  const offsets = new Map(
+    options.offsets ?? [
+      [0, '41'],
+      [3, '7'],
+    ],
+  );
   const live: RebuildDeps['live'] = {
-    acquireRebuildLock: vi.fn(async () => (calls.push('lock'), options.lockFree ?? true)),
-    refreshRebuildLock: vi.fn(async () => options.holdLock?.() ?? true),
-    releaseRebuildLock: vi.fn(async () => (calls.push('release'), true)),
+    partitionStatuses: vi.fn(
+      async () => new Map([...offsets.keys()].map((p) => [`t/${p}`, options.marker ? 'ready' : 'missing'] as const)),
+    ),
+    acquireRebuildLocks: vi.fn(async () => (calls.push('lock'), options.lockFree ?? true)),
+    refreshRebuildLocks: vi.fn(async () => options.holdLock?.() ?? true),
+    releaseRebuildLocks: vi.fn(
+      async (_t: string, partitions: readonly number[]) => (calls.push('release'), partitions.length),
+    ),
     rebuildLockTtl: vi.fn(async () => 42_000),
-    hasMarker: vi.fn(async () => options.marker ?? false),
-    scanScopes: vi.fn(async () => (calls.push('scan'), ['all', 'host:gone', 'campaign:c1'])),
+    registerPartitions: vi.fn(async () => void calls.push('register')),
+    // Partition 0 holds shares of three scopes; partition 3 none.
+    scanShares: vi.fn(
+      async () => (calls.push('scan'), new Map([['t/0', new Set(['all', 'host:gone', 'campaign:c1'])]])),
+    ),
     writeRebuiltState: vi.fn(async (s: RebuiltState) => {
-      calls.push('write');
+      calls.push(`write ${s.partition}`);
       written.push(s);
       if (!(options.holdLock?.() ?? true)) return 'lock-lost' as const;
       return options.writeOutcomes?.shift() ?? ('written' as const);
@@ -31,15 +47,7 @@ function fakes(
     renewCatalogueVersion: vi.fn(async () => (calls.push('renew'), '1700000000000')),
   };
   const history: RebuildDeps['history'] = {
-    maxOffsets: vi.fn(
-      async () => (
-        calls.push('maxOffsets'),
-        new Map([
-          [0, '41'],
-          [3, '7'],
-        ])
-      ),
-    ),
+    maxOffsets: vi.fn(async () => (calls.push('maxOffsets'), new Map(offsets))),
     totalsByScope: vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>) => {
       calls.push(`totals ${JSON.stringify([...upTo])}`);
       return new Map([
@@ -62,13 +70,14 @@ function fakes(
     forEachRecentEventKey: vi.fn(
       async (
         _t: string,
-        _u: ReadonlyMap<number, string>,
+        upTo: ReadonlyMap<number, string>,
         _s: number,
         _c: number,
         onChunk: (k: StoredEventKey[]) => Promise<void>,
       ) => {
         calls.push('fingerprints');
-        await onChunk([{ platform: 'p', eventId: 'e', ts: 1, partition: 0, offset: '41' }]);
+        const [partition, offset] = [...upTo][0]!;
+        await onChunk([{ platform: 'p', eventId: 'e', ts: 1, partition: partition!, offset: offset! }]);
         return 1;
       },
     ),
@@ -83,36 +92,45 @@ function fakes(
 }
 
 describe('rebuildLiveState', () => {
-  it('locks, waits the grace, reads history up to the max offsets, restores fingerprints, then writes everything at once', async () => {
+  it('locks every partition, waits the grace, then per partition reads its history, restores its fingerprints and writes it at once', async () => {
     const f = fakes();
     const result = await rebuildLiveState({ ...f, topic: 't', graceMs: 30, lockTtlMs: 30_000 });
-    expect(f.calls[0]).toBe('lock');
+    expect(f.live.acquireRebuildLocks).toHaveBeenCalledWith('t', [0, 3], expect.any(String), 30_000);
     expect(f.calls.filter((c) => c.startsWith('sleep')).length).toBeGreaterThanOrEqual(1);
     const order = f.calls.filter((c) => !c.startsWith('sleep'));
-    expect(order).toEqual(['lock', 'maxOffsets', 'totals [[0,"41"],[3,"7"]]', 'scan', 'fingerprints', 'write']);
-    expect(f.written[0]).toMatchObject({
-      topic: 't',
-      remove: ['host:gone'],
-      offsets: new Map([
-        [0, '41'],
-        [3, '7'],
-      ]),
-    });
+    expect(order).toEqual([
+      'maxOffsets',
+      'lock',
+      'register',
+      'maxOffsets',
+      'scan',
+      'totals [[0,"41"]]',
+      'fingerprints',
+      'write 0',
+      'totals [[3,"7"]]',
+      'fingerprints',
+      'write 3',
+    ]);
+    expect(f.written[0]).toMatchObject({ topic: 't', partition: 0, remove: ['host:gone'], offset: '41' });
+    expect(f.written[1]).toMatchObject({ topic: 't', partition: 3, remove: [], offset: '7' });
     expect([...f.written[0]!.totals.keys()]).toEqual(['all']);
-    expect(f.restored).toHaveLength(1);
+    expect(f.restored.map((k) => [k.topic, k.partition])).toEqual([
+      ['t', 0],
+      ['t', 3],
+    ]);
     expect(result).toMatchObject({
       outcome: 'rebuilt',
       partitions: 2,
       scopes: 1,
       removedScopes: 1,
       keptScopes: [{ kind: 'campaign', scopes: 1 }],
-      fingerprints: 1,
+      fingerprints: 2,
       offsets: { '0': '41', '3': '7' },
     });
-    expect(f.live.releaseRebuildLock).not.toHaveBeenCalled(); // the write released it atomically
+    expect(f.live.releaseRebuildLocks).not.toHaveBeenCalled(); // each write released its lock atomically
     // Per partition (ADR 0003): each rebuilt partition's channel says which scopes changed.
     expect(f.live.publishChanged).toHaveBeenCalledWith('t', 0, ['all', 'host:gone']);
-    expect(f.live.publishChanged).toHaveBeenCalledWith('t', 3, ['all', 'host:gone']);
+    expect(f.live.publishChanged).toHaveBeenCalledWith('t', 3, ['all']);
   });
 
   it('refuses to run beside another rebuild', async () => {
@@ -120,10 +138,10 @@ describe('rebuildLiveState', () => {
     await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(
       RebuildBusyError,
     );
-    expect(f.history.maxOffsets).not.toHaveBeenCalled();
+    expect(f.history.totalsByScope).not.toHaveBeenCalled();
   });
 
-  it('writes nothing when the lock was lost, and gives it up', async () => {
+  it('writes nothing when the lock was lost, and gives the locks up', async () => {
     const f = fakes({ holdLock: () => false });
     await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(
       RebuildLockLostError,
@@ -142,11 +160,11 @@ describe('rebuildLiveState', () => {
     expect(f.calls).toContain('release');
   });
 
-  it('does nothing when asked only if missing and the marker is back', async () => {
+  it('does nothing when asked only if missing and every marker is there', async () => {
     const f = fakes({ marker: true });
     const r = await rebuildLiveState({ ...f, topic: 't', graceMs: 10, lockTtlMs: 30_000, onlyIfMissing: true });
     expect(r.outcome).toBe('not-needed');
-    expect(f.calls).toEqual(['lock', 'release']);
+    expect(f.calls).toEqual(['maxOffsets']);
   });
 });
 
@@ -224,40 +242,45 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
       ),
     },
     writer: {
-      clear: vi.fn(async (prefix?: string) => (calls.push(`clear ${prefix ?? '*'}`), 3)),
-      addMinuteBuckets: vi.fn(
-        async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length),
-      ),
-      addToHyperLogLogs: vi.fn(
-        async (what: string, pairs: readonly (readonly [string, string])[]) =>
-          void written.push({ what, rows: [...pairs] }),
-      ),
-      addRankings: vi.fn(
-        async (parent: string, rows: readonly unknown[]) => (
-          written.push({ what: `rank ${parent}`, rows: [...rows] }),
-          rows.length * 2
-        ),
-      ),
+      partition: () => writer,
     },
     viewerKinds: ['all', 'city'],
     now: () => NOW,
+  };
+  const writer = {
+    clear: vi.fn(async (prefix?: string) => (calls.push(`clear ${prefix ?? '*'}`), 3)),
+    addMinuteBuckets: vi.fn(
+      async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length),
+    ),
+    addToHyperLogLogs: vi.fn(
+      async (what: string, pairs: readonly (readonly [string, string])[]) =>
+        void written.push({ what, rows: [...pairs] }),
+    ),
+    addRankings: vi.fn(
+      async (parent: string, rows: readonly unknown[]) => (
+        written.push({ what: `rank ${parent}`, rows: [...rows] }),
+        rows.length * 2
+      ),
+    ),
   };
   return { measures, written };
 }
 
 describe('rebuildLiveState with live measures and campaigns', () => {
   it('restores the catalogue first, clears and rewrites every measure at the same cut, and writes campaign totals with the catalogue version', async () => {
-    const f = fakes();
+    const f = fakes({ offsets: [[0, '41']] });
     const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month'), campaign('empty')] }]);
     const result = await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
     const order = f.calls.filter((c) => !c.startsWith('sleep'));
     expect(order).toEqual([
+      'maxOffsets',
       'lock',
       'catalogue restore',
       'renew',
+      'register',
       'maxOffsets',
-      'totals [[0,"41"],[3,"7"]]',
       'scan',
+      'totals [[0,"41"]]',
       'fingerprints',
       'clear *',
       'minutes dimensions since 180 min',
@@ -276,10 +299,10 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       'hosts campaign:empty',
       'viewers campaign:empty',
       'rankings campaign:empty',
-      'write',
+      'write 0',
     ]);
     const w = f.written[0]!;
-    expect(w.catalogue).toEqual({ versionKey: 'p:campaigns:version', version: '7' });
+    expect(w.catalogueVersion).toBe('7');
     expect([...w.totals.keys()]).toEqual(['all', 'campaign:month']);
     // campaign:c1 has no definition any more and host:gone no rows: both go.
     expect(w.remove).toEqual(['host:gone', 'campaign:c1']);
@@ -299,7 +322,7 @@ describe('rebuildLiveState with live measures and campaigns', () => {
   });
 
   it('redoes the campaign scopes when a campaign changed before the final write', async () => {
-    const f = fakes({ writeOutcomes: ['catalogue-changed', 'written'] });
+    const f = fakes({ writeOutcomes: ['catalogue-changed', 'written'], offsets: [[0, '41']] });
     const m = measureFakes(f.calls, [
       { version: 7, campaigns: [campaign('month')] },
       { version: 8, campaigns: [campaign('month', 2)] },
@@ -313,14 +336,17 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       lockTtlMs: 30_000,
       progress: (msg) => void progress.push(msg),
     });
-    expect(f.written.map((w) => w.catalogue?.version)).toEqual(['7', '8']);
+    expect(f.written.map((w) => w.catalogueVersion)).toEqual(['7', '8']);
     expect(f.calls.filter((c) => c.startsWith('clear'))).toEqual(['clear *', 'clear campaign:']);
     expect(f.calls.filter((c) => c === 'totals campaign:month')).toHaveLength(2);
     expect(progress.join('\n')).toContain('a campaign changed during the rebuild');
   });
 
   it('gives up, writing nothing, when the catalogue keeps changing', async () => {
-    const f = fakes({ writeOutcomes: ['catalogue-changed', 'catalogue-changed', 'catalogue-changed'] });
+    const f = fakes({
+      writeOutcomes: ['catalogue-changed', 'catalogue-changed', 'catalogue-changed'],
+      offsets: [[0, '41']],
+    });
     const m = measureFakes(f.calls, [{ version: 7, campaigns: [] }]);
     await expect(
       rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 }),

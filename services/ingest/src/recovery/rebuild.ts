@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { campaignScope, type Campaign } from '@livetally/campaigns';
-import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/live-state';
+import {
+  parsePartitionTag,
+  partitionTag,
+  scopeKind,
+  type ClaimInput,
+  type LiveStateStore,
+  type TotalField,
+} from '@livetally/live-state';
 import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
 import {
   addCounts,
@@ -13,31 +20,29 @@ import {
 } from './live-measures';
 
 /**
- * Restores the live state in Redis from ClickHouse while ingest workers keep running:
+ * Restores the live state in Redis from ClickHouse while ingest workers keep running,
+ * partition by partition (ADR 0003: each partition's state is in its own slot):
  *
- * 1. take the rebuild lock (TTL, refreshed while running): every counter and plan
- *    write refuses from now on, and every worker's pre-insert check fails;
+ * 1. take the rebuild lock of every partition to rebuild (the topic's registered partitions
+ *    and those ClickHouse holds rows of; with `onlyIfMissing` only those whose marker is
+ *    missing), in partition order, refreshed while running: every counter and plan write of
+ *    those partitions refuses from now on, and every worker's pre-insert check fails;
  * 2. wait a grace period longer than the longest ClickHouse insert that may have
  *    passed its pre-insert check before the lock, so every such row has landed;
  * 3. (with `measures`) restore the campaign catalogue from ClickHouse under a fresh
  *    catalogue version, so every worker re-reads it before its next apply;
- * 4. read the highest stored offset per partition (the cut), then every dimension
- *    scope's totals over exactly the rows at or below those offsets (server-side);
- * 5. restore the platform-resend fingerprints of rows stored within the dedup
- *    window (so resends arriving later still count once);
- * 6. (with `measures`) clear every minute bucket, HyperLogLog and leaderboard of the
- *    prefix, then write them from the rows at or below the cut: minute buckets of the
- *    last 3 h, active-host and unique-viewer HyperLogLogs, the `all` leaderboards, and
- *    for every campaign of the catalogue its scope's measures and leaderboards, plus
- *    its totals for step 7;
- * 7. in one atomic step, and only while still holding the lock (and while the
- *    catalogue is still the version step 6 matched against; else step 6's campaign
- *    part is redone): replace all scope totals (campaign scopes included), delete
- *    scopes history no longer backs, replace the applied offsets (stale plans go with
- *    them), set the marker and release the lock.
+ * 4. register the partitions (so catalogue changes from now on raise their copies of the
+ *    version) and read the highest stored offset per partition (the cut);
+ * 5. then for each partition, from its own rows at or below its cut: its resend
+ *    fingerprints of the dedup window; (with `measures`) its shares of the minute buckets,
+ *    HyperLogLogs and leaderboards (cleared first), and of every campaign of the catalogue;
+ *    and in one atomic step on its slot, only while still holding its lock (and while its
+ *    copy of the catalogue version is not past the one its campaign shares were computed
+ *    for; else those are redone): its shares of every scope's totals, the deletion of
+ *    shares history no longer backs, its applied offset, its marker and its lock's release.
  *
- * Workers then skip everything at or below the restored offsets and apply the rest;
- * every measure was in place before the marker said ready.
+ * Workers then skip everything at or below the restored offsets and apply the rest; every
+ * measure of a partition was in place before its marker said ready.
  */
 
 /** The campaign catalogue as the rebuild restores and reads it. */
@@ -53,14 +58,15 @@ export interface RebuildCatalogue {
 export interface RebuildDeps {
   live: Pick<
     LiveStateStore,
-    | 'acquireRebuildLock'
-    | 'refreshRebuildLock'
-    | 'releaseRebuildLock'
+    | 'acquireRebuildLocks'
+    | 'refreshRebuildLocks'
+    | 'releaseRebuildLocks'
     | 'rebuildLockTtl'
-    | 'scanScopes'
+    | 'scanShares'
     | 'writeRebuiltState'
     | 'publishChanged'
-    | 'hasMarker'
+    | 'partitionStatuses'
+    | 'registerPartitions'
     | 'renewCatalogueVersion'
   >;
   history: Pick<EventHistory, 'maxOffsets' | 'totalsByScope' | 'forEachRecentEventKey'>;
@@ -80,7 +86,12 @@ export interface RebuildDeps {
    * campaign scopes, minute buckets, HyperLogLogs and leaderboards. Left out, those
    * stay as they are (campaign scopes are kept, not computed).
    */
-  measures?: MeasureDeps & { catalogue: RebuildCatalogue; now?: () => number };
+  measures?: Omit<MeasureDeps, 'writer'> & {
+    catalogue: RebuildCatalogue;
+    now?: () => number;
+    /** The writer of one partition's shares. */
+    writer: { partition(topic: string, partition: number): MeasureDeps['writer'] };
+  };
 }
 
 /** How often the final write is retried when a campaign changed during the rebuild. */
@@ -125,6 +136,8 @@ const FINGERPRINT_CHUNK = 5_000;
 interface RebuildRun {
   deps: RebuildDeps;
   token: string;
+  /** The partitions being rebuilt (their locks held until each is written). */
+  partitions: number[];
   progress: (message: string, data?: Record<string, unknown>) => void;
   /** Throws when the run must stop before the write (lock lost, interrupted). */
   checkLock(): void;
@@ -132,84 +145,114 @@ interface RebuildRun {
   timingsMs: Record<string, number>;
 }
 
+/** The partitions a rebuild covers: registered ones of the topic and those ClickHouse holds rows of; with onlyIfMissing those without a marker. */
+async function partitionsToRebuild(deps: RebuildDeps): Promise<number[]> {
+  const statuses = await deps.live.partitionStatuses();
+  const registered = new Map<number, string>();
+  for (const [tag, status] of statuses) {
+    const parsed = parsePartitionTag(tag);
+    if (parsed && parsed.topic === deps.topic) registered.set(parsed.partition, status);
+  }
+  const stored = await deps.history.maxOffsets(deps.topic);
+  const all = [...new Set([...registered.keys(), ...stored.keys()])].sort((a, b) => a - b);
+  return deps.onlyIfMissing ? all.filter((p) => registered.get(p) !== 'ready') : all;
+}
+
 export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult> {
   const token = randomUUID();
-  if (!(await deps.live.acquireRebuildLock(token, deps.lockTtlMs)))
-    throw new RebuildBusyError(await deps.live.rebuildLockTtl());
-  const lock = keepRebuildLock(deps, token);
+  const partitions = await partitionsToRebuild(deps);
+  if (deps.onlyIfMissing && partitions.length === 0) return notNeeded({});
+  if (!(await deps.live.acquireRebuildLocks(deps.topic, partitions, token, deps.lockTtlMs)))
+    throw new RebuildBusyError(await deps.live.rebuildLockTtl(deps.topic));
+  const lock = keepRebuildLock(deps, token, partitions);
   const run: RebuildRun = {
     deps,
     token,
+    partitions,
     progress: deps.progress ?? (() => undefined),
     checkLock: lock.check,
     ...timer(),
   };
-  run.progress('rebuild lock taken: counter writes and ClickHouse inserts are paused', { ttlMs: deps.lockTtlMs });
-  let written = false;
+  run.progress(
+    `rebuild lock taken for ${partitions.length} partition(s): their counter writes and ClickHouse inserts are paused`,
+    { ttlMs: deps.lockTtlMs, partitions },
+  );
   try {
-    // Checked under the lock: a concurrent rebuild may have finished just before.
-    if (deps.onlyIfMissing && (await deps.live.hasMarker())) {
-      run.progress('live state is already there (rebuilt by another process); nothing to do');
-      return notNeeded(run.timingsMs);
+    // Checked under the locks: a concurrent rebuild may have finished just before.
+    if (deps.onlyIfMissing) {
+      const statuses = await deps.live.partitionStatuses();
+      const done = partitions.filter((p) => statuses.get(partitionTag(deps.topic, p)) === 'ready');
+      if (done.length === partitions.length) {
+        run.progress('live state is already there (rebuilt by another process); nothing to do');
+        return notNeeded(run.timingsMs);
+      }
     }
     await waitForInFlightInserts(run);
     await restoreCatalogue(run);
-    const { offsets, totals } = await readHistoryCut(run);
-    const scopes = await surveyScopes(run);
-    const fingerprints = await restoreFingerprints(run, offsets);
-    const measureRun: MeasureRun = {
-      topic: deps.topic,
-      upTo: offsets,
-      now: 0,
-      check: run.checkLock,
-      progress: run.progress,
-      timed: run.timed,
-    };
-    const dimensions = await restoreDimensions(run, measureRun);
-    const final = await writeFinalState(
-      run,
-      measureRun,
-      { offsets, totals, existing: scopes.existing },
-      dimensions.counts,
-    );
-    written = true;
+    await deps.live.registerPartitions(deps.topic, partitions);
+    const cut = await readCut(run);
+    const existing = await timed(run, 'scan', () => deps.live.scanShares());
+    const kept = keptKinds(run, existing);
+    const totals = new Map<string, true>();
+    const removed = new Set<string>();
+    let fingerprints = 0;
+    let counts: MeasureCounts | null = null;
+    let campaigns: number | null = null;
+    let clearedKeys = 0;
+    for (const partition of partitions) {
+      const written = await rebuildPartition(run, partition, cut.get(partition) ?? null, existing);
+      lock.written(partition);
+      for (const scope of written.scopes) totals.set(scope, true);
+      for (const scope of written.remove) removed.add(scope);
+      fingerprints += written.fingerprints;
+      if (written.counts) counts = addCounts(counts ?? emptyCounts(), written.counts);
+      campaigns = written.campaigns ?? campaigns;
+      clearedKeys += written.clearedKeys;
+      await deps.live
+        .publishChanged(deps.topic, partition, [...written.scopes, ...written.remove])
+        .catch(() => undefined);
+    }
     await lock.stop();
     run.progress(
-      `Redis: ${final.all.size} scope(s) and ${offsets.size} applied offset(s) written atomically (${final.remove.length} stale scope(s) deleted); live state marked ready, lock released`,
+      `Redis: ${partitions.length} partition(s) written, each atomically: ${totals.size} scope(s), ${cut.size} applied offset(s); live state marked ready, locks released`,
     );
-    const changed = [...final.all.keys(), ...final.remove];
-    for (const partition of offsets.keys())
-      await deps.live.publishChanged(deps.topic, partition, changed).catch(() => undefined);
     return {
       outcome: 'rebuilt',
-      partitions: offsets.size,
-      offsets: Object.fromEntries([...offsets].map(([p, o]) => [String(p), o])),
-      scopes: final.all.size,
-      removedScopes: final.remove.length,
-      keptScopes: scopes.kept,
+      partitions: cut.size,
+      offsets: Object.fromEntries([...cut].map(([p, o]) => [String(p), o])),
+      scopes: totals.size,
+      removedScopes: [...removed].filter((s) => !totals.has(s)).length,
+      keptScopes: kept,
       fingerprints,
-      campaigns: final.campaigns,
+      campaigns,
       measures:
-        final.counts && deps.measures
-          ? { ...final.counts, clearedKeys: dimensions.clearedKeys, viewerKinds: [...deps.measures.viewerKinds] }
-          : null,
+        counts && deps.measures ? { ...counts, clearedKeys, viewerKinds: [...deps.measures.viewerKinds] } : null,
       timingsMs: run.timingsMs,
     };
   } finally {
-    void lock.stop();
-    if (!written) await deps.live.releaseRebuildLock(token).catch(() => undefined);
+    await lock.stop();
+    // Partitions not written keep their state; their locks go (a written partition's went with its write).
+    const left = lock.unwritten();
+    if (left.length > 0) await deps.live.releaseRebuildLocks(deps.topic, left, token).catch(() => undefined);
   }
 }
 
-/** Refreshes the lock every third of its TTL; check() throws once it was lost or the run was interrupted. */
-function keepRebuildLock(deps: RebuildDeps, token: string): { check(): void; stop(): Promise<void> } {
+const timed = <T>(run: RebuildRun, name: string, f: () => Promise<T>) => run.timed(name, f);
+
+/** Refreshes the locks of partitions not written yet every third of the TTL; check() throws once one was lost or the run was interrupted. */
+function keepRebuildLock(
+  deps: RebuildDeps,
+  token: string,
+  partitions: readonly number[],
+): { check(): void; stop(): Promise<void>; written(partition: number): void; unwritten(): number[] } {
   let lost = false;
+  const held = new Set(partitions);
   let refreshing = Promise.resolve();
   const refresher = setInterval(
     () => {
-      refreshing = deps.live.refreshRebuildLock(token, deps.lockTtlMs).then(
-        (held) => {
-          if (!held) lost = true;
+      refreshing = deps.live.refreshRebuildLocks(deps.topic, [...held], token, deps.lockTtlMs).then(
+        (all) => {
+          if (!all) lost = true;
         },
         () => undefined, // a failed refresh is retried on the next tick; the TTL leaves room
       );
@@ -218,13 +261,17 @@ function keepRebuildLock(deps: RebuildDeps, token: string): { check(): void; sto
   );
   return {
     check() {
-      if (deps.signal?.aborted) throw new Error('rebuild interrupted before the write; nothing was written');
+      if (deps.signal?.aborted) throw new Error('rebuild interrupted before the write; nothing more was written');
       if (lost) throw new RebuildLockLostError();
     },
     async stop() {
       clearInterval(refresher);
       await refreshing;
     },
+    written(partition) {
+      held.delete(partition);
+    },
+    unwritten: () => [...held],
   };
 }
 
@@ -291,18 +338,17 @@ async function restoreCatalogue({ deps, progress, checkLock, timed }: RebuildRun
   progress(`Redis: campaign catalogue restored from ClickHouse (lt_campaigns): ${restored} campaign(s)`);
 }
 
-/** Step 4: the cut (highest stored offset per partition) and every dimension scope's totals at it. */
-async function readHistoryCut({ deps, progress, checkLock, timed }: RebuildRun) {
+/** Step 4: the cut, the highest stored offset of each partition being rebuilt. */
+async function readCut({ deps, partitions, progress, checkLock, timed }: RebuildRun): Promise<Map<number, string>> {
   const { history, topic } = deps;
-  const offsets = await timed('maxOffsets', () => history.maxOffsets(topic));
+  const stored = await timed('maxOffsets', () => history.maxOffsets(topic));
   checkLock();
-  progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, {
-    offsets: Object.fromEntries(offsets),
-  });
-  const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
-  checkLock();
-  progress(`ClickHouse: totals of ${totals.size} scope(s) computed`);
-  return { offsets, totals };
+  const cut = new Map([...stored].filter(([p]) => partitions.includes(p)));
+  const unlocked = [...stored.keys()].filter((p) => !partitions.includes(p));
+  if (unlocked.length > 0 && !deps.onlyIfMissing)
+    throw new Error(`ClickHouse now holds partition(s) ${unlocked.join(', ')} the rebuild did not lock; run it again`);
+  progress(`ClickHouse: ${cut.size} partition(s) of ${topic} hold rows`, { offsets: Object.fromEntries(cut) });
+  return cut;
 }
 
 /** Scope kinds the rebuild computes (campaign scopes only with `measures`). */
@@ -310,18 +356,19 @@ function computableKinds(deps: RebuildDeps): ReadonlySet<string> {
   return new Set(deps.measures ? [...HISTORY_SCOPE_KINDS, 'campaign'] : HISTORY_SCOPE_KINDS);
 }
 
-/** The scopes Redis holds now, and per kind those history cannot compute (kept as they are). */
-async function surveyScopes({ deps, progress, timed }: RebuildRun) {
+/** Per kind, the scopes history cannot compute (their shares are kept as they are). */
+function keptKinds({ deps, progress }: RebuildRun, existing: ReadonlyMap<string, ReadonlySet<string>>) {
   const computable = computableKinds(deps);
-  const existing = await timed('scan', () => deps.live.scanScopes());
+  const scopes = new Set<string>();
+  for (const shares of existing.values()) for (const s of shares) scopes.add(s);
   const byKind = new Map<string, number>();
-  for (const s of existing)
+  for (const s of scopes)
     if (!computable.has(scopeKind(s))) byKind.set(scopeKind(s), (byKind.get(scopeKind(s)) ?? 0) + 1);
-  const kept = [...byKind].map(([kind, scopes]) => ({ kind, scopes }));
-  progress(`Redis: ${existing.length} scope key(s) before the rebuild`);
+  const kept = [...byKind].map(([kind, n]) => ({ kind, scopes: n }));
+  progress(`Redis: ${scopes.size} scope(s) with totals before the rebuild`);
   for (const k of kept)
     progress(`  kept ${k.scopes} ${k.kind} scope(s) as they are: ClickHouse cannot compute ${k.kind} totals yet`);
-  return { existing, kept };
+  return kept;
 }
 
 /** Step 5: resend fingerprints of the rows stored within the dedup window. */
@@ -344,75 +391,86 @@ async function restoreFingerprints(
   return fingerprints;
 }
 
-/** Step 6 for dimension scopes: clear every measure key of the prefix, then restore them from history. */
-async function restoreDimensions(
-  { deps, progress, checkLock, timed }: RebuildRun,
-  measureRun: MeasureRun,
-): Promise<{ counts: MeasureCounts | null; clearedKeys: number }> {
-  const measures = deps.measures;
-  if (!measures) return { counts: null, clearedKeys: 0 };
-  measureRun.now = (measures.now ?? Date.now)();
-  const clearedKeys = await timed('clear', () => measures.writer.clear());
-  checkLock();
-  progress(
-    `Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`,
-  );
-  return { counts: await restoreDimensionMeasures(measures, measureRun), clearedKeys };
-}
-
 /**
- * Step 6 for campaign scopes and step 7: campaign scopes computed for the catalogue
- * version read here, then the one atomic write; redone when a campaign changed in between.
+ * Step 5 for one partition: from its rows at or below `offset` (none: no rows), its
+ * fingerprints, its shares of every measure, then the one atomic write on its slot;
+ * the campaign shares are redone when a campaign changed in between.
  */
-async function writeFinalState(
-  { deps, token, progress, checkLock, timed }: RebuildRun,
-  measureRun: MeasureRun,
-  cut: { offsets: Map<number, string>; totals: Map<string, ScopeTotalsText>; existing: readonly string[] },
-  dimensionCounts: MeasureCounts | null,
+async function rebuildPartition(
+  run: RebuildRun,
+  partition: number,
+  offset: string | null,
+  existing: ReadonlyMap<string, ReadonlySet<string>>,
 ) {
+  const { deps, token, progress, checkLock, timed } = run;
   const { measures, topic } = deps;
+  const upTo = new Map(offset === null ? [] : [[partition, offset] as const]);
+  progress(`partition ${partition}: ${offset === null ? 'no rows in ClickHouse' : `rows through offset ${offset}`}`);
+  const totals =
+    offset === null
+      ? new Map<string, ScopeTotalsText>()
+      : await timed('totals', () => deps.history.totalsByScope(topic, upTo));
+  checkLock();
+  const fingerprints = await restoreFingerprints(run, upTo);
   const computable = computableKinds(deps);
-  let counts = dimensionCounts;
+  const mine = [...(existing.get(partitionTag(topic, partition)) ?? [])];
+  const measureRun: MeasureRun = { topic, upTo, now: 0, check: checkLock, progress, timed };
+  let counts: MeasureCounts | null = null;
+  let clearedKeys = 0;
+  let writer: MeasureDeps['writer'] | undefined;
+  if (measures) {
+    writer = measures.writer.partition(topic, partition);
+    measureRun.now = (measures.now ?? Date.now)();
+    clearedKeys = await timed('clear', () => writer!.clear());
+    checkLock();
+    counts = await restoreDimensionMeasures({ ...measures, writer }, measureRun);
+  }
   let campaigns: number | null = null;
-  let all: Map<string, ScopeTotalsText> = cut.totals;
-  let remove: string[] = [];
   for (let attempt = 1; ; attempt++) {
-    let catalogue: { versionKey: string; version: string } | undefined;
-    if (measures) {
+    let catalogueVersion: string | undefined;
+    let all: Map<string, ScopeTotalsText> = totals;
+    if (measures && writer) {
       if (attempt > 1) {
-        const n = await timed('clear', () => measures.writer.clear('campaign:'));
-        progress(`a campaign changed during the rebuild; redoing the campaign scopes (${n} key(s) cleared)`);
+        const n = await timed('clear', () => writer!.clear('campaign:'));
+        progress(
+          `a campaign changed during the rebuild; redoing partition ${partition}'s campaign shares (${n} key(s) cleared)`,
+        );
       }
       const snap = await timed('catalogue', () => measures.catalogue.snapshot());
-      catalogue = { versionKey: measures.catalogue.versionKey, version: String(snap.version) };
+      catalogueVersion = String(snap.version);
       campaigns = snap.campaigns.length;
-      progress(`campaign scopes: ${snap.campaigns.length} campaign(s) in catalogue version ${snap.version}`);
-      all = new Map(cut.totals);
+      all = new Map(totals);
       let campaignCounts = emptyCounts();
       for (const c of snap.campaigns) {
-        const r = await restoreCampaign(measures, measureRun, c);
+        const r = await restoreCampaign({ ...measures, writer }, measureRun, c);
         if (r.totals) all.set(campaignScope(c.id), r.totals);
         campaignCounts = addCounts(campaignCounts, r.counts);
       }
       counts = addCounts(counts ?? emptyCounts(), campaignCounts);
     }
-    remove = cut.existing.filter((s) => computable.has(scopeKind(s)) && !all.has(s));
+    const remove = mine.filter((s) => computable.has(scopeKind(s)) && !all.has(s));
     checkLock();
     const outcome = await timed('write', () =>
       deps.live.writeRebuiltState({
         token,
         topic,
+        partition,
         totals: all as Map<string, Partial<Record<TotalField, string>>>,
         remove,
-        offsets: cut.offsets,
-        catalogue,
+        offset,
+        catalogueVersion,
       }),
     );
     if (outcome === 'lock-lost') throw new RebuildLockLostError();
-    if (outcome === 'written') return { all, remove, campaigns, counts };
+    if (outcome === 'written') {
+      progress(
+        `Redis: partition ${partition} written (${all.size} scope share(s), ${remove.length} stale share(s) deleted), marked ready`,
+      );
+      return { scopes: [...all.keys()], remove, fingerprints, counts, campaigns, clearedKeys };
+    }
     if (attempt >= CATALOGUE_ATTEMPTS)
       throw new Error(
-        `the campaign catalogue kept changing during the rebuild (${attempt} attempts); nothing was written, run it again`,
+        `the campaign catalogue kept changing during the rebuild (${attempt} attempts); partition ${partition} was not written, run it again`,
       );
   }
 }
