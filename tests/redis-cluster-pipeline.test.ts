@@ -65,19 +65,30 @@ interface GatewayProcess {
 }
 
 /** Every scope's totals through GET /v1/totals/:scope, a few requests at a time. */
-async function gatewayTotals(url: string, scopes: readonly string[]): Promise<Map<string, Totals>> {
+async function gatewayTotals(url: string, scopes: readonly string[]) {
   const out = new Map<string, Totals>();
   const queue = [...scopes];
+  let notReady = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let scope = queue.shift(); scope !== undefined; scope = queue.shift()) {
-        const res = await fetch(`${url}/v1/totals/${encodeURIComponent(scope)}`);
-        if (!res.ok) throw new Error(`GET /v1/totals/${scope}: ${res.status} ${await res.text()}`);
-        out.set(scope, ((await res.json()) as { totals: Totals }).totals);
+        // 503 NOT_READY says "try again shortly" (e.g. a read caught by a failover): a client does.
+        const totals = await waitFor(
+          `GET /v1/totals/${scope}`,
+          async () => {
+            const res = await fetch(`${url}/v1/totals/${encodeURIComponent(scope)}`);
+            if (res.ok) return ((await res.json()) as { totals: Totals }).totals;
+            notReady++;
+            throw new Error(`${res.status} ${await res.text()}`);
+          },
+          10_000,
+          100,
+        );
+        out.set(scope, totals);
       }
     }),
   );
-  return out;
+  return { totals: out, notReady };
 }
 
 /** The data set's expected totals per scope, and the scopes whose gateway figures differ. */
@@ -87,10 +98,11 @@ async function gatewayDifferences(gateway: GatewayProcess, run: FaultRun) {
   const got = await gatewayTotals(gateway.url, scopes).catch((err: Error) => {
     throw new Error(`${err.message}\n--- gateway ---\n${gateway.process.output().slice(-6000)}`);
   });
-  const differ = scopes.filter((s) => !sameTotals(got.get(s), expected.get(s)!));
+  const differ = scopes.filter((s) => !sameTotals(got.totals.get(s), expected.get(s)!));
   return {
     scopes: scopes.length,
-    differ: differ.slice(0, 5).map((s) => ({ scope: s, got: got.get(s), want: expected.get(s) })),
+    notReadyAnswers: got.notReady,
+    differ: differ.slice(0, 5).map((s) => ({ scope: s, got: got.totals.get(s), want: expected.get(s) })),
   };
 }
 
@@ -211,6 +223,7 @@ describe('the pipeline on a Redis Cluster', () => {
         promotedAfterMs,
         retakes: (output.match(/its applied offset moved; taking it again/g) ?? []).length,
         dedupStateMissing: (output.match(/DedupStateMissingError|fingerprints.*lost/gi) ?? []).length,
+        gatewayNotReadyAnswers: diff.notReadyAnswers,
         totalMs: Date.now() - started,
       };
       process.stdout.write(`[cluster failover] ${JSON.stringify(report)}\n`);

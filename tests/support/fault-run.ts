@@ -2,7 +2,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Redis, type Cluster } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { RedisCounterStore, TOTAL_FIELDS, type Totals } from '@livetally/live-state';
+import { RedisCounterStore, TOTAL_FIELDS, createRedisClient, type Totals } from '@livetally/live-state';
 import {
   buildDataset,
   expectedTotals,
@@ -85,7 +85,13 @@ export async function startFaultRun(
   ]);
   const cluster = stores.redisCluster;
   const redisUrl = cluster ? `redis://${cluster.nodesList.split(',')[0]}` : (stores.redis?.url ?? STACK.redisUrl);
-  const redis = cluster ? cluster.client() : new Redis(redisUrl);
+  // On a cluster, the services' own factory: the options a failover needs (slot map refresh).
+  const redis = cluster
+    ? createRedisClient(
+        { url: redisUrl, clusterNodes: cluster.nodesList.split(',') },
+        { redis: { maxRetriesPerRequest: 2 }, onError: () => undefined },
+      )
+    : new Redis(redisUrl);
   redis.on('error', () => undefined); // a dedicated Redis the test restarts (or fails over); commands wait
   const store = new RedisCounterStore(redis, { prefix: run });
   const clickhouse: Record<string, string> = stores.chdb

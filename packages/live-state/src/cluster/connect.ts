@@ -26,8 +26,9 @@ export interface RedisClientOptions {
   redis?: RedisOptions;
   /**
    * Cluster-wide overrides (retry pauses, slot refresh). By default a cluster client queues
-   * nothing while it has no slot map when `redis.enableOfflineQueue` is false, and looks for the
-   * cluster again forever (pauses growing to 2 s), like a single client's retryStrategy.
+   * nothing while it has no slot map when `redis.enableOfflineQueue` is false, looks for the
+   * cluster again forever (pauses growing to 2 s), like a single client's retryStrategy, and
+   * reads the slot map every second.
    */
   cluster?: Omit<ClusterOptions, 'redisOptions' | 'shardedSubscribers'>;
 }
@@ -73,6 +74,11 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
     const { retryStrategy: _unused, lazyConnect, ...perNode } = redis;
     client = new Cluster(nodes, {
       clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+      // ioredis learns a failover's new slot owners from a MOVED reply to a single command; a
+      // pipeline over several slots of a moved master gets MOVED replies that differ (the slot
+      // number) and neither retries nor refreshes its map. Asking every second bounds how long
+      // such reads (readGrouped) fail after a failover.
+      slotsRefreshInterval: 1_000,
       enableOfflineQueue: redis.enableOfflineQueue ?? true,
       lazyConnect: lazyConnect ?? false,
       ...options.cluster,
