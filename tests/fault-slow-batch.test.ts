@@ -61,20 +61,45 @@ describe('fault: ClickHouse stalls longer than the session timeout', () => {
     const sameMembers = async (after: string) =>
       expect(await stableMembers(r!.kafka, r!.run, 2), `group members after the stall while ${after}`).toEqual(members);
 
+    // A stream stays in one partition, as Kafka's keyed partitioning keeps it: resend
+    // fingerprints are kept per partition (ADR 0003), so a resend must land where its original did.
+    const streamPartition = new Map<string, number>();
+    const byStream = (pick: (hash: number) => number) => (i: number) => {
+      const key = String(r!.data[i]!.key);
+      let partition = streamPartition.get(key);
+      if (partition === undefined) {
+        const hash = [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 0);
+        streamPartition.set(key, (partition = pick(hash)));
+      }
+      return partition;
+    };
     // Partitions 0-2 get the first events: the first batches find no live state and ask ClickHouse for history.
-    await stalled('fresh deployment', () => r!.produce(0, 3_000, (i) => i % 3));
+    await stalled('fresh deployment', () =>
+      r!.produce(
+        0,
+        3_000,
+        byStream((h) => h % 3),
+      ),
+    );
     await r.waitForRedis(3_000);
     await sameMembers('checking for history');
-    // Partitions 3-5 get their first events: the workers take them (generation and fence in ClickHouse).
-    await stalled('taking partitions', () => r!.produce(3_000, 6_000, (i) => 3 + (i % 3)));
+    // Partitions 3-5 get their first events (streams new since): the workers take them (generation and fence in ClickHouse).
+    await stalled('taking partitions', () =>
+      r!.produce(
+        3_000,
+        6_000,
+        byStream((h) => 3 + (h % 3)),
+      ),
+    );
     await r.waitForRedis(6_000);
     await sameMembers('taking partitions');
     // All partitions: inserts in flight when ClickHouse stops, then batches wait for room.
-    await r.produce(6_000, 7_500);
-    await stalled('flushing', () => r!.produce(7_500, 9_000));
+    const anywhere = byStream((h) => h % PARTITIONS);
+    await r.produce(6_000, 7_500, anywhere);
+    await stalled('flushing', () => r!.produce(7_500, 9_000, anywhere));
     await r.waitForRedis(9_000);
     await sameMembers('flushing');
-    await r.produce(9_000, 12_000);
+    await r.produce(9_000, 12_000, anywhere);
     await r.expectExact();
 
     await sameMembers('all');
