@@ -12,9 +12,12 @@ import { clickhouseEnv, freePort, waitFor } from './support/stack';
  * The whole pipeline on a Redis Cluster (issue 12, ADR 0003): real ingest worker processes and
  * a real gateway connect to a throwaway cluster of three masters and three replicas through
  * REDIS_CLUSTER_NODES, with the shared Kafka and ClickHouse (fresh topic, group, key prefix and
- * database per test). Every scope's totals read through the gateway's REST API, which sums each
- * scope's shares over the partitions, must equal the data set's, and ClickHouse must hold every
- * event once (the fault run's ledger).
+ * database per test), or, in the last test, the test's own three Kafka brokers. Every scope's
+ * totals read through the gateway's REST API, which sums each scope's shares over the
+ * partitions, must equal the data set's, and ClickHouse must hold every event once (the fault
+ * run's ledger), also after a master is SIGKILLed with applies its replica never got (ADR 0003:
+ * the owner's next apply is refused on the offset check and the partition replayed from Kafka)
+ * and after a broker is SIGKILLed.
  */
 let cleanups: (() => Promise<unknown>)[] = [];
 
