@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adoptGroupOffsets, keySpace } from '@livetally/live-state';
+import { RedisCounterStore, adoptGroupOffsets, keySpace, partitionTag } from '@livetally/live-state';
 import { STACK, deletePrefix, uniqueName } from './support/stack';
 
 /**
@@ -21,15 +21,17 @@ describe('adoptGroupOffsets', () => {
     const previous = `${prefix}:off:ingest:t`;
     await redis.hset(previous, '0', '41', '1', '7', 'plan:0', '42-50');
     expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(2);
-    expect(await redis.hgetall(keySpace(prefix).appliedOffsets('t'))).toEqual({
-      '0': '41',
-      'durable:0': '41',
-      '1': '7',
-      'durable:1': '7',
-    });
+    // Per partition (ADR 0003): each partition's offsets hash, and the partition registered.
+    const offsets = await new RedisCounterStore(redis, { prefix }).offsetFields('t');
+    expect(offsets).toEqual(
+      new Map([
+        [0, { '0': '41', 'durable:0': '41' }],
+        [1, { '1': '7', 'durable:1': '7' }],
+      ]),
+    );
     expect(await redis.exists(previous)).toBe(0);
     await redis.hset(previous, '0', '99');
     expect(await adoptGroupOffsets(redis, { prefix, group: 'ingest', topic: 't' })).toBe(0);
-    expect(await redis.hget(keySpace(prefix).appliedOffsets('t'), '0')).toBe('41');
+    expect(await redis.hget(keySpace(prefix).offsets(partitionTag('t', 0)), '0')).toBe('41');
   });
 });
