@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, bool, hostPorts, int, oneOf, parseEnv, parseEnvInto, str, url } from './index';
+import {
+  ConfigError,
+  bool,
+  hostPorts,
+  int,
+  oneOf,
+  parseEnv,
+  parseEnvInto,
+  redisClusterNodesField,
+  str,
+  url,
+} from './index';
 
 const schema = {
   KAFKA_BROKERS: hostPorts('127.0.0.1:9092'),
@@ -45,5 +56,24 @@ describe('parseEnvInto', () => {
     const problems = ['OTHER is wrong'];
     expect(parseEnvInto({ NAME: 'x' }, schema, problems)).toMatchObject({ NAME: 'x', BATCH: 500 });
     expect(problems).toEqual(['OTHER is wrong']);
+  });
+});
+
+describe('REDIS_CLUSTER_NODES', () => {
+  const nodes = { REDIS_CLUSTER_NODES: redisClusterNodesField };
+
+  it('is empty (one Redis) when unset or blank, and a host:port list when set', () => {
+    expect(parseEnv({}, nodes).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(parseEnv({ REDIS_CLUSTER_NODES: '  ' }, nodes).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(parseEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }, nodes).REDIS_CLUSTER_NODES).toEqual([
+      '127.0.0.1:7000',
+      '127.0.0.1:7001',
+    ]);
+  });
+
+  it('refuses entries without a port', () => {
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: 'redis-1,redis-2:7000' }, nodes)).toThrow(
+      /REDIS_CLUSTER_NODES must be host:port/,
+    );
   });
 });
