@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { partitionTag, type Totals } from '@livetally/live-state';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { ownerGenerations, sameTotals, startFaultRun, type FaultRun } from './support/fault-run';
@@ -110,6 +111,20 @@ async function gatewayDifferences(gateway: GatewayProcess, run: FaultRun) {
   };
 }
 
+/** A WebSocket client of the gateway subscribed to `totals:all`, keeping every frame with its arrival time. */
+async function watchTotalsAll(gateway: GatewayProcess) {
+  const frames: { type: string; channel?: string; data?: Totals; at: number }[] = [];
+  const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/v1/live`);
+  cleanups.push(async () => ws.close());
+  ws.on('message', (raw) => frames.push({ ...(JSON.parse(String(raw)) as { type: string }), at: Date.now() }));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(JSON.stringify({ type: 'subscribe', channel: 'totals:all' }));
+  await waitFor('the totals:all snapshot', async () => frames.find((f) => f.type === 'snapshot'), 10_000);
+  return frames;
+}
+
+type LiveFrames = Awaited<ReturnType<typeof watchTotalsAll>>;
+
 /** The node replicating `master` now. */
 async function replicaOf(cluster: DedicatedRedisCluster, master: DedicatedService): Promise<DedicatedService> {
   for (const node of cluster.nodes) {
@@ -180,7 +195,8 @@ async function failOverLosingApplies(cluster: DedicatedRedisCluster, run: FaultR
     30_000,
     100,
   );
-  const promotedAfterMs = Date.now() - killedAt;
+  const promotedAt = Date.now();
+  const promotedAfterMs = promotedAt - killedAt;
   const onPromoted = await appliedOn(promoted);
   // The promoted replica lacks applies the workers were told succeeded.
   expect(promoted).toBe(replica);
@@ -190,6 +206,7 @@ async function failOverLosingApplies(cluster: DedicatedRedisCluster, run: FaultR
     appliedWhenReplicaLinkDropped: linkDropped,
     appliedOnMasterAtKill: atKill,
     appliedOnPromotedReplica: onPromoted,
+    promotedAt,
     promotedAfterMs,
     ownerGenerationsAtKill: gensAtKill,
   };
@@ -202,7 +219,26 @@ type Failover = Awaited<ReturnType<typeof failOverLosingApplies>>;
  * at its owner's next apply (the offset check), taken again (a new owner generation) and replayed
  * from Kafka; no resend fingerprint was reported missing; the gateway read every scope exactly.
  */
-async function expectRecovered(label: string, run: FaultRun, gateway: GatewayProcess, failover: Failover, extra = {}) {
+async function expectRecovered(
+  label: string,
+  run: FaultRun,
+  gateway: GatewayProcess,
+  live: LiveFrames,
+  { promotedAt, ...failover }: Failover,
+  extra = {},
+) {
+  // The gateway's sharded subscription followed the failover: it pushes the final figures.
+  const want = expectedTotals(run.data.flatMap((m) => (m.event && m.kind === 'valid' ? [m.event] : []))).get('all')!;
+  const pushed = () => live.filter((f) => f.channel === 'totals:all' && f.data);
+  await waitFor(
+    'the final totals pushed over /v1/live',
+    async () => sameTotals(pushed().at(-1)?.data, want),
+    15_000,
+  ).catch((err: Error) => {
+    throw new Error(
+      `${err.message}: last ${JSON.stringify(pushed().at(-1))}\n${gateway.process.output().slice(-4000)}`,
+    );
+  });
   const diff = await gatewayDifferences(gateway, run);
   const output = workersOutput(run);
   const gensAtEnd = await ownerGenerations(run);
@@ -214,6 +250,7 @@ async function expectRecovered(label: string, run: FaultRun, gateway: GatewayPro
     dedupStateMissing: (output.match(/DedupStateMissingError|fingerprints.*lost/gi) ?? []).length,
     gatewayScopes: diff.scopes,
     gatewayNotReadyAnswers: diff.notReadyAnswers,
+    livePushesAfterPromotion: pushed().filter((f) => f.at > promotedAt).length,
     ...extra,
   };
   process.stdout.write(`[${label}] ${JSON.stringify(report)}\n`);
@@ -255,6 +292,7 @@ describe('the pipeline on a Redis Cluster', () => {
         INGEST_MAX_BYTES_PER_PARTITION: '32768',
       });
       const gateway = await startClusterGateway(cluster, run);
+      const live = await watchTotalsAll(gateway);
       run.startWorker();
       run.startWorker();
       // Half the data set, then the other half while the master fails over.
@@ -264,7 +302,7 @@ describe('the pipeline on a Redis Cluster', () => {
       const failover = await failOverLosingApplies(cluster, run, 6);
       await producing;
       await run.expectExact();
-      await expectRecovered('cluster failover', run, gateway, failover, { totalMs: Date.now() - started });
+      await expectRecovered('cluster failover', run, gateway, live, failover, { totalMs: Date.now() - started });
     },
   );
 
@@ -286,6 +324,7 @@ describe('the pipeline on a Redis Cluster', () => {
       });
       cleanups.push(() => run.close());
       const gateway = await startClusterGateway(cluster, run);
+      const live = await watchTotalsAll(gateway);
       run.startWorker();
       run.startWorker();
       const third = run.data.length / 3;
@@ -310,7 +349,7 @@ describe('the pipeline on a Redis Cluster', () => {
       await producing;
       await run.expectExact();
       note('Redis, ClickHouse and the ledger exact');
-      await expectRecovered('cluster + brokers', run, gateway, failover, {
+      await expectRecovered('cluster + brokers', run, gateway, live, failover, {
         killedBroker: victim,
         partitionsItLed: led,
         totalMs: Date.now() - started,
