@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from './cluster/scan';
 import { DEFAULT_KEY_PREFIX, globEscape, partitionTag } from './keys';
 import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS } from './totals';
@@ -108,8 +109,7 @@ export class LiveMeasureWriter {
    * Deletes every minute bucket, HyperLogLog and leaderboard of the prefix (SCAN, so
    * Redis is never blocked; UNLINK frees memory in the background), of this writer's
    * partition only when it has one; with `scopePrefix` only those of scopes starting with
-   * it (e.g. `campaign:`). Returns how many keys. (On a cluster SCAN walks one node: ADR
-   * 0003 Milestone 2 scans every master.)
+   * it (e.g. `campaign:`). Returns how many keys. On a cluster every master is scanned.
    */
   async clear(scopePrefix = ''): Promise<number> {
     const tag = this.partitionTagValue;
@@ -119,19 +119,14 @@ export class LiveMeasureWriter {
     const tagPattern = tag === undefined ? '[^}]*' : escapeRegExp(tag);
     const head = new RegExp(`^${escapeRegExp(this.prefix)}:[muhr]:\\{${tagPattern}\\}:${escapeRegExp(scopePrefix)}`);
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(
-        cursor,
-        'MATCH',
-        `${globEscape(this.prefix)}:?:{${tag === undefined ? '*' : globEscape(tag)}}:${globEscape(scopePrefix)}*`,
-        'COUNT',
-        5_000,
-      );
-      cursor = next;
+    const pattern = `${globEscape(this.prefix)}:?:{${tag === undefined ? '*' : globEscape(tag)}}:${globEscape(scopePrefix)}*`;
+    for await (const keys of scanKeys(this.redis, pattern)) {
       const mine = keys.filter((k) => head.test(k));
-      if (mine.length > 0) removed += await this.redis.unlink(...mine);
-    } while (cursor !== '0');
+      if (mine.length === 0) continue;
+      // One partition's keys share a slot; a whole prefix's do not, so on a cluster each key goes on its own.
+      if (tag !== undefined || !this.redis.isCluster) removed += await this.redis.unlink(...mine);
+      else removed += (await Promise.all(mine.map((k) => this.redis.unlink(k)))).reduce((a, b) => a + b, 0);
+    }
     return removed;
   }
 

@@ -1,6 +1,7 @@
 import { encodeChangedScopes } from './changes';
 import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
+import { scanKeys } from './cluster/scan';
 import { raiseCatalogueCopies } from './catalogue-copies';
 import { waitUntilDurable } from './durable';
 import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, scopeOfTotalsKey, type KeySpace } from './keys';
@@ -273,21 +274,15 @@ export class LiveStateStore {
     );
   }
 
-  /**
-   * Every scope with a totals share (SCAN, so Redis is never blocked).
-   * On a cluster this SCANs one node only (ADR 0003 Milestone 2: scan every master).
-   */
+  /** Every scope with a totals share (SCAN, so Redis is never blocked; every master of a cluster). */
   async scanScopes(count = 5000): Promise<string[]> {
     const scopes = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.totalsPattern, 'COUNT', count);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.keys.totalsPattern, count)) {
       for (const k of keys) {
         const parsed = scopeOfTotalsKey(this.prefix, k);
         if (parsed !== null) scopes.add(parsed.scope);
       }
-    } while (cursor !== '0');
+    }
     return [...scopes].sort();
   }
 
@@ -357,10 +352,16 @@ export class LiveStateStore {
    * order, so two rebuilds cannot deadlock); all or none: false (none held) when another
    * rebuild holds one.
    */
-  async acquireRebuildLocks(topic: string, partitions: readonly number[], token: string, ttlMs: number): Promise<boolean> {
+  async acquireRebuildLocks(
+    topic: string,
+    partitions: readonly number[],
+    token: string,
+    ttlMs: number,
+  ): Promise<boolean> {
     const held: number[] = [];
     for (const p of [...partitions].sort((a, b) => a - b)) {
-      const ok = (await this.redis.set(this.keys.rebuildLock(partitionTag(topic, p)), token, 'PX', ttlMs, 'NX')) === 'OK';
+      const ok =
+        (await this.redis.set(this.keys.rebuildLock(partitionTag(topic, p)), token, 'PX', ttlMs, 'NX')) === 'OK';
       if (!ok) {
         await this.releaseRebuildLocks(topic, held, token);
         return false;
@@ -371,9 +372,16 @@ export class LiveStateStore {
   }
 
   /** Extends the locks this token still holds; false when one of them was lost. */
-  async refreshRebuildLocks(topic: string, partitions: readonly number[], token: string, ttlMs: number): Promise<boolean> {
+  async refreshRebuildLocks(
+    topic: string,
+    partitions: readonly number[],
+    token: string,
+    ttlMs: number,
+  ): Promise<boolean> {
     const held = await Promise.all(
-      partitions.map((p) => this.call<number>('ltRefreshLock', this.keys.rebuildLock(partitionTag(topic, p)), token, ttlMs)),
+      partitions.map((p) =>
+        this.call<number>('ltRefreshLock', this.keys.rebuildLock(partitionTag(topic, p)), token, ttlMs),
+      ),
     );
     return held.every((h) => h === 1);
   }
@@ -389,7 +397,9 @@ export class LiveStateStore {
   /** Milliseconds until the longest-lived rebuild lock of the topic's registered partitions expires; -2 when none is held. */
   async rebuildLockTtl(topic: string): Promise<number> {
     const partitions = partitionsOf(await this.tags(), topic);
-    const ttls = await Promise.all(partitions.map((p) => this.redis.pttl(this.keys.rebuildLock(partitionTag(topic, p)))));
+    const ttls = await Promise.all(
+      partitions.map((p) => this.redis.pttl(this.keys.rebuildLock(partitionTag(topic, p)))),
+    );
     return Math.max(-2, ...ttls);
   }
 
@@ -408,13 +418,10 @@ export class LiveStateStore {
       await this.redis.sadd(this.keys.partitions, ...partitions.map((p) => partitionTag(topic, p)));
   }
 
-  /** Each partition tag's scopes with a totals share (SCAN; on a cluster one node only, as scanScopes). */
+  /** Each partition tag's scopes with a totals share (SCAN; every master of a cluster). */
   async scanShares(count = 5000): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.totalsPattern, 'COUNT', count);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.keys.totalsPattern, count)) {
       for (const k of keys) {
         const parsed = scopeOfTotalsKey(this.prefix, k);
         if (parsed === null) continue;
@@ -422,7 +429,7 @@ export class LiveStateStore {
         if (!scopes) out.set(parsed.tag, (scopes = new Set()));
         scopes.add(parsed.scope);
       }
-    } while (cursor !== '0');
+    }
     return out;
   }
 
