@@ -7,6 +7,7 @@ import {
   LiveStateReader,
   LiveStateStore,
   RedisCounterStore,
+  campaignKeys,
   emptyTotals,
   globEscape,
   type Totals,
@@ -198,7 +199,7 @@ describe('rebuild restores every live measure', () => {
     await waitFor('some of the rest sent', async () => sent >= FIRST + 1_500, 30_000, 50);
     const wiped = (await redis.eval(WIPE, 0, `${globEscape(run)}:*`)) as number;
     expect(wiped).toBeGreaterThan(100);
-    expect(await redis.exists(`${run}:campaigns`)).toBe(0);
+    expect(await redis.exists(campaignKeys(run).catalogue)).toBe(0);
     await waitFor(
       'workers asking for a rebuild',
       async () => workers.some((w) => w.output().includes('npm run rebuild')),

@@ -18,15 +18,21 @@ export interface CampaignKeys extends CampaignStagingKeys {
   coverage: string;
 }
 
+/**
+ * Every catalogue key carries the hash tag `{campaigns}` (ADR 0003), so on a Redis Cluster
+ * they share one slot: the save script and the catalogue snapshot (a MULTI over the
+ * version, the definitions and the staging registry) each touch one slot.
+ */
 export function campaignKeys(prefix = DEFAULT_KEY_PREFIX): CampaignKeys {
+  const head = `${prefix}:{campaigns}`;
   return {
-    catalogue: `${prefix}:campaigns`,
-    version: `${prefix}:campaigns:version`,
-    changes: `${prefix}:campaigns:changed`,
-    pending: `${prefix}:campaigns:pending`,
-    staging: `${prefix}:campaigns:staging`,
-    coverage: `${prefix}:campaigns:coverage`,
-    lease: (id) => `${prefix}:campaigns:lease:${id}`,
+    catalogue: head,
+    version: `${head}:version`,
+    changes: `${head}:changed`,
+    pending: `${head}:pending`,
+    staging: `${head}:staging`,
+    coverage: `${head}:coverage`,
+    lease: (id) => `${head}:lease:${id}`,
   };
 }
 
