@@ -29,6 +29,19 @@ function nodeGroupOf(cluster: Cluster, key: string): string {
  * costs one round trip to each master however many partitions and scopes it spans.
  */
 export async function readGrouped<T = unknown>(client: AnyRedis, reads: readonly KeyedRead[]): Promise<T[]> {
+  try {
+    return await readGroupedOnce<T>(client, reads);
+  } catch (err) {
+    // After a failover or a resharding, a pipeline over several slots gets one MOVED (or ASK)
+    // per slot, different messages, which ioredis neither retries nor learns from: refresh the
+    // slot map and read once more.
+    if (!client.isCluster || !/^(MOVED|ASK) /.test((err as Error).message ?? '')) throw err;
+    await new Promise<void>((resolve) => (client as Cluster).refreshSlotsCache(() => resolve()));
+    return readGroupedOnce<T>(client, reads);
+  }
+}
+
+async function readGroupedOnce<T>(client: AnyRedis, reads: readonly KeyedRead[]): Promise<T[]> {
   if (reads.length === 0) return [];
   const groups = new Map<string, number[]>();
   if (client.isCluster) {
