@@ -333,20 +333,40 @@ describe('the pipeline on a Redis Cluster', () => {
       // produced across the kill: kafkajs' own send can report messages acknowledged that a
       // dying leader never stored (tests/kafka-broker-death.test.ts); the SDK guards that, and
       // tests/chaos-broker-kill.test.ts covers it.
-      const leaders = await partitionReplicas(run.kafka, run.topic);
+      // Killed only once every copy is in sync, and a broker whose loss leaves two in-sync
+      // copies of every partition (as tests/chaos-broker-kill.test.ts picks it): otherwise a
+      // partition has no leader until it comes back (unclean election is off).
+      const leaders = await waitFor(
+        'every broker in every in-sync replica set',
+        async () => {
+          const now = await partitionReplicas(run.kafka, run.topic);
+          return [...now.values()].every((p) => p.isr.length === 3) ? now : undefined;
+        },
+        30_000,
+        200,
+      );
       const victim = leaders.get(0)!.leader;
       const led = [...leaders].filter(([, p]) => p.leader === victim).map(([partition]) => partition);
-      await brokers.nodes[victim - 1]!.stop('SIGKILL');
+      const broker = brokers.nodes[victim - 1]!;
+      await broker.stop('SIGKILL');
       note(`SIGKILL broker ${victim}, leader of partitions ${led.join(',')}`);
-      await waitFor("new leaders for the killed broker's partitions", async () => {
-        const now = await partitionReplicas(run.kafka, run.topic);
-        return led.every((p) => ![victim, -1].includes(now.get(p)!.leader));
-      });
+      await waitFor(
+        "new leaders for the killed broker's partitions",
+        async () => {
+          const now = await partitionReplicas(run.kafka, run.topic);
+          return led.every((p) => ![victim, -1].includes(now.get(p)!.leader));
+        },
+        60_000,
+        200,
+      );
       note('its partitions led by the other brokers');
       const producing = run.produce(third, run.data.length);
       const failover = await failOverLosingApplies(cluster, run, 6);
       note(`Redis master failed over (replica promoted after ${failover.promotedAfterMs} ms)`);
       await producing;
+      // …and started again, as an operator would, catching up while the workers finish.
+      await broker.start();
+      note(`broker ${victim} started again`);
       await run.expectExact();
       note('Redis, ClickHouse and the ledger exact');
       await expectRecovered('cluster + brokers', run, gateway, live, failover, {
