@@ -186,6 +186,17 @@ async function failOverLosingApplies(cluster: DedicatedRedisCluster, run: FaultR
     replica.signal('SIGCONT');
   }
   const killedAt = Date.now();
+  // What the replica will be promoted with: once it has read the bytes buffered for it and then
+  // the end of its link (link down), nothing reaches it before its promotion.
+  const onReplica = await waitFor(
+    'the continued replica to read what it had been sent',
+    async () =>
+      /^master_link_status:down\r?$/m.test(await onNode(replica, (c) => c.info('replication')))
+        ? appliedOn(replica)
+        : undefined,
+    10_000,
+    20,
+  );
   const promoted = await waitFor(
     'a replica promoted for the killed master',
     async () => {
@@ -197,15 +208,14 @@ async function failOverLosingApplies(cluster: DedicatedRedisCluster, run: FaultR
   );
   const promotedAt = Date.now();
   const promotedAfterMs = promotedAt - killedAt;
-  const onPromoted = await appliedOn(promoted);
   // The promoted replica lacks applies the workers were told succeeded.
   expect(promoted).toBe(replica);
-  expect(onPromoted.some((offset, i) => offset < atKill[i]!)).toBe(true);
+  expect(onReplica.some((offset, i) => offset < atKill[i]!)).toBe(true);
   return {
     heldPartitions: held,
     appliedWhenReplicaLinkDropped: linkDropped,
     appliedOnMasterAtKill: atKill,
-    appliedOnPromotedReplica: onPromoted,
+    appliedOnPromotedReplica: onReplica,
     promotedAt,
     promotedAfterMs,
     ownerGenerationsAtKill: gensAtKill,
