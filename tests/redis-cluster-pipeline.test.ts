@@ -4,7 +4,7 @@ import { partitionTag, type Totals } from '@livetally/live-state';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { ownerGenerations, sameTotals, startFaultRun, type FaultRun } from './support/fault-run';
 import { partitionReplicas } from './support/kafka';
-import { startKafkaCluster, type DedicatedService } from './support/dedicated';
+import { startKafkaCluster, type DedicatedKafkaCluster, type DedicatedService } from './support/dedicated';
 import { startService, type ServiceProcess } from './support/processes';
 import { onNode, startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
 import { clickhouseEnv, freePort, waitFor } from './support/stack';
@@ -323,8 +323,13 @@ describe('the pipeline on a Redis Cluster', () => {
       const started = Date.now();
       const note = (what: string) =>
         process.stdout.write(`[cluster + brokers] +${((Date.now() - started) / 1000).toFixed(1)} s ${what}\n`);
-      const [brokers, cluster] = await Promise.all([startKafkaCluster(3), startRedisCluster()]);
-      cleanups.push(() => Promise.all([brokers.remove(), cluster.remove()]));
+      // Each removed even when the other failed to start.
+      const stores = await Promise.allSettled([startKafkaCluster(3), startRedisCluster()]);
+      for (const s of stores) if (s.status === 'fulfilled') cleanups.push(() => s.value.remove());
+      const [brokers, cluster] = stores.map((s) => {
+        if (s.status === 'rejected') throw s.reason;
+        return s.value;
+      }) as [DedicatedKafkaCluster, DedicatedRedisCluster];
       note(`three brokers (${brokers.url}) and a Redis Cluster up`);
       const run = await startFaultRun('clk', {
         count: 36_000,
