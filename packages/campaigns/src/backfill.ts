@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
-import { CampaignStaging, campaignKeys, waitUntilDurable, type StagedScope } from '@livetally/live-state';
+import {
+  CampaignStaging,
+  RETIRE_GRACE_MS,
+  campaignKeys,
+  waitUntilDurable,
+  type StagedScope,
+} from '@livetally/live-state';
 import type { BackfillSlice, CampaignBackfillQueries } from '@livetally/history';
-import { campaignScope, stagingScope, type Campaign } from './campaign';
+import { campaignScope, type Campaign } from './campaign';
 import type { Backfill } from './service';
 
 const VIEWER_CHUNK = 5_000;
@@ -64,33 +70,46 @@ export function createCampaignBackfill(deps: CampaignBackfillDeps): Backfill {
       campaign,
       `cut taken at ${cut.upTo.size} partition offset(s) for version ${definition.version}; building the figures aside`,
     );
-    const slice: BackfillSlice = {
-      topic: deps.topic,
-      upTo: cut.upTo,
-      startsAt: definition.startsAt,
-      endsAt: definition.endsAt,
-      filters: definition.filters,
-    };
-    const agg = await deps.queries.aggregates(slice, cut.sinceMinute);
-    check();
-    if (!(await staging.stage(scope, cut, agg))) return 'superseded';
-    const stageViewers = async (viewers: string[]) => {
+    // Per partition (ADR 0003): each partition's history rows up to its cut point go into its share.
+    let orders = 0;
+    let views = 0;
+    let viewers = 0;
+    for (const [partition, upTo] of [...cut.upTo].sort((a, b) => a[0] - b[0])) {
+      const slice: BackfillSlice = {
+        topic: deps.topic,
+        upTo: new Map([[partition, upTo]]),
+        startsAt: definition.startsAt,
+        endsAt: definition.endsAt,
+        filters: definition.filters,
+      };
+      const agg = await deps.queries.aggregates(slice, cut.sinceMinute);
       check();
-      if (!(await staging.stage(scope, cut, { viewers }))) throw new Superseded('generation superseded');
-    };
-    const viewers = await deps.queries.forEachViewerChunk(slice, VIEWER_CHUNK, stageViewers);
+      if (!(await staging.stage(scope, cut, partition, agg))) return 'superseded';
+      const stageViewers = async (ids: string[]) => {
+        check();
+        if (!(await staging.stage(scope, cut, partition, { viewers: ids })))
+          throw new Superseded('generation superseded');
+      };
+      viewers += await deps.queries.forEachViewerChunk(slice, VIEWER_CHUNK, stageViewers);
+      orders += agg.totals.orders ?? 0;
+      views += agg.totals.views ?? 0;
+    }
     check();
-    if (!(await staging.swap(scope, cut, deps.now()))) return 'superseded';
+    const swapped = await staging.swap(scope, cut);
+    if (!swapped) return 'superseded';
     progress(
       campaign,
-      `swapped in: ${agg.totals.orders ?? 0} orders, ${agg.totals.views ?? 0} views, ${viewers} distinct viewers, ${agg.minutes.length} live minute(s) from history, plus live events since the cut`,
+      `swapped in: ${orders} orders, ${views} views, ${viewers} viewers (summed over partitions) from history, plus live events since the cut`,
     );
+    // The previous generation's shares go once readers that resolved it just before the swap are done.
+    await sleep(RETIRE_GRACE_MS, undefined);
+    await staging.retire(scope, swapped, cut.sinceMinute, deps.now());
     return 'swapped';
   };
 
   return async (campaign, options = {}) => {
     const { signal } = options;
-    const scope: StagedScope = { id: campaign.id, live: campaignScope(campaign.id), staged: stagingScope(campaign.id) };
+    const scope: StagedScope = { id: campaign.id, live: campaignScope(campaign.id) };
     const deadline = Date.now() + DEADLINE_MS;
     for (let superseded = 0; ;) {
       signal?.throwIfAborted();

@@ -72,8 +72,8 @@ describe('campaign matching', () => {
   });
 
   it('counts a matching event in the staging scope too while a backfill builds the figures aside', () => {
-    const m = new CampaignMatcher([{ ...ECM, stagingScope: stagingScope(ECM.id) }]);
-    expect(m.scopesFor(event())).toEqual(['campaign:ecm-2024', 'campaign:ecm-2024~staging']);
+    const m = new CampaignMatcher([{ ...ECM, stagingScope: stagingScope(ECM.id, 'g1') }]);
+    expect(m.scopesFor(event())).toEqual(['campaign:ecm-2024', 'campaign:ecm-2024@g1']);
     expect(m.scopesFor(event({ city: 'Guangzhou' }))).toEqual([]);
   });
 });

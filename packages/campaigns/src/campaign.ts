@@ -35,6 +35,8 @@ export interface CampaignTargets {
 
 /** A campaign as workers match events against it: with the staging scope while a backfill builds its figures aside. */
 export interface CatalogueCampaign extends Campaign {
+  /** The stored scope of its live figures (its live generation's, `campaign:<id>@<gen>`); default `campaign:<id>`. */
+  liveScope?: string;
   /** Every event the campaign matches counts here too, until the backfill swaps this scope in (CampaignStaging). */
   stagingScope?: string;
 }
@@ -45,12 +47,14 @@ export function campaignScope(id: string): string {
 }
 
 /**
- * Where a backfill builds a campaign's new figures aside. `~` is outside the campaign id
- * pattern, so no API or live channel can name it; its kind is still `campaign`, so a
- * rebuild deletes a leftover one like any campaign scope without a campaign.
+ * Where a backfill of generation `gen` builds a campaign's new figures aside: the scope
+ * that becomes live at the swap (ADR 0003; generationScope in @livetally/live-state).
+ * `@` is outside the campaign id pattern, so no API or live channel can name it; its kind
+ * is still `campaign`, so a rebuild deletes a leftover one like any campaign scope
+ * without a campaign.
  */
-export function stagingScope(id: string): string {
-  return `campaign:${id}~staging`;
+export function stagingScope(id: string, gen: string): string {
+  return `campaign:${id}@${gen}`;
 }
 
 /**
@@ -104,7 +108,7 @@ export class CampaignMatcher {
     for (const c of this.campaigns) {
       if (c.startsAt > event.ts) break;
       if (!matchesCampaign(c, event)) continue;
-      out.push(campaignScope(c.id));
+      out.push(c.liveScope ?? campaignScope(c.id));
       if (c.stagingScope !== undefined) out.push(c.stagingScope);
     }
     return out;

@@ -45,10 +45,12 @@ export class CampaignStore {
    * while a backfill builds its figures aside (workers count matching events there too).
    */
   async snapshot(): Promise<{ version: number; campaigns: CatalogueCampaign[] }> {
-    const { version, bodies, staging } = await this.catalogue.snapshot();
+    const { version, bodies, staging, live } = await this.catalogue.snapshot();
     const campaigns = bodies.map((json) => {
       const c = JSON.parse(json) as CatalogueCampaign;
-      return staging[c.id] === undefined ? c : { ...c, stagingScope: stagingScope(c.id) };
+      if (live[c.id] !== undefined) c.liveScope = `campaign:${c.id}@${live[c.id]}`;
+      if (staging[c.id] !== undefined) c.stagingScope = stagingScope(c.id, staging[c.id]!);
+      return c;
     });
     return { version, campaigns };
   }

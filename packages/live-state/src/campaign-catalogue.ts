@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CampaignStagingKeys } from './campaign-staging';
+import { campaignLivePointerKey } from './campaign-scopes';
 import { raiseCatalogueCopies } from './catalogue-copies';
 import { DEFAULT_KEY_PREFIX } from './keys';
 
@@ -12,10 +13,10 @@ import { DEFAULT_KEY_PREFIX } from './keys';
  * (`coverage`), so a save decides atomically whether it needs a backfill.
  */
 export interface CampaignKeys extends CampaignStagingKeys {
-  /** Channel a save publishes the campaign id on. */
-  changes: string;
   /** Hash id → the coverage of the definition in the catalogue. */
   coverage: string;
+  /** Hash id → the backfill generation whose figures are live (campaign-scopes.ts). */
+  live: string;
 }
 
 /**
@@ -33,6 +34,7 @@ export function campaignKeys(prefix = DEFAULT_KEY_PREFIX): CampaignKeys {
     staging: `${head}:staging`,
     coverage: `${head}:coverage`,
     lease: (id) => `${head}:lease:${id}`,
+    live: campaignLivePointerKey(prefix),
   };
 }
 
@@ -84,16 +86,30 @@ export class CampaignCatalogueRedis {
     return this.redis.hget(this.keys.catalogue, id);
   }
 
-  /** The catalogue version, its definitions and the backfill generations registered, read together. */
-  async snapshot(): Promise<{ version: number; bodies: string[]; staging: Record<string, string> }> {
+  /**
+   * The catalogue version, its definitions, the backfill generations registered and the
+   * live generations, read together (one slot).
+   */
+  async snapshot(): Promise<{
+    version: number;
+    bodies: string[];
+    staging: Record<string, string>;
+    live: Record<string, string>;
+  }> {
     const replies = (await this.redis
       .multi()
       .get(this.keys.version)
       .hvals(this.keys.catalogue)
       .hgetall(this.keys.staging)
-      .exec()) as [[null, string | null], [null, string[]], [null, Record<string, string>]];
-    const [[, version], [, bodies], [, staging]] = replies;
-    return { version: Number(version ?? 0), bodies, staging };
+      .hgetall(this.keys.live)
+      .exec()) as [
+      [null, string | null],
+      [null, string[]],
+      [null, Record<string, string>],
+      [null, Record<string, string>],
+    ];
+    const [[, version], [, bodies], [, staging], [, live]] = replies;
+    return { version: Number(version ?? 0), bodies, staging, live };
   }
 
   /** Ids of campaigns whose figures still have to be rebuilt from history. */
@@ -130,7 +146,9 @@ export class CampaignCatalogueRedis {
    * version; running backfills are unregistered (a rebuild recomputes every campaign).
    */
   async restore(entries: readonly Omit<CatalogueEntry, 'version'>[]): Promise<void> {
-    const multi = this.redis.multi().del(this.keys.staging);
+    // The live pointer goes too: the rebuild that follows a restore writes every campaign's
+    // figures under `campaign:<id>`.
+    const multi = this.redis.multi().del(this.keys.staging, this.keys.live);
     for (const e of entries) multi.hset(this.keys.catalogue, e.id, e.body).hset(this.keys.coverage, e.id, e.coverage);
     const replies = await multi.incr(this.keys.version).exec();
     const [err, version] = replies?.at(-1) ?? [new Error('catalogue restore transaction was aborted'), null];

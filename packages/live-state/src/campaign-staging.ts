@@ -2,44 +2,52 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LIMITS } from '@livetally/events';
 import { encodeChangedScopes } from './changes';
-import { keySpace, partitionTag, type KeySpace } from './keys';
+import { campaignLivePointerKey, generationScope } from './campaign-scopes';
+import { DEFAULT_KEY_PREFIX, keySpace, partitionTag, partitionsOf, type KeySpace } from './keys';
 import * as liveLayout from './live-keys';
 import { encodeLivePlan, type LivePlan } from './live-plan';
-import { LIVE_STATE_GATE, NotPartitionedYetError, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
+import { LIVE_STATE_GATE, REFRESH_LOCK, RELEASE_LOCK, liveStateError } from './live-state';
 import { LIVE_OPS_LOOP } from './redis-store';
 
 /**
- * A campaign backfill builds the campaign's new live figures aside, in a staging scope,
- * and swaps them in with one atomic step; readers keep seeing the previous figures
- * until then. Why the swapped-in figures are exact (history up to the cut plus every
- * live event after it, each once):
+ * A campaign backfill builds the campaign's new live figures aside and swaps them in with
+ * one atomic step; readers keep seeing the previous figures until then. Per partition
+ * (ADR 0003, "Campaign catalogue and backfill"): every script touches one slot.
  *
- * 1. The cut is one script: it registers a fresh generation for the campaign in the
- *    staging registry, empties the staging scope, bumps the catalogue version and reads
- *    every partition's applied offset (and the definition the figures are built for).
- * 2. Workers match events against a catalogue snapshot that includes the registry
- *    (CampaignStore.snapshot): while a generation is registered, every event the
- *    campaign matches counts in its live scope and in the staging scope, in the same
- *    atomic apply. The apply script refuses a batch planned against an older catalogue
- *    version, so every batch applied after the cut also reaches the staging scope, and
- *    no batch applied before it does. Batches applied before the cut are at or below the
- *    cut's offsets: ClickHouse holds them once the durable offsets reach the cut.
- * 3. The backfill adds ClickHouse's rows at or below the cut that the definition
- *    matches to the staging scope, each write fenced by the generation: a write of a
- *    generation that is no longer registered changes nothing.
- * 4. The swap is one script, only while the generation is still registered: it renames
- *    every staging key onto the live key (or deletes the live key when the staging one
- *    does not exist: minute buckets in the future part of the window included),
- *    unregisters the generation and bumps the catalogue version, so a batch planned
- *    while the staging scope existed is re-planned without it.
+ * The figures of a backfill generation `g` live under the scope `campaign:<id>@<g>`
+ * (generationScope): that scope is the staging scope while the backfill runs and becomes
+ * the live scope at the swap, without a key being renamed. The catalogue's live pointer
+ * (`{campaigns}:live`, id → generation) names the live one; readers resolve
+ * `campaign:<id>` through it (resolveLiveScopes).
  *
- * So after the swap the live scope holds history up to the cut plus live after the cut,
- * for the definition read at the cut. Anything that changes which events the campaign
- * covers (a save changing its window or filters, a restore of the catalogue from
- * ClickHouse) unregisters the generation in the same step, so a backfill of an older
- * definition can never swap in; another backfill then registers a new generation.
+ * 1. Cut, in the campaign slot: registers `g` in the staging registry and bumps the
+ *    catalogue version to V (reading the definition and the pending entry). Then, for
+ *    each registered partition p of the topic (registry read after the bump), one script
+ *    in p's slot: raises p's catalogue copy `cv:{p}` to V, copies `g` into p's generation
+ *    hash `cg:{p}`, empties p's shares of `g`'s scope and reads p's applied offset,
+ *    `upTo[p]`. A batch of p applied before that script either was planned against a
+ *    version below V (it did not write `g`) or against V (it wrote `g`, and the script
+ *    then emptied it); either way its offset is at or below `upTo[p]`, so ClickHouse
+ *    history covers it once p's durable offset reaches it. A batch applied after it is
+ *    planned against V or later (the apply refuses older ones): it writes `g` and lies
+ *    above `upTo[p]`. A partition registered after the registry read took the version
+ *    after registering, so it holds V or later from its first batch and has no history.
+ * 2. Stage: p's history rows up to `upTo[p]` (`kafka_partition = p`) go into p's share of
+ *    `g`, each call fenced by `cg:{p}` (a newer cut replaced it: the call writes nothing).
+ * 3. Swap, one script in the campaign slot, only while `g` is still registered: points
+ *    the live pointer at `g`, unregisters it, clears the pending entry if unchanged since
+ *    the cut, bumps the version. Readers that resolve after it sum `g`'s shares; before
+ *    it, the previous generation's: never both. A batch planned before the swap wrote
+ *    both the old generation and `g`, one after it only `g`: `g` counts each event once.
+ * 4. Retire: per partition, one script raises the copy to the swap's version (so no batch
+ *    planned before the swap can write the old generation again) and deletes the old
+ *    generation's shares. The runner waits RETIRE_GRACE_MS first, so a reader that
+ *    resolved the old name just before the swap finishes its read.
+ *
+ * Anything that changes which events the campaign covers (a save, a catalogue restore)
+ * unregisters `g` in the campaign slot, so a backfill of an older definition can never
+ * swap in.
  */
-
 /** Where the campaign catalogue and its backfill bookkeeping live (the campaigns package's key layout). */
 export interface CampaignStagingKeys {
   /** Hash id → definition (JSON). */
@@ -52,14 +60,16 @@ export interface CampaignStagingKeys {
   staging: string;
   /** One backfill of a campaign at a time, whichever process runs it. */
   lease(id: string): string;
+  /** Channel a save or a swap publishes the campaign id on. */
+  changes: string;
 }
 
-/** A campaign's live scope and the staging scope its backfill builds aside. */
+/** A campaign being backfilled: its id and the scope readers ask for (`campaign:<id>`). */
 export interface StagedScope {
-  /** Field of the staging registry and of the pending hash (the campaign id). */
+  /** Field of the staging registry, the live pointer and the pending hash (the campaign id). */
   id: string;
+  /** The readers' name of its live figures (`campaign:<id>`), named in change messages. */
   live: string;
-  staged: string;
 }
 
 export interface CampaignCut {
@@ -70,6 +80,8 @@ export interface CampaignCut {
   pending: string;
   /** Applied offset per partition at the cut. */
   upTo: Map<number, string>;
+  /** The catalogue version the cut made (every partition's copy holds it or more). */
+  version: number;
   /** Wall clock at the cut; minute buckets older than their TTL before it are not kept. */
   now: number;
   sinceMinute: number;
@@ -88,27 +100,43 @@ export interface StagedHistory {
 /**
  * Minute buckets can lie ahead of the clock: an event may be stamped up to the future
  * bound after its Kafka record, and record timestamps come from the producers' clocks,
- * which may run ahead of this one. Cut and swap cover minutes up to this far ahead.
+ * which may run ahead of this one. Cut and retire cover minutes up to this far ahead.
  */
 const LATEST_MINUTE_AHEAD_MS = LIMITS.maxFutureSkewMs + 10 * liveLayout.MINUTE_MS;
 /** Ids or leaderboard members per fenced write: bounds how long one call holds Redis. */
 const MEMBERS_PER_CALL = 5_000;
+/** How long after a swap the previous generation's shares are kept for readers that resolved it just before. */
+export const RETIRE_GRACE_MS = 2_000;
 
-// KEYS: offsets, marker, lock, catalogue, catalogue version, pending, staging registry,
-// then the staging scope's keys (emptied). ARGV: id, new generation.
-// Returns {0} when the campaign has no definition or nothing pending (nothing to do).
-const TAKE_CUT = `${LIVE_STATE_GATE}
-local definition = redis.call('HGET', KEYS[4], ARGV[1])
-local pending = redis.call('HGET', KEYS[6], ARGV[1])
+// Campaign slot. KEYS: catalogue, catalogue version, pending, staging registry.
+// ARGV: id, new generation. Returns {0} when the campaign has no definition or nothing
+// pending (nothing to do), else {1, definition, pending entry, new version}.
+const CUT = `
+local definition = redis.call('HGET', KEYS[1], ARGV[1])
+local pending = redis.call('HGET', KEYS[3], ARGV[1])
 if not definition or not pending then return {0} end
-for i = 8, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call('HSET', KEYS[7], ARGV[1], ARGV[2])
-redis.call('INCR', KEYS[5])
-return {1, definition, pending, redis.call('HGETALL', KEYS[1])}`;
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+local version = redis.call('INCR', KEYS[2])
+return {1, definition, pending, version}`;
 
-// KEYS: staging registry, marker, lock, then the keys of the ops. ARGV: id, generation,
-// ops (JSON, as encodeLivePlan makes them). Returns 0, writing nothing, when the
-// generation is no longer registered.
+// RAISE is shared by the partition cut and the retire: KEYS[4] the partition's catalogue
+// copy, ARGV[3] the version (copies only grow).
+const RAISE = `
+local v = tonumber(redis.call('GET', KEYS[4]) or '0') or 0
+if tonumber(ARGV[3]) > v then redis.call('SET', KEYS[4], ARGV[3]) end`;
+
+// Partition slot. KEYS: offsets, marker, lock, catalogue copy, generation hash, then the
+// generation's share keys (emptied). ARGV: id, generation, version, partition.
+// Returns the partition's applied offset (false when it has none).
+const CUT_PARTITION = `${LIVE_STATE_GATE}
+${RAISE}
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+for i = 6, #KEYS do redis.call('DEL', KEYS[i]) end
+return redis.call('HGET', KEYS[1], ARGV[4])`;
+
+// Partition slot. KEYS: generation hash, marker, lock, then the keys of the ops. ARGV:
+// id, generation, ops (JSON, as encodeLivePlan makes them). Returns 0, writing nothing,
+// when a newer cut replaced the generation in this partition.
 const STAGE = `${LIVE_STATE_GATE}
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 local ops = cjson.decode(ARGV[3])
@@ -117,24 +145,27 @@ local base = 3
 ${LIVE_OPS_LOOP}
 return 1`;
 
-// KEYS: staging registry, marker, lock, pending, catalogue version, then N staging keys,
-// then the N live keys they replace. ARGV: id, generation, pending entry seen at the
-// cut, change channel, change message. Returns 0, changing nothing, when the generation
-// is no longer registered.
-const SWAP = `${LIVE_STATE_GATE}
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-local n = (#KEYS - 5) / 2
-for i = 6, 5 + n do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('RENAME', KEYS[i], KEYS[i + n])
-  else
-    redis.call('DEL', KEYS[i + n])
-  end
-end
+// Campaign slot. KEYS: staging registry, pending, catalogue version, live pointer.
+// ARGV: id, generation, pending entry seen at the cut, change channel.
+// Returns {0} (nothing changed) when the generation is no longer registered, else
+// {1, new version, previous generation or ''}.
+const SWAP = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {0} end
+local previous = redis.call('HGET', KEYS[4], ARGV[1]) or ''
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('HGET', KEYS[4], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[4], ARGV[1]) end
-redis.call('INCR', KEYS[5])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[2], ARGV[1]) end
+local version = redis.call('INCR', KEYS[3])
+redis.call('PUBLISH', ARGV[4], ARGV[1])
+return {1, version, previous}`;
+
+// Partition slot. KEYS: offsets, marker, lock, catalogue copy, then the retired
+// generation's share keys. ARGV: unused, unused, swap's version, change channel,
+// change message. Deletes the shares and tells the partition's readers.
+const RETIRE = `
+${RAISE}
+for i = 5, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('SPUBLISH', ARGV[4], ARGV[5])
 return 1`;
 
 /** A held lease; `lost` turns true when a refresh found another holder. */
@@ -144,10 +175,20 @@ export interface CampaignLease {
   release(): Promise<void>;
 }
 
-/** The Redis side of a campaign backfill: lease, cut, fenced staging writes and the swap. */
+/** What a swap did: the generation it replaced (to retire) and the catalogue version it made. */
+export interface CampaignSwap {
+  version: number;
+  /** The stored scope of the figures it replaced (`campaign:<id>` or `campaign:<id>@<gen>`). */
+  retired: string;
+  /** The stored scope now live. */
+  live: string;
+}
+
+/** The Redis side of a campaign backfill: lease, cut, fenced staging writes, swap and retire. */
 export class CampaignStaging {
   private readonly keys: KeySpace;
   private readonly live: liveLayout.LiveKeySpace;
+  private readonly pointer: string;
 
   constructor(
     private readonly redis: Redis,
@@ -155,30 +196,37 @@ export class CampaignStaging {
   ) {
     this.keys = keySpace(options.prefix);
     this.live = liveLayout.liveKeys(options.prefix);
-    redis.defineCommand('ltCampaignCut', { lua: TAKE_CUT });
+    this.pointer = campaignLivePointerKey(options.prefix);
+    redis.defineCommand('ltCampaignCut', { lua: CUT, numberOfKeys: 4 });
+    redis.defineCommand('ltCampaignCutPartition', { lua: CUT_PARTITION });
     redis.defineCommand('ltCampaignStage', { lua: STAGE });
-    redis.defineCommand('ltCampaignSwap', { lua: SWAP });
+    redis.defineCommand('ltCampaignSwap', { lua: SWAP, numberOfKeys: 4 });
+    redis.defineCommand('ltCampaignRetire', { lua: RETIRE });
     redis.defineCommand('ltRefreshCampaignLease', { lua: REFRESH_LOCK, numberOfKeys: 1 });
     redis.defineCommand('ltReleaseCampaignLease', { lua: RELEASE_LOCK, numberOfKeys: 1 });
   }
 
-  /**
-   * ADR 0003 Milestone 2: the cut, staging and swap become per partition (cut: one script
-   * per partition's slot; stage: history rows into their partition's share; swap: a
-   * generation pointer in the campaign slot). Until then every step refuses here, before
-   * touching Redis, rather than write the pre-ADR-0003 layout.
-   */
-  private tag(): string {
-    throw new NotPartitionedYetError(`campaign backfill of ${this.options.topic}`);
+  private tag(partition: number): string {
+    return partitionTag(this.options.topic, partition);
   }
 
   /** The partition's offsets hash (the cut reads it; the backfill waits for its durable offset). */
   offsetsKey(partition: number): string {
-    return this.keys.offsets(partitionTag(this.options.topic, partition));
+    return this.keys.offsets(this.tag(partition));
+  }
+
+  /** The partition's hash of backfill generations (id → generation), which fences staging writes. */
+  generationsKey(partition: number): string {
+    return `${this.options.prefix ?? DEFAULT_KEY_PREFIX}:cg:{${this.tag(partition)}}`;
   }
 
   async isPending(id: string): Promise<boolean> {
     return (await this.redis.hexists(this.options.keys.pending, id)) === 1;
+  }
+
+  /** The stored scope of the campaign's live figures now (through the live pointer). */
+  async liveScope(id: string): Promise<string> {
+    return generationScope(id, await this.redis.hget(this.pointer, id));
   }
 
   /**
@@ -215,39 +263,61 @@ export class CampaignStaging {
     const gen = `${now.toString(36)}-${randomUUID()}`;
     const sinceMinute = oldestKeptMinute(now);
     const k = this.options.keys;
-    const staged = this.scopeKeys(scope.staged, sinceMinute, now);
-    const reply = await this.call<[number, string?, string?, string[]?]>(
+    const reply = await this.call<[number, string?, string?, number?]>(
       'ltCampaignCut',
-      7 + staged.length,
-      this.keys.offsets(this.tag()),
-      this.keys.liveState(this.tag()),
-      this.keys.rebuildLock(this.tag()),
       k.catalogue,
       k.version,
       k.pending,
       k.staging,
-      staged,
       scope.id,
       gen,
     );
     if (reply[0] !== 1) return null;
-    const flat = reply[3] ?? [];
+    const version = reply[3]!;
+    // Read after the bump: a partition registered later copies V or more at its take.
+    const partitions = partitionsOf(await this.redis.smembers(this.keys.partitions), this.options.topic);
+    const staged = generationScope(scope.id, gen);
     const upTo = new Map<number, string>();
-    for (let i = 0; i < flat.length; i += 2) if (/^\d+$/.test(flat[i]!)) upTo.set(Number(flat[i]), flat[i + 1]!);
-    return { gen, definition: reply[1]!, pending: reply[2]!, upTo, now, sinceMinute };
+    await Promise.all(
+      partitions.map(async (p) => {
+        const tag = this.tag(p);
+        const shares = this.scopeKeys(tag, staged, sinceMinute, now);
+        const applied = await this.call<string | null>(
+          'ltCampaignCutPartition',
+          5 + shares.length,
+          this.keys.offsets(tag),
+          this.keys.liveState(tag),
+          this.keys.rebuildLock(tag),
+          this.keys.catalogueVersion(tag),
+          this.generationsKey(p),
+          shares,
+          scope.id,
+          gen,
+          version,
+          String(p),
+        );
+        if (applied !== null && applied !== undefined) upTo.set(p, applied);
+      }),
+    );
+    return { gen, definition: reply[1]!, pending: reply[2]!, upTo, now, sinceMinute, version };
   }
 
-  /** Step 3: adds history to the staging scope, in bounded calls; false (the rest unwritten) once the generation lost. */
-  async stage(scope: StagedScope, cut: CampaignCut, history: StagedHistory): Promise<boolean> {
-    for (const plan of this.plansOf(scope.staged, history, cut.now)) {
+  /**
+   * Step 2: adds one partition's history (rows of `kafka_partition = partition` up to the
+   * cut) to its share of the generation, in bounded calls; false (the rest unwritten)
+   * once a newer cut replaced the generation.
+   */
+  async stage(scope: StagedScope, cut: CampaignCut, partition: number, history: StagedHistory): Promise<boolean> {
+    const tag = this.tag(partition);
+    for (const plan of this.plansOf(tag, generationScope(scope.id, cut.gen), history, cut.now)) {
       const { keys, args } = encodeLivePlan(plan);
       if (args.length === 0) continue;
       const ok = await this.call<number>(
         'ltCampaignStage',
         3 + keys.length,
-        this.options.keys.staging,
-        this.keys.liveState(this.tag()),
-        this.keys.rebuildLock(this.tag()),
+        this.generationsKey(partition),
+        this.keys.liveState(tag),
+        this.keys.rebuildLock(tag),
         keys,
         scope.id,
         cut.gen,
@@ -258,59 +328,87 @@ export class CampaignStaging {
     return true;
   }
 
-  /** Step 4: swaps the staging scope in; false (nothing changed) when the generation lost. */
-  async swap(scope: StagedScope, cut: CampaignCut, now: number): Promise<boolean> {
+  /** Step 3: points the live scope at the generation; null (nothing changed) when the generation lost. */
+  async swap(scope: StagedScope, cut: CampaignCut): Promise<CampaignSwap | null> {
     const k = this.options.keys;
-    const staged = this.scopeKeys(scope.staged, cut.sinceMinute, now);
-    const live = this.scopeKeys(scope.live, cut.sinceMinute, now);
-    const ok = await this.call<number>(
+    const reply = await this.call<[number, number?, string?]>(
       'ltCampaignSwap',
-      5 + staged.length + live.length,
       k.staging,
-      this.keys.liveState(this.tag()),
-      this.keys.rebuildLock(this.tag()),
       k.pending,
       k.version,
-      staged,
-      live,
+      this.pointer,
       scope.id,
       cut.gen,
       cut.pending,
-      this.keys.changesChannel(this.tag()),
-      encodeChangedScopes([scope.live]),
+      k.changes,
     );
-    return ok === 1;
+    if (reply[0] !== 1) return null;
+    return {
+      version: reply[1]!,
+      retired: generationScope(scope.id, reply[2] || null),
+      live: generationScope(scope.id, cut.gen),
+    };
   }
 
-  /** Every key of a scope's live figures, minute buckets from `sinceMinute` to the latest one that can exist at `now`. */
-  private scopeKeys(scope: string, sinceMinute: number, now: number): string[] {
-    const keys = [
-      this.keys.totals(this.tag(), scope),
-      this.live.forTag(this.tag()).viewers(scope),
-      this.live.forTag(this.tag()).hosts(scope),
-    ];
+  /**
+   * Step 4: per partition, raises the catalogue copy to the swap's version and deletes the
+   * retired generation's shares (minute buckets from `sinceMinute` to the latest that can
+   * exist at `now`), telling the partition's readers the campaign changed. Call it
+   * RETIRE_GRACE_MS after the swap.
+   */
+  async retire(scope: StagedScope, swap: CampaignSwap, sinceMinute: number, now: number): Promise<void> {
+    const partitions = partitionsOf(await this.redis.smembers(this.keys.partitions), this.options.topic);
+    await Promise.all(
+      partitions.map(async (p) => {
+        const tag = this.tag(p);
+        const shares = this.scopeKeys(tag, swap.retired, sinceMinute, now);
+        await this.call(
+          'ltCampaignRetire',
+          4 + shares.length,
+          this.keys.offsets(tag),
+          this.keys.liveState(tag),
+          this.keys.rebuildLock(tag),
+          this.keys.catalogueVersion(tag),
+          shares,
+          '',
+          '',
+          swap.version,
+          this.keys.changesChannel(tag),
+          encodeChangedScopes([scope.live]),
+        );
+      }),
+    );
+  }
+
+  /** Every key of a partition's share of a stored scope, minute buckets from `sinceMinute` to the latest one that can exist at `now`. */
+  private scopeKeys(tag: string, scope: string, sinceMinute: number, now: number): string[] {
+    const live = this.live.forTag(tag);
+    const keys = [this.keys.totals(tag, scope), live.viewers(scope), live.hosts(scope)];
     for (const d of liveLayout.RANK_DIMENSIONS)
-      for (const m of liveLayout.RANK_MEASURES) keys.push(this.live.forTag(this.tag()).ranking(scope, d, m));
+      for (const m of liveLayout.RANK_MEASURES) keys.push(live.ranking(scope, d, m));
     for (let t = sinceMinute; t <= now + LATEST_MINUTE_AHEAD_MS; t += liveLayout.MINUTE_MS)
-      keys.push(this.live.forTag(this.tag()).minute(scope, t));
+      keys.push(live.minute(scope, t));
     return keys;
   }
 
   /** The history as live plans of bounded size: totals and minute buckets, then leaderboards and HyperLogLogs in slices. */
-  private *plansOf(scope: string, h: StagedHistory, now: number): Generator<LivePlan> {
+  private *plansOf(tag: string, scope: string, h: StagedHistory, now: number): Generator<LivePlan> {
+    const live = this.live.forTag(tag);
     const head = emptyPlan();
-    if (h.totals) head.hashes.set(this.keys.totals(this.tag(), scope), new Map(Object.entries(h.totals)));
+    if (h.totals) head.hashes.set(this.keys.totals(tag, scope), new Map(Object.entries(h.totals)));
     for (const m of h.minutes ?? []) {
-      const key = this.live.forTag(this.tag()).minute(scope, m.t);
+      const key = live.minute(scope, m.t);
       head.hashes.set(key, new Map(Object.entries(m.totals)));
       head.expiring.set(key, liveLayout.minuteBucketTtl(m.t, now));
     }
     yield head;
     for (const [dimension, byMeasure] of Object.entries(h.rankings ?? {})) {
       for (const [measure, members] of Object.entries(byMeasure)) {
-        const key = this.live
-          .forTag(this.tag())
-          .ranking(scope, dimension as liveLayout.LiveRankDimension, measure as liveLayout.LiveRankMeasure);
+        const key = live.ranking(
+          scope,
+          dimension as liveLayout.LiveRankDimension,
+          measure as liveLayout.LiveRankMeasure,
+        );
         const entries = Object.entries(members);
         for (let i = 0; i < entries.length; i += MEMBERS_PER_CALL) {
           const plan = emptyPlan();
@@ -320,8 +418,8 @@ export class CampaignStaging {
       }
     }
     for (const [key, ids] of [
-      [this.live.forTag(this.tag()).hosts(scope), h.hosts],
-      [this.live.forTag(this.tag()).viewers(scope), h.viewers],
+      [live.hosts(scope), h.hosts],
+      [live.viewers(scope), h.viewers],
     ] as const) {
       for (let i = 0; i < (ids?.length ?? 0); i += MEMBERS_PER_CALL) {
         const plan = emptyPlan();

@@ -1,5 +1,6 @@
 import type { AnyRedis } from './cluster/redis-client';
 import { subscribeSharded, type ShardedSubscription } from './cluster/sharded-subscription';
+import { logicalScope } from './campaign-scopes';
 import { DEFAULT_KEY_PREFIX, keySpace } from './keys';
 
 /**
@@ -71,7 +72,8 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
     if (tag === undefined) return;
     try {
       const scopes = decodeChangedScopes(message);
-      if (scopes) onChanged(scopes, tag);
+      // An apply names a campaign's stored generation (`campaign:<id>@<gen>`); readers watch `campaign:<id>`.
+      if (scopes) onChanged([...new Set(scopes.map(logicalScope))], tag);
     } catch (err) {
       onError(err as Error);
     }

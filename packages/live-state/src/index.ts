@@ -81,12 +81,15 @@ export { NotDurableError, waitUntilDurable } from './durable';
 export {
   CampaignStaging,
   oldestKeptMinute,
+  RETIRE_GRACE_MS,
   type CampaignCut,
+  type CampaignSwap,
   type CampaignLease,
   type CampaignStagingKeys,
   type StagedHistory,
   type StagedScope,
 } from './campaign-staging';
+export { campaignLivePointerKey, generationScope, logicalScope, resolveLiveScopes } from './campaign-scopes';
 export { adoptGroupOffsets } from './upgrade';
 export { raiseCatalogueCopies } from './catalogue-copies';
 export { CampaignCatalogueRedis, campaignKeys, type CampaignKeys, type CatalogueEntry } from './campaign-catalogue';

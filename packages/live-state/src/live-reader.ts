@@ -1,5 +1,6 @@
 import { readGrouped, type KeyedRead } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
+import { resolveLiveScopes } from './campaign-scopes';
 import { SummedLeaderboard } from './cluster/top-k-across';
 import { countUniqueAcross } from './cluster/unique-across';
 import { MINUTE_MS, liveKeys, type LiveKeySpace, type LiveRankDimension, type LiveRankMeasure } from './live-keys';
@@ -82,8 +83,13 @@ export class LiveStateReader {
     return readGrouped<T>(this.redis, reads);
   }
 
-  async measures(scopes: readonly string[]): Promise<Map<string, LiveMeasures>> {
-    const tags = await this.partitionTags();
+  /** The stored scopes of `scopes` (a campaign's live generation, campaign-scopes.ts). */
+  private stored(scopes: readonly string[]): Promise<string[]> {
+    return resolveLiveScopes(this.redis, scopes, this.prefix);
+  }
+
+  async measures(logical: readonly string[]): Promise<Map<string, LiveMeasures>> {
+    const [tags, scopes] = await Promise.all([this.partitionTags(), this.stored(logical)]);
     const hashes = await this.read<Record<string, string>>(
       scopes.flatMap((s) => tags.map((tag) => hgetall(this.keys.totals(tag, s)))),
     );
@@ -102,10 +108,10 @@ export class LiveStateReader {
       ]),
     );
     return new Map(
-      scopes.map((s, i) => {
+      scopes.map((_, i) => {
         const t = sumTotals(hashes.slice(i * tags.length, (i + 1) * tags.length));
         return [
-          s,
+          logical[i]!,
           {
             ...t,
             netSalesFen: t.salesFen - t.refundsFen,
@@ -119,17 +125,17 @@ export class LiveStateReader {
   }
 
   /** The last `minutes` minute buckets ending with the current one, oldest first, zero-filled, summed over partitions. */
-  async series(scopes: readonly string[], now: number, minutes = 120): Promise<Map<string, MinutePoint[]>> {
+  async series(logical: readonly string[], now: number, minutes = 120): Promise<Map<string, MinutePoint[]>> {
     const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     const starts = Array.from({ length: minutes }, (_, i) => current - (minutes - 1 - i) * MINUTE_MS);
-    const tags = await this.partitionTags();
+    const [tags, scopes] = await Promise.all([this.partitionTags(), this.stored(logical)]);
     const P = tags.length;
     const replies = await this.read<Record<string, string>>(
       scopes.flatMap((s) => starts.flatMap((t) => tags.map((tag) => hgetall(this.live.forTag(tag).minute(s, t))))),
     );
     return new Map(
-      scopes.map((s, i) => [
-        s,
+      scopes.map((_, i) => [
+        logical[i]!,
         starts.map((t, j) => {
           const at = (i * minutes + j) * P;
           return { t, ...sumTotals(replies.slice(at, at + P)) };
@@ -144,8 +150,9 @@ export class LiveStateReader {
     return new Map([...series].map(([scope, points]) => [scope, windowsOf(points)]));
   }
 
-  private async leaderboard(parent: string, dimension: LiveRankDimension, measure: LiveRankMeasure) {
-    const keys = (await this.partitionTags()).map((tag) => this.live.forTag(tag).ranking(parent, dimension, measure));
+  private async leaderboard(logical: string, dimension: LiveRankDimension, measure: LiveRankMeasure) {
+    const [tags, [parent]] = await Promise.all([this.partitionTags(), this.stored([logical])]);
+    const keys = tags.map((tag) => this.live.forTag(tag).ranking(parent!, dimension, measure));
     return { keys, board: new SummedLeaderboard(this.redis, keys) };
   }
 

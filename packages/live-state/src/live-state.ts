@@ -1,3 +1,4 @@
+import { resolveLiveScopes } from './campaign-scopes';
 import { encodeChangedScopes } from './changes';
 import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
@@ -293,8 +294,10 @@ export class LiveStateStore {
    * cut: each partition's shares are consistent with its applied offset, which is what a
    * comparison with ClickHouse at those offsets needs (ADR 0003, reconcile per partition).
    */
-  async snapshot(topic: string, scopes: readonly string[], catalogue?: CatalogueKeys): Promise<LiveSnapshot> {
+  async snapshot(topic: string, logical: readonly string[], catalogue?: CatalogueKeys): Promise<LiveSnapshot> {
     const partitions = partitionsOf(await this.tags(), topic);
+    // A campaign's figures are its live generation's (campaign-scopes.ts), resolved once for every partition.
+    const scopes = await resolveLiveScopes(this.redis, logical, this.keys.partitions.slice(0, -':partitions'.length));
     const statuses: LiveStatus[] = [];
     const offsets = new Map<number, string>();
     const sums = new Map<string, Map<string, bigint>>(scopes.map((s) => [s, new Map()]));
@@ -329,8 +332,8 @@ export class LiveStateStore {
         ? 'ready'
         : 'missing';
     const totals = new Map<string, RawTotals>();
-    for (const [scope, sum] of sums)
-      totals.set(scope, Object.fromEntries([...sum].map(([f, n]) => [f, n.toString()])) as RawTotals);
+    for (const [i, scope] of logical.entries())
+      totals.set(scope, Object.fromEntries([...sums.get(scopes[i]!)!].map(([f, n]) => [f, n.toString()])) as RawTotals);
     const snap: LiveSnapshot = { status, offsets: new Map([...offsets].sort((a, b) => a[0] - b[0])), totals };
     if (catalogue) {
       const replies = await this.redis.multi().get(catalogue.version).hvals(catalogue.catalogue).exec();

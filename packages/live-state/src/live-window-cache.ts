@@ -1,3 +1,4 @@
+import { logicalScope, resolveLiveScopes } from './campaign-scopes';
 import { readGrouped } from './cluster/grouped-pipeline';
 import type { AnyRedis } from './cluster/redis-client';
 import { DEFAULT_KEY_PREFIX, keySpace, type KeySpace } from './keys';
@@ -90,7 +91,7 @@ export class MinuteWindowCache {
     const wanted = new Set(scopes);
     for (const [id, window] of this.scopes) {
       const share = splitShare(id);
-      if (wanted.has(share.scope) && (tag === undefined || share.tag === tag)) window.changed = true;
+      if (wanted.has(logicalScope(share.scope)) && (tag === undefined || share.tag === tag)) window.changed = true;
     }
   }
 
@@ -108,8 +109,17 @@ export class MinuteWindowCache {
     const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     this.evict(now);
     const tags = (await this.redis.smembers(this.keys.partitions)).sort();
+    // Shares are held under the stored scope: a campaign's live generation (campaign-scopes.ts),
+    // so a swap makes new windows (read in full) and the old ones age out.
+    const asked = [...scopeRequests.keys()];
+    const storedOf = new Map(
+      (await resolveLiveScopes(this.redis, asked, this.keys.partitions.slice(0, -':partitions'.length))).map(
+        (stored, i) => [asked[i]!, stored],
+      ),
+    );
     const requests = new Map<ShareId, number>();
-    for (const [scope, depth] of scopeRequests) for (const tag of tags) requests.set(shareId(tag, scope), depth);
+    for (const [scope, depth] of scopeRequests)
+      for (const tag of tags) requests.set(shareId(tag, storedOf.get(scope)!), depth);
     const plan = this.plan(requests, current, now);
     try {
       // Slides first: a recent read compares with every recent minute, so each must be held.
@@ -123,7 +133,7 @@ export class MinuteWindowCache {
     return new Map(
       [...scopeRequests].map(([scope, asked]) => {
         // A share may hold a deeper window than asked (kept from an earlier request): answer the deepest.
-        const windows = tags.map((tag) => this.window(shareId(tag, scope), current));
+        const windows = tags.map((tag) => this.window(shareId(tag, storedOf.get(scope)!), current));
         const depth = Math.max(asked, ...windows.map((w) => w.length));
         const first = current - (depth - 1) * MINUTE_MS;
         const sum = Array.from({ length: depth }, (_, i) => ({ t: first + i * MINUTE_MS, ...emptyTotals() }));

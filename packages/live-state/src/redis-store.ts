@@ -1,3 +1,4 @@
+import { resolveLiveScopes } from './campaign-scopes';
 import { campaignKeys } from './campaign-catalogue';
 import { encodeChangedScopes } from './changes';
 import { readGrouped } from './cluster/grouped-pipeline';
@@ -342,7 +343,13 @@ export class RedisCounterStore {
    * read in one pipeline on one Redis, one per slot in parallel on a cluster.
    */
   async readTotals(scopes: readonly string[]): Promise<Map<string, Totals>> {
-    return sumShares(this.redis, this.keys, await this.partitionTags(), scopes);
+    // A campaign's live figures are those of its live generation (campaign-scopes.ts).
+    const [tags, stored] = await Promise.all([
+      this.partitionTags(),
+      resolveLiveScopes(this.redis, scopes, this.keys.partitions.slice(0, -':partitions'.length)),
+    ]);
+    const sums = await sumShares(this.redis, this.keys, tags, stored);
+    return new Map(scopes.map((s, i) => [s, sums.get(stored[i]!)!]));
   }
 }
 
