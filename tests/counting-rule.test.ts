@@ -14,7 +14,7 @@ import {
   type MeasureTotals,
 } from '@livetally/events';
 import { EventHistory } from '@livetally/history';
-import { RedisCounterStore, globEscape, liveKeys } from '@livetally/live-state';
+import { RedisCounterStore, globEscape, liveKeys, logicalScope, resolveLiveScopes } from '@livetally/live-state';
 import { buildDataset, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
@@ -187,7 +187,9 @@ describe('one counting rule, every path', () => {
       for (const k of found) p.hgetall(k);
       const replies = (await p.exec()) ?? [];
       found.forEach((k, i) => {
-        const [, scope, minute] = head.exec(k)!;
+        // A campaign's buckets are stored under its live generation (`campaign:<id>@<gen>`, ADR 0003).
+        const [, stored, minute] = head.exec(k)!;
+        const scope = logicalScope(stored!);
         if (!buckets.has(scope!)) buckets.set(scope!, new Map());
         const t = Number(minute) * MINUTE;
         const share = fromHash(replies[i]![1] as Record<string, string>);
@@ -197,12 +199,13 @@ describe('one counting rule, every path', () => {
       });
     } while (cursor !== '0');
     const boards: Boards = new Map();
-    for (const parent of ['all', CAMPAIGN])
+    const parents = await resolveLiveScopes(redis, ['all', CAMPAIGN], fx.prefix);
+    for (const [pi, parent] of ['all', CAMPAIGN].entries())
       for (const d of LEADERBOARD_DIMENSIONS)
         for (const m of LEADERBOARD_MEASURE_NAMES) {
           const board: Record<string, number> = {};
           for (const tag of tags) {
-            const flat = await redis.zrange(keys.forTag(tag).ranking(parent, d, m), 0, -1, 'WITHSCORES');
+            const flat = await redis.zrange(keys.forTag(tag).ranking(parents[pi]!, d, m), 0, -1, 'WITHSCORES');
             for (let i = 0; i < flat.length; i += 2) board[flat[i]!] = (board[flat[i]!] ?? 0) + Number(flat[i + 1]);
           }
           boards.set(`${parent} ${d} ${m}`, board);
