@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventHistory } from '@livetally/history';
 import { LiveStateStore, RedisCounterStore, type Totals } from '@livetally/live-state';
+import { parsePartitionTag } from '../packages/live-state/src/keys';
 import { agrees, reconcile } from '../services/ingest/src/recovery/reconcile';
 import { buildDataset, expectedTotals, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
@@ -133,24 +134,49 @@ describe('reconcile', () => {
     const hostHashes = await Promise.all(hostKeys.map((k) => redis.hgetall(k)));
     await redis.hincrby(store.keys.totals(tags[0]!, district), 'views', 1);
     await redis.del(...hostKeys);
+    // And one view of `all` moved from one partition's share to another's: the sum agrees, the shares do not.
+    await redis.hincrby(store.keys.totals(tags[0]!, 'all'), 'views', 1);
+    await redis.hincrby(store.keys.totals(tags[1]!, 'all'), 'views', -1);
+    const [p0, p1] = [tags[0]!, tags[1]!].map((tag) => parsePartitionTag(tag)!.partition) as [number, number];
 
     const bad = await runCli('reconcile', [], env);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(new RegExp(`${district}\\s+views\\s+${views + 1}\\s+${views}\\s+\\+1`));
+    // Reconcile per partition (ADR 0003): the difference names the partition (and so the master) it comes from.
+    expect(bad.stdout).toMatch(new RegExp(`^  partition ${p0}\\s+views\\s+\\d+\\s+\\d+\\s+\\+1$`, 'm'));
+    expect(bad.stdout).toContain('all (shares only)');
     expect(bad.stdout).toContain(`${host} (history-only)`);
     expect(bad.stdout.split('\n').at(-2)).toMatch(
-      new RegExp(`^DIFFER: 2 of ${expected.size} scopes differ: .*${district}`),
+      new RegExp(`^DIFFER: 3 of ${expected.size} scopes differ: .*${district}`),
     );
     const badJson = JSON.parse((await runCli('reconcile', ['--json'], env)).stdout) as {
       agree: boolean;
-      comparison: { differences: { scope: string; fields: { field: string; live: string; history: string }[] }[] };
+      comparison: {
+        differences: {
+          scope: string;
+          fields: { field: string; live: string; history: string }[];
+          partitions: { partition: number; fields: { field: string; delta: string }[] }[];
+        }[];
+      };
     };
     expect(badJson.agree).toBe(false);
-    expect(badJson.comparison.differences.find((d) => d.scope === district)!.fields).toEqual([
+    const districtDiff = badJson.comparison.differences.find((d) => d.scope === district)!;
+    expect(districtDiff.fields).toEqual([
       { field: 'views', live: String(views + 1), history: String(views), delta: '+1' },
     ]);
-    expect(badJson.comparison.differences.map((d) => d.scope).sort()).toEqual([district, host].sort());
+    expect(districtDiff.partitions).toMatchObject([{ partition: p0, fields: [{ field: 'views', delta: '+1' }] }]);
+    const allDiff = badJson.comparison.differences.find((d) => d.scope === 'all')!;
+    expect(allDiff.fields).toEqual([]);
+    expect(allDiff.partitions.map((d) => [d.partition, d.fields.map((f) => f.delta)])).toEqual(
+      [
+        [p0, ['+1']],
+        [p1, ['-1']],
+      ].sort((a, b) => (a[0] as number) - (b[0] as number)),
+    );
+    expect(badJson.comparison.differences.map((d) => d.scope).sort()).toEqual(['all', district, host].sort());
 
+    await redis.hincrby(store.keys.totals(tags[0]!, 'all'), 'views', -1);
+    await redis.hincrby(store.keys.totals(tags[1]!, 'all'), 'views', 1);
     await redis.hincrby(store.keys.totals(tags[0]!, district), 'views', -1);
     for (const [i, hash] of hostHashes.entries())
       if (Object.keys(hash).length > 0) await redis.hset(hostKeys[i]!, hash);

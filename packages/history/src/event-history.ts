@@ -141,6 +141,36 @@ export class EventHistory {
     return out;
   }
 
+  /**
+   * totalsByScope split by Kafka partition (`GROUP BY kafka_partition, scope`): each
+   * partition's totals of every scope over its rows at or below `upTo`, partition → scope →
+   * totals. What reconcile compares each partition's Redis share against (ADR 0003).
+   */
+  async totalsByPartition(
+    topic: string,
+    upTo: ReadonlyMap<number, string>,
+    onlyScopes?: readonly string[],
+  ): Promise<Map<number, Map<string, ScopeTotalsText>>> {
+    const out = new Map<number, Map<string, ScopeTotalsText>>();
+    if (upTo.size === 0 || onlyScopes?.length === 0) return out;
+    const rs = await this.client.query({
+      query: `SELECT kafka_partition AS partition_n, scope,${MEASURES}
+        FROM lt_events ARRAY JOIN ${SCOPE_ARRAY} AS scope
+        WHERE ${UP_TO}${onlyScopes ? ' AND has({only:Array(String)}, scope)' : ''}
+        GROUP BY kafka_partition, scope`,
+      query_params: { topic, upTo: asBigIntMap(upTo), ...(onlyScopes ? { only: [...onlyScopes] } : {}) },
+      format: 'JSONEachRow',
+    });
+    for (const row of await rs.json<ScopeTotalsText & { scope: string; partition_n: number | string }>()) {
+      const { scope, partition_n, ...totals } = row;
+      const p = Number(partition_n);
+      let scopes = out.get(p);
+      if (!scopes) out.set(p, (scopes = new Map()));
+      scopes.set(scope, Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, String(v)])) as ScopeTotalsText);
+    }
+    return out;
+  }
+
   /** Whether any row of the topic (of one of its partitions, when given) is stored. */
   async hasRows(topic: string, partition?: number): Promise<boolean> {
     const rs = await this.client.query({

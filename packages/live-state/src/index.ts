@@ -41,13 +41,16 @@ export {
 } from './live-state';
 export { LiveMeasureWriter, type MinuteBucket, type RankEntry } from './live-restore';
 export {
+  comparePartitions,
   compareTotals,
+  differingPartitions,
   exactTotals,
   formatComparison,
   scopeKind,
   type Comparison,
   type ExactTotals,
   type FieldDifference,
+  type PartitionDifference,
   type ScopeDifference,
 } from './reconcile';
 export {

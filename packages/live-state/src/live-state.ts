@@ -75,6 +75,12 @@ export interface LiveSnapshot {
   offsets: Map<number, string>;
   /** Totals hash of every requested scope; an empty object when the key does not exist. */
   totals: Map<string, RawTotals>;
+  /**
+   * Each registered partition's own share of every requested scope, read in the same
+   * per-partition transaction as its offset (ADR 0003: reconcile names the partition, and
+   * so the master, a difference comes from). Absent from snapshots that do not split.
+   */
+  shares?: Map<number, Map<string, RawTotals>>;
   /** The campaign catalogue at the same instant, when asked for: its version and raw definitions. */
   catalogue?: { version: string; bodies: string[] };
 }
@@ -301,6 +307,7 @@ export class LiveStateStore {
     const statuses: LiveStatus[] = [];
     const offsets = new Map<number, string>();
     const sums = new Map<string, Map<string, bigint>>(scopes.map((s) => [s, new Map()]));
+    const shares = new Map<number, Map<string, RawTotals>>();
     await Promise.all(
       partitions.map(async (partition) => {
         const tag = partitionTag(topic, partition);
@@ -319,10 +326,13 @@ export class LiveStateStore {
         statuses.push(statusOf(marker ?? null, lock ?? null));
         const applied = value(1) as string | null;
         if (applied !== null) offsets.set(partition, applied);
+        const own = new Map<string, RawTotals>();
+        shares.set(partition, own);
         scopes.forEach((s, i) => {
           const sum = sums.get(s)!;
-          for (const [field, n] of Object.entries(value(i + 2) as Record<string, string>))
-            sum.set(field, (sum.get(field) ?? 0n) + BigInt(n));
+          const hash = value(i + 2) as Record<string, string>;
+          for (const [field, n] of Object.entries(hash)) sum.set(field, (sum.get(field) ?? 0n) + BigInt(n));
+          own.set(logical[i]!, hash);
         });
       }),
     );
@@ -334,7 +344,12 @@ export class LiveStateStore {
     const totals = new Map<string, RawTotals>();
     for (const [i, scope] of logical.entries())
       totals.set(scope, Object.fromEntries([...sums.get(scopes[i]!)!].map(([f, n]) => [f, n.toString()])) as RawTotals);
-    const snap: LiveSnapshot = { status, offsets: new Map([...offsets].sort((a, b) => a[0] - b[0])), totals };
+    const snap: LiveSnapshot = {
+      status,
+      offsets: new Map([...offsets].sort((a, b) => a[0] - b[0])),
+      totals,
+      shares: new Map([...shares].sort((a, b) => a[0] - b[0])),
+    };
     if (catalogue) {
       const replies = await this.redis.multi().get(catalogue.version).hvals(catalogue.catalogue).exec();
       if (!replies || replies.length !== 2) throw new Error('catalogue transaction was aborted');

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { globEscape, keySpace } from './keys';
 import { LiveStateNotReadyError, liveStateError } from './live-state';
-import { compareTotals, exactTotals, formatComparison, scopeKind } from './reconcile';
+import {
+  comparePartitions,
+  compareTotals,
+  differingPartitions,
+  exactTotals,
+  formatComparison,
+  scopeKind,
+} from './reconcile';
 
 const computable = (kind: string) => kind !== 'campaign';
 
@@ -128,5 +135,107 @@ describe('helpers', () => {
     expect(k.liveState('t/0')).toBe('lt:state:{t/0}');
     expect(k.rebuildLock('t/0')).toBe('lt:rebuild:{t/0}');
     expect(keySpace('a*b').totalsPattern).toBe('a\\*b:t:{*}:*');
+  });
+});
+
+describe('comparePartitions (ADR 0003: a difference names its partition)', () => {
+  const shares = (entries: [number, [string, Record<string, string>][]][]) =>
+    new Map(entries.map(([p, scopes]) => [p, new Map(scopes)]));
+
+  it('agrees when every partition share equals its rows, and counts scopes like the sums', () => {
+    const live = shares([
+      [
+        0,
+        [
+          ['all', { views: '3' }],
+          ['host:a', { views: '3' }],
+        ],
+      ],
+      [
+        1,
+        [
+          ['all', { views: '4' }],
+          ['host:a', {}],
+        ],
+      ],
+    ]);
+    const history = shares([
+      [
+        0,
+        [
+          ['all', { views: '3' }],
+          ['host:a', { views: '3' }],
+        ],
+      ],
+      [1, [['all', { views: '4' }]]],
+    ]);
+    expect(comparePartitions(live, history, computable)).toEqual({
+      compared: 2,
+      agreeing: 2,
+      differences: [],
+      skipped: [],
+    });
+  });
+
+  it('names the partition whose share differs, beside the summed fields', () => {
+    const live = shares([
+      [0, [['all', { views: '3' }]]],
+      [1, [['all', { views: '2' }]]],
+    ]);
+    const history = shares([
+      [0, [['all', { views: '3' }]]],
+      [1, [['all', { views: '4' }]]],
+    ]);
+    const c = comparePartitions(live, history, computable);
+    expect(c.differences).toEqual([
+      {
+        scope: 'all',
+        presence: 'both',
+        fields: [{ field: 'views', live: '5', history: '7', delta: '-2' }],
+        live: exactTotals({ views: '5' }),
+        history: exactTotals({ views: '7' }),
+        partitions: [{ partition: 1, fields: [{ field: 'views', live: '2', history: '4', delta: '-2' }] }],
+      },
+    ]);
+    expect(differingPartitions(c)).toEqual([1]);
+    const text = formatComparison(c);
+    expect(text).toMatch(/^all\s+views\s+5\s+7\s+-2$/m);
+    expect(text).toMatch(/^ {2}partition 1\s+views\s+2\s+4\s+-2$/m);
+    expect(text.split('\n').slice(-2)).toEqual(['differing partitions: 1', 'DIFFER: 1 of 1 scopes differ: all']);
+  });
+
+  it('reports shares that are wrong although their sum agrees (a count in the wrong partition)', () => {
+    const live = shares([
+      [0, [['all', { views: '4' }]]],
+      [1, [['all', { views: '3' }]]],
+    ]);
+    const history = shares([
+      [0, [['all', { views: '3' }]]],
+      [1, [['all', { views: '4' }]]],
+    ]);
+    const c = compareTotals(new Map([['all', { views: '7' }]]), new Map([['all', { views: '7' }]]), computable);
+    expect(c.differences).toEqual([]);
+    const split = comparePartitions(live, history, computable);
+    expect(split).toMatchObject({ compared: 1, agreeing: 0 });
+    expect(split.differences[0]).toMatchObject({ scope: 'all', fields: [] });
+    expect(split.differences[0]!.partitions!.map((p) => p.partition)).toEqual([0, 1]);
+    expect(formatComparison(split)).toContain('all (shares only)');
+  });
+
+  it('a partition without rows in ClickHouse differs by its whole share (live-only), and skips uncomputable kinds', () => {
+    const live = shares([
+      [
+        0,
+        [
+          ['all', { views: '1' }],
+          ['campaign:x', { views: '9' }],
+        ],
+      ],
+      [2, [['all', { views: '5' }]]],
+    ]);
+    const history = shares([[0, [['all', { views: '1' }]]]]);
+    const c = comparePartitions(live, history, computable);
+    expect(c.skipped).toEqual([{ kind: 'campaign', scopes: 1 }]);
+    expect(c.differences.map((d) => [d.scope, d.partitions!.map((p) => p.partition)])).toEqual([['all', [2]]]);
   });
 });

@@ -18,6 +18,52 @@ const totals = (views: number) => ({
 const waitUntilDurable = async () => undefined;
 
 describe('reconcile', () => {
+  it('compares each partition share with ClickHouse rows of that kafka_partition and names it (ADR 0003)', async () => {
+    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
+      status: 'ready',
+      offsets: new Map([
+        [0, '9'],
+        [1, '19'],
+      ]),
+      totals: new Map(scopes.map((s) => [s, { views: '6' }])),
+      shares: new Map([
+        [0, new Map(scopes.map((s) => [s, { views: '4' }]))],
+        [1, new Map(scopes.map((s) => [s, { views: '2' }]))],
+      ]),
+    }));
+    const totalsByScope = vi.fn();
+    const totalsByPartition = vi.fn(
+      async () =>
+        new Map([
+          [0, new Map([['all', totals(4)]])],
+          [1, new Map([['all', totals(3)]])],
+        ]),
+    );
+    const r = await reconcile({
+      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
+      history: { totalsByScope, totalsByPartition },
+      topic: 't',
+    });
+    expect(totalsByScope).not.toHaveBeenCalled();
+    expect(totalsByPartition).toHaveBeenCalledWith(
+      't',
+      new Map([
+        [0, '9'],
+        [1, '19'],
+      ]),
+      undefined,
+    );
+    expect(agrees(r)).toBe(false);
+    expect(r.comparison!.differences).toMatchObject([
+      {
+        scope: 'all',
+        fields: [{ field: 'views', live: '6', history: '7', delta: '-1' }],
+        partitions: [{ partition: 1, fields: [{ field: 'views', live: '2', history: '3', delta: '-1' }] }],
+      },
+    ]);
+    expect(r).toMatchObject({ clickhouseScopes: 1, redisScopes: 1 });
+  });
+
   it('asks ClickHouse for exactly the offsets of the atomic snapshot', async () => {
     const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
       status: 'ready',

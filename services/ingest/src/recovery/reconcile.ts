@@ -1,5 +1,6 @@
 import { campaignScope, type Campaign } from '@livetally/campaigns';
 import {
+  comparePartitions,
   compareTotals,
   scopeKind,
   type CatalogueKeys,
@@ -39,7 +40,12 @@ import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livet
 
 export interface ReconcileDeps {
   live: Pick<LiveStateStore, 'scanScopes' | 'snapshot' | 'waitUntilDurable'>;
-  history: Pick<EventHistory, 'totalsByScope'>;
+  /**
+   * ClickHouse's totals. With `totalsByPartition` (EventHistory has it) every partition's
+   * Redis share is compared with its own rows (ADR 0003), and a difference names its
+   * partition; without it, the shares' sums are compared with `totalsByScope`.
+   */
+  history: Pick<EventHistory, 'totalsByScope'> & Partial<Pick<EventHistory, 'totalsByPartition'>>;
   /** Compares campaign scopes against the catalogue's definitions; left out, they are skipped. */
   campaigns?: { keys: CatalogueKeys; history: Pick<LiveHistory, 'totals'>; recheckMs?: number };
   topic: string;
@@ -189,18 +195,20 @@ async function compareDimensionScopes(
   scopes: readonly string[],
 ): Promise<DimensionOutcome | LiveSnapshot> {
   const { deps, progress, timed, timingsMs } = run;
-  const { live, history, topic } = deps;
+  const { live, topic } = deps;
   const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
   if (snap.status !== 'ready') return snap;
   progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
   await timed('snapshot', () => live.waitUntilDurable(topic, snap.offsets));
-  const hist = await timed('clickhouse', () => history.totalsByScope(topic, snap.offsets));
-  progress(`ClickHouse: totals of ${hist.size} scope(s) over the rows up to those offsets`);
+  const hist = await timed('clickhouse', () => historyAt(deps, snap));
+  progress(
+    `ClickHouse: totals of ${hist.scopes.size} scope(s) over the rows up to those offsets${hist.perPartition ? `, per partition (${hist.perPartition.size} with rows)` : ''}`,
+  );
 
   const read = new Set(scopes);
-  const late = [...hist.keys()].filter((s) => !read.has(s));
+  const late = [...hist.scopes].filter((s) => !read.has(s));
   const t = performance.now();
-  let comparison = compareTotals(present(snap.totals), new Map([...hist].filter(([s]) => read.has(s))), computable);
+  let comparison = compareAt(snap, hist, read);
   timingsMs.compare += Math.round(performance.now() - t);
   let redisScopes = present(snap.totals).size;
   if (late.length > 0) {
@@ -208,13 +216,48 @@ async function compareDimensionScopes(
     const snap2 = await timed('snapshot', () => live.snapshot(topic, late));
     if (snap2.status !== 'ready') return snap2;
     await timed('snapshot', () => live.waitUntilDurable(topic, snap2.offsets));
-    const hist2 = await timed('clickhouse', () => history.totalsByScope(topic, snap2.offsets, late));
+    const hist2 = await timed('clickhouse', () => historyAt(deps, snap2, late));
     const t2 = performance.now();
-    comparison = merge(comparison, compareTotals(present(snap2.totals), hist2, computable));
+    comparison = merge(comparison, compareAt(snap2, hist2, new Set(late)));
     timingsMs.compare += Math.round(performance.now() - t2);
     redisScopes += present(snap2.totals).size;
   }
-  return { snap, comparison, late: late.length, redisScopes, clickhouseScopes: hist.size };
+  return { snap, comparison, late: late.length, redisScopes, clickhouseScopes: hist.scopes.size };
+}
+
+/** ClickHouse at a snapshot's offsets: per partition when both sides can split, else summed per scope. */
+interface HistoryAtCut {
+  scopes: Set<string>;
+  summed?: Map<string, RawTotals>;
+  perPartition?: Map<number, Map<string, RawTotals>>;
+}
+
+async function historyAt(deps: ReconcileDeps, snap: LiveSnapshot, only?: readonly string[]): Promise<HistoryAtCut> {
+  const { history, topic } = deps;
+  if (history.totalsByPartition && snap.shares) {
+    const perPartition: Map<number, Map<string, RawTotals>> = await history.totalsByPartition(
+      topic,
+      snap.offsets,
+      only,
+    );
+    const scopes = new Set<string>();
+    for (const m of perPartition.values()) for (const s of m.keys()) scopes.add(s);
+    return { scopes, perPartition };
+  }
+  const summed: Map<string, RawTotals> = only
+    ? await history.totalsByScope(topic, snap.offsets, only)
+    : await history.totalsByScope(topic, snap.offsets);
+  return { scopes: new Set(summed.keys()), summed };
+}
+
+/** The scopes of `read` at one cut: each partition's share against its rows (ADR 0003), or the sums. */
+function compareAt(snap: LiveSnapshot, hist: HistoryAtCut, read: ReadonlySet<string>): Comparison {
+  if (hist.perPartition && snap.shares) {
+    const keep = (m: ReadonlyMap<number, ReadonlyMap<string, RawTotals>>) =>
+      new Map([...m].map(([p, scopes]) => [p, new Map([...scopes].filter(([s]) => read.has(s)))]));
+    return comparePartitions(keep(snap.shares), keep(hist.perPartition), computable);
+  }
+  return compareTotals(present(snap.totals), new Map([...hist.summed!].filter(([s]) => read.has(s))), computable);
 }
 
 /**
