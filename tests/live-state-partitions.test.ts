@@ -119,3 +119,69 @@ describe('per-partition live state (ADR 0003) on one Redis', () => {
     expect(snap.offsets).toEqual(await store.appliedOffsets(topic));
   });
 });
+
+/**
+ * The registry (`lt:partitions`, a slot of its own) is not written atomically with a
+ * partition's state. When it loses a partition whose slot kept its state (a Redis restored
+ * from a snapshot between a take's SADD and its script; the registry's master failed over
+ * to a replica that lacked the SADD), readers would leave that partition's shares out of
+ * every sum for good: totals low with every partition applied to its end. The owner
+ * registers the partition again with its take's script, every apply and every durable mark.
+ */
+describe('the partition registry and the shares readers sum (ADR 0003)', () => {
+  const lostPrefix = uniqueName('lt-test-registry');
+  let lost: RedisCounterStore;
+  let lostLive: LiveStateStore;
+  beforeAll(async () => {
+    lost = new RedisCounterStore(redis, { prefix: lostPrefix });
+    lostLive = new LiveStateStore(redis, { prefix: lostPrefix });
+    for (const p of [0, 1]) await lostLive.markReady('reg', p, true);
+  });
+  afterAll(() => deletePrefix(redis, lostPrefix));
+
+  const one = (partition: number, gen: number, expectedOffset: string) =>
+    lost.applyBatch({
+      topic: 'reg',
+      partition,
+      ownerGen: gen,
+      expectedOffset,
+      newOffset: String(Number(expectedOffset) + 1),
+      deltas: new Map([['all', { views: 1 }]]),
+    });
+
+  it("counts a partition's shares again once its owner applies, after the registry lost it", async () => {
+    const gens = [(await lost.takePartition('reg', 0, 0)).gen, (await lost.takePartition('reg', 1, 0)).gen];
+    expect(await one(0, gens[0]!, '-1')).toEqual({ applied: true });
+    expect(await one(1, gens[1]!, '-1')).toEqual({ applied: true });
+    expect((await lost.readTotals(['all'])).get('all')).toMatchObject({ views: 2 });
+    // The registry's master fails over to a replica without partition 1's SADD; partition 1's master keeps its state.
+    await redis.srem(lost.keys.partitions, partitionTag('reg', 1));
+    expect(await one(1, gens[1]!, '0')).toEqual({ applied: true });
+    expect(await lost.partitions('reg')).toEqual([0, 1]);
+    expect((await lost.readTotals(['all'])).get('all')).toMatchObject({ views: 3 });
+    // Lost after the partition's last apply: its durable mark registers it again.
+    await redis.srem(lost.keys.partitions, partitionTag('reg', 1));
+    expect(await lost.markDurable('reg', 1, gens[1]!, '1')).toBe(true);
+    expect((await lost.readTotals(['all'])).get('all')).toMatchObject({ views: 3 });
+  });
+
+  it('registers a partition whose registration was lost between the take and its script', async () => {
+    // A second client whose catalogue read (between the take's SADD and its script) comes
+    // after the registry lost the partition, as a Redis restored from a snapshot right then.
+    const racing = new Redis(STACK.redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      const store2 = new RedisCounterStore(racing, { prefix: lostPrefix });
+      const get = racing.get.bind(racing);
+      (racing as unknown as { get: (key: string) => Promise<string | null> }).get = async (key: string) => {
+        await racing.srem(store2.keys.partitions, partitionTag('reg', 0));
+        return get(key);
+      };
+      const { gen, applied } = await store2.takePartition('reg', 0, 0);
+      expect(await lost.partitions('reg')).toContain(0);
+      expect(await one(0, gen, applied)).toEqual({ applied: true });
+      expect((await lost.readTotals(['all'])).get('all')).toMatchObject({ views: 4 });
+    } finally {
+      racing.disconnect();
+    }
+  });
+});

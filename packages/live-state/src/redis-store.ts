@@ -233,7 +233,7 @@ export class RedisCounterStore {
    */
   async takePartition(topic: string, partition: number, floor: number): Promise<PartitionTakeover> {
     const tag = partitionTag(topic, partition);
-    await this.redis.sadd(this.keys.partitions, tag);
+    await this.register(tag);
     // Read after registering: a catalogue change either saw the partition in the registry
     // (and raises its copy itself) or bumped the version before this read.
     const catalogueVersion = await this.redis.get(this.catalogueVersionKey);
@@ -247,20 +247,32 @@ export class RedisCounterStore {
       String(floor),
       catalogueVersion ?? '',
     );
+    // Once more after the script: the registry is not in the partition's slot, so a Redis
+    // restored from a snapshot (or the registry's master failed over) between the SADD above
+    // and the script would hold the partition's generation, and soon its shares, without
+    // its registration, and readers would leave its shares out of every sum.
+    await this.register(tag);
     return { gen: Number(gen), applied, durable };
+  }
+
+  /**
+   * Registers the partition (SADD, idempotent). Readers sum shares over the registry, which
+   * lives in a slot of its own: nothing atomic ties it to the partition's state, so the
+   * owner registers the partition again with every apply and durable mark (see applyBatch).
+   */
+  private register(tag: string): Promise<number> {
+    return this.redis.sadd(this.keys.partitions, tag);
   }
 
   /** Records that both stores hold the partition up to `offset`; false when `ownerGen` no longer owns it or Redis's applied offset is below `offset`. */
   async markDurable(topic: string, partition: number, ownerGen: number, offset: string): Promise<boolean> {
-    return (
-      (await this.call<number>(
-        'ltMarkDurable',
-        this.keys.offsets(partitionTag(topic, partition)),
-        String(partition),
-        String(ownerGen),
-        offset,
-      )) === 1
-    );
+    const tag = partitionTag(topic, partition);
+    const [marked] = await Promise.all([
+      this.call<number>('ltMarkDurable', this.keys.offsets(tag), String(partition), String(ownerGen), offset),
+      // After the partition's last apply too: a registration lost since is restored (see applyBatch).
+      this.register(tag),
+    ]);
+    return marked === 1;
   }
 
   /**
@@ -325,13 +337,16 @@ export class RedisCounterStore {
       String(input.ownerGen),
     ];
     // Arrays, not spread arguments: a large batch has thousands of keys (ioredis flattens them).
-    const [ok, current] = await this.call<[number, string]>(
-      'ltApplyBatch',
-      keys.length + liveKeys.length,
-      keys,
-      liveKeys,
-      args,
-    );
+    // The partition is registered again beside every apply (sent together, no extra round
+    // trip): readers sum only registered partitions, and the registry (its own slot) can lose
+    // the partition while the partition's slot keeps its state — a Redis restored from a
+    // snapshot between a take's SADD and its script, or a failover of the registry's master
+    // to a replica that lacked the SADD. Shares written by an apply are then never left out
+    // of the sums for longer than that apply's reply.
+    const [[ok, current]] = await Promise.all([
+      this.call<[number, string]>('ltApplyBatch', keys.length + liveKeys.length, keys, liveKeys, args),
+      this.register(tag),
+    ]);
     this.observer.onApply?.(performance.now() - started, scopes.length, ok === 1);
     if (ok === 2) return { applied: false, staleCatalogue: true, catalogueVersion: Number(current) };
     if (ok === 3) return { applied: false, staleOwner: true };
