@@ -50,6 +50,10 @@ runCommand('reconcile', USAGE, async () => {
       process.stdout.write(
         `compared kinds: ${result.kinds.join(', ')}${result.campaigns === null ? '' : ` (${result.campaigns} campaign(s) in the catalogue)`}\n${formatComparison(result.comparison)}\n`,
       );
+      if (result.unregisteredPartitions.length > 0)
+        process.stdout.write(
+          `DIFFER: ClickHouse holds rows of partition(s) ${result.unregisteredPartitions.join(', ')}, which Redis has no applied offset for in its partition registry (their shares are in no sum): run \`npm run rebuild\`\n`,
+        );
     }
     return ok ? EXIT.ok : EXIT.differ;
   } finally {

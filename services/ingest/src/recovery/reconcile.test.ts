@@ -18,6 +18,31 @@ const totals = (views: number) => ({
 const waitUntilDurable = async () => undefined;
 
 describe('reconcile', () => {
+  it('disagrees when ClickHouse holds rows of a partition missing from the registry (ADR 0003)', async () => {
+    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
+      status: 'ready',
+      offsets: new Map([[0, '9']]),
+      totals: new Map(scopes.map((s) => [s, { views: '5' }])),
+    }));
+    const r = await reconcile({
+      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
+      history: {
+        totalsByScope: async () => new Map([['all', totals(5)]]),
+        maxOffsets: async () =>
+          new Map([
+            [0, '9'],
+            [2, '40'],
+          ]),
+      },
+      topic: 't',
+    });
+    expect(r.comparison!.differences).toEqual([]);
+    expect(r.unregisteredPartitions).toEqual([2]);
+    expect(agrees(r)).toBe(false);
+    // Checked once more against the registry: a partition registered since is not reported.
+    expect(snapshot.mock.calls.at(-1)).toEqual(['t', []]);
+  });
+
   it('compares each partition share with ClickHouse rows of that kafka_partition and names it (ADR 0003)', async () => {
     const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
       status: 'ready',

@@ -45,7 +45,7 @@ export interface ReconcileDeps {
    * Redis share is compared with its own rows (ADR 0003), and a difference names its
    * partition; without it, the shares' sums are compared with `totalsByScope`.
    */
-  history: Pick<EventHistory, 'totalsByScope'> & Partial<Pick<EventHistory, 'totalsByPartition'>>;
+  history: Pick<EventHistory, 'totalsByScope'> & Partial<Pick<EventHistory, 'totalsByPartition' | 'maxOffsets'>>;
   /** Compares campaign scopes against the catalogue's definitions; left out, they are skipped. */
   campaigns?: { keys: CatalogueKeys; history: Pick<LiveHistory, 'totals'>; recheckMs?: number };
   topic: string;
@@ -70,6 +70,12 @@ export interface ReconcileResult {
   campaignRechecks: number;
   /** Null when Redis holds no live state (nothing to compare). */
   comparison: Comparison | null;
+  /**
+   * Partitions ClickHouse holds rows of that have no applied offset among the partitions
+   * registered in Redis (ADR 0003): Redis lost them, or its registry did, and readers sum
+   * none of their shares. Any makes reconcile disagree. (Needs `history.maxOffsets`.)
+   */
+  unregisteredPartitions: number[];
   timingsMs: Record<string, number>;
 }
 
@@ -106,6 +112,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   progress(`Redis: ${scanned.length} scope key(s) found (SCAN); comparing kinds ${kinds.join(', ')}`);
   const dims = await compareDimensionScopes(run, scanned.filter(run.dimensional));
   if ('status' in dims) return notReady(run, dims);
+  const unregisteredPartitions = await unregistered(run, dims.snap);
+  if (unregisteredPartitions.length > 0)
+    progress(
+      `ClickHouse holds rows of partition(s) ${unregisteredPartitions.join(', ')}, which Redis has no applied offset for in its registry: their shares are in no sum`,
+    );
   let { comparison, redisScopes } = dims;
   let campaigns: number | null = null;
   let campaignRechecks = 0;
@@ -141,6 +152,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     campaigns,
     campaignRechecks,
     comparison,
+    unregisteredPartitions,
     timingsMs: run.timingsMs,
   };
 }
@@ -182,6 +194,7 @@ function notReady(run: ReconcileRun, snap: LiveSnapshot): ReconcileResult {
     campaigns: null,
     campaignRechecks: 0,
     comparison: null,
+    unregisteredPartitions: [],
     timingsMs: run.timingsMs,
   };
 }
@@ -223,6 +236,21 @@ async function compareDimensionScopes(
     redisScopes += present(snap2.totals).size;
   }
   return { snap, comparison, late: late.length, redisScopes, clickhouseScopes: hist.scopes.size };
+}
+
+/**
+ * The partitions ClickHouse holds rows of without an applied offset in Redis's registry at
+ * the cut, checked once more against the registry (a partition first taken after the cut
+ * may hold rows already).
+ */
+async function unregistered(run: ReconcileRun, snap: LiveSnapshot): Promise<number[]> {
+  const { history, live, topic } = run.deps;
+  if (!history.maxOffsets) return [];
+  const stored = await run.timed('clickhouse', () => history.maxOffsets!(topic));
+  const missing = [...stored.keys()].filter((p) => !snap.offsets.has(p));
+  if (missing.length === 0) return [];
+  const again = await run.timed('snapshot', () => live.snapshot(topic, []));
+  return missing.filter((p) => !again.offsets.has(p)).sort((a, b) => a - b);
 }
 
 /** ClickHouse at a snapshot's offsets: per partition when both sides can split, else summed per scope. */
@@ -354,7 +382,12 @@ async function compareCampaigns(
 
 /** The verdict: agree only with live state and a comparison without differences. */
 export function agrees(result: ReconcileResult): boolean {
-  return result.status === 'ready' && result.comparison !== null && result.comparison.differences.length === 0;
+  return (
+    result.status === 'ready' &&
+    result.comparison !== null &&
+    result.comparison.differences.length === 0 &&
+    result.unregisteredPartitions.length === 0
+  );
 }
 
 /** Scopes whose key exists (an empty hash is a missing key). */
