@@ -275,7 +275,10 @@ export async function startKafkaCluster(size: number): Promise<DedicatedKafkaClu
   const specs = [];
   for (let id = 1; id <= size; id++) specs.push({ id, port: await freePort(), controllerPort: await freePort() });
   const voters = specs.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
-  const clusterId = randomBytes(16).toString('base64url');
+  // An id starting with '-' is read as an option by kafka-storage (Kafka's own Uuid avoids them too).
+  let clusterId: string;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   const url = specs.map((n) => `127.0.0.1:${n.port}`).join(',');
   const nodes = await Promise.all(
     specs.map(async (spec) => {
