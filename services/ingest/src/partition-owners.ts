@@ -88,6 +88,27 @@ export class PartitionOwners {
     return offsetAfter(firstFetched, logStart) ? logStart : undefined;
   }
 
+  /**
+   * Where the partition must be read from when the batch leaves a gap after what this worker
+   * holds: Kafka's position moved past the offset after the applied (or queued) one, which
+   * kafkajs does after a rebalance that keeps the partition here (it starts again from the
+   * group's committed offset, and a commit can be ahead of Redis restored from an older
+   * snapshot). The apply's fence checks the applied offset, not that the batch follows it,
+   * so processing such a batch would skip the gap's events in Redis for good. Undefined
+   * when the batch follows on.
+   */
+  async gapTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
+    const held = offsetAfter(owned.applied, owned.queued) ? owned.queued : owned.applied;
+    const from = nextOffset(held);
+    if (!offsetAfter(firstFetched, from)) return undefined;
+    const logStart = await this.deps.logStart(owned.topic, owned.partition);
+    if (!offsetAfter(logStart, from)) return from;
+    if (owned.durable !== '-1' || owned.applied !== '-1')
+      throw new RebuildRequiredError(owned.partition, from, logStart);
+    // Nothing counted yet: what Kafka no longer holds was never in either store (as seekTarget).
+    return offsetAfter(firstFetched, logStart) ? logStart : undefined;
+  }
+
   private async take(partition: number): Promise<OwnedPartition> {
     const { topic, owner, counters, fence, logger } = this.deps;
     const floor = await fence.ownerGeneration(topic, partition);

@@ -142,6 +142,27 @@ function makeWorker(
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('IngestWorker', () => {
+  it('reads again from after what it applied when a batch leaves a gap (its position moved ahead, as kafkajs does after a rebalance)', async () => {
+    const consumer = fakeConsumer();
+    const fakes = fakeDeps();
+    const { worker } = makeWorker(consumer, fakes);
+    await worker.start();
+    const first = fakePayload();
+    await consumer.eachBatch!(first.payload); // offsets 5: applied 4 -> 5
+    expect(first.resolved).toEqual(['5']);
+    expect(fakes.calls.applied).toBe(1);
+    // The group's committed offset is ahead of Redis (restored from an older snapshot): after a
+    // rebalance that keeps the partition here, kafkajs fetches from there, 6..8 never read.
+    const ahead = fakePayload();
+    const batch = ahead.payload.batch as unknown as { messages: { offset: string }[]; firstOffset: () => string };
+    batch.messages[0]!.offset = '9';
+    batch.firstOffset = () => '9';
+    await consumer.eachBatch!(ahead.payload);
+    expect(consumer.seek).toHaveBeenCalledWith({ topic: 't', partition: 0, offset: '6' });
+    expect(ahead.resolved).toEqual([]);
+    expect(fakes.calls.applied).toBe(1); // 9 was not applied on top of 5
+  });
+
   it('retries a failing batch without resolving it, heartbeating, and resolves once it is stored', async () => {
     const consumer = fakeConsumer();
     const fakes = fakeDeps(3);

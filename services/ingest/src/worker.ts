@@ -258,6 +258,7 @@ export class IngestWorker {
           const owned = await this.heartbeating(owners.get(batch.partition), payload);
           const firstFetched = batch.firstOffset();
           if (firstFetched !== null && (await this.seekedBack(owned, firstFetched, log))) return;
+          if (firstFetched !== null && (await this.seekedToGap(owned, firstFetched, log))) return;
           outcome = await this.heartbeating(
             processPartitionBatch({ ...deps, logger: log }, owned, {
               topic: batch.topic,
@@ -307,6 +308,22 @@ export class IngestWorker {
       return false;
     }
     log.info({ from: target, gen: owned.gen }, 'reading the partition again from after its durable offset');
+    this.options.consumer.seek({ topic: owned.topic, partition: owned.partition, offset: target });
+    return true;
+  }
+
+  /**
+   * A batch that does not follow what this worker applied and queued (kafkajs moved the
+   * position ahead, e.g. to the committed offset after a rebalance): read again from the
+   * offset after them instead, leaving the batch unresolved (checked for every batch).
+   */
+  private async seekedToGap(owned: OwnedPartition, firstFetched: string, log: Logger): Promise<boolean> {
+    const target = await this.options.owners.gapTarget(owned, firstFetched);
+    if (target === undefined) return false;
+    log.warn(
+      { from: target, applied: owned.applied, queued: owned.queued, gen: owned.gen },
+      'the batch does not follow what this worker holds of the partition (its position moved ahead); reading again from there',
+    );
     this.options.consumer.seek({ topic: owned.topic, partition: owned.partition, offset: target });
     return true;
   }
