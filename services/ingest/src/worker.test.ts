@@ -161,6 +161,14 @@ describe('IngestWorker', () => {
     expect(consumer.seek).toHaveBeenCalledWith({ topic: 't', partition: 0, offset: '6' });
     expect(ahead.resolved).toEqual([]);
     expect(fakes.calls.applied).toBe(1); // 9 was not applied on top of 5
+    // Kafka holds nothing in 6..8 (control records): the same batch comes back after each seek.
+    for (let i = 0; i < 2; i++) await consumer.eachBatch!(ahead.payload);
+    expect(consumer.seek).toHaveBeenCalledTimes(3);
+    expect(fakes.calls.applied).toBe(1);
+    await consumer.eachBatch!(ahead.payload);
+    expect(consumer.seek).toHaveBeenCalledTimes(3);
+    expect(ahead.resolved).toEqual(['9']);
+    expect(fakes.calls.applied).toBe(2);
   });
 
   it('retries a failing batch without resolving it, heartbeating, and resolves once it is stored', async () => {

@@ -38,6 +38,9 @@ export interface WorkerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Seeks back to the same gap, each answered by the same batch, before the gap is taken as empty. */
+const GAP_SEEKS_BEFORE_ACCEPT = 3;
+
 /**
  * Runs the consumer (ADR 0001): a partition's first batch takes ownership of it and, if
  * Kafka's position is past the durable offset, seeks back there. A batch's offset is
@@ -60,6 +63,8 @@ export class IngestWorker {
   private recoverTimer: NodeJS.Timeout | undefined;
   private assigned: ReadonlySet<number> = new Set();
   private readonly handling = new Set<Promise<void>>();
+  /** Per partition: the last gap sought back over (see seekedToGap) and how many times in a row. */
+  private readonly gapSeeks = new Map<number, { key: string; times: number }>();
 
   constructor(private readonly options: WorkerOptions) {
     const { consumer, logger } = options;
@@ -319,7 +324,26 @@ export class IngestWorker {
    */
   private async seekedToGap(owned: OwnedPartition, firstFetched: string, log: Logger): Promise<boolean> {
     const target = await this.options.owners.gapTarget(owned, firstFetched);
-    if (target === undefined) return false;
+    if (target === undefined) {
+      this.gapSeeks.delete(owned.partition);
+      return false;
+    }
+    // Kafka may hold no record in the gap (control records of transactional producers leave
+    // offsets no consumer sees; LiveTally's producers are not transactional): the same batch
+    // then comes back after each seek. Taken as it is only after GAP_SEEKS_BEFORE_ACCEPT seeks in
+    // a row that each came back to it, as a repeated move of the position would not.
+    const key = `${owned.gen}:${target}:${firstFetched}`;
+    const last = this.gapSeeks.get(owned.partition);
+    const times = last?.key === key ? last.times + 1 : 1;
+    if (times > GAP_SEEKS_BEFORE_ACCEPT) {
+      this.gapSeeks.delete(owned.partition);
+      log.warn(
+        { from: target, firstFetched },
+        'Kafka holds no record between the applied offset and this batch; going on',
+      );
+      return false;
+    }
+    this.gapSeeks.set(owned.partition, { key, times });
     log.warn(
       { from: target, applied: owned.applied, queued: owned.queued, gen: owned.gen },
       'the batch does not follow what this worker holds of the partition (its position moved ahead); reading again from there',
