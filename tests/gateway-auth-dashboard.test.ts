@@ -1,8 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_MISSING, HAVE_CHROMIUM, launchChromium, type ChromiumSession } from './support/chromium';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
 import { AUTH_ENV, token } from './support/gateway-auth';
 
@@ -13,19 +11,7 @@ import { AUTH_ENV, token } from './support/gateway-auth';
  * channels outside the scope are refused (FORBIDDEN notice); when the token expires the
  * gateway closes the connection and the page says so; without a token it never goes live.
  */
-const CHROMIUM = process.env.LT_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-if (!HAVE_CHROMIUM) console.warn(`[gateway-auth-dashboard] skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+if (!HAVE_CHROMIUM) console.warn(`[gateway-auth-dashboard] skipped: ${CHROMIUM_MISSING}`);
 
 // DOM as the page.evaluate callback uses it (no DOM lib in the project's tsconfig).
 interface El {
@@ -42,9 +28,8 @@ const CAMPAIGN = {
   endsAt: '2099-11-01T00:00:00+08:00',
 };
 let fx: HistoryFixture;
-let context: BrowserContext | undefined;
+let browser: ChromiumSession | undefined;
 let page: Page;
-let userDataDir: string | undefined;
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
@@ -61,20 +46,12 @@ beforeAll(async () => {
     signal: AbortSignal.timeout(10_000),
   });
   expect(created.status).toBe(201);
-  userDataDir = mkdtempSync(join(tmpdir(), 'lt-auth-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1920, height: 1080 },
-    timeout: 30_000,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await fx?.close();
 });
 
