@@ -95,7 +95,9 @@ export function createIngestWorker(
     live,
     history: new EventHistory(clickhouse),
     logger,
-    autoRebuild: config.autoRebuild.enabled ? automaticRebuild(config, { redis: redisBeforeClusterLayout(redis), live, duplicates, logger }) : undefined,
+    autoRebuild: config.autoRebuild.enabled
+      ? automaticRebuild(config, { redis: redisBeforeClusterLayout(redis), live, duplicates, logger })
+      : undefined,
   });
 
   worker = new IngestWorker({
