@@ -27,7 +27,6 @@ export {
 export {
   LiveStateStore,
   LiveStateNotReadyError,
-  NotPartitionedYetError,
   LIVE_STATE_GATE,
   liveStateError,
   type LiveStatus,

@@ -189,16 +189,6 @@ redis.call('DEL', KEYS[3])
 return 1
 `;
 
-/** A rebuild (or another whole-topic write) of the pre-ADR-0003 layout: not yet per partition. */
-export class NotPartitionedYetError extends Error {
-  constructor(what: string) {
-    super(
-      `${what} is not implemented for the per-partition key layout yet (ADR 0003, Milestone 2: rebuild per partition)`,
-    );
-    this.name = 'NotPartitionedYetError';
-  }
-}
-
 export class LiveStateStore {
   readonly keys: KeySpace;
   private readonly prefix: string;
