@@ -103,17 +103,31 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
         refreshing = undefined;
       }
     })());
-  // The registry may not be readable yet (commands connection still connecting): the timer
-  // tries again, and whatever is subscribed later is re-read (onSubscribed).
-  await refresh().catch((err: unknown) => onError(err as Error));
-  const timer = setInterval(() => refresh().catch((err: unknown) => onError(err as Error)), options.pollMs ?? 1_000);
+  // The registry may not be readable yet (the commands connection still connecting, and
+  // failing fast without an offline queue): it is read again as soon as that connection is
+  // ready, and by the timer. The subscription is handed back only once the registry was read
+  // and its channels subscribed, so a caller that waits for it (a gateway's readiness) reads
+  // nothing before its channels are subscribed, and nothing read has to be read again.
+  let synced: () => void = () => undefined;
+  const firstSync = new Promise<void>((resolve) => (synced = resolve));
+  const tryRefresh = () =>
+    refresh().then(
+      () => synced(),
+      (err: unknown) => onError(err as Error),
+    );
+  const onReady = () => void tryRefresh();
+  commands.on('ready', onReady);
+  const timer = setInterval(tryRefresh, options.pollMs ?? 1_000);
   timer.unref();
+  await tryRefresh();
+  await firstSync;
   return {
     tags,
     refresh,
     async close() {
       closed = true;
       clearInterval(timer);
+      commands.off('ready', onReady);
       await Promise.all(subscriptions.map((s) => s.close()));
     },
   };
