@@ -197,13 +197,18 @@ stop_service() { # name
 
 # Every broker of either layout at once: stopped one by one, the last ones of three would
 # lose their controller quorum and wait out their controlled shutdown.
-stop_kafka() {
-  local name names=()
-  for name in kafka kafka-1 kafka-2 kafka-3; do
+stop_kafka() { stop_all kafka kafka kafka-1 kafka-2 kafka-3; }
+
+# stop_all <label> <name>…: stops every one of the named services that runs as ours, all at
+# once, and forgets the pid files of the others; says "<label> not running" when none does.
+stop_all() {
+  local label="$1" name names=()
+  shift
+  for name in "$@"; do
     if is_ours "$name" "$(pid_of "$name")"; then names+=("$name"); else rm -f "$PIDS/$name.pid"; fi
   done
   if ((${#names[@]} == 0)); then
-    printf '  %-11s not running\n' kafka
+    printf '  %-11s not running\n' "$label"
     return 0
   fi
   for name in "${names[@]}"; do stop_service "$name" & done
@@ -587,16 +592,9 @@ redis_cluster_wait_ok() {
 
 # Every node of either layout at once, as stop_kafka does.
 stop_redis() {
-  local name names=()
-  for name in redis $(for n in $(redis_node_ids); do echo "redis-$n"; done); do
-    if is_ours "$name" "$(pid_of "$name")"; then names+=("$name"); else rm -f "$PIDS/$name.pid"; fi
-  done
-  if ((${#names[@]} == 0)); then
-    printf '  %-11s not running\n' redis
-    return 0
-  fi
-  for name in "${names[@]}"; do stop_service "$name" & done
-  wait
+  local n names=(redis)
+  for n in $(redis_node_ids); do names+=("redis-$n"); done
+  stop_all redis "${names[@]}"
 }
 
 # ---------------------------------------------------------------------------- ClickHouse (chDB stand-in)

@@ -77,15 +77,8 @@ export class PartitionOwners {
    * Where the partition must be read from: the offset after the durable one, checked
    * against what Kafka still holds; undefined when `firstFetched` is not past it.
    */
-  async seekTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
-    const from = nextOffset(owned.durable);
-    if (!offsetAfter(firstFetched, from)) return undefined;
-    const logStart = await this.deps.logStart(owned.topic, owned.partition);
-    if (!offsetAfter(logStart, from)) return from;
-    if (owned.durable !== '-1' || owned.applied !== '-1')
-      throw new RebuildRequiredError(owned.partition, from, logStart);
-    // Nothing counted yet: what Kafka no longer holds was never in either store.
-    return offsetAfter(firstFetched, logStart) ? logStart : undefined;
+  seekTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
+    return this.readFrom(owned, nextOffset(owned.durable), firstFetched);
   }
 
   /**
@@ -97,15 +90,22 @@ export class PartitionOwners {
    * so processing such a batch would skip the gap's events in Redis for good. Undefined
    * when the batch follows on.
    */
-  async gapTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
+  gapTarget(owned: OwnedPartition, firstFetched: string): Promise<string | undefined> {
     const held = offsetAfter(owned.applied, owned.queued) ? owned.queued : owned.applied;
-    const from = nextOffset(held);
+    return this.readFrom(owned, nextOffset(held), firstFetched);
+  }
+
+  /**
+   * `from`, checked against what Kafka still holds, when the batch starts past it; undefined
+   * when it does not. A log that no longer holds `from` needs a rebuild once anything was counted.
+   */
+  private async readFrom(owned: OwnedPartition, from: string, firstFetched: string): Promise<string | undefined> {
     if (!offsetAfter(firstFetched, from)) return undefined;
     const logStart = await this.deps.logStart(owned.topic, owned.partition);
     if (!offsetAfter(logStart, from)) return from;
     if (owned.durable !== '-1' || owned.applied !== '-1')
       throw new RebuildRequiredError(owned.partition, from, logStart);
-    // Nothing counted yet: what Kafka no longer holds was never in either store (as seekTarget).
+    // Nothing counted yet: what Kafka no longer holds was never in either store.
     return offsetAfter(firstFetched, logStart) ? logStart : undefined;
   }
 
