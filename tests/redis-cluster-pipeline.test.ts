@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { partitionTag, type Totals } from '@livetally/live-state';
 import { expectedTotals } from '../services/simulator/src/dataset';
 import { ownerGenerations, sameTotals, startFaultRun, type FaultRun } from './support/fault-run';
-import { partitionReplicas } from './support/kafka';
+import { groupOffsetsPartition, partitionReplicas } from './support/kafka';
 import { startKafkaCluster, type DedicatedKafkaCluster, type DedicatedService } from './support/dedicated';
 import { startService, type ServiceProcess } from './support/processes';
 import { onNode, startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
@@ -157,10 +157,16 @@ async function failOverLosingApplies(cluster: DedicatedRedisCluster, run: FaultR
     });
   const appliedOn = (node: DedicatedService) => fieldOn(node, String);
   const replica = await replicaOf(cluster, victim);
+  // Applying now, not only before: after a broker death the group may take a while to settle,
+  // and the replica must not stay stalled below longer than the cluster lets a replica fail over.
+  const atEntry = await appliedOn(victim);
   await waitFor(
     "the killed master's partitions being applied",
-    async () => (await appliedOn(victim)).every((offset) => offset >= 0),
-    60_000,
+    async () => {
+      const now = await appliedOn(victim);
+      return now.every((offset) => offset >= 0) && now.some((offset, i) => offset > atEntry[i]!);
+    },
+    90_000,
     50,
   );
   await cluster.waitUntilOk();
@@ -318,7 +324,7 @@ describe('the pipeline on a Redis Cluster', () => {
 
   it(
     'ends exact on three Kafka brokers with one SIGKILLed and a Redis master failed over while ingesting',
-    { timeout: 180_000 },
+    { timeout: 420_000 },
     async () => {
       const started = Date.now();
       const note = (what: string) =>
@@ -344,23 +350,31 @@ describe('the pipeline on a Redis Cluster', () => {
       run.startWorker();
       const third = run.data.length / 3;
       await run.produce(0, third);
-      // The broker leading partition 0 dies while the workers consume the backlog. Nothing is
-      // produced across the kill: kafkajs' own send can report messages acknowledged that a
-      // dying leader never stored (tests/kafka-broker-death.test.ts); the SDK guards that, and
+      // The group settled and counting before any broker dies: the first third applied.
+      await run.waitForRedis(third, 120_000);
+      note('the first third applied');
+      // The broker dies before the rest is produced. Nothing is produced across the kill:
+      // kafkajs' own send can report messages acknowledged that a dying leader never stored
+      // (tests/kafka-broker-death.test.ts); the SDK guards that, and
       // tests/chaos-broker-kill.test.ts covers it.
-      // Killed only once every copy is in sync, and a broker whose loss leaves two in-sync
-      // copies of every partition (as tests/chaos-broker-kill.test.ts picks it): otherwise a
-      // partition has no leader until it comes back (unclean election is off).
-      const leaders = await waitFor(
-        'every broker in every in-sync replica set',
+      // The victim leads partitions of the topic, and its loss leaves two in-sync copies (what
+      // acks=all needs) of every one of them and of the group's offsets partition: otherwise a
+      // partition, or the group's coordinator, waits for its restart (unclean election is off).
+      // A follower starved of CPU on a busy machine drops out of the in-sync sets for a while.
+      const offsetsPartition = await groupOffsetsPartition(run.kafka, run.run);
+      const { leaders, victim } = await waitFor(
+        'a broker leading partitions whose loss leaves two in-sync copies of each',
         async () => {
           const now = await partitionReplicas(run.kafka, run.topic);
-          return [...now.values()].every((p) => p.isr.length === 3) ? now : undefined;
+          const offsets = (await partitionReplicas(run.kafka, '__consumer_offsets')).get(offsetsPartition)!;
+          const survivable = (node: number) =>
+            [...now.values(), offsets].every((p) => p.leader >= 0 && p.isr.filter((b) => b !== node).length >= 2);
+          const pick = [...now.values()].map((p) => p.leader).find((node) => node >= 0 && survivable(node));
+          return pick === undefined ? undefined : { leaders: now, victim: pick };
         },
-        30_000,
-        200,
+        120_000,
+        250,
       );
-      const victim = leaders.get(0)!.leader;
       const led = [...leaders].filter(([, p]) => p.leader === victim).map(([partition]) => partition);
       const broker = brokers.nodes[victim - 1]!;
       await broker.stop('SIGKILL');

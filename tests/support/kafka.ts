@@ -64,16 +64,23 @@ export async function partitionReplicas(
 }
 
 /**
- * The node id of `groupId`'s coordinator: the leader of the __consumer_offsets partition
- * Kafka hashes the group id to (Java's String.hashCode, made non-negative, modulo the
- * partition count). The topic exists once some group has asked for its coordinator.
+ * The __consumer_offsets partition Kafka hashes `groupId` to (Java's String.hashCode, made
+ * non-negative, modulo the partition count): its leader is the group's coordinator, and the
+ * group's joins and commits are written to it. The topic exists once some group has asked
+ * for its coordinator.
  */
-export async function groupCoordinator(kafka: Kafka, groupId: string): Promise<number> {
+export async function groupOffsetsPartition(kafka: Kafka, groupId: string): Promise<number> {
   const partitions = await partitionReplicas(kafka, '__consumer_offsets');
   let hash = 0;
   for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
   const nonNegative = hash === -2147483648 ? 0 : Math.abs(hash);
-  return partitions.get(nonNegative % partitions.size)!.leader;
+  return nonNegative % partitions.size;
+}
+
+/** The node id of `groupId`'s coordinator. */
+export async function groupCoordinator(kafka: Kafka, groupId: string): Promise<number> {
+  const partition = await groupOffsetsPartition(kafka, groupId);
+  return (await partitionReplicas(kafka, '__consumer_offsets')).get(partition)!.leader;
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
