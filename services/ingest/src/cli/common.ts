@@ -1,27 +1,30 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
 import { ConfigError } from '@livetally/config';
 import { createHistoryClient, type HistoryClientOptions } from '@livetally/history';
+import { createRedisClient, type AnyRedis, type RedisTarget } from '@livetally/live-state';
 import { UsageError } from './config';
 
 /** Exit codes shared by the operator commands. */
 export const EXIT = { ok: 0, differ: 1, usage: 2, error: 3 } as const;
 
 export interface Connections {
-  redis: Redis;
+  redis: AnyRedis;
   clickhouse: ClickHouseClient;
   close(): Promise<void>;
 }
 
-export async function connect(options: { redisUrl: string; clickhouse: HistoryClientOptions }): Promise<Connections> {
+export async function connect(options: { redis: RedisTarget; clickhouse: HistoryClientOptions }): Promise<Connections> {
   // Fail fast instead of queueing forever when Redis is down: an operator is waiting.
-  const redis = new Redis(options.redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 10_000,
-    retryStrategy: (n) => (n > 3 ? null : 200 * n),
+  const redis = createRedisClient(options.redis, {
+    redis: {
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      connectTimeout: 10_000,
+      retryStrategy: (n) => (n > 3 ? null : 200 * n),
+    },
+    cluster: { clusterRetryStrategy: (n) => (n > 3 ? null : 200 * n) },
+    onError: () => undefined, // surfaced by the failing command instead
   });
-  redis.on('error', () => undefined); // surfaced by the failing command instead
   const clickhouse = createHistoryClient(options.clickhouse);
   try {
     await redis.connect();

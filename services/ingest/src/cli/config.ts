@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, parseEnv, str, type Env, type Field } from '@livetally/config';
+import { bool, hostPorts, int, parseEnv, redisClusterNodesField, str, type Env, type Field } from '@livetally/config';
 import { TOPICS } from '@livetally/events';
 import { DIMENSION_SCOPE_KINDS } from '@livetally/history';
 import { DEFAULT_VIEWER_KINDS } from '../recovery/wiring';
@@ -22,6 +22,7 @@ function clickHouseWithTimeout(c: ReturnType<typeof parseEnv<typeof CLICKHOUSE_W
  */
 const COMMON = {
   ...WORKER_STATE_FIELDS,
+  REDIS_CLUSTER_NODES: redisClusterNodesField,
   ...CLICKHOUSE_WITH_TIMEOUT,
   LOG_LEVEL: LOG_LEVEL_FIELD,
 };
@@ -29,7 +30,7 @@ const COMMON = {
 function common(c: ReturnType<typeof parseEnv<typeof COMMON>>) {
   return {
     topic: c.KAFKA_TOPIC,
-    redis: { url: c.REDIS_URL, keyPrefix: c.REDIS_KEY_PREFIX },
+    redis: { url: c.REDIS_URL, clusterNodes: c.REDIS_CLUSTER_NODES, keyPrefix: c.REDIS_KEY_PREFIX },
     clickhouse: clickHouseWithTimeout(c),
     logLevel: c.LOG_LEVEL,
   };

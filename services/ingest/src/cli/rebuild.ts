@@ -3,6 +3,7 @@ import { EventHistory, migrate } from '@livetally/history';
 import { safeUrl } from '@livetally/logging';
 import { agrees, reconcile } from '../recovery/reconcile';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState } from '../recovery/rebuild';
+import { redisBeforeClusterLayout } from '../clients';
 import { rebuildMeasures, reconcileCampaigns } from '../recovery/wiring';
 import { EXIT, connect, progressPrinter, runCommand } from './common';
 import { parseFlags, parseRebuildConfig } from './config';
@@ -36,7 +37,7 @@ runCommand('rebuild', USAGE, async () => {
   progress(
     `ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic} → Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix})`,
   );
-  const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
+  const conn = await connect({ redis: config.redis, clickhouse: config.clickhouse });
   const abort = new AbortController();
   const onSignal = () => {
     progress('interrupted: stopping before the write and releasing the lock');
@@ -56,7 +57,7 @@ runCommand('rebuild', USAGE, async () => {
         live,
         history,
         dedup: { restore: (keys) => dedup.restore(keys), windowSeconds: config.dedup.windowSeconds },
-        measures: rebuildMeasures(conn.redis, conn.clickhouse, {
+        measures: rebuildMeasures(redisBeforeClusterLayout(conn.redis), conn.clickhouse, {
           prefix: config.redis.keyPrefix,
           viewerKinds: config.viewerKinds,
         }),

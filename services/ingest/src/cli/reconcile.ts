@@ -28,7 +28,7 @@ runCommand('reconcile', USAGE, async () => {
   progress(
     `Redis ${safeUrl(config.redis.url)} (prefix ${config.redis.keyPrefix}) vs ClickHouse ${safeUrl(config.clickhouse.url)} ${config.clickhouse.database}.lt_events, topic ${config.topic}`,
   );
-  const conn = await connect({ redisUrl: config.redis.url, clickhouse: config.clickhouse });
+  const conn = await connect({ redis: config.redis, clickhouse: config.clickhouse });
   try {
     const result = await reconcile({
       live: new LiveStateStore(conn.redis, { prefix: config.redis.keyPrefix }),
