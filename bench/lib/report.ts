@@ -1,7 +1,7 @@
 import type { CeilingResult } from '../scenarios/ceiling';
 import type { CollectorResult } from '../scenarios/collector';
 import type { FanoutResult } from '../scenarios/fanout';
-import type { HistoryResult } from '../scenarios/history';
+import type { HistoryPath, HistoryResult } from '../scenarios/history';
 import type { IngestResult } from '../scenarios/ingest';
 import type { LatencyResult } from '../scenarios/latency';
 import type { MonthResult } from '../scenarios/month';
@@ -197,10 +197,15 @@ export function buildTable(r: BenchResults): Row[] {
   }
 
   const hist = ok(s.history);
+  const HISTORY_PATHS: Record<HistoryPath, string> = {
+    lt_events: 'raw',
+    lt_rollup_minute: 'minute rollup (baseline)',
+    rollups: 'rollups picked',
+  };
   for (const q of hist?.queries ?? []) {
     add(
       'history',
-      `${q.table === 'lt_events' ? 'raw' : 'rollup'}: ${q.name}: p50 / p95`,
+      `${HISTORY_PATHS[q.table]}: ${q.name}: p50 / p95`,
       q.ms
         ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist!.runsPerQuery ? ` (${q.runs} runs)` : ''}`
         : `ERROR ${q.error ?? ''}`.slice(0, 100),
@@ -208,6 +213,14 @@ export function buildTable(r: BenchResults): Row[] {
       q.ms && !q.error ? status(q.ms.p95 < TARGETS.historyP95Ms) : 'n/a',
     );
   }
+  if (typeof hist?.answersMatch === 'boolean')
+    add(
+      'history',
+      "rollups picked: every answer = the minute rollup's",
+      hist.answersMatch ? 'yes' : 'NO',
+      'yes',
+      status(hist.answersMatch),
+    );
 
   const coll = ok(s.collector);
   if (coll) {

@@ -1,5 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { MEASURE_SELECT, MIGRATIONS, ROLLUP_SUMS, VIEWER_ROWS, migrate } from '@livetally/history';
+import {
+  HistoryQueries,
+  MEASURE_SELECT,
+  MIGRATIONS,
+  MINUTE_ROLLUP,
+  ROLLUPS,
+  VIEWER_ROWS,
+  migrate,
+  type HistorySubject,
+} from '@livetally/history';
 import type { Scenario } from '../lib/context';
 import { fmtInt } from '../lib/log';
 import { summarize, type Summary } from '../lib/stats';
@@ -9,11 +18,13 @@ import { uniqueName } from '../lib/stack';
 /**
  * 6. History query latency over ≥ 10 million events generated in-engine (INSERT …
  * SELECT … FROM numbers(), in chunks so other users of the shared engine are not
- * blocked for long), in a database of the bench's own created by the real migrations.
- * When the migrations create the per-minute rollup (lt_rollup_minute, fed by a
- * materialized view), the same questions are also timed against it.
+ * blocked for long), in a database of the bench's own created by the real migrations,
+ * so the rollups fill through their materialized views. Each question is timed three
+ * ways in the same run: as SQL over lt_events, as the product's HistoryQueries answered
+ * it from the per-minute rollup only (the baseline), and as HistoryQueries answers it
+ * now, from the coarsest rollups that fit; the last two must give the same answer.
  *
- * The questions live in QUERIES below: add, remove or rewrite entries there.
+ * The questions live in questions() below: add, remove or rewrite entries there.
  */
 
 /** The campaign window the synthetic events span: Shenzhen's 2024 livestreaming month. */
@@ -21,66 +32,89 @@ const FROM_S = 1_724_342_400; // 2024-08-23 00:00 Asia/Shanghai
 const TO_S = FROM_S + 70 * 86_400; // 2024-11-01 00:00
 const WEEK = { from: 1_725_120_000, to: 1_725_120_000 + 7 * 86_400 }; // 2024-09-01 00:00 +08:00, 7 days
 const DAY = { from: 1_725_120_000, to: 1_725_120_000 + 86_400 };
+const CAMPAIGN = { from: FROM_S, to: TO_S };
 
-export interface HistoryQuery {
+/** How a question is read: SQL over lt_events, HistoryQueries over the minute rollup, or over the rollups it picks. */
+export type HistoryPath = 'lt_events' | 'lt_rollup_minute' | 'rollups';
+
+interface Question {
   name: string;
-  table: 'lt_events' | 'lt_rollup_minute';
+  /** The question as SQL over raw events (EventHistory's measures). */
   sql: string;
-  params: Record<string, unknown>;
+  params: { from: number; to: number; v?: string };
+  /** The question as the history API asks it. */
+  ask: (q: HistoryQueries) => Promise<unknown>;
 }
 
-// Measures as the product reads them (packages/history: EventHistory for raw events,
-// HistoryQueries for the rollup): exact sums, estimated unique viewers, active hosts.
+// Measures over raw events as EventHistory reads them: exact sums, estimated unique viewers, active hosts.
 const RAW_MEASURES = `${MEASURE_SELECT},
   uniqIf(${VIEWER_ROWS.column}, ${VIEWER_ROWS.where}) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
-const ROLLUP_MEASURES = `${ROLLUP_SUMS}, uniqMerge(viewers) AS uniqueViewers, uniqExact(host_id) AS activeHosts`;
 const RAW_RANGE = 'ts >= toDateTime({from:UInt32}) AND ts < toDateTime({to:UInt32})';
-const ROLLUP_RANGE = 'minute >= toDateTime({from:UInt32}) AND minute < toDateTime({to:UInt32})';
+const GMV = "sumIf(amount_fen, type = 'sale')";
 
-function questions(table: HistoryQuery['table']): HistoryQuery[] {
-  const raw = table === 'lt_events';
-  const M = raw ? RAW_MEASURES : ROLLUP_MEASURES;
-  const R = raw ? RAW_RANGE : ROLLUP_RANGE;
-  const t = raw ? 'ts' : 'minute';
-  const gmv = raw ? "sumIf(amount_fen, type = 'sale')" : 'sum(sales_fen)';
-  const q = (name: string, sql: string, params: Record<string, unknown>): HistoryQuery => ({
+function questions(): Question[] {
+  const ms = (r: { from: number; to: number }): [number, number] => [r.from * 1000, r.to * 1000];
+  const q = (name: string, sql: string, params: Question['params'], ask: Question['ask']): Question => ({
     name,
-    table,
     sql,
     params,
+    ask,
   });
-  const campaign = { from: FROM_S, to: TO_S };
+  const scope = (kind: 'district' | 'host' | 'platform', value: string): HistorySubject => ({ kind, value });
   return [
-    q('totals all, 70-day campaign', `SELECT ${M} FROM ${table} WHERE ${R}`, campaign),
-    q('totals district, 7 days', `SELECT ${M} FROM ${table} WHERE ${R} AND district = {v:String}`, {
-      ...WEEK,
-      v: 'Futian',
-    }),
-    q('totals host, 7 days', `SELECT ${M} FROM ${table} WHERE ${R} AND host_id = {v:String}`, { ...WEEK, v: 'h-42' }),
+    q('totals all, 70-day campaign', `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE}`, CAMPAIGN, (h) =>
+      h.totals({ kind: 'all' }, ...ms(CAMPAIGN)),
+    ),
+    q(
+      'totals district, 7 days',
+      `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String}`,
+      { ...WEEK, v: 'Futian' },
+      (h) => h.totals(scope('district', 'Futian'), ...ms(WEEK)),
+    ),
+    q(
+      'totals host, 7 days',
+      `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND host_id = {v:String}`,
+      { ...WEEK, v: 'h-42' },
+      (h) => h.totals(scope('host', 'h-42'), ...ms(WEEK)),
+    ),
     q(
       'per-minute series, district, 1 day',
-      `SELECT toStartOfMinute(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND district = {v:String} GROUP BY bucket ORDER BY bucket`,
+      `SELECT toStartOfMinute(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String} GROUP BY bucket ORDER BY bucket`,
       { ...DAY, v: 'Futian' },
+      (h) => h.series(scope('district', 'Futian'), ...ms(DAY), 'minute'),
     ),
     q(
       'per-hour series, platform, 7 days',
-      `SELECT toStartOfHour(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`,
+      `SELECT toStartOfHour(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`,
       { ...WEEK, v: 'douyin' },
+      (h) => h.series(scope('platform', 'douyin'), ...ms(WEEK), 'hour'),
     ),
     q(
       'per-day series, all, 70 days',
-      `SELECT toStartOfDay(${t}) AS bucket, ${M} FROM ${table} WHERE ${R} GROUP BY bucket ORDER BY bucket`,
-      campaign,
+      `SELECT toStartOfDay(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} GROUP BY bucket ORDER BY bucket`,
+      CAMPAIGN,
+      (h) => h.series({ kind: 'all' }, ...ms(CAMPAIGN), 'day'),
     ),
     q(
       'top-10 hosts by GMV, 7 days',
-      `SELECT host_id AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
+      `SELECT host_id AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
       WEEK,
+      (h) => h.top('host', 'gmv', ...ms(WEEK), 10),
     ),
     q(
       'top districts by GMV, 70 days',
-      `SELECT district AS name, ${gmv} AS value FROM ${table} WHERE ${R} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
-      campaign,
+      `SELECT district AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
+      CAMPAIGN,
+      (h) => h.top('district', 'gmv', ...ms(CAMPAIGN), 10),
+    ),
+    q(
+      'rank of a city by GMV, 70 days',
+      `SELECT rank, of, value FROM (
+         SELECT name, value, rank() OVER (ORDER BY value DESC) AS rank, count() OVER () AS of
+         FROM (SELECT city AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name)
+       ) WHERE name = {v:String}`,
+      { ...CAMPAIGN, v: 'Shenzhen' },
+      (h) => h.rankOf('city', 'Shenzhen', 'gmv', ...ms(CAMPAIGN)),
     ),
   ];
 }
@@ -117,23 +151,31 @@ function generateSql(database: string, offset: number, count: number, total: num
 
 export interface QueryTiming {
   name: string;
-  table: string;
+  table: HistoryPath;
   runs: number;
   rowsReturned: number;
   ms: Summary | null;
+  /** The rollup tables HistoryQueries read, in range order. */
+  reads?: string[];
+  /** The rollups' answer equals the minute rollup's (HistoryQueries paths). */
+  sameAnswer?: boolean;
   error?: string;
 }
 
 export interface HistoryResult {
   rows: number;
-  rollupRows: number | null;
+  /** Rows per rollup table (absent: the migrations did not create it). */
+  rollupRows: Record<string, number>;
   rollupPresent: boolean;
   loadSeconds: number;
   runsPerQuery: number;
   queries: QueryTiming[];
-  /** Worst p95 over the lt_events questions, and over the rollup questions. */
+  /** Worst p95 over the lt_events questions, over the minute rollup, and over the rollups HistoryQueries picks. */
   worstP95Raw: number;
   worstP95Rollup: number | null;
+  worstP95Rollups: number | null;
+  /** Every question got the same answer from the rollups as from the minute rollup. */
+  answersMatch: boolean | null;
 }
 
 async function count(ch: ClickHouseClient, sql: string, params: Record<string, unknown> = {}): Promise<number> {
@@ -141,35 +183,58 @@ async function count(ch: ClickHouseClient, sql: string, params: Record<string, u
   return Number((await rs.json<{ n: string }>())[0]?.n ?? 0);
 }
 
-async function timeQuery(ch: ClickHouseClient, q: HistoryQuery, runs: number, budgetMs: number): Promise<QueryTiming> {
+/** Runs a question `runs` times after one warm-up (fewer once the budget is spent); its timings and last answer. */
+async function timeRuns(
+  name: string,
+  table: HistoryPath,
+  ask: () => Promise<unknown>,
+  runs: number,
+  budgetMs: number,
+): Promise<{ timing: QueryTiming; answer: string | undefined }> {
   const times: number[] = [];
-  let rowsReturned = 0;
+  let answer: unknown;
   const deadline = performance.now() + budgetMs;
+  const rowsOf = (a: unknown) => (Array.isArray(a) ? a.length : a === null || a === undefined ? 0 : 1);
   try {
     for (let i = 0; i < runs + 1; i++) {
       if (times.length >= 3 && performance.now() > deadline) break; // slow query: fewer runs
       const started = performance.now();
-      const rs = await ch.query({ query: q.sql, query_params: q.params, format: 'JSONEachRow' });
-      const rows = await rs.json();
+      answer = await ask();
       if (i >= 1) times.push(performance.now() - started); // one warm-up run
-      rowsReturned = rows.length;
     }
-    return { name: q.name, table: q.table, runs: times.length, rowsReturned, ms: summarize(times) };
+    const timing = { name, table, runs: times.length, rowsReturned: rowsOf(answer), ms: summarize(times) };
+    return { timing, answer: JSON.stringify(answer) };
   } catch (err) {
-    return {
-      name: q.name,
-      table: q.table,
-      runs: times.length,
-      rowsReturned,
-      ms: times.length ? summarize(times) : null,
-      error: (err as Error).message.slice(0, 300),
-    };
+    const ms = times.length ? summarize(times) : null;
+    const error = (err as Error).message.slice(0, 300);
+    return { timing: { name, table, runs: times.length, rowsReturned: rowsOf(answer), ms, error }, answer: undefined };
   }
+}
+
+/** Each question over lt_events, then through HistoryQueries from the minute rollup and from the rollups it picks. */
+async function timeQuestions(ch: ClickHouseClient, rollupPresent: boolean, runs: number, budgetMs: number) {
+  let reads: string[] = [];
+  const baseline = new HistoryQueries(ch, { rollups: [MINUTE_ROLLUP] });
+  const picked = new HistoryQueries(ch, { onPlan: (tables) => (reads = tables) });
+  const out: QueryTiming[] = [];
+  for (const question of questions()) {
+    const raw = async () => {
+      const rs = await ch.query({ query: question.sql, query_params: question.params, format: 'JSONEachRow' });
+      return rs.json();
+    };
+    out.push((await timeRuns(question.name, 'lt_events', raw, runs, budgetMs)).timing);
+    if (!rollupPresent) continue;
+    const minute = await timeRuns(question.name, 'lt_rollup_minute', () => question.ask(baseline), runs, budgetMs);
+    const rollups = await timeRuns(question.name, 'rollups', () => question.ask(picked), runs, budgetMs);
+    const sameAnswer = minute.answer !== undefined && minute.answer === rollups.answer;
+    out.push({ ...minute.timing, reads: [MINUTE_ROLLUP.table] }, { ...rollups.timing, reads, sameAnswer });
+  }
+  return out;
 }
 
 export const history: Scenario<HistoryResult> = {
   name: 'history',
-  title: 'History query latency over ≥ 10 M events (lt_events, and lt_rollup_minute when present)',
+  title: 'History query latency over ≥ 10 M events (lt_events; the minute rollup and the rollups HistoryQueries picks)',
   async run(ctx, log) {
     const { historyRows: total, historyRuns: runs, historyQueryBudgetS } = ctx.opts.sizes;
     const database = uniqueName('bench_history');
@@ -195,7 +260,7 @@ export const history: Scenario<HistoryResult> = {
           { db: database },
         )) > 0;
       log(
-        `database ${database}; rollup lt_rollup_minute ${rollupPresent ? 'present (filled by its materialized view)' : 'absent: timing lt_events only'}`,
+        `database ${database}; rollups ${rollupPresent ? 'present (filled by their materialized views)' : 'absent: timing lt_events only'}`,
       );
       const chunk = 250_000; // small enough that other users of a shared chDB engine wait seconds, not minutes
       const started = performance.now();
@@ -207,26 +272,34 @@ export const history: Scenario<HistoryResult> = {
       }
       const loadSeconds = (performance.now() - started) / 1000;
       const rows = await count(ch, 'SELECT count() AS n FROM lt_events');
-      const rollupRows = rollupPresent ? await count(ch, 'SELECT count() AS n FROM lt_rollup_minute') : null;
+      const rollupRows: Record<string, number> = {};
+      const tables = await admin.query({
+        query: 'SELECT name FROM system.tables WHERE database = {db:String} AND name IN {names:Array(String)}',
+        query_params: { db: database, names: ROLLUPS.map((r) => r.table) },
+        format: 'JSONEachRow',
+      });
+      for (const { name } of await tables.json<{ name: string }>())
+        rollupRows[name] = await count(ch, `SELECT count() AS n FROM ${name}`);
       log(
-        `lt_events ${fmtInt(rows)} rows${rollupRows !== null ? `, lt_rollup_minute ${fmtInt(rollupRows)} rows` : ''}; loaded in ${loadSeconds.toFixed(1)} s`,
+        `lt_events ${fmtInt(rows)} rows${Object.entries(rollupRows)
+          .map(([t, n]) => `, ${t} ${fmtInt(n)} rows`)
+          .join('')}; loaded in ${loadSeconds.toFixed(1)} s`,
       );
 
-      const list = [...questions('lt_events'), ...(rollupPresent ? questions('lt_rollup_minute') : [])];
-      const queries: QueryTiming[] = [];
-      for (const q of list) {
-        const timing = await timeQuery(ch, q, runs, historyQueryBudgetS * 1000);
-        queries.push(timing);
+      const queries = await timeQuestions(ch, rollupPresent, runs, historyQueryBudgetS * 1000);
+      for (const timing of queries)
         log(
-          `${q.table}: ${q.name}: ` +
+          `${timing.table}: ${timing.name}: ` +
             (timing.ms
               ? `p50 ${timing.ms.p50.toFixed(1)} ms, p95 ${timing.ms.p95.toFixed(1)} ms over ${timing.runs} runs`
               : '') +
+            (timing.reads && timing.table === 'rollups' ? ` (read ${timing.reads.join(', ')})` : '') +
+            (timing.sameAnswer === false ? ' DIFFERENT ANSWER from the minute rollup' : '') +
             (timing.error ? ` ERROR ${timing.error}` : ''),
         );
-      }
-      const worst = (table: string) =>
+      const worst = (table: HistoryPath) =>
         Math.max(...queries.filter((q) => q.table === table && q.ms).map((q) => q.ms!.p95));
+      const compared = queries.filter((q) => q.table === 'rollups');
       return {
         rows,
         rollupRows,
@@ -236,6 +309,8 @@ export const history: Scenario<HistoryResult> = {
         queries,
         worstP95Raw: worst('lt_events'),
         worstP95Rollup: rollupPresent ? worst('lt_rollup_minute') : null,
+        worstP95Rollups: rollupPresent ? worst('rollups') : null,
+        answersMatch: rollupPresent ? compared.every((q) => q.sameAnswer) : null,
       };
     } finally {
       await cleanup();

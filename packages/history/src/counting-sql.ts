@@ -7,11 +7,12 @@ import {
   type LeaderboardMeasure,
   type Measure,
 } from '@livetally/events';
+import { MINUTE_ROLLUP, ROLLUP_DIMENSIONS, type Rollup } from './rollups';
 import { FIELD_COLUMNS, columnOf } from './rows';
 
 /**
  * The counting rule (@livetally/events COUNTING_RULE) as ClickHouse SQL over lt_events
- * rows, and the per-minute rollup's columns and view generated from it. Every
+ * rows, and every rollup's columns and view generated from it. Every
  * history, rebuild and backfill query takes its measures from here. Event types,
  * measures and columns are constants of the code, never input; they are still checked
  * to be plain names before they are spliced into SQL.
@@ -72,7 +73,7 @@ function rollupIntType(measure: Measure): 'Int64' | 'UInt64' {
   return signed ? 'Int64' : 'UInt64';
 }
 
-/** The column definition a measure has in lt_rollup_minute. */
+/** The column definition a measure has in every rollup. */
 export function rollupColumnDefinition(measure: Measure): string {
   return `${rollupColumn(measure)} SimpleAggregateFunction(sum, ${rollupIntType(measure)})`;
 }
@@ -85,10 +86,46 @@ export function leaderboardRollupSql(measure: LeaderboardMeasure): string {
 /** Every measure summed over rollup rows, `sum(<column>) AS <measure>`. */
 export const ROLLUP_SUMS = MEASURES.map((m) => `sum(${rollupColumn(m)}) AS ${m}`).join(', ');
 
-/** The rollup's view: per minute and dimension combination, what the rows add to every measure, and the viewers. */
-export const ROLLUP_VIEW_QUERY = `SELECT
-  toStartOfMinute(ts) AS minute, platform, city, district, category, host_id,
+const START_OF: Record<Rollup['grain'], string> = {
+  minute: 'toStartOfMinute',
+  hour: 'toStartOfHour',
+  day: 'toStartOfDay',
+};
+
+/** A rollup's key: its time column, the dimensions, host_id where it keeps it. */
+function rollupKey(rollup: Rollup): string[] {
+  return [rollup.grain, ...ROLLUP_DIMENSIONS, ...(rollup.hostColumn ? ['host_id'] : [])];
+}
+
+/**
+ * A rollup's rows from lt_events (optionally only those `where` selects): per grain
+ * (ts is Asia/Shanghai time) and key, what they add to every measure, the viewers, and
+ * the distinct hosts where the rollup keeps no host_id.
+ */
+export function rollupSelect(rollup: Rollup, where?: string): string {
+  const [time, ...dimensions] = rollupKey(rollup);
+  return `SELECT
+  ${START_OF[rollup.grain]}(ts) AS ${time}, ${dimensions.join(', ')},
   ${MEASURES.map((m) => `to${rollupIntType(m)}(${measureSql(m)}) AS ${rollupColumn(m)}`).join(',\n  ')},
-  uniqStateIf(${VIEWER_ROWS.column}, ${VIEWER_ROWS.where}) AS viewers
-FROM lt_events
-GROUP BY minute, platform, city, district, category, host_id`;
+  uniqStateIf(${VIEWER_ROWS.column}, ${VIEWER_ROWS.where}) AS viewers${rollup.hostColumn ? '' : ',\n  uniqExactState(host_id) AS hosts'}
+FROM lt_events${where ? `\nWHERE ${where}` : ''}
+GROUP BY ${rollupKey(rollup).join(', ')}`;
+}
+
+/** The per-minute rollup's view: per minute and dimension combination, what the rows add to every measure, and the viewers. */
+export const ROLLUP_VIEW_QUERY = rollupSelect(MINUTE_ROLLUP);
+
+/** CREATE TABLE of a rollup created after the counting rule's first measures, with a column per measure of the rule. */
+export function rollupTableDefinition(rollup: Rollup): string {
+  const dimensions = ROLLUP_DIMENSIONS.map((d) => `${d} LowCardinality(String)`);
+  return `CREATE TABLE IF NOT EXISTS ${rollup.table} (
+  ${rollup.grain} DateTime('Asia/Shanghai'),
+  ${[...dimensions, ...(rollup.hostColumn ? ['host_id String'] : [])].join(',\n  ')},
+  ${MEASURES.map(rollupColumnDefinition).join(',\n  ')},
+  viewers AggregateFunction(uniq, String)${rollup.hostColumn ? '' : ',\n  hosts AggregateFunction(uniqExact, String)'}
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(${rollup.grain})
+ORDER BY (${rollupKey(rollup).join(', ')})
+SETTINGS non_replicated_deduplication_window = 10000`;
+}

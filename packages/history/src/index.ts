@@ -30,6 +30,7 @@ export {
 } from './event-history';
 export {
   HistoryQueries,
+  type HistoryQueriesOptions,
   RANK_DIMENSIONS,
   RANK_MEASURES,
   type Granularity,
@@ -38,6 +39,17 @@ export {
   type RankDimension,
   type RankMeasure,
 } from './history-queries';
+export {
+  ROLLUPS,
+  MINUTE_ROLLUP,
+  HOUR_ROLLUP,
+  DAY_ROLLUP,
+  planRollups,
+  type Rollup,
+  type RollupGrain,
+  type RollupNeeds,
+  type RollupSegment,
+} from './rollups';
 export { CampaignBackfillQueries, type BackfillSlice, type BackfillAggregates } from './campaign-backfill';
 export { campaignSliceWhere } from './campaign-backfill';
 export {

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Measure } from '@livetally/events';
-import { ROLLUP_VIEW_QUERY, rollupColumnDefinition } from './counting-sql';
+import { rollupColumnDefinition, rollupTableDefinition } from './counting-sql';
+import { FILLS_TABLE, fillRollups, rollupViewQuery } from './rollup-fill';
+import { DAY_ROLLUP, HOUR_ROLLUP, MINUTE_ROLLUP, ROLLUPS, type Rollup } from './rollups';
 import { EVENT_ROW_COLUMNS } from './rows';
 
 export interface Migration {
@@ -8,22 +10,22 @@ export interface Migration {
   name: string;
   statements: string[];
   /**
-   * The version changes what the per-minute rollup computes (a measure column): once it
-   * is applied, the rollup's view is pointed at the query the counting rule gives
-   * (ROLLUP_VIEW_QUERY). That happens once, after the last such version pending, so a
-   * new database never runs an intermediate query that could read a column a later
-   * version adds.
+   * The version changes what the rollups compute (a measure column) or adds a rollup:
+   * once it is applied, every rollup's view is pointed at (or created with) the query the
+   * counting rule gives, and a new rollup is filled with the rows stored before it
+   * (settleRollups). That happens once, after the last such version pending, so a new
+   * database never runs an intermediate query that could read a column a later version adds.
    */
   refreshesRollupView?: true;
 }
 
-/** Adds a measure's column to the rollup, typed as the counting rule says (existing rows read 0). */
-function addRollupMeasure(measure: Measure): string {
-  return `ALTER TABLE lt_rollup_minute ADD COLUMN IF NOT EXISTS ${rollupColumnDefinition(measure)}`;
+/**
+ * Adds a measure's column to every rollup, typed as the counting rule says (existing rows
+ * read 0). Versions before the coarser rollups existed name only the minute rollup.
+ */
+function addRollupMeasure(measure: Measure, rollups: readonly Rollup[] = ROLLUPS): string[] {
+  return rollups.map((r) => `ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS ${rollupColumnDefinition(measure)}`);
 }
-
-// The view keeps filling the rollup while its query is replaced (ClickHouse's MODIFY QUERY on a TO view).
-const REFRESH_ROLLUP_VIEW = `ALTER TABLE lt_rollup_minute_mv MODIFY QUERY ${ROLLUP_VIEW_QUERY}`;
 
 // lt_events' inserted columns (same types), plus the generation of the partition owner that wrote the row.
 const FENCED_COLUMNS = `event_id String, platform LowCardinality(String), type LowCardinality(String), stream_id String, host_id String,
@@ -159,7 +161,7 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 4,
     name: 'likes in the per-minute rollups',
-    statements: [addRollupMeasure('likes')],
+    statements: addRollupMeasure('likes', [MINUTE_ROLLUP]),
     refreshesRollupView: true,
   },
   {
@@ -172,6 +174,13 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE lt_events_ingest_mv MODIFY QUERY ${ingestViewQuery(EVENT_ROW_COLUMNS)}`,
     ],
     // views is now sumIf(count, …) in the counting rule's SQL.
+    refreshesRollupView: true,
+  },
+  {
+    version: 6,
+    name: 'hourly rollup without hosts, daily rollup per host',
+    // Their views are created and the rows already stored filled in by settleRollups.
+    statements: [FILLS_TABLE, rollupTableDefinition(HOUR_ROLLUP), rollupTableDefinition(DAY_ROLLUP)],
     refreshesRollupView: true,
   },
 ];
@@ -193,7 +202,7 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
   for (const m of pending) {
     for (const statement of m.statements) await client.command({ query: statement });
     // Before the version is recorded: a start that dies in between repeats it.
-    if (m === lastRefresh) await client.command({ query: REFRESH_ROLLUP_VIEW });
+    if (m === lastRefresh) await settleRollups(client, done.size === 0);
     await client.insert({
       table: 'lt_schema_migrations',
       values: [{ version: m.version, name: m.name }],
@@ -202,4 +211,32 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
     applied.push(m.version);
   }
   return applied;
+}
+
+/**
+ * Points the view of every rollup that exists at the counting rule's query (creating the
+ * views of new rollups; a view keeps filling its table while MODIFY QUERY replaces its
+ * query), then fills in new rollups (rollup-fill.ts). `fromNothing`: this run created
+ * lt_events, so no row is stored yet.
+ */
+async function settleRollups(client: ClickHouseClient, fromNothing: boolean): Promise<void> {
+  const rs = await client.query({
+    query: 'SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}',
+    query_params: { names: ROLLUPS.map((r) => r.table) },
+    format: 'JSONEachRow',
+  });
+  const existing = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+  const rollups = ROLLUPS.filter((r) => existing.has(r.table));
+  for (const rollup of rollups) {
+    const query = rollupViewQuery(rollup);
+    await client.command({
+      query: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${rollup.view} TO ${rollup.table} AS ${query}`,
+    });
+    await client.command({ query: `ALTER TABLE ${rollup.view} MODIFY QUERY ${query}` });
+  }
+  await fillRollups(
+    client,
+    rollups.filter((r) => r.fenced),
+    fromNothing,
+  );
 }
