@@ -52,7 +52,18 @@ const RAW_MEASURES = `${MEASURE_SELECT},
 const RAW_RANGE = 'ts >= toDateTime({from:UInt32}) AND ts < toDateTime({to:UInt32})';
 const GMV = "sumIf(amount_fen, type = 'sale')";
 
-function questions(): Question[] {
+/** Who the questions name: the synthetic data's by default; the month benchmark passes its own. */
+export interface QuestionSubjects {
+  district: string;
+  host: string;
+  platform: string;
+  city: string;
+}
+
+const SYNTHETIC_SUBJECTS: QuestionSubjects = { district: 'Futian', host: 'h-42', platform: 'douyin', city: 'Shenzhen' };
+
+function questions(subjects: QuestionSubjects): Question[] {
+  const { district, host, platform, city } = subjects;
   const ms = (r: { from: number; to: number }): [number, number] => [r.from * 1000, r.to * 1000];
   const q = (name: string, sql: string, params: Question['params'], ask: Question['ask']): Question => ({
     name,
@@ -68,26 +79,26 @@ function questions(): Question[] {
     q(
       'totals district, 7 days',
       `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String}`,
-      { ...WEEK, v: 'Futian' },
-      (h) => h.totals(scope('district', 'Futian'), ...ms(WEEK)),
+      { ...WEEK, v: district },
+      (h) => h.totals(scope('district', district), ...ms(WEEK)),
     ),
     q(
       'totals host, 7 days',
       `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND host_id = {v:String}`,
-      { ...WEEK, v: 'h-42' },
-      (h) => h.totals(scope('host', 'h-42'), ...ms(WEEK)),
+      { ...WEEK, v: host },
+      (h) => h.totals(scope('host', host), ...ms(WEEK)),
     ),
     q(
       'per-minute series, district, 1 day',
       `SELECT toStartOfMinute(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String} GROUP BY bucket ORDER BY bucket`,
-      { ...DAY, v: 'Futian' },
-      (h) => h.series(scope('district', 'Futian'), ...ms(DAY), 'minute'),
+      { ...DAY, v: district },
+      (h) => h.series(scope('district', district), ...ms(DAY), 'minute'),
     ),
     q(
       'per-hour series, platform, 7 days',
       `SELECT toStartOfHour(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`,
-      { ...WEEK, v: 'douyin' },
-      (h) => h.series(scope('platform', 'douyin'), ...ms(WEEK), 'hour'),
+      { ...WEEK, v: platform },
+      (h) => h.series(scope('platform', platform), ...ms(WEEK), 'hour'),
     ),
     q(
       'per-day series, all, 70 days',
@@ -113,8 +124,8 @@ function questions(): Question[] {
          SELECT name, value, rank() OVER (ORDER BY value DESC) AS rank, count() OVER () AS of
          FROM (SELECT city AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name)
        ) WHERE name = {v:String}`,
-      { ...CAMPAIGN, v: 'Shenzhen' },
-      (h) => h.rankOf('city', 'Shenzhen', 'gmv', ...ms(CAMPAIGN)),
+      { ...CAMPAIGN, v: city },
+      (h) => h.rankOf('city', city, 'gmv', ...ms(CAMPAIGN)),
     ),
   ];
 }
@@ -211,18 +222,26 @@ async function timeRuns(
   }
 }
 
-/** Each question over lt_events, then through HistoryQueries from the minute rollup and from the rollups it picks. */
-async function timeQuestions(ch: ClickHouseClient, rollupPresent: boolean, runs: number, budgetMs: number) {
+/**
+ * Each question over lt_events (unless `raw` is false), then through HistoryQueries from the
+ * minute rollup and from the rollups it picks. The month benchmark times its replayed month
+ * with it (bench/scenarios/month.ts), naming its own subjects.
+ */
+export async function timeQuestions(
+  ch: ClickHouseClient,
+  options: { rollupPresent: boolean; runs: number; budgetMs: number; raw?: boolean; subjects?: QuestionSubjects },
+): Promise<QueryTiming[]> {
+  const { rollupPresent, runs, budgetMs, raw: timeRaw = true, subjects = SYNTHETIC_SUBJECTS } = options;
   let reads: string[] = [];
   const baseline = new HistoryQueries(ch, { rollups: [MINUTE_ROLLUP] });
   const picked = new HistoryQueries(ch, { onPlan: (tables) => (reads = tables) });
   const out: QueryTiming[] = [];
-  for (const question of questions()) {
+  for (const question of questions(subjects)) {
     const raw = async () => {
       const rs = await ch.query({ query: question.sql, query_params: question.params, format: 'JSONEachRow' });
       return rs.json();
     };
-    out.push((await timeRuns(question.name, 'lt_events', raw, runs, budgetMs)).timing);
+    if (timeRaw) out.push((await timeRuns(question.name, 'lt_events', raw, runs, budgetMs)).timing);
     if (!rollupPresent) continue;
     const minute = await timeRuns(question.name, 'lt_rollup_minute', () => question.ask(baseline), runs, budgetMs);
     const rollups = await timeRuns(question.name, 'rollups', () => question.ask(picked), runs, budgetMs);
@@ -230,6 +249,19 @@ async function timeQuestions(ch: ClickHouseClient, rollupPresent: boolean, runs:
     out.push({ ...minute.timing, reads: [MINUTE_ROLLUP.table] }, { ...rollups.timing, reads, sameAnswer });
   }
   return out;
+}
+
+/** One progress line of a question's timing. */
+export function describeTiming(timing: QueryTiming): string {
+  return (
+    `${timing.table}: ${timing.name}: ` +
+    (timing.ms
+      ? `p50 ${timing.ms.p50.toFixed(1)} ms, p95 ${timing.ms.p95.toFixed(1)} ms over ${timing.runs} runs`
+      : '') +
+    (timing.reads && timing.table === 'rollups' ? ` (read ${timing.reads.join(', ')})` : '') +
+    (timing.sameAnswer === false ? ' DIFFERENT ANSWER from the minute rollup' : '') +
+    (timing.error ? ` ERROR ${timing.error}` : '')
+  );
 }
 
 export const history: Scenario<HistoryResult> = {
@@ -286,17 +318,8 @@ export const history: Scenario<HistoryResult> = {
           .join('')}; loaded in ${loadSeconds.toFixed(1)} s`,
       );
 
-      const queries = await timeQuestions(ch, rollupPresent, runs, historyQueryBudgetS * 1000);
-      for (const timing of queries)
-        log(
-          `${timing.table}: ${timing.name}: ` +
-            (timing.ms
-              ? `p50 ${timing.ms.p50.toFixed(1)} ms, p95 ${timing.ms.p95.toFixed(1)} ms over ${timing.runs} runs`
-              : '') +
-            (timing.reads && timing.table === 'rollups' ? ` (read ${timing.reads.join(', ')})` : '') +
-            (timing.sameAnswer === false ? ' DIFFERENT ANSWER from the minute rollup' : '') +
-            (timing.error ? ` ERROR ${timing.error}` : ''),
-        );
+      const queries = await timeQuestions(ch, { rollupPresent, runs, budgetMs: historyQueryBudgetS * 1000 });
+      for (const timing of queries) log(describeTiming(timing));
       const worst = (table: HistoryPath) =>
         Math.max(...queries.filter((q) => q.table === table && q.ms).map((q) => q.ms!.p95));
       const compared = queries.filter((q) => q.table === 'rollups');
