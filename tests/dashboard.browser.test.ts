@@ -482,10 +482,14 @@ describe.skipIf(!HAVE_CHROMIUM)(
       const { screen, problems, ms } = await settle();
       log(`live again ${Date.now() - t0} ms after the restart began; figures matched after ${ms} ms more`);
       expect(problems).toEqual([]);
-      expect(
-        Object.values(screen.stale).every((s) => s === 'false'),
-        JSON.stringify(screen.stale),
-      ).toBe(true);
+      // Every panel fresh again: a channel the restarted gateway answered NOT_READY (its first
+      // read failed or timed out on a busy machine) is asked again 2 s later, so the last panels
+      // may follow the totals by that (seen in CI: totals live, windows and rankings not yet).
+      const t1 = Date.now();
+      await expect
+        .poll(async () => JSON.stringify((await readScreen()).stale), { timeout: 15_000, interval: 100 })
+        .toBe(JSON.stringify(Object.fromEntries(Object.keys(screen.stale).map((k) => [k, 'false']))));
+      log(`every panel fresh ${Date.now() - t1} ms after the figures matched`);
       expect(await page.isVisible('[data-testid="notice"]')).toBe(false);
     });
 
