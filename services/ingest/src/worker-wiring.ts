@@ -110,6 +110,20 @@ export function createIngestWorker(
     retryMaxMs: config.retryMaxMs,
     partitionsConcurrently: config.kafka.partitionsConcurrently,
     probeStores: () => probeStores(clients),
+    positions: {
+      async committed(t) {
+        const [group] = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: [t] });
+        return new Map((group?.partitions ?? []).map((c) => [c.partition, c.offset]));
+      },
+      async durable(t) {
+        const held = new Map<number, string>();
+        for (const [p, hash] of await counters.offsetFields(t)) {
+          const durable = hash[`durable:${p}`];
+          if (durable !== undefined) held.set(p, durable);
+        }
+        return held;
+      },
+    },
     onFatal: (err) => options.onFatal(new Error(`kafka consumer could not recover: ${err.message}`, { cause: err })),
     deps: {
       counters,

@@ -5,6 +5,7 @@ import { nextOffset, processPartitionBatch, type BatchDeps, type OwnedPartition 
 import type { HistoryFlusher } from './history-flusher';
 import type { BatchOutcome } from './outcomes';
 import type { PartitionOwners } from './partition-owners';
+import { rolledBackPartitions } from './rolled-back';
 
 export interface WorkerHooks {
   onOutcome?(outcome: BatchOutcome, seconds: number, partition: number): void;
@@ -31,6 +32,13 @@ export interface WorkerOptions {
   probeIntervalMs?: number;
   /** How long the consumer may keep crashing without rejoining the group before giving up; default 5 min. */
   maxCrashedMs?: number;
+  /** Where the group and Redis stand, to find partitions Redis moved back while no batch comes (see rolled-back.ts). */
+  positions?: {
+    committed(topic: string): Promise<ReadonlyMap<number, string>>;
+    durable(topic: string): Promise<ReadonlyMap<number, string>>;
+  };
+  /** How often positions are compared, besides on every assignment; default 5000 ms. */
+  positionCheckMs?: number;
   /** The consumer cannot be recovered: the process should exit non-zero so a supervisor restarts it. */
   onFatal?(err: Error): void;
   hooks?: WorkerHooks;
@@ -61,6 +69,8 @@ export class IngestWorker {
   private crashedSince: number | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private recoverTimer: NodeJS.Timeout | undefined;
+  private positionTimer: NodeJS.Timeout | undefined;
+  private checkingPositions: Promise<void> | undefined;
   private assigned: ReadonlySet<number> = new Set();
   private readonly handling = new Set<Promise<void>>();
   /** Per partition: the last gap sought back over (see seekedToGap) and how many times in a row. */
@@ -75,6 +85,7 @@ export class IngestWorker {
       this.crashes = 0;
       this.crashedSince = undefined;
       this.update({ joined: true });
+      void this.checkPositions();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.update({ joined: false });
@@ -94,6 +105,7 @@ export class IngestWorker {
 
   async start(): Promise<void> {
     if (this.options.probeStores && !this.probeTimer) void this.probe();
+    if (this.options.positions && !this.positionTimer) this.schedulePositionCheck();
     await this.run();
   }
 
@@ -108,6 +120,7 @@ export class IngestWorker {
     this.stopped = true;
     clearTimeout(this.probeTimer);
     clearTimeout(this.recoverTimer);
+    clearTimeout(this.positionTimer);
     this.update({ joined: false });
     try {
       consumer.pause([{ topic }]);
@@ -198,6 +211,43 @@ export class IngestWorker {
     if (up && !this.storesUp) this.options.logger.info('stores answer again; resuming');
     this.update({ storesUp: up });
     if (!this.stopped) this.probeTimer = setTimeout(() => void this.probe(), this.options.probeIntervalMs ?? 1000);
+  }
+
+  private schedulePositionCheck(): void {
+    this.positionTimer = setTimeout(async () => {
+      await this.checkPositions();
+      if (!this.stopped) this.schedulePositionCheck();
+    }, this.options.positionCheckMs ?? 5_000);
+  }
+
+  /**
+   * Reads again, from what Redis holds, every assigned partition whose group commit is ahead of
+   * it (Redis restored from an older snapshot). A batch shows that too, but none comes while the
+   * commit is at the topic's end. The commit is moved back with the position, so the next check
+   * does not take the partition again before the first flush commits.
+   */
+  private checkPositions(): Promise<void> {
+    const { positions, topic, consumer, logger } = this.options;
+    if (!positions || this.stopped || this.checkingPositions) return this.checkingPositions ?? Promise.resolve();
+    this.checkingPositions = (async () => {
+      // The commit first: it only follows a durable mark, so read in this order a healthy partition never looks behind.
+      const committed = await positions.committed(topic);
+      const durable = await positions.durable(topic);
+      for (const { partition, from, committed: commit } of rolledBackPartitions(this.assigned, committed, durable)) {
+        if (this.stopped || !this.assigned.has(partition)) continue;
+        logger.warn(
+          { partition, from, committed: commit },
+          'the group committed past what Redis holds of the partition (Redis restored from an older snapshot?); reading it again from there',
+        );
+        this.options.owners.lose(partition);
+        this.options.flusher.drop(partition);
+        consumer.seek({ topic, partition, offset: from });
+        await consumer.commitOffsets([{ topic, partition, offset: from }]);
+      }
+    })()
+      .catch((err: Error) => logger.debug({ err: err.message }, 'position check skipped'))
+      .finally(() => (this.checkingPositions = undefined));
+    return this.checkingPositions;
   }
 
   private update(change: { joined?: boolean; storesUp?: boolean }): void {
