@@ -153,13 +153,16 @@ export class EventHistory {
   }
 
   /**
-   * Streams the resend fingerprints of rows at or below `upTo` that were stored in
-   * the last `sinceSeconds`, in chunks of `chunkSize`; returns how many rows it saw.
+   * Streams the resend fingerprints of rows at or below `upTo` that were stored within
+   * `windowMs` before the newest of those rows was, in chunks of `chunkSize`; returns
+   * how many rows it saw. Anchored at the newest stored row rather than at now: how
+   * many rows that is depends on the ingest rate and the window, not on how long ago
+   * ingest stopped (Redis lost, workers waiting) or how long the rebuild took to get here.
    */
   async forEachRecentEventKey(
     topic: string,
     upTo: ReadonlyMap<number, string>,
-    sinceSeconds: number,
+    windowMs: number,
     chunkSize: number,
     onChunk: (keys: StoredEventKey[]) => Promise<void>,
   ): Promise<number> {
@@ -168,8 +171,9 @@ export class EventHistory {
       this.client,
       {
         query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
-        FROM lt_events WHERE ${UP_TO} AND ingested_at >= now64(3) - toIntervalSecond({since:UInt32})`,
-        query_params: { topic, upTo: asBigIntMap(upTo), since: sinceSeconds },
+        FROM lt_events WHERE ${UP_TO}
+          AND ingested_at >= (SELECT max(ingested_at) FROM lt_events WHERE ${UP_TO}) - toIntervalMillisecond({windowMs:UInt64})`,
+        query_params: { topic, upTo: asBigIntMap(upTo), windowMs },
       },
       chunkSize,
       (row): StoredEventKey => {

@@ -19,7 +19,9 @@ REDIS_URL, REDIS_KEY_PREFIX, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, INGEST_DEDUP_*
 plus REBUILD_GRACE_MS (35000), REBUILD_LOCK_TTL_MS (60000), REBUILD_VERIFY (true:
 reconcile right after), REBUILD_UNIQUE_VIEWER_KINDS (all,city,district,category,
 platform: dimension kinds whose unique-viewer HyperLogLogs are restored; add host,
-stream at the cost of one id per view and scope, or none).
+stream at the cost of one id per view and scope, or none), REBUILD_FINGERPRINT_WINDOW_MS
+(the dedup window: resend fingerprints of the rows stored this long before the newest
+stored row are restored).
   --json   print the result as JSON on stdout (progress stays on stderr)
 Exit codes: 0 rebuilt (and verified), 1 not done (another rebuild runs, lock lost,
 verification differs), 2 bad usage or configuration, 3 could not run.
@@ -55,7 +57,11 @@ runCommand('rebuild', USAGE, async () => {
       result = await rebuildLiveState({
         live,
         history,
-        dedup: { restore: (keys) => dedup.restore(keys), windowSeconds: config.dedup.windowSeconds },
+        dedup: {
+          restore: (keys) => dedup.restore(keys),
+          windowSeconds: config.dedup.windowSeconds,
+          restoreWindowMs: config.fingerprintWindowMs,
+        },
         measures: rebuildMeasures(conn.redis, conn.clickhouse, {
           prefix: config.redis.keyPrefix,
           viewerKinds: config.viewerKinds,

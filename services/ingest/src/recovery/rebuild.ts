@@ -24,7 +24,7 @@ import {
  * 4. read the highest stored offset per partition (the cut), then every dimension
  *    scope's totals over exactly the rows at or below those offsets (server-side);
  * 5. restore the platform-resend fingerprints of rows stored within the dedup
- *    window (so resends arriving later still count once);
+ *    window before the newest stored row (so resends arriving later still count once);
  * 6. (with `measures`) clear every minute bucket, HyperLogLog and leaderboard of the
  *    prefix, then write them from the rows at or below the cut: minute buckets of the
  *    last 3 h, active-host and unique-viewer HyperLogLogs, the `all` leaderboards, and
@@ -65,7 +65,12 @@ export interface RebuildDeps {
   >;
   history: Pick<EventHistory, 'maxOffsets' | 'totalsByScope' | 'forEachRecentEventKey'>;
   /** Restores resend fingerprints; left out when there is no deduplication to restore. */
-  dedup?: { restore(inputs: readonly ClaimInput[]): Promise<void>; windowSeconds: number };
+  dedup?: {
+    restore(inputs: readonly ClaimInput[]): Promise<void>;
+    windowSeconds: number;
+    /** Fingerprints of the rows stored within this long before the newest stored row (default: the whole window). */
+    restoreWindowMs?: number;
+  };
   topic: string;
   graceMs: number;
   lockTtlMs: number;
@@ -329,16 +334,19 @@ async function restoreFingerprints(
 ): Promise<number> {
   const dedup = deps.dedup;
   if (!dedup) return 0;
+  const windowMs = dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
   let fingerprints = 0;
   fingerprints = await timed('fingerprints', () =>
-    deps.history.forEachRecentEventKey(deps.topic, offsets, dedup.windowSeconds, FINGERPRINT_CHUNK, async (keys) => {
+    deps.history.forEachRecentEventKey(deps.topic, offsets, windowMs, FINGERPRINT_CHUNK, async (keys) => {
       checkLock();
       await dedup.restore(keys);
       fingerprints += keys.length;
       if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
     }),
   );
-  progress(`Redis: ${fingerprints} resend fingerprint(s) of the last ${dedup.windowSeconds} s restored`);
+  progress(
+    `Redis: ${fingerprints} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row`,
+  );
   return fingerprints;
 }
 
