@@ -104,8 +104,8 @@ runCommand('rebuild', USAGE, async () => {
           (verified === null ? '' : verified ? '; reconcile agrees' : '; RECONCILE DIFFERS') +
           '\n' +
           (result.measures
-            ? `  with ${result.campaigns} campaign(s) from the catalogue, ${result.measures.minuteBuckets} minute bucket(s), HyperLogLogs from ${result.measures.viewerIds} viewer and ${result.measures.hostIds} host id(s) ` +
-              `(unique viewers of ${[...result.measures.viewerKinds, 'campaign'].join(', ')} scopes), ${result.measures.rankEntries} leaderboard entries\n`
+            ? `  with ${result.campaigns} campaign(s) from the catalogue, ${result.measures.minuteBuckets} minute bucket(s), unique-viewer HyperLogLogs of ${result.measures.viewerScopes} scope(s) ` +
+              `(${[...result.measures.viewerKinds, 'campaign'].join(', ')}), active hosts from ${result.measures.hostIds} host id(s), ${result.measures.rankEntries} leaderboard entries\n`
             : ''),
       );
     }

@@ -11,16 +11,24 @@ import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/his
  */
 
 export interface MeasureDeps {
-  history: Pick<LiveHistory, 'totals' | 'forEachMinuteBucket' | 'forEachDistinct' | 'rankings'>;
-  writer: Pick<LiveMeasureWriter, 'clear' | 'addMinuteBuckets' | 'addToHyperLogLogs' | 'addRankings'>;
+  history: Pick<
+    LiveHistory,
+    'totals' | 'forEachMinuteBucket' | 'forEachActiveHost' | 'forEachViewerHyperLogLog' | 'rankings'
+  >;
+  writer: Pick<
+    LiveMeasureWriter,
+    'clear' | 'addMinuteBuckets' | 'addToHyperLogLogs' | 'setHyperLogLogs' | 'addRankings'
+  >;
   /** Dimension scope kinds whose unique-viewer HyperLogLogs are restored (high-cardinality kinds may be left out). */
   viewerKinds: readonly string[];
 }
 
 export interface MeasureCounts {
   minuteBuckets: number;
-  /** Distinct (scope, viewer id) pairs added to unique-viewer HyperLogLogs. */
-  viewerIds: number;
+  /** Unique-viewer HyperLogLogs written (one per scope with viewers). */
+  viewerScopes: number;
+  /** Their registers that hold a rank (at most 16,384 per scope, however many viewers). */
+  viewerRegisters: number;
   /** Distinct (scope, host id) pairs added to active-host HyperLogLogs. */
   hostIds: number;
   /** Leaderboard entries (member × dimension × measure). */
@@ -37,20 +45,28 @@ export interface MeasureRun {
   timed<T>(name: string, f: () => Promise<T>): Promise<T>;
 }
 
-export const emptyCounts = (): MeasureCounts => ({ minuteBuckets: 0, viewerIds: 0, hostIds: 0, rankEntries: 0 });
+export const emptyCounts = (): MeasureCounts => ({
+  minuteBuckets: 0,
+  viewerScopes: 0,
+  viewerRegisters: 0,
+  hostIds: 0,
+  rankEntries: 0,
+});
 
 export function addCounts(a: MeasureCounts, b: MeasureCounts): MeasureCounts {
   return {
     minuteBuckets: a.minuteBuckets + b.minuteBuckets,
-    viewerIds: a.viewerIds + b.viewerIds,
+    viewerScopes: a.viewerScopes + b.viewerScopes,
+    viewerRegisters: a.viewerRegisters + b.viewerRegisters,
     hostIds: a.hostIds + b.hostIds,
     rankEntries: a.rankEntries + b.rankEntries,
   };
 }
 
 const CHUNK = 20_000;
+/** Scopes per chunk of HyperLogLog registers: each is up to 16,384 registers. */
+const REGISTER_CHUNK_SCOPES = 64;
 const MINUTE = 60_000;
-const PROGRESS_EVERY = 200_000;
 
 /** The first minute the live apply still writes buckets for at `now`. */
 export function firstLiveMinute(now: number): number {
@@ -62,7 +78,7 @@ async function restoreSelection(
   run: MeasureRun,
   sel: LiveSelection,
   parent: string,
-  viewerSelections: { label: string; sel: LiveSelection }[],
+  viewers: { label: string; sel: LiveSelection } | null,
   label: string,
 ): Promise<MeasureCounts> {
   const counts = emptyCounts();
@@ -80,7 +96,7 @@ async function restoreSelection(
   );
 
   await run.timed('activeHosts', async () => {
-    counts.hostIds = await history.forEachDistinct(sel, 'hosts', CHUNK, async (pairs) => {
+    counts.hostIds = await history.forEachActiveHost(sel, CHUNK, async (pairs) => {
       run.check();
       await writer.addToHyperLogLogs('hosts', pairs);
     });
@@ -88,23 +104,17 @@ async function restoreSelection(
   run.check();
   run.progress(`  ${label}: active-host HyperLogLogs from ${counts.hostIds} (scope, host) pair(s)`);
 
-  for (const v of viewerSelections) {
+  if (viewers) {
     const t = performance.now();
-    let n = 0;
-    let reported = 0;
     await run.timed('uniqueViewers', async () => {
-      n = await history.forEachDistinct(v.sel, 'viewers', CHUNK, async (pairs) => {
+      counts.viewerScopes = await history.forEachViewerHyperLogLog(viewers.sel, REGISTER_CHUNK_SCOPES, async (rows) => {
         run.check();
-        await writer.addToHyperLogLogs('viewers', pairs);
-        if (Math.floor((reported + pairs.length) / PROGRESS_EVERY) > Math.floor(reported / PROGRESS_EVERY))
-          run.progress(`    ${v.label}: ${reported + pairs.length} viewer id(s) so far…`);
-        reported += pairs.length;
+        counts.viewerRegisters += await writer.setHyperLogLogs('viewers', rows);
       });
     });
     run.check();
-    counts.viewerIds += n;
     run.progress(
-      `  ${v.label}: unique-viewer HyperLogLogs from ${n} (scope, viewer) pair(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      `  ${viewers.label}: unique-viewer HyperLogLogs of ${counts.viewerScopes} scope(s) written from ${counts.viewerRegisters} register(s) ClickHouse computed in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
   }
 
@@ -124,8 +134,11 @@ async function restoreSelection(
 /** Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of `all`. */
 export async function restoreDimensionMeasures(deps: MeasureDeps, run: MeasureRun): Promise<MeasureCounts> {
   const base = { scopes: 'dimensions' as const, topic: run.topic, upTo: run.upTo };
-  // One query per kind for the viewer ids: the answers stay bounded by one kind's pairs.
-  const viewers = deps.viewerKinds.map((kind) => ({ label: `${kind} scopes`, sel: { ...base, kinds: [kind] } }));
+  // One query for every kind's registers: the answer is at most 16,384 registers a scope.
+  const viewers =
+    deps.viewerKinds.length === 0
+      ? null
+      : { label: `${deps.viewerKinds.join(', ')} scopes`, sel: { ...base, kinds: deps.viewerKinds } };
   return restoreSelection(deps, run, base, 'all', viewers, 'dimension scopes');
 }
 
@@ -152,6 +165,6 @@ export async function restoreCampaign(
   };
   const totals = (await run.timed('campaignTotals', () => deps.history.totals(sel))).get(scope);
   run.check();
-  const counts = await restoreSelection(deps, run, sel, scope, [{ label: scope, sel }], scope);
+  const counts = await restoreSelection(deps, run, sel, scope, { label: scope, sel }, scope);
   return { totals, counts };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '@livetally/campaigns';
 import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/live-state';
-import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
+import type { LiveSelection, MinuteBucketRow, RegisterRow, StoredEventKey } from '@livetally/history';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
 function fakes(
@@ -202,15 +202,17 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
           return 1;
         },
       ),
-      forEachDistinct: vi.fn(
-        async (
-          sel: LiveSelection,
-          what: 'viewers' | 'hosts',
-          _c: number,
-          onChunk: (pairs: [string, string][]) => Promise<void>,
-        ) => {
-          calls.push(`${what} ${label(sel)}`);
+      forEachActiveHost: vi.fn(
+        async (sel: LiveSelection, _c: number, onChunk: (pairs: [string, string][]) => Promise<void>) => {
+          calls.push(`hosts ${label(sel)}`);
           await onChunk([['all', 'x']]);
+          return 1;
+        },
+      ),
+      forEachViewerHyperLogLog: vi.fn(
+        async (sel: LiveSelection, _c: number, onChunk: (rows: RegisterRow[]) => Promise<void>) => {
+          calls.push(`viewers ${label(sel)}`);
+          await onChunk([{ scope: 'all', registers: new Uint8Array(16_384).fill(1, 0, 3) }]);
           return 1;
         },
       ),
@@ -229,6 +231,12 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
       addToHyperLogLogs: vi.fn(
         async (what: string, pairs: readonly (readonly [string, string])[]) =>
           void written.push({ what, rows: [...pairs] }),
+      ),
+      setHyperLogLogs: vi.fn(
+        async (what: string, rows: readonly RegisterRow[]) => (
+          written.push({ what, rows: [...rows] }),
+          3 * rows.length
+        ),
       ),
       addRankings: vi.fn(
         async (parent: string, rows: readonly unknown[]) => (
@@ -260,8 +268,7 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       'clear *',
       'minutes dimensions since 180 min',
       'hosts dimensions',
-      'viewers dimensions[all]',
-      'viewers dimensions[city]',
+      'viewers dimensions[all,city]',
       'rankings dimensions',
       'catalogue 7',
       'totals campaign:month',
@@ -291,7 +298,14 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       keptScopes: [],
       scopes: 2,
       removedScopes: 2,
-      measures: { minuteBuckets: 3, clearedKeys: 3, viewerKinds: ['all', 'city'], rankEntries: 6 },
+      measures: {
+        minuteBuckets: 3,
+        clearedKeys: 3,
+        viewerKinds: ['all', 'city'],
+        viewerScopes: 3,
+        viewerRegisters: 9,
+        rankEntries: 6,
+      },
     });
     expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
   });
