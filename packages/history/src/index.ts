@@ -46,6 +46,8 @@ export {
   type MinuteBucketRow,
   type RankingRow,
   type RegisterRow,
+  type CombinationRow,
 } from './live-history';
 export { DIMENSION_SCOPE_KINDS } from './scope-sql';
+export { CombinationSums } from './combinations';
 export { FencedEventWriter, type FencedRow, type FencedWriterOptions } from './fenced-writer';

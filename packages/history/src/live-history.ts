@@ -1,15 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  LEADERBOARD_DIMENSIONS,
-  LEADERBOARD_MEASURE_NAMES,
-  MEASURES,
-  type LeaderboardMeasure,
-} from '@livetally/events';
+import { DIMENSION_KINDS, MEASURES, type DimensionKind, type LeaderboardMeasure } from '@livetally/events';
 import { queryInChunks } from './client';
 import { campaignSliceWhere, type BackfillSlice } from './campaign-backfill';
 import { UP_TO, upToParams, type ScopeTotalsText } from './event-history';
 import { scopeColumn } from './rows';
-import { VIEWER_ROWS, leaderboardSql } from './counting-sql';
+import { MEASURE_SELECT, VIEWER_ROWS } from './counting-sql';
 import { HLL_REGISTER_COUNT, hllRegisterSelect } from './hyperloglog-sql';
 import { DIMENSION_SCOPE_KINDS, MEASURE_SUMS, perScopeSql, type PerScopeQuery } from './scope-sql';
 
@@ -38,9 +33,6 @@ export interface MinuteBucketRow {
 /** One member's leaderboard values in one dimension (exact integer text per leaderboard measure). */
 export type RankingRow = { dimension: string; member: string } & Record<LeaderboardMeasure, string>;
 
-/** Leaderboard dimensions and the column each ranks by. */
-const RANK_COLUMNS: [string, string][] = LEADERBOARD_DIMENSIONS.map((d) => [d, scopeColumn(d)!]);
-
 const TSV_ESCAPES: Record<string, string> = {
   '\\': '\\',
   t: '\t',
@@ -62,6 +54,18 @@ function textTotals(row: Record<string, unknown>): ScopeTotalsText {
   for (const f of MEASURES) out[f] = String(row[f] ?? '0');
   return out;
 }
+
+/**
+ * One combination of the scope columns among a selection's rows (a stream, with its
+ * host, city, district, category and platform) and what those rows add up to.
+ */
+export interface CombinationRow {
+  /** Per dimension kind (city, district, category, platform, host, stream): the rows' value. */
+  values: Record<DimensionKind, string>;
+  totals: ScopeTotalsText;
+}
+
+const COMBINATION_COLUMNS = DIMENSION_KINDS.map((k) => scopeColumn(k)!);
 
 /** Per scope of a selection: the registers of its unique-viewer HyperLogLog (index → rank, 0 where no viewer hashed there). */
 export type RegisterRow = { scope: string; registers: Uint8Array };
@@ -133,29 +137,35 @@ export class LiveHistory {
   }
 
   /**
-   * Streams the distinct (scope, host id) pairs of the selection, for the active-host
-   * HyperLogLogs: about one per host and scope kind, plus one per stream. TabSeparated
-   * rather than JSON: parsing JSON per row costs the client more than ClickHouse spends
-   * producing it.
+   * Streams the combinations of the scope columns among the selection's rows with their
+   * totals (one pass, grouped by those columns): what active hosts, leaderboards and a
+   * campaign's totals are derived from (CombinationSums) without a query each.
+   * TabSeparated: at the month's scale this is one row per stream, hundreds of thousands.
    */
-  async forEachActiveHost(
+  async forEachCombination(
     sel: LiveSelection,
     chunkSize: number,
-    onChunk: (pairs: [scope: string, id: string][]) => Promise<void>,
+    onChunk: (rows: CombinationRow[]) => Promise<void>,
   ): Promise<number> {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = {};
+    const { where } = this.scoped(sel, params);
+    const columns = COMBINATION_COLUMNS.join(', ');
     return queryInChunks(
       this.client,
       {
-        query: perScopeSql({ ...this.scoped(sel, params), keys: [{ expr: 'host_id', name: 'id' }], aggregates: [] }),
+        query: `SELECT ${columns}, ${MEASURE_SELECT} FROM lt_events WHERE ${where} GROUP BY ${columns}`,
         query_params: params,
         format: 'TabSeparated',
       },
       chunkSize,
-      (row): [string, string] => {
-        const tab = row.text.indexOf('\t');
-        return [unescapeTsv(row.text.slice(0, tab)), unescapeTsv(row.text.slice(tab + 1))];
+      (row): CombinationRow => {
+        const fields = row.text.split('\t');
+        const values = {} as Record<DimensionKind, string>;
+        DIMENSION_KINDS.forEach((k, i) => (values[k] = unescapeTsv(fields[i]!)));
+        const totals = {} as ScopeTotalsText;
+        MEASURES.forEach((m, i) => (totals[m] = fields[DIMENSION_KINDS.length + i]!));
+        return { values, totals };
       },
       onChunk,
     );
@@ -196,31 +206,5 @@ export class LiveHistory {
       },
       onChunk,
     );
-  }
-
-  /**
-   * The leaderboards of the selection's parent (`all` for dimensions, the campaign
-   * otherwise): per dimension and member, every leaderboard measure. Summed per
-   * combination of the ranked columns first, then per member.
-   */
-  async rankings(sel: LiveSelection): Promise<RankingRow[]> {
-    if (this.empty(sel)) return [];
-    const params: Record<string, unknown> = {};
-    const { where } = this.scoped(sel, params);
-    const columns = [...new Set(RANK_COLUMNS.map(([, c]) => c))];
-    const sums = LEADERBOARD_MEASURE_NAMES.map((m) => `${leaderboardSql(m)} AS r_${m}`);
-    const rs = await this.client.query({
-      query: `SELECT d.1 AS dimension, d.2 AS member, ${LEADERBOARD_MEASURE_NAMES.map((m) => `sum(r_${m}) AS ${m}`).join(', ')}
-        FROM (SELECT ${[...columns, ...sums].join(', ')} FROM lt_events WHERE ${where} GROUP BY ${columns.join(', ')})
-        ARRAY JOIN [${RANK_COLUMNS.map(([d, c]) => `('${d}', CAST(${c} AS String))`).join(', ')}] AS d
-        GROUP BY dimension, member`,
-      query_params: params,
-      format: 'JSONEachRow',
-    });
-    return (await rs.json<Record<string, unknown>>()).map((r) => {
-      const row = { dimension: String(r.dimension), member: String(r.member) } as RankingRow;
-      for (const m of LEADERBOARD_MEASURE_NAMES) row[m] = String(r[m]);
-      return row;
-    });
   }
 }

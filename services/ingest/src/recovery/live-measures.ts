@@ -1,6 +1,12 @@
 import { campaignScope, type Campaign } from '@livetally/campaigns';
 import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
-import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/history';
+import {
+  CombinationSums,
+  type CombinationRow,
+  type LiveHistory,
+  type LiveSelection,
+  type ScopeTotalsText,
+} from '@livetally/history';
 
 /**
  * Restores the live measures beyond cumulative totals from ClickHouse, for the rows
@@ -11,10 +17,7 @@ import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/his
  */
 
 export interface MeasureDeps {
-  history: Pick<
-    LiveHistory,
-    'totals' | 'forEachMinuteBucket' | 'forEachActiveHost' | 'forEachViewerHyperLogLog' | 'rankings'
-  >;
+  history: Pick<LiveHistory, 'forEachMinuteBucket' | 'forEachCombination' | 'forEachViewerHyperLogLog'>;
   writer: Pick<
     LiveMeasureWriter,
     'clear' | 'addMinuteBuckets' | 'addToHyperLogLogs' | 'setHyperLogLogs' | 'addRankings'
@@ -73,16 +76,38 @@ export function firstLiveMinute(now: number): number {
   return Math.ceil((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE) * MINUTE;
 }
 
+/**
+ * Reads a selection's combinations of scope columns (one pass over its rows) into sums:
+ * its scopes' totals, active hosts and leaderboards. `check` runs between chunks.
+ */
+export async function sumCombinations(
+  history: MeasureDeps['history'],
+  sel: LiveSelection,
+  scopesOf: (values: CombinationRow['values']) => readonly string[],
+  check: () => void,
+): Promise<{ sums: CombinationSums; combinations: number }> {
+  const sums = new CombinationSums(scopesOf);
+  const combinations = await history.forEachCombination(sel, CHUNK, async (rows) => {
+    check();
+    for (const row of rows) sums.add(row);
+  });
+  return { sums, combinations };
+}
+
+/**
+ * Every measure of a selection but its totals: minute buckets; active hosts and
+ * leaderboards from its combinations' sums; unique viewers from registers.
+ */
 async function restoreSelection(
   deps: MeasureDeps,
   run: MeasureRun,
   sel: LiveSelection,
-  parent: string,
+  target: { parent: string; label: string; sums: CombinationSums },
   viewers: { label: string; sel: LiveSelection } | null,
-  label: string,
 ): Promise<MeasureCounts> {
   const counts = emptyCounts();
   const { writer, history } = deps;
+  const { parent, label } = target;
 
   await run.timed('minuteBuckets', async () => {
     await history.forEachMinuteBucket(sel, firstLiveMinute(run.now), CHUNK, async (rows) => {
@@ -95,11 +120,14 @@ async function restoreSelection(
     `  ${label}: ${counts.minuteBuckets} minute bucket(s) of the last ${MINUTE_BUCKET_TTL_SECONDS / 3600} h`,
   );
 
+  const { sums } = target;
   await run.timed('activeHosts', async () => {
-    counts.hostIds = await history.forEachActiveHost(sel, CHUNK, async (pairs) => {
+    const pairs = sums.hostPairs();
+    counts.hostIds = pairs.length;
+    for (let i = 0; i < pairs.length; i += CHUNK) {
       run.check();
-      await writer.addToHyperLogLogs('hosts', pairs);
-    });
+      await writer.addToHyperLogLogs('hosts', pairs.slice(i, i + CHUNK));
+    }
   });
   run.check();
   run.progress(`  ${label}: active-host HyperLogLogs from ${counts.hostIds} (scope, host) pair(s)`);
@@ -119,8 +147,7 @@ async function restoreSelection(
   }
 
   await run.timed('leaderboards', async () => {
-    const rows = await history.rankings(sel);
-    run.check();
+    const rows = sums.rankings();
     for (let i = 0; i < rows.length; i += CHUNK)
       counts.rankEntries += await writer.addRankings(parent, rows.slice(i, i + CHUNK));
   });
@@ -131,15 +158,23 @@ async function restoreSelection(
   return counts;
 }
 
-/** Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of `all`. */
-export async function restoreDimensionMeasures(deps: MeasureDeps, run: MeasureRun): Promise<MeasureCounts> {
+/**
+ * Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of
+ * `all`; `dimensions`: the sums of every dimension combination at the cut (read with
+ * the totals).
+ */
+export async function restoreDimensionMeasures(
+  deps: MeasureDeps,
+  run: MeasureRun,
+  dimensions: CombinationSums,
+): Promise<MeasureCounts> {
   const base = { scopes: 'dimensions' as const, topic: run.topic, upTo: run.upTo };
   // One query for every kind's registers: the answer is at most 16,384 registers a scope.
   const viewers =
     deps.viewerKinds.length === 0
       ? null
       : { label: `${deps.viewerKinds.join(', ')} scopes`, sel: { ...base, kinds: deps.viewerKinds } };
-  return restoreSelection(deps, run, base, 'all', viewers, 'dimension scopes');
+  return restoreSelection(deps, run, base, { parent: 'all', label: 'dimension scopes', sums: dimensions }, viewers);
 }
 
 /**
@@ -163,8 +198,11 @@ export async function restoreCampaign(
       filters: campaign.filters,
     },
   };
-  const totals = (await run.timed('campaignTotals', () => deps.history.totals(sel))).get(scope);
+  const { sums, combinations } = await run.timed('combinations', () =>
+    sumCombinations(deps.history, sel, () => [scope], run.check),
+  );
   run.check();
-  const counts = await restoreSelection(deps, run, sel, scope, { label: scope, sel }, scope);
-  return { totals, counts };
+  run.progress(`  ${scope}: ${combinations} combination(s) of stream, host, city, district, category and platform`);
+  const counts = await restoreSelection(deps, run, sel, { parent: scope, label: scope, sums }, { label: scope, sel });
+  return { totals: sums.scopeTotals().get(scope), counts };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '@livetally/campaigns';
 import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/live-state';
-import type { LiveSelection, MinuteBucketRow, RegisterRow, StoredEventKey } from '@livetally/history';
+import type { CombinationRow, LiveSelection, MinuteBucketRow, RegisterRow, StoredEventKey } from '@livetally/history';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
 function fakes(
@@ -189,12 +189,6 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
       versionKey: 'p:campaigns:version',
     },
     history: {
-      totals: vi.fn(
-        async (sel: LiveSelection) => (
-          calls.push(`totals ${label(sel)}`),
-          new Map(sel.scopes === 'campaign' && sel.scope !== 'campaign:empty' ? [[sel.scope, TOTALS]] : [])
-        ),
-      ),
       forEachMinuteBucket: vi.fn(
         async (sel: LiveSelection, since: number, _c: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>) => {
           calls.push(`minutes ${label(sel)} since ${(NOW - since) / 60_000} min`);
@@ -202,10 +196,19 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
           return 1;
         },
       ),
-      forEachActiveHost: vi.fn(
-        async (sel: LiveSelection, _c: number, onChunk: (pairs: [string, string][]) => Promise<void>) => {
-          calls.push(`hosts ${label(sel)}`);
-          await onChunk([['all', 'x']]);
+      forEachCombination: vi.fn(
+        async (sel: LiveSelection, _c: number, onChunk: (rows: CombinationRow[]) => Promise<void>) => {
+          calls.push(`combinations ${label(sel)}`);
+          if (sel.scopes === 'campaign' && sel.scope === 'campaign:empty') return 0;
+          const values = {
+            city: 'Shenzhen',
+            district: 'Futian',
+            category: 'beauty',
+            platform: 'douyin',
+            host: 'h1',
+            stream: 's1',
+          };
+          await onChunk([{ values, totals: TOTALS }]);
           return 1;
         },
       ),
@@ -215,12 +218,6 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
           await onChunk([{ scope: 'all', registers: new Uint8Array(16_384).fill(1, 0, 3) }]);
           return 1;
         },
-      ),
-      rankings: vi.fn(
-        async (sel: LiveSelection) => (
-          calls.push(`rankings ${label(sel)}`),
-          [{ dimension: 'district', member: 'Futian', gmv: '500', views: '2', sessions: '0' }]
-        ),
       ),
     },
     writer: {
@@ -262,41 +259,58 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       'catalogue restore',
       'renew',
       'maxOffsets',
-      'totals [[0,"41"],[3,"7"]]',
+      'combinations dimensions',
       'scan',
       'fingerprints',
       'clear *',
       'minutes dimensions since 180 min',
-      'hosts dimensions',
       'viewers dimensions[all,city]',
-      'rankings dimensions',
       'catalogue 7',
-      'totals campaign:month',
+      'combinations campaign:month',
       'minutes campaign:month since 180 min',
-      'hosts campaign:month',
       'viewers campaign:month',
-      'rankings campaign:month',
-      'totals campaign:empty',
+      'combinations campaign:empty',
       'minutes campaign:empty since 180 min',
-      'hosts campaign:empty',
       'viewers campaign:empty',
-      'rankings campaign:empty',
       'write',
     ]);
     const w = f.written[0]!;
     expect(w.catalogue).toEqual({ versionKey: 'p:campaigns:version', version: '7' });
-    expect([...w.totals.keys()]).toEqual(['all', 'campaign:month']);
+    // Every dimension scope of the one combination, from its sums; the campaign with rows.
+    expect([...w.totals.keys()]).toEqual([
+      'all',
+      'city:Shenzhen',
+      'district:Futian',
+      'category:beauty',
+      'platform:douyin',
+      'host:h1',
+      'stream:s1',
+      'campaign:month',
+    ]);
+    expect(w.totals.get('district:Futian')).toEqual(TOTALS);
     // campaign:c1 has no definition any more and host:gone no rows: both go.
     expect(w.remove).toEqual(['host:gone', 'campaign:c1']);
-    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => x.what)).toEqual([
-      'rank all',
-      'rank campaign:month',
-      'rank campaign:empty',
+    // One member per leaderboard dimension from the one combination; the empty campaign has none.
+    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => [x.what, x.rows.length])).toEqual([
+      ['rank all', 5],
+      ['rank campaign:month', 5],
+    ]);
+    expect(m.written.filter((x) => x.what === 'hosts').map((x) => x.rows)).toEqual([
+      [
+        ['all', 'h1'],
+        ['city:Shenzhen', 'h1'],
+        ['district:Futian', 'h1'],
+        ['category:beauty', 'h1'],
+        ['platform:douyin', 'h1'],
+        ['host:h1', 'h1'],
+        ['stream:s1', 'h1'],
+      ],
+      [['campaign:month', 'h1']],
     ]);
     expect(result).toMatchObject({
       campaigns: 2,
       keptScopes: [],
-      scopes: 2,
+      scopes: 8,
       removedScopes: 2,
       measures: {
         minuteBuckets: 3,
@@ -304,7 +318,7 @@ describe('rebuildLiveState with live measures and campaigns', () => {
         viewerKinds: ['all', 'city'],
         viewerScopes: 3,
         viewerRegisters: 9,
-        rankEntries: 6,
+        rankEntries: 20,
       },
     });
     expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
@@ -327,7 +341,7 @@ describe('rebuildLiveState with live measures and campaigns', () => {
     });
     expect(f.written.map((w) => w.catalogue?.version)).toEqual(['7', '8']);
     expect(f.calls.filter((c) => c.startsWith('clear'))).toEqual(['clear *', 'clear campaign:']);
-    expect(f.calls.filter((c) => c === 'totals campaign:month')).toHaveLength(2);
+    expect(f.calls.filter((c) => c === 'combinations campaign:month')).toHaveLength(2);
     expect(progress.join('\n')).toContain('a campaign changed during the rebuild');
   });
 

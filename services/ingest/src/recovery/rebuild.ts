@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { campaignScope, type Campaign } from '@livetally/campaigns';
 import { scopeKind, type ClaimInput, type LiveStateStore, type TotalField } from '@livetally/live-state';
-import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
+import { CombinationSums, HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
 import {
   addCounts,
   emptyCounts,
   restoreCampaign,
   restoreDimensionMeasures,
+  sumCombinations,
   type MeasureCounts,
   type MeasureDeps,
   type MeasureRun,
@@ -22,7 +23,9 @@ import {
  * 3. (with `measures`) restore the campaign catalogue from ClickHouse under a fresh
  *    catalogue version, so every worker re-reads it before its next apply;
  * 4. read the highest stored offset per partition (the cut), then every dimension
- *    scope's totals over exactly the rows at or below those offsets (server-side);
+ *    scope's totals over exactly the rows at or below those offsets (with `measures`,
+ *    summed from one read of every combination of the scope columns, which step 6
+ *    also takes active hosts and leaderboards from);
  * 5. restore the platform-resend fingerprints of rows stored within the dedup
  *    window before the newest stored row (so resends arriving later still count once);
  * 6. (with `measures`) clear every minute bucket, HyperLogLog and leaderboard of the
@@ -159,7 +162,7 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
     }
     await waitForInFlightInserts(run);
     await restoreCatalogue(run);
-    const { offsets, totals } = await readHistoryCut(run);
+    const { offsets, totals, dimensions: combinations } = await readHistoryCut(run);
     const scopes = await surveyScopes(run);
     const fingerprints = await restoreFingerprints(run, offsets);
     const measureRun: MeasureRun = {
@@ -170,7 +173,7 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
       progress: run.progress,
       timed: run.timed,
     };
-    const dimensions = await restoreDimensions(run, measureRun);
+    const dimensions = await restoreDimensions(run, measureRun, combinations);
     const final = await writeFinalState(
       run,
       measureRun,
@@ -294,18 +297,34 @@ async function restoreCatalogue({ deps, progress, checkLock, timed }: RebuildRun
   progress(`Redis: campaign catalogue restored from ClickHouse (lt_campaigns): ${restored} campaign(s)`);
 }
 
-/** Step 4: the cut (highest stored offset per partition) and every dimension scope's totals at it. */
+/**
+ * Step 4: the cut (highest stored offset per partition) and every dimension scope's
+ * totals at it. With `measures`, from the sums of every combination of scope columns,
+ * kept for the active hosts and leaderboards of step 6 (one pass over the rows for all three).
+ */
 async function readHistoryCut({ deps, progress, checkLock, timed }: RebuildRun) {
-  const { history, topic } = deps;
+  const { history, topic, measures } = deps;
   const offsets = await timed('maxOffsets', () => history.maxOffsets(topic));
   checkLock();
   progress(`ClickHouse: ${offsets.size} partition(s) of ${topic} hold rows`, {
     offsets: Object.fromEntries(offsets),
   });
-  const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
+  if (!measures) {
+    const totals = await timed('totals', () => history.totalsByScope(topic, offsets));
+    checkLock();
+    progress(`ClickHouse: totals of ${totals.size} scope(s) computed`);
+    return { offsets, totals, dimensions: null };
+  }
+  const sel = { scopes: 'dimensions' as const, topic, upTo: offsets };
+  const { sums, combinations } = await timed('totals', () =>
+    sumCombinations(measures.history, sel, CombinationSums.dimensionScopes, checkLock),
+  );
+  const totals = sums.scopeTotals();
   checkLock();
-  progress(`ClickHouse: totals of ${totals.size} scope(s) computed`);
-  return { offsets, totals };
+  progress(
+    `ClickHouse: totals of ${totals.size} scope(s) computed from ${combinations} combination(s) of stream, host, city, district, category and platform`,
+  );
+  return { offsets, totals, dimensions: sums };
 }
 
 /** Scope kinds the rebuild computes (campaign scopes only with `measures`). */
@@ -354,16 +373,17 @@ async function restoreFingerprints(
 async function restoreDimensions(
   { deps, progress, checkLock, timed }: RebuildRun,
   measureRun: MeasureRun,
+  combinations: CombinationSums | null,
 ): Promise<{ counts: MeasureCounts | null; clearedKeys: number }> {
   const measures = deps.measures;
-  if (!measures) return { counts: null, clearedKeys: 0 };
+  if (!measures || !combinations) return { counts: null, clearedKeys: 0 };
   measureRun.now = (measures.now ?? Date.now)();
   const clearedKeys = await timed('clear', () => measures.writer.clear());
   checkLock();
   progress(
     `Redis: ${clearedKeys} minute-bucket, HyperLogLog and leaderboard key(s) cleared; restoring them from ClickHouse`,
   );
-  return { counts: await restoreDimensionMeasures(measures, measureRun), clearedKeys };
+  return { counts: await restoreDimensionMeasures(measures, measureRun, combinations), clearedKeys };
 }
 
 /**
