@@ -119,7 +119,8 @@ async function fingerprintWindow(
       rowsInDefaultWindow: Number(span.recent),
       note:
         `the replay stored ${fmtInt(rows)} rows in ${fmtNum(ingestSpanMs / 1000)} s, so the workers' 1 h window holds ${fmtInt(Number(span.recent))} of them; ` +
-        `the rebuild restores the fingerprints of the last ${windowMs} ms of the replay instead: the month's busiest hour (${fmtInt(busiestHourRows)} rows) at the replay's pace, what a real month's last hour holds at most`,
+        `the rebuild restores the fingerprints of the last ${windowMs} ms of the replay instead: the month's busiest hour (${fmtInt(busiestHourRows)} rows) at the replay's pace, what a real month's last hour holds at most ` +
+        `(a worker's insert stores its rows with one ingested_at, so whole inserts count: more rows than that, at small scales many more)`,
     };
   } finally {
     await ch.close();
