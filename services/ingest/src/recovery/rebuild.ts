@@ -387,7 +387,7 @@ async function restoreFingerprints(
   offsets: ReadonlyMap<number, string>,
 ): Promise<number> {
   const dedup = deps.dedup;
-  if (!dedup) return 0;
+  if (!dedup || offsets.size === 0) return 0;
   const windowMs = dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
   let fingerprints = 0;
   fingerprints = await timed('fingerprints', () =>
@@ -399,7 +399,7 @@ async function restoreFingerprints(
     }),
   );
   progress(
-    `Redis: ${fingerprints} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row`,
+    `Redis: ${fingerprints} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row of partition(s) ${[...offsets.keys()].join(', ')}`,
   );
   return fingerprints;
 }
