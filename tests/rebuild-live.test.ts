@@ -228,7 +228,7 @@ describe('rebuild restores every live measure', () => {
     expect(rebuild.stderr).toContain('campaign catalogue restored from ClickHouse (lt_campaigns): 1 campaign(s)');
     expect(rebuild.stderr).toMatch(/dimension scopes: [1-9]\d* minute bucket\(s\) of the last 3 h/);
     expect(rebuild.stderr).toMatch(
-      /district scopes: unique-viewer HyperLogLogs from [1-9]\d* \(scope, viewer\) pair\(s\)/,
+      /all, city, district, category, platform scopes: unique-viewer HyperLogLogs of [1-9]\d* scope\(s\) written from [1-9]\d* register\(s\)/,
     );
     expect(rebuild.stderr).toMatch(new RegExp(`${CAMPAIGN}: [1-9]\\d* leaderboard entries of ${CAMPAIGN}`));
     expect(rebuild.stderr).toMatch(

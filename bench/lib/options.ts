@@ -111,14 +111,17 @@ export interface BenchOptions {
   from: string | null;
   /** The month scenario also writes its big-screen screenshot to docs/month-campaign.png (the README's). */
   updateScreenshot: boolean;
+  /** The month scenario ends with its recovery phase (Redis loses the run's keys; rebuild, reconcile, check again). */
+  monthRecovery: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--no-month-recovery] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
   --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
   --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
+  --no-month-recovery  skip the month's recovery phase (Redis loses the run's keys; rebuild and reconcile timed; figures checked again)
   --update-screenshot  the month's big-screen screenshot also to docs/month-campaign.png (always bench-results/month-campaign.png)
   --profile     node --cpu-prof on the 1-worker ingest run and on the fan-out gateway and clients; top self-time functions in the JSON
   --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
@@ -129,6 +132,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let quick = false;
   let profile = false;
   let updateScreenshot = false;
+  let monthRecovery = true;
   let charts: boolean | null = null;
   let maxRate: number | null = null;
   let monthScale: number | null = null;
@@ -144,6 +148,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (arg === '--quick') quick = true;
     else if (arg === '--profile') profile = true;
     else if (arg === '--update-screenshot') updateScreenshot = true;
+    else if (arg === '--no-month-recovery') monthRecovery = false;
     else if (arg === '--no-charts') charts = false;
     else if (arg === '--charts') charts = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
@@ -182,5 +187,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     chartsFlag: charts,
     from,
     updateScreenshot,
+    monthRecovery,
   };
 }

@@ -10,8 +10,14 @@ export interface CliResult {
   ms: number;
 }
 
-/** Runs `node <args>` to completion, bounded by a timeout, with its output. */
-function runNode(args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<CliResult> {
+/** Runs `node <args>` to completion, bounded by a timeout, with its output; `onStderr` sees stderr as it comes. */
+function runNode(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs: number,
+  onStderr?: (text: string) => void,
+): Promise<CliResult> {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd,
@@ -21,7 +27,10 @@ function runNode(args: string[], env: Record<string, string>, cwd: string, timeo
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+    onStderr?.(b.toString());
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((res) =>
     child.once('exit', (code, signal) => {
@@ -31,14 +40,15 @@ function runNode(args: string[], env: Record<string, string>, cwd: string, timeo
   );
 }
 
-/** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout. */
+/** Runs an operator command (`npm run <name>`'s entry point) to completion, bounded by a timeout (then SIGKILL). */
 export function runCli(
   name: 'reconcile' | 'rebuild',
   args: string[],
   env: Record<string, string>,
   timeoutMs = 120_000,
+  onStderr?: (text: string) => void,
 ): Promise<CliResult> {
-  return runNode(['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], env, ROOT, timeoutMs);
+  return runNode(['--import', 'tsx', `services/ingest/src/cli/${name}.ts`, ...args], env, ROOT, timeoutMs, onStderr);
 }
 
 /** Runs the `livetally` command line (bin/livetally.mjs) to completion, from `cwd` (default: the repository). */

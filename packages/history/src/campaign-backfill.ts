@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { LEADERBOARD_DIMENSIONS, LEADERBOARD_MEASURE_NAMES } from '@livetally/events';
 import { queryInChunks } from './client';
-import { UP_TO, asBigIntMap } from './event-history';
+import { UP_TO, upToParams } from './event-history';
 import { MEASURE_SELECT, VIEWER_ROWS, leaderboardSql } from './counting-sql';
 import { scopeColumn } from './rows';
 
@@ -37,7 +37,7 @@ function numbers(row: Record<string, string | number>): Record<string, number> {
  * with its values added to `params` as query parameters, never spliced into the SQL.
  */
 export function campaignSliceWhere(slice: BackfillSlice, params: Record<string, unknown>): string {
-  Object.assign(params, { topic: slice.topic, upTo: asBigIntMap(slice.upTo), from: slice.startsAt, to: slice.endsAt });
+  Object.assign(params, { topic: slice.topic, ...upToParams(slice.upTo), from: slice.startsAt, to: slice.endsAt });
   const parts = [UP_TO, 'toUnixTimestamp64Milli(ts) >= {from:Int64}', 'toUnixTimestamp64Milli(ts) < {to:Int64}'];
   const lists: [keyof BackfillSlice['filters'], string][] = [
     ['cities', 'city'],

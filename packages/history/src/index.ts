@@ -54,9 +54,12 @@ export { CampaignBackfillQueries, type BackfillSlice, type BackfillAggregates } 
 export { campaignSliceWhere } from './campaign-backfill';
 export {
   LiveHistory,
-  DIMENSION_SCOPE_KINDS,
   type LiveSelection,
   type MinuteBucketRow,
   type RankingRow,
+  type RegisterRow,
+  type CombinationRow,
 } from './live-history';
+export { DIMENSION_SCOPE_KINDS } from './scope-sql';
+export { CombinationSums } from './combinations';
 export { FencedEventWriter, type FencedRow, type FencedWriterOptions } from './fenced-writer';

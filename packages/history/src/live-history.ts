@@ -1,15 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  LEADERBOARD_DIMENSIONS,
-  LEADERBOARD_MEASURE_NAMES,
-  MEASURES,
-  type LeaderboardMeasure,
-} from '@livetally/events';
+import { DIMENSION_KINDS, MEASURES, type DimensionKind, type LeaderboardMeasure } from '@livetally/events';
 import { queryInChunks } from './client';
 import { campaignSliceWhere, type BackfillSlice } from './campaign-backfill';
-import { UP_TO, asBigIntMap, type ScopeTotalsText } from './event-history';
-import { SCOPE_COLUMN_KINDS, scopeColumn } from './rows';
-import { MEASURE_SELECT, VIEWER_ROWS, leaderboardSql } from './counting-sql';
+import { UP_TO, upToParams, type ScopeTotalsText } from './event-history';
+import { scopeColumn } from './rows';
+import { MEASURE_SELECT, VIEWER_ROWS } from './counting-sql';
+import { HLL_REGISTER_COUNT, hllRegisterSelect } from './hyperloglog-sql';
+import { DIMENSION_SCOPE_KINDS, MEASURE_SUMS, perScopeSql, type PerScopeQuery } from './scope-sql';
 
 /**
  * What a rebuild of the live state reads from ClickHouse beyond cumulative totals —
@@ -36,24 +33,6 @@ export interface MinuteBucketRow {
 /** One member's leaderboard values in one dimension (exact integer text per leaderboard measure). */
 export type RankingRow = { dimension: string; member: string } & Record<LeaderboardMeasure, string>;
 
-/** Leaderboard dimensions and the column each ranks by. */
-const RANK_COLUMNS: [string, string][] = LEADERBOARD_DIMENSIONS.map((d) => [d, scopeColumn(d)!]);
-
-/** Every dimension scope kind, `all` first. */
-export const DIMENSION_SCOPE_KINDS: readonly string[] = ['all', ...SCOPE_COLUMN_KINDS];
-
-function scopeArray(kinds: readonly string[]): string {
-  const parts = kinds.map((k) => {
-    if (k === 'all') return `'all'`;
-    const column = scopeColumn(k);
-    if (!column)
-      throw new Error(`no dimension scope kind ${JSON.stringify(k)}; expected ${DIMENSION_SCOPE_KINDS.join(', ')}`);
-    return `concat('${k}:', ${column})`;
-  });
-  if (parts.length === 0) throw new Error('no scope kinds selected');
-  return `[${parts.join(', ')}]`;
-}
-
 const TSV_ESCAPES: Record<string, string> = {
   '\\': '\\',
   t: '\t',
@@ -76,26 +55,32 @@ function textTotals(row: Record<string, unknown>): ScopeTotalsText {
   return out;
 }
 
+/**
+ * One combination of the scope columns among a selection's rows (a stream, with its
+ * host, city, district, category and platform) and what those rows add up to.
+ */
+export interface CombinationRow {
+  /** Per dimension kind (city, district, category, platform, host, stream): the rows' value. */
+  values: Record<DimensionKind, string>;
+  totals: ScopeTotalsText;
+}
+
+const COMBINATION_COLUMNS = DIMENSION_KINDS.map((k) => scopeColumn(k)!);
+
+/** Per scope of a selection: the registers of its unique-viewer HyperLogLog (index → rank, 0 where no viewer hashed there). */
+export type RegisterRow = { scope: string; registers: Uint8Array };
+
 export class LiveHistory {
   constructor(private readonly client: ClickHouseClient) {}
 
-  /** FROM … WHERE … and the scope expression of a selection; values go to `params`. */
-  private source(
-    sel: LiveSelection,
-    params: Record<string, unknown>,
-    options: { perScope: boolean },
-  ): { scope: string; from: string; where: string } {
+  /** Which scopes a selection's rows count in, and which rows; values go to `params`. */
+  private scoped(sel: LiveSelection, params: Record<string, unknown>): Pick<PerScopeQuery, 'scopes' | 'where'> {
     if (sel.scopes === 'campaign') {
       params.scope = sel.scope;
-      return { scope: '{scope:String}', from: 'lt_events', where: campaignSliceWhere(sel.slice, params) };
+      return { scopes: { fixed: '{scope:String}' }, where: campaignSliceWhere(sel.slice, params) };
     }
-    Object.assign(params, { topic: sel.topic, upTo: asBigIntMap(sel.upTo) });
-    if (!options.perScope) return { scope: `'all'`, from: 'lt_events', where: UP_TO };
-    return {
-      scope: 'scope',
-      from: `lt_events ARRAY JOIN ${scopeArray(sel.kinds ?? DIMENSION_SCOPE_KINDS)} AS scope`,
-      where: UP_TO,
-    };
+    Object.assign(params, { topic: sel.topic, ...upToParams(sel.upTo) });
+    return { scopes: { kinds: sel.kinds ?? DIMENSION_SCOPE_KINDS }, where: UP_TO };
   }
 
   private empty(sel: LiveSelection): boolean {
@@ -118,9 +103,8 @@ export class LiveHistory {
     const out = new Map<string, ScopeTotalsText>();
     if (this.empty(sel)) return out;
     const params: Record<string, unknown> = {};
-    const src = this.source(sel, params, { perScope: true });
     const rs = await this.client.query({
-      query: `SELECT ${src.scope} AS scope, ${MEASURE_SELECT} FROM ${src.from} WHERE ${src.where} GROUP BY scope`,
+      query: perScopeSql({ ...this.scoped(sel, params), aggregates: MEASURE_SUMS }),
       query_params: params,
       format: 'JSONEachRow',
     });
@@ -137,10 +121,14 @@ export class LiveHistory {
   ): Promise<number> {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = { since: sinceMs };
-    const src = this.source(sel, params, { perScope: true });
+    const { scopes, where } = this.scoped(sel, params);
     return this.stream(
-      `SELECT ${src.scope} AS scope, toUnixTimestamp(toStartOfMinute(ts)) * 1000 AS t, ${MEASURE_SELECT}
-        FROM ${src.from} WHERE ${src.where} AND toUnixTimestamp64Milli(ts) >= {since:Int64} GROUP BY scope, t`,
+      perScopeSql({
+        scopes,
+        where: `${where} AND toUnixTimestamp64Milli(ts) >= {since:Int64}`,
+        keys: [{ expr: 'toUnixTimestamp(toStartOfMinute(ts)) * 1000', name: 't' }],
+        aggregates: MEASURE_SUMS,
+      }),
       params,
       chunkSize,
       (row) => ({ scope: String(row.scope), t: Number(row.t), totals: textTotals(row) }),
@@ -149,56 +137,74 @@ export class LiveHistory {
   }
 
   /**
-   * Streams the distinct (scope, id) pairs of the selection: viewer ids of views
-   * (unique viewers) or host ids of any event (active hosts). TabSeparated rather than
-   * JSON: these answers are the largest a rebuild reads, and parsing JSON per row
-   * costs the client more than ClickHouse spends producing them.
+   * Streams the combinations of the scope columns among the selection's rows with their
+   * totals (one pass, grouped by those columns): what active hosts, leaderboards and a
+   * campaign's totals are derived from (CombinationSums) without a query each.
+   * TabSeparated: at the month's scale this is one row per stream, hundreds of thousands.
    */
-  async forEachDistinct(
+  async forEachCombination(
     sel: LiveSelection,
-    what: 'viewers' | 'hosts',
     chunkSize: number,
-    onChunk: (pairs: [scope: string, id: string][]) => Promise<void>,
+    onChunk: (rows: CombinationRow[]) => Promise<void>,
   ): Promise<number> {
     if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = {};
-    const src = this.source(sel, params, { perScope: true });
-    const [column, only] = what === 'viewers' ? [VIEWER_ROWS.column, ` AND ${VIEWER_ROWS.where}`] : ['host_id', ''];
+    const { where } = this.scoped(sel, params);
+    const columns = COMBINATION_COLUMNS.join(', ');
     return queryInChunks(
       this.client,
       {
-        query: `SELECT DISTINCT ${src.scope} AS scope, ${column} AS id FROM ${src.from} WHERE ${src.where}${only}`,
+        query: `SELECT ${columns}, ${MEASURE_SELECT} FROM lt_events WHERE ${where} GROUP BY ${columns}`,
         query_params: params,
         format: 'TabSeparated',
       },
       chunkSize,
-      (row): [string, string] => {
-        const tab = row.text.indexOf('\t');
-        return [unescapeTsv(row.text.slice(0, tab)), unescapeTsv(row.text.slice(tab + 1))];
+      (row): CombinationRow => {
+        const fields = row.text.split('\t');
+        const values = {} as Record<DimensionKind, string>;
+        DIMENSION_KINDS.forEach((k, i) => (values[k] = unescapeTsv(fields[i]!)));
+        const totals = {} as ScopeTotalsText;
+        MEASURES.forEach((m, i) => (totals[m] = fields[DIMENSION_KINDS.length + i]!));
+        return { values, totals };
       },
       onChunk,
     );
   }
 
   /**
-   * The leaderboards of the selection's parent (`all` for dimensions, the campaign
-   * otherwise): per dimension and member, every leaderboard measure.
+   * Streams, per scope of the selection, the registers its unique-viewer HyperLogLog has
+   * when every viewer id of its rows is PFADDed (hyperloglog-sql.ts), `chunkScopes` scopes
+   * at a time; returns how many scopes. The answer is at most 16,384 registers per scope
+   * however many views there were.
    */
-  async rankings(sel: LiveSelection): Promise<RankingRow[]> {
-    if (this.empty(sel)) return [];
+  async forEachViewerHyperLogLog(
+    sel: LiveSelection,
+    chunkScopes: number,
+    onChunk: (rows: RegisterRow[]) => Promise<void>,
+  ): Promise<number> {
+    if (this.empty(sel)) return 0;
     const params: Record<string, unknown> = {};
-    const src = this.source(sel, params, { perScope: false });
-    const rs = await this.client.query({
-      query: `SELECT d.1 AS dimension, d.2 AS member, ${LEADERBOARD_MEASURE_NAMES.map((m) => `${leaderboardSql(m)} AS ${m}`).join(', ')}
-        FROM ${src.from} ARRAY JOIN [${RANK_COLUMNS.map(([d, c]) => `('${d}', CAST(${c} AS String))`).join(', ')}] AS d
-        WHERE ${src.where} GROUP BY dimension, member`,
-      query_params: params,
-      format: 'JSONEachRow',
+    const { scopes, where } = this.scoped(sel, params);
+    const perRegister = perScopeSql({
+      scopes,
+      // The hash is computed for the selected rows only; of *, only the columns grouped by are read.
+      from: `(SELECT *, ${hllRegisterSelect(VIEWER_ROWS.column)} FROM lt_events WHERE (${where}) AND ${VIEWER_ROWS.where})`,
+      where: '1',
+      keys: [{ expr: 'hll_index', name: 'register' }],
+      aggregates: [{ inner: 'max(hll_rank)', alias: 'r_rank', outer: 'max(r_rank)', name: 'rank' }],
     });
-    return (await rs.json<Record<string, unknown>>()).map((r) => {
-      const row = { dimension: String(r.dimension), member: String(r.member) } as RankingRow;
-      for (const m of LEADERBOARD_MEASURE_NAMES) row[m] = String(r[m]);
-      return row;
-    });
+    return this.stream(
+      `SELECT scope, groupArray(register) AS registers, groupArray(rank) AS ranks FROM (${perRegister}) GROUP BY scope`,
+      params,
+      chunkScopes,
+      (row) => {
+        const registers = new Uint8Array(HLL_REGISTER_COUNT);
+        const indexes = row.registers as (number | string)[];
+        const ranks = row.ranks as (number | string)[];
+        for (let i = 0; i < indexes.length; i++) registers[Number(indexes[i])] = Number(ranks[i]);
+        return { scope: String(row.scope), registers };
+      },
+      onChunk,
+    );
   }
 }

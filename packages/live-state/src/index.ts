@@ -39,6 +39,7 @@ export {
   type CatalogueKeys,
 } from './live-state';
 export { LiveMeasureWriter, type MinuteBucket, type RankEntry } from './live-restore';
+export { encodeHyperLogLog, HLL_REGISTERS, HLL_MAX_RANK, HLL_SPARSE_MAX_BYTES } from './hyperloglog';
 export {
   comparePartitions,
   compareTotals,

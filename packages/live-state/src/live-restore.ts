@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { scanKeys } from './cluster/scan';
+import { encodeHyperLogLog } from './hyperloglog';
 import { DEFAULT_KEY_PREFIX, globEscape, partitionTag } from './keys';
 import * as liveLayout from './live-keys';
 import { TOTAL_FIELDS } from './totals';
@@ -10,7 +11,7 @@ import { TOTAL_FIELDS } from './totals';
  * lock is held (the counter scripts refuse meanwhile), so the writes need not be one
  * atomic step: nothing else writes these keys until the rebuild's final atomic step
  * sets the marker. Every method sends one pipeline of small scripts (one call per
- * 2,000 keys); callers pass chunks of bounded size.
+ * 2,000 keys) or plain writes; callers pass chunks of bounded size.
  */
 export interface MinuteBucket {
   scope: string;
@@ -172,6 +173,27 @@ export class LiveMeasureWriter {
       'ltRestoreHyperLogLogs',
       [...byKey].map(([key, ids]) => [key, [ids.length, ...ids]]),
     );
+  }
+
+  /**
+   * Writes unique-viewer (`viewers`) or active-host (`hosts`) HyperLogLogs whole, from
+   * their registers (encodeHyperLogLog: what PFADDing the ids would leave), replacing
+   * what the keys held: this writer's partition's shares (one slot, so one pipeline).
+   * Returns how many registers were set (non-zero).
+   */
+  async setHyperLogLogs(
+    what: 'viewers' | 'hosts',
+    rows: readonly { scope: string; registers: Uint8Array }[],
+  ): Promise<number> {
+    const keys = this.keys.forTag(this.tag());
+    const p = this.redis.pipeline();
+    let set = 0;
+    for (const { scope, registers } of rows) {
+      p.set(what === 'viewers' ? keys.viewers(scope) : keys.hosts(scope), encodeHyperLogLog(registers));
+      for (const r of registers) if (r !== 0) set++;
+    }
+    await exec(p);
+    return set;
   }
 
   /**

@@ -31,7 +31,14 @@ describe('operator command configuration', () => {
     expect(c.lockTtlMs).toBe(60_000);
     expect(c.verify).toBe(true);
     expect(c.dedup).toEqual({ windowSeconds: 3_600, bucketsPerHour: 4_096 });
+    expect(c.fingerprintWindowMs).toBe(3_600_000);
     expect(c.viewerKinds).toEqual(['all', 'city', 'district', 'category', 'platform']);
+  });
+
+  it('restores the fingerprints of the whole dedup window unless a shorter one is given', () => {
+    expect(parseRebuildConfig({ INGEST_DEDUP_WINDOW_SECONDS: '600' }).fingerprintWindowMs).toBe(600_000);
+    expect(parseRebuildConfig({ REBUILD_FINGERPRINT_WINDOW_MS: '2500' }).fingerprintWindowMs).toBe(2_500);
+    expect(() => parseRebuildConfig({ REBUILD_FINGERPRINT_WINDOW_MS: '0' })).toThrow(/REBUILD_FINGERPRINT_WINDOW_MS/);
   });
 
   it('takes the unique-viewer kinds to restore as a list of dimension kinds, or none', () => {

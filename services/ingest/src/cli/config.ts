@@ -63,6 +63,15 @@ const scopeKinds = (fallback: readonly string[]): Field<string[]> => ({
   },
 });
 
+/** Milliseconds, or null when unset. */
+const optionalMs = (min: number, max: number): Field<number | null> => ({
+  parse(raw, name) {
+    if (raw === undefined) return { ok: true, value: null };
+    const r = int(undefined, min, max).parse(raw, name);
+    return r.ok ? { ok: true, value: r.value } : r;
+  },
+});
+
 export function parseRebuildConfig(env: Env) {
   const c = parseEnv(env, {
     ...COMMON,
@@ -73,6 +82,8 @@ export function parseRebuildConfig(env: Env) {
     // Verify the result with a reconcile right after the write.
     REBUILD_VERIFY: bool(true),
     ...DEDUP_FIELDS,
+    // Fingerprints of the rows stored this long before the newest stored row (unset: the whole dedup window).
+    REBUILD_FINGERPRINT_WINDOW_MS: optionalMs(1, 30 * 86_400_000),
     // Dimension kinds whose unique-viewer HyperLogLogs are restored (campaign scopes always are).
     REBUILD_UNIQUE_VIEWER_KINDS: scopeKinds(DEFAULT_VIEWER_KINDS),
   });
@@ -82,6 +93,7 @@ export function parseRebuildConfig(env: Env) {
     lockTtlMs: c.REBUILD_LOCK_TTL_MS,
     verify: c.REBUILD_VERIFY,
     dedup: { windowSeconds: c.INGEST_DEDUP_WINDOW_SECONDS, bucketsPerHour: c.INGEST_DEDUP_BUCKETS_PER_HOUR },
+    fingerprintWindowMs: c.REBUILD_FINGERPRINT_WINDOW_MS ?? c.INGEST_DEDUP_WINDOW_SECONDS * 1000,
     viewerKinds: c.REBUILD_UNIQUE_VIEWER_KINDS,
   };
 }

@@ -20,7 +20,9 @@ REDIS_URL, REDIS_KEY_PREFIX, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, INGEST_DEDUP_*
 plus REBUILD_GRACE_MS (35000), REBUILD_LOCK_TTL_MS (60000), REBUILD_VERIFY (true:
 reconcile right after), REBUILD_UNIQUE_VIEWER_KINDS (all,city,district,category,
 platform: dimension kinds whose unique-viewer HyperLogLogs are restored; add host,
-stream at the cost of one id per view and scope, or none).
+stream at the cost of one id per view and scope, or none), REBUILD_FINGERPRINT_WINDOW_MS
+(the dedup window: resend fingerprints of the rows stored this long before the newest
+stored row are restored).
   --json   print the result as JSON on stdout (progress stays on stderr)
 Exit codes: 0 rebuilt (and verified), 1 not done (another rebuild runs, lock lost,
 verification differs), 2 bad usage or configuration, 3 could not run.
@@ -56,7 +58,11 @@ runCommand('rebuild', USAGE, async () => {
       result = await rebuildLiveState({
         live,
         history,
-        dedup: { restore: (keys) => dedup.restore(keys), windowSeconds: config.dedup.windowSeconds },
+        dedup: {
+          restore: (keys) => dedup.restore(keys),
+          windowSeconds: config.dedup.windowSeconds,
+          restoreWindowMs: config.fingerprintWindowMs,
+        },
         measures: rebuildMeasures(redisBeforeClusterLayout(conn.redis), conn.clickhouse, {
           prefix: config.redis.keyPrefix,
           viewerKinds: config.viewerKinds,
@@ -99,8 +105,8 @@ runCommand('rebuild', USAGE, async () => {
           (verified === null ? '' : verified ? '; reconcile agrees' : '; RECONCILE DIFFERS') +
           '\n' +
           (result.measures
-            ? `  with ${result.campaigns} campaign(s) from the catalogue, ${result.measures.minuteBuckets} minute bucket(s), HyperLogLogs from ${result.measures.viewerIds} viewer and ${result.measures.hostIds} host id(s) ` +
-              `(unique viewers of ${[...result.measures.viewerKinds, 'campaign'].join(', ')} scopes), ${result.measures.rankEntries} leaderboard entries\n`
+            ? `  with ${result.campaigns} campaign(s) from the catalogue, ${result.measures.minuteBuckets} minute bucket(s), unique-viewer HyperLogLogs of ${result.measures.viewerScopes} scope(s) ` +
+              `(${[...result.measures.viewerKinds, 'campaign'].join(', ')}), active hosts from ${result.measures.hostIds} host id(s), ${result.measures.rankEntries} leaderboard entries\n`
             : ''),
       );
     }

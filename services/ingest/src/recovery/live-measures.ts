@@ -1,6 +1,12 @@
 import { campaignScope, type Campaign } from '@livetally/campaigns';
 import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
-import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/history';
+import {
+  CombinationSums,
+  type CombinationRow,
+  type LiveHistory,
+  type LiveSelection,
+  type ScopeTotalsText,
+} from '@livetally/history';
 
 /**
  * Restores the live measures beyond cumulative totals from ClickHouse, for the rows
@@ -11,16 +17,21 @@ import type { LiveHistory, LiveSelection, ScopeTotalsText } from '@livetally/his
  */
 
 export interface MeasureDeps {
-  history: Pick<LiveHistory, 'totals' | 'forEachMinuteBucket' | 'forEachDistinct' | 'rankings'>;
-  writer: Pick<LiveMeasureWriter, 'clear' | 'addMinuteBuckets' | 'addToHyperLogLogs' | 'addRankings'>;
+  history: Pick<LiveHistory, 'forEachMinuteBucket' | 'forEachCombination' | 'forEachViewerHyperLogLog'>;
+  writer: Pick<
+    LiveMeasureWriter,
+    'clear' | 'addMinuteBuckets' | 'addToHyperLogLogs' | 'setHyperLogLogs' | 'addRankings'
+  >;
   /** Dimension scope kinds whose unique-viewer HyperLogLogs are restored (high-cardinality kinds may be left out). */
   viewerKinds: readonly string[];
 }
 
 export interface MeasureCounts {
   minuteBuckets: number;
-  /** Distinct (scope, viewer id) pairs added to unique-viewer HyperLogLogs. */
-  viewerIds: number;
+  /** Unique-viewer HyperLogLogs written (one per scope with viewers). */
+  viewerScopes: number;
+  /** Their registers that hold a rank (at most 16,384 per scope, however many viewers). */
+  viewerRegisters: number;
   /** Distinct (scope, host id) pairs added to active-host HyperLogLogs. */
   hostIds: number;
   /** Leaderboard entries (member × dimension × measure). */
@@ -37,36 +48,66 @@ export interface MeasureRun {
   timed<T>(name: string, f: () => Promise<T>): Promise<T>;
 }
 
-export const emptyCounts = (): MeasureCounts => ({ minuteBuckets: 0, viewerIds: 0, hostIds: 0, rankEntries: 0 });
+export const emptyCounts = (): MeasureCounts => ({
+  minuteBuckets: 0,
+  viewerScopes: 0,
+  viewerRegisters: 0,
+  hostIds: 0,
+  rankEntries: 0,
+});
 
 export function addCounts(a: MeasureCounts, b: MeasureCounts): MeasureCounts {
   return {
     minuteBuckets: a.minuteBuckets + b.minuteBuckets,
-    viewerIds: a.viewerIds + b.viewerIds,
+    viewerScopes: a.viewerScopes + b.viewerScopes,
+    viewerRegisters: a.viewerRegisters + b.viewerRegisters,
     hostIds: a.hostIds + b.hostIds,
     rankEntries: a.rankEntries + b.rankEntries,
   };
 }
 
 const CHUNK = 20_000;
+/** Scopes per chunk of HyperLogLog registers: each is up to 16,384 registers. */
+const REGISTER_CHUNK_SCOPES = 64;
 const MINUTE = 60_000;
-const PROGRESS_EVERY = 200_000;
 
 /** The first minute the live apply still writes buckets for at `now`. */
 export function firstLiveMinute(now: number): number {
   return Math.ceil((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE) * MINUTE;
 }
 
+/**
+ * Reads a selection's combinations of scope columns (one pass over its rows) into sums:
+ * its scopes' totals, active hosts and leaderboards. `check` runs between chunks.
+ */
+export async function sumCombinations(
+  history: MeasureDeps['history'],
+  sel: LiveSelection,
+  scopesOf: (values: CombinationRow['values']) => readonly string[],
+  check: () => void,
+): Promise<{ sums: CombinationSums; combinations: number }> {
+  const sums = new CombinationSums(scopesOf);
+  const combinations = await history.forEachCombination(sel, CHUNK, async (rows) => {
+    check();
+    for (const row of rows) sums.add(row);
+  });
+  return { sums, combinations };
+}
+
+/**
+ * Every measure of a selection but its totals: minute buckets; active hosts and
+ * leaderboards from its combinations' sums; unique viewers from registers.
+ */
 async function restoreSelection(
   deps: MeasureDeps,
   run: MeasureRun,
   sel: LiveSelection,
-  parent: string,
-  viewerSelections: { label: string; sel: LiveSelection }[],
-  label: string,
+  target: { parent: string; label: string; sums: CombinationSums },
+  viewers: { label: string; sel: LiveSelection } | null,
 ): Promise<MeasureCounts> {
   const counts = emptyCounts();
   const { writer, history } = deps;
+  const { parent, label } = target;
 
   await run.timed('minuteBuckets', async () => {
     await history.forEachMinuteBucket(sel, firstLiveMinute(run.now), CHUNK, async (rows) => {
@@ -79,38 +120,34 @@ async function restoreSelection(
     `  ${label}: ${counts.minuteBuckets} minute bucket(s) of the last ${MINUTE_BUCKET_TTL_SECONDS / 3600} h`,
   );
 
+  const { sums } = target;
   await run.timed('activeHosts', async () => {
-    counts.hostIds = await history.forEachDistinct(sel, 'hosts', CHUNK, async (pairs) => {
+    const pairs = sums.hostPairs();
+    counts.hostIds = pairs.length;
+    for (let i = 0; i < pairs.length; i += CHUNK) {
       run.check();
-      await writer.addToHyperLogLogs('hosts', pairs);
-    });
+      await writer.addToHyperLogLogs('hosts', pairs.slice(i, i + CHUNK));
+    }
   });
   run.check();
   run.progress(`  ${label}: active-host HyperLogLogs from ${counts.hostIds} (scope, host) pair(s)`);
 
-  for (const v of viewerSelections) {
+  if (viewers) {
     const t = performance.now();
-    let n = 0;
-    let reported = 0;
     await run.timed('uniqueViewers', async () => {
-      n = await history.forEachDistinct(v.sel, 'viewers', CHUNK, async (pairs) => {
+      counts.viewerScopes = await history.forEachViewerHyperLogLog(viewers.sel, REGISTER_CHUNK_SCOPES, async (rows) => {
         run.check();
-        await writer.addToHyperLogLogs('viewers', pairs);
-        if (Math.floor((reported + pairs.length) / PROGRESS_EVERY) > Math.floor(reported / PROGRESS_EVERY))
-          run.progress(`    ${v.label}: ${reported + pairs.length} viewer id(s) so far…`);
-        reported += pairs.length;
+        counts.viewerRegisters += await writer.setHyperLogLogs('viewers', rows);
       });
     });
     run.check();
-    counts.viewerIds += n;
     run.progress(
-      `  ${v.label}: unique-viewer HyperLogLogs from ${n} (scope, viewer) pair(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      `  ${viewers.label}: unique-viewer HyperLogLogs of ${counts.viewerScopes} scope(s) written from ${counts.viewerRegisters} register(s) ClickHouse computed in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
   }
 
   await run.timed('leaderboards', async () => {
-    const rows = await history.rankings(sel);
-    run.check();
+    const rows = sums.rankings();
     for (let i = 0; i < rows.length; i += CHUNK)
       counts.rankEntries += await writer.addRankings(parent, rows.slice(i, i + CHUNK));
   });
@@ -121,12 +158,23 @@ async function restoreSelection(
   return counts;
 }
 
-/** Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of `all`. */
-export async function restoreDimensionMeasures(deps: MeasureDeps, run: MeasureRun): Promise<MeasureCounts> {
+/**
+ * Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of
+ * `all`; `dimensions`: the sums of every dimension combination at the cut (read with
+ * the totals).
+ */
+export async function restoreDimensionMeasures(
+  deps: MeasureDeps,
+  run: MeasureRun,
+  dimensions: CombinationSums,
+): Promise<MeasureCounts> {
   const base = { scopes: 'dimensions' as const, topic: run.topic, upTo: run.upTo };
-  // One query per kind for the viewer ids: the answers stay bounded by one kind's pairs.
-  const viewers = deps.viewerKinds.map((kind) => ({ label: `${kind} scopes`, sel: { ...base, kinds: [kind] } }));
-  return restoreSelection(deps, run, base, 'all', viewers, 'dimension scopes');
+  // One query for every kind's registers: the answer is at most 16,384 registers a scope.
+  const viewers =
+    deps.viewerKinds.length === 0
+      ? null
+      : { label: `${deps.viewerKinds.join(', ')} scopes`, sel: { ...base, kinds: deps.viewerKinds } };
+  return restoreSelection(deps, run, base, { parent: 'all', label: 'dimension scopes', sums: dimensions }, viewers);
 }
 
 /**
@@ -150,8 +198,11 @@ export async function restoreCampaign(
       filters: campaign.filters,
     },
   };
-  const totals = (await run.timed('campaignTotals', () => deps.history.totals(sel))).get(scope);
+  const { sums, combinations } = await run.timed('combinations', () =>
+    sumCombinations(deps.history, sel, () => [scope], run.check),
+  );
   run.check();
-  const counts = await restoreSelection(deps, run, sel, scope, [{ label: scope, sel }], scope);
-  return { totals, counts };
+  run.progress(`  ${scope}: ${combinations} combination(s) of stream, host, city, district, category and platform`);
+  const counts = await restoreSelection(deps, run, sel, { parent: scope, label: scope, sums }, { label: scope, sel });
+  return { totals: sums.scopeTotals().get(scope), counts };
 }

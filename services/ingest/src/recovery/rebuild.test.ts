@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '@livetally/campaigns';
 import type { ClaimInput, RebuiltState, RebuiltWriteOutcome } from '@livetally/live-state';
-import type { LiveSelection, MinuteBucketRow, StoredEventKey } from '@livetally/history';
+import type { CombinationRow, LiveSelection, MinuteBucketRow, RegisterRow, StoredEventKey } from '@livetally/history';
 import { RebuildBusyError, RebuildLockLostError, rebuildLiveState, type RebuildDeps } from './rebuild';
 
 function fakes(
@@ -209,12 +209,6 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
       versionKey: 'p:campaigns:version',
     },
     history: {
-      totals: vi.fn(
-        async (sel: LiveSelection) => (
-          calls.push(`totals ${label(sel)}`),
-          new Map(sel.scopes === 'campaign' && sel.scope !== 'campaign:empty' ? [[sel.scope, TOTALS]] : [])
-        ),
-      ),
       forEachMinuteBucket: vi.fn(
         async (sel: LiveSelection, since: number, _c: number, onChunk: (rows: MinuteBucketRow[]) => Promise<void>) => {
           calls.push(`minutes ${label(sel)} since ${(NOW - since) / 60_000} min`);
@@ -222,23 +216,28 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
           return 1;
         },
       ),
-      forEachDistinct: vi.fn(
-        async (
-          sel: LiveSelection,
-          what: 'viewers' | 'hosts',
-          _c: number,
-          onChunk: (pairs: [string, string][]) => Promise<void>,
-        ) => {
-          calls.push(`${what} ${label(sel)}`);
-          await onChunk([['all', 'x']]);
+      forEachCombination: vi.fn(
+        async (sel: LiveSelection, _c: number, onChunk: (rows: CombinationRow[]) => Promise<void>) => {
+          calls.push(`combinations ${label(sel)}`);
+          if (sel.scopes === 'campaign' && sel.scope === 'campaign:empty') return 0;
+          const values = {
+            city: 'Shenzhen',
+            district: 'Futian',
+            category: 'beauty',
+            platform: 'douyin',
+            host: 'h1',
+            stream: 's1',
+          };
+          await onChunk([{ values, totals: TOTALS }]);
           return 1;
         },
       ),
-      rankings: vi.fn(
-        async (sel: LiveSelection) => (
-          calls.push(`rankings ${label(sel)}`),
-          [{ dimension: 'district', member: 'Futian', gmv: '500', views: '2', sessions: '0' }]
-        ),
+      forEachViewerHyperLogLog: vi.fn(
+        async (sel: LiveSelection, _c: number, onChunk: (rows: RegisterRow[]) => Promise<void>) => {
+          calls.push(`viewers ${label(sel)}`);
+          await onChunk([{ scope: 'all', registers: new Uint8Array(16_384).fill(1, 0, 3) }]);
+          return 1;
+        },
       ),
     },
     writer: {
@@ -255,6 +254,9 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
     addToHyperLogLogs: vi.fn(
       async (what: string, pairs: readonly (readonly [string, string])[]) =>
         void written.push({ what, rows: [...pairs] }),
+    ),
+    setHyperLogLogs: vi.fn(
+      async (what: string, rows: readonly RegisterRow[]) => (written.push({ what, rows: [...rows] }), 3 * rows.length),
     ),
     addRankings: vi.fn(
       async (parent: string, rows: readonly unknown[]) => (
@@ -280,45 +282,93 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       'register',
       'maxOffsets',
       'scan',
-      'totals [[0,"41"]]',
+      'combinations dimensions',
       'fingerprints',
       'clear *',
       'minutes dimensions since 180 min',
-      'hosts dimensions',
-      'viewers dimensions[all]',
-      'viewers dimensions[city]',
-      'rankings dimensions',
+      'viewers dimensions[all,city]',
       'catalogue 7',
-      'totals campaign:month',
+      'combinations campaign:month',
       'minutes campaign:month since 180 min',
-      'hosts campaign:month',
       'viewers campaign:month',
-      'rankings campaign:month',
-      'totals campaign:empty',
+      'combinations campaign:empty',
       'minutes campaign:empty since 180 min',
-      'hosts campaign:empty',
       'viewers campaign:empty',
-      'rankings campaign:empty',
       'write 0',
     ]);
     const w = f.written[0]!;
     expect(w.catalogueVersion).toBe('7');
-    expect([...w.totals.keys()]).toEqual(['all', 'campaign:month']);
+    // Every dimension scope of the one combination, from its sums; the campaign with rows.
+    expect([...w.totals.keys()]).toEqual([
+      'all',
+      'city:Shenzhen',
+      'district:Futian',
+      'category:beauty',
+      'platform:douyin',
+      'host:h1',
+      'stream:s1',
+      'campaign:month',
+    ]);
+    expect(w.totals.get('district:Futian')).toEqual(TOTALS);
     // campaign:c1 has no definition any more and host:gone no rows: both go.
     expect(w.remove).toEqual(['host:gone', 'campaign:c1']);
-    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => x.what)).toEqual([
-      'rank all',
-      'rank campaign:month',
-      'rank campaign:empty',
+    // One member per leaderboard dimension from the one combination; the empty campaign has none.
+    expect(m.written.filter((x) => x.what.startsWith('rank')).map((x) => [x.what, x.rows.length])).toEqual([
+      ['rank all', 5],
+      ['rank campaign:month', 5],
+    ]);
+    expect(m.written.filter((x) => x.what === 'hosts').map((x) => x.rows)).toEqual([
+      [
+        ['all', 'h1'],
+        ['city:Shenzhen', 'h1'],
+        ['district:Futian', 'h1'],
+        ['category:beauty', 'h1'],
+        ['platform:douyin', 'h1'],
+        ['host:h1', 'h1'],
+        ['stream:s1', 'h1'],
+      ],
+      [['campaign:month', 'h1']],
     ]);
     expect(result).toMatchObject({
       campaigns: 2,
       keptScopes: [],
-      scopes: 2,
+      scopes: 8,
       removedScopes: 2,
-      measures: { minuteBuckets: 3, clearedKeys: 3, viewerKinds: ['all', 'city'], rankEntries: 6 },
+      measures: {
+        minuteBuckets: 3,
+        clearedKeys: 3,
+        viewerKinds: ['all', 'city'],
+        viewerScopes: 3,
+        viewerRegisters: 9,
+        rankEntries: 20,
+      },
     });
     expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
+  });
+
+  it("reads each partition's measures from its own rows at its cut and writes them through its own writer", async () => {
+    const f = fakes(); // partitions 0 (through offset 41) and 3 (through 7)
+    const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month')] }]);
+    const writerOf = vi.spyOn(m.measures.writer, 'partition');
+    await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
+    const cuts = (fn: unknown) =>
+      vi
+        .mocked(fn as (sel: LiveSelection) => unknown)
+        .mock.calls.map(([sel]) => JSON.stringify([...(sel.scopes === 'campaign' ? sel.slice.upTo : sel.upTo)]));
+    const ofEach = ['[[0,"41"]]', '[[0,"41"]]', '[[3,"7"]]', '[[3,"7"]]']; // dimensions, then campaign:month
+    expect(cuts(m.measures.history.forEachCombination)).toEqual(ofEach);
+    expect(cuts(m.measures.history.forEachViewerHyperLogLog)).toEqual(ofEach);
+    expect(cuts(m.measures.history.forEachMinuteBucket)).toEqual(ofEach);
+    expect(writerOf.mock.calls).toEqual([
+      ['t', 0],
+      ['t', 3],
+    ]);
+    // Each partition's totals shares come from its own combinations, not from totalsByScope.
+    expect(f.history.totalsByScope).not.toHaveBeenCalled();
+    expect(f.written.map((w) => [w.partition, w.totals.get('all'), w.totals.get('campaign:month')])).toEqual([
+      [0, TOTALS, TOTALS],
+      [3, TOTALS, TOTALS],
+    ]);
   });
 
   it('redoes the campaign scopes when a campaign changed before the final write', async () => {
@@ -338,7 +388,7 @@ describe('rebuildLiveState with live measures and campaigns', () => {
     });
     expect(f.written.map((w) => w.catalogueVersion)).toEqual(['7', '8']);
     expect(f.calls.filter((c) => c.startsWith('clear'))).toEqual(['clear *', 'clear campaign:']);
-    expect(f.calls.filter((c) => c === 'totals campaign:month')).toHaveLength(2);
+    expect(f.calls.filter((c) => c === 'combinations campaign:month')).toHaveLength(2);
     expect(progress.join('\n')).toContain('a campaign changed during the rebuild');
   });
 

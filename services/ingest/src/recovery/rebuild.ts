@@ -8,12 +8,13 @@ import {
   type LiveStateStore,
   type TotalField,
 } from '@livetally/live-state';
-import { HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
+import { CombinationSums, HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
 import {
   addCounts,
   emptyCounts,
   restoreCampaign,
   restoreDimensionMeasures,
+  sumCombinations,
   type MeasureCounts,
   type MeasureDeps,
   type MeasureRun,
@@ -33,9 +34,13 @@ import {
  *    catalogue version, so every worker re-reads it before its next apply;
  * 4. register the partitions (so catalogue changes from now on raise their copies of the
  *    version) and read the highest stored offset per partition (the cut);
- * 5. then for each partition, from its own rows at or below its cut: its resend
- *    fingerprints of the dedup window; (with `measures`) its shares of the minute buckets,
- *    HyperLogLogs and leaderboards (cleared first), and of every campaign of the catalogue;
+ * 5. then for each partition, from its own rows at or below its cut: its totals (with
+ *    `measures`, summed from one read of its combinations of the scope columns, which its
+ *    active hosts and leaderboards also come from); its resend fingerprints of the rows
+ *    stored within the dedup window before its newest stored row; (with `measures`) its
+ *    shares of the minute buckets, HyperLogLogs (unique viewers written whole from the
+ *    registers ClickHouse computes over its own viewers) and leaderboards (cleared first),
+ *    and of every campaign of the catalogue;
  *    and in one atomic step on its slot, only while still holding its lock (and while its
  *    copy of the catalogue version is not past the one its campaign shares were computed
  *    for; else those are redone): its shares of every scope's totals, the deletion of
@@ -71,7 +76,12 @@ export interface RebuildDeps {
   >;
   history: Pick<EventHistory, 'maxOffsets' | 'totalsByScope' | 'forEachRecentEventKey'>;
   /** Restores resend fingerprints; left out when there is no deduplication to restore. */
-  dedup?: { restore(inputs: readonly ClaimInput[]): Promise<void>; windowSeconds: number };
+  dedup?: {
+    restore(inputs: readonly ClaimInput[]): Promise<void>;
+    windowSeconds: number;
+    /** Fingerprints of the rows stored within this long before a partition's newest stored row (default: the whole window). */
+    restoreWindowMs?: number;
+  };
   topic: string;
   graceMs: number;
   lockTtlMs: number;
@@ -371,24 +381,56 @@ function keptKinds({ deps, progress }: RebuildRun, existing: ReadonlyMap<string,
   return kept;
 }
 
-/** Step 5: resend fingerprints of the rows stored within the dedup window. */
+/** Step 5: resend fingerprints of the rows stored within the dedup window before the newest stored row. */
 async function restoreFingerprints(
   { deps, progress, checkLock, timed }: RebuildRun,
   offsets: ReadonlyMap<number, string>,
 ): Promise<number> {
   const dedup = deps.dedup;
-  if (!dedup) return 0;
+  if (!dedup || offsets.size === 0) return 0;
+  const windowMs = dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
   let fingerprints = 0;
   fingerprints = await timed('fingerprints', () =>
-    deps.history.forEachRecentEventKey(deps.topic, offsets, dedup.windowSeconds, FINGERPRINT_CHUNK, async (keys) => {
+    deps.history.forEachRecentEventKey(deps.topic, offsets, windowMs, FINGERPRINT_CHUNK, async (keys) => {
       checkLock();
       await dedup.restore(keys.map((k) => ({ ...k, topic: deps.topic })));
       fingerprints += keys.length;
       if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
     }),
   );
-  progress(`Redis: ${fingerprints} resend fingerprint(s) of the last ${dedup.windowSeconds} s restored`);
+  progress(
+    `Redis: ${fingerprints} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row of partition(s) ${[...offsets.keys()].join(', ')}`,
+  );
   return fingerprints;
+}
+
+/**
+ * Step 5, one partition's totals at its cut (`upTo` holds only that partition; empty: no
+ * rows). With `measures`, from the sums of its combinations of scope columns, kept for its
+ * active hosts and leaderboards (one pass over its rows for all three).
+ */
+async function readPartitionTotals(
+  { deps, progress, checkLock, timed }: RebuildRun,
+  upTo: ReadonlyMap<number, string>,
+): Promise<{ totals: Map<string, ScopeTotalsText>; dimensions: CombinationSums }> {
+  const { history, topic, measures } = deps;
+  const empty = new CombinationSums(CombinationSums.dimensionScopes);
+  if (upTo.size === 0) return { totals: new Map(), dimensions: empty };
+  if (!measures) {
+    const totals = await timed('totals', () => history.totalsByScope(topic, upTo));
+    checkLock();
+    return { totals, dimensions: empty };
+  }
+  const sel = { scopes: 'dimensions' as const, topic, upTo };
+  const { sums, combinations } = await timed('totals', () =>
+    sumCombinations(measures.history, sel, CombinationSums.dimensionScopes, checkLock),
+  );
+  const totals = sums.scopeTotals();
+  checkLock();
+  progress(
+    `  totals of ${totals.size} scope(s) from ${combinations} combination(s) of stream, host, city, district, category and platform`,
+  );
+  return { totals, dimensions: sums };
 }
 
 /**
@@ -406,11 +448,7 @@ async function rebuildPartition(
   const { measures, topic } = deps;
   const upTo = new Map(offset === null ? [] : [[partition, offset] as const]);
   progress(`partition ${partition}: ${offset === null ? 'no rows in ClickHouse' : `rows through offset ${offset}`}`);
-  const totals =
-    offset === null
-      ? new Map<string, ScopeTotalsText>()
-      : await timed('totals', () => deps.history.totalsByScope(topic, upTo));
-  checkLock();
+  const { totals, dimensions } = await readPartitionTotals(run, upTo);
   const fingerprints = await restoreFingerprints(run, upTo);
   const computable = computableKinds(deps);
   const mine = [...(existing.get(partitionTag(topic, partition)) ?? [])];
@@ -423,7 +461,7 @@ async function rebuildPartition(
     measureRun.now = (measures.now ?? Date.now)();
     clearedKeys = await timed('clear', () => writer!.clear());
     checkLock();
-    counts = await restoreDimensionMeasures({ ...measures, writer }, measureRun);
+    counts = await restoreDimensionMeasures({ ...measures, writer }, measureRun, dimensions);
   }
   let campaigns: number | null = null;
   for (let attempt = 1; ; attempt++) {
