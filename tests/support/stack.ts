@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
@@ -71,15 +72,45 @@ export async function waitFor<T>(
 }
 
 /** A TCP port that was free a moment ago, for a service started as a child process. */
+/** Ports this process handed out: the OS may give a port closed again to the next caller too. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port for a service a test starts, below the kernel's ephemeral range: a
+ * port from that range (what listen(0) gives) can be taken, between this check and the
+ * service's own bind, as the local port of any outgoing connection, and a Redis Cluster node
+ * failed to start so ("Address already in use").
+ */
 export async function freePort(): Promise<number> {
+  const below = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = FIRST_TEST_PORT + Math.floor(Math.random() * (below - FIRST_TEST_PORT));
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${FIRST_TEST_PORT} and ${below} after 500 tries`);
+}
+
+const FIRST_TEST_PORT = 10_000;
+
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > FIRST_TEST_PORT + 1_000) return low;
+  } catch {
+    // Not Linux: the usual start of the range.
+  }
+  return 32_768;
+}
+
+async function canListen(port: number): Promise<boolean> {
   const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
