@@ -26,12 +26,12 @@ import { STACK, deletePrefix, ingestEnv, stackClickHouse, uniqueName, waitFor, t
  * and restart; otherwise it uses the shared stack.
  */
 export interface FaultStores {
-  redis?: DedicatedService;
+  redis?: Pick<DedicatedService, 'url'>;
   /** A Redis Cluster instead (workers get REDIS_CLUSTER_NODES; `redis` is then a Cluster client). */
-  redisCluster?: DedicatedRedisCluster;
-  chdb?: DedicatedService & { credentials: ClickHouseAccount };
+  redisCluster?: Pick<DedicatedRedisCluster, 'nodesList'>;
+  chdb?: Pick<DedicatedService, 'url'> & { credentials: ClickHouseAccount };
   /** A dedicated broker, or a cluster of them (its url lists every broker). */
-  kafka?: DedicatedService | DedicatedKafkaCluster;
+  kafka?: Pick<DedicatedService | DedicatedKafkaCluster, 'url'>;
 }
 
 export interface FaultRun {

@@ -95,6 +95,24 @@ export async function freePort(): Promise<number> {
 
 const FIRST_TEST_PORT = 10_000;
 
+/**
+ * A base port `b` with every `b + offset` free, below the ephemeral range as freePort's (for a
+ * service that takes a block of ports, as infra/stack.sh's three brokers or six Redis nodes do).
+ */
+export async function freePortBlock(offsets: readonly number[]): Promise<number> {
+  const below = ephemeralRangeStart() - Math.max(...offsets);
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const base = FIRST_TEST_PORT + Math.floor(Math.random() * (below - FIRST_TEST_PORT));
+    const ports = offsets.map((o) => base + o);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    if ((await Promise.all(ports.map(canListen))).every(Boolean)) {
+      for (const port of ports) handedOut.add(port);
+      return base;
+    }
+  }
+  throw new Error(`no block of free ports at offsets ${offsets.join(',')} after 500 tries`);
+}
+
 function ephemeralRangeStart(): number {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
