@@ -458,6 +458,9 @@ async function readCampaigns(run: RebuildRun, measureRun: MeasureRun): Promise<C
   return { ...snap, parts };
 }
 
+const fingerprintWindowMs = (dedup: NonNullable<RebuildDeps['dedup']>) =>
+  dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
+
 /** Step 5: resend fingerprints of the rows stored within the dedup window before each partition's newest stored row. */
 async function readFingerprints(
   { deps, progress, checkLock, timed }: RebuildRun,
@@ -466,7 +469,7 @@ async function readFingerprints(
   const byPartition = new Map<number, StoredEventKey[]>();
   const dedup = deps.dedup;
   if (!dedup || cut.size === 0) return byPartition;
-  const windowMs = dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
+  const windowMs = fingerprintWindowMs(dedup);
   const n = await timed('fingerprints', () =>
     deps.history.forEachRecentEventKey(deps.topic, cut, windowMs, FINGERPRINT_CHUNK, async (keys) => {
       checkLock();
@@ -477,9 +480,7 @@ async function readFingerprints(
       }
     }),
   );
-  progress(
-    `ClickHouse: ${n} resend fingerprint(s), of the rows stored in the ${windowMs / 1000} s before the newest stored row of each of partition(s) ${[...cut.keys()].join(', ')}`,
-  );
+  progress(`ClickHouse: ${n} resend fingerprint(s) read for ${byPartition.size} partition(s)`);
   return byPartition;
 }
 
@@ -497,7 +498,10 @@ async function restoreFingerprints(
       await dedup.restore(keys.slice(i, i + FINGERPRINT_CHUNK).map((k) => ({ ...k, topic: deps.topic })));
     }
   });
-  progress(`Redis: ${keys.length} resend fingerprint(s) of partition ${partition} restored`);
+  const windowMs = fingerprintWindowMs(dedup);
+  progress(
+    `Redis: ${keys.length} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row of partition(s) ${partition}`,
+  );
   return keys.length;
 }
 
