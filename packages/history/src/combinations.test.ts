@@ -15,6 +15,7 @@ const ZERO = {
 };
 
 const row = (stream: string, host: string, district: string, totals: Partial<typeof ZERO>): CombinationRow => ({
+  partition: 0,
   values: { city: 'Shenzhen', district, category: 'beauty', platform: 'douyin', host, stream },
   totals: { ...ZERO, ...totals },
 });

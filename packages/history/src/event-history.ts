@@ -196,10 +196,11 @@ export class EventHistory {
 
   /**
    * Streams the resend fingerprints of rows at or below `upTo` that were stored within
-   * `windowMs` before the newest of those rows was, in chunks of `chunkSize`; returns
-   * how many rows it saw. Anchored at the newest stored row rather than at now: how
-   * many rows that is depends on the ingest rate and the window, not on how long ago
-   * ingest stopped (Redis lost, workers waiting) or how long the rebuild took to get here.
+   * `windowMs` before the newest of those rows of the same partition was, in chunks of
+   * `chunkSize` (one pass over every partition of the cut); returns how many rows it saw.
+   * Anchored at each partition's newest stored row rather than at now: how many rows
+   * that is depends on the ingest rate and the window, not on how long ago ingest stopped
+   * (Redis lost, workers waiting) or how long the rebuild took to get here.
    */
   async forEachRecentEventKey(
     topic: string,
@@ -212,9 +213,13 @@ export class EventHistory {
     return queryInChunks(
       this.client,
       {
-        query: `SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
+        // Each partition's first included ms (its newest row's less the window), looked up by transform().
+        query: `WITH (SELECT (groupArray(p), groupArray(since)) FROM (
+            SELECT kafka_partition AS p, toUnixTimestamp64Milli(max(ingested_at)) - toInt64({windowMs:UInt64}) AS since
+            FROM lt_events WHERE ${UP_TO} GROUP BY kafka_partition)) AS window_start
+        SELECT platform, event_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, kafka_partition AS partition_n, toString(kafka_offset) AS offset_text
         FROM lt_events WHERE ${UP_TO}
-          AND ingested_at >= (SELECT max(ingested_at) FROM lt_events WHERE ${UP_TO}) - toIntervalMillisecond({windowMs:UInt64})`,
+          AND toUnixTimestamp64Milli(ingested_at) >= transform(kafka_partition, window_start.1, window_start.2, toInt64(0))`,
         query_params: { topic, ...upToParams(upTo), windowMs },
       },
       chunkSize,

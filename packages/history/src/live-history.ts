@@ -56,10 +56,13 @@ function textTotals(row: Record<string, unknown>): ScopeTotalsText {
 }
 
 /**
- * One combination of the scope columns among a selection's rows (a stream, with its
- * host, city, district, category and platform) and what those rows add up to.
+ * One combination of the scope columns among one Kafka partition's rows of a selection
+ * (a stream, with its host, city, district, category and platform) and what those rows
+ * add up to.
  */
 export interface CombinationRow {
+  /** The Kafka partition the rows are of (ADR 0003: each partition's share is its own). */
+  partition: number;
   /** Per dimension kind (city, district, category, platform, host, stream): the rows' value. */
   values: Record<DimensionKind, string>;
   totals: ScopeTotalsText;
@@ -67,8 +70,11 @@ export interface CombinationRow {
 
 const COMBINATION_COLUMNS = DIMENSION_KINDS.map((k) => scopeColumn(k)!);
 
-/** Per scope of a selection: the registers of its unique-viewer HyperLogLog (index → rank, 0 where no viewer hashed there). */
-export type RegisterRow = { scope: string; registers: Uint8Array };
+/**
+ * Per scope and Kafka partition of a selection: the registers of the unique-viewer
+ * HyperLogLog of that partition's rows (index → rank, 0 where no viewer hashed there).
+ */
+export type RegisterRow = { scope: string; partition: number; registers: Uint8Array };
 
 export class LiveHistory {
   constructor(private readonly client: ClickHouseClient) {}
@@ -138,9 +144,11 @@ export class LiveHistory {
 
   /**
    * Streams the combinations of the scope columns among the selection's rows with their
-   * totals (one pass, grouped by those columns): what active hosts, leaderboards and a
-   * campaign's totals are derived from (CombinationSums) without a query each.
-   * TabSeparated: at the month's scale this is one row per stream, hundreds of thousands.
+   * totals, per Kafka partition (one pass over every partition of the cut, grouped by
+   * partition and those columns): what active hosts, leaderboards and a campaign's totals
+   * are derived from (CombinationSums) without a query each. TabSeparated: at the month's
+   * scale this is one row per stream (a stream's events normally share a partition),
+   * hundreds of thousands.
    */
   async forEachCombination(
     sel: LiveSelection,
@@ -154,7 +162,7 @@ export class LiveHistory {
     return queryInChunks(
       this.client,
       {
-        query: `SELECT ${columns}, ${MEASURE_SELECT} FROM lt_events WHERE ${where} GROUP BY ${columns}`,
+        query: `SELECT kafka_partition, ${columns}, ${MEASURE_SELECT} FROM lt_events WHERE ${where} GROUP BY kafka_partition, ${columns}`,
         query_params: params,
         format: 'TabSeparated',
       },
@@ -162,20 +170,21 @@ export class LiveHistory {
       (row): CombinationRow => {
         const fields = row.text.split('\t');
         const values = {} as Record<DimensionKind, string>;
-        DIMENSION_KINDS.forEach((k, i) => (values[k] = unescapeTsv(fields[i]!)));
+        DIMENSION_KINDS.forEach((k, i) => (values[k] = unescapeTsv(fields[i + 1]!)));
         const totals = {} as ScopeTotalsText;
-        MEASURES.forEach((m, i) => (totals[m] = fields[DIMENSION_KINDS.length + i]!));
-        return { values, totals };
+        MEASURES.forEach((m, i) => (totals[m] = fields[DIMENSION_KINDS.length + 1 + i]!));
+        return { partition: Number(fields[0]), values, totals };
       },
       onChunk,
     );
   }
 
   /**
-   * Streams, per scope of the selection, the registers its unique-viewer HyperLogLog has
-   * when every viewer id of its rows is PFADDed (hyperloglog-sql.ts), `chunkScopes` scopes
-   * at a time; returns how many scopes. The answer is at most 16,384 registers per scope
-   * however many views there were.
+   * Streams, per scope and Kafka partition of the selection (one pass over every partition
+   * of the cut), the registers the unique-viewer HyperLogLog of that partition's rows has
+   * when every viewer id of them is PFADDed (hyperloglog-sql.ts), `chunkScopes` rows at a
+   * time; returns how many (scope, partition) rows. The answer is at most 16,384 registers
+   * per row however many views there were.
    */
   async forEachViewerHyperLogLog(
     sel: LiveSelection,
@@ -190,11 +199,14 @@ export class LiveHistory {
       // The hash is computed for the selected rows only; of *, only the columns grouped by are read.
       from: `(SELECT *, ${hllRegisterSelect(VIEWER_ROWS.column)} FROM lt_events WHERE (${where}) AND ${VIEWER_ROWS.where})`,
       where: '1',
-      keys: [{ expr: 'hll_index', name: 'register' }],
+      keys: [
+        { expr: 'kafka_partition', name: 'partition_n' },
+        { expr: 'hll_index', name: 'register' },
+      ],
       aggregates: [{ inner: 'max(hll_rank)', alias: 'r_rank', outer: 'max(r_rank)', name: 'rank' }],
     });
     return this.stream(
-      `SELECT scope, groupArray(register) AS registers, groupArray(rank) AS ranks FROM (${perRegister}) GROUP BY scope`,
+      `SELECT scope, partition_n, groupArray(register) AS registers, groupArray(rank) AS ranks FROM (${perRegister}) GROUP BY scope, partition_n`,
       params,
       chunkScopes,
       (row) => {
@@ -202,7 +214,7 @@ export class LiveHistory {
         const indexes = row.registers as (number | string)[];
         const ranks = row.ranks as (number | string)[];
         for (let i = 0; i < indexes.length; i++) registers[Number(indexes[i])] = Number(ranks[i]);
-        return { scope: String(row.scope), registers };
+        return { scope: String(row.scope), partition: Number(row.partition_n), registers };
       },
       onChunk,
     );

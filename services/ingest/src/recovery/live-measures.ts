@@ -1,10 +1,11 @@
 import { campaignScope, type Campaign } from '@livetally/campaigns';
-import { MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
+import { HLL_REGISTERS, MINUTE_BUCKET_TTL_SECONDS, type LiveMeasureWriter } from '@livetally/live-state';
 import {
   CombinationSums,
   type CombinationRow,
   type LiveHistory,
   type LiveSelection,
+  type RegisterRow,
   type ScopeTotalsText,
 } from '@livetally/history';
 
@@ -76,34 +77,108 @@ export function firstLiveMinute(now: number): number {
   return Math.ceil((now - MINUTE_BUCKET_TTL_SECONDS * 1000) / MINUTE) * MINUTE;
 }
 
-/**
- * Reads a selection's combinations of scope columns (one pass over its rows) into sums:
- * its scopes' totals, active hosts and leaderboards. `check` runs between chunks.
- */
-export async function sumCombinations(
-  history: MeasureDeps['history'],
-  sel: LiveSelection,
-  scopesOf: (values: CombinationRow['values']) => readonly string[],
-  check: () => void,
-): Promise<{ sums: CombinationSums; combinations: number }> {
-  const sums = new CombinationSums(scopesOf);
-  const combinations = await history.forEachCombination(sel, CHUNK, async (rows) => {
-    check();
-    for (const row of rows) sums.add(row);
-  });
-  return { sums, combinations };
+/** One partition's unique-viewer registers of one scope, only those that hold a rank (at most 16,384). */
+export interface HeldRegisters {
+  scope: string;
+  indexes: Uint16Array;
+  ranks: Uint8Array;
 }
 
 /**
- * Every measure of a selection but its totals: minute buckets; active hosts and
- * leaderboards from its combinations' sums; unique viewers from registers.
+ * One partition's part of a selection, read together with every other partition's:
+ * its combinations' sums (totals, active hosts, leaderboards) and its viewers' registers.
+ */
+export interface PartitionPart {
+  sums: CombinationSums;
+  combinations: number;
+  viewers: HeldRegisters[];
+}
+
+/** A selection read once for every partition of its cut: partition → its part. */
+export type PartitionParts = Map<number, PartitionPart>;
+
+export function emptyPart(scopesOf: (values: CombinationRow['values']) => readonly string[]): PartitionPart {
+  return { sums: new CombinationSums(scopesOf), combinations: 0, viewers: [] };
+}
+
+function partOf(
+  parts: PartitionParts,
+  partition: number,
+  scopesOf: (values: CombinationRow['values']) => readonly string[],
+): PartitionPart {
+  let part = parts.get(partition);
+  if (!part) parts.set(partition, (part = emptyPart(scopesOf)));
+  return part;
+}
+
+/** A scope's registers without its empty ones: held for every partition until each is written. */
+function holdRegisters({ scope, registers }: RegisterRow): HeldRegisters {
+  let n = 0;
+  for (const r of registers) if (r !== 0) n++;
+  const indexes = new Uint16Array(n);
+  const ranks = new Uint8Array(n);
+  for (let i = 0, j = 0; i < registers.length; i++)
+    if (registers[i] !== 0) {
+      indexes[j] = i;
+      ranks[j++] = registers[i]!;
+    }
+  return { scope, indexes, ranks };
+}
+
+function expandRegisters({ scope, indexes, ranks }: HeldRegisters): { scope: string; registers: Uint8Array } {
+  const registers = new Uint8Array(HLL_REGISTERS);
+  for (let i = 0; i < indexes.length; i++) registers[indexes[i]!] = ranks[i]!;
+  return { scope, registers };
+}
+
+/**
+ * Reads a selection's combinations of scope columns (one pass over the rows of every
+ * partition of its cut) and, with `viewers`, its viewers' registers (one more pass),
+ * split by partition: each partition's part goes to that partition's writer only.
+ */
+export async function readByPartition(
+  history: MeasureDeps['history'],
+  run: Pick<MeasureRun, 'check' | 'timed'>,
+  sel: LiveSelection,
+  scopesOf: (values: CombinationRow['values']) => readonly string[],
+  viewers: { sel: LiveSelection; timing: string } | null,
+  timing: string,
+): Promise<PartitionParts> {
+  const parts: PartitionParts = new Map();
+  await run.timed(timing, () =>
+    history.forEachCombination(sel, CHUNK, async (rows) => {
+      run.check();
+      for (const row of rows) {
+        const part = partOf(parts, row.partition, scopesOf);
+        part.sums.add(row);
+        part.combinations++;
+      }
+    }),
+  );
+  run.check();
+  if (viewers)
+    await run.timed(viewers.timing, () =>
+      history.forEachViewerHyperLogLog(viewers.sel, REGISTER_CHUNK_SCOPES, async (rows) => {
+        run.check();
+        for (const row of rows) partOf(parts, row.partition, scopesOf).viewers.push(holdRegisters(row));
+      }),
+    );
+  run.check();
+  return parts;
+}
+
+/**
+ * Every measure of one partition's part of a selection but its totals: minute buckets
+ * (read here, for this partition only: the read is bounded by the event time, and holding
+ * them for every partition would hold scopes × minutes × partitions rows); active hosts
+ * and leaderboards from its combinations' sums; unique viewers from its registers.
  */
 async function restoreSelection(
   deps: MeasureDeps,
   run: MeasureRun,
   sel: LiveSelection,
-  target: { parent: string; label: string; sums: CombinationSums },
-  viewers: { label: string; sel: LiveSelection } | null,
+  target: { parent: string; label: string; part: PartitionPart },
+  viewersLabel: string | null,
 ): Promise<MeasureCounts> {
   const counts = emptyCounts();
   const { writer, history } = deps;
@@ -120,7 +195,7 @@ async function restoreSelection(
     `  ${label}: ${counts.minuteBuckets} minute bucket(s) of the last ${MINUTE_BUCKET_TTL_SECONDS / 3600} h`,
   );
 
-  const { sums } = target;
+  const { sums, viewers } = target.part;
   await run.timed('activeHosts', async () => {
     const pairs = sums.hostPairs();
     counts.hostIds = pairs.length;
@@ -132,17 +207,18 @@ async function restoreSelection(
   run.check();
   run.progress(`  ${label}: active-host HyperLogLogs from ${counts.hostIds} (scope, host) pair(s)`);
 
-  if (viewers) {
-    const t = performance.now();
+  if (viewersLabel !== null) {
     await run.timed('uniqueViewers', async () => {
-      counts.viewerScopes = await history.forEachViewerHyperLogLog(viewers.sel, REGISTER_CHUNK_SCOPES, async (rows) => {
+      for (let i = 0; i < viewers.length; i += REGISTER_CHUNK_SCOPES) {
         run.check();
+        const rows = viewers.slice(i, i + REGISTER_CHUNK_SCOPES).map(expandRegisters);
         counts.viewerRegisters += await writer.setHyperLogLogs('viewers', rows);
-      });
+      }
+      counts.viewerScopes = viewers.length;
     });
     run.check();
     run.progress(
-      `  ${viewers.label}: unique-viewer HyperLogLogs of ${counts.viewerScopes} scope(s) written from ${counts.viewerRegisters} register(s) ClickHouse computed in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      `  ${viewersLabel}: unique-viewer HyperLogLogs of ${counts.viewerScopes} scope(s) written from ${counts.viewerRegisters} register(s) ClickHouse computed`,
     );
   }
 
@@ -158,38 +234,52 @@ async function restoreSelection(
   return counts;
 }
 
+const dimensionSelection = (run: Pick<MeasureRun, 'topic' | 'upTo'>) =>
+  ({ scopes: 'dimensions', topic: run.topic, upTo: run.upTo }) as const;
+
 /**
- * Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of
- * `all`; `dimensions`: the sums of every dimension combination at the cut (read with
- * the totals).
+ * Every dimension combination (and, for `viewerKinds`, the viewers' registers) at the
+ * cut, read once for every partition of it: the totals, active hosts, leaderboards and
+ * unique viewers of every dimension scope, per partition.
  */
-export async function restoreDimensionMeasures(
-  deps: MeasureDeps,
+export function readDimensions(
+  deps: Pick<MeasureDeps, 'history' | 'viewerKinds'>,
   run: MeasureRun,
-  dimensions: CombinationSums,
-): Promise<MeasureCounts> {
-  const base = { scopes: 'dimensions' as const, topic: run.topic, upTo: run.upTo };
-  // One query for every kind's registers: the answer is at most 16,384 registers a scope.
+): Promise<PartitionParts> {
+  const base = dimensionSelection(run);
+  // One query for every kind's registers: the answer is at most 16,384 registers a scope and partition.
   const viewers =
-    deps.viewerKinds.length === 0
-      ? null
-      : { label: `${deps.viewerKinds.join(', ')} scopes`, sel: { ...base, kinds: deps.viewerKinds } };
-  return restoreSelection(deps, run, base, { parent: 'all', label: 'dimension scopes', sums: dimensions }, viewers);
+    deps.viewerKinds.length === 0 ? null : { sel: { ...base, kinds: deps.viewerKinds }, timing: 'uniqueViewers' };
+  return readByPartition(deps.history, run, base, CombinationSums.dimensionScopes, viewers, 'totals');
 }
 
 /**
- * Every live measure of one campaign scope, from the rows its definition matches;
- * returns them with the campaign's totals (for the final atomic write).
+ * Minute buckets and HyperLogLogs of every dimension scope, and the leaderboards of
+ * `all`, for the partition of `run.upTo`; `part`: that partition's part of
+ * readDimensions (read with the totals).
  */
-export async function restoreCampaign(
+export function restoreDimensionMeasures(
   deps: MeasureDeps,
   run: MeasureRun,
+  part: PartitionPart,
+): Promise<MeasureCounts> {
+  const viewersLabel = deps.viewerKinds.length === 0 ? null : `${deps.viewerKinds.join(', ')} scopes`;
+  return restoreSelection(
+    deps,
+    run,
+    dimensionSelection(run),
+    { parent: 'all', label: 'dimension scopes', part },
+    viewersLabel,
+  );
+}
+
+function campaignSelection(
+  run: Pick<MeasureRun, 'topic' | 'upTo'>,
   campaign: Campaign,
-): Promise<{ totals: ScopeTotalsText | undefined; counts: MeasureCounts }> {
-  const scope = campaignScope(campaign.id);
-  const sel: LiveSelection = {
+): LiveSelection & { scopes: 'campaign' } {
+  return {
     scopes: 'campaign',
-    scope,
+    scope: campaignScope(campaign.id),
     slice: {
       topic: run.topic,
       upTo: run.upTo,
@@ -198,11 +288,41 @@ export async function restoreCampaign(
       filters: campaign.filters,
     },
   };
-  const { sums, combinations } = await run.timed('combinations', () =>
-    sumCombinations(deps.history, sel, () => [scope], run.check),
+}
+
+/** The rows one campaign's definition matches at the cut, read once for every partition of it. */
+export async function readCampaign(
+  deps: Pick<MeasureDeps, 'history'>,
+  run: MeasureRun,
+  campaign: Campaign,
+): Promise<PartitionParts> {
+  const sel = campaignSelection(run, campaign);
+  const parts = await readByPartition(
+    deps.history,
+    run,
+    sel,
+    () => [sel.scope],
+    { sel, timing: 'uniqueViewers' },
+    'combinations',
   );
-  run.check();
-  run.progress(`  ${scope}: ${combinations} combination(s) of stream, host, city, district, category and platform`);
-  const counts = await restoreSelection(deps, run, sel, { parent: scope, label: scope, sums }, { label: scope, sel });
-  return { totals: sums.scopeTotals().get(scope), counts };
+  const combinations = [...parts.values()].reduce((n, p) => n + p.combinations, 0);
+  run.progress(
+    `  ${sel.scope}: ${combinations} combination(s) of stream, host, city, district, category and platform in ${parts.size} partition(s)`,
+  );
+  return parts;
+}
+
+/**
+ * Every live measure of one campaign scope in the partition of `run.upTo`, from its part
+ * of readCampaign; returns them with the campaign's totals (for the final atomic write).
+ */
+export async function restoreCampaign(
+  deps: MeasureDeps,
+  run: MeasureRun,
+  campaign: Campaign,
+  part: PartitionPart,
+): Promise<{ totals: ScopeTotalsText | undefined; counts: MeasureCounts }> {
+  const sel = campaignSelection(run, campaign);
+  const counts = await restoreSelection(deps, run, sel, { parent: sel.scope, label: sel.scope, part }, sel.scope);
+  return { totals: part.sums.scopeTotals().get(sel.scope), counts };
 }

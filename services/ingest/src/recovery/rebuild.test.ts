@@ -48,24 +48,20 @@ function fakes(
   };
   const history: RebuildDeps['history'] = {
     maxOffsets: vi.fn(async () => (calls.push('maxOffsets'), new Map(offsets))),
-    totalsByScope: vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>) => {
+    totalsByPartition: vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>) => {
       calls.push(`totals ${JSON.stringify([...upTo])}`);
-      return new Map([
-        [
-          'all',
-          {
-            views: '3',
-            sessions: '1',
-            sessionsEnded: '0',
-            salesFen: '0',
-            refundsFen: '0',
-            orders: '0',
-            items: '0',
-            refunds: '0',
-            likes: '0',
-          },
-        ],
-      ]);
+      const all = {
+        views: '3',
+        sessions: '1',
+        sessionsEnded: '0',
+        salesFen: '0',
+        refundsFen: '0',
+        orders: '0',
+        items: '0',
+        refunds: '0',
+        likes: '0',
+      };
+      return new Map([...upTo.keys()].map((p) => [p, new Map([['all', all]])]));
     }),
     forEachRecentEventKey: vi.fn(
       async (
@@ -75,10 +71,16 @@ function fakes(
         _c: number,
         onChunk: (k: StoredEventKey[]) => Promise<void>,
       ) => {
-        calls.push('fingerprints');
-        const [partition, offset] = [...upTo][0]!;
-        await onChunk([{ platform: 'p', eventId: 'e', ts: 1, partition: partition!, offset: offset! }]);
-        return 1;
+        calls.push(`fingerprints ${JSON.stringify([...upTo])}`);
+        const keys = [...upTo].map(([partition, offset]) => ({
+          platform: 'p',
+          eventId: 'e',
+          ts: 1,
+          partition,
+          offset,
+        }));
+        await onChunk(keys);
+        return keys.length;
       },
     ),
   };
@@ -92,7 +94,7 @@ function fakes(
 }
 
 describe('rebuildLiveState', () => {
-  it('locks every partition, waits the grace, then per partition reads its history, restores its fingerprints and writes it at once', async () => {
+  it('locks every partition, waits the grace, reads history once for all of them, then per partition restores its fingerprints and writes it at once', async () => {
     const f = fakes();
     const result = await rebuildLiveState({ ...f, topic: 't', graceMs: 30, lockTtlMs: 30_000 });
     expect(f.live.acquireRebuildLocks).toHaveBeenCalledWith('t', [0, 3], expect.any(String), 30_000);
@@ -104,11 +106,9 @@ describe('rebuildLiveState', () => {
       'register',
       'maxOffsets',
       'scan',
-      'totals [[0,"41"]]',
-      'fingerprints',
+      'totals [[0,"41"],[3,"7"]]',
+      'fingerprints [[0,"41"],[3,"7"]]',
       'write 0',
-      'totals [[3,"7"]]',
-      'fingerprints',
       'write 3',
     ]);
     expect(f.written[0]).toMatchObject({ topic: 't', partition: 0, remove: ['host:gone'], offset: '41' });
@@ -138,7 +138,7 @@ describe('rebuildLiveState', () => {
     await expect(rebuildLiveState({ ...f, topic: 't', graceMs: 0, lockTtlMs: 30_000 })).rejects.toBeInstanceOf(
       RebuildBusyError,
     );
-    expect(f.history.totalsByScope).not.toHaveBeenCalled();
+    expect(f.history.totalsByPartition).not.toHaveBeenCalled();
   });
 
   it('writes nothing when the lock was lost, and gives the locks up', async () => {
@@ -194,8 +194,19 @@ const campaign = (id: string, version = 1): Campaign => ({
   version,
 });
 
+/** What a fake read answers for each partition of the selection's cut: its own stream, host and register rank. */
+const cutOf = (sel: LiveSelection) => (sel.scopes === 'campaign' ? sel.slice.upTo : sel.upTo);
+const valuesOf = (partition: number) => ({
+  city: 'Shenzhen',
+  district: 'Futian',
+  category: 'beauty',
+  platform: 'douyin',
+  host: `h${partition === 0 ? 1 : partition}`,
+  stream: `s${partition === 0 ? 1 : partition}`,
+});
+
 function measureFakes(calls: string[], catalogues: { version: number; campaigns: Campaign[] }[]) {
-  const written: { what: string; rows: unknown[] }[] = [];
+  const written: { what: string; partition: number; rows: unknown[] }[] = [];
   const label = (sel: LiveSelection) =>
     sel.scopes === 'campaign' ? sel.scope : `dimensions${sel.kinds ? `[${sel.kinds.join(',')}]` : ''}`;
   const measures: NonNullable<RebuildDeps['measures']> = {
@@ -220,51 +231,59 @@ function measureFakes(calls: string[], catalogues: { version: number; campaigns:
         async (sel: LiveSelection, _c: number, onChunk: (rows: CombinationRow[]) => Promise<void>) => {
           calls.push(`combinations ${label(sel)}`);
           if (sel.scopes === 'campaign' && sel.scope === 'campaign:empty') return 0;
-          const values = {
-            city: 'Shenzhen',
-            district: 'Futian',
-            category: 'beauty',
-            platform: 'douyin',
-            host: 'h1',
-            stream: 's1',
-          };
-          await onChunk([{ values, totals: TOTALS }]);
-          return 1;
+          const rows = [...cutOf(sel).keys()].map((partition) => ({
+            partition,
+            values: valuesOf(partition),
+            totals: TOTALS,
+          }));
+          await onChunk(rows);
+          return rows.length;
         },
       ),
       forEachViewerHyperLogLog: vi.fn(
         async (sel: LiveSelection, _c: number, onChunk: (rows: RegisterRow[]) => Promise<void>) => {
           calls.push(`viewers ${label(sel)}`);
-          await onChunk([{ scope: 'all', registers: new Uint8Array(16_384).fill(1, 0, 3) }]);
-          return 1;
+          const rows = [...cutOf(sel).keys()].map((partition) => ({
+            scope: 'all',
+            partition,
+            registers: new Uint8Array(16_384).fill(partition + 1, 0, 3),
+          }));
+          await onChunk(rows);
+          return rows.length;
         },
       ),
     },
     writer: {
-      partition: () => writer,
+      partition: (_topic: string, partition: number) => writerOf(partition),
     },
     viewerKinds: ['all', 'city'],
     now: () => NOW,
   };
-  const writer = {
+  const writerOf = (partition: number) => ({
     clear: vi.fn(async (prefix?: string) => (calls.push(`clear ${prefix ?? '*'}`), 3)),
     addMinuteBuckets: vi.fn(
-      async (rows: readonly { scope: string }[]) => (written.push({ what: 'minutes', rows: [...rows] }), rows.length),
+      async (rows: readonly { scope: string }[]) => (
+        written.push({ what: 'minutes', partition, rows: [...rows] }),
+        rows.length
+      ),
     ),
     addToHyperLogLogs: vi.fn(
       async (what: string, pairs: readonly (readonly [string, string])[]) =>
-        void written.push({ what, rows: [...pairs] }),
+        void written.push({ what, partition, rows: [...pairs] }),
     ),
     setHyperLogLogs: vi.fn(
-      async (what: string, rows: readonly RegisterRow[]) => (written.push({ what, rows: [...rows] }), 3 * rows.length),
+      async (what: string, rows: readonly { scope: string; registers: Uint8Array }[]) => (
+        written.push({ what, partition, rows: [...rows] }),
+        3 * rows.length
+      ),
     ),
     addRankings: vi.fn(
       async (parent: string, rows: readonly unknown[]) => (
-        written.push({ what: `rank ${parent}`, rows: [...rows] }),
+        written.push({ what: `rank ${parent}`, partition, rows: [...rows] }),
         rows.length * 2
       ),
     ),
-  };
+  });
   return { measures, written };
 }
 
@@ -282,18 +301,20 @@ describe('rebuildLiveState with live measures and campaigns', () => {
       'register',
       'maxOffsets',
       'scan',
+      // Every read of ClickHouse first (minute buckets aside: read per partition, bounded by event time)…
       'combinations dimensions',
-      'fingerprints',
-      'clear *',
-      'minutes dimensions since 180 min',
       'viewers dimensions[all,city]',
+      'fingerprints [[0,"41"]]',
       'catalogue 7',
       'combinations campaign:month',
-      'minutes campaign:month since 180 min',
       'viewers campaign:month',
       'combinations campaign:empty',
-      'minutes campaign:empty since 180 min',
       'viewers campaign:empty',
+      // …then the partition's writes, in the order they always had.
+      'clear *',
+      'minutes dimensions since 180 min',
+      'minutes campaign:month since 180 min',
+      'minutes campaign:empty since 180 min',
       'write 0',
     ]);
     const w = f.written[0]!;
@@ -346,29 +367,83 @@ describe('rebuildLiveState with live measures and campaigns', () => {
     expect(f.live.renewCatalogueVersion).toHaveBeenCalledWith('p:campaigns:version', expect.any(Number));
   });
 
-  it("reads each partition's measures from its own rows at its cut and writes them through its own writer", async () => {
+  it("reads each pass once for every partition's cut and hands each partition's rows only to its own writer", async () => {
     const f = fakes(); // partitions 0 (through offset 41) and 3 (through 7)
     const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month')] }]);
     const writerOf = vi.spyOn(m.measures.writer, 'partition');
     await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
     const cuts = (fn: unknown) =>
-      vi
-        .mocked(fn as (sel: LiveSelection) => unknown)
-        .mock.calls.map(([sel]) => JSON.stringify([...(sel.scopes === 'campaign' ? sel.slice.upTo : sel.upTo)]));
-    const ofEach = ['[[0,"41"]]', '[[0,"41"]]', '[[3,"7"]]', '[[3,"7"]]']; // dimensions, then campaign:month
-    expect(cuts(m.measures.history.forEachCombination)).toEqual(ofEach);
-    expect(cuts(m.measures.history.forEachViewerHyperLogLog)).toEqual(ofEach);
-    expect(cuts(m.measures.history.forEachMinuteBucket)).toEqual(ofEach);
+      vi.mocked(fn as (sel: LiveSelection) => unknown).mock.calls.map(([sel]) => JSON.stringify([...cutOf(sel)]));
+    const both = '[[0,"41"],[3,"7"]]';
+    expect(cuts(m.measures.history.forEachCombination)).toEqual([both, both]); // dimensions, then campaign:month
+    expect(cuts(m.measures.history.forEachViewerHyperLogLog)).toEqual([both, both]);
+    expect(vi.mocked(f.history.forEachRecentEventKey).mock.calls.map(([, upTo]) => JSON.stringify([...upTo]))).toEqual([
+      both,
+    ]);
+    // Minute buckets are read per partition, at its own cut only.
+    expect(cuts(m.measures.history.forEachMinuteBucket)).toEqual([
+      '[[0,"41"]]',
+      '[[0,"41"]]',
+      '[[3,"7"]]',
+      '[[3,"7"]]',
+    ]);
     expect(writerOf.mock.calls).toEqual([
       ['t', 0],
       ['t', 3],
     ]);
-    // Each partition's totals shares come from its own combinations, not from totalsByScope.
-    expect(f.history.totalsByScope).not.toHaveBeenCalled();
+    // Each partition's writer gets its own rows only: its own host, its own members, its own registers.
+    const hostsOf = (p: number) =>
+      m.written.filter((w) => w.what === 'hosts' && w.partition === p).flatMap((w) => w.rows as [string, string][]);
+    expect(new Set(hostsOf(0).map(([, host]) => host))).toEqual(new Set(['h1']));
+    expect(new Set(hostsOf(3).map(([, host]) => host))).toEqual(new Set(['h3']));
+    const membersOf = (p: number) =>
+      m.written
+        .filter((w) => w.what === 'rank all' && w.partition === p)
+        .flatMap((w) => (w.rows as { dimension: string; member: string }[]).filter((r) => r.dimension === 'host'))
+        .map((r) => r.member);
+    expect([membersOf(0), membersOf(3)]).toEqual([['h1'], ['h3']]);
+    const ranksOf = (p: number) =>
+      m.written
+        .filter((w) => w.what === 'viewers' && w.partition === p)
+        .flatMap((w) => (w.rows as { registers: Uint8Array }[]).map((r) => [...r.registers.slice(0, 4)]));
+    expect(ranksOf(0)).toEqual([
+      [1, 1, 1, 0],
+      [1, 1, 1, 0],
+    ]); // dimensions, campaign:month
+    expect(ranksOf(3)).toEqual([
+      [4, 4, 4, 0],
+      [4, 4, 4, 0],
+    ]);
+    expect(f.restored.map((k) => k.partition)).toEqual([0, 3]);
+    // Each partition's totals shares come from its own combinations, not from totalsByPartition.
+    expect(f.history.totalsByPartition).not.toHaveBeenCalled();
     expect(f.written.map((w) => [w.partition, w.totals.get('all'), w.totals.get('campaign:month')])).toEqual([
       [0, TOTALS, TOTALS],
       [3, TOTALS, TOTALS],
     ]);
+    expect([...f.written[0]!.totals.keys()]).toContain('stream:s1');
+    expect([...f.written[0]!.totals.keys()]).not.toContain('stream:s3');
+    expect([...f.written[1]!.totals.keys()]).toContain('stream:s3');
+  });
+
+  it('reads ClickHouse as many times for twelve partitions as for one', async () => {
+    const passes = async (n: number) => {
+      const f = fakes({ offsets: Array.from({ length: n }, (_, p) => [p, String(100 + p)] as [number, string]) });
+      const m = measureFakes(f.calls, [{ version: 7, campaigns: [campaign('month')] }]);
+      await rebuildLiveState({ ...f, measures: m.measures, topic: 't', graceMs: 0, lockTtlMs: 30_000 });
+      const { history } = m.measures;
+      return {
+        combinations: vi.mocked(history.forEachCombination).mock.calls.length,
+        viewers: vi.mocked(history.forEachViewerHyperLogLog).mock.calls.length,
+        fingerprints: vi.mocked(f.history.forEachRecentEventKey).mock.calls.length,
+        catalogue: vi.mocked(m.measures.catalogue.snapshot).mock.calls.length,
+        writes: f.written.length,
+      };
+    };
+    const one = await passes(1);
+    const twelve = await passes(12);
+    expect(one).toEqual({ combinations: 2, viewers: 2, fingerprints: 1, catalogue: 1, writes: 1 });
+    expect(twelve).toEqual({ ...one, writes: 12 });
   });
 
   it('redoes the campaign scopes when a campaign changed before the final write', async () => {

@@ -8,16 +8,25 @@ import {
   type LiveStateStore,
   type TotalField,
 } from '@livetally/live-state';
-import { CombinationSums, HISTORY_SCOPE_KINDS, type EventHistory, type ScopeTotalsText } from '@livetally/history';
+import {
+  CombinationSums,
+  HISTORY_SCOPE_KINDS,
+  type EventHistory,
+  type ScopeTotalsText,
+  type StoredEventKey,
+} from '@livetally/history';
 import {
   addCounts,
   emptyCounts,
+  emptyPart,
+  readCampaign,
+  readDimensions,
   restoreCampaign,
   restoreDimensionMeasures,
-  sumCombinations,
   type MeasureCounts,
   type MeasureDeps,
   type MeasureRun,
+  type PartitionParts,
 } from './live-measures';
 
 /**
@@ -34,17 +43,25 @@ import {
  *    catalogue version, so every worker re-reads it before its next apply;
  * 4. register the partitions (so catalogue changes from now on raise their copies of the
  *    version) and read the highest stored offset per partition (the cut);
- * 5. then for each partition, from its own rows at or below its cut: its totals (with
- *    `measures`, summed from one read of its combinations of the scope columns, which its
- *    active hosts and leaderboards also come from); its resend fingerprints of the rows
- *    stored within the dedup window before its newest stored row; (with `measures`) its
- *    shares of the minute buckets, HyperLogLogs (unique viewers written whole from the
- *    registers ClickHouse computes over its own viewers) and leaderboards (cleared first),
- *    and of every campaign of the catalogue;
+ * 5. read ClickHouse once for every partition at once, each partition's rows at or below
+ *    its own cut (one `upTo` with every cut), grouped by `kafka_partition`: the totals (with
+ *    `measures`, summed from one read of the combinations of the scope columns, which
+ *    active hosts and leaderboards also come from); the resend fingerprints of the rows
+ *    stored within the dedup window before each partition's newest stored row; (with
+ *    `measures`) the unique viewers' registers ClickHouse computes, the catalogue and every
+ *    campaign's combinations and registers. A pass scans the topic whatever the cut
+ *    (lt_events is ordered by type and time), so the passes no longer grow with partitions;
+ * 6. then for each partition in turn, from its part of those reads: its fingerprints; (with
+ *    `measures`) its shares of the minute buckets (read for it alone: that read is bounded
+ *    by event time), HyperLogLogs (unique viewers written whole) and leaderboards (cleared
+ *    first), and of every campaign of the catalogue;
  *    and in one atomic step on its slot, only while still holding its lock (and while its
  *    copy of the catalogue version is not past the one its campaign shares were computed
- *    for; else those are redone): its shares of every scope's totals, the deletion of
- *    shares history no longer backs, its applied offset, its marker and its lock's release.
+ *    for; else those are read again for it alone and redone): its shares of every scope's
+ *    totals, the deletion of shares history no longer backs, its applied offset, its marker
+ *    and its lock's release. Nothing of a partition is written before the previous one's
+ *    atomic write: a rebuild failing half-way has rewritten no share of a partition whose
+ *    totals and offset it did not write.
  *
  * Workers then skip everything at or below the restored offsets and apply the rest; every
  * measure of a partition was in place before its marker said ready.
@@ -74,7 +91,7 @@ export interface RebuildDeps {
     | 'registerPartitions'
     | 'renewCatalogueVersion'
   >;
-  history: Pick<EventHistory, 'maxOffsets' | 'totalsByScope' | 'forEachRecentEventKey'>;
+  history: Pick<EventHistory, 'maxOffsets' | 'totalsByPartition' | 'forEachRecentEventKey'>;
   /** Restores resend fingerprints; left out when there is no deduplication to restore. */
   dedup?: {
     restore(inputs: readonly ClaimInput[]): Promise<void>;
@@ -209,8 +226,9 @@ export async function rebuildLiveState(deps: RebuildDeps): Promise<RebuildResult
     let counts: MeasureCounts | null = null;
     let campaigns: number | null = null;
     let clearedKeys = 0;
+    const reads = await readEveryPartition(run, cut);
     for (const partition of partitions) {
-      const written = await rebuildPartition(run, partition, cut.get(partition) ?? null, existing);
+      const written = await rebuildPartition(run, partition, cut.get(partition) ?? null, existing, reads);
       lock.written(partition);
       for (const scope of written.scopes) totals.set(scope, true);
       for (const scope of written.remove) removed.add(scope);
@@ -381,106 +399,170 @@ function keptKinds({ deps, progress }: RebuildRun, existing: ReadonlyMap<string,
   return kept;
 }
 
-/** Step 5: resend fingerprints of the rows stored within the dedup window before the newest stored row. */
-async function restoreFingerprints(
+/** Everything the rebuild reads from ClickHouse, read once for every partition being rebuilt. */
+interface EveryPartitionReads {
+  /** Without `measures`: each partition's totals. */
+  totals: Map<number, Map<string, ScopeTotalsText>>;
+  /** With `measures`: each partition's part of the dimension scopes (totals, hosts, leaderboards, viewers). */
+  dimensions: PartitionParts;
+  /** Each partition's resend fingerprints. */
+  fingerprints: Map<number, StoredEventKey[]>;
+  /** With `measures`: the catalogue and each campaign's parts; stale once a write found the catalogue changed. */
+  catalogue: CampaignReads | null;
+}
+
+interface CampaignReads {
+  version: number;
+  campaigns: Campaign[];
+  /** Campaign id → its parts. */
+  parts: Map<string, PartitionParts>;
+  stale?: boolean;
+}
+
+const measureRunOf = (run: RebuildRun, upTo: ReadonlyMap<number, string>, now = 0): MeasureRun => ({
+  topic: run.deps.topic,
+  upTo,
+  now,
+  check: run.checkLock,
+  progress: run.progress,
+  timed: run.timed,
+});
+
+/** Step 5: every pass over ClickHouse once, at every partition's cut, split by partition. */
+async function readEveryPartition(run: RebuildRun, cut: ReadonlyMap<number, string>): Promise<EveryPartitionReads> {
+  const { deps, progress, checkLock, timed } = run;
+  const { history, topic, measures } = deps;
+  progress(`ClickHouse: one pass per read for ${cut.size} partition(s) at their cuts, split by partition`);
+  let totals = new Map<number, Map<string, ScopeTotalsText>>();
+  let dimensions: PartitionParts = new Map();
+  if (!measures) totals = await timed('totals', () => history.totalsByPartition(topic, cut));
+  else {
+    dimensions = await readDimensions(measures, measureRunOf(run, cut));
+    const combinations = [...dimensions.values()].reduce((n, p) => n + p.combinations, 0);
+    progress(
+      `  ${combinations} combination(s) of stream, host, city, district, category and platform in ${dimensions.size} partition(s)`,
+    );
+  }
+  checkLock();
+  const fingerprints = await readFingerprints(run, cut);
+  const catalogue = measures ? await readCampaigns(run, measureRunOf(run, cut)) : null;
+  return { totals, dimensions, fingerprints, catalogue };
+}
+
+/** The catalogue, and every campaign's combinations and registers at the cut of `measureRun` (every partition's, or one's when redone). */
+async function readCampaigns(run: RebuildRun, measureRun: MeasureRun): Promise<CampaignReads> {
+  const measures = run.deps.measures!;
+  const snap = await run.timed('catalogue', () => measures.catalogue.snapshot());
+  const parts = new Map<string, PartitionParts>();
+  for (const c of snap.campaigns) parts.set(c.id, await readCampaign(measures, measureRun, c));
+  return { ...snap, parts };
+}
+
+const fingerprintWindowMs = (dedup: NonNullable<RebuildDeps['dedup']>) =>
+  dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
+
+/** Step 5: resend fingerprints of the rows stored within the dedup window before each partition's newest stored row. */
+async function readFingerprints(
   { deps, progress, checkLock, timed }: RebuildRun,
-  offsets: ReadonlyMap<number, string>,
-): Promise<number> {
+  cut: ReadonlyMap<number, string>,
+): Promise<Map<number, StoredEventKey[]>> {
+  const byPartition = new Map<number, StoredEventKey[]>();
   const dedup = deps.dedup;
-  if (!dedup || offsets.size === 0) return 0;
-  const windowMs = dedup.restoreWindowMs ?? dedup.windowSeconds * 1000;
-  let fingerprints = 0;
-  fingerprints = await timed('fingerprints', () =>
-    deps.history.forEachRecentEventKey(deps.topic, offsets, windowMs, FINGERPRINT_CHUNK, async (keys) => {
+  if (!dedup || cut.size === 0) return byPartition;
+  const windowMs = fingerprintWindowMs(dedup);
+  const n = await timed('fingerprints', () =>
+    deps.history.forEachRecentEventKey(deps.topic, cut, windowMs, FINGERPRINT_CHUNK, async (keys) => {
       checkLock();
-      await dedup.restore(keys.map((k) => ({ ...k, topic: deps.topic })));
-      fingerprints += keys.length;
-      if (fingerprints % (FINGERPRINT_CHUNK * 20) === 0) progress(`  ${fingerprints} resend fingerprints restored…`);
+      for (const k of keys) {
+        const held = byPartition.get(k.partition);
+        if (held) held.push(k);
+        else byPartition.set(k.partition, [k]);
+      }
     }),
   );
-  progress(
-    `Redis: ${fingerprints} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row of partition(s) ${[...offsets.keys()].join(', ')}`,
-  );
-  return fingerprints;
+  progress(`ClickHouse: ${n} resend fingerprint(s) read for ${byPartition.size} partition(s)`);
+  return byPartition;
 }
 
-/**
- * Step 5, one partition's totals at its cut (`upTo` holds only that partition; empty: no
- * rows). With `measures`, from the sums of its combinations of scope columns, kept for its
- * active hosts and leaderboards (one pass over its rows for all three).
- */
-async function readPartitionTotals(
+/** Step 6: one partition's resend fingerprints into Redis. */
+async function restoreFingerprints(
   { deps, progress, checkLock, timed }: RebuildRun,
-  upTo: ReadonlyMap<number, string>,
-): Promise<{ totals: Map<string, ScopeTotalsText>; dimensions: CombinationSums }> {
-  const { history, topic, measures } = deps;
-  const empty = new CombinationSums(CombinationSums.dimensionScopes);
-  if (upTo.size === 0) return { totals: new Map(), dimensions: empty };
-  if (!measures) {
-    const totals = await timed('totals', () => history.totalsByScope(topic, upTo));
-    checkLock();
-    return { totals, dimensions: empty };
-  }
-  const sel = { scopes: 'dimensions' as const, topic, upTo };
-  const { sums, combinations } = await timed('totals', () =>
-    sumCombinations(measures.history, sel, CombinationSums.dimensionScopes, checkLock),
-  );
-  const totals = sums.scopeTotals();
-  checkLock();
+  partition: number,
+  keys: readonly StoredEventKey[],
+): Promise<number> {
+  const dedup = deps.dedup;
+  if (!dedup || keys.length === 0) return 0;
+  await timed('fingerprints', async () => {
+    for (let i = 0; i < keys.length; i += FINGERPRINT_CHUNK) {
+      checkLock();
+      await dedup.restore(keys.slice(i, i + FINGERPRINT_CHUNK).map((k) => ({ ...k, topic: deps.topic })));
+    }
+  });
+  const windowMs = fingerprintWindowMs(dedup);
   progress(
-    `  totals of ${totals.size} scope(s) from ${combinations} combination(s) of stream, host, city, district, category and platform`,
+    `Redis: ${keys.length} resend fingerprint(s) restored, of the rows stored in the ${windowMs / 1000} s before the newest stored row of partition(s) ${partition}`,
   );
-  return { totals, dimensions: sums };
+  return keys.length;
 }
 
 /**
- * Step 5 for one partition: from its rows at or below `offset` (none: no rows), its
- * fingerprints, its shares of every measure, then the one atomic write on its slot;
- * the campaign shares are redone when a campaign changed in between.
+ * Step 6 for one partition, from its part of `reads` (none: no rows): its fingerprints,
+ * its shares of every measure, then the one atomic write on its slot; the campaign shares
+ * are read again for it alone and redone when a campaign changed in between. Its parts
+ * are dropped once used.
  */
 async function rebuildPartition(
   run: RebuildRun,
   partition: number,
   offset: string | null,
   existing: ReadonlyMap<string, ReadonlySet<string>>,
+  reads: EveryPartitionReads,
 ) {
   const { deps, token, progress, checkLock, timed } = run;
   const { measures, topic } = deps;
   const upTo = new Map(offset === null ? [] : [[partition, offset] as const]);
   progress(`partition ${partition}: ${offset === null ? 'no rows in ClickHouse' : `rows through offset ${offset}`}`);
-  const { totals, dimensions } = await readPartitionTotals(run, upTo);
-  const fingerprints = await restoreFingerprints(run, upTo);
+  const fingerprints = await restoreFingerprints(run, partition, reads.fingerprints.get(partition) ?? []);
+  reads.fingerprints.delete(partition);
   const computable = computableKinds(deps);
   const mine = [...(existing.get(partitionTag(topic, partition)) ?? [])];
-  const measureRun: MeasureRun = { topic, upTo, now: 0, check: checkLock, progress, timed };
+  const measureRun = measureRunOf(run, upTo);
+  let totals = reads.totals.get(partition) ?? new Map<string, ScopeTotalsText>();
   let counts: MeasureCounts | null = null;
   let clearedKeys = 0;
   let writer: MeasureDeps['writer'] | undefined;
   if (measures) {
     writer = measures.writer.partition(topic, partition);
     measureRun.now = (measures.now ?? Date.now)();
+    const part = reads.dimensions.get(partition) ?? emptyPart(CombinationSums.dimensionScopes);
+    reads.dimensions.delete(partition);
+    totals = part.sums.scopeTotals();
+    progress(`  totals of ${totals.size} scope(s) from ${part.combinations} combination(s)`);
     clearedKeys = await timed('clear', () => writer!.clear());
     checkLock();
-    counts = await restoreDimensionMeasures({ ...measures, writer }, measureRun, dimensions);
+    counts = await restoreDimensionMeasures({ ...measures, writer }, measureRun, part);
   }
   let campaigns: number | null = null;
   for (let attempt = 1; ; attempt++) {
     let catalogueVersion: string | undefined;
     let all: Map<string, ScopeTotalsText> = totals;
-    if (measures && writer) {
+    if (measures && writer && reads.catalogue) {
       if (attempt > 1) {
         const n = await timed('clear', () => writer!.clear('campaign:'));
         progress(
           `a campaign changed during the rebuild; redoing partition ${partition}'s campaign shares (${n} key(s) cleared)`,
         );
       }
-      const snap = await timed('catalogue', () => measures.catalogue.snapshot());
+      // Once a write found the catalogue changed, every later partition reads its campaigns again for itself.
+      const snap = attempt > 1 || reads.catalogue.stale ? await readCampaigns(run, measureRun) : reads.catalogue;
       catalogueVersion = String(snap.version);
       campaigns = snap.campaigns.length;
       all = new Map(totals);
       let campaignCounts = emptyCounts();
       for (const c of snap.campaigns) {
-        const r = await restoreCampaign({ ...measures, writer }, measureRun, c);
+        const part = snap.parts.get(c.id)?.get(partition) ?? emptyPart(() => [campaignScope(c.id)]);
+        snap.parts.get(c.id)?.delete(partition);
+        const r = await restoreCampaign({ ...measures, writer }, measureRun, c, part);
         if (r.totals) all.set(campaignScope(c.id), r.totals);
         campaignCounts = addCounts(campaignCounts, r.counts);
       }
@@ -506,6 +588,7 @@ async function rebuildPartition(
       );
       return { scopes: [...all.keys()], remove, fingerprints, counts, campaigns, clearedKeys };
     }
+    if (reads.catalogue) reads.catalogue.stale = true;
     if (attempt >= CATALOGUE_ATTEMPTS)
       throw new Error(
         `the campaign catalogue kept changing during the rebuild (${attempt} attempts); partition ${partition} was not written, run it again`,
