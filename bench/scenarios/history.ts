@@ -30,9 +30,19 @@ import { uniqueName } from '../lib/stack';
 /** The campaign window the synthetic events span: Shenzhen's 2024 livestreaming month. */
 const FROM_S = 1_724_342_400; // 2024-08-23 00:00 Asia/Shanghai
 const TO_S = FROM_S + 70 * 86_400; // 2024-11-01 00:00
-const WEEK = { from: 1_725_120_000, to: 1_725_120_000 + 7 * 86_400 }; // 2024-09-01 00:00 +08:00, 7 days
-const DAY = { from: 1_725_120_000, to: 1_725_120_000 + 86_400 };
-const CAMPAIGN = { from: FROM_S, to: TO_S };
+
+/** When the questions ask about, in Unix seconds: the whole campaign, a week and a day in it. */
+export interface QuestionRanges {
+  campaign: { from: number; to: number };
+  week: { from: number; to: number };
+  day: { from: number; to: number };
+}
+
+const SYNTHETIC_RANGES: QuestionRanges = {
+  campaign: { from: FROM_S, to: TO_S },
+  week: { from: 1_725_120_000, to: 1_725_120_000 + 7 * 86_400 }, // 2024-09-01 00:00 +08:00, 7 days
+  day: { from: 1_725_120_000, to: 1_725_120_000 + 86_400 },
+};
 
 /** How a question is read: SQL over lt_events, HistoryQueries over the minute rollup, or over the rollups it picks. */
 export type HistoryPath = 'lt_events' | 'lt_rollup_minute' | 'rollups';
@@ -62,8 +72,9 @@ export interface QuestionSubjects {
 
 const SYNTHETIC_SUBJECTS: QuestionSubjects = { district: 'Futian', host: 'h-42', platform: 'douyin', city: 'Shenzhen' };
 
-function questions(subjects: QuestionSubjects): Question[] {
+function questions(subjects: QuestionSubjects, ranges: QuestionRanges): Question[] {
   const { district, host, platform, city } = subjects;
+  const { campaign, week, day } = ranges;
   const ms = (r: { from: number; to: number }): [number, number] => [r.from * 1000, r.to * 1000];
   const q = (name: string, sql: string, params: Question['params'], ask: Question['ask']): Question => ({
     name,
@@ -73,50 +84,50 @@ function questions(subjects: QuestionSubjects): Question[] {
   });
   const scope = (kind: 'district' | 'host' | 'platform', value: string): HistorySubject => ({ kind, value });
   return [
-    q('totals all, 70-day campaign', `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE}`, CAMPAIGN, (h) =>
-      h.totals({ kind: 'all' }, ...ms(CAMPAIGN)),
+    q('totals all, 70-day campaign', `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE}`, campaign, (h) =>
+      h.totals({ kind: 'all' }, ...ms(campaign)),
     ),
     q(
       'totals district, 7 days',
       `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String}`,
-      { ...WEEK, v: district },
-      (h) => h.totals(scope('district', district), ...ms(WEEK)),
+      { ...week, v: district },
+      (h) => h.totals(scope('district', district), ...ms(week)),
     ),
     q(
       'totals host, 7 days',
       `SELECT ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND host_id = {v:String}`,
-      { ...WEEK, v: host },
-      (h) => h.totals(scope('host', host), ...ms(WEEK)),
+      { ...week, v: host },
+      (h) => h.totals(scope('host', host), ...ms(week)),
     ),
     q(
       'per-minute series, district, 1 day',
       `SELECT toStartOfMinute(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND district = {v:String} GROUP BY bucket ORDER BY bucket`,
-      { ...DAY, v: district },
-      (h) => h.series(scope('district', district), ...ms(DAY), 'minute'),
+      { ...day, v: district },
+      (h) => h.series(scope('district', district), ...ms(day), 'minute'),
     ),
     q(
       'per-hour series, platform, 7 days',
       `SELECT toStartOfHour(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} AND platform = {v:String} GROUP BY bucket ORDER BY bucket`,
-      { ...WEEK, v: platform },
-      (h) => h.series(scope('platform', platform), ...ms(WEEK), 'hour'),
+      { ...week, v: platform },
+      (h) => h.series(scope('platform', platform), ...ms(week), 'hour'),
     ),
     q(
       'per-day series, all, 70 days',
       `SELECT toStartOfDay(ts) AS bucket, ${RAW_MEASURES} FROM lt_events WHERE ${RAW_RANGE} GROUP BY bucket ORDER BY bucket`,
-      CAMPAIGN,
-      (h) => h.series({ kind: 'all' }, ...ms(CAMPAIGN), 'day'),
+      campaign,
+      (h) => h.series({ kind: 'all' }, ...ms(campaign), 'day'),
     ),
     q(
       'top-10 hosts by GMV, 7 days',
       `SELECT host_id AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
-      WEEK,
-      (h) => h.top('host', 'gmv', ...ms(WEEK), 10),
+      week,
+      (h) => h.top('host', 'gmv', ...ms(week), 10),
     ),
     q(
       'top districts by GMV, 70 days',
       `SELECT district AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name ORDER BY value DESC, name LIMIT 10`,
-      CAMPAIGN,
-      (h) => h.top('district', 'gmv', ...ms(CAMPAIGN), 10),
+      campaign,
+      (h) => h.top('district', 'gmv', ...ms(campaign), 10),
     ),
     q(
       'rank of a city by GMV, 70 days',
@@ -124,8 +135,8 @@ function questions(subjects: QuestionSubjects): Question[] {
          SELECT name, value, rank() OVER (ORDER BY value DESC) AS rank, count() OVER () AS of
          FROM (SELECT city AS name, ${GMV} AS value FROM lt_events WHERE ${RAW_RANGE} GROUP BY name)
        ) WHERE name = {v:String}`,
-      { ...CAMPAIGN, v: city },
-      (h) => h.rankOf('city', city, 'gmv', ...ms(CAMPAIGN)),
+      { ...campaign, v: city },
+      (h) => h.rankOf('city', city, 'gmv', ...ms(campaign)),
     ),
   ];
 }
@@ -225,18 +236,32 @@ async function timeRuns(
 /**
  * Each question over lt_events (unless `raw` is false), then through HistoryQueries from the
  * minute rollup and from the rollups it picks. The month benchmark times its replayed month
- * with it (bench/scenarios/month.ts), naming its own subjects.
+ * with it (bench/lib/month-history.ts), naming its own subjects and ranges.
  */
 export async function timeQuestions(
   ch: ClickHouseClient,
-  options: { rollupPresent: boolean; runs: number; budgetMs: number; raw?: boolean; subjects?: QuestionSubjects },
+  options: {
+    rollupPresent: boolean;
+    runs: number;
+    budgetMs: number;
+    raw?: boolean;
+    subjects?: QuestionSubjects;
+    ranges?: QuestionRanges;
+  },
 ): Promise<QueryTiming[]> {
-  const { rollupPresent, runs, budgetMs, raw: timeRaw = true, subjects = SYNTHETIC_SUBJECTS } = options;
+  const {
+    rollupPresent,
+    runs,
+    budgetMs,
+    raw: timeRaw = true,
+    subjects = SYNTHETIC_SUBJECTS,
+    ranges = SYNTHETIC_RANGES,
+  } = options;
   let reads: string[] = [];
   const baseline = new HistoryQueries(ch, { rollups: [MINUTE_ROLLUP] });
   const picked = new HistoryQueries(ch, { onPlan: (tables) => (reads = tables) });
   const out: QueryTiming[] = [];
-  for (const question of questions(subjects)) {
+  for (const question of questions(subjects, ranges)) {
     const raw = async () => {
       const rs = await ch.query({ query: question.sql, query_params: question.params, format: 'JSONEachRow' });
       return rs.json();
