@@ -141,3 +141,42 @@ export function startWorker<M extends { type: string }>(
     },
   };
 }
+
+/** Stops the children together (signal, then SIGKILL after graceMs); each one's exit code or signal, by name. */
+export async function stopChildren(
+  children: ReadonlyMap<string, Child>,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 30_000,
+): Promise<Record<string, number | string>> {
+  const entries = [...children];
+  const codes = await Promise.all(entries.map(([, child]) => child.stop(signal, graceMs)));
+  return Object.fromEntries(entries.map(([name], i) => [name, codes[i]!]));
+}
+
+/**
+ * A clean-up step for data that children write: it stops every child first (also those
+ * added after this call) and only then deletes, so that no producer or worker still
+ * running writes keys, rows or messages again after the delete, on Ctrl-C as at the end.
+ */
+export function stopThenDelete(
+  children: ReadonlyMap<string, Child>,
+  deleteData: () => Promise<unknown>,
+  log: (message: string) => void,
+  graceMs = 20_000,
+): () => Promise<void> {
+  return async () => {
+    const running = [...children].filter(([, child]) => child.running()).map(([name]) => name);
+    if (running.length) log(`clean-up: stopping ${running.join(', ')}`);
+    const codes = await stopChildren(children, 'SIGTERM', graceMs);
+    const still = [...children].filter(([, child]) => child.running()).map(([name]) => name);
+    if (still.length) throw new Error(`clean-up: ${still.join(', ')} still running; the run's data is kept`);
+    if (running.length)
+      log(
+        `clean-up: stopped (${Object.entries(codes)
+          .map(([name, code]) => `${name} ${code}`)
+          .join(', ')}); deleting the run's data`,
+      );
+    await deleteData();
+    log(`clean-up: the run's data deleted`);
+  };
+}

@@ -20,7 +20,7 @@ import {
 } from '../lib/month-disk';
 import { recoverMonth, type MonthRecovery } from '../lib/month-recovery';
 import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
-import { startService, startWorker, type Child } from '../lib/processes';
+import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
 import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
@@ -225,12 +225,19 @@ export const month: Scenario<MonthResult> = {
     const run = uniqueName('bench_month');
     const topic = `lt.${run}`;
     const dlqTopic = `${topic}.dlq`;
-    const cleanup = ctx.onCleanup(async () => {
-      await dropDatabase(ctx.ch, run);
-      await deletePrefix(ctx.redis, run);
-      await deleteTopicsAndGroups(ctx.kafka, [topic, dlqTopic], [run]);
-    });
-    const procs: Child[] = [];
+    // The producer, workers and gateway by name; the clean-up stops them before it deletes what they write.
+    const procs = new Map<string, Child>();
+    const cleanup = ctx.onCleanup(
+      stopThenDelete(
+        procs,
+        async () => {
+          await dropDatabase(ctx.ch, run);
+          await deletePrefix(ctx.redis, run);
+          await deleteTopicsAndGroups(ctx.kafka, [topic, dlqTopic], [run]);
+        },
+        log,
+      ),
+    );
     try {
       await createTopics(ctx.kafka, [
         { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
@@ -250,7 +257,7 @@ export const month: Scenario<MonthResult> = {
         KAFKA_GROUP_ID: run,
       };
       const ingest = await startWorkers(workers, workerEnv);
-      procs.push(...ingest.map((w) => w.child));
+      for (const [i, w] of ingest.entries()) procs.set(`worker${i + 1}`, w.child);
       const key: TokenKey = { kid: 'bench', secret: randomBytes(36).toString('base64') };
       const port = await freePort();
       const gateway = startService('gateway', {
@@ -259,7 +266,7 @@ export const month: Scenario<MonthResult> = {
         GATEWAY_AUTH: 'on',
         GATEWAY_TOKEN_SECRETS: `${key.kid}:${key.secret}`,
       });
-      procs.push(gateway);
+      procs.set('gateway', gateway);
       const base = `http://127.0.0.1:${port}`;
       const token = mintToken(
         { sub: 'bench-month', role: 'admin', scopes: ['*'], ttlSeconds: 86_400, now: Date.now() },
@@ -315,7 +322,7 @@ export const month: Scenario<MonthResult> = {
         BENCH_TIMEOUT_MS: String(monthTimeoutS * 1000),
         BENCH_MAX_LAG: String(MONTH_MAX_LAG_EVENTS),
       });
-      procs.push(producer);
+      procs.set('producer', producer);
       // The clock and the CPU window start at the first produce, not at the producer's start-up.
       await producer.next(
         (m): m is Extract<MonthProducerMessage, { type: 'started' }> => m.type === 'started',
@@ -465,7 +472,6 @@ export const month: Scenario<MonthResult> = {
       );
       return out;
     } finally {
-      await Promise.all(procs.map((p) => p.stop('SIGTERM', 20_000)));
       await cleanup();
     }
   },
