@@ -113,15 +113,18 @@ export interface BenchOptions {
   updateScreenshot: boolean;
   /** The month scenario ends with its recovery phase (Redis loses the run's keys; rebuild, reconcile, check again). */
   monthRecovery: boolean;
+  /** The month scenario times the history benchmark's questions over its replayed month (bench/lib/month-history.ts). */
+  monthHistory: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--no-month-recovery] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--no-month-recovery] [--no-month-history] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
   --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
   --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
   --no-month-recovery  skip the month's recovery phase (Redis loses the run's keys; rebuild and reconcile timed; figures checked again)
+  --no-month-history   skip the month's history phase (the history benchmark's questions timed over the month's rollups)
   --update-screenshot  the month's big-screen screenshot also to docs/month-campaign.png (always bench-results/month-campaign.png)
   --profile     node --cpu-prof on the 1-worker ingest run and on the fan-out gateway and clients; top self-time functions in the JSON
   --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
@@ -133,6 +136,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let profile = false;
   let updateScreenshot = false;
   let monthRecovery = true;
+  let monthHistory = true;
   let charts: boolean | null = null;
   let maxRate: number | null = null;
   let monthScale: number | null = null;
@@ -149,6 +153,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--profile') profile = true;
     else if (arg === '--update-screenshot') updateScreenshot = true;
     else if (arg === '--no-month-recovery') monthRecovery = false;
+    else if (arg === '--no-month-history') monthHistory = false;
     else if (arg === '--no-charts') charts = false;
     else if (arg === '--charts') charts = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
@@ -188,5 +193,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     from,
     updateScreenshot,
     monthRecovery,
+    monthHistory,
   };
 }

@@ -1,7 +1,7 @@
 import type { CeilingResult } from '../scenarios/ceiling';
 import type { CollectorResult } from '../scenarios/collector';
 import type { FanoutResult } from '../scenarios/fanout';
-import type { HistoryPath, HistoryResult } from '../scenarios/history';
+import type { HistoryPath, HistoryResult, QueryTiming } from '../scenarios/history';
 import type { IngestResult } from '../scenarios/ingest';
 import type { LatencyResult } from '../scenarios/latency';
 import type { MonthResult } from '../scenarios/month';
@@ -199,30 +199,7 @@ export function buildTable(r: BenchResults): Row[] {
   }
 
   const hist = ok(s.history);
-  const HISTORY_PATHS: Record<HistoryPath, string> = {
-    lt_events: 'raw',
-    lt_rollup_minute: 'minute rollup (baseline)',
-    rollups: 'rollups picked',
-  };
-  for (const q of hist?.queries ?? []) {
-    add(
-      'history',
-      `${HISTORY_PATHS[q.table]}: ${q.name}: p50 / p95`,
-      q.ms
-        ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist!.runsPerQuery ? ` (${q.runs} runs)` : ''}`
-        : `ERROR ${q.error ?? ''}`.slice(0, 100),
-      `p95 < ${TARGETS.historyP95Ms} ms`,
-      q.ms && !q.error ? status(q.ms.p95 < TARGETS.historyP95Ms) : 'n/a',
-    );
-  }
-  if (typeof hist?.answersMatch === 'boolean')
-    add(
-      'history',
-      "rollups picked: every answer = the minute rollup's",
-      hist.answersMatch ? 'yes' : 'NO',
-      'yes',
-      status(hist.answersMatch),
-    );
+  if (hist) addHistoryRows('history', '', hist, add);
 
   const coll = ok(s.collector);
   if (coll) {
@@ -241,6 +218,40 @@ export function buildTable(r: BenchResults): Row[] {
   }
   addMonthRows(ok(s.month), add);
   return rows;
+}
+
+const HISTORY_PATHS: Record<HistoryPath, string> = {
+  lt_events: 'raw',
+  lt_rollup_minute: 'minute rollup (baseline)',
+  rollups: 'rollups picked',
+};
+
+/** Each history question's p50 / p95 against the target, and whether the rollups answered as the minute rollup did. */
+function addHistoryRows(
+  scenario: string,
+  prefix: string,
+  hist: { queries: QueryTiming[]; runsPerQuery: number; answersMatch: boolean | null },
+  add: (scenario: string, measure: string, value: string, target?: string, st?: string) => void,
+): void {
+  for (const q of hist.queries) {
+    add(
+      scenario,
+      `${prefix}${HISTORY_PATHS[q.table]}: ${q.name}: p50 / p95`,
+      q.ms
+        ? `${fmtNum(q.ms.p50)} / ${fmtNum(q.ms.p95)} ms${q.runs < hist.runsPerQuery ? ` (${q.runs} runs)` : ''}`
+        : `ERROR ${q.error ?? ''}`.slice(0, 100),
+      `p95 < ${TARGETS.historyP95Ms} ms`,
+      q.ms && !q.error ? status(q.ms.p95 < TARGETS.historyP95Ms) : 'n/a',
+    );
+  }
+  if (typeof hist.answersMatch === 'boolean')
+    add(
+      scenario,
+      `${prefix}rollups picked: every answer = the minute rollup's`,
+      hist.answersMatch ? 'yes' : 'NO',
+      'yes',
+      status(hist.answersMatch),
+    );
 }
 
 /** The month scenario: what it played, how fast, what it cost, and whether every figure was exact. */
@@ -279,6 +290,7 @@ function addMonthRows(
     'Redis keys, memory; ClickHouse rows, bytes on disk',
     `${fmtInt(month.redis.keys)} keys, ${mib(month.redis.bytes)}; ${fmtInt(month.clickhouse.rows)} rows, ${mib(month.clickhouse.bytesOnDisk)}`,
   );
+  if (month.history) addHistoryRows('month', 'history over the month: ', month.history, add);
   addRecoveryRows(month, add);
 }
 

@@ -18,6 +18,7 @@ import {
   MONTH_TOPIC_CONFIG,
   type MonthDiskEstimate,
 } from '../lib/month-disk';
+import { timeMonthHistory, type MonthHistory } from '../lib/month-history';
 import { recoverMonth, type MonthRecovery } from '../lib/month-recovery';
 import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
@@ -67,6 +68,8 @@ export interface MonthResult {
   redis: { keys: number; bytes: number; byKind: Record<string, KeyKind>; usedMemoryDeltaBytes: number };
   clickhouse: { tables: { table: string; rows: number; bytesOnDisk: number }[]; rows: number; bytesOnDisk: number };
   check: MonthCheck;
+  /** The history benchmark's questions over the month's rollups, against p95 < 100 ms (null: --no-month-history). */
+  history: MonthHistory | null;
   /** After Redis lost the run's keys: rebuild and reconcile timed, live figures checked again (null: --no-month-recovery). */
   recovery: MonthRecovery | null;
   /** Every figure on every read path equals the plan's (or, where the plan fixes none, what was sent), after the recovery too. */
@@ -207,6 +210,25 @@ function startWorkers(count: number, env: Record<string, string>) {
       };
     }),
   );
+}
+
+/** The history benchmark's questions over the month's own database, bounded as the history scenario bounds them. */
+async function timeHistory(ctx: BenchContext, run: string, fromMs: number, toMs: number, log: (m: string) => void) {
+  const { historyRuns: runs, historyQueryBudgetS } = ctx.opts.sizes;
+  const ch = benchClickhouse(run);
+  try {
+    return await timeMonthHistory({
+      ch,
+      fromMs,
+      toMs,
+      city: CITIES[0]!,
+      runs,
+      budgetMs: historyQueryBudgetS * 1000,
+      log,
+    });
+  } finally {
+    await ch.close();
+  }
 }
 
 export const month: Scenario<MonthResult> = {
@@ -412,6 +434,7 @@ export const month: Scenario<MonthResult> = {
       };
       for (const [name, percent] of Object.entries(usage.perProcess))
         cpuMicrosPerEvent[name] = Math.round(((percent / 100) * usage.windowS * 1e7) / events) / 10;
+      const history = ctx.opts.monthHistory ? await timeHistory(ctx, run, from, to, log) : null;
       const redisUse = await redisFootprint(ctx, run);
       await footprint.sample();
       const recovery = ctx.opts.monthRecovery
@@ -458,6 +481,7 @@ export const month: Scenario<MonthResult> = {
         redis: { ...redisUse, usedMemoryDeltaBytes: footprint.redisBytes - memoryBefore },
         clickhouse: await clickhouseFootprint(run),
         check,
+        history,
         recovery,
         exact: check.exact && (recovery?.exact ?? true),
       };
@@ -468,7 +492,7 @@ export const month: Scenario<MonthResult> = {
           .map(([n, v]) => `${n} ${fmtNum(v)}`)
           .join(
             ', ',
-          )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB (used_memory peak ${fmtGiB(footprint.redisPeakBytes)}); Kafka topic ${fmtGiB(footprint.kafkaBytes)} (peak ${fmtGiB(footprint.kafkaPeakBytes)}); ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}`,
+          )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB (used_memory peak ${fmtGiB(footprint.redisPeakBytes)}); Kafka topic ${fmtGiB(footprint.kafkaBytes)} (peak ${fmtGiB(footprint.kafkaPeakBytes)}); ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}${history ? `; history questions worst p95 ${history.worstP95Ms === null ? '–' : `${fmtNum(history.worstP95Ms)} ms`} (${history.withinTarget ? 'all' : 'NOT all'} < ${history.targetP95Ms} ms)` : ''}`,
       );
       return out;
     } finally {
