@@ -12,6 +12,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Cleanups } from './lib/cleanups';
 import type { BenchContext, Fixture, Scenario } from './lib/context';
 import { machine, versions } from './lib/environment';
 import { benchKafka } from './lib/kafka';
@@ -92,14 +93,8 @@ if (opts.from) {
   process.exit(0);
 }
 
-const cleanups: { step: () => Promise<unknown>; done: boolean }[] = [];
-async function runCleanups(): Promise<void> {
-  for (const c of [...cleanups].reverse()) {
-    if (c.done) continue;
-    c.done = true;
-    await c.step().catch((err: unknown) => progress('cleanup', `failed: ${(err as Error).message}`));
-  }
-}
+const cleanups = new Cleanups((err) => progress('cleanup', `failed: ${err.message}`));
+const runCleanups = () => cleanups.runAll();
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -121,15 +116,7 @@ const ctx: BenchContext = {
   ch,
   fixture: () => (fixture ??= produceFixture(ctx, (m) => progress('fixture', m))),
   results: {},
-  onCleanup(step) {
-    const entry = { step, done: false };
-    cleanups.push(entry);
-    return async () => {
-      if (entry.done) return;
-      entry.done = true;
-      await step();
-    };
-  },
+  onCleanup: (step) => cleanups.add(step),
   log: (m) => progress('bench', m),
 };
 
@@ -192,6 +179,6 @@ try {
 
 results.durationS = Math.round(elapsedS());
 publish(results, opts, true);
-// A failed scenario, or one whose figures are not exact (the month's check), fails the run.
+// Ctrl-C exits 130 (once every clean-up is done); a failed scenario, or one whose figures are not exact (the month's check), fails the run.
 const failed = (s: unknown) => !!s && (!!(s as { error?: string }).error || (s as { exact?: boolean }).exact === false);
-process.exit(Object.values(results.scenarios).some(failed) ? 1 : 0);
+process.exit(interrupted ? 130 : Object.values(results.scenarios).some(failed) ? 1 : 0);

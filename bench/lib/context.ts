@@ -28,7 +28,8 @@ export interface BenchContext {
   results: Record<string, unknown>;
   /**
    * Registers a clean-up step that runs when the bench ends (also on Ctrl-C and on
-   * failure); returns a function that runs it now instead. Either way it runs once.
+   * failure); returns a function that runs it now instead. Either way it runs once, and
+   * the bench does not exit while it is under way (bench/lib/cleanups.ts).
    */
   onCleanup(step: () => Promise<unknown>): () => Promise<void>;
   log(message: string): void;
