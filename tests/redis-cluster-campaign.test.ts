@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { campaignKeys, matchesCampaign, type Campaign, type CampaignFilters } from '@livetally/campaigns';
 import type { Totals } from '@livetally/live-state';
 import { expectedTotals } from '../services/simulator/src/dataset';
-import { sameTotals, startFaultRun, type FaultRun } from './support/fault-run';
-import { startService, type ServiceProcess } from './support/processes';
-import { startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
-import { clickhouseEnv, freePort, waitFor } from './support/stack';
+import { sameTotals, startFaultRun } from './support/fault-run';
+import { startClusterGateway } from './support/cluster-gateway';
+import { startRedisCluster } from './support/redis-cluster';
+import { waitFor } from './support/stack';
 
 /**
  * A campaign backfill on a Redis Cluster (ADR 0003, "Campaign backfill per partition"): two
@@ -26,30 +26,6 @@ afterEach(async () => {
 
 const MINUTE = 60_000;
 
-/** A real gateway process on the run's cluster and key prefix (campaign definitions need its ClickHouse side). */
-async function startClusterGateway(cluster: DedicatedRedisCluster, run: FaultRun) {
-  const port = await freePort();
-  const proc: ServiceProcess = startService('gateway', {
-    ...clickhouseEnv(),
-    CLICKHOUSE_DATABASE: run.run,
-    GATEWAY_AUTH: 'off',
-    GATEWAY_PORT: String(port),
-    GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
-    REDIS_URL: `redis://${cluster.nodesList.split(',')[0]}`,
-    REDIS_CLUSTER_NODES: cluster.nodesList,
-    REDIS_KEY_PREFIX: run.run,
-    LOG_LEVEL: 'info',
-  });
-  cleanups.push(() => proc.stop());
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('the gateway ready on the cluster', async () => (await fetch(`${url}/readyz`)).ok, 60_000).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${proc.output()}`);
-    },
-  );
-  return { process: proc, url };
-}
-
 describe('campaigns on a Redis Cluster', () => {
   it(
     'a campaign created while two workers ingest and changed during its backfill ends with exact totals through the gateway',
@@ -68,7 +44,7 @@ describe('campaigns on a Redis Cluster', () => {
       });
       cleanups.push(() => run.close());
       const keys = campaignKeys(run.run);
-      const gateway = await startClusterGateway(cluster, run);
+      const gateway = await startClusterGateway(cluster, run, (c) => cleanups.push(c));
       run.startWorker();
       run.startWorker();
       const workersOutput = () => run.workers.map((w) => w.output()).join('\n');

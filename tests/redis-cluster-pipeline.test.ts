@@ -5,9 +5,9 @@ import { expectedTotals } from '../services/simulator/src/dataset';
 import { ownerGenerations, sameTotals, startFaultRun, type FaultRun } from './support/fault-run';
 import { groupOffsetsPartition, partitionReplicas } from './support/kafka';
 import { startKafkaCluster, type DedicatedKafkaCluster, type DedicatedService } from './support/dedicated';
-import { startService, type ServiceProcess } from './support/processes';
+import { startClusterGateway, type GatewayProcess } from './support/cluster-gateway';
 import { onNode, startRedisCluster, type DedicatedRedisCluster } from './support/redis-cluster';
-import { clickhouseEnv, freePort, waitFor } from './support/stack';
+import { waitFor } from './support/stack';
 
 /**
  * The whole pipeline on a Redis Cluster (issue 12, ADR 0003): real ingest worker processes and
@@ -38,35 +38,6 @@ async function clusterRun(label: string, count: number, workerEnv: Record<string
   });
   cleanups.push(() => run.close());
   return { cluster, run };
-}
-
-/** A real gateway process on the run's cluster and key prefix. */
-async function startClusterGateway(cluster: DedicatedRedisCluster, run: FaultRun): Promise<GatewayProcess> {
-  const port = await freePort();
-  const proc = startService('gateway', {
-    ...clickhouseEnv(),
-    CLICKHOUSE_DATABASE: run.run,
-    GATEWAY_AUTH: 'off',
-    GATEWAY_PORT: String(port),
-    GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
-    REDIS_URL: `redis://${cluster.nodesList.split(',')[0]}`,
-    REDIS_CLUSTER_NODES: cluster.nodesList,
-    REDIS_KEY_PREFIX: run.run,
-    LOG_LEVEL: 'info',
-  });
-  cleanups.push(() => proc.stop());
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('the gateway ready on the cluster', async () => (await fetch(`${url}/readyz`)).ok, 60_000).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${proc.output()}`);
-    },
-  );
-  return { process: proc, url };
-}
-
-interface GatewayProcess {
-  process: ServiceProcess;
-  url: string;
 }
 
 /** Every scope's totals through GET /v1/totals/:scope, a few requests at a time. */
@@ -288,7 +259,7 @@ describe('the pipeline on a Redis Cluster', () => {
       const { cluster, run } = await clusterRun('clx', 30_000);
       run.startWorker();
       run.startWorker();
-      const gateway = await startClusterGateway(cluster, run);
+      const gateway = await startClusterGateway(cluster, run, (c) => cleanups.push(c));
       await run.produce(0, run.data.length);
       await run.expectExact();
       const diff = await gatewayDifferences(gateway, run);
@@ -307,7 +278,7 @@ describe('the pipeline on a Redis Cluster', () => {
         // Small batches: many applies, so the kill lands between some of them.
         INGEST_MAX_BYTES_PER_PARTITION: '32768',
       });
-      const gateway = await startClusterGateway(cluster, run);
+      const gateway = await startClusterGateway(cluster, run, (c) => cleanups.push(c));
       const live = await watchTotalsAll(gateway);
       run.startWorker();
       run.startWorker();
@@ -344,7 +315,7 @@ describe('the pipeline on a Redis Cluster', () => {
         workerEnv: { INGEST_FLUSH_MS: '200', INGEST_MAX_BYTES_PER_PARTITION: '32768' },
       });
       cleanups.push(() => run.close());
-      const gateway = await startClusterGateway(cluster, run);
+      const gateway = await startClusterGateway(cluster, run, (c) => cleanups.push(c));
       const live = await watchTotalsAll(gateway);
       run.startWorker();
       run.startWorker();
