@@ -160,9 +160,14 @@ redis.call('PUBLISH', ARGV[4], ARGV[1])
 return {1, version, previous}`;
 
 // Partition slot. KEYS: offsets, marker, lock, catalogue copy, then the retired
-// generation's share keys. ARGV: unused, unused, swap's version, change channel,
-// change message. Deletes the shares and tells the partition's readers.
+// generation's share keys. ARGV: '1' when the retired generation is the campaign's first
+// figures, unused, swap's version, change channel, change message. Deletes the shares and
+// tells the partition's readers. The first figures' name is the one a rebuild writes a
+// campaign's shares under (its live pointer lost with the rest): a partition whose catalogue
+// copy is already past the swap's version was rewritten after the swap (or the catalogue
+// changed again), so its shares under that name may be live: they are kept (returns 2).
 const RETIRE = `
+if ARGV[1] == '1' and (tonumber(redis.call('GET', KEYS[4]) or '0') or 0) > tonumber(ARGV[3]) then return 2 end
 ${RAISE}
 for i = 5, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('SPUBLISH', ARGV[4], ARGV[5])
@@ -370,7 +375,7 @@ export class CampaignStaging {
           this.keys.rebuildLock(tag),
           this.keys.catalogueVersion(tag),
           shares,
-          '',
+          swap.retired === generationScope(scope.id, null) ? '1' : '',
           '',
           swap.version,
           this.keys.changesChannel(tag),
