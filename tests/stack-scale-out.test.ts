@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFaultRun, type FaultRun } from './support/fault-run';
 import { partitionReplicas } from './support/kafka';
+import { parseEnvFile } from './support/stack-plan';
 import { freePortBlock, waitFor } from './support/stack';
 
 /**
@@ -43,16 +44,6 @@ async function stack(command: 'up' | 'down', layout: Record<string, string>): Pr
   return output;
 }
 
-/** `export NAME=value` lines of the stack.env the stack wrote. */
-function readStackEnv(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
-  }
-  return out;
-}
-
 describe('the local stack in its scale-out layout', () => {
   it(
     'brings up a Redis Cluster and three replicated brokers, and the pipeline counts exactly through them',
@@ -70,7 +61,7 @@ describe('the local stack in its scale-out layout', () => {
       stackEnv = layout;
       const started = Date.now();
       await stack('up', layout);
-      const env = readStackEnv(join(dir, 'stack.env'));
+      const env = parseEnvFile(readFileSync(join(dir, 'stack.env'), 'utf8'));
       const upMs = Date.now() - started;
       expect(env.KAFKA_BROKERS!.split(',')).toHaveLength(3);
       expect(env.REDIS_CLUSTER_NODES!.split(',')).toHaveLength(6);

@@ -82,15 +82,7 @@ const handedOut = new Set<number>();
  * failed to start so ("Address already in use").
  */
 export async function freePort(): Promise<number> {
-  const below = ephemeralRangeStart();
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const port = FIRST_TEST_PORT + Math.floor(Math.random() * (below - FIRST_TEST_PORT));
-    if (!handedOut.has(port) && (await canListen(port))) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port between ${FIRST_TEST_PORT} and ${below} after 500 tries`);
+  return freePortBlock([0]);
 }
 
 const FIRST_TEST_PORT = 10_000;
