@@ -230,7 +230,9 @@ export async function startFaultRun(
       const scopes = [...expected.keys()];
       const live = await store.readTotals(scopes);
       expect(scopes.filter((s) => !sameTotals(live.get(s)!, expected.get(s)!))).toEqual([]);
-      await waitUntilStored(redis, run, topic);
+      await waitUntilStored(redis, run, topic).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output()}`);
+      });
       const history = await clickhouseTotals(ch, run, topic);
       const ledger = await checkLedger({ kafka, ch, database: run, topic, dlqTopic, data });
       const found = `ClickHouse all ${JSON.stringify(history.get('all'))}, want ${JSON.stringify(want)}; ledger ${JSON.stringify(ledger)}`;

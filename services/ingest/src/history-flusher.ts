@@ -55,6 +55,10 @@ export class HistoryFlusher {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failures = 0;
+  /** Per partition, the newest flushed batch whose durable mark Redis has not recorded yet. */
+  private readonly owedMarks = new Map<number, PendingBatch>();
+  private markFailures = 0;
+  private markRetryTimer: NodeJS.Timeout | undefined;
   private roomWaiters: Array<() => void> = [];
   private stopped = false;
 
@@ -79,6 +83,7 @@ export class HistoryFlusher {
 
   /** Forgets what was buffered for a partition this worker no longer owns: its new owner writes it. */
   drop(partition: number): void {
+    this.owedMarks.delete(partition);
     this.pending = this.pending.filter((b) => b.partition !== partition);
     this.bufferedRows = this.count(this.pending);
     this.wakeIfRoom();
@@ -101,19 +106,23 @@ export class HistoryFlusher {
       this.kick();
       await this.flushing;
     }
+    // One last attempt: a mark left unrecorded only costs the next owner a ClickHouse check.
+    if (this.owedMarks.size > 0) await this.markDurable([]);
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.markRetryTimer);
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   private kick(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = this.flushAll().finally(() => {
+    if (this.flushing || (this.pending.length === 0 && this.owedMarks.size === 0)) return;
+    const work = this.pending.length > 0 ? this.flushAll() : this.markDurable([]);
+    this.flushing = work.finally(() => {
       this.flushing = undefined;
       if (this.pending.length > 0 && !this.stopped) {
         const waited = performance.now() - (this.oldestAt ?? performance.now());
@@ -183,21 +192,33 @@ export class HistoryFlusher {
     return rows.filter(({ row }) => !stored.get(row.kafka_partition)!.has(row.kafka_offset));
   }
 
+  /**
+   * Records the newest flushed offset of each partition, with those still owed. A mark Redis
+   * refused to take (a failover, a restart) is tried again until it is recorded: otherwise a
+   * partition with nothing more to read would stay behind in Redis and uncommitted for good.
+   */
   private async markDurable(flushed: readonly PendingBatch[]): Promise<void> {
-    const through = new Map<number, PendingBatch>();
     for (const b of flushed) {
-      const seen = through.get(b.partition);
-      if (!seen || offsetAfter(b.lastOffset, seen.lastOffset)) through.set(b.partition, b);
+      const owed = this.owedMarks.get(b.partition);
+      if (!owed || offsetAfter(b.lastOffset, owed.lastOffset)) this.owedMarks.set(b.partition, { ...b, rows: [] });
     }
-    for (const b of through.values()) {
-      await this.deps.onDurable(b.partition, b.gen, b.lastOffset).catch((err: unknown) => {
-        // The next flush of the partition marks a later offset; until then a replay re-checks ClickHouse.
+    let failed = false;
+    for (const b of [...this.owedMarks.values()]) {
+      try {
+        await this.deps.onDurable(b.partition, b.gen, b.lastOffset);
+        if (this.owedMarks.get(b.partition) === b) this.owedMarks.delete(b.partition);
+      } catch (err) {
+        failed = true;
         this.deps.logger.warn(
           { err, partition: b.partition, offset: b.lastOffset },
-          'could not record the durable offset',
+          'could not record the durable offset; trying again',
         );
-      });
+      }
     }
+    this.markFailures = failed ? this.markFailures + 1 : 0;
+    clearTimeout(this.markRetryTimer);
+    if (failed && !this.stopped)
+      this.markRetryTimer = setTimeout(() => this.kick(), backoffMs(this.markFailures, this.options.retryMaxMs));
   }
 
   private wakeIfRoom(): void {
