@@ -20,6 +20,9 @@
 #   LT_KAFKA_PORT (9092)  LT_KAFKA_CONTROLLER_PORT (LT_KAFKA_PORT+1)
 #   LT_REDIS_PORT (6379)  LT_CLICKHOUSE_PORT (8123)  LT_KAFKA_HEAP (768m; 512m per broker of three)
 #   LT_CHDB_ENTRY (packages/chdb-server/src/main.ts)
+#   LT_CLICKHOUSE_NICE (10)  CPU niceness of the stand-in, 0–19: on one machine its inserts
+#       are buffered background work, so the live path (workers, Redis, gateway) comes first;
+#       0 shares the CPU evenly (docs/benchmarks.md has the latency of both)
 #   LT_KAFKA_BROKERS (1, or the count of the brokers running)  1 or 3 KRaft nodes (each broker
 #       and controller). Three: broker n on LT_KAFKA_PORT+2(n-1), controller on
 #       LT_KAFKA_CONTROLLER_PORT+2(n-1) (9092/9093, 9094/9095, 9096/9097), data in
@@ -62,6 +65,8 @@ REDIS_PORT="${LT_REDIS_PORT:-6379}"
 CH_PORT="${LT_CLICKHOUSE_PORT:-8123}"
 CHDB_ENTRY="${LT_CHDB_ENTRY:-packages/chdb-server/src/main.ts}"
 [[ "$CHDB_ENTRY" == /* ]] || CHDB_ENTRY="$ROOT/$CHDB_ENTRY"
+CH_NICE="${LT_CLICKHOUSE_NICE:-10}"
+[[ "$CH_NICE" =~ ^[0-9]+$ && "$CH_NICE" -le 19 ]] || { echo "stack.sh: ERROR: LT_CLICKHOUSE_NICE must be a whole number from 0 to 19, got '$CH_NICE'" >&2; exit 1; }
 
 # Kafka runs as 1 or 3 nodes (resolve_kafka_nodes, once the helpers exist); these are
 # the client addresses of each layout.
@@ -657,9 +662,9 @@ clickhouse_up() {
   printf '\n===== stack.sh: starting chdb-server at %s =====\n' "$(date -Is)" >>"$LOGS/clickhouse.log"
   (cd "$ROOT" && CHDB_DATA_DIR="$DATA/clickhouse" CHDB_HTTP_PORT="$CH_PORT" CHDB_HTTP_HOST=127.0.0.1 \
     CHDB_USER="$CH_USER" CHDB_PASSWORD="$CH_PASSWORD" CHDB_READER_USER="$CH_SQL_USER" CHDB_READER_PASSWORD="$CH_SQL_PASSWORD" \
-    exec setsid node --import tsx "$CHDB_ENTRY" >>"$LOGS/clickhouse.log" 2>&1 </dev/null 9>&-) &
+    exec setsid nice -n "$CH_NICE" node --import tsx "$CHDB_ENTRY" >>"$LOGS/clickhouse.log" 2>&1 </dev/null 9>&-) &
   echo $! >"$PIDS/clickhouse.pid"
-  info "pid $(pid_of clickhouse), data $SHOWN/clickhouse, log $SHOWN/logs/clickhouse.log"
+  info "pid $(pid_of clickhouse), niceness $CH_NICE, data $SHOWN/clickhouse, log $SHOWN/logs/clickhouse.log"
 }
 
 clickhouse_wait() {
