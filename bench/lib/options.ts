@@ -115,9 +115,11 @@ export interface BenchOptions {
   monthRecovery: boolean;
   /** The month scenario times the history benchmark's questions over its replayed month (bench/lib/month-history.ts). */
   monthHistory: boolean;
+  /** The latency scenario also runs its levels at the default tick with the ClickHouse stand-in at niceness 0 (a same-run baseline). */
+  latencyBaseline: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--no-month-recovery] [--no-month-history] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--no-month-recovery] [--no-month-history] [--no-latency-baseline] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
@@ -125,6 +127,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>�
   --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
   --no-month-recovery  skip the month's recovery phase (Redis loses the run's keys; rebuild and reconcile timed; figures checked again)
   --no-month-history   skip the month's history phase (the history benchmark's questions timed over the month's rollups)
+  --no-latency-baseline  skip the latency levels run again with the ClickHouse stand-in at niceness 0 (stack.sh runs it at LT_CLICKHOUSE_NICE, 10)
   --update-screenshot  the month's big-screen screenshot also to docs/month-campaign.png (always bench-results/month-campaign.png)
   --profile     node --cpu-prof on the 1-worker ingest run and on the fan-out gateway and clients; top self-time functions in the JSON
   --charts      also write docs/bench/*.svg on a quick or --only run (a full run always does)
@@ -137,6 +140,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let updateScreenshot = false;
   let monthRecovery = true;
   let monthHistory = true;
+  let latencyBaseline = true;
   let charts: boolean | null = null;
   let maxRate: number | null = null;
   let monthScale: number | null = null;
@@ -154,6 +158,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--update-screenshot') updateScreenshot = true;
     else if (arg === '--no-month-recovery') monthRecovery = false;
     else if (arg === '--no-month-history') monthHistory = false;
+    else if (arg === '--no-latency-baseline') latencyBaseline = false;
     else if (arg === '--no-charts') charts = false;
     else if (arg === '--charts') charts = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
@@ -194,5 +199,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     updateScreenshot,
     monthRecovery,
     monthHistory,
+    latencyBaseline,
   };
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './stack';
 
@@ -94,5 +95,33 @@ export class MachineCpu {
     const now = MachineCpu.read();
     const total = now.total - this.first.total;
     return total > 0 ? Math.round((1000 * (now.busy - this.first.busy)) / total) / 10 : NaN;
+  }
+}
+
+/**
+ * Sets every thread of `pid` whose niceness is `from` to `to`, and returns how many it set.
+ * Linux keeps a niceness per thread and a new thread takes its creator's, so every thread is
+ * set, not only the main one. Lowering a niceness needs CAP_SYS_NICE: setPriority throws then.
+ */
+export function reniceThreads(pid: number, from: number, to: number): number {
+  let changed = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+    try {
+      if (getPriority(tid) !== from) continue;
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    setPriority(tid, to);
+    changed++;
+  }
+  return changed;
+}
+
+/** The niceness of a process's main thread, or undefined when it is gone. */
+export function niceness(pid: number): number | undefined {
+  try {
+    return getPriority(pid);
+  } catch {
+    return undefined;
   }
 }
