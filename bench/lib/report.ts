@@ -61,6 +61,8 @@ export const TARGETS = {
   fanoutP99Ms: 250,
   historyP95Ms: 100,
   monthMinutes: 60,
+  /** The month's pipeline CPU per counted event (workers, Redis, ClickHouse, Kafka) over the bare consumer's. */
+  monthCpuVsBare: 2.5,
   recoveryMinutes: 10,
 };
 
@@ -216,7 +218,7 @@ export function buildTable(r: BenchResults): Row[] {
       );
     }
   }
-  addMonthRows(ok(s.month), add);
+  addMonthRows(ok(s.month), ceiling, add);
   return rows;
 }
 
@@ -254,9 +256,28 @@ function addHistoryRows(
     );
 }
 
+/**
+ * The month's CPU per counted event in the processes a pipeline without a producer or a
+ * gateway runs (workers, Redis, ClickHouse, Kafka) against the bare consumer's (its own
+ * process and Kafka), both from the same run; null when the ceiling has no CPU figures.
+ */
+export function pipelineCpuVsBare(
+  monthMicrosPerEvent: Readonly<Record<string, number>>,
+  ceiling: Pick<CeilingResult, 'cpu' | 'eventsPerSec'>,
+): { pipeline: number; bare: number; ratio: number } | null {
+  const perEvent = (percent: number | undefined) => ((percent ?? 0) / 100) * (1e6 / ceiling.eventsPerSec);
+  const bare = perEvent(ceiling.cpu.perProcess.consumer) + perEvent(ceiling.cpu.perProcess.kafka);
+  if (!(bare > 0) || !Number.isFinite(bare)) return null;
+  let pipeline = 0;
+  for (const [name, us] of Object.entries(monthMicrosPerEvent))
+    if (/^worker\d+$/.test(name) || ['redis', 'clickhouse', 'kafka'].includes(name)) pipeline += us;
+  return { pipeline, bare, ratio: pipeline / bare };
+}
+
 /** The month scenario: what it played, how fast, what it cost, and whether every figure was exact. */
 function addMonthRows(
   month: MonthResult | undefined,
+  ceiling: CeilingResult | undefined,
   add: (scenario: string, measure: string, value: string, target?: string, st?: string) => void,
 ): void {
   if (!month) return;
@@ -284,6 +305,16 @@ function addMonthRows(
     Object.entries(month.cpuMicrosPerEvent)
       .map(([name, us]) => `${name} ${fmtNum(us)}`)
       .join(', '),
+  );
+  const vsBare = ceiling ? pipelineCpuVsBare(month.cpuMicrosPerEvent, ceiling) : null;
+  add(
+    'month',
+    "pipeline CPU per event (workers + Redis + ClickHouse + Kafka) ÷ the bare consumer's (consumer + Kafka), same run",
+    vsBare
+      ? `${fmtNum(vsBare.pipeline)} µs ÷ ${fmtNum(vsBare.bare)} µs = ${fmtNum(vsBare.ratio, 2)}×`
+      : 'the ceiling scenario did not run (--only ceiling,month)',
+    `≤ ${TARGETS.monthCpuVsBare}×`,
+    vsBare ? status(vsBare.ratio <= TARGETS.monthCpuVsBare) : 'n/a',
   );
   add(
     'month',
