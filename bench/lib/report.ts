@@ -318,8 +318,10 @@ function addMonthRows(
   );
   add(
     'month',
-    'Redis keys, memory; ClickHouse rows, bytes on disk',
-    `${fmtInt(month.redis.keys)} keys, ${mib(month.redis.bytes)}; ${fmtInt(month.clickhouse.rows)} rows, ${mib(month.clickhouse.bytesOnDisk)}`,
+    'Redis keys, MEMORY USAGE (used_memory peak); ClickHouse rows, bytes on disk',
+    `${month.redis.complete === false ? 'at least ' : ''}${fmtInt(month.redis.keys)} keys, ${mib(month.redis.bytes)}` +
+      `${month.footprint?.redisUsedMemoryPeakBytes ? ` (${mib(month.footprint.redisUsedMemoryPeakBytes)})` : ''}; ` +
+      `${fmtInt(month.clickhouse.rows)} rows, ${mib(month.clickhouse.bytesOnDisk)}`,
   );
   if (month.history) addHistoryRows('month', 'history over the month: ', month.history, add);
   addRecoveryRows(month, add);

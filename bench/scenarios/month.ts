@@ -65,7 +65,14 @@ export interface MonthResult {
   /** CPU µs per event by process over the wall time. */
   cpuMicrosPerEvent: Record<string, number>;
   cpu: CpuUse;
-  redis: { keys: number; bytes: number; byKind: Record<string, KeyKind>; usedMemoryDeltaBytes: number };
+  /** `complete`: false when the count stopped at its bound (keys and bytes are then lower bounds). */
+  redis: {
+    keys: number;
+    bytes: number;
+    byKind: Record<string, KeyKind>;
+    usedMemoryDeltaBytes: number;
+    complete?: boolean;
+  };
   clickhouse: { tables: { table: string; rows: number; bytesOnDisk: number }[]; rows: number; bytesOnDisk: number };
   check: MonthCheck;
   /** The history benchmark's questions over the month's rollups, against p95 < 100 ms (null: --no-month-history). */
@@ -151,8 +158,10 @@ export interface KeyKind {
 /**
  * Keys under the prefix and the bytes Redis reports for them (MEMORY USAGE, bounded in
  * keys), by kind (the key's segment after the prefix: m = minute buckets, r = rankings…).
+ * The bound is above the month's resend buckets at scale 1 (4,096 an event hour, 1,680
+ * hours); `complete` says whether the count reached the end.
  */
-async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 5_000_000) {
+async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 10_000_000) {
   let cursor = '0';
   let keys = 0;
   let bytes = 0;
@@ -173,7 +182,7 @@ async function redisFootprint(ctx: BenchContext, prefix: string, maxKeys = 5_000
     }
     keys += batch.length;
   } while (cursor !== '0' && keys < maxKeys);
-  return { keys, bytes, byKind };
+  return { keys, bytes, byKind, complete: cursor === '0' };
 }
 
 async function clickhouseFootprint(database: string) {
