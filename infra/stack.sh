@@ -20,6 +20,8 @@
 #   LT_KAFKA_PORT (9092)  LT_KAFKA_CONTROLLER_PORT (LT_KAFKA_PORT+1)
 #   LT_REDIS_PORT (6379)  LT_CLICKHOUSE_PORT (8123)  LT_KAFKA_HEAP (768m; 512m per broker of three)
 #   LT_CHDB_ENTRY (packages/chdb-server/src/main.ts)
+#   LT_REDIS_LOAD_WAIT_S (600)  how long start-up waits for a Redis still loading a large
+#       dataset (it answers LOADING), beyond the 30 s any Redis gets to answer PING
 #   LT_CLICKHOUSE_NICE (10)  CPU niceness of the stand-in, 0–19: on one machine its inserts
 #       are buffered background work, so the live path (workers, Redis, gateway) comes first;
 #       0 shares the CPU evenly (docs/benchmarks.md has the latency of both)
@@ -65,6 +67,8 @@ REDIS_PORT="${LT_REDIS_PORT:-6379}"
 CH_PORT="${LT_CLICKHOUSE_PORT:-8123}"
 CHDB_ENTRY="${LT_CHDB_ENTRY:-packages/chdb-server/src/main.ts}"
 [[ "$CHDB_ENTRY" == /* ]] || CHDB_ENTRY="$ROOT/$CHDB_ENTRY"
+REDIS_LOAD_WAIT_S="${LT_REDIS_LOAD_WAIT_S:-600}"
+[[ "$REDIS_LOAD_WAIT_S" =~ ^[0-9]+$ ]] || { echo "stack.sh: ERROR: LT_REDIS_LOAD_WAIT_S must be a whole number of seconds, got '$REDIS_LOAD_WAIT_S'" >&2; exit 1; }
 CH_NICE="${LT_CLICKHOUSE_NICE:-10}"
 [[ "$CH_NICE" =~ ^[0-9]+$ && "$CH_NICE" -le 19 ]] || { echo "stack.sh: ERROR: LT_CLICKHOUSE_NICE must be a whole number from 0 to 19, got '$CH_NICE'" >&2; exit 1; }
 
@@ -478,6 +482,7 @@ redis_up() {
     return 0
   fi
   if running redis; then
+    [[ "$(redis_ping)" == LOADING* ]] && redis_wait_pong redis "$REDIS_PORT"
     [[ "$(redis_ping)" == PONG ]] || die "redis: our redis-server (pid $(pid_of redis)) does not answer PING on :$REDIS_PORT"
     step "Redis already running (pid $(pid_of redis)), PONG"
     return 0
@@ -496,13 +501,27 @@ redis_up() {
   info "pid $(pid_of redis), PONG, data $SHOWN/redis (appendonly), log $SHOWN/logs/redis.log"
 }
 
+# 30 s for a PONG; a Redis still loading a large dataset (it answers LOADING) gets up to
+# LT_REDIS_LOAD_WAIT_S more, with progress, rather than being reported dead.
 redis_wait_pong() { # name port
-  local i
-  for ((i = 0; i < 300; i++)); do # 30 s
-    [[ "$(redis_ping "redis://127.0.0.1:$2")" == PONG ]] && running "$1" && return 0
+  local i reply loading_since=0 told=0
+  for ((i = 0; ; i++)); do
+    reply="$(redis_ping "redis://127.0.0.1:$2")"
+    [[ "$reply" == PONG ]] && running "$1" && return 0
+    if [[ "$reply" == LOADING* ]] && running "$1"; then
+      ((loading_since)) || loading_since=$SECONDS
+      if ((SECONDS - loading_since >= REDIS_LOAD_WAIT_S)); then
+        fail_service "$1" "$LOGS/$1.log" "still loading its dataset after ${REDIS_LOAD_WAIT_S}s (LT_REDIS_LOAD_WAIT_S)"
+      fi
+      if ((SECONDS - told >= 5)); then
+        info "$1 is loading its dataset ($((SECONDS - loading_since)) s so far; see $SHOWN/logs/$1.log)"
+        told=$SECONDS
+      fi
+    elif ((i >= 300)); then # 30 s
+      fail_service "$1" "$LOGS/$1.log" "no PONG on :$2 within 30s"
+    fi
     sleep 0.1
   done
-  fail_service "$1" "$LOGS/$1.log" "no PONG on :$2 within 30s"
 }
 
 redis_cluster_info() { # port field -> its value in CLUSTER INFO
