@@ -180,7 +180,9 @@ export async function startFaultRun(
       // completeSends: kafkajs can report a send done without the records of a partition whose
       // leader died under it (tests/kafka-broker-death.test.ts); those are sent again.
       if (!producer) {
-        const sends = completeSends(Partitioners.DefaultPartitioner);
+        const sends = completeSends(Partitioners.DefaultPartitioner, {
+          onResend: (info) => process.stdout.write(`[${run}] completeSends: sending again ${JSON.stringify(info)}\n`),
+        });
         producer = {
           producer: kafka.producer({
             idempotent: true,

@@ -54,6 +54,17 @@ describe('completeSends', () => {
     expect(acknowledged.map((r) => r.partition).sort()).toEqual([0, 1, 2]);
   });
 
+  it('tells its observer what each send left unacknowledged before sending it again', async () => {
+    const resends: unknown[] = [];
+    const sends = completeSends(byKey, { onResend: (info) => resends.push(info) });
+    const producer = producerAnswering(sends, (call, p) => call > 2 || p === 1);
+    await sends.send(producer, record);
+    expect(resends).toEqual([
+      { topic: 't', round: 1, messages: 3, partitions: [0, 2] },
+      { topic: 't', round: 2, messages: 3, partitions: [0, 2] },
+    ]);
+  });
+
   it('gives up with a retriable error when partitions stay unacknowledged', async () => {
     const sends = completeSends(byKey);
     const producer = producerAnswering(sends, (_, p) => p !== 2);

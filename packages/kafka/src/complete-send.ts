@@ -23,10 +23,16 @@ export interface CompleteSends {
   send(producer: Pick<Producer, 'send'>, record: ProducerRecord): Promise<RecordMetadata[]>;
 }
 
+/** Told of every send again, so a service can log it: kafkajs itself says nothing of the gap. */
+export interface CompleteSendsObserver {
+  /** `round` sends left `messages` messages of `partitions` unacknowledged; they are sent again. */
+  onResend?(info: { topic: string; round: number; messages: number; partitions: number[] }): void;
+}
+
 /** After this many sends that still left partitions unacknowledged, `send` fails (retriable). */
 const MAX_ROUNDS = 10;
 
-export function completeSends(base: ICustomPartitioner): CompleteSends {
+export function completeSends(base: ICustomPartitioner, observer: CompleteSendsObserver = {}): CompleteSends {
   const partitionOf = new WeakMap<Message, number>();
   return {
     createPartitioner: () => {
@@ -53,6 +59,8 @@ export function completeSends(base: ICustomPartitioner): CompleteSends {
             new Error(`Kafka did not acknowledge ${pending.length} of the records after ${round} sends`),
             { retriable: true },
           );
+        const partitions = [...new Set(pending.map((m) => partitionOf.get(m) ?? -1))].sort((a, b) => a - b);
+        observer.onResend?.({ topic: record.topic, round, messages: pending.length, partitions });
       }
     },
   };

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from '@livetally/logging';
 
-export { completeSends, type CompleteSends } from './complete-send';
+export { completeSends, type CompleteSends, type CompleteSendsObserver } from './complete-send';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

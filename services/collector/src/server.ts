@@ -40,7 +40,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   // addresses acknowledged (completeSends: kafkajs can report it done without some of them
   // when a broker dies under it).
   const createProducer = () => {
-    const sends = completeSends(Partitioners.DefaultPartitioner);
+    const sends = completeSends(Partitioners.DefaultPartitioner, {
+      onResend: (info) => logger.warn(info, 'Kafka left partitions of a send unacknowledged; sending them again'),
+    });
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
