@@ -71,11 +71,16 @@ export const TARGETS = {
  * window, divided by the events that window processed. On two shared cores this shows
  * what limits a figure (the stores' work, not only the worker's).
  */
+/** CPU µs per event of a process that used `percent` of a core while `eventsPerSec` were processed. */
+function microsPerEvent(percent: number, eventsPerSec: number): number {
+  return (percent / 100) * (1e6 / eventsPerSec);
+}
+
 function cpuPerEvent(cpu: CpuUse | undefined, eventsPerSec: number): string | null {
   if (!cpu || !(eventsPerSec > 0) || Object.keys(cpu.perProcess).length === 0) return null;
   const parts = Object.entries(cpu.perProcess)
     .filter(([, percent]) => Number.isFinite(percent))
-    .map(([name, percent]) => `${name} ${fmtNum((percent / 100) * (1e6 / eventsPerSec), 1)}`);
+    .map(([name, percent]) => `${name} ${fmtNum(microsPerEvent(percent, eventsPerSec), 1)}`);
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
@@ -265,8 +270,8 @@ export function pipelineCpuVsBare(
   monthMicrosPerEvent: Readonly<Record<string, number>>,
   ceiling: Pick<CeilingResult, 'cpu' | 'eventsPerSec'>,
 ): { pipeline: number; bare: number; ratio: number } | null {
-  const perEvent = (percent: number | undefined) => ((percent ?? 0) / 100) * (1e6 / ceiling.eventsPerSec);
-  const bare = perEvent(ceiling.cpu.perProcess.consumer) + perEvent(ceiling.cpu.perProcess.kafka);
+  const { consumer = 0, kafka = 0 } = ceiling.cpu.perProcess;
+  const bare = microsPerEvent(consumer + kafka, ceiling.eventsPerSec);
   if (!(bare > 0) || !Number.isFinite(bare)) return null;
   let pipeline = 0;
   for (const [name, us] of Object.entries(monthMicrosPerEvent))
