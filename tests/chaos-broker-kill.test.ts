@@ -6,6 +6,7 @@ import {
   startChdb,
   startKafkaCluster,
   startRedis,
+  tearDown,
   type DedicatedKafkaCluster,
   type DedicatedService,
 } from './support/dedicated';
@@ -43,9 +44,13 @@ let r: FaultRun | undefined;
 let client: LiveTallyClient | undefined;
 
 afterAll(async () => {
-  await client?.close().catch(() => undefined);
-  await r?.close().catch(() => undefined);
-  await Promise.all([cluster?.remove(), redis?.remove(), chdb?.remove()]);
+  await tearDown(
+    [
+      ['the SDK client', () => client?.close()],
+      ['the fault run', () => r?.close()],
+    ],
+    [cluster, redis, chdb],
+  );
 });
 
 describe('Kafka with replication: a broker SIGKILLed under load and restarted', () => {

@@ -8,6 +8,7 @@ import {
   startChdb,
   startKafka,
   startRedis,
+  tearDown,
   type DedicatedService,
 } from './support/dedicated';
 import { ownerGenerations, startFaultRun, type FaultRun } from './support/fault-run';
@@ -43,8 +44,7 @@ let r: FaultRun | undefined;
 
 afterAll(async () => {
   chdb?.signal('SIGCONT');
-  await r?.close().catch(() => undefined);
-  await Promise.all([kafka?.remove(), redis?.remove(), chdb?.remove()]);
+  await tearDown([['the fault run', () => r?.close()]], [kafka, redis, chdb]);
 });
 
 describe('chaos with faults: kills, rescaling, a zombie, Redis from an older snapshot, a broker restart, a ClickHouse stall', () => {

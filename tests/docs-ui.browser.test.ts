@@ -6,7 +6,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
-import { AUTH_ENV, within } from './support/gateway-auth';
+import { AUTH_ENV } from './support/gateway-auth';
+import { within } from './support/stack';
 
 /**
  * Swagger UI at the gateway's /docs in a real Chromium, with access control on: the page

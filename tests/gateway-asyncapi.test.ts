@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { closed } from '@livetally/api-docs/testing';
 import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
-import { within } from './support/gateway-auth';
+import { within } from './support/stack';
 import { LiveWriter, liveEvent } from './support/live-writes';
 
 // The gateway's AsyncAPI document against the gateway itself: a real gateway on real

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
-import { AUTH_ENV, liveUrl, openLive, token, within, type LiveConnection } from './support/gateway-auth';
+import { AUTH_ENV, liveUrl, openLive, token, type LiveConnection } from './support/gateway-auth';
+import { within } from './support/stack';
 
 /**
  * The gateway's hardening on the real stack, with access control on: request bodies,

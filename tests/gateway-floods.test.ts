@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
-import { AUTH_ENV, KEYS, liveUrl, openLive, subscribe, within, type LiveConnection } from './support/gateway-auth';
+import { AUTH_ENV, KEYS, liveUrl, openLive, subscribe, type LiveConnection } from './support/gateway-auth';
 import { LiveWriter, liveEvent } from './support/live-writes';
-import { STACK, clickhouseEnv, uniqueName } from './support/stack';
+import { STACK, clickhouseEnv, uniqueName, within } from './support/stack';
 
 /**
  * Request floods against the real gateway (in-process, real Redis and ClickHouse, real

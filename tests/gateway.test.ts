@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { RedisCounterStore, partitionTag, type Totals } from '@livetally/live-state';
 import { parseGatewayConfig, startGateway, type RunningGateway } from '@livetally/gateway';
 import { createLogger } from '@livetally/logging';
-import { within } from './support/gateway-auth';
+import { within } from './support/stack';
 
 // Runs the real gateway (real Redis, real change subscription, real HTTP and WebSocket
 // server on a free port) against a unique key prefix, and writes totals the way the

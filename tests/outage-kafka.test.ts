@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChdb, startKafka, startRedis, type DedicatedService } from './support/dedicated';
+import { startChdb, startKafka, startRedis, tearDown, type DedicatedService } from './support/dedicated';
 import { startOutageRun, type OutageRun } from './support/outage';
 
 /**
@@ -28,8 +28,7 @@ describe('outage: the Kafka broker restarts', () => {
   });
 
   afterAll(async () => {
-    await run?.close({ deleteTopics: false }).catch(() => undefined);
-    await Promise.all([kafka?.remove(), redis?.remove(), chdb?.remove()]);
+    await tearDown([['the outage run', () => run?.close({ deleteTopics: false })]], [kafka, redis, chdb]);
   });
 
   // A broker restart takes 5-30 s on a busy 2-core machine: more room than the default 120 s.

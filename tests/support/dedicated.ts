@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort, waitFor, type ClickHouseAccount } from './stack';
+import { freePort, waitFor, within, type ClickHouseAccount } from './stack';
 
 /**
  * Service instances owned by one test: their own process, port and temporary data
@@ -113,6 +113,27 @@ function daemon(options: {
 }
 
 export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `lt-${name}-`));
+
+/** How long a test's teardown gives each client or run to close before it moves on. */
+const CLOSE_BOUND_MS = 40_000;
+
+/**
+ * A fault test's afterAll: closes its clients and runs, one after the other, each given at
+ * most CLOSE_BOUND_MS, then removes its dedicated services. After a failure a close can wait
+ * on a store that is gone (kafkajs retrying a dead broker); unbounded, it ran past the hook's
+ * timeout and the servers outlived the run.
+ */
+export async function tearDown(
+  closers: readonly (readonly [what: string, close: () => Promise<unknown> | undefined])[],
+  services: readonly ({ remove(): Promise<void> } | undefined)[],
+): Promise<void> {
+  for (const [what, close] of closers) {
+    await within(CLOSE_BOUND_MS, `closing ${what}`, Promise.resolve(close())).catch((err: Error) =>
+      process.stderr.write(`[teardown] ${err.message}; removing the services anyway\n`),
+    );
+  }
+  await Promise.all(services.map((service) => service?.remove()));
+}
 
 /** Sends a RESP PING; true on +PONG (false while Redis still loads its AOF). */
 function redisPong(port: number): Promise<boolean> {

@@ -105,17 +105,4 @@ export async function subscribe(socket: LiveConnection, channel: string, ms = 5_
   }
 }
 
-/** Settles within ms or reports what it was waiting for. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
-  );
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export const liveUrl = (httpUrl: string, query = '') => `${httpUrl.replace(/^http/, 'ws')}/v1/live${query}`;
