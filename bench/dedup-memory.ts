@@ -3,8 +3,9 @@
  *
  *   npm run bench:dedup -- [--events 500000] [--quick]
  *
- * A bucket holds one event hour's share of fingerprints: rate × 3600 / INGEST_DEDUP_BUCKETS_PER_HOUR
- * (at the default 4,096 buckets: ~8.8k entries at 10k events/s, ~88k at 100k events/s), and
+ * A bucket holds one event hour's share of one Kafka partition's fingerprints (ADR 0003):
+ * rate ÷ partitions × 3600 ÷ INGEST_DEDUP_BUCKETS_PER_HOUR (at the default 4,096 buckets and
+ * 12 partitions: ~730 entries at 10k events/s, ~7.3k at 100k events/s), and
  * Redis stores a hash compactly (listpack) only up to hash-max-listpack-entries. So each
  * case fills `events` fingerprints of one hour through the workers' own claim script
  * (EventDeduplicator.claim) with the bucket count that gives its bucket size, then reads
@@ -27,9 +28,12 @@ const CLAIM_BATCH = 5_000;
 const HARD_LIMIT_MS = 300_000;
 const DEFAULT_BUCKETS_PER_HOUR = 4_096;
 const RATES = [10_000, 100_000] as const;
+/** The topic's partitions in the rate cases (the default topic's). */
+const TOPIC_PARTITIONS = 12;
 
-const USAGE = `usage: npm run bench:dedup -- [--events <n>] [--quick]
+const USAGE = `usage: npm run bench:dedup -- [--events <n>] [--quick] [--sizes <n>[,<n>…]]
   --events  fingerprints per case (10000..2000000, default 500000; with --quick 100000)
+  --sizes   more cases: these bucket sizes (fingerprints per bucket, 1..100000), after the standard three
 Fills a fresh key prefix of the local Redis (REDIS_URL, default redis://127.0.0.1:6379) through the
 workers' claim script, prints bytes per fingerprint at each bucket size, deletes its keys and writes
 bench-results/dedup-memory.json (and $BENCH_RESULT_FILE).`;
@@ -47,15 +51,23 @@ interface CaseResult {
   redisMicrosPerClaim: number;
 }
 
-function parseArgs(argv: string[]): { events: number } {
+function parseArgs(argv: string[]): { events: number; sizes: number[] } {
   const quick = argv.includes('--quick');
   const at = argv.indexOf('--events');
   const events = at >= 0 ? Number(argv[at + 1]) : quick ? 100_000 : 500_000;
-  if (argv.includes('--help') || !Number.isInteger(events) || events < 10_000 || events > 2_000_000) {
+  const sizesAt = argv.indexOf('--sizes');
+  const sizes =
+    sizesAt >= 0
+      ? String(argv[sizesAt + 1])
+          .split(',')
+          .map(Number)
+      : [];
+  const badSize = sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 100_000);
+  if (argv.includes('--help') || !Number.isInteger(events) || events < 10_000 || events > 2_000_000 || badSize) {
     console.error(USAGE);
     process.exit(argv.includes('--help') ? 0 : 2);
   }
-  return { events };
+  return { events, sizes };
 }
 
 async function usedMemory(redis: ReturnType<typeof benchRedis>): Promise<number> {
@@ -67,12 +79,13 @@ function claimsOf(start: number, count: number, hour: number): ClaimInput[] {
   return Array.from({ length: count }, (_, j) => {
     const i = start + j;
     // Event ids as platforms send them; offsets as a busy topic has them (owner stored as one integer).
+    // One Kafka partition: buckets are per partition (ADR 0003), so a case's bucket size is per partition too.
     return {
       topic: 'bench',
       platform: 'douyin',
       eventId: `evt-${hour}-${i.toString(36)}-${((i * 2_654_435_761) >>> 0).toString(16)}`,
       ts: hour * HOUR_MS + (i % HOUR_MS),
-      partition: i % 48,
+      partition: 0,
       offset: String(10_000_000_000 + i),
     };
   });
@@ -126,7 +139,7 @@ function windowGiB(rate: number, windowSeconds: number, bytesPerFingerprint: num
 }
 
 async function main(): Promise<void> {
-  const { events } = parseArgs(process.argv.slice(2));
+  const { events, sizes } = parseArgs(process.argv.slice(2));
   const timer = setTimeout(() => {
     console.error(`dedup-memory: still running after ${HARD_LIMIT_MS / 1000} s, giving up`);
     process.exit(1);
@@ -140,9 +153,10 @@ async function main(): Promise<void> {
     const plan: [string, number][] = [
       [`listpack (${Math.floor(listpackMax * 0.8)} per bucket)`, Math.floor(listpackMax * 0.8)],
       ...RATES.map((rate): [string, number] => [
-        `${rate / 1000}k events/s at ${DEFAULT_BUCKETS_PER_HOUR} buckets/h`,
-        Math.round((rate * 3_600) / DEFAULT_BUCKETS_PER_HOUR),
+        `${rate / 1000}k events/s over ${TOPIC_PARTITIONS} partitions at ${DEFAULT_BUCKETS_PER_HOUR} buckets/h`,
+        Math.round((rate * 3_600) / TOPIC_PARTITIONS / DEFAULT_BUCKETS_PER_HOUR),
       ]),
+      ...sizes.map((size): [string, number] => [`${size} per bucket`, size]),
     ];
     console.log(
       `Redis ${version}, hash-max-listpack-entries ${listpackMax}; ${events.toLocaleString('en')} fingerprints per case`,
@@ -165,7 +179,7 @@ async function main(): Promise<void> {
         bucketsPerHour: DEFAULT_BUCKETS_PER_HOUR,
         bytesPerFingerprint: atDefault.usedMemoryBytesPerFingerprint,
         gib: windowGiB(rate, windowSeconds, atDefault.usedMemoryBytesPerFingerprint),
-        listpackBucketsPerHour: Math.ceil((rate * 3_600) / cases[0]!.entriesPerBucket),
+        listpackBucketsPerHour: Math.ceil((rate * 3_600) / TOPIC_PARTITIONS / cases[0]!.entriesPerBucket),
         listpackGib: windowGiB(rate, windowSeconds, cases[0]!.usedMemoryBytesPerFingerprint),
       }));
     });
