@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { niceness, reniceThreads } from './proc';
+import { cpuSeconds, niceness, reniceThreads } from './proc';
 
 describe('reniceThreads', () => {
   const children: ReturnType<typeof spawn>[] = [];
@@ -28,5 +28,32 @@ describe('reniceThreads', () => {
 
   it('says undefined for a process that is gone', () => {
     expect(niceness(2 ** 22 + 12_345)).toBeUndefined();
+  });
+});
+
+describe('cpuSeconds', () => {
+  it('counts the CPU of children the process has reaped (Redis rewriting its append-only file in a fork)', async () => {
+    // A parent that idles, then runs a child that spins until it has used 0.5 s of CPU, and reaps it.
+    const parentScript = `
+      const { spawnSync } = require('node:child_process');
+      setTimeout(() => {
+        spawnSync(process.execPath, ['-e', 'while (process.cpuUsage().user < 500000) {}']);
+        process.stdout.write('reaped\\n');
+        setTimeout(() => {}, 30000);
+      }, 200);`;
+    const parent = spawn(process.execPath, ['-e', parentScript], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const before = cpuSeconds(parent.pid!);
+      await new Promise<void>((r) => parent.stdout!.once('data', () => r()));
+      const after = cpuSeconds(parent.pid!);
+      expect(after - before).toBeGreaterThanOrEqual(0.45);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('says NaN for a process that is gone', () => {
+    expect(cpuSeconds(2 ** 22 + 12_345)).toBeNaN();
   });
 });

@@ -15,12 +15,18 @@ export function rssBytes(pid: number): number {
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** User + system CPU seconds a process has used so far, or NaN. */
+/**
+ * User + system CPU seconds a process and the children it has reaped have used so far, or
+ * NaN. Children count because their work is the process's: Redis forks to rewrite its
+ * append-only file (every few minutes under the month's writes), and without them that
+ * CPU was in the machine's figure but in no process's. A child is counted when it ends.
+ */
 export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S; // utime, stime (fields 14 and 15)
+    // utime, stime, cutime, cstime: fields 14 to 17 of proc(5), counted from the state (field 3).
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_S;
   } catch {
     return NaN;
   }
