@@ -66,16 +66,16 @@ export const TARGETS = {
   recoveryMinutes: 10,
 };
 
-/**
- * Where the CPU went, per event: each process's share of a core over the measured
- * window, divided by the events that window processed. On two shared cores this shows
- * what limits a figure (the stores' work, not only the worker's).
- */
 /** CPU µs per event of a process that used `percent` of a core while `eventsPerSec` were processed. */
 function microsPerEvent(percent: number, eventsPerSec: number): number {
   return (percent / 100) * (1e6 / eventsPerSec);
 }
 
+/**
+ * Where the CPU went, per event: each process's share of a core over the measured
+ * window, divided by the events that window processed. On two shared cores this shows
+ * what limits a figure (the stores' work, not only the worker's).
+ */
 function cpuPerEvent(cpu: CpuUse | undefined, eventsPerSec: number): string | null {
   if (!cpu || !(eventsPerSec > 0) || Object.keys(cpu.perProcess).length === 0) return null;
   const parts = Object.entries(cpu.perProcess)
