@@ -32,26 +32,31 @@ describe('reniceThreads', () => {
 });
 
 describe('cpuSeconds', () => {
-  it('counts the CPU of children the process has reaped (Redis rewriting its append-only file in a fork)', async () => {
-    // A parent that idles, then runs a child that spins until it has used 0.5 s of CPU, and reaps it.
-    const parentScript = `
+  // The child needs 0.5 s of CPU, which takes longer on a busy machine (3.3 s under a running benchmark).
+  it(
+    'counts the CPU of children the process has reaped (Redis rewriting its append-only file in a fork)',
+    { timeout: 30_000 },
+    async () => {
+      // A parent that idles, then runs a child that spins until it has used 0.5 s of CPU, and reaps it.
+      const parentScript = `
       const { spawnSync } = require('node:child_process');
       setTimeout(() => {
         spawnSync(process.execPath, ['-e', 'while (process.cpuUsage().user < 500000) {}']);
         process.stdout.write('reaped\\n');
         setTimeout(() => {}, 30000);
       }, 200);`;
-    const parent = spawn(process.execPath, ['-e', parentScript], { stdio: ['ignore', 'pipe', 'ignore'] });
-    try {
-      await new Promise((r) => setTimeout(r, 100));
-      const before = cpuSeconds(parent.pid!);
-      await new Promise<void>((r) => parent.stdout!.once('data', () => r()));
-      const after = cpuSeconds(parent.pid!);
-      expect(after - before).toBeGreaterThanOrEqual(0.45);
-    } finally {
-      parent.kill('SIGKILL');
-    }
-  });
+      const parent = spawn(process.execPath, ['-e', parentScript], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        const before = cpuSeconds(parent.pid!);
+        await new Promise<void>((r) => parent.stdout!.once('data', () => r()));
+        const after = cpuSeconds(parent.pid!);
+        expect(after - before).toBeGreaterThanOrEqual(0.45);
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 
   it('says NaN for a process that is gone', () => {
     expect(cpuSeconds(2 ** 22 + 12_345)).toBeNaN();
