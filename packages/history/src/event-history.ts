@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { parseScope, type MeasureTotals } from '@livetally/events';
 import { MEASURE_SELECT } from './counting-sql';
-import { queryInChunks } from './client';
+import { queryInChunks, type StreamedRow } from './client';
 import type { EventRow } from './rows';
 import { EVENT_ROW_COLUMNS, SCOPE_COLUMN_KINDS, encodeRowsTsv, scopeColumn } from './rows';
 import { MEASURE_SUMS, perScopeSql } from './scope-sql';
@@ -170,12 +170,21 @@ export class EventHistory {
       query_params: { topic, ...upToParams(upTo), ...(onlyScopes ? { only: [...onlyScopes] } : {}) },
       format: 'JSONEachRow',
     });
-    for (const row of await rs.json<ScopeTotalsText & { scope: string; partition_n: number | string }>()) {
-      const { scope, partition_n, ...totals } = row;
-      const p = Number(partition_n);
-      let scopes = out.get(p);
-      if (!scopes) out.set(p, (scopes = new Map()));
-      scopes.set(scope, Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, String(v)])) as ScopeTotalsText);
+    // Streamed: on the campaign month there are some 650,000 (partition, scope) rows, and
+    // the answer as one text (then parsed) would be held twice over.
+    for await (const rows of rs.stream()) {
+      for (const row of rows as StreamedRow[]) {
+        const { scope, partition_n, ...totals } = row.json<
+          ScopeTotalsText & { scope: string; partition_n: number | string }
+        >();
+        const p = Number(partition_n);
+        let scopes = out.get(p);
+        if (!scopes) out.set(p, (scopes = new Map()));
+        scopes.set(
+          scope,
+          Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, String(v)])) as ScopeTotalsText,
+        );
+      }
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { LiveSnapshot } from '@livetally/live-state';
+import type { LiveSnapshot, RawTotals } from '@livetally/live-state';
 import { agrees, reconcile, type ReconcileDeps } from './reconcile';
 
 const totals = (views: number) => ({
@@ -17,17 +17,64 @@ const totals = (views: number) => ({
 /** The stores are durable through any cut here (tests/reconcile.test.ts waits for real ones). */
 const waitUntilDurable = async () => undefined;
 
+type Shares = Record<number, Record<string, number>>;
+const sharesMap = (shares: Shares) =>
+  new Map(
+    Object.entries(shares).map(([p, scopes]) => [
+      Number(p),
+      new Map(Object.entries(scopes).map(([s, views]) => [s, totals(views)])),
+    ]),
+  );
+
+/**
+ * Redis as LiveStateStore.snapshot reads it: each partition's shares (views) of the
+ * scopes asked for, on every partition (a list) or on the partitions named (a map).
+ * `state` is called at each snapshot (shares and offsets as they are then).
+ */
+function fakeSnapshot(state: () => { shares: Shares; offsets: Record<number, number> }) {
+  return vi.fn(
+    async (
+      _topic: string,
+      scopes: readonly string[] | ReadonlyMap<number, readonly string[]>,
+    ): Promise<LiveSnapshot> => {
+      const now = state();
+      const asked = (p: number) => (Array.isArray(scopes) ? scopes : ((scopes as Map<number, string[]>).get(p) ?? []));
+      const shares = new Map<number, Map<string, RawTotals>>();
+      const sums = new Map<string, number>();
+      for (const p of Object.keys(now.offsets).map(Number)) {
+        const own = new Map<string, RawTotals>();
+        for (const s of asked(p)) {
+          const views = now.shares[p]?.[s];
+          own.set(s, views === undefined ? {} : { views: String(views) });
+          if (views !== undefined) sums.set(s, (sums.get(s) ?? 0) + views);
+        }
+        shares.set(p, own);
+      }
+      const all = Array.isArray(scopes) ? scopes : [...new Set([...(scopes as Map<number, string[]>).values()].flat())];
+      return {
+        status: 'ready',
+        offsets: new Map(Object.entries(now.offsets).map(([p, o]) => [Number(p), String(o)])),
+        totals: new Map(all.map((s) => [s, sums.has(s) ? { views: String(sums.get(s)) } : {}])),
+        shares,
+      };
+    },
+  );
+}
+
+/** What a SCAN of the share keys finds: tag → scopes. */
+const scanOf =
+  (shares: Shares, topic = 't') =>
+  async () =>
+    new Map(Object.entries(shares).map(([p, scopes]) => [`${topic}/${p}`, new Set(Object.keys(scopes))]));
+
 describe('reconcile', () => {
   it('disagrees when ClickHouse holds rows of a partition missing from the registry (ADR 0003)', async () => {
-    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
-      status: 'ready',
-      offsets: new Map([[0, '9']]),
-      totals: new Map(scopes.map((s) => [s, { views: '5' }])),
-    }));
+    const shares = { 0: { all: 5 } };
+    const snapshot = fakeSnapshot(() => ({ shares, offsets: { 0: 9 } }));
     const r = await reconcile({
-      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
+      live: { scanShares: scanOf(shares), snapshot, waitUntilDurable },
       history: {
-        totalsByScope: async () => new Map([['all', totals(5)]]),
+        totalsByPartition: async () => sharesMap({ 0: { all: 5 } }),
         maxOffsets: async () =>
           new Map([
             [0, '9'],
@@ -44,39 +91,24 @@ describe('reconcile', () => {
   });
 
   it('compares each partition share with ClickHouse rows of that kafka_partition and names it (ADR 0003)', async () => {
-    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
-      status: 'ready',
-      offsets: new Map([
-        [0, '9'],
-        [1, '19'],
-      ]),
-      totals: new Map(scopes.map((s) => [s, { views: '6' }])),
-      shares: new Map([
-        [0, new Map(scopes.map((s) => [s, { views: '4' }]))],
-        [1, new Map(scopes.map((s) => [s, { views: '2' }]))],
-      ]),
-    }));
-    const totalsByScope = vi.fn();
-    const totalsByPartition = vi.fn(
-      async () =>
-        new Map([
-          [0, new Map([['all', totals(4)]])],
-          [1, new Map([['all', totals(3)]])],
-        ]),
-    );
+    const shares = { 0: { all: 4 }, 1: { all: 2 } };
+    const totalsByPartition = vi.fn(async () => sharesMap({ 0: { all: 4 }, 1: { all: 3 } }));
     const r = await reconcile({
-      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
-      history: { totalsByScope, totalsByPartition },
+      live: {
+        scanShares: scanOf(shares),
+        snapshot: fakeSnapshot(() => ({ shares, offsets: { 0: 9, 1: 19 } })),
+        waitUntilDurable,
+      },
+      history: { totalsByPartition },
       topic: 't',
     });
-    expect(totalsByScope).not.toHaveBeenCalled();
+    // Exactly the offsets of the atomic snapshot.
     expect(totalsByPartition).toHaveBeenCalledWith(
       't',
       new Map([
         [0, '9'],
         [1, '19'],
       ]),
-      undefined,
     );
     expect(agrees(r)).toBe(false);
     expect(r.comparison!.differences).toMatchObject([
@@ -86,82 +118,94 @@ describe('reconcile', () => {
         partitions: [{ partition: 1, fields: [{ field: 'views', live: '2', history: '3', delta: '-1' }] }],
       },
     ]);
-    expect(r).toMatchObject({ clickhouseScopes: 1, redisScopes: 1 });
+    expect(r).toMatchObject({ clickhouseScopes: 1, redisScopes: 1, offsets: { '0': '9', '1': '19' } });
   });
 
-  it('asks ClickHouse for exactly the offsets of the atomic snapshot', async () => {
-    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
-      status: 'ready',
-      offsets: new Map([[1, '99']]),
-      totals: new Map(scopes.map((s) => [s, { views: '5' }])),
-    }));
-    const totalsByScope = vi.fn(async () => new Map([['all', totals(5)]]));
+  it("reads each partition's own scopes only, as the SCAN found them on the topic's partitions", async () => {
+    const shares = { 0: { all: 2, 'stream:a': 2 }, 1: { all: 1, 'stream:b': 1 } };
+    const snapshot = fakeSnapshot(() => ({ shares, offsets: { 0: 1, 1: 0 } }));
+    const scanned = await scanOf(shares)();
+    scanned.set('other/0', new Set(['stream:elsewhere']));
     const r = await reconcile({
-      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
-      history: { totalsByScope },
+      live: { scanShares: async () => scanned, snapshot, waitUntilDurable },
+      history: { totalsByPartition: async () => sharesMap(shares) },
       topic: 't',
     });
-    expect(totalsByScope).toHaveBeenCalledWith('t', new Map([[1, '99']]));
-    expect(agrees(r)).toBe(true);
-    expect(r).toMatchObject({ lateScopes: 0, offsets: { '1': '99' }, redisScopes: 1, clickhouseScopes: 1 });
-  });
-
-  it('compares scopes created after the SCAN at a second cut of their own', async () => {
-    let offset = 10;
-    const snapshot = vi.fn(async (_t: string, scopes: readonly string[]): Promise<LiveSnapshot> => ({
-      status: 'ready',
-      offsets: new Map([[0, String(offset++)]]),
-      totals: new Map(scopes.map((s) => [s, s === 'stream:newer' ? {} : { views: s === 'stream:new' ? '2' : '1' }])),
-    }));
-    const totalsByScope = vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>, only?: readonly string[]) =>
-      only
-        ? new Map(only.map((s) => [s, totals(Number(upTo.get(0)) - 9)]))
-        : new Map([
-            ['all', totals(1)],
-            ['stream:new', totals(1)],
-            ['stream:newer', totals(1)],
-          ]),
+    expect(snapshot.mock.calls[0]![1]).toEqual(
+      new Map([
+        [0, ['all', 'stream:a']],
+        [1, ['all', 'stream:b']],
+      ]),
     );
+    expect(agrees(r)).toBe(true);
+    expect(r).toMatchObject({ lateScopes: 0, redisScopes: 3, clickhouseScopes: 3 });
+    expect(r.comparison).toMatchObject({ compared: 3, agreeing: 3 });
+  });
+
+  it('compares scopes that gained a share after the SCAN at a second cut of their own', async () => {
+    let snapshots = 0;
+    const scannedShares = { 0: { all: 1, 'host:h': 1 } };
+    // By the first cut, host:h has a share on partition 1 too, and two new streams exist.
+    const snapshot = fakeSnapshot(() => ({
+      shares: { 0: { all: 1, 'host:h': 1, 'stream:new': snapshots === 0 ? 1 : 2 }, 1: { 'host:h': 1 } },
+      offsets: { 0: 10 + snapshots++, 1: 5 },
+    }));
+    const totalsByPartition = vi.fn(async (_t: string, upTo: ReadonlyMap<number, string>, only?: readonly string[]) => {
+      const newViews = Number(upTo.get(0)) - 9;
+      const rows = sharesMap({
+        0: { all: 1, 'host:h': 1, 'stream:new': newViews },
+        1: { 'host:h': 1, 'stream:newer': 1 },
+      });
+      if (!only) return rows;
+      return new Map([...rows].map(([p, m]) => [p, new Map([...m].filter(([s]) => only.includes(s)))]));
+    });
     const r = await reconcile({
-      live: { scanScopes: async () => ['all'], snapshot, waitUntilDurable },
-      history: { totalsByScope },
+      live: { scanShares: scanOf(scannedShares), snapshot, waitUntilDurable },
+      history: { totalsByPartition },
       topic: 't',
     });
-    expect(snapshot.mock.calls.map((c) => c[1])).toEqual([['all'], ['stream:new', 'stream:newer']]);
-    expect(totalsByScope.mock.calls[1]).toEqual(['t', new Map([[0, '11']]), ['stream:new', 'stream:newer']]);
-    // stream:new agrees at the second cut (2 = 2); stream:newer has no Redis key there.
-    expect(r.comparison!.compared).toBe(3);
+    const late = ['host:h', 'stream:new', 'stream:newer'];
+    expect(snapshot.mock.calls[1]![1]).toEqual(late);
+    expect(totalsByPartition.mock.calls[1]).toEqual([
+      't',
+      new Map([
+        [0, '11'],
+        [1, '5'],
+      ]),
+      late,
+    ]);
+    // host:h and stream:new agree at the second cut; stream:newer has no Redis key there.
+    expect(r.comparison!.compared).toBe(4);
     expect(r.comparison!.differences.map((d) => [d.scope, d.presence])).toEqual([['stream:newer', 'history-only']]);
-    expect(r).toMatchObject({ lateScopes: 2, redisScopes: 2, offsets: { '0': '10' } });
+    expect(r).toMatchObject({ lateScopes: 3, redisScopes: 3, offsets: { '0': '10', '1': '5' } });
   });
 
   it('does not compare without live state', async () => {
-    const totalsByScope = vi.fn();
+    const totalsByPartition = vi.fn();
     const r = await reconcile({
       live: {
-        scanScopes: async () => [],
-        snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map() }),
+        scanShares: async () => new Map(),
+        snapshot: async () => ({ status: 'missing', offsets: new Map(), totals: new Map(), shares: new Map() }),
         waitUntilDurable,
       },
-      history: { totalsByScope },
+      history: { totalsByPartition },
       topic: 't',
     });
     expect(r).toMatchObject({ status: 'missing', comparison: null });
     expect(agrees(r)).toBe(false);
-    expect(totalsByScope).not.toHaveBeenCalled();
+    expect(totalsByPartition).not.toHaveBeenCalled();
   });
 
   it('treats an empty Redis hash as a missing key', async () => {
-    const deps: ReconcileDeps = {
+    const r = await reconcile({
       live: {
-        scanScopes: async () => ['host:h'],
-        snapshot: async () => ({ status: 'ready', offsets: new Map([[0, '1']]), totals: new Map([['host:h', {}]]) }),
+        scanShares: scanOf({ 0: { 'host:h': 0 } }),
+        snapshot: fakeSnapshot(() => ({ shares: {}, offsets: { 0: 1 } })),
         waitUntilDurable,
       },
-      history: { totalsByScope: async () => new Map([['host:h', totals(2)]]) },
+      history: { totalsByPartition: async () => sharesMap({ 0: { 'host:h': 2 } }) },
       topic: 't',
-    };
-    const r = await reconcile(deps);
+    });
     expect(r.comparison!.differences).toMatchObject([{ scope: 'host:h', presence: 'history-only' }]);
   });
 
@@ -176,28 +220,22 @@ describe('reconcile', () => {
       bodies = [def('month'), def('quiet')],
     ) {
       const snapshots: string[][] = [];
+      const redis = fakeSnapshot(() => ({
+        shares: { 0: { all: 5, ...redisViews() } },
+        offsets: { 0: 10 + snapshots.length },
+      }));
       const live: ReconcileDeps['live'] = {
-        scanScopes: async () => ['all', 'campaign:month', 'campaign:orphan'],
+        scanShares: scanOf({ 0: { all: 5, 'campaign:month': 0, 'campaign:orphan': 0 } }),
         waitUntilDurable,
         snapshot: vi.fn(
           async (
-            _t: string,
-            scopes: readonly string[],
+            t: string,
+            scopes: readonly string[] | ReadonlyMap<number, readonly string[]>,
             catalogue?: { catalogue: string; version: string },
           ): Promise<LiveSnapshot> => {
-            snapshots.push([...scopes]);
-            const views = redisViews();
-            return {
-              status: 'ready',
-              offsets: new Map([[0, String(10 + snapshots.length)]]),
-              totals: new Map(
-                scopes.map((s) => [
-                  s,
-                  s === 'all' ? { views: '5' } : views[s] === undefined ? {} : { views: String(views[s]) },
-                ]),
-              ),
-              ...(catalogue ? { catalogue: { version: '3', bodies } } : {}),
-            };
+            snapshots.push(Array.isArray(scopes) ? [...scopes] : [...scopes.values()].flat());
+            const snap = await redis(t, scopes);
+            return { ...snap, ...(catalogue ? { catalogue: { version: '3', bodies } } : {}) };
           },
         ),
       };
@@ -213,7 +251,7 @@ describe('reconcile', () => {
       );
       const d: ReconcileDeps = {
         live,
-        history: { totalsByScope: async () => new Map([['all', totals(5)]]) },
+        history: { totalsByPartition: async () => sharesMap({ 0: { all: 5 } }) },
         campaigns: { keys, history: { totals: campaignTotals as never }, recheckMs: 5 },
         topic: 't',
         sleep: async () => undefined,
@@ -251,7 +289,7 @@ describe('reconcile', () => {
 
     it('names a tampered campaign counter once it still differs at a fresh cut', async () => {
       const { d } = deps(() => ({ 'campaign:month': 8 }), { 'campaign:month': 7 }, [def('month')]);
-      d.live.scanScopes = async () => ['all', 'campaign:month'];
+      d.live.scanShares = scanOf({ 0: { all: 5, 'campaign:month': 0 } });
       const r = await reconcile(d);
       expect(r.campaignRechecks).toBe(1);
       expect(r.comparison!.differences).toMatchObject([
@@ -263,7 +301,7 @@ describe('reconcile', () => {
     it('does not report a campaign scope that was only in flux (a backfill finishing)', async () => {
       let reads = 0;
       const { d } = deps(() => ({ 'campaign:month': reads++ < 2 ? 2 : 7 }), { 'campaign:month': 7 }, [def('month')]);
-      d.live.scanScopes = async () => ['all', 'campaign:month'];
+      d.live.scanShares = scanOf({ 0: { all: 5, 'campaign:month': 0 } });
       const r = await reconcile(d);
       expect(agrees(r)).toBe(true);
       expect(r).toMatchObject({ campaignRechecks: 1, comparison: { compared: 2, agreeing: 2 } });

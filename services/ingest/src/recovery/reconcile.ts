@@ -2,6 +2,7 @@ import { campaignScope, type Campaign } from '@livetally/campaigns';
 import {
   comparePartitions,
   compareTotals,
+  parsePartitionTag,
   scopeKind,
   type CatalogueKeys,
   type Comparison,
@@ -15,14 +16,15 @@ import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livet
 /**
  * Compares Redis with ClickHouse exactly, even while ingest keeps running.
  *
- * Cut 1: one atomic Redis read (MULTI/EXEC) takes every partition's applied offset
- * and the totals of every scope found by a SCAN just before; once ClickHouse holds
+ * Cut 1: one atomic Redis read (MULTI/EXEC) per partition takes its applied offset
+ * and its shares of the scopes a SCAN just before found on it; once ClickHouse holds
  * every partition through those offsets too (the workers' durable offsets reach them;
  * rows reach ClickHouse shortly after Redis), ClickHouse totals exactly the rows at or
  * below them, so both sides describe the same prefix of every partition.
  *
  * Scopes created between the SCAN and the atomic read (a new stream, while ingest
- * runs) show up in ClickHouse's answer but were not read from Redis. Retrying until
+ * runs), or that gained a share on another partition meanwhile (a host's new stream),
+ * show up in ClickHouse's answer but were not read from Redis there. Retrying until
  * no scope is new does not converge under steady ingest, so those scopes get a cut
  * of their own instead: a second atomic read of just them (with the offsets), and
  * ClickHouse's totals of just them at those offsets. Every scope is thus compared at
@@ -39,13 +41,12 @@ import { HISTORY_SCOPE_KINDS, type EventHistory, type LiveHistory } from '@livet
  */
 
 export interface ReconcileDeps {
-  live: Pick<LiveStateStore, 'scanScopes' | 'snapshot' | 'waitUntilDurable'>;
+  live: Pick<LiveStateStore, 'scanShares' | 'snapshot' | 'waitUntilDurable'>;
   /**
-   * ClickHouse's totals. With `totalsByPartition` (EventHistory has it) every partition's
-   * Redis share is compared with its own rows (ADR 0003), and a difference names its
-   * partition; without it, the shares' sums are compared with `totalsByScope`.
+   * ClickHouse's totals: every partition's Redis share is compared with its own rows
+   * (ADR 0003), and a difference names its partition.
    */
-  history: Pick<EventHistory, 'totalsByScope'> & Partial<Pick<EventHistory, 'totalsByPartition' | 'maxOffsets'>>;
+  history: Pick<EventHistory, 'totalsByPartition'> & Partial<Pick<EventHistory, 'maxOffsets'>>;
   /** Compares campaign scopes against the catalogue's definitions; left out, they are skipped. */
   campaigns?: { keys: CatalogueKeys; history: Pick<LiveHistory, 'totals'>; recheckMs?: number };
   topic: string;
@@ -108,9 +109,12 @@ interface DimensionOutcome {
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const run = startRun(deps);
   const { progress, kinds } = run;
-  const scanned = await run.timed('scan', () => deps.live.scanScopes());
-  progress(`Redis: ${scanned.length} scope key(s) found (SCAN); comparing kinds ${kinds.join(', ')}`);
-  const dims = await compareDimensionScopes(run, scanned.filter(run.dimensional));
+  const scanned = await run.timed('scan', () => deps.live.scanShares());
+  const { byPartition, campaignScopes, keys } = scannedScopes(run, scanned);
+  progress(
+    `Redis: ${keys} share key(s) found (SCAN) on ${byPartition.size} partition(s) of the topic; comparing kinds ${kinds.join(', ')}`,
+  );
+  const dims = await compareDimensionScopes(run, byPartition);
   if ('status' in dims) return notReady(run, dims);
   const unregisteredPartitions = await unregistered(run, dims.snap);
   if (unregisteredPartitions.length > 0)
@@ -121,15 +125,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   let campaigns: number | null = null;
   let campaignRechecks = 0;
   if (deps.campaigns) {
-    const outcome = await run.timed('campaigns', () =>
-      compareCampaignScopes(
-        run,
-        deps.campaigns!,
-        scanned.filter((s) => !run.dimensional(s)),
-      ),
-    );
-    if (outcome.status !== 'ready')
-      return notReady(run, { status: outcome.status, offsets: dims.snap.offsets, totals: new Map() });
+    const outcome = await run.timed('campaigns', () => compareCampaignScopes(run, deps.campaigns!, campaignScopes));
+    if (outcome.status !== 'ready') return notReady(run, { status: outcome.status, offsets: dims.snap.offsets });
     campaigns = outcome.campaigns;
     campaignRechecks = outcome.rechecks;
     redisScopes += outcome.redisScopes;
@@ -177,7 +174,7 @@ function startRun(deps: ReconcileDeps): ReconcileRun {
   };
 }
 
-function notReady(run: ReconcileRun, snap: LiveSnapshot): ReconcileResult {
+function notReady(run: ReconcileRun, snap: Pick<LiveSnapshot, 'status' | 'offsets'>): ReconcileResult {
   run.progress(
     snap.status === 'rebuilding'
       ? 'Redis: a rebuild is running; nothing to compare yet'
@@ -200,42 +197,94 @@ function notReady(run: ReconcileRun, snap: LiveSnapshot): ReconcileResult {
 }
 
 /**
- * Cut 1 over the scanned scopes, then a second cut of just the scopes created after the
- * SCAN; returns the snapshot that is not ready instead when Redis holds no live state.
+ * What the SCAN found: each partition of the topic with the dimension scopes it holds a
+ * share of, and the campaign scopes of any partition (compared at a cut of their own).
+ */
+function scannedScopes(
+  run: ReconcileRun,
+  scanned: ReadonlyMap<string, ReadonlySet<string>>,
+): { byPartition: Map<number, string[]>; campaignScopes: string[]; keys: number } {
+  const byPartition = new Map<number, string[]>();
+  const campaignScopes = new Set<string>();
+  let keys = 0;
+  for (const [tag, scopes] of scanned) {
+    keys += scopes.size;
+    const parsed = parsePartitionTag(tag);
+    const own: string[] | null = parsed?.topic === run.deps.topic ? [] : null;
+    for (const scope of scopes)
+      if (!run.dimensional(scope)) campaignScopes.add(scope);
+      else own?.push(scope);
+    if (own && parsed) byPartition.set(parsed.partition, own.sort());
+  }
+  return { byPartition, campaignScopes: [...campaignScopes].sort(), keys };
+}
+
+/**
+ * Cut 1 over each partition's scanned scopes, then a second cut of just the scopes
+ * ClickHouse found a share of that was not read; returns the snapshot that is not ready
+ * instead when Redis holds no live state.
  */
 async function compareDimensionScopes(
   run: ReconcileRun,
-  scopes: readonly string[],
+  byPartition: ReadonlyMap<number, readonly string[]>,
 ): Promise<DimensionOutcome | LiveSnapshot> {
   const { deps, progress, timed, timingsMs } = run;
   const { live, topic } = deps;
-  const snap = await timed('snapshot', () => live.snapshot(topic, scopes));
+  const snap = await timed('snapshot', () => live.snapshot(topic, byPartition));
   if (snap.status !== 'ready') return snap;
-  progress(`Redis: atomic snapshot of ${scopes.length} scope(s) and ${snap.offsets.size} applied offset(s)`);
+  progress(`Redis: atomic snapshot of ${snap.totals.size} scope(s) and ${snap.offsets.size} applied offset(s)`);
   await timed('snapshot', () => live.waitUntilDurable(topic, snap.offsets));
-  const hist = await timed('clickhouse', () => historyAt(deps, snap));
+  const hist = await timed('clickhouse', () => deps.history.totalsByPartition(topic, snap.offsets));
+  const clickhouseScopes = new Set<string>();
+  for (const m of hist.values()) for (const s of m.keys()) clickhouseScopes.add(s);
   progress(
-    `ClickHouse: totals of ${hist.scopes.size} scope(s) over the rows up to those offsets${hist.perPartition ? `, per partition (${hist.perPartition.size} with rows)` : ''}`,
+    `ClickHouse: totals of ${clickhouseScopes.size} scope(s) over the rows up to those offsets, per partition (${hist.size} with rows)`,
   );
 
-  const read = new Set(scopes);
-  const late = [...hist.scopes].filter((s) => !read.has(s));
+  const late = unread(hist, byPartition);
   const t = performance.now();
-  let comparison = compareAt(snap, hist, read);
+  let comparison = comparePartitions(without(snap.shares, late), without(hist, late), computable);
   timingsMs.compare += Math.round(performance.now() - t);
-  let redisScopes = present(snap.totals).size;
-  if (late.length > 0) {
-    progress(`  ${late.length} scope(s) were created after the SCAN; comparing them at a second cut`);
-    const snap2 = await timed('snapshot', () => live.snapshot(topic, late));
+  let redisScopes = countPresent(snap.totals, late);
+  if (late.size > 0) {
+    progress(`  ${late.size} scope(s) gained a share after the SCAN; comparing them at a second cut`);
+    const lateScopes = [...late].sort();
+    const snap2 = await timed('snapshot', () => live.snapshot(topic, lateScopes));
     if (snap2.status !== 'ready') return snap2;
     await timed('snapshot', () => live.waitUntilDurable(topic, snap2.offsets));
-    const hist2 = await timed('clickhouse', () => historyAt(deps, snap2, late));
+    const hist2 = await timed('clickhouse', () => deps.history.totalsByPartition(topic, snap2.offsets, lateScopes));
     const t2 = performance.now();
-    comparison = merge(comparison, compareAt(snap2, hist2, new Set(late)));
+    comparison = merge(comparison, comparePartitions(snap2.shares, hist2, computable));
     timingsMs.compare += Math.round(performance.now() - t2);
-    redisScopes += present(snap2.totals).size;
+    redisScopes += countPresent(snap2.totals);
   }
-  return { snap, comparison, late: late.length, redisScopes, clickhouseScopes: hist.scopes.size };
+  return { snap, comparison, late: late.size, redisScopes, clickhouseScopes: clickhouseScopes.size };
+}
+
+/** Scopes ClickHouse holds rows of on a partition whose share of them was not read. */
+function unread(
+  hist: ReadonlyMap<number, ReadonlyMap<string, RawTotals>>,
+  read: ReadonlyMap<number, readonly string[]>,
+): Set<string> {
+  const late = new Set<string>();
+  for (const [partition, scopes] of hist) {
+    const own = new Set(read.get(partition) ?? []);
+    for (const scope of scopes.keys()) if (!own.has(scope)) late.add(scope);
+  }
+  return late;
+}
+
+/** The shares of every scope but `left` (no copy when nothing is left out). */
+function without<T>(shares: ReadonlyMap<number, ReadonlyMap<string, T>>, left: ReadonlySet<string>) {
+  if (left.size === 0) return shares;
+  return new Map([...shares].map(([p, scopes]) => [p, new Map([...scopes].filter(([s]) => !left.has(s)))]));
+}
+
+/** Scopes whose key exists (an empty hash is a missing key), but those of `left`. */
+function countPresent(totals: ReadonlyMap<string, RawTotals>, left: ReadonlySet<string> = new Set()): number {
+  let n = 0;
+  for (const [scope, hash] of totals) if (!left.has(scope) && Object.keys(hash).length > 0) n++;
+  return n;
 }
 
 /**
@@ -251,41 +300,6 @@ async function unregistered(run: ReconcileRun, snap: LiveSnapshot): Promise<numb
   if (missing.length === 0) return [];
   const again = await run.timed('snapshot', () => live.snapshot(topic, []));
   return missing.filter((p) => !again.offsets.has(p)).sort((a, b) => a - b);
-}
-
-/** ClickHouse at a snapshot's offsets: per partition when both sides can split, else summed per scope. */
-interface HistoryAtCut {
-  scopes: Set<string>;
-  summed?: Map<string, RawTotals>;
-  perPartition?: Map<number, Map<string, RawTotals>>;
-}
-
-async function historyAt(deps: ReconcileDeps, snap: LiveSnapshot, only?: readonly string[]): Promise<HistoryAtCut> {
-  const { history, topic } = deps;
-  if (history.totalsByPartition && snap.shares) {
-    const perPartition: Map<number, Map<string, RawTotals>> = await history.totalsByPartition(
-      topic,
-      snap.offsets,
-      only,
-    );
-    const scopes = new Set<string>();
-    for (const m of perPartition.values()) for (const s of m.keys()) scopes.add(s);
-    return { scopes, perPartition };
-  }
-  const summed: Map<string, RawTotals> = only
-    ? await history.totalsByScope(topic, snap.offsets, only)
-    : await history.totalsByScope(topic, snap.offsets);
-  return { scopes: new Set(summed.keys()), summed };
-}
-
-/** The scopes of `read` at one cut: each partition's share against its rows (ADR 0003), or the sums. */
-function compareAt(snap: LiveSnapshot, hist: HistoryAtCut, read: ReadonlySet<string>): Comparison {
-  if (hist.perPartition && snap.shares) {
-    const keep = (m: ReadonlyMap<number, ReadonlyMap<string, RawTotals>>) =>
-      new Map([...m].map(([p, scopes]) => [p, new Map([...scopes].filter(([s]) => read.has(s)))]));
-    return comparePartitions(keep(snap.shares), keep(hist.perPartition), computable);
-  }
-  return compareTotals(present(snap.totals), new Map([...hist.summed!].filter(([s]) => read.has(s))), computable);
 }
 
 /**
@@ -395,7 +409,7 @@ function present(totals: ReadonlyMap<string, RawTotals>): Map<string, RawTotals>
   return new Map([...totals].filter(([, hash]) => Object.keys(hash).length > 0));
 }
 
-function offsetsOf(snap: LiveSnapshot): Record<string, string> {
+function offsetsOf(snap: Pick<LiveSnapshot, 'offsets'>): Record<string, string> {
   return Object.fromEntries([...snap.offsets].map(([p, o]) => [String(p), o]));
 }
 
