@@ -24,6 +24,7 @@ import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
 import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
+import { MONTH_EVENTS_AT_SCALE_1, MONTH_FINGERPRINTS_PER_BUCKET, monthDedupBuckets } from '../lib/month-dedup';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
 import type { MonthProducerApplied, MonthProducerMessage } from '../workers/month-producer';
 import { appliedCount } from './ingest';
@@ -47,6 +48,8 @@ export interface MonthResult {
   events: number;
   workers: number;
   partitions: number;
+  /** INGEST_DEDUP_BUCKETS_PER_HOUR of the workers and the rebuild (absent from results before it was sized). */
+  dedupBucketsPerHour?: number;
   /** First produce to everything applied in Redis and stored in ClickHouse. */
   wallS: number;
   /** events ÷ wallS: the pipeline's rate. */
@@ -249,9 +252,13 @@ export const month: Scenario<MonthResult> = {
     const to = parseShanghaiTime(SHENZHEN_FACTS.campaignTo);
     const plan = summarisePlan(SEED, scale, from, to, 'shanghai', CITIES).cities[0]!;
     log(
-      `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(286e6 * scale)} events); ${workers} worker(s), ${partitions} partitions`,
+      `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(MONTH_EVENTS_AT_SCALE_1 * scale)} events); ${workers} worker(s), ${partitions} partitions`,
     );
-    const disk = ensureMonthFits(Math.ceil(286e6 * scale), partitions);
+    const disk = ensureMonthFits(Math.ceil(MONTH_EVENTS_AT_SCALE_1 * scale), partitions);
+    const dedupBuckets = ctx.opts.monthDedupBuckets ?? monthDedupBuckets(scale, partitions);
+    log(
+      `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${ctx.opts.monthDedupBuckets === null ? `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket` : '--month-dedup-buckets'})`,
+    );
     log(`free disk ${fmtGiB(disk.freeBytes)}; the month adds ${describeEstimate(disk.estimate)}`);
     const run = uniqueName('bench_month');
     const topic = `lt.${run}`;
@@ -286,6 +293,7 @@ export const month: Scenario<MonthResult> = {
         KAFKA_TOPIC: topic,
         KAFKA_DLQ_TOPIC: dlqTopic,
         KAFKA_GROUP_ID: run,
+        INGEST_DEDUP_BUCKETS_PER_HOUR: String(dedupBuckets),
       };
       const ingest = await startWorkers(workers, workerEnv);
       for (const [i, w] of ingest.entries()) procs.set(`worker${i + 1}`, w.child);
@@ -469,6 +477,7 @@ export const month: Scenario<MonthResult> = {
         events,
         workers,
         partitions,
+        dedupBucketsPerHour: dedupBuckets,
         wallS: Math.round(wallS * 10) / 10,
         eventsPerSec: Math.round(events / wallS),
         produceEventsPerSec: Math.round(events / Math.max(0.001, result!.seconds - result!.lagWaitS)),
