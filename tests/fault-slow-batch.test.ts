@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startChdb, startRedis, type DedicatedService } from './support/dedicated';
+import { startChdb, startRedis, tearDown, type DedicatedService } from './support/dedicated';
 import { ownerGenerations, startFaultRun, type FaultRun } from './support/fault-run';
 import { waitFor } from './support/stack';
 
@@ -25,8 +25,7 @@ let r: FaultRun | undefined;
 
 afterAll(async () => {
   chdb?.signal('SIGCONT');
-  await r?.close();
-  await Promise.all([redis?.remove(), chdb?.remove()]);
+  await tearDown([['the fault run', () => r?.close()]], [redis, chdb]);
 });
 
 describe('fault: ClickHouse stalls longer than the session timeout', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChdb, startRedis, type DedicatedService } from './support/dedicated';
+import { startChdb, startRedis, tearDown, type DedicatedService } from './support/dedicated';
 import { startOutageRun, type OutageRun } from './support/outage';
 import { STACK } from './support/stack';
 
@@ -20,8 +20,7 @@ describe('outage: ClickHouse stops and returns', () => {
   });
 
   afterAll(async () => {
-    await run?.close().catch(() => undefined);
-    await Promise.all([redis?.remove(), chdb?.remove()]);
+    await tearDown([['the outage run', () => run?.close()]], [redis, chdb]);
   });
 
   it('stops taking batches, reports not ready, and resumes without loss or duplicates', async () => {

@@ -17,8 +17,8 @@ export const RECOVERY_TARGET_S = 600;
 /** Each command is stopped after three times the target: the run reports it, it does not hang. */
 const COMMAND_TIMEOUT_MS = 3 * RECOVERY_TARGET_S * 1000;
 const HOUR_MS = 3_600_000;
-/** The workers' dedup window (INGEST_DEDUP_WINDOW_SECONDS, default), for the count of rows it holds in the replay. */
-const DEFAULT_DEDUP_WINDOW_MS = HOUR_MS;
+/** The workers' dedup window when their environment does not set one (INGEST_DEDUP_WINDOW_SECONDS). */
+const DEFAULT_DEDUP_WINDOW_S = 3_600;
 
 /**
  * Which resend fingerprints the rebuild restored, and why that many. The replay ingests
@@ -34,8 +34,11 @@ export interface FingerprintWindow {
   /** Rows of the month's busiest event hour; and of an average hour (rows ÷ the month's hours). */
   busiestHourRows: number;
   averageHourRows: number;
-  /** Rows the workers' default window (1 h before the newest row) holds in this replay: what the rebuild would restore without the setting. */
-  rowsInDefaultWindow: number;
+  /** The workers' window (INGEST_DEDUP_WINDOW_SECONDS), ms, and the rows it holds before the newest: what the rebuild would restore without the setting. */
+  workersWindowMs: number;
+  rowsInWorkersWindow: number;
+  /** Results before the workers' window was set: the rows of the default hour. */
+  rowsInDefaultWindow?: number;
   note: string;
 }
 
@@ -91,6 +94,7 @@ async function fingerprintWindow(
   run: string,
   topic: string,
   monthMs: number,
+  workersWindowMs: number,
 ): Promise<FingerprintWindow & { rows: number }> {
   const ch = benchClickhouse(run, COMMAND_TIMEOUT_MS);
   try {
@@ -100,7 +104,7 @@ async function fingerprintWindow(
     };
     const span = await one<{ rows: string; first: string; last: string; recent: string }>(
       `SELECT count() AS rows, toUnixTimestamp64Milli(min(ingested_at)) AS first, toUnixTimestamp64Milli(max(ingested_at)) AS last,
-        countIf(ingested_at >= (SELECT max(ingested_at) FROM lt_events WHERE topic = {topic:String}) - toIntervalMillisecond(${DEFAULT_DEDUP_WINDOW_MS})) AS recent
+        countIf(ingested_at >= (SELECT max(ingested_at) FROM lt_events WHERE topic = {topic:String}) - toIntervalMillisecond(${workersWindowMs})) AS recent
        FROM lt_events WHERE topic = {topic:String}`,
     );
     const hours = await one<{ busiest: string }>(
@@ -116,9 +120,10 @@ async function fingerprintWindow(
       ingestSpanMs,
       busiestHourRows,
       averageHourRows: Math.round(rows / (monthMs / HOUR_MS)),
-      rowsInDefaultWindow: Number(span.recent),
+      workersWindowMs,
+      rowsInWorkersWindow: Number(span.recent),
       note:
-        `the replay stored ${fmtInt(rows)} rows in ${fmtNum(ingestSpanMs / 1000)} s, so the workers' 1 h window holds ${fmtInt(Number(span.recent))} of them; ` +
+        `the replay stored ${fmtInt(rows)} rows in ${fmtNum(ingestSpanMs / 1000)} s, so the workers' ${fmtNum(workersWindowMs / 1000)} s window holds ${fmtInt(Number(span.recent))} of them; ` +
         `the rebuild restores the fingerprints of the last ${windowMs} ms of the replay instead: the month's busiest hour (${fmtInt(busiestHourRows)} rows) at the replay's pace, what a real month's last hour holds at most ` +
         `(a worker's insert stores its rows with one ingested_at, so whole inserts count: more rows than that, at small scales many more)`,
     };
@@ -152,7 +157,8 @@ export async function recoverMonth(input: RecoveryInput): Promise<MonthRecovery>
   const { log } = input;
   const deletedKeys = await deletePrefix(input.redis, input.run);
   log(`recovery: Redis lost every key of the run (${fmtInt(deletedKeys)} deleted); the workers keep running`);
-  const window = await fingerprintWindow(input.run, input.topic, input.monthMs);
+  const workersWindowS = Number(input.workerEnv.INGEST_DEDUP_WINDOW_SECONDS ?? DEFAULT_DEDUP_WINDOW_S);
+  const window = await fingerprintWindow(input.run, input.topic, input.monthMs, workersWindowS * 1000);
   log(`recovery: ${window.note}`);
   const env = {
     ...input.workerEnv,
@@ -216,7 +222,8 @@ export async function recoverMonth(input: RecoveryInput): Promise<MonthRecovery>
       ingestSpanMs: window.ingestSpanMs,
       busiestHourRows: window.busiestHourRows,
       averageHourRows: window.averageHourRows,
-      rowsInDefaultWindow: window.rowsInDefaultWindow,
+      workersWindowMs: window.workersWindowMs,
+      rowsInWorkersWindow: window.rowsInWorkersWindow,
       note: window.note,
     },
     reconcile,

@@ -352,7 +352,7 @@ function addRecoveryRows(
   add(
     'month',
     'rebuild: resend fingerprints restored',
-    `${fmtInt(r.rebuild.fingerprints ?? 0)}: rows of the last ${fmtInt(r.fingerprintWindow.windowMs)} ms of the replay (busiest hour ${fmtInt(r.fingerprintWindow.busiestHourRows)} rows at its pace; the 1 h window would hold ${fmtInt(r.fingerprintWindow.rowsInDefaultWindow)})`,
+    `${fmtInt(r.rebuild.fingerprints ?? 0)}: rows of the last ${fmtInt(r.fingerprintWindow.windowMs)} ms of the replay (busiest hour ${fmtInt(r.fingerprintWindow.busiestHourRows)} rows at its pace; the workers' ${fmtNum((r.fingerprintWindow.workersWindowMs ?? 3_600_000) / 1000)} s window would hold ${fmtInt(r.fingerprintWindow.rowsInWorkersWindow ?? r.fingerprintWindow.rowsInDefaultWindow ?? 0)})`,
   );
   add('month', 'reconcile steps', describeSteps(r.reconcile.stepsS));
   add(

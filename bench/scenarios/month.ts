@@ -24,7 +24,12 @@ import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
 import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
-import { MONTH_EVENTS_AT_SCALE_1, MONTH_FINGERPRINTS_PER_BUCKET, monthDedupBuckets } from '../lib/month-dedup';
+import {
+  MONTH_DEDUP_WINDOW_S,
+  MONTH_EVENTS_AT_SCALE_1,
+  MONTH_FINGERPRINTS_PER_BUCKET,
+  monthDedupBuckets,
+} from '../lib/month-dedup';
 import { benchClickhouse, deletePrefix, dropDatabase, markFreshDeployment } from '../lib/stores';
 import type { MonthProducerApplied, MonthProducerMessage } from '../workers/month-producer';
 import { appliedCount } from './ingest';
@@ -38,6 +43,10 @@ import { appliedCount } from './ingest';
  * every figure is read on REST, on a WebSocket snapshot of the campaign's totals channel,
  * on the campaign API (history of its window) and on the history API, and compared with
  * the plan's exact totals (sales, views, sessions) and with what was sent (the rest).
+ * The workers' resend fingerprints are sized as an operator would size them for the
+ * month, and kept for the replay's equivalent of the real month's window
+ * (bench/lib/month-dedup.ts): Redis then holds what the real month would need, not a
+ * third of the month's fingerprints.
  */
 
 export interface MonthResult {
@@ -50,6 +59,8 @@ export interface MonthResult {
   partitions: number;
   /** INGEST_DEDUP_BUCKETS_PER_HOUR of the workers and the rebuild (absent from results before it was sized). */
   dedupBucketsPerHour?: number;
+  /** INGEST_DEDUP_WINDOW_SECONDS of the workers and the rebuild (absent from results before it was set). */
+  dedupWindowS?: number;
   /** First produce to everything applied in Redis and stored in ClickHouse. */
   wallS: number;
   /** events ÷ wallS: the pipeline's rate. */
@@ -257,7 +268,7 @@ export const month: Scenario<MonthResult> = {
     const disk = ensureMonthFits(Math.ceil(MONTH_EVENTS_AT_SCALE_1 * scale), partitions);
     const dedupBuckets = ctx.opts.monthDedupBuckets ?? monthDedupBuckets(scale, partitions);
     log(
-      `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${ctx.opts.monthDedupBuckets === null ? `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket` : '--month-dedup-buckets'})`,
+      `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${ctx.opts.monthDedupBuckets === null ? `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket` : '--month-dedup-buckets'}), kept ${MONTH_DEDUP_WINDOW_S} s (the month's busiest hour at the replay's pace: bench/lib/month-dedup.ts)`,
     );
     log(`free disk ${fmtGiB(disk.freeBytes)}; the month adds ${describeEstimate(disk.estimate)}`);
     const run = uniqueName('bench_month');
@@ -294,6 +305,7 @@ export const month: Scenario<MonthResult> = {
         KAFKA_DLQ_TOPIC: dlqTopic,
         KAFKA_GROUP_ID: run,
         INGEST_DEDUP_BUCKETS_PER_HOUR: String(dedupBuckets),
+        INGEST_DEDUP_WINDOW_SECONDS: String(MONTH_DEDUP_WINDOW_S),
       };
       const ingest = await startWorkers(workers, workerEnv);
       for (const [i, w] of ingest.entries()) procs.set(`worker${i + 1}`, w.child);
@@ -478,6 +490,7 @@ export const month: Scenario<MonthResult> = {
         workers,
         partitions,
         dedupBucketsPerHour: dedupBuckets,
+        dedupWindowS: MONTH_DEDUP_WINDOW_S,
         wallS: Math.round(wallS * 10) / 10,
         eventsPerSec: Math.round(events / wallS),
         produceEventsPerSec: Math.round(events / Math.max(0.001, result!.seconds - result!.lagWaitS)),
