@@ -17,6 +17,8 @@ import {
   type RankDimension,
   type RankMeasure,
   type Rollup,
+  VIEWER_ROWS,
+  VIEWER_SKETCHES,
 } from '@livetally/history';
 import { buildDataset } from '../services/simulator/src/dataset';
 import { STACK, uniqueName } from './support/stack';
@@ -26,6 +28,9 @@ import { STACK, uniqueName } from './support/stack';
  * (totals, series, rankings, a rank, campaign filters) over aligned and unaligned ranges:
  * HistoryQueries is made to read only the minute rollup, the hour or the day rollup with
  * minute edges, or all of them, and the answers must be equal, unique viewers included.
+ * Where the viewer sketches answer unique viewers (ADR 0004: a kept scope over whole
+ * Asia/Shanghai days), the sums must be equal and the viewers must be exactly
+ * `uniqCombined(14)` of the same rows of lt_events, and within its error of `uniq`'s.
  *
  * Two databases: one created new, and one upgraded while it held rows, with rows written
  * during the migration (which two processes run at once) and after it, so the upgraded
@@ -199,6 +204,7 @@ describe('every rollup gives the minute rollup’s answer', () => {
     expect((await rs.json<{ rollup_table: string }>()).map((r) => r.rollup_table)).toEqual([
       DAY_ROLLUP.table,
       HOUR_ROLLUP.table,
+      VIEWER_SKETCHES.table,
     ]);
     // Rows written during the migration fell on both sides of the fence: the fill and the views each took some.
     const sides = await client.query({
@@ -224,6 +230,7 @@ async function expectSameAnswers(client: ClickHouseClient, events: LiveEvent[]):
         name,
         new HistoryQueries(client, {
           rollups,
+          viewerSketches: false,
           onPlan: (tables) => tables.forEach((t) => read.set(name, (read.get(name) ?? new Set()).add(t))),
         }),
       ] as const,
@@ -247,4 +254,53 @@ async function expectSameAnswers(client: ClickHouseClient, events: LiveEvent[]):
   expect([...read.get('hour + minute edges')!]).toContain(HOUR_ROLLUP.table);
   expect([...read.get('day + minute edges')!]).toContain(DAY_ROLLUP.table);
   expect([...read.get('day, hour, minute')!].sort()).toEqual(ROLLUPS.map((r) => r.table).sort());
+  await expectSketchedViewers(client, minute, events);
+}
+
+/** Questions the viewer sketches answer: whole Asia/Shanghai days, a scope they keep. */
+async function expectSketchedViewers(client: ClickHouseClient, minute: HistoryQueries, events: LiveEvent[]) {
+  const [, from, to] = RANGES[0]!;
+  const read = new Set<string>();
+  const sketched = new HistoryQueries(client, { onPlan: (tables) => tables.forEach((t) => read.add(t)) });
+  const top = (key: (e: LiveEvent) => string) => {
+    const n = new Map<string, number>();
+    for (const e of events) n.set(key(e), (n.get(key(e)) ?? 0) + 1);
+    return [...n].sort((a, b) => b[1] - a[1])[0]![0];
+  };
+  const subjects: [HistorySubject, string][] = [
+    [{ kind: 'all' }, '1'],
+    [{ kind: 'city', value: 'Guangzhou' }, "city = 'Guangzhou'"],
+    [{ kind: 'district', value: top((e) => e.district) }, `district = '${top((e) => e.district)}'`],
+    [{ kind: 'platform', value: top((e) => e.platform) }, `platform = '${top((e) => e.platform)}'`],
+  ];
+  /** uniqCombined(14) of the viewers of lt_events' rows in [start, end) about the subject. */
+  const direct = async (where: string, start: number, end: number) => {
+    const rs = await client.query({
+      query: `SELECT toUInt64(uniqCombined(14)(${VIEWER_ROWS.column})) AS v FROM lt_events
+        WHERE ${VIEWER_ROWS.where} AND ${where} AND ts >= fromUnixTimestamp64Milli({start:Int64}) AND ts < fromUnixTimestamp64Milli({end:Int64})`,
+      query_params: { start, end },
+      format: 'JSONEachRow',
+    });
+    return Number((await rs.json<{ v: string }>())[0]!.v);
+  };
+  const withinError = (estimate: number, uniq: number) => Math.abs(estimate - uniq) <= Math.max(2, 0.02 * uniq);
+  for (const [subject, where] of subjects) {
+    const [got, want] = await Promise.all([sketched.totals(subject, from, to), minute.totals(subject, from, to)]);
+    expect({ ...got, uniqueViewers: 0 }).toEqual({ ...want, uniqueViewers: 0 });
+    expect(got.uniqueViewers).toBe(await direct(where, from, to));
+    expect(withinError(got.uniqueViewers, want.uniqueViewers), `${got.uniqueViewers} vs ${want.uniqueViewers}`).toBe(
+      true,
+    );
+
+    const [days, minuteDays] = await Promise.all([
+      sketched.series(subject, from, to, 'day'),
+      minute.series(subject, from, to, 'day'),
+    ]);
+    expect(days.map((d) => ({ ...d, uniqueViewers: 0 }))).toEqual(minuteDays.map((d) => ({ ...d, uniqueViewers: 0 })));
+    for (const day of days) {
+      const start = Date.parse(`${day.bucket}+08:00`);
+      expect(day.uniqueViewers).toBe(await direct(where, start, start + DAY));
+    }
+  }
+  expect(read).toContain(VIEWER_SKETCHES.table);
 }

@@ -11,6 +11,7 @@ import { ROLLUP_SUMS, leaderboardRollupSql, rollupColumn } from './counting-sql'
 import { filledRollups } from './rollup-fill';
 import { ROLLUPS, planRollups, type Rollup, type RollupNeeds } from './rollups';
 import { scopeColumn } from './rows';
+import { VIEWER_SKETCHES, sketchQuery, sketchRange, type SketchRange } from './viewer-sketches';
 
 /** What a history query is about: one scope, or a campaign's filters. */
 export type HistorySubject =
@@ -26,7 +27,10 @@ export type RankMeasure = LeaderboardMeasure;
 
 export interface HistoryMeasures extends MeasureTotals {
   netSalesFen: number;
-  /** Estimated distinct viewers (ClickHouse uniq). */
+  /**
+   * Estimated distinct viewers: ClickHouse `uniq` over the rollups' states, or, for a scope
+   * the viewer sketches keep over whole Asia/Shanghai days, `uniqCombined(14)` (ADR 0004).
+   */
   uniqueViewers: number;
   /** Distinct hosts with any event. */
   activeHosts: number;
@@ -38,16 +42,16 @@ const COLUMN = Object.fromEntries(RANK_DIMENSIONS.map((d) => [d, scopeColumn(d)!
  * The answer's measures over rows that keep host_id, or the distinct hosts as a uniqExact
  * state `hosts` (the hour rollup's rows, and the parts several rollups give, partialMeasures).
  */
-function measures(hosts: 'host_id' | 'hosts'): string {
+function measures(hosts: 'host_id' | 'hosts', viewers: boolean): string {
   return `${ROLLUP_SUMS},
   sum(${rollupColumn('salesFen')}) - sum(${rollupColumn('refundsFen')}) AS netSalesFen,
-  uniqMerge(viewers) AS uniqueViewers, ${hosts === 'host_id' ? 'uniqExact(host_id)' : 'uniqExactMerge(hosts)'} AS activeHosts`;
+  ${viewers ? 'uniqMerge(viewers) AS uniqueViewers, ' : ''}${hosts === 'host_id' ? 'uniqExact(host_id)' : 'uniqExactMerge(hosts)'} AS activeHosts`;
 }
 
-/** One rollup's part of the measures, for `measures('hosts')` to combine with the other parts. */
-function partialMeasures(rollup: Rollup): string {
+/** One rollup's part of the measures, for `measures('hosts', …)` to combine with the other parts. */
+function partialMeasures(rollup: Rollup, viewers: boolean): string {
   return `${MEASURE_NAMES.map((m) => `sum(${rollupColumn(m)}) AS ${rollupColumn(m)}`).join(', ')},
-  uniqMergeState(viewers) AS viewers, ${rollup.hostColumn ? 'uniqExactState(host_id)' : 'uniqExactMergeState(hosts)'} AS hosts`;
+  ${viewers ? 'uniqMergeState(viewers) AS viewers, ' : ''}${rollup.hostColumn ? 'uniqExactState(host_id)' : 'uniqExactMergeState(hosts)'} AS hosts`;
 }
 
 /** WHERE fragments come from a fixed set; every value travels as a query parameter. */
@@ -83,8 +87,10 @@ function toNumbers<T>(row: Record<string, string | number>): T {
 export interface HistoryQueriesOptions {
   /** The rollups it may read, coarsest first, ending with the minute rollup (default: every rollup). */
   rollups?: readonly Rollup[];
-  /** Told the tables each question reads, in order. */
+  /** Told the tables each question reads, in order (the viewer sketches last, when read). */
   onPlan?: (tables: string[]) => void;
+  /** Read unique viewers from the viewer sketches where they can answer (ADR 0004); default true. */
+  viewerSketches?: boolean;
 }
 
 /** One rollup's FROM … WHERE … for a part of the range. */
@@ -118,16 +124,32 @@ export class HistoryQueries {
     return (await rs.json<Record<string, string | number>>()).map((r) => toNumbers<T>(r));
   }
 
+  /** Which of `tables` (fenced ones) are filled, looked up again while one is not, at most every FILLED_RECHECK_MS. */
+  private async filledOf(tables: readonly string[]): Promise<Set<string>> {
+    const missing = tables.some((t) => !this.filled?.tables.has(t));
+    if (missing && (!this.filled || Date.now() - this.filled.at > FILLED_RECHECK_MS))
+      this.filled = { tables: await filledRollups(this.client), at: Date.now() };
+    return this.filled?.tables ?? new Set();
+  }
+
   /** The rollups it may read now: a fenced one once its fill is done. */
   private async available(): Promise<readonly Rollup[]> {
     const allowed = this.options.rollups ?? ROLLUPS;
-    const fenced = allowed.filter((r) => r.fenced);
-    const missing = fenced.some((r) => !this.filled?.tables.has(r.table));
-    if (missing && (!this.filled || Date.now() - this.filled.at > FILLED_RECHECK_MS)) {
-      const tables = await filledRollups(this.client);
-      this.filled = { tables, at: Date.now() };
-    }
-    return allowed.filter((r) => !r.fenced || this.filled!.tables.has(r.table));
+    const filled = await this.filledOf(allowed.filter((r) => r.fenced).map((r) => r.table));
+    return allowed.filter((r) => !r.fenced || filled.has(r.table));
+  }
+
+  /** The days whose viewer sketches answer the question's unique viewers; null: the rollups' states do. */
+  private async sketches(
+    subject: HistorySubject,
+    from: number,
+    to: number,
+    series?: { granularity: Granularity; timeZone: string },
+  ): Promise<SketchRange | null> {
+    if (this.options.viewerSketches === false) return null;
+    const range = sketchRange(subject, from, to, series);
+    if (!range) return null;
+    return (await this.filledOf([VIEWER_SKETCHES.table])).has(VIEWER_SKETCHES.table) ? range : null;
   }
 
   /** The rollups that answer the question over [from, to), each with its range and the subject; values go to `params`. */
@@ -137,9 +159,10 @@ export class HistoryQueries {
     from: number,
     to: number,
     params: Record<string, unknown>,
+    sketched: SketchRange | null = null,
   ): Promise<Source[]> {
     const segments = planRollups(await this.available(), needs, from, to);
-    this.options.onPlan?.(segments.map((s) => s.rollup.table));
+    this.options.onPlan?.([...segments.map((s) => s.rollup.table), ...(sketched ? [VIEWER_SKETCHES.table] : [])]);
     const about = subjectWhere(subject, params);
     return segments.map(({ rollup, from: start, to: end }, i) => {
       Object.assign(params, { [`from${i}`]: start, [`to${i}`]: end });
@@ -154,14 +177,21 @@ export class HistoryQueries {
   /** Totals over [from, to) — a campaign's window, a day, any range. */
   async totals(subject: HistorySubject, from: number, to: number): Promise<HistoryMeasures> {
     const params: Record<string, unknown> = {};
-    const sources = await this.sources({ host: subject.kind === 'host' }, subject, from, to, params);
+    const sketched = await this.sketches(subject, from, to);
+    const sources = await this.sources({ host: subject.kind === 'host' }, subject, from, to, params, sketched);
+    const viewers = !sketched;
     const [only] = sources;
     const query =
       sources.length === 1
-        ? `SELECT ${measures(hostsIn(only!.rollup))} ${only!.sql}`
-        : `SELECT ${measures('hosts')} FROM (${sources.map((s) => `SELECT ${partialMeasures(s.rollup)} ${s.sql}`).join(' UNION ALL ')})`;
-    const [row] = await this.rows<HistoryMeasures>(query, params);
-    return row!;
+        ? `SELECT ${measures(hostsIn(only!.rollup), viewers)} ${only!.sql}`
+        : `SELECT ${measures('hosts', viewers)} FROM (${sources.map((s) => `SELECT ${partialMeasures(s.rollup, viewers)} ${s.sql}`).join(' UNION ALL ')})`;
+    if (!sketched) return (await this.rows<HistoryMeasures>(query, params))[0]!;
+    const sketch = sketchQuery(sketched, false, BUCKET_FORMAT);
+    const [[row], [estimate]] = await Promise.all([
+      this.rows<Omit<HistoryMeasures, 'uniqueViewers'>>(query, params),
+      this.rows<{ uniqueViewers: number }>(sketch.query, sketch.params),
+    ]);
+    return withViewers(row!, estimate?.uniqueViewers ?? 0);
   }
 
   /** A time series at minute, hour or day granularity; buckets in the given zone, empty ones omitted. */
@@ -174,7 +204,9 @@ export class HistoryQueries {
   ): Promise<(HistoryMeasures & { bucket: string })[]> {
     const params: Record<string, unknown> = { tz: timeZone };
     const needs = { host: subject.kind === 'host', series: { granularity, timeZone } };
-    const sources = await this.sources(needs, subject, from, to, params);
+    const sketched = await this.sketches(subject, from, to, needs.series);
+    const viewers = !sketched;
+    const sources = await this.sources(needs, subject, from, to, params, sketched);
     const bucketOf = (column: string) =>
       ({
         minute: `toStartOfMinute(${column})`,
@@ -184,11 +216,21 @@ export class HistoryQueries {
     const [only] = sources;
     const query =
       sources.length === 1
-        ? `SELECT formatDateTime(${bucketOf(only!.rollup.grain)}, ${BUCKET_FORMAT}) AS bucket, ${measures(hostsIn(only!.rollup))} ${only!.sql} GROUP BY bucket ORDER BY bucket`
-        : `SELECT formatDateTime(b, ${BUCKET_FORMAT}) AS bucket, ${measures('hosts')} FROM (${sources
-            .map((s) => `SELECT ${bucketOf(s.rollup.grain)} AS b, ${partialMeasures(s.rollup)} ${s.sql} GROUP BY b`)
+        ? `SELECT formatDateTime(${bucketOf(only!.rollup.grain)}, ${BUCKET_FORMAT}) AS bucket, ${measures(hostsIn(only!.rollup), viewers)} ${only!.sql} GROUP BY bucket ORDER BY bucket`
+        : `SELECT formatDateTime(b, ${BUCKET_FORMAT}) AS bucket, ${measures('hosts', viewers)} FROM (${sources
+            .map(
+              (s) =>
+                `SELECT ${bucketOf(s.rollup.grain)} AS b, ${partialMeasures(s.rollup, viewers)} ${s.sql} GROUP BY b`,
+            )
             .join(' UNION ALL ')}) GROUP BY bucket ORDER BY bucket`;
-    return this.rows(query, params);
+    if (!sketched) return this.rows(query, params);
+    const sketch = sketchQuery(sketched, true, BUCKET_FORMAT);
+    const [rows, estimates] = await Promise.all([
+      this.rows<Omit<HistoryMeasures, 'uniqueViewers'> & { bucket: string }>(query, params),
+      this.rows<{ bucket: string; uniqueViewers: number }>(sketch.query, { ...sketch.params, tz: timeZone }),
+    ]);
+    const byBucket = new Map(estimates.map((e) => [e.bucket, e.uniqueViewers]));
+    return rows.map((r) => withViewers(r, byBucket.get(r.bucket) ?? 0));
   }
 
   /** Top-N members of a dimension by a measure over a range, optionally within a subject. */
@@ -228,6 +270,15 @@ export class HistoryQueries {
     );
     return row ? { rank: row.rank, of: row.of, value: row.value } : null;
   }
+}
+
+/** A row of measures read without viewers, with the sketches' estimate in the answer's usual place. */
+function withViewers<T extends Omit<HistoryMeasures, 'uniqueViewers'>>(
+  row: T,
+  uniqueViewers: number,
+): T & { uniqueViewers: number } {
+  const { activeHosts, ...rest } = row;
+  return { ...rest, uniqueViewers, activeHosts } as T & { uniqueViewers: number };
 }
 
 function hostsIn(rollup: Rollup): 'host_id' | 'hosts' {

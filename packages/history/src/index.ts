@@ -50,6 +50,7 @@ export {
   type RollupNeeds,
   type RollupSegment,
 } from './rollups';
+export { VIEWER_SKETCHES, VIEWER_SKETCH_KINDS, sketchRange, type SketchRange } from './viewer-sketches';
 export { CampaignBackfillQueries, type BackfillSlice, type BackfillAggregates } from './campaign-backfill';
 export { campaignSliceWhere } from './campaign-backfill';
 export {

@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Measure } from '@livetally/events';
 import { rollupColumnDefinition, rollupTableDefinition } from './counting-sql';
-import { FILLS_TABLE, fillRollups, rollupViewQuery } from './rollup-fill';
+import { FILLS_TABLE, derivedRollup, derivedViewQuery, fillRollups, type DerivedTable } from './rollup-fill';
 import { DAY_ROLLUP, HOUR_ROLLUP, MINUTE_ROLLUP, ROLLUPS, type Rollup } from './rollups';
 import { EVENT_ROW_COLUMNS } from './rows';
+import { VIEWER_SKETCHES, VIEWER_SKETCH_TABLE } from './viewer-sketches';
 
 export interface Migration {
   version: number;
@@ -183,7 +184,17 @@ export const MIGRATIONS: Migration[] = [
     statements: [FILLS_TABLE, rollupTableDefinition(HOUR_ROLLUP), rollupTableDefinition(DAY_ROLLUP)],
     refreshesRollupView: true,
   },
+  {
+    version: 7,
+    name: 'unique viewers per day and scope as fixed-size sketches (ADR 0004)',
+    // Its view is created and the rows already stored filled in by settleRollups.
+    statements: [VIEWER_SKETCH_TABLE],
+    refreshesRollupView: true,
+  },
 ];
+
+/** Every table a view fills from lt_events: the rollups, then the viewer sketches. */
+const DERIVED_TABLES: readonly DerivedTable[] = [...ROLLUPS.map(derivedRollup), VIEWER_SKETCHES];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS lt_schema_migrations (
   version UInt32,
@@ -214,29 +225,29 @@ export async function migrate(client: ClickHouseClient, migrations: Migration[] 
 }
 
 /**
- * Points the view of every rollup that exists at the counting rule's query (creating the
- * views of new rollups; a view keeps filling its table while MODIFY QUERY replaces its
- * query), then fills in new rollups (rollup-fill.ts). `fromNothing`: this run created
+ * Points the view of every derived table that exists (rollups, viewer sketches) at the
+ * counting rule's query (creating the views of new tables; a view keeps filling its table
+ * while MODIFY QUERY replaces its query), then fills in new tables (rollup-fill.ts). `fromNothing`: this run created
  * lt_events, so no row is stored yet.
  */
 async function settleRollups(client: ClickHouseClient, fromNothing: boolean): Promise<void> {
   const rs = await client.query({
     query: 'SELECT name FROM system.tables WHERE database = currentDatabase() AND name IN {names:Array(String)}',
-    query_params: { names: ROLLUPS.map((r) => r.table) },
+    query_params: { names: DERIVED_TABLES.map((r) => r.table) },
     format: 'JSONEachRow',
   });
   const existing = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
-  const rollups = ROLLUPS.filter((r) => existing.has(r.table));
-  for (const rollup of rollups) {
-    const query = rollupViewQuery(rollup);
+  const tables = DERIVED_TABLES.filter((r) => existing.has(r.table));
+  for (const table of tables) {
+    const query = derivedViewQuery(table);
     await client.command({
-      query: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${rollup.view} TO ${rollup.table} AS ${query}`,
+      query: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${table.view} TO ${table.table} AS ${query}`,
     });
-    await client.command({ query: `ALTER TABLE ${rollup.view} MODIFY QUERY ${query}` });
+    await client.command({ query: `ALTER TABLE ${table.view} MODIFY QUERY ${query}` });
   }
   await fillRollups(
     client,
-    rollups.filter((r) => r.fenced),
+    tables.filter((r) => r.fenced),
     fromNothing,
   );
 }

@@ -3,7 +3,29 @@ import { rollupSelect } from './counting-sql';
 import type { Rollup } from './rollups';
 
 /**
- * A rollup created while lt_events already holds rows, perhaps while workers of the
+ * A table its materialized view fills from lt_events: a rollup, or the viewer sketches
+ * (viewer-sketches.ts).
+ */
+export interface DerivedTable {
+  table: string;
+  view: string;
+  /** Created after events were stored: fenced and filled (below); queries read it once filled. */
+  fenced: boolean;
+  /** What the lt_events rows `where` picks add to it (a SELECT the view and the fill insert). */
+  select(where?: string): string;
+}
+
+export function derivedRollup(rollup: Rollup): DerivedTable {
+  return {
+    table: rollup.table,
+    view: rollup.view,
+    fenced: rollup.fenced,
+    select: (where) => rollupSelect(rollup, where),
+  };
+}
+
+/**
+ * A derived table (a rollup, say) created while lt_events already holds rows, perhaps while workers of the
  * previous release keep inserting, and while other processes run the same migration.
  * Its view counts the rows ingested (lt_events.ingested_at, the server's clock at the
  * insert) from its fence on; the rows ingested before are added once by a fill. Every
@@ -40,17 +62,17 @@ const INSERT_WAIT_MS = 120_000;
 const POLL_MS = 200;
 const NEVER = "toDateTime64('2200-01-01 00:00:00', 3, 'UTC')";
 
-/** The rows a fenced rollup's view counts: ingested from its fence on (none while there is no fence). */
-export function fenceCondition(rollup: Rollup): string {
-  return `ingested_at >= (SELECT if(count() = 0, ${NEVER}, min(at)) FROM lt_rollup_fills WHERE rollup_table = '${rollup.table}' AND step = 'fence')`;
+/** The rows a fenced table's view counts: ingested from its fence on (none while there is no fence). */
+export function fenceCondition(table: Pick<DerivedTable, 'table'>): string {
+  return `ingested_at >= (SELECT if(count() = 0, ${NEVER}, min(at)) FROM lt_rollup_fills WHERE rollup_table = '${table.table}' AND step = 'fence')`;
 }
 
-/** A rollup's view query: the counting rule's rows for the rollup, past the fence for a fenced one. */
-export function rollupViewQuery(rollup: Rollup): string {
-  return rollupSelect(rollup, rollup.fenced ? fenceCondition(rollup) : undefined);
+/** A derived table's view query: what every row adds, past the fence for a fenced table. */
+export function derivedViewQuery(table: DerivedTable): string {
+  return table.select(table.fenced ? fenceCondition(table) : undefined);
 }
 
-/** The fenced rollups whose fill is done (the rollups queries may read); none before the migration that adds them. */
+/** The fenced tables whose fill is done (the tables queries may read); none before the migration that adds them. */
 export async function filledRollups(client: ClickHouseClient): Promise<Set<string>> {
   const exists = await scalar(
     client,
@@ -65,16 +87,16 @@ export async function filledRollups(client: ClickHouseClient): Promise<Set<strin
   return new Set((await rs.json<{ rollup_table: string }>()).map((r) => r.rollup_table));
 }
 
-/** Fences the rollups (their views exist) and fills in the rows before each fence, skipping those done already. */
+/** Fences the tables (their views exist) and fills in the rows before each fence, skipping those done already. */
 export async function fillRollups(
   client: ClickHouseClient,
-  rollups: readonly Rollup[],
+  tables: readonly DerivedTable[],
   fromNothing: boolean,
 ): Promise<void> {
-  if (rollups.length === 0) return;
+  if (tables.length === 0) return;
   const done = await filledRollups(client);
-  const fences = new Map<Rollup, number>();
-  for (const rollup of rollups.filter((r) => !done.has(r.table)))
+  const fences = new Map<DerivedTable, number>();
+  for (const rollup of tables.filter((r) => !done.has(r.table)))
     fences.set(rollup, await fence(client, rollup, fromNothing));
   if (fences.size === 0) return;
   await waitForInsertsBefore(client, Math.max(...fences.values()));
@@ -82,7 +104,7 @@ export async function fillRollups(
 }
 
 /** Proposes the rollup's fence and returns the one stored (the first proposed), in ms. */
-async function fence(client: ClickHouseClient, rollup: Rollup, fromNothing: boolean): Promise<number> {
+async function fence(client: ClickHouseClient, rollup: DerivedTable, fromNothing: boolean): Promise<number> {
   const params = { rollup: rollup.table, fromNothing };
   await client.command({
     query: `INSERT INTO lt_rollup_fills (rollup_table, step, at)
@@ -101,11 +123,10 @@ async function fence(client: ClickHouseClient, rollup: Rollup, fromNothing: bool
 }
 
 /** Adds the rows ingested before the fence, a day at a time, then records the rollup done. */
-async function fill(client: ClickHouseClient, rollup: Rollup, fence: number): Promise<void> {
+async function fill(client: ClickHouseClient, rollup: DerivedTable, fence: number): Promise<void> {
   for (const day of await daysToFill(client, rollup, fence)) {
     await client.command({
-      query: `INSERT INTO ${rollup.table} ${rollupSelect(
-        rollup,
+      query: `INSERT INTO ${rollup.table} ${rollup.select(
         "ingested_at < fromUnixTimestamp64Milli({fence:Int64}, 'UTC') AND toStartOfDay(ts) = toDateTime({day:UInt32}, 'Asia/Shanghai')",
       )}`,
       query_params: { fence, day },
@@ -119,7 +140,7 @@ async function fill(client: ClickHouseClient, rollup: Rollup, fence: number): Pr
   await record(client, rollup, 'done', 'now64(3)');
 }
 
-async function record(client: ClickHouseClient, rollup: Rollup, step: 'day' | 'done', at: string): Promise<void> {
+async function record(client: ClickHouseClient, rollup: DerivedTable, step: 'day' | 'done', at: string): Promise<void> {
   await client.command({
     query: `INSERT INTO lt_rollup_fills (rollup_table, step, at) SELECT {rollup:String}, '${step}', ${at}`,
     query_params: { rollup: rollup.table },
@@ -127,7 +148,7 @@ async function record(client: ClickHouseClient, rollup: Rollup, step: 'day' | 'd
 }
 
 /** The Asia/Shanghai days (epoch seconds) holding rows ingested before the fence, not filled yet. */
-async function daysToFill(client: ClickHouseClient, rollup: Rollup, fence: number): Promise<number[]> {
+async function daysToFill(client: ClickHouseClient, rollup: DerivedTable, fence: number): Promise<number[]> {
   const [stored, filled] = await Promise.all([
     column(
       client,
