@@ -116,7 +116,7 @@ export async function timeMonthHistory(input: MonthHistoryInput): Promise<MonthH
   const judged = judgeHistory(timings);
   for (const q of judged.queries) log(describeJudged(q));
   log(
-    `history over the month: worst p95 of the rollups picked ${judged.worstP95Ms === null ? '–' : `${fmtNum(judged.worstP95Ms)} ms`}; every question p95 < ${HISTORY_TARGET_P95_MS} ms: ${judged.withinTarget ? 'yes' : 'NO'}; answers = the minute rollup's: ${judged.answersMatch ? 'yes' : 'NO'}`,
+    `history over the month: worst p95 of the rollups picked ${judged.worstP95Ms === null ? '–' : `${fmtNum(judged.worstP95Ms)} ms`}; every question p95 < ${HISTORY_TARGET_P95_MS} ms: ${judged.withinTarget ? 'yes' : 'NO'}; answers = the minute rollup's (unique viewers from the day sketches within the estimates' error): ${judged.answersMatch ? 'yes' : 'NO'}`,
   );
   return { subjects, ranges, runsPerQuery: runs, targetP95Ms: HISTORY_TARGET_P95_MS, ...judged };
 }
