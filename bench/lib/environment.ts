@@ -28,6 +28,8 @@ export interface Versions {
   clickhouse: string;
   /** The optional second Kafka client the ceiling scenario compares with kafkajs ('not installed' when absent). */
   confluentKafkaJavascript?: string;
+  /** The Kafka client the month's producer plays the platforms with (bench/workers/month-producer.ts). */
+  platformaticKafka?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -100,5 +102,6 @@ export async function versions(redis: Redis, ch: ClickHouseClient): Promise<Vers
     chdb: packageVersion('chdb'),
     clickhouse,
     confluentKafkaJavascript: packageVersion('@confluentinc/kafka-javascript').replace(/^unknown$/, 'not installed'),
+    platformaticKafka: packageVersion('@platformatic/kafka'),
   };
 }

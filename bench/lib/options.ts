@@ -119,15 +119,18 @@ export interface BenchOptions {
   latencyBaseline: boolean;
   /** INGEST_DEDUP_BUCKETS_PER_HOUR of the month's workers and rebuild; null: sized to the month (bench/lib/month-dedup.ts). */
   monthDedupBuckets: number | null;
+  /** The Kafka client the month's producer plays the platforms with (bench/workers/month-producer.ts). */
+  monthProducer: 'platformatic' | 'kafkajs';
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--month-dedup-buckets <n>] [--no-month-recovery] [--no-month-history] [--no-latency-baseline] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--month-dedup-buckets <n>] [--month-producer platformatic|kafkajs] [--no-month-recovery] [--no-month-history] [--no-latency-baseline] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
   --max-rate    events/s the latency scenario scales from when the ingest scenario is not run
   --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
   --month-dedup-buckets  INGEST_DEDUP_BUCKETS_PER_HOUR of the month's workers and rebuild (default: sized to the month, about 56 fingerprints a bucket)
+  --month-producer  the Kafka client the month's producer plays the platforms with (default platformatic: half kafkajs's CPU an event)
   --no-month-recovery  skip the month's recovery phase (Redis loses the run's keys; rebuild and reconcile timed; figures checked again)
   --no-month-history   skip the month's history phase (the history benchmark's questions timed over the month's rollups)
   --no-latency-baseline  skip the latency levels run again with the ClickHouse stand-in at niceness 0 (stack.sh runs it at LT_CLICKHOUSE_NICE, 10)
@@ -148,6 +151,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let maxRate: number | null = null;
   let monthScale: number | null = null;
   let monthDedupBuckets: number | null = null;
+  let monthProducer: BenchOptions['monthProducer'] = 'platformatic';
   let from: string | null = null;
   const only: ScenarioName[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -185,6 +189,11 @@ export function parseOptions(argv: string[]): BenchOptions {
       monthDedupBuckets = Number(value());
       if (!Number.isInteger(monthDedupBuckets) || monthDedupBuckets < 1 || monthDedupBuckets > 16_777_216)
         throw new Error(`--month-dedup-buckets must be an integer from 1 to 16777216\n${USAGE}`);
+    } else if (arg === '--month-producer' || arg.startsWith('--month-producer=')) {
+      const client = value();
+      if (client !== 'platformatic' && client !== 'kafkajs')
+        throw new Error(`--month-producer must be platformatic or kafkajs\n${USAGE}`);
+      monthProducer = client;
     } else if (arg === '--from' || arg.startsWith('--from=')) {
       from = value();
     } else if (arg === '--help' || arg === '-h') {
@@ -209,5 +218,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     monthHistory,
     latencyBaseline,
     monthDedupBuckets,
+    monthProducer,
   };
 }

@@ -290,7 +290,7 @@ function addMonthRows(
   add(
     'month',
     `Shenzhen's month at scale ${month.scale}: events, wall time, events/s`,
-    `${fmtInt(month.events)} events, ${fmtNum(month.wallS)} s, ${fmtInt(month.eventsPerSec)} events/s (producer alone ${fmtInt(month.produceEventsPerSec)}/s)${month.dedupBucketsPerHour === undefined ? '' : `; ${fmtInt(month.dedupBucketsPerHour)} fingerprint buckets an hour`}`,
+    `${fmtInt(month.events)} events, ${fmtNum(month.wallS)} s, ${fmtInt(month.eventsPerSec)} events/s (producer alone ${fmtInt(month.produceEventsPerSec)}/s, ${month.producerClient ?? 'kafkajs'})${month.dedupBucketsPerHour === undefined ? '' : `; ${fmtInt(month.dedupBucketsPerHour)} fingerprint buckets an hour`}`,
     month.scale === 1 ? `< ${TARGETS.monthMinutes} min` : '',
     month.scale === 1 ? status(month.wallS < TARGETS.monthMinutes * 60) : '',
   );

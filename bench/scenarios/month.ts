@@ -61,6 +61,8 @@ export interface MonthResult {
   dedupBucketsPerHour?: number;
   /** INGEST_DEDUP_WINDOW_SECONDS of the workers and the rebuild (absent from results before it was set). */
   dedupWindowS?: number;
+  /** The Kafka client of the producer process (absent from results before it could be chosen: kafkajs). */
+  producerClient?: 'platformatic' | 'kafkajs';
   /** First produce to everything applied in Redis and stored in ClickHouse. */
   wallS: number;
   /** events ÷ wallS: the pipeline's rate. */
@@ -364,6 +366,7 @@ export const month: Scenario<MonthResult> = {
       const producer = startWorker<MonthProducerMessage>('bench/workers/month-producer.ts', {
         KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
         BENCH_TOPIC: topic,
+        BENCH_PRODUCER_CLIENT: ctx.opts.monthProducer,
         BENCH_SCALE: String(scale),
         BENCH_SEED: String(SEED),
         BENCH_FROM: String(from),
@@ -491,6 +494,7 @@ export const month: Scenario<MonthResult> = {
         partitions,
         dedupBucketsPerHour: dedupBuckets,
         dedupWindowS: MONTH_DEDUP_WINDOW_S,
+        producerClient: ctx.opts.monthProducer,
         wallS: Math.round(wallS * 10) / 10,
         eventsPerSec: Math.round(events / wallS),
         produceEventsPerSec: Math.round(events / Math.max(0.001, result!.seconds - result!.lagWaitS)),
