@@ -63,6 +63,9 @@ export async function measureBare(
     if (firstAt === 0) {
       firstAt = now;
       firstCount = consumed;
+      // The parent's CPU window starts here, where the rate's span does: a fast round ends
+      // before the first once-a-second progress, and its CPU was not measured at all.
+      send({ type: 'progress', consumed });
     }
     lastAt = now;
     if (consumed >= expected) finish('complete');
