@@ -9,7 +9,6 @@ export const VIEWER_TOLERANCE = 0.03;
 export function sameAnswer(minute: string | undefined, rollups: string | undefined, sketched: boolean): boolean {
   if (minute === undefined || rollups === undefined) return false;
   if (!sketched) return minute === rollups;
-  const viewers: [number, number][] = [];
   const strip = (json: string, into: number[]) =>
     JSON.stringify(JSON.parse(json), (key, value: unknown) => {
       if (key !== 'uniqueViewers') return value;
@@ -19,6 +18,5 @@ export function sameAnswer(minute: string | undefined, rollups: string | undefin
   const a: number[] = [];
   const b: number[] = [];
   if (strip(minute, a) !== strip(rollups, b) || a.length !== b.length) return false;
-  a.forEach((v, i) => viewers.push([v, b[i]!]));
-  return viewers.every(([want, got]) => Math.abs(got - want) <= Math.max(2, VIEWER_TOLERANCE * want));
+  return a.every((want, i) => Math.abs(b[i]! - want) <= Math.max(2, VIEWER_TOLERANCE * want));
 }

@@ -8,7 +8,6 @@
  * parent reports that count): the topic keeps only so much (bench/lib/month-disk.ts), so
  * what is deleted must have been read.
  *
- *
  * It plays the platforms' side, so its client need not be the pipeline's: by default
  * @platformatic/kafka, whose producer spent half the CPU an event of kafkajs's (4.4–5.2
  * against 10.1–10.3 µs, same messages, batches and acks; docs/benchmarks.md), CPU the

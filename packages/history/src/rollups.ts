@@ -60,6 +60,14 @@ function floorTo(grain: RollupGrain, s: number): number {
   return Math.floor((s + shift) / size) * size - shift;
 }
 
+/**
+ * Whether `s` (epoch seconds) starts an Asia/Shanghai day the day rollup and the viewer
+ * sketches can read: on the day's grain, and since the zone's offset has been fixed.
+ */
+export function startsShanghaiDay(s: number): boolean {
+  return s >= SHANGHAI_FIXED_SINCE_S && floorTo('day', s) === s;
+}
+
 function ceilTo(grain: RollupGrain, s: number): number {
   const down = floorTo(grain, s);
   return down === s ? s : down + GRAIN_SECONDS[grain];

@@ -1,6 +1,7 @@
 import { VIEWER_ROWS } from './counting-sql';
 import type { HistorySubject } from './history-queries';
 import type { DerivedTable } from './rollup-fill';
+import { startsShanghaiDay } from './rollups';
 
 /**
  * ADR 0004: the distinct viewers of each Asia/Shanghai day and scope (all, each city,
@@ -12,13 +13,14 @@ import type { DerivedTable } from './rollup-fill';
 export const VIEWER_SKETCH_KINDS = ['all', 'city', 'district', 'category', 'platform'] as const;
 export type ViewerSketchKind = (typeof VIEWER_SKETCH_KINDS)[number];
 
-const SKETCH = 'uniqCombined(14)';
+/** log2 of the sketch's cells: the table's type, its view's state and the queries' merge must agree. */
+const PRECISION = 14;
 
 export const VIEWER_SKETCH_TABLE = `CREATE TABLE IF NOT EXISTS lt_viewers_day (
   day DateTime('Asia/Shanghai'),
   kind LowCardinality(String),
   value String,
-  viewers AggregateFunction(${SKETCH}, String)
+  viewers AggregateFunction(uniqCombined(${PRECISION}), String)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
@@ -33,16 +35,11 @@ export const VIEWER_SKETCHES: DerivedTable = {
   view: 'lt_viewers_day_mv',
   fenced: true,
   select: (where) => `SELECT toStartOfDay(ts) AS day, scope.1 AS kind, scope.2 AS value,
-  uniqCombinedState(14)(${VIEWER_ROWS.column}) AS viewers
+  uniqCombinedState(${PRECISION})(${VIEWER_ROWS.column}) AS viewers
 FROM lt_events ARRAY JOIN ${SCOPES} AS scope
 WHERE ${VIEWER_ROWS.where}${where ? ` AND (${where})` : ''}
 GROUP BY day, kind, value`,
 };
-
-const DAY_S = 86_400;
-// Asia/Shanghai has kept +08:00 all year since 1991: its days start at 16:00 UTC (as in rollups.ts).
-const SHANGHAI_OFFSET_S = 8 * 3_600;
-const SHANGHAI_FIXED_SINCE_S = Date.UTC(1992, 0, 1) / 1000;
 
 /** The days [fromS, toS) (epoch seconds) a question's unique viewers come from in the sketches, and whose. */
 export interface SketchRange {
@@ -68,8 +65,7 @@ export function sketchRange(
   if (fromMs % 1000 !== 0 || toMs % 1000 !== 0) return null;
   const fromS = fromMs / 1000;
   const toS = toMs / 1000;
-  const aligned = (s: number) => (s + SHANGHAI_OFFSET_S) % DAY_S === 0;
-  if (!aligned(fromS) || !aligned(toS) || fromS >= toS || fromS < SHANGHAI_FIXED_SINCE_S) return null;
+  if (fromS >= toS || !startsShanghaiDay(fromS) || !startsShanghaiDay(toS)) return null;
   const value = subject.kind === 'all' ? '' : (subject as { value: string }).value;
   return { kind: subject.kind as ViewerSketchKind, value, fromS, toS };
 }
@@ -83,7 +79,7 @@ export function sketchQuery(
   const where = `kind = {sk_kind:String} AND value = {sk_value:String}
     AND day >= toDateTime({sk_from:UInt32}) AND day < toDateTime({sk_to:UInt32})`;
   const params = { sk_kind: range.kind, sk_value: range.value, sk_from: range.fromS, sk_to: range.toS };
-  const merged = `uniqCombinedMerge(14)(viewers) AS uniqueViewers`;
+  const merged = `uniqCombinedMerge(${PRECISION})(viewers) AS uniqueViewers`;
   return {
     query: perDay
       ? `SELECT formatDateTime(toStartOfDay(toTimeZone(day, {tz:String})), ${bucketFormat}) AS bucket, ${merged} FROM lt_viewers_day WHERE ${where} GROUP BY bucket`

@@ -283,7 +283,7 @@ function without<T>(shares: ReadonlyMap<number, ReadonlyMap<string, T>>, left: R
 /** Scopes whose key exists (an empty hash is a missing key), but those of `left`. */
 function countPresent(totals: ReadonlyMap<string, RawTotals>, left: ReadonlySet<string> = new Set()): number {
   let n = 0;
-  for (const [scope, hash] of totals) if (!left.has(scope) && Object.keys(hash).length > 0) n++;
+  for (const [scope, hash] of totals) if (!left.has(scope) && exists(hash)) n++;
   return n;
 }
 
@@ -406,7 +406,12 @@ export function agrees(result: ReconcileResult): boolean {
 
 /** Scopes whose key exists (an empty hash is a missing key). */
 function present(totals: ReadonlyMap<string, RawTotals>): Map<string, RawTotals> {
-  return new Map([...totals].filter(([, hash]) => Object.keys(hash).length > 0));
+  return new Map([...totals].filter(([, hash]) => exists(hash)));
+}
+
+/** Whether a scope's key exists: Redis reads a missing hash as an empty one. */
+function exists(hash: RawTotals): boolean {
+  return Object.keys(hash).length > 0;
 }
 
 function offsetsOf(snap: Pick<LiveSnapshot, 'offsets'>): Record<string, string> {
