@@ -103,9 +103,9 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
         refreshing = undefined;
       }
     })());
-  // The registry may not be readable yet (the commands connection still connecting, and
-  // failing fast without an offline queue): it is read again as soon as that connection is
-  // ready, and by the timer. The subscription is handed back only once the registry was read
+  // The registry is read once the commands connection is ready (a gateway's fails fast
+  // without an offline queue, so reading while it connects would only report an error), and
+  // by the timer. The subscription is handed back only once the registry was read
   // and its channels subscribed, so a caller that waits for it (a gateway's readiness) reads
   // nothing before its channels are subscribed, and nothing read has to be read again.
   let synced: () => void = () => undefined;
@@ -119,7 +119,7 @@ export async function subscribeToChanges(options: ChangeFeedOptions): Promise<Ch
   commands.on('ready', onReady);
   const timer = setInterval(tryRefresh, options.pollMs ?? 1_000);
   timer.unref();
-  await tryRefresh();
+  if (commands.status === 'ready') await tryRefresh();
   await firstSync;
   return {
     tags,
