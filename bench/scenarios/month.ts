@@ -19,6 +19,7 @@ import {
   type MonthDiskEstimate,
 } from '../lib/month-disk';
 import { timeMonthHistory, type MonthHistory } from '../lib/month-history';
+import { monthEta } from '../lib/month-pace';
 import { recoverMonth, type MonthRecovery } from '../lib/month-recovery';
 import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
 import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
@@ -409,7 +410,7 @@ export const month: Scenario<MonthResult> = {
           const dt = (now - last.t) / 1000;
           await footprint.sample();
           log(
-            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}`,
+            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}${result ? '' : monthEta(sent, MONTH_EVENTS_AT_SCALE_1 * scale, (now - started) / 1000)}`,
           );
           last = { t: now, sent, applied };
           lastLog = now;
