@@ -2,7 +2,7 @@
  * The end of the month's replay foretold from its pace so far, for the progress line: a
  * scale-1 run lasts one to four hours depending on the machine, and whoever started it
  * needs to know early whether it ends within their time. `expected` is the plan's
- * approximate event count (MONTH_EVENTS_AT_SCALE_1 × scale), so this is an estimate.
+ * approximate event count (MONTH_EVENTS_AT_SCALE_1 × scale, rounded up), so this is an estimate.
  */
 export function monthEta(sent: number, expected: number, elapsedS: number): string {
   if (sent <= 0 || elapsedS <= 0 || expected <= sent) return '';

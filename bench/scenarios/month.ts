@@ -265,10 +265,12 @@ export const month: Scenario<MonthResult> = {
     const from = parseShanghaiTime(SHENZHEN_FACTS.campaignFrom);
     const to = parseShanghaiTime(SHENZHEN_FACTS.campaignTo);
     const plan = summarisePlan(SEED, scale, from, to, 'shanghai', CITIES).cities[0]!;
+    // Approximate: the plan fixes sales, views and sessions, not the count of events that carry them.
+    const plannedEvents = Math.ceil(MONTH_EVENTS_AT_SCALE_1 * scale);
     log(
-      `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(MONTH_EVENTS_AT_SCALE_1 * scale)} events); ${workers} worker(s), ${partitions} partitions`,
+      `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(plannedEvents)} events); ${workers} worker(s), ${partitions} partitions`,
     );
-    const disk = ensureMonthFits(Math.ceil(MONTH_EVENTS_AT_SCALE_1 * scale), partitions);
+    const disk = ensureMonthFits(plannedEvents, partitions);
     const dedupBuckets = ctx.opts.monthDedupBuckets ?? monthDedupBuckets(scale, partitions);
     log(
       `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${ctx.opts.monthDedupBuckets === null ? `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket` : '--month-dedup-buckets'}), kept ${MONTH_DEDUP_WINDOW_S} s (the month's busiest hour at the replay's pace: bench/lib/month-dedup.ts)`,
@@ -410,7 +412,7 @@ export const month: Scenario<MonthResult> = {
           const dt = (now - last.t) / 1000;
           await footprint.sample();
           log(
-            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}${result ? '' : monthEta(sent, MONTH_EVENTS_AT_SCALE_1 * scale, (now - started) / 1000)}`,
+            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}${result ? '' : monthEta(sent, plannedEvents, (now - started) / 1000)}`,
           );
           last = { t: now, sent, applied };
           lastLog = now;
