@@ -425,7 +425,10 @@ REDIS_LAYOUT="" REDIS_CLUSTER_NODES=""
 REDIS_CLUSTER_SIZE=6
 # Both layouts: loopback only, the data in an append-only file, and never an eviction
 # (ingest refuses any other policy); the listpack thresholds stay Redis's own in both.
-REDIS_SETTINGS=(--bind 127.0.0.1 --protected-mode yes --appendonly yes --save "" --maxmemory-policy noeviction)
+# rdbcompression no: the append-only file's rewrites (a fork writing the data as an RDB
+# preamble) spent half their CPU in LZF on values it cannot shrink, the resend
+# fingerprints' random bytes: −1 µs of Redis CPU an event in the month (docs/benchmarks.md).
+REDIS_SETTINGS=(--bind 127.0.0.1 --protected-mode yes --appendonly yes --save "" --rdbcompression no --maxmemory-policy noeviction)
 
 redis_node_ids() { seq 1 "$REDIS_CLUSTER_SIZE"; }
 redis_node_port() { echo $((REDIS_PORT + $1 - 1)); }
