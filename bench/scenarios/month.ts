@@ -125,7 +125,7 @@ const PRODUCER_NODE_ARGS = ['--max-semi-space-size=128'];
  * costs less (a 256 MiB semi-space, after worker.sh's 64) keeps up sooner and so applies
  * smaller batches, handing its saving to Redis. Fetches that wait up to 500 ms for 8 MiB
  * keep the batches large (≈ 5,000 events a partition). Measured at scale 1
- * (docs/benchmarks.md): one run at 38,364 events/s with both, against 32,120–34,482 in the runs beside it with either alone
+ * (docs/benchmarks.md): two runs at 38,364 and 34,781 events/s with both, against 32,120–34,482 beside them with either alone
  * or neither. Latency does not matter to a replay; the product's defaults favour it.
  */
 const MONTH_WORKER_NODE_ARGS = ['--max-semi-space-size=256'];
