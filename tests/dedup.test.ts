@@ -59,6 +59,41 @@ describe('platform resend detection on real Redis', () => {
     ]);
   });
 
+  it('decides a large batch with many events a bucket as claiming one event at a time would', async () => {
+    // One bucket an hour: every event of the hour shares it, so the batch's claims go in slices.
+    const oneBucket = new EventDeduplicator(redis, { prefix: `${prefix}:big`, windowSeconds: 120, bucketsPerHour: 1 });
+    const at = (i: number, offset: number) => ({
+      topic: 't',
+      platform: 'douyin',
+      eventId: `big-${i}`,
+      ts: HOUR + (i % 2) * 3_600_000,
+      partition: 1,
+      offset: String(offset),
+    });
+    // Earlier batches: ids 0..299 at offsets 0..299.
+    const earlier = Array.from({ length: 300 }, (_, i) => at(i, i));
+    expect(await oneBucket.claim(earlier)).toEqual(earlier.map(() => true));
+    // This batch: a replay of 0..99 (same offsets), resends of 100..299 (new offsets), 2,400
+    // new ids, each new id sent a second time 1,300 positions later (another slice).
+    const batch = [
+      ...Array.from({ length: 100 }, (_, i) => at(i, i)),
+      ...Array.from({ length: 200 }, (_, i) => at(100 + i, 1_000 + i)),
+    ];
+    for (let i = 0; i < 2_400; i++) batch.push(at(1_000 + i, 5_000 + i));
+    for (let i = 0; i < 1_000; i++) batch.splice(300 + i + 1_300, 0, at(1_000 + i, 9_000 + i));
+    // The reference: one event at a time, the first offset of an id owns it.
+    const owner = new Map(earlier.map((e) => [e.eventId, e.offset]));
+    const expected = batch.map((e) => {
+      const held = owner.get(e.eventId);
+      if (held === undefined) owner.set(e.eventId, e.offset);
+      return held === undefined || held === e.offset;
+    });
+    expect(expected.filter((v) => !v)).toHaveLength(1_200);
+    expect(await oneBucket.claim(batch)).toEqual(expected);
+    // The same batch replayed (a crash before its apply) decides the same.
+    expect(await oneBucket.claim(batch)).toEqual(expected);
+  });
+
   it('expires fingerprints after the window', async () => {
     await dedup.claim([{ topic: 't', platform: 'wechat', eventId: 'evt-ttl', ts: HOUR, partition: 1, offset: '7' }]);
     // The buckets ({<topic>/<p>}:<hour>:<n>), not the window markers, which say since when the window is kept.
