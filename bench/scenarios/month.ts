@@ -130,6 +130,13 @@ const PRODUCER_NODE_ARGS = ['--max-semi-space-size=128'];
  */
 const MONTH_WORKER_NODE_ARGS = ['--max-semi-space-size=256'];
 const MONTH_WORKER_FETCH = { INGEST_FETCH_MIN_BYTES: String(8 * 1_048_576), INGEST_FETCH_MAX_WAIT_MS: '500' };
+/**
+ * ClickHouse inserts of up to 100,000 rows or 2 s (20,000 and 500 ms by default): chDB's
+ * CPU a row falls with the insert's size (fewer parts to write and merge). Paired 120–150 s
+ * windows at scale 1 (docs/benchmarks.md): chDB 13.7 and 9.6 µs an event against 14.3–15.0
+ * and 11.4 beside them. ClickHouse then lags Redis by up to 2 s, which a replay does not mind.
+ */
+const MONTH_WORKER_FLUSH = { INGEST_FLUSH_ROWS: '100000', INGEST_FLUSH_MS: '2000' };
 const CAMPAIGN_ID = 'shenzhen-month';
 const CITIES = ['Shenzhen'];
 /** A bound on the month's events: 286 million at scale 1, so this leaves room and stops a runaway. */
@@ -330,6 +337,7 @@ export const month: Scenario<MonthResult> = {
         INGEST_DEDUP_BUCKETS_PER_HOUR: String(dedupBuckets),
         INGEST_DEDUP_WINDOW_SECONDS: String(MONTH_DEDUP_WINDOW_S),
         ...MONTH_WORKER_FETCH,
+        ...MONTH_WORKER_FLUSH,
       };
       const ingest = await startWorkers(workers, workerEnv);
       for (const [i, w] of ingest.entries()) procs.set(`worker${i + 1}`, w.child);
