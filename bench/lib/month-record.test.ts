@@ -68,7 +68,7 @@ describe('the month record', () => {
     expect(section.startsWith(MONTH_RECORD_BEGIN) && section.endsWith(MONTH_RECORD_END)).toBe(true);
     expect(section).toContain('2026-12-08 01:02 UTC on AMD EPYC, 2 cores');
     expect(section).toContain('| salesFen | 4,080,000,000,000 | 4,080,000,000,000 | 4,080,000,000,000 | exact |');
-    expect(section).toContain('| wall time | 9,000 s | < 60 min | not met |');
+    expect(section).toContain('| month | wall time | 9,000 s | < 60 min | not met |');
     expect(section).toContain('Targets not met in this run: wall time.');
     expect(section).not.toContain('not this run');
     expect(section).not.toContain('(baseline)');

@@ -1,7 +1,7 @@
 import type { MonthResult } from '../scenarios/month';
 import type { MonthCheck } from './month-check';
 import { fmtInt } from './log';
-import type { BenchResults, Failed, Row } from './report';
+import { markdownTable, type BenchResults, type Failed } from './report';
 
 /**
  * The README's record of a finished month at full scale, written from the run's own
@@ -42,15 +42,6 @@ export function monthCheckMarkdown(check: MonthCheck): string {
   ].join('\n');
 }
 
-function rowsMarkdown(rows: readonly Row[]): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
-  return [
-    '| measure | value | target | status |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(r.status)} |`),
-  ].join('\n');
-}
-
 /** The README section, between its markers. Throws when the results cannot be recorded. */
 export function monthRecordSection(results: BenchResults): string {
   const refused = unrecordable(results);
@@ -82,7 +73,7 @@ export function monthRecordSection(results: BenchResults): string {
     'What it cost and how it compares with the targets, as the run reported them (`bench-results/results.md`;',
     `the whole result: [docs/bench/month-scale1.json](docs/bench/month-scale1.json)):`,
     '',
-    rowsMarkdown(rows),
+    markdownTable(rows),
     '',
     notMet.length > 0
       ? `Targets not met in this run: ${notMet.join('; ')}. What limits them and what was tried: [benchmarks](docs/benchmarks.md#shenzhens-campaign-month-month).`
