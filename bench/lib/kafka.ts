@@ -52,6 +52,13 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   );
 }
 
+/** Per partition (partition 0 first), the high watermark: the next offset to be written. */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<number[]> {
+  return withAdmin(kafka, async (admin) =>
+    (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high)),
+  );
+}
+
 /** Produces messages in chunks (acks from all replicas, as the simulator does); reports progress. */
 export async function produceAll(
   producer: Producer,

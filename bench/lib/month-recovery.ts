@@ -153,7 +153,12 @@ async function command(
   return { result, json };
 }
 
-export async function recoverMonth(input: RecoveryInput): Promise<MonthRecovery> {
+/**
+ * Redis loses every key of the run and the real `rebuild` restores them from ClickHouse:
+ * the recovery phase's first half, and what a resumed run does first when a hard stop
+ * came during that phase.
+ */
+export async function loseAndRebuild(input: Omit<RecoveryInput, 'checkLive'>) {
   const { log } = input;
   const deletedKeys = await deletePrefix(input.redis, input.run);
   log(`recovery: Redis lost every key of the run (${fmtInt(deletedKeys)} deleted); the workers keep running`);
@@ -191,6 +196,12 @@ export async function recoverMonth(input: RecoveryInput): Promise<MonthRecovery>
   log(
     `recovery: rebuild exit ${rebuild.exitCode} in ${fmtNum(rebuild.seconds)} s (process; ${fmtNum(r?.seconds ?? NaN)} s in the command): ${fmtInt(rebuild.scopes ?? 0)} scopes, ${fmtInt(rebuild.fingerprints ?? 0)} fingerprints; steps ${describeSteps(rebuild.stepsS)}`,
   );
+  return { deletedKeys, window, rebuild };
+}
+
+export async function recoverMonth(input: RecoveryInput): Promise<MonthRecovery> {
+  const { log } = input;
+  const { deletedKeys, window, rebuild } = await loseAndRebuild(input);
 
   const reconciled = await command('reconcile', input.workerEnv, log);
   const c = reconciled.json as {

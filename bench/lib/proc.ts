@@ -68,6 +68,18 @@ export class CpuWindow {
     for (const [name, pid] of Object.entries(pids)) this.start.set(name, cpuSeconds(pid));
   }
 
+  /** CPU seconds each process used since construction (a checkpoint: the window goes on). */
+  used(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = cpuSeconds(pid) - (this.start.get(name) ?? NaN);
+    return out;
+  }
+
+  /** Seconds since construction, and the machine's busy percent (all cores) over them. */
+  elapsed(): { windowS: number; machinePercent: number } {
+    return { windowS: (performance.now() - this.t0) / 1000, machinePercent: this.machine.percent() };
+  }
+
   /** Percent of one core each process used since construction, and the machine's busy percent (all cores). */
   stop(): CpuUse {
     const windowS = (performance.now() - this.t0) / 1000;

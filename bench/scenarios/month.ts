@@ -8,7 +8,7 @@ import { parseShanghaiTime } from '../../services/simulator/src/shanghai-time';
 import { waitUntilStored } from '../../tests/support/kafka';
 import type { BenchContext, Scenario } from '../lib/context';
 import { FootprintMonitor, fmtGiB, redisUsedMemory, topicLogDirs } from '../lib/footprint';
-import { createTopics, deleteTopicsAndGroups } from '../lib/kafka';
+import { createTopics, deleteTopicsAndGroups, endOffsets, withAdmin } from '../lib/kafka';
 import { fmtInt, fmtNum } from '../lib/log';
 import { checkMonth, formatMonthCheck, type MonthCheck, type SourceReading } from '../lib/month-check';
 import {
@@ -20,9 +20,18 @@ import {
 } from '../lib/month-disk';
 import { timeMonthHistory, type MonthHistory } from '../lib/month-history';
 import { monthEta } from '../lib/month-pace';
-import { recoverMonth, type MonthRecovery } from '../lib/month-recovery';
-import { CpuWindow, stackPids, type CpuUse } from '../lib/proc';
-import { startService, startWorker, stopThenDelete, type Child } from '../lib/processes';
+import {
+  combineSittings,
+  monthStatePath,
+  readMonthState,
+  removeMonthState,
+  writeMonthState,
+  type MonthRunState,
+  type MonthSitting,
+} from '../lib/month-sittings';
+import { loseAndRebuild, recoverMonth, type MonthRecovery } from '../lib/month-recovery';
+import { CpuWindow, cpuSeconds, stackPids, type CpuUse } from '../lib/proc';
+import { startService, startWorker, stopThenDelete, type Child, type WorkerChild } from '../lib/processes';
 import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, sleep, STACK, uniqueName, waitFor } from '../lib/stack';
 import {
@@ -98,6 +107,12 @@ export interface MonthResult {
   recovery: MonthRecovery | null;
   /** Every figure on every read path equals the plan's (or, where the plan fixes none, what was sent), after the recovery too. */
   exact: boolean;
+  /**
+   * The stretches the month was played in: one, unless a hard stop (the machine's, a
+   * session's end) interrupted it and `--resume` went on (absent from results before
+   * runs could be resumed). wallS and the CPU figures add them up.
+   */
+  sittings?: MonthSitting[];
 }
 
 export interface MonthFootprint {
@@ -282,6 +297,213 @@ async function timeHistory(ctx: BenchContext, run: string, fromMs: number, toMs:
   }
 }
 
+/** The run's topic, consumer group, Redis keys and ClickHouse database. */
+async function deleteRunData(ctx: BenchContext, run: string, topic: string): Promise<void> {
+  await dropDatabase(ctx.ch, run);
+  await deletePrefix(ctx.redis, run);
+  await deleteTopicsAndGroups(ctx.kafka, [topic, `${topic}.dlq`], [run]);
+}
+
+/** A resume needs the stores to hold the run still (a stack reset or another machine would not). */
+async function ensureRunIntact(ctx: BenchContext, state: MonthRunState): Promise<void> {
+  const missing: string[] = [];
+  const topics = await withAdmin(ctx.kafka, (admin) => admin.listTopics());
+  if (!topics.includes(state.topic)) missing.push(`Kafka topic ${state.topic}`);
+  const rs = await ctx.ch.query({
+    query: 'SELECT count() AS n FROM system.databases WHERE name = {db:String}',
+    query_params: { db: state.run },
+    format: 'JSONEachRow',
+  });
+  if (Number((await rs.json<{ n: string }>())[0]?.n ?? 0) === 0) missing.push(`ClickHouse database ${state.run}`);
+  const appliedBefore = state.sittings.at(-1)?.applied ?? 0;
+  if (state.phase === 'month' && appliedBefore > 0 && (await appliedCount(ctx, state.run, state.topic)) === 0)
+    missing.push(`the Redis keys of ${state.run}`);
+  if (missing.length > 0)
+    throw new Error(
+      `--resume: the stores no longer hold the unfinished run ${state.run} (${missing.join(', ')} missing): start afresh without --resume`,
+    );
+}
+
+async function createCampaign(
+  base: string,
+  token: string,
+  { from, to, plan }: { from: number; to: number; plan: { salesFen: number; views: number; sessions: number } },
+): Promise<void> {
+  const created = await fetch(`${base}/v1/campaigns`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: CAMPAIGN_ID,
+      name: 'Shenzhen Livestreaming E-commerce Month',
+      startsAt: from,
+      endsAt: to,
+      filters: { cities: CITIES },
+      targets: { gmvFen: plan.salesFen, views: plan.views, sessions: plan.sessions },
+    }),
+  });
+  if (created.status !== 201) throw new Error(`creating the campaign: ${created.status} ${await created.text()}`);
+}
+
+interface PlayInput {
+  ctx: BenchContext;
+  log: (m: string) => void;
+  state: MonthRunState;
+  statePath: string;
+  procs: Map<string, Child>;
+  /** The pipeline's processes whose CPU is measured (the producer reports its own). */
+  pids: Record<string, number>;
+  footprint: FootprintMonitor;
+  window: { from: number; to: number };
+  plannedEvents: number;
+  timeoutS: number;
+}
+
+/**
+ * One sitting of the month: the producer plays what the topic does not hold yet (all of it
+ * on a fresh run), until every event is applied in Redis and stored in ClickHouse. The
+ * sitting is checkpointed into the run's state at every progress line, so a hard stop
+ * loses at most one interval of its figures.
+ */
+async function playMonth(
+  input: PlayInput,
+): Promise<{ produced: NonNullable<MonthRunState['produced']>; sitting: MonthSitting }> {
+  const { ctx, log, state, footprint, procs } = input;
+  const { from, to } = input.window;
+  const { run, topic, scale, partitions } = state;
+  const deadline = performance.now() + input.timeoutS * 1000;
+  const skip = state.sittings.length > 0 ? (await endOffsets(ctx.kafka, topic)).join(',') : '';
+  const producer = startWorker<MonthProducerMessage>(
+    'bench/workers/month-producer.ts',
+    {
+      KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
+      BENCH_TOPIC: topic,
+      BENCH_PARTITIONS: String(partitions),
+      BENCH_PRODUCER_CLIENT: ctx.opts.monthProducer,
+      BENCH_SCALE: String(scale),
+      BENCH_SEED: String(state.seed),
+      BENCH_FROM: String(from),
+      BENCH_TO: String(to),
+      BENCH_CITIES: CITIES.join(','),
+      BENCH_MAX_EVENTS: String(Math.ceil(MAX_EVENTS_AT_SCALE_1 * scale) + 10_000),
+      BENCH_TIMEOUT_MS: String(input.timeoutS * 1000),
+      BENCH_MAX_LAG: String(MONTH_MAX_LAG_EVENTS),
+      ...(skip ? { BENCH_SKIP: skip } : {}),
+    },
+    PRODUCER_NODE_ARGS,
+  );
+  procs.set('producer', producer);
+  if (skip) {
+    log(
+      `the topic holds ${fmtInt(skip.split(',').reduce((n, o) => n + Number(o), 0))} events; the producer regenerates the month up to them (tallied, not sent)`,
+    );
+    await waitForRegeneration(producer, deadline, log);
+  }
+  // The clock and the CPU window start at the first produce, not at the producer's start-up.
+  await producer.next(
+    (m): m is Extract<MonthProducerMessage, { type: 'started' }> => m.type === 'started',
+    Math.max(60_000, deadline - performance.now()),
+    'its start',
+  );
+  const regenerated = producer.messages.find((m) => m.type === 'regenerated');
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const producerCpuAtStart = cpuSeconds(producer.pid);
+  const cpu = new CpuWindow(input.pids);
+  const workers = [...procs.entries()].filter(([name]) => name !== 'producer').map(([, child]) => child);
+  const sitting = (sent: number, applied: number, lagWaitS: number): MonthSitting => {
+    const { windowS, machinePercent } = cpu.elapsed();
+    return {
+      startedAt,
+      activeS: windowS,
+      cpuS: cpu.used(),
+      machinePercent,
+      producerCpuMicros: (cpuSeconds(producer.pid) - producerCpuAtStart) * 1e6,
+      producerS: windowS,
+      lagWaitS,
+      sent,
+      applied,
+      ...(regenerated?.type === 'regenerated'
+        ? {
+            regenerated: { events: regenerated.events, seconds: regenerated.seconds, cpuMicros: regenerated.cpuMicros },
+          }
+        : {}),
+    };
+  };
+  let result: Extract<MonthProducerMessage, { type: 'result' }> | undefined;
+  let lastLog = 0;
+  let last = {
+    t: started,
+    sent: regenerated?.type === 'regenerated' ? regenerated.events : 0,
+    applied: await appliedCount(ctx, run, topic),
+  };
+  for (;;) {
+    const dead = workers.find((p) => !p.running());
+    if (dead) throw new Error(`a pipeline process exited (${await dead.exited}):\n${dead.output().slice(-3000)}`);
+    result ??= producer.messages.find((m) => m.type === 'result');
+    if (!result && !producer.running())
+      throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
+    const applied = await appliedCount(ctx, run, topic);
+    // Checked in the same tick as the send: a send on a closed channel would be an unhandled 'error' event.
+    if (producer.child.connected) producer.send({ type: 'applied', applied } satisfies MonthProducerApplied);
+    const now = performance.now();
+    if (now - lastLog >= PROGRESS_EVERY_MS || (result && applied >= result.sent)) {
+      const p = producer.messages.findLast((m) => m.type === 'progress');
+      // A resumed producer's last report may be from its regeneration, behind what it had skipped.
+      const sent = result?.sent ?? Math.max(last.sent, p?.type === 'progress' ? p.sent : 0);
+      const reached = result ? to : p?.type === 'progress' ? p.reachedTs : from;
+      const dt = (now - last.t) / 1000;
+      await footprint.sample();
+      log(
+        `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}${result ? '' : monthEta(sent, input.plannedEvents, (now - started) / 1000 + combineSittings(state.sittings).activeS)}`,
+      );
+      writeMonthState(input.statePath, {
+        ...state,
+        kafkaPeakBytes: footprint.kafkaPeakBytes,
+        redisPeakBytes: footprint.redisPeakBytes,
+        sittings: [...state.sittings, sitting(sent, applied, p?.type === 'progress' ? p.lagWaitS : 0)],
+      });
+      last = { t: now, sent, applied };
+      lastLog = now;
+    }
+    if (result && applied >= result.sent) break;
+    if (now > deadline) throw new Error(`not all applied within ${input.timeoutS} s (applied ${applied})`);
+    await sleep(250);
+  }
+  if (!result.complete) throw new Error(`the producer ${result.reason}`);
+  await waitUntilStored(ctx.redis, run, topic, Math.max(60_000, deadline - performance.now()));
+  const final = sitting(result.sent, result.sent, result.lagWaitS);
+  return {
+    produced: { sent: result.sent, sentFigures: result.sentFigures },
+    // The producer's own figures: it exits before the window closes, so /proc no longer has them.
+    sitting: { ...final, producerCpuMicros: result.cpuMicros, producerS: result.seconds },
+  };
+}
+
+/** A resumed producer first regenerates what the topic holds: minutes at scale 1, so it reports progress. */
+async function waitForRegeneration(
+  producer: WorkerChild<MonthProducerMessage>,
+  deadline: number,
+  log: (m: string) => void,
+): Promise<void> {
+  let lastLog = performance.now();
+  while (!producer.messages.some((m) => m.type === 'regenerated')) {
+    if (!producer.running())
+      throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
+    if (performance.now() > deadline) throw new Error('the producer did not regenerate the month in time');
+    if (performance.now() - lastLog >= PROGRESS_EVERY_MS) {
+      const p = producer.messages.findLast((m) => m.type === 'progress');
+      if (p?.type === 'progress') log(`regenerated ${fmtInt(p.sent)} events already in the topic`);
+      lastLog = performance.now();
+    }
+    await sleep(250);
+  }
+  const r = producer.messages.find((m) => m.type === 'regenerated');
+  if (r?.type === 'regenerated')
+    log(
+      `regenerated the ${fmtInt(r.events)} events the topic holds in ${fmtNum(r.seconds)} s (${fmtNum(r.cpuMicros / Math.max(1, r.events))} µs an event, left out of the figures)`,
+    );
+}
+
 export const month: Scenario<MonthResult> = {
   name: 'month',
   title: "Shenzhen's campaign month through the real pipeline, every figure checked against the plan",
@@ -295,14 +517,37 @@ export const month: Scenario<MonthResult> = {
     log(
       `scale ${scale}: plan ${fmtInt(plan.salesFen / 100)} yuan, ${fmtInt(plan.views)} views, ${fmtInt(plan.sessions)} sessions, ${fmtInt(plan.hosts)} hosts (about ${fmtInt(plannedEvents)} events); ${workers} worker(s), ${partitions} partitions`,
     );
-    const disk = ensureMonthFits(plannedEvents, partitions);
-    const dedupBuckets = ctx.opts.monthDedupBuckets ?? monthDedupBuckets(scale, partitions);
+    const statePath = monthStatePath(ctx.opts.outDir);
+    const earlier = readMonthState(statePath);
+    if (ctx.opts.monthResume) {
+      if (!earlier) throw new Error(`--resume: no unfinished month run to resume (${statePath} is absent)`);
+      const differs = (['scale', 'partitions', 'workers'] as const).filter(
+        (k) => earlier[k] !== { scale, partitions, workers }[k],
+      );
+      if (differs.length > 0)
+        throw new Error(
+          `--resume: the unfinished run ${earlier.run} has ${differs.map((k) => `${k} ${earlier[k]}`).join(', ')}; this run asks for ${differs.map((k) => `${k} ${{ scale, partitions, workers }[k]}`).join(', ')}`,
+        );
+      await ensureRunIntact(ctx, earlier);
+    } else if (earlier) {
+      log(
+        `an unfinished month run (${earlier.run}, ${fmtInt(earlier.sittings.at(-1)?.sent ?? 0)} events sent) is deleted to start afresh (npm run bench -- --only month --resume would have gone on with it)`,
+      );
+      await deleteRunData(ctx, earlier.run, earlier.topic);
+      removeMonthState(statePath);
+    }
+    const resumed = ctx.opts.monthResume ? earlier : null;
+    const disk = resumed
+      ? { freeBytes: resumed.freeDiskAtStartBytes, estimate: resumed.estimatedDisk }
+      : ensureMonthFits(plannedEvents, partitions);
+    const dedupBuckets =
+      resumed?.dedupBucketsPerHour ?? ctx.opts.monthDedupBuckets ?? monthDedupBuckets(scale, partitions);
     log(
-      `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${ctx.opts.monthDedupBuckets === null ? `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket` : '--month-dedup-buckets'}), kept ${MONTH_DEDUP_WINDOW_S} s (the month's busiest hour at the replay's pace: bench/lib/month-dedup.ts)`,
+      `resend fingerprints: ${fmtInt(dedupBuckets)} bucket(s) an event hour and partition (${resumed || ctx.opts.monthDedupBuckets !== null ? 'as set' : `sized to the month: about ${MONTH_FINGERPRINTS_PER_BUCKET} a bucket`}), kept ${MONTH_DEDUP_WINDOW_S} s (the month's busiest hour at the replay's pace: bench/lib/month-dedup.ts)`,
     );
-    log(`free disk ${fmtGiB(disk.freeBytes)}; the month adds ${describeEstimate(disk.estimate)}`);
-    const run = uniqueName('bench_month');
-    const topic = `lt.${run}`;
+    if (!resumed) log(`free disk ${fmtGiB(disk.freeBytes)}; the month adds ${describeEstimate(disk.estimate)}`);
+    const run = resumed?.run ?? uniqueName('bench_month');
+    const topic = resumed?.topic ?? `lt.${run}`;
     const dlqTopic = `${topic}.dlq`;
     // The producer, workers and gateway by name; the clean-up stops them before it deletes what they write.
     const procs = new Map<string, Child>();
@@ -310,23 +555,51 @@ export const month: Scenario<MonthResult> = {
       stopThenDelete(
         procs,
         async () => {
-          await dropDatabase(ctx.ch, run);
-          await deletePrefix(ctx.redis, run);
-          await deleteTopicsAndGroups(ctx.kafka, [topic, dlqTopic], [run]);
+          await deleteRunData(ctx, run, topic);
+          removeMonthState(statePath);
         },
         log,
       ),
     );
     try {
-      await createTopics(ctx.kafka, [
-        { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
-        { topic: dlqTopic, numPartitions: 1 },
-      ]);
+      let state: MonthRunState;
+      if (resumed) {
+        state = resumed;
+        log(
+          `resuming ${run} (sitting ${resumed.sittings.length + 1}${resumed.phase === 'month' ? '' : `, in its ${resumed.phase} phase`}): ${fmtInt(resumed.sittings.at(-1)?.sent ?? 0)} events sent and ${fmtInt(resumed.sittings.at(-1)?.applied ?? 0)} applied at its last checkpoint`,
+        );
+      } else {
+        await createTopics(ctx.kafka, [
+          { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
+          { topic: dlqTopic, numPartitions: 1 },
+        ]);
+        await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
+        await markFreshDeployment(ctx.redis, run, topic, partitions);
+        state = {
+          version: 1,
+          run,
+          topic,
+          scale,
+          seed: SEED,
+          workers,
+          partitions,
+          dedupBucketsPerHour: dedupBuckets,
+          freeDiskAtStartBytes: disk.freeBytes,
+          estimatedDisk: disk.estimate,
+          memoryBeforeBytes: 0,
+          kafkaPeakBytes: null,
+          redisPeakBytes: 0,
+          phase: 'month',
+          produced: null,
+          sittings: [],
+        };
+      }
+      // After the topic exists: the monitor finds its partitions' folders when it is made.
       const footprint = new FootprintMonitor(ctx.redis, topic, topicLogDirs(topic));
+      footprint.kafkaPeakBytes = state.kafkaPeakBytes;
+      footprint.redisPeakBytes = state.redisPeakBytes;
       if ((await footprint.sample()).kafkaBytes === null)
         log(`the topic's partitions are in no log dir of this machine's stack: its Kafka bytes are not reported`);
-      await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
-      await markFreshDeployment(ctx.redis, run, topic, partitions);
       const stores = { REDIS_URL: STACK.redisUrl, REDIS_KEY_PREFIX: run, ...clickhouseEnv(), CLICKHOUSE_DATABASE: run };
       const workerEnv = {
         ...stores,
@@ -339,6 +612,14 @@ export const month: Scenario<MonthResult> = {
         ...MONTH_WORKER_FETCH,
         ...MONTH_WORKER_FLUSH,
       };
+      if (state.phase === 'recovery') {
+        log(`the hard stop came in the recovery phase, after it deleted the run's Redis keys: they are rebuilt first`);
+        const { rebuild } = await loseAndRebuild({ redis: ctx.redis, run, topic, monthMs: to - from, workerEnv, log });
+        if (rebuild.exitCode !== 0)
+          throw new Error(`the rebuild of the interrupted recovery phase exited ${rebuild.exitCode}`);
+        state.phase = 'after';
+        writeMonthState(statePath, state);
+      }
       const ingest = await startWorkers(workers, workerEnv);
       for (const [i, w] of ingest.entries()) procs.set(`worker${i + 1}`, w.child);
       const key: TokenKey = { kid: 'bench', secret: randomBytes(36).toString('base64') };
@@ -363,27 +644,19 @@ export const month: Scenario<MonthResult> = {
         250,
       );
 
-      // The campaign exists before the first event: the workers count its scope live (its backfill over an empty history ends at once).
-      const created = await fetch(`${base}/v1/campaigns`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          id: CAMPAIGN_ID,
-          name: 'Shenzhen Livestreaming E-commerce Month',
-          startsAt: from,
-          endsAt: to,
-          filters: { cities: CITIES },
-          targets: { gmvFen: plan.salesFen, views: plan.views, sessions: plan.sessions },
-        }),
-      });
-      if (created.status !== 201) throw new Error(`creating the campaign: ${created.status} ${await created.text()}`);
-      const catalogue = new CampaignCatalogueRedis(ctx.redis, run);
-      await waitFor(
-        'the campaign backfill',
-        async () => !(await catalogue.pendingIds()).includes(CAMPAIGN_ID),
-        60_000,
-        200,
-      );
+      if (!resumed) {
+        // The campaign exists before the first event: the workers count its scope live (its backfill over an empty history ends at once).
+        await createCampaign(base, token, { from, to, plan });
+        const catalogue = new CampaignCatalogueRedis(ctx.redis, run);
+        await waitFor(
+          'the campaign backfill',
+          async () => !(await catalogue.pendingIds()).includes(CAMPAIGN_ID),
+          60_000,
+          200,
+        );
+        state.memoryBeforeBytes = await redisUsedMemory(ctx.redis);
+      }
+      writeMonthState(statePath, state);
       // A campaign screen watches the channel throughout, as on the day.
       const channel = `totals:campaign:${CAMPAIGN_ID}`;
       const liveUrl = `ws://127.0.0.1:${port}/v1/live?token=${encodeURIComponent(token)}`;
@@ -391,72 +664,42 @@ export const month: Scenario<MonthResult> = {
       screen.once('open', () => screen.send(JSON.stringify({ type: 'subscribe', channel })));
       screen.on('error', (err) => log(`campaign screen: ${err.message}`));
 
-      const memoryBefore = await redisUsedMemory(ctx.redis);
-      const deadline = performance.now() + monthTimeoutS * 1000;
-      const producer = startWorker<MonthProducerMessage>(
-        'bench/workers/month-producer.ts',
-        {
-          KAFKA_BROKERS: STACK.kafkaBrokers.join(','),
-          BENCH_TOPIC: topic,
-          BENCH_PRODUCER_CLIENT: ctx.opts.monthProducer,
-          BENCH_SCALE: String(scale),
-          BENCH_SEED: String(SEED),
-          BENCH_FROM: String(from),
-          BENCH_TO: String(to),
-          BENCH_CITIES: CITIES.join(','),
-          BENCH_MAX_EVENTS: String(Math.ceil(MAX_EVENTS_AT_SCALE_1 * scale) + 10_000),
-          BENCH_TIMEOUT_MS: String(monthTimeoutS * 1000),
-          BENCH_MAX_LAG: String(MONTH_MAX_LAG_EVENTS),
-        },
-        PRODUCER_NODE_ARGS,
-      );
-      procs.set('producer', producer);
-      // The clock and the CPU window start at the first produce, not at the producer's start-up.
-      await producer.next(
-        (m): m is Extract<MonthProducerMessage, { type: 'started' }> => m.type === 'started',
-        60_000,
-        'its start',
-      );
-      const started = performance.now();
-      const cpu = new CpuWindow({
-        ...Object.fromEntries(ingest.map((w, i) => [`worker${i + 1}`, w.child.pid])),
-        gateway: gateway.pid,
-        ...stackPids(),
-      });
-      let result: Extract<MonthProducerMessage, { type: 'result' }> | undefined;
-      let lastLog = 0;
-      let last = { t: started, sent: 0, applied: 0 };
-      for (;;) {
-        const dead = [...ingest.map((w) => w.child), gateway].find((p) => !p.running());
-        if (dead) throw new Error(`a pipeline process exited (${await dead.exited}):\n${dead.output().slice(-3000)}`);
-        result ??= producer.messages.find((m) => m.type === 'result');
-        if (!result && !producer.running())
-          throw new Error(`the producer exited (${await producer.exited}):\n${producer.output().slice(-3000)}`);
-        const applied = await appliedCount(ctx, run, topic);
-        // Checked in the same tick as the send: a send on a closed channel would be an unhandled 'error' event.
-        if (producer.child.connected) producer.send({ type: 'applied', applied } satisfies MonthProducerApplied);
-        const now = performance.now();
-        if (now - lastLog >= PROGRESS_EVERY_MS || (result && applied >= result.sent)) {
-          const p = producer.messages.findLast((m) => m.type === 'progress');
-          const sent = result?.sent ?? (p?.type === 'progress' ? p.sent : 0);
-          const reached = result ? to : p?.type === 'progress' ? p.reachedTs : from;
-          const dt = (now - last.t) / 1000;
-          await footprint.sample();
-          log(
-            `sent ${fmtInt(sent)} (${fmtNum((100 * (reached - from)) / (to - from))}% of the month, ${fmtInt((sent - last.sent) / dt)} events/s)${result ? ' — producer done' : ''}; applied ${fmtInt(applied)} (${fmtInt((applied - last.applied) / dt)} events/s); ${footprint.describe()}${result ? '' : monthEta(sent, plannedEvents, (now - started) / 1000)}`,
-          );
-          last = { t: now, sent, applied };
-          lastLog = now;
-        }
-        if (result && applied >= result.sent) break;
-        if (now > deadline) throw new Error(`not all applied within ${monthTimeoutS} s (applied ${applied})`);
-        await sleep(250);
+      if (state.phase === 'month') {
+        const played = await playMonth({
+          ctx,
+          log,
+          state,
+          statePath,
+          procs,
+          pids: {
+            ...Object.fromEntries(ingest.map((w, i) => [`worker${i + 1}`, w.child.pid])),
+            gateway: gateway.pid,
+            ...stackPids(),
+          },
+          footprint,
+          window: { from, to },
+          plannedEvents,
+          timeoutS: monthTimeoutS,
+        });
+        state.sittings.push(played.sitting);
+        state.produced = played.produced;
+        state.phase = 'after';
+        state.kafkaPeakBytes = footprint.kafkaPeakBytes;
+        state.redisPeakBytes = footprint.redisPeakBytes;
+        writeMonthState(statePath, state);
       }
-      if (!result!.complete) throw new Error(`the producer ${result!.reason}`);
-      await waitUntilStored(ctx.redis, run, topic, Math.max(60_000, deadline - performance.now()));
-      const wallS = (performance.now() - started) / 1000;
-      const usage = cpu.stop();
-      const events = result!.sent;
+      const produced = state.produced!;
+      const totals = combineSittings(state.sittings);
+      const events = produced.sent;
+      const wallS = totals.activeS;
+      const usage: CpuUse = {
+        perProcess: Object.fromEntries(
+          Object.entries(totals.cpuS).map(([name, used]) => [name, Math.round((1000 * used) / wallS) / 10]),
+        ),
+        machinePercent: totals.machinePercent,
+        windowS: Math.round(wallS * 10) / 10,
+      };
+      const memoryBefore = state.memoryBeforeBytes;
       screen.terminate();
 
       const totalsOf = async (url: string, pick: (body: Record<string, unknown>) => unknown) =>
@@ -468,7 +711,7 @@ export const month: Scenario<MonthResult> = {
         rest: await reading(() => totalsOf(`${base}/v1/totals/campaign:${CAMPAIGN_ID}`, (b) => b.totals)),
         ws: await reading(() => wsSnapshot(liveUrl, channel)),
       });
-      const check = checkMonth(planned, result!.sentFigures, {
+      const check = checkMonth(planned, produced.sentFigures, {
         ...(await live()),
         campaign: await reading(() => totalsOf(`${base}/v1/campaigns/${CAMPAIGN_ID}`, (b) => b.history)),
         history: await reading(() =>
@@ -496,13 +739,15 @@ export const month: Scenario<MonthResult> = {
       );
 
       const cpuMicrosPerEvent: Record<string, number> = {
-        producer: Math.round((10 * result!.cpuMicros) / events) / 10,
+        producer: Math.round((10 * totals.producerCpuMicros) / events) / 10,
       };
-      for (const [name, percent] of Object.entries(usage.perProcess))
-        cpuMicrosPerEvent[name] = Math.round(((percent / 100) * usage.windowS * 1e7) / events) / 10;
+      for (const [name, used] of Object.entries(totals.cpuS))
+        cpuMicrosPerEvent[name] = Math.round((used * 1e7) / events) / 10;
       const history = ctx.opts.monthHistory ? await timeHistory(ctx, run, from, to, log) : null;
       const redisUse = await redisFootprint(ctx, run);
       await footprint.sample();
+      state.phase = 'recovery';
+      writeMonthState(statePath, state);
       const recovery = ctx.opts.monthRecovery
         ? await recoverMonth({
             redis: ctx.redis,
@@ -511,7 +756,7 @@ export const month: Scenario<MonthResult> = {
             monthMs: to - from,
             workerEnv,
             checkLive: async () => {
-              const again = checkMonth(planned, result!.sentFigures, await live());
+              const again = checkMonth(planned, produced.sentFigures, await live());
               for (const line of formatMonthCheck(again).split('\n')) log(`recovery: ${line}`);
               return again;
             },
@@ -531,9 +776,10 @@ export const month: Scenario<MonthResult> = {
         producerClient: ctx.opts.monthProducer,
         wallS: Math.round(wallS * 10) / 10,
         eventsPerSec: Math.round(events / wallS),
-        produceEventsPerSec: Math.round(events / Math.max(0.001, result!.seconds - result!.lagWaitS)),
-        produceS: Math.round(result!.seconds * 10) / 10,
-        lagWaitS: Math.round(result!.lagWaitS * 10) / 10,
+        produceEventsPerSec: Math.round(events / Math.max(0.001, totals.producerS - totals.lagWaitS)),
+        produceS: Math.round(totals.producerS * 10) / 10,
+        lagWaitS: Math.round(totals.lagWaitS * 10) / 10,
+        sittings: state.sittings,
         kafkaTopic: { config: MONTH_TOPIC_CONFIG, maxLagEvents: MONTH_MAX_LAG_EVENTS },
         footprint: {
           freeDiskAtStartBytes: disk.freeBytes,

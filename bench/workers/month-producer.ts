@@ -13,32 +13,40 @@
  * against 10.1–10.3 µs, same messages, batches and acks; docs/benchmarks.md), CPU the
  * pipeline shares on a 2-core machine. BENCH_PRODUCER_CLIENT=kafkajs plays it with kafkajs.
  * Both idempotent, acks from every in-sync replica, keys partitioned by murmur2 as Java's
- * and kafkajs's default partitioners do.
+ * and kafkajs's default partitioners do (computed here: bench/lib/murmur2.ts).
  *
- * Env: KAFKA_BROKERS, BENCH_TOPIC, BENCH_SCALE, BENCH_SEED, BENCH_FROM, BENCH_TO (ms),
+ * A resumed run (bench/lib/month-sittings.ts) passes BENCH_SKIP, what each partition already
+ * holds: the producer regenerates the month from its start, tallies every event, and sends
+ * only those beyond each partition's end.
+ *
+ * Env: KAFKA_BROKERS, BENCH_TOPIC, BENCH_PARTITIONS, BENCH_SCALE, BENCH_SEED, BENCH_FROM, BENCH_TO (ms),
  * BENCH_CITIES (comma-separated), BENCH_MAX_EVENTS and BENCH_TIMEOUT_MS (the bounds), BENCH_MAX_LAG,
- * BENCH_PRODUCER_CLIENT (platformatic or kafkajs).
+ * BENCH_PRODUCER_CLIENT (platformatic or kafkajs), BENCH_SKIP (optional).
  */
 import { Producer, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { encodeEvent, type LiveEvent } from '@livetally/events';
 import { CampaignGenerator } from '../../services/simulator/src/campaign-generator';
 import type { Figures } from '../lib/month-check';
+import { parseSkips } from '../lib/month-sittings';
+import { partitionOfKey } from '../lib/murmur2';
 import { env, send } from './bare-measure';
 
 /** Events per produce request: a busy session's events share one partition, and the broker caps a request at 1 MB. */
 const BATCH = 2_000;
 
 export type MonthProducerMessage =
+  | { type: 'regenerated'; events: number; seconds: number; cpuMicros: number }
   | { type: 'started' }
-  | { type: 'progress'; sent: number; reachedTs: number }
+  | { type: 'progress'; sent: number; reachedTs: number; lagWaitS: number }
   | {
       type: 'result';
+      /** Every event of the month in the topic, those of earlier sittings included. */
       sent: number;
       complete: boolean;
       reason: string;
       seconds: number;
-      /** User + system CPU of this process from the first produce to the last ack (it exits before the parent's window closes). */
+      /** User + system CPU of this process from its first produce to the last ack (it exits before the parent's window closes). */
       cpuMicros: number;
       /** Seconds spent waiting for the workers (BENCH_MAX_LAG reached). */
       lagWaitS: number;
@@ -52,8 +60,14 @@ export interface MonthProducerApplied {
 }
 
 /** What the loop needs of a producer: a batch sent (acked by every in-sync replica), and a close. */
+interface OutgoingMessage {
+  key: string;
+  value: Buffer;
+  partition: number;
+}
+
 interface BatchProducer {
-  send(messages: { key: string; value: Buffer }[]): Promise<unknown>;
+  send(messages: OutgoingMessage[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -75,7 +89,8 @@ async function connectProducer(client: string): Promise<BatchProducer> {
     partitioner: compatibilityPartitioner,
   });
   return {
-    send: (messages) => producer.send({ messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) }),
+    send: (messages) =>
+      producer.send({ messages: messages.map((m) => ({ topic, key: m.key, value: m.value, partition: m.partition })) }),
     close: () => producer.close(),
   };
 }
@@ -124,6 +139,7 @@ function tallyInto(t: Figures, events: readonly LiveEvent[]): void {
 }
 
 const topic = env('BENCH_TOPIC');
+const partitions = Number(env('BENCH_PARTITIONS'));
 const maxEvents = Number(env('BENCH_MAX_EVENTS'));
 const deadline = performance.now() + Number(env('BENCH_TIMEOUT_MS'));
 const maxLag = Number(env('BENCH_MAX_LAG'));
@@ -145,13 +161,51 @@ const producer = await connectProducer(env('BENCH_PRODUCER_CLIENT', 'platformati
 const figures = emptyFigures();
 let sent = 0;
 let reachedTs = generator.from;
-const progress = setInterval(() => send({ type: 'progress', sent, reachedTs }), 1_000);
+let lagWaitMs = 0;
+const progress = setInterval(() => send({ type: 'progress', sent, reachedTs, lagWaitS: lagWaitMs / 1000 }), 1_000);
+
+/**
+ * Events of the month already in the topic (a resumed run): tallied, not sent. Returns the
+ * events generated with them that the topic does not hold yet (at most about a request's
+ * worth: partitions reach their ends close together). Yields now and then, so progress
+ * reports go out.
+ */
+async function regenerate(skipText: string): Promise<LiveEvent[]> {
+  const skips = parseSkips(skipText, partitions);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const carried: LiveEvent[] = [];
+  const total = skips.pending;
+  for (let batches = 1; skips.pending > 0; batches++) {
+    const events = generator.until(Infinity, BATCH);
+    if (events.length === 0)
+      throw new Error(`the topic holds ${skips.pending} events beyond the month's end: it is not this plan's topic`);
+    tallyInto(figures, events);
+    for (const e of events) {
+      if (skips.skip(partitionOfKey(e.streamId, partitions))) sent++;
+      else carried.push(e);
+    }
+    reachedTs = events.at(-1)!.ts;
+    if (batches % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  send({
+    type: 'regenerated',
+    events: total,
+    seconds: (performance.now() - t0) / 1000,
+    cpuMicros: cpu.user + cpu.system,
+  });
+  return carried;
+}
+
+// Already tallied: events generated with the topic's events that the topic did not hold yet.
+const skipText = env('BENCH_SKIP', '');
+const carried = skipText ? await regenerate(skipText) : [];
 send({ type: 'started' });
 const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 let reason = 'complete';
 let inFlight: Promise<unknown> = Promise.resolve();
-let lagWaitMs = 0;
 for (;;) {
   const waitFrom = performance.now();
   while (sent - applied > maxLag && performance.now() < deadline) await sleep(20);
@@ -164,14 +218,23 @@ for (;;) {
     reason = 'stopped at BENCH_TIMEOUT_MS';
     break;
   }
-  const events = generator.until(Infinity, Math.min(BATCH, maxEvents - sent));
+  let events: LiveEvent[];
+  if (carried.length > 0) {
+    events = carried.splice(0, BATCH);
+  } else {
+    events = generator.until(Infinity, Math.min(BATCH, maxEvents - sent));
+    tallyInto(figures, events);
+  }
   if (events.length === 0) break;
-  const messages = events.map((e) => ({ key: e.streamId, value: encodeEvent(e) }));
+  const messages = events.map((e) => ({
+    key: e.streamId,
+    value: encodeEvent(e),
+    partition: partitionOfKey(e.streamId, partitions),
+  }));
   await inFlight;
   inFlight = producer.send(messages);
-  tallyInto(figures, events);
   sent += events.length;
-  reachedTs = events.at(-1)!.ts;
+  reachedTs = Math.max(reachedTs, events.at(-1)!.ts);
 }
 await inFlight;
 const seconds = (performance.now() - started) / 1000;
