@@ -76,6 +76,35 @@ describe('the month record', () => {
     expect(section).toContain('](docs/month-campaign.png)');
   });
 
+  it('says how a resumed run was played: its sittings, where each stopped, what the figures add up', () => {
+    const sitting = (startedAt: string, sent: number, activeS: number, regeneratedS?: number) => ({
+      startedAt,
+      activeS,
+      cpuS: {},
+      machinePercent: 99,
+      producerCpuMicros: 0,
+      producerS: activeS,
+      lagWaitS: 0,
+      sent,
+      applied: sent,
+      ...(regeneratedS ? { regenerated: { events: 1, seconds: regeneratedS, cpuMicros: 1 } } : {}),
+    });
+    const section = monthRecordSection(
+      results({
+        sittings: [
+          sitting('2026-12-07T10:45:00.000Z', 150_000_000, 8_000),
+          sitting('2026-12-08T09:00:00.000Z', 286_000_000, 6_500.5, 600),
+        ],
+      }),
+    );
+    expect(section).toContain('9,876 s in all in its last sitting.');
+    expect(section).toContain('It ran in 2 sittings, started at 2026-12-07 10:45, 2026-12-08 09:00 UTC:');
+    expect(section).toContain('interrupted it after 150,000,000 events sent,');
+    expect(section).toContain("sittings' active time (14,500.5 s), without the resumed producer's regeneration");
+    expect(section).toContain('in the topic (600.0 s)');
+    expect(monthRecordSection(results({}))).not.toContain('sittings');
+  });
+
   it('leaves the picture out when the run did not update it', () => {
     expect(monthRecordSection(results({ screenshot: null }))).not.toContain('month-campaign.png)');
   });

@@ -1,6 +1,6 @@
 import type { MonthResult } from '../scenarios/month';
 import type { MonthCheck } from './month-check';
-import { fmtInt } from './log';
+import { fmtInt, fmtNum } from './log';
 import { markdownTable, type BenchResults, type Failed } from './report';
 
 /**
@@ -42,6 +42,25 @@ export function monthCheckMarkdown(check: MonthCheck): string {
   ].join('\n');
 }
 
+/**
+ * How the run was played when a hard stop interrupted it (empty for one sitting): when each
+ * sitting started, what the first ones had sent, and what the figures add up.
+ */
+export function sittingsSentence(month: MonthResult): string[] {
+  const sittings = month.sittings ?? [];
+  if (sittings.length < 2) return [];
+  const earlier = sittings.slice(0, -1);
+  const regenerated = sittings.reduce((n, s) => n + (s.regenerated?.seconds ?? 0), 0);
+  return [
+    `It ran in ${sittings.length} sittings, started at ${sittings.map((s) => `${s.startedAt.slice(0, 16).replace('T', ' ')}`).join(', ')} UTC:`,
+    `a hard stop that ends every process (the machine's session ending) interrupted it after ${earlier.map((s) => fmtInt(s.sent)).join(', then ')} events sent,`,
+    'and the same command with `--resume` went on from what the stores held (workers from their committed',
+    'offsets, the producer past what each partition held). The wall time and CPU figures below add up the',
+    `sittings' active time (${fmtNum(sittings.reduce((n, s) => n + s.activeS, 0))} s), without the resumed producer's regeneration of the events already`,
+    `in the topic (${fmtNum(regenerated)} s) or each sitting's last seconds before its stop (up to 5 s, between checkpoints).`,
+  ];
+}
+
 /** The README section, between its markers. Throws when the results cannot be recorded. */
 export function monthRecordSection(results: BenchResults): string {
   const refused = unrecordable(results);
@@ -61,7 +80,8 @@ export function monthRecordSection(results: BenchResults): string {
     '',
     `Run on ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`,
     `(Node ${v.node}, Kafka ${v.kafka}, Redis ${v.redis}, ClickHouse ${v.clickhouse} via chDB ${v.chdb}), with`,
-    `\`npm run bench -- --only ceiling,month --update-screenshot\` (load average ${m.loadAverageAtStart} at its start), ${fmtInt(results.durationS)} s in all.`,
+    `\`npm run bench -- --only ceiling,month --update-screenshot\` (load average ${m.loadAverageAtStart} at its start), ${fmtInt(results.durationS)} s in all${(month.sittings?.length ?? 1) > 1 ? ' in its last sitting' : ''}.`,
+    ...sittingsSentence(month),
     `It played the simulator's plan of the month at scale 1: ${fmtInt(month.events)} events, ${fmtInt(month.plan.salesFen / 100)} yuan,`,
     `${fmtInt(month.plan.views)} views and ${fmtInt(month.plan.sessions)} sessions in Shenzhen, through Kafka, ${month.workers} ingest workers,`,
     'Redis, ClickHouse and the gateway, then read every figure back on each read path (REST live totals, a',
