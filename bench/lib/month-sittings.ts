@@ -53,11 +53,12 @@ export interface MonthRunState {
   kafkaPeakBytes: number | null;
   redisPeakBytes: number;
   /**
-   * month: events are still being played; after: every event is applied and stored (the
+   * setup: the run's topic, database and campaign are being made (a stop then leaves
+   * nothing worth resuming, only data to delete); month: events are still being played; after: every event is applied and stored (the
    * figures of the sittings are final), the checks and the history phase run; recovery:
    * the recovery phase deleted the run's Redis keys, so a resume rebuilds them first.
    */
-  phase: 'month' | 'after' | 'recovery';
+  phase: 'setup' | 'month' | 'after' | 'recovery';
   /** Once the producer finished: what the topic holds, tallied by type (the checks' reference). */
   produced: { sent: number; sentFigures: Figures } | null;
   sittings: MonthSitting[];

@@ -123,9 +123,11 @@ export interface BenchOptions {
   monthProducer: 'platformatic' | 'kafkajs';
   /** Go on with the month run a hard stop interrupted (bench/lib/month-sittings.ts) instead of starting afresh. */
   monthResume: boolean;
+  /** Delete the month run a hard stop interrupted and start afresh (without it or --resume, the month refuses to start). */
+  monthFresh: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--month-dedup-buckets <n>] [--month-producer platformatic|kafkajs] [--resume] [--no-month-recovery] [--no-month-history] [--no-latency-baseline] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>…]] [--max-rate <events/s>] [--month-scale <s>] [--month-dedup-buckets <n>] [--month-producer platformatic|kafkajs] [--resume|--fresh] [--no-month-recovery] [--no-month-history] [--no-latency-baseline] [--update-screenshot] [--profile] [--charts|--no-charts] [--from <results.json>]
   scenarios: ${SCENARIO_NAMES.join(', ')}
   --quick       smaller counts: a smoke run of a few minutes
   --only        run only these scenarios (repeatable or comma separated)
@@ -133,7 +135,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,<name>�
   --month-scale fraction of the real market the month scenario plays (default 1: 286 million events; --quick: 0.0005)
   --month-dedup-buckets  INGEST_DEDUP_BUCKETS_PER_HOUR of the month's workers and rebuild (default: sized to the month, about 56 fingerprints a bucket)
   --month-producer  the Kafka client the month's producer plays the platforms with (default platformatic: half kafkajs's CPU an event)
-  --resume      go on with the month run a hard stop interrupted (the machine's or a session's end; its state is in bench-results/month-unfinished.json, its data in the stack), instead of deleting it and starting afresh
+  --resume      go on with the month run a hard stop interrupted (the machine's or a session's end; its state is in bench-results/month-unfinished.json, its data in the stack), instead of starting afresh
+  --fresh       delete the month run a hard stop interrupted, and start afresh (with neither, the month refuses to start while one is unfinished)
   --no-month-recovery  skip the month's recovery phase (Redis loses the run's keys; rebuild and reconcile timed; figures checked again)
   --no-month-history   skip the month's history phase (the history benchmark's questions timed over the month's rollups)
   --no-latency-baseline  skip the latency levels run again with the ClickHouse stand-in at niceness 0 (stack.sh runs it at LT_CLICKHOUSE_NICE, 10)
@@ -150,6 +153,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   let monthRecovery = true;
   let monthHistory = true;
   let monthResume = false;
+  let monthFresh = false;
   let latencyBaseline = true;
   let charts: boolean | null = null;
   let maxRate: number | null = null;
@@ -171,6 +175,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--no-month-recovery') monthRecovery = false;
     else if (arg === '--no-month-history') monthHistory = false;
     else if (arg === '--resume') monthResume = true;
+    else if (arg === '--fresh') monthFresh = true;
     else if (arg === '--no-latency-baseline') latencyBaseline = false;
     else if (arg === '--no-charts') charts = false;
     else if (arg === '--charts') charts = true;
@@ -206,6 +211,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.exit(0);
     } else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
   }
+  if (monthResume && monthFresh) throw new Error(`--resume and --fresh exclude each other\n${USAGE}`);
   const full = !quick && only.length === 0;
   return {
     quick,
@@ -225,5 +231,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     monthDedupBuckets,
     monthProducer,
     monthResume,
+    monthFresh,
   };
 }

@@ -524,14 +524,22 @@ export const month: Scenario<MonthResult> = {
       const differs = (['scale', 'partitions', 'workers'] as const).filter(
         (k) => earlier[k] !== { scale, partitions, workers }[k],
       );
+      if (earlier.phase === 'setup')
+        throw new Error(
+          `--resume: the unfinished run ${earlier.run} stopped before its first event: start afresh without --resume (which deletes it)`,
+        );
       if (differs.length > 0)
         throw new Error(
           `--resume: the unfinished run ${earlier.run} has ${differs.map((k) => `${k} ${earlier[k]}`).join(', ')}; this run asks for ${differs.map((k) => `${k} ${{ scale, partitions, workers }[k]}`).join(', ')}`,
         );
       await ensureRunIntact(ctx, earlier);
+    } else if (earlier && !ctx.opts.monthFresh) {
+      throw new Error(
+        `an unfinished month run (${earlier.run}, ${fmtInt(earlier.sittings.at(-1)?.sent ?? 0)} events sent, state in ${statePath}) is in the stores, or running now: go on with it with --resume, or delete it and start afresh with --fresh`,
+      );
     } else if (earlier) {
       log(
-        `an unfinished month run (${earlier.run}, ${fmtInt(earlier.sittings.at(-1)?.sent ?? 0)} events sent) is deleted to start afresh (npm run bench -- --only month --resume would have gone on with it)`,
+        `an unfinished month run (${earlier.run}, ${fmtInt(earlier.sittings.at(-1)?.sent ?? 0)} events sent) is deleted to start afresh (--fresh)`,
       );
       await deleteRunData(ctx, earlier.run, earlier.topic);
       removeMonthState(statePath);
@@ -569,12 +577,6 @@ export const month: Scenario<MonthResult> = {
           `resuming ${run} (sitting ${resumed.sittings.length + 1}${resumed.phase === 'month' ? '' : `, in its ${resumed.phase} phase`}): ${fmtInt(resumed.sittings.at(-1)?.sent ?? 0)} events sent and ${fmtInt(resumed.sittings.at(-1)?.applied ?? 0)} applied at its last checkpoint`,
         );
       } else {
-        await createTopics(ctx.kafka, [
-          { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
-          { topic: dlqTopic, numPartitions: 1 },
-        ]);
-        await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
-        await markFreshDeployment(ctx.redis, run, topic, partitions);
         state = {
           version: 1,
           run,
@@ -589,10 +591,18 @@ export const month: Scenario<MonthResult> = {
           memoryBeforeBytes: 0,
           kafkaPeakBytes: null,
           redisPeakBytes: 0,
-          phase: 'month',
+          phase: 'setup',
           produced: null,
           sittings: [],
         };
+        // Before anything is made: a stop from here on leaves data a later run knows to delete.
+        writeMonthState(statePath, state);
+        await createTopics(ctx.kafka, [
+          { topic, numPartitions: partitions, config: MONTH_TOPIC_CONFIG },
+          { topic: dlqTopic, numPartitions: 1 },
+        ]);
+        await ctx.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${run}` });
+        await markFreshDeployment(ctx.redis, run, topic, partitions);
       }
       // After the topic exists: the monitor finds its partitions' folders when it is made.
       const footprint = new FootprintMonitor(ctx.redis, topic, topicLogDirs(topic));
@@ -655,6 +665,7 @@ export const month: Scenario<MonthResult> = {
           200,
         );
         state.memoryBeforeBytes = await redisUsedMemory(ctx.redis);
+        state.phase = 'month';
       }
       writeMonthState(statePath, state);
       // A campaign screen watches the channel throughout, as on the day.
