@@ -96,7 +96,10 @@ export function startWorker<M extends { type: string }>(
   return {
     ...base,
     messages,
-    send: (message) => child.send(message as never),
+    // With a callback, a send that loses the race with the worker's exit (EPIPE) is passed to
+    // it instead of being emitted as an 'error' nobody listens to, which ends the bench; the
+    // exit itself is noticed by whoever waits for the worker.
+    send: (message) => child.send(message as never, () => undefined),
     async next<T extends M>(match: (m: M) => m is T, timeoutMs: number, what: string): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const check = () => {
