@@ -30,7 +30,7 @@ import {
 } from '../lib/month-sittings';
 import { loseAndRebuild, recoverMonth, type MonthRecovery } from '../lib/month-recovery';
 import { stackPids, type CpuUse } from '../lib/proc';
-import { startService, stopThenDelete, type Child } from '../lib/processes';
+import { startService, stopChildren, stopThenDelete, type Child } from '../lib/processes';
 import { screenshotCampaignScreen, type ScreenshotOutcome } from '../lib/screenshot';
 import { clickhouseEnv, freePort, STACK, uniqueName, waitFor } from '../lib/stack';
 import {
@@ -387,16 +387,25 @@ export const month: Scenario<MonthResult> = {
     const dlqTopic = `${topic}.dlq`;
     // The producer, workers and gateway by name; the clean-up stops them before it deletes what they write.
     const procs = new Map<string, Child>();
-    const cleanup = ctx.onCleanup(
-      stopThenDelete(
-        procs,
-        async () => {
-          await deleteRunData(ctx, run, topic);
-          removeMonthState(statePath);
-        },
-        log,
-      ),
+    const stopAndDelete = stopThenDelete(
+      procs,
+      async () => {
+        await deleteRunData(ctx, run, topic);
+        removeMonthState(statePath);
+      },
+      log,
     );
+    // Once events flow, a failure keeps the run (hours of it at scale 1) for --resume, or for a
+    // look at what went wrong; --fresh deletes it. Ctrl-C and a finished run delete it.
+    let resumable = resumed !== null;
+    let keepForResume = false;
+    const cleanup = ctx.onCleanup(async () => {
+      if (!keepForResume) return stopAndDelete();
+      await stopChildren(procs, 'SIGTERM', 20_000);
+      log(
+        `clean-up: the run failed after its first events: its data and ${statePath} are kept (--resume goes on with it, --fresh deletes it)`,
+      );
+    });
     try {
       let state: MonthRunState;
       if (resumed) {
@@ -494,6 +503,7 @@ export const month: Scenario<MonthResult> = {
         );
         state.memoryBeforeBytes = await redisUsedMemory(ctx.redis);
         state.phase = 'month';
+        resumable = true;
       }
       writeMonthState(statePath, state);
       // A campaign screen watches the channel throughout, as on the day.
@@ -651,6 +661,9 @@ export const month: Scenario<MonthResult> = {
           )}; Redis ${fmtInt(redisUse.keys)} keys, ${fmtNum(redisUse.bytes / 2 ** 20)} MiB (used_memory peak ${fmtGiB(footprint.redisPeakBytes)}); Kafka topic ${fmtGiB(footprint.kafkaBytes)} (peak ${fmtGiB(footprint.kafkaPeakBytes)}); ClickHouse ${fmtInt(out.clickhouse.rows)} rows, ${fmtNum(out.clickhouse.bytesOnDisk / 2 ** 20)} MiB on disk; every figure ${check.exact ? 'exact' : 'NOT EXACT'}${history ? `; history questions worst p95 ${history.worstP95Ms === null ? '–' : `${fmtNum(history.worstP95Ms)} ms`} (${history.withinTarget ? 'all' : 'NOT all'} < ${history.targetP95Ms} ms)` : ''}`,
       );
       return out;
+    } catch (err) {
+      keepForResume = resumable;
+      throw err;
     } finally {
       await cleanup();
     }
