@@ -91,15 +91,11 @@ export function removeMonthState(path: string): void {
   rmSync(path, { force: true });
 }
 
-export interface SittingTotals {
-  sittings: number;
-  activeS: number;
-  cpuS: Record<string, number>;
-  machinePercent: number;
-  producerCpuMicros: number;
-  producerS: number;
-  lagWaitS: number;
-}
+/** The figures of a sitting that add up over the run, and how many sittings there were. */
+export type SittingTotals = Pick<
+  MonthSitting,
+  'activeS' | 'cpuS' | 'machinePercent' | 'producerCpuMicros' | 'producerS' | 'lagWaitS'
+> & { sittings: number };
 
 /** The run's figures over all its sittings: times and CPU add up, the machine's busy share is weighted by time. */
 export function combineSittings(sittings: readonly MonthSitting[]): SittingTotals {
