@@ -57,7 +57,8 @@ export function sittingsSentence(month: MonthResult): string[] {
     'and the same command with `--resume` went on from what the stores held (workers from their committed',
     'offsets, the producer past what each partition held). The wall time and CPU figures below add up the',
     `sittings' active time (${fmtNum(sittings.reduce((n, s) => n + s.activeS, 0))} s), without the resumed producer's regeneration of the events already`,
-    `in the topic (${fmtNum(regenerated)} s) or each sitting's last seconds before its stop (up to 5 s, between checkpoints).`,
+    `in the topic (${fmtNum(regenerated)} s), the workers' catch-up meanwhile (at most a million events), or each sitting's`,
+    'last seconds before its stop (up to 5 s, between checkpoints).',
   ];
 }
 
