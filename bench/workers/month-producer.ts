@@ -23,7 +23,7 @@
  * BENCH_CITIES (comma-separated), BENCH_MAX_EVENTS and BENCH_TIMEOUT_MS (the bounds), BENCH_MAX_LAG,
  * BENCH_PRODUCER_CLIENT (platformatic or kafkajs), BENCH_SKIP (optional).
  */
-import { Producer, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
+import { Producer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { encodeEvent, type LiveEvent } from '@livetally/events';
 import { CampaignGenerator } from '../../services/simulator/src/campaign-generator';
@@ -59,13 +59,14 @@ export interface MonthProducerApplied {
   applied: number;
 }
 
-/** What the loop needs of a producer: a batch sent (acked by every in-sync replica), and a close. */
+/** A message with its partition already chosen (partitionOfKey), so the client hashes no key. */
 interface OutgoingMessage {
   key: string;
   value: Buffer;
   partition: number;
 }
 
+/** What the loop needs of a producer: a batch sent (acked by every in-sync replica), and a close. */
 interface BatchProducer {
   send(messages: OutgoingMessage[]): Promise<unknown>;
   close(): Promise<void>;
@@ -86,7 +87,6 @@ async function connectProducer(client: string): Promise<BatchProducer> {
     serializers: { ...stringSerializers, value: (v: Buffer | undefined) => v },
     idempotent: true,
     acks: -1,
-    partitioner: compatibilityPartitioner,
   });
   return {
     send: (messages) =>
