@@ -94,7 +94,8 @@ export async function startGateway(
   let subscription: ChangeSubscription | undefined;
   let subscribed = false;
   let stopping = false;
-  const onChangeError = (err: Error) => log.warn({ err }, 'unreadable change notification or partition registry');
+  // The registry poll fails every second while Redis is down: one warning per interval, not a flood.
+  const onChangeError = throttledWarn(log, 'unreadable change notification or partition registry');
   // One sharded channel per partition (ADR 0003); partitions taken later are found by polling the registry.
   subscribeToChanges({
     subscriber,
