@@ -1,6 +1,7 @@
 import type { MonthResult } from '../scenarios/month';
 import type { MonthCheck } from './month-check';
 import { fmtInt, fmtNum } from './log';
+import { MONTH_SCREENSHOT } from './options';
 import { markdownTable, type BenchResults, type Failed } from './report';
 
 /**
@@ -13,7 +14,6 @@ import { markdownTable, type BenchResults, type Failed } from './report';
 
 export const MONTH_RECORD_BEGIN = '<!-- month-record:begin -->';
 export const MONTH_RECORD_END = '<!-- month-record:end -->';
-export const MONTH_SCREENSHOT = 'docs/month-campaign.png';
 
 /** Why the results cannot be recorded, or null when they can. */
 export function unrecordable(results: BenchResults): string | null {
@@ -99,7 +99,7 @@ export function monthRecordSection(results: BenchResults): string {
     notMet.length > 0
       ? `Targets not met in this run: ${notMet.join('; ')}. What limits them and what was tried: [benchmarks](docs/benchmarks.md#shenzhens-campaign-month-month).`
       : 'Every target was met in this run.',
-    ...(shot ? ['', "![The campaign screen at the end of Shenzhen's month at scale 1](docs/month-campaign.png)"] : []),
+    ...(shot ? ['', `![The campaign screen at the end of Shenzhen's month at scale 1](${MONTH_SCREENSHOT})`] : []),
     MONTH_RECORD_END,
   ].join('\n');
 }

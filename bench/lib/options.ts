@@ -1,5 +1,8 @@
 /** Command line of `npm run bench`, and the sizes of a full and a quick run. */
 
+/** Where --update-screenshot puts the month's campaign screen: the README shows it. */
+export const MONTH_SCREENSHOT = 'docs/month-campaign.png';
+
 export const SCENARIO_NAMES = [
   'ceiling',
   'ingest',

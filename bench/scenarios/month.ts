@@ -10,6 +10,7 @@ import { FootprintMonitor, fmtGiB, redisUsedMemory, topicLogDirs } from '../lib/
 import { createTopics, deleteTopicsAndGroups, withAdmin } from '../lib/kafka';
 import { fmtInt, fmtNum } from '../lib/log';
 import { checkMonth, formatMonthCheck, type MonthCheck, type SourceReading } from '../lib/month-check';
+import { MONTH_SCREENSHOT } from '../lib/options';
 import {
   describeEstimate,
   ensureMonthFits,
@@ -578,10 +579,7 @@ export const month: Scenario<MonthResult> = {
           key,
         ),
         figures: Object.fromEntries(check.rows.map((r) => [r.figure, r.expected])),
-        paths: [
-          `${ctx.opts.outDir}/month-campaign.png`,
-          ...(ctx.opts.updateScreenshot ? ['docs/month-campaign.png'] : []),
-        ],
+        paths: [`${ctx.opts.outDir}/month-campaign.png`, ...(ctx.opts.updateScreenshot ? [MONTH_SCREENSHOT] : [])],
       });
       log(
         shot.saved === null
