@@ -68,24 +68,31 @@ export function checkMonth(
   return { rows, exact: rows.every((r) => r.exact) && Object.keys(errors).length === 0, errors };
 }
 
-/** Figures as a plain-text table: figure, plan, sent, one column per read path, and a verdict. */
-export function formatMonthCheck(check: MonthCheck): string {
+/** The check's cells: figure, plan, sent, one column per read path, and a verdict. */
+export function monthCheckCells(check: MonthCheck): { head: string[]; rows: string[][] } {
   const sources = Object.keys(check.rows[0]?.read ?? {});
   const n = (v: number | null) => (v === null ? '–' : v.toLocaleString('en-US'));
-  const head = ['figure', 'plan', 'sent', ...sources, ''];
-  const lines = check.rows.map((r) => [
-    r.figure,
-    n(r.plan),
-    n(r.sent),
-    ...sources.map((s) => n(r.read[s] ?? null)),
-    r.exact ? 'exact' : 'DIFFERS',
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return {
+    head: ['figure', 'plan', 'sent', ...sources, ''],
+    rows: check.rows.map((r) => [
+      r.figure,
+      n(r.plan),
+      n(r.sent),
+      ...sources.map((s) => n(r.read[s] ?? null)),
+      r.exact ? 'exact' : 'DIFFERS',
+    ]),
+  };
+}
+
+/** The check as a plain-text table, then the read paths that gave no figures. */
+export function formatMonthCheck(check: MonthCheck): string {
+  const { head, rows } = monthCheckCells(check);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((l) => l[i]!.length)));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
   const errors = Object.entries(check.errors).map(([s, e]) => `${s}: no figures (${e})`);
-  return [line(head), ...lines.map(line), ...errors].join('\n');
+  return [line(head), ...rows.map(line), ...errors].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { MonthResult } from '../scenarios/month';
-import type { MonthCheck } from './month-check';
+import { monthCheckCells, type MonthCheck } from './month-check';
 import { fmtInt, fmtNum } from './log';
 import { MONTH_SCREENSHOT } from './options';
 import { markdownTable, type BenchResults, type Failed } from './report';
@@ -30,16 +30,10 @@ export function unrecordable(results: BenchResults): string | null {
 
 /** The check as a markdown table: figure, plan, sent, each read path, verdict. */
 export function monthCheckMarkdown(check: MonthCheck): string {
-  const sources = Object.keys(check.rows[0]?.read ?? {});
-  const n = (v: number | null) => (v === null ? '–' : fmtInt(v));
-  return [
-    `| figure | plan | sent | ${sources.join(' | ')} | |`,
-    `| --- | ---: | ---: | ${sources.map(() => '---:').join(' | ')} | --- |`,
-    ...check.rows.map(
-      (r) =>
-        `| ${r.figure} | ${n(r.plan)} | ${fmtInt(r.sent)} | ${sources.map((s) => n(r.read[s] ?? null)).join(' | ')} | ${r.exact ? 'exact' : 'DIFFERS'} |`,
-    ),
-  ].join('\n');
+  const { head, rows } = monthCheckCells(check);
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const align = head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:'));
+  return [row(head), row(align), ...rows.map(row)].join('\n');
 }
 
 /**
