@@ -118,39 +118,11 @@ export class EventHistory {
   }
 
   /**
-   * Totals of every scope of every kind in HISTORY_SCOPE_KINDS, over the topic's rows
-   * at or below `upTo` (partition → last included offset), in one pass (per combination
-   * of the scope columns, then per scope: scope-sql.ts); `onlyScopes` restricts the
-   * answer to those scopes.
-   */
-  async totalsByScope(
-    topic: string,
-    upTo: ReadonlyMap<number, string>,
-    onlyScopes?: readonly string[],
-  ): Promise<Map<string, ScopeTotalsText>> {
-    const out = new Map<string, ScopeTotalsText>();
-    if (upTo.size === 0 || onlyScopes?.length === 0) return out;
-    const rs = await this.client.query({
-      query: perScopeSql({
-        scopes: { kinds: HISTORY_SCOPE_KINDS },
-        where: UP_TO,
-        aggregates: MEASURE_SUMS,
-        ...(onlyScopes ? { scopeWhere: 'has({only:Array(String)}, scope)' } : {}),
-      }),
-      query_params: { topic, ...upToParams(upTo), ...(onlyScopes ? { only: [...onlyScopes] } : {}) },
-      format: 'JSONEachRow',
-    });
-    for (const row of await rs.json<ScopeTotalsText & { scope: string }>()) {
-      const { scope, ...totals } = row;
-      out.set(scope, Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, String(v)])) as ScopeTotalsText);
-    }
-    return out;
-  }
-
-  /**
-   * totalsByScope split by Kafka partition (grouped by kafka_partition too): each
-   * partition's totals of every scope over its rows at or below `upTo`, partition → scope →
-   * totals. What reconcile compares each partition's Redis share against (ADR 0003).
+   * Each partition's totals of every scope of every kind in HISTORY_SCOPE_KINDS over the
+   * topic's rows at or below `upTo` (partition → last included offset), in one pass (per
+   * combination of the scope columns, then per scope: scope-sql.ts): partition → scope →
+   * totals; `onlyScopes` restricts the answer to those scopes. What rebuild restores and
+   * reconcile compares each partition's Redis share against (ADR 0003).
    */
   async totalsByPartition(
     topic: string,
