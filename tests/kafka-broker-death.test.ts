@@ -115,6 +115,7 @@ describe('a send while the leader of some of its partitions dies', () => {
       topic,
       sendTimeoutMs: 90_000,
       kafka: { logLevel: logLevel.NOTHING },
+      onResend: (info) => process.stdout.write(`[broker-death-sdk] sending again ${JSON.stringify(info)}\n`),
     });
     try {
       // Connected, with metadata and a producer id, before the broker stops.

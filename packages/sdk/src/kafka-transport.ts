@@ -1,6 +1,6 @@
 import type { KafkaConfig, Producer } from 'kafkajs';
 import { TOPICS, encodeEvent, type LiveEvent } from '@livetally/events';
-import { completeSends, type CompleteSends } from '@livetally/kafka/complete-send';
+import { completeSends, type CompleteSends, type CompleteSendsObserver } from '@livetally/kafka/complete-send';
 import type { BatchResponse, Transport } from './types';
 
 export interface KafkaTransportOptions {
@@ -12,6 +12,11 @@ export interface KafkaTransportOptions {
   sendTimeoutMs?: number;
   /** Extra kafkajs settings (ssl, sasl, logLevel…). */
   kafka?: Partial<KafkaConfig>;
+  /**
+   * Told when Kafka left partitions of a send unacknowledged and their records are sent
+   * again (kafkajs itself says nothing of that gap), so an application can log it.
+   */
+  onResend?: CompleteSendsObserver['onResend'];
 }
 
 /**
@@ -123,7 +128,7 @@ export class KafkaTransport implements Transport {
         logLevel: logLevel.ERROR,
         ...this.options.kafka,
       });
-      const sends = completeSends(Partitioners.DefaultPartitioner);
+      const sends = completeSends(Partitioners.DefaultPartitioner, { onResend: this.options.onResend });
       const producer = kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
