@@ -98,7 +98,7 @@ describe('the month record', () => {
       }),
     );
     expect(section).toContain('9,876 s in all in its last sitting.');
-    expect(section).toContain('It ran in 2 sittings, started at 2026-12-07 10:45, 2026-12-08 09:00 UTC:');
+    expect(section).toContain('It ran in 2 sittings, which began sending at 2026-12-07 10:45, 2026-12-08 09:00 UTC:');
     expect(section).toContain('interrupted it after 150,000,000 events sent,');
     expect(section).toContain("sittings' active time (14,500.5 s), without the resumed producer's regeneration");
     expect(section).toContain('in the topic (600.0 s)');

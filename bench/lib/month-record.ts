@@ -46,7 +46,7 @@ export function sittingsSentence(month: MonthResult): string[] {
   const earlier = sittings.slice(0, -1);
   const regenerated = sittings.reduce((n, s) => n + (s.regenerated?.seconds ?? 0), 0);
   return [
-    `It ran in ${sittings.length} sittings, started at ${sittings.map((s) => `${s.startedAt.slice(0, 16).replace('T', ' ')}`).join(', ')} UTC:`,
+    `It ran in ${sittings.length} sittings, which began sending at ${sittings.map((s) => `${s.startedAt.slice(0, 16).replace('T', ' ')}`).join(', ')} UTC:`,
     `a hard stop that ends every process (the machine's session ending) interrupted it after ${earlier.map((s) => fmtInt(s.sent)).join(', then ')} events sent,`,
     'and the same command with `--resume` went on from what the stores held (workers from their committed',
     'offsets, the producer past what each partition held). The wall time and CPU figures below add up the',
