@@ -4,6 +4,7 @@ import { mintToken, parseGatewayConfig, startGateway, type RunningGateway } from
 import { createLogger } from '@livetally/logging';
 import { AUTH_ENV, KEYS, liveUrl, openLive, subscribe, type LiveConnection } from './support/gateway-auth';
 import { LiveWriter, liveEvent } from './support/live-writes';
+import { monitorRedis, type RedisMonitor } from './support/redis-monitor';
 import { STACK, clickhouseEnv, uniqueName, within } from './support/stack';
 
 /**
@@ -195,8 +196,7 @@ describe('live subscriptions', () => {
 describe('Redis reads behind series: and windows: channels', () => {
   const livePrefix = `${prefix}-reads`;
   let gateway: RunningGateway;
-  let monitor: Redis;
-  let feed: Redis;
+  let monitor: RedisMonitor | undefined;
   let writer: LiveWriter;
   const commands: string[][] = [];
   const sockets: LiveConnection[] = [];
@@ -228,17 +228,14 @@ describe('Redis reads behind series: and windows: channels', () => {
     writer = await new LiveWriter(redis, livePrefix).init();
     await writer.apply([liveEvent('sale', Date.now()), liveEvent('view', Date.now() - 5 * 60_000)]);
     gateway = await start({ LIVE_TICK_MS: '100', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000' }, livePrefix);
-    monitor = new Redis(STACK.redisUrl);
-    feed = await monitor.monitor();
-    feed.on('monitor', (_time: string, args: string[]) => {
+    monitor = await monitorRedis(STACK.redisUrl, (args) => {
       if (args.some((a) => a.startsWith(livePrefix))) commands.push(args);
     });
   });
 
   afterAll(async () => {
     for (const s of sockets) s.ws.terminate();
-    feed?.disconnect();
-    monitor?.disconnect();
+    monitor?.close();
   });
 
   it('reads nothing per tick for an unchanged scope, with 1 or 21 subscribers', async () => {
