@@ -14,7 +14,14 @@ import {
   type MeasureTotals,
 } from '@livetally/events';
 import { EventHistory } from '@livetally/history';
-import { RedisCounterStore, globEscape, liveKeys, logicalScope, resolveLiveScopes } from '@livetally/live-state';
+import {
+  RedisCounterStore,
+  globEscape,
+  liveKeys,
+  logicalScope,
+  resolveLiveScopes,
+  sumTotals,
+} from '@livetally/live-state';
 import { buildDataset, type DatasetMessage } from '../services/simulator/src/dataset';
 import { runCli } from './support/cli';
 import { startHistoryGateway, type HistoryFixture } from './support/gateway-history';
@@ -272,17 +279,11 @@ describe('one counting rule, every path', () => {
   it('ClickHouse computes the same totals per scope from raw rows (as rebuild and reconcile read them)', async () => {
     await waitUntilStored(redis, fx.prefix, topic);
     const byPartition = await new EventHistory(fx.client).totalsByPartition(topic, await store.appliedOffsets(topic));
-    const history = new Map<string, MeasureTotals>();
-    for (const scopes of byPartition.values()) {
-      for (const [scope, text] of scopes) {
-        const add = numbers(text)!;
-        const sum = history.get(scope);
-        history.set(
-          scope,
-          sum ? (Object.fromEntries(MEASURES.map((m) => [m, sum[m] + add[m]])) as MeasureTotals) : add,
-        );
-      }
-    }
+    // Each scope's partition shares, summed as the gateway sums them.
+    const shares = new Map<string, Record<string, string>[]>();
+    for (const scopes of byPartition.values())
+      for (const [scope, text] of scopes) shares.set(scope, [...(shares.get(scope) ?? []), text]);
+    const history = new Map([...shares].map(([scope, texts]) => [scope, sumTotals(texts)]));
     const dimensions = [...oracle.totals].filter(([s]) => s !== CAMPAIGN);
     expect(history.size).toBe(dimensions.length);
     const wrong = dimensions.filter(([s, want]) => !same(history.get(s), want));
@@ -339,11 +340,6 @@ describe('one counting rule, every path', () => {
 /** Equal measure by measure; a scope the rule does not name must be all zeros (Redis answers an absent key so). */
 function same(a: Partial<MeasureTotals> | undefined, b: MeasureTotals | undefined): boolean {
   return MEASURES.every((m) => (a?.[m] ?? 0) === (b?.[m] ?? 0));
-}
-
-function numbers(text: Partial<Record<string, string>> | undefined): MeasureTotals | undefined {
-  if (!text) return undefined;
-  return Object.fromEntries(MEASURES.map((m) => [m, Number(text[m] ?? 0)])) as MeasureTotals;
 }
 
 function fromHash(hash: Record<string, string> | undefined): MeasureTotals {

@@ -47,7 +47,7 @@ function resp(args: string[]): string {
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
 
 /** The quoted arguments of a MONITOR line (`+<time> [<db> <client>] "cmd" "arg"…`), unescaped. */
-export function monitorArgs(line: string): string[] {
+function monitorArgs(line: string): string[] {
   return [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
     m[1]!.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) =>
       e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (ESCAPES[e] ?? e),
